@@ -1,0 +1,267 @@
+/* Streamformer graphs: DistilBERT.
+ *
+ * Mirrors modeling_distilbert: Embeddings (word + position, LayerNorm; no
+ * token types), a stack of TransformerBlock (the post-LN layer of
+ * graphs/encoder.c under DistilBERT's weight names; LayerNorm eps is fixed
+ * at 1e-12 there) and, for DistilBertForSequenceClassification, the first
+ * token through pre_classifier, ReLU and classifier.
+ */
+#include "graphs/model-private.h"
+#include "graphs/encoder.h"
+#include "graphs/weights.h"
+#include "core/error.h"
+
+#include <math.h>
+#include <stddef.h>
+
+enum
+{ SZ_HIDDEN, SZ_INTER, SZ_VOCAB, SZ_POS, SZ_LABELS, SZ_COUNT };
+
+typedef struct
+{
+  SfTensor *word_emb;           /* (V, H) */
+  SfTensor *pos_emb;            /* (P, H) */
+  SfTensor *emb_ln_g, *emb_ln_b;        /* (H) */
+  SfTensor *pre_w, *pre_b;      /* (H, H), (H) */
+  SfTensor *cls_w, *cls_b;      /* (labels, H), (labels) */
+} DistilBertGlobals;
+
+typedef struct
+{
+  DistilBertGlobals g;
+  SfEncoderLayer *layers;
+  int n_layers;
+  SfEncoderParams params;
+  gint64 sizes[SZ_COUNT];
+  gboolean classifier;
+  GArray *specs;                /* SfWeightSpec: this variant's table */
+  SfWeightTarget target;
+} DistilBertGraph;
+
+#define G(field) offsetof (DistilBertGlobals, field)
+#define L(field) offsetof (SfEncoderLayer, field)
+#define PL (SF_WEIGHT_PER_LAYER)
+#define OPT (SF_WEIGHT_OPTIONAL)
+
+static const SfWeightSpec distilbert_weights[] = {
+  {"embeddings.word_embeddings.weight", {SZ_VOCAB, SZ_HIDDEN, -1}, 0, G (word_emb)},
+  /* absent only in sinusoidal checkpoints; then computed (see below) */
+  {"embeddings.position_embeddings.weight", {SZ_POS, SZ_HIDDEN, -1}, OPT, G (pos_emb)},
+  {"embeddings.LayerNorm.weight", {SZ_HIDDEN, -1}, 0, G (emb_ln_g)},
+  {"embeddings.LayerNorm.bias", {SZ_HIDDEN, -1}, 0, G (emb_ln_b)},
+  {"transformer.layer.{L}.attention.q_lin.weight", {SZ_HIDDEN, SZ_HIDDEN, -1}, PL, L (q_w)},
+  {"transformer.layer.{L}.attention.q_lin.bias", {SZ_HIDDEN, -1}, PL, L (q_b)},
+  {"transformer.layer.{L}.attention.k_lin.weight", {SZ_HIDDEN, SZ_HIDDEN, -1}, PL, L (k_w)},
+  {"transformer.layer.{L}.attention.k_lin.bias", {SZ_HIDDEN, -1}, PL, L (k_b)},
+  {"transformer.layer.{L}.attention.v_lin.weight", {SZ_HIDDEN, SZ_HIDDEN, -1}, PL, L (v_w)},
+  {"transformer.layer.{L}.attention.v_lin.bias", {SZ_HIDDEN, -1}, PL, L (v_b)},
+  {"transformer.layer.{L}.attention.out_lin.weight", {SZ_HIDDEN, SZ_HIDDEN, -1}, PL, L (o_w)},
+  {"transformer.layer.{L}.attention.out_lin.bias", {SZ_HIDDEN, -1}, PL, L (o_b)},
+  {"transformer.layer.{L}.sa_layer_norm.weight", {SZ_HIDDEN, -1}, PL, L (ln1_g)},
+  {"transformer.layer.{L}.sa_layer_norm.bias", {SZ_HIDDEN, -1}, PL, L (ln1_b)},
+  {"transformer.layer.{L}.ffn.lin1.weight", {SZ_INTER, SZ_HIDDEN, -1}, PL, L (ffn_in_w)},
+  {"transformer.layer.{L}.ffn.lin1.bias", {SZ_INTER, -1}, PL, L (ffn_in_b)},
+  {"transformer.layer.{L}.ffn.lin2.weight", {SZ_HIDDEN, SZ_INTER, -1}, PL, L (ffn_out_w)},
+  {"transformer.layer.{L}.ffn.lin2.bias", {SZ_HIDDEN, -1}, PL, L (ffn_out_b)},
+  {"transformer.layer.{L}.output_layer_norm.weight", {SZ_HIDDEN, -1}, PL, L (ln2_g)},
+  {"transformer.layer.{L}.output_layer_norm.bias", {SZ_HIDDEN, -1}, PL, L (ln2_b)},
+};
+
+static const SfWeightSpec distilbert_classifier_weights[] = {
+  {"pre_classifier.weight", {SZ_HIDDEN, SZ_HIDDEN, -1}, SF_WEIGHT_HEAD, G (pre_w)},
+  {"pre_classifier.bias", {SZ_HIDDEN, -1}, SF_WEIGHT_HEAD, G (pre_b)},
+  {"classifier.weight", {SZ_LABELS, SZ_HIDDEN, -1}, SF_WEIGHT_HEAD, G (cls_w)},
+  {"classifier.bias", {SZ_LABELS, -1}, SF_WEIGHT_HEAD, G (cls_b)},
+};
+
+static const SfArchitecture distilbert_architectures[] = {
+  {"DistilBertModel", FALSE},
+  {"DistilBertForSequenceClassification", TRUE},
+  {"DistilBertForMaskedLM", FALSE},
+};
+
+static void
+distilbert_free (gpointer data)
+{
+  DistilBertGraph *g = data;
+  if (g == NULL)
+    return;
+  if (g->specs) {
+    sf_weights_clear ((const SfWeightSpec *) g->specs->data, g->specs->len,
+        &g->target);
+    g_array_unref (g->specs);
+  }
+  g_free (g->layers);
+  g_free (g);
+}
+
+/* Mirrors create_sinusoidal_embeddings: sin on even, cos on odd columns of
+ * pos / 10000^(2·⌊j/2⌋/dim). */
+static SfTensor *
+sinusoidal_positions (gint64 n_pos, gint64 dim)
+{
+  SfTensor *t = sf_tensor_new_f32 (2, n_pos, dim);
+  float *w = sf_tensor_f32 (t);
+  for (gint64 p = 0; p < n_pos; p++) {
+    for (gint64 j = 0; j < dim; j++) {
+      double angle = p / pow (10000.0, 2.0 * (j / 2) / (double) dim);
+      w[p * dim + j] = (float) (j % 2 == 0 ? sin (angle) : cos (angle));
+    }
+  }
+  return t;
+}
+
+static gboolean
+distilbert_read_config (DistilBertGraph * g, SfModel * model,
+    const SfConfig * cfg, gboolean * sinusoidal, GError ** error)
+{
+  const char *act_name;
+  gint64 heads, layers;
+
+  if (!sf_config_int_min (cfg, "dim", 1, &g->sizes[SZ_HIDDEN], error)
+      || !sf_config_int_min (cfg, "hidden_dim", 1, &g->sizes[SZ_INTER], error)
+      || !sf_config_int_min (cfg, "vocab_size", 1, &g->sizes[SZ_VOCAB], error)
+      || !sf_config_int_min (cfg, "n_layers", 1, &layers, error)
+      || !sf_config_int_min (cfg, "n_heads", 1, &heads, error)
+      || !sf_config_int_min (cfg, "max_position_embeddings", 1,
+          &g->sizes[SZ_POS], error)
+      || !sf_config_string_or (cfg, "activation", "gelu", &act_name, error)
+      || !sf_config_bool_or (cfg, "sinusoidal_pos_embds", FALSE, sinusoidal,
+          error))
+    return FALSE;
+  if (g->sizes[SZ_HIDDEN] % heads != 0 || layers > 1000) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "%s: dim %" G_GINT64_FORMAT " is not a multiple of n_heads %"
+        G_GINT64_FORMAT ", or n_layers is out of range",
+        sf_config_origin (cfg), g->sizes[SZ_HIDDEN], heads);
+    return FALSE;
+  }
+  if (!sf_activation_from_name (act_name, &g->params.act)) {
+    g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
+        "%s: activation '%s' is not supported", sf_config_origin (cfg),
+        act_name);
+    return FALSE;
+  }
+  g->n_layers = (int) layers;
+  g->params.n_heads = (int) heads;
+  g->params.eps = 1e-12f;
+  model->hidden_size = g->sizes[SZ_HIDDEN];
+  model->max_positions = g->sizes[SZ_POS];
+  return TRUE;
+}
+
+static gpointer
+distilbert_load (SfModel * model, SfCheckpoint * ckpt, GError ** error)
+{
+  static const char *const prefixes[] = { "distilbert.", "", NULL };
+  const SfConfig *cfg = sf_checkpoint_config (ckpt);
+  DistilBertGraph *g = g_new0 (DistilBertGraph, 1);
+  gboolean sinusoidal = FALSE;
+  const char *prefix;
+
+  if (!sf_model_match_architecture (model, distilbert_architectures,
+          G_N_ELEMENTS (distilbert_architectures), &g->classifier, error)
+      || !distilbert_read_config (g, model, cfg, &sinusoidal, error))
+    goto fail;
+  if (g->classifier) {
+    if (!sf_model_read_labels (model, cfg, error))
+      goto fail;
+    g->sizes[SZ_LABELS] = model->labels->len;
+  }
+  prefix = sf_weights_find_prefix (ckpt, prefixes,
+      "embeddings.word_embeddings.weight");
+  g->layers = g_new0 (SfEncoderLayer, g->n_layers);
+  g->target = (SfWeightTarget) {
+    .prefix = prefix ? prefix : "",
+    .sizes = g->sizes,
+    .n_layers = g->n_layers,
+    .globals = &g->g,
+    .layers = g->layers,
+    .layer_stride = sizeof (SfEncoderLayer),
+  };
+  g->specs = g_array_new (FALSE, FALSE, sizeof (SfWeightSpec));
+  g_array_append_vals (g->specs, distilbert_weights,
+      G_N_ELEMENTS (distilbert_weights));
+  if (g->classifier)
+    g_array_append_vals (g->specs, distilbert_classifier_weights,
+        G_N_ELEMENTS (distilbert_classifier_weights));
+  if (!sf_weights_load (ckpt, (const SfWeightSpec *) g->specs->data,
+          g->specs->len, &g->target, &model->n_params, error))
+    goto fail;
+  if (g->g.pos_emb == NULL) {
+    if (!sinusoidal) {
+      g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
+          "%s: missing tensor '%sembeddings.position_embeddings.weight'",
+          sf_checkpoint_dir (ckpt), g->target.prefix);
+      goto fail;
+    }
+    g->g.pos_emb = sinusoidal_positions (g->sizes[SZ_POS],
+        g->sizes[SZ_HIDDEN]);
+  }
+  model->has_classifier = g->classifier;
+  return g;
+
+fail:
+  distilbert_free (g);
+  return NULL;
+}
+
+static gboolean
+distilbert_forward_text (gpointer data, const SfTextInput * in,
+    gboolean want_hidden, SfTextOutput * out, GError ** error)
+{
+  DistilBertGraph *g = data;
+  gint64 b = sf_tensor_dim (in->input_ids, 0), t = sf_tensor_dim (in->input_ids, 1);
+  gint64 h = g->sizes[SZ_HIDDEN];
+  SfTensor *x = sf_tensor_new_f32 (3, b, t, h);        /* (B, T, H) */
+  g_autoptr (SfTensor) x2 = sf_tensor_reshape (x, 2, (gint64[]) { b * t, h });
+  g_autoptr (SfTensor) tmp = sf_tensor_new_f32 (2, b * t, h);
+  g_autofree gint64 *pos = g_new (gint64, b * t);
+
+  if (t > g->sizes[SZ_POS]) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "input has %" G_GINT64_FORMAT " tokens, more than the model's "
+        "max_position_embeddings %" G_GINT64_FORMAT, t, g->sizes[SZ_POS]);
+    sf_tensor_unref (x);
+    return FALSE;
+  }
+  for (gint64 i = 0; i < b * t; i++)
+    pos[i] = i % t;
+  if (!sf_op_embedding (x2, g->g.word_emb, sf_tensor_i64 (in->input_ids),
+          b * t, error)) {
+    sf_tensor_unref (x);
+    return FALSE;
+  }
+  sf_op_embedding (tmp, g->g.pos_emb, pos, b * t, NULL);
+  sf_op_add (x2, x2, tmp);
+  sf_op_layer_norm (x, x, g->g.emb_ln_g, g->g.emb_ln_b, g->params.eps);
+
+  if (want_hidden)
+    out->hidden_states = g_ptr_array_new_with_free_func (
+        (GDestroyNotify) sf_tensor_unref);
+  x = sf_encoder_stack_post_ln (g->layers, g->n_layers, &g->params, x,
+      in->attention_mask, out->hidden_states);
+  out->last_hidden_state = x;
+
+  if (g->classifier) {
+    g_autoptr (SfTensor) first = sf_tensor_new_f32 (2, b, h);
+    g_autoptr (SfTensor) pre = sf_tensor_new_f32 (2, b, h);
+    sf_op_first_token (first, x);
+    sf_op_linear (pre, first, g->g.pre_w, g->g.pre_b);
+    sf_op_activation (pre, pre, SF_ACTIVATION_RELU);
+    out->logits = sf_tensor_new_f32 (2, b, g->sizes[SZ_LABELS]);
+    sf_op_linear (out->logits, pre, g->g.cls_w, g->g.cls_b);
+  }
+  return TRUE;
+}
+
+static const char *const distilbert_model_types[] = { "distilbert", NULL };
+
+const SfFamily sf_family_distilbert = {
+  .name = "distilbert",
+  .modality = SF_MODALITY_TEXT,
+  .model_types = distilbert_model_types,
+  .load = distilbert_load,
+  .free = distilbert_free,
+  .forward_text = distilbert_forward_text,
+};

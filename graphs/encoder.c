@@ -1,0 +1,62 @@
+/* Streamformer graphs: post-LN transformer encoder layer. */
+#include "graphs/encoder.h"
+
+static SfTensor *
+new_like (const SfTensor * x, gint64 last)
+{
+  gint64 shape[SF_TENSOR_MAX_DIMS];
+  for (int i = 0; i < x->ndim; i++)
+    shape[i] = x->shape[i];
+  shape[x->ndim - 1] = last;
+  return sf_tensor_new (SF_DTYPE_F32, x->ndim, shape);
+}
+
+SfTensor *
+sf_encoder_layer_post_ln (const SfEncoderLayer * layer,
+    const SfEncoderParams * params, SfTensor * x, const SfTensor * mask)
+{
+  gint64 hidden = sf_tensor_dim (x, -1);
+  gint64 inter = sf_tensor_dim (layer->ffn_in_w, 0);
+  g_autoptr (SfTensor) q = new_like (x, hidden);        /* (B, T, H) */
+  g_autoptr (SfTensor) k = new_like (x, hidden);
+  g_autoptr (SfTensor) v = new_like (x, hidden);
+  g_autoptr (SfTensor) ctx = new_like (x, hidden);
+  g_autoptr (SfTensor) attn = new_like (x, hidden);
+  g_autoptr (SfTensor) ffn = new_like (x, inter);       /* (B, T, I) */
+  SfTensor *out = new_like (x, hidden);
+
+  /* self-attention block */
+  sf_op_linear (q, x, layer->q_w, layer->q_b);
+  sf_op_linear (k, x, layer->k_w, layer->k_b);
+  sf_op_linear (v, x, layer->v_w, layer->v_b);
+  sf_op_attention (ctx, q, k, v, params->n_heads, mask, FALSE);
+  sf_op_linear (attn, ctx, layer->o_w, layer->o_b);
+  sf_op_add (attn, attn, x);
+  sf_op_layer_norm (attn, attn, layer->ln1_g, layer->ln1_b, params->eps);
+
+  /* feed-forward block */
+  sf_op_linear (ffn, attn, layer->ffn_in_w, layer->ffn_in_b);
+  sf_op_activation (ffn, ffn, params->act);
+  sf_op_linear (out, ffn, layer->ffn_out_w, layer->ffn_out_b);
+  sf_op_add (out, out, attn);
+  sf_op_layer_norm (out, out, layer->ln2_g, layer->ln2_b, params->eps);
+  return out;
+}
+
+SfTensor *
+sf_encoder_stack_post_ln (const SfEncoderLayer * layers, int n_layers,
+    const SfEncoderParams * params, SfTensor * x, const SfTensor * mask,
+    GPtrArray * hidden_states)
+{
+  for (int l = 0; l < n_layers; l++) {
+    SfTensor *next;
+    if (hidden_states)
+      g_ptr_array_add (hidden_states, sf_tensor_ref (x));
+    next = sf_encoder_layer_post_ln (&layers[l], params, x, mask);
+    sf_tensor_unref (x);
+    x = next;
+  }
+  if (hidden_states)
+    g_ptr_array_add (hidden_states, sf_tensor_ref (x));
+  return x;
+}

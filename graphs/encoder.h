@@ -1,0 +1,42 @@
+/* Streamformer graphs: the post-LN transformer encoder layer shared by the
+ * BERT family. Mirrors modeling_bert.BertLayer (self-attention, output
+ * dense + residual + LayerNorm, intermediate dense + activation, output
+ * dense + residual + LayerNorm); DistilBERT's TransformerBlock is the same
+ * computation under other weight names. */
+#pragma once
+
+#include "core/ops.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  SfTensor *q_w, *q_b;          /* (H, H), (H) */
+  SfTensor *k_w, *k_b;
+  SfTensor *v_w, *v_b;
+  SfTensor *o_w, *o_b;          /* attention output projection */
+  SfTensor *ln1_g, *ln1_b;      /* (H) after attention */
+  SfTensor *ffn_in_w, *ffn_in_b;        /* (I, H), (I) */
+  SfTensor *ffn_out_w, *ffn_out_b;      /* (H, I), (H) */
+  SfTensor *ln2_g, *ln2_b;      /* (H) after the feed-forward */
+} SfEncoderLayer;
+
+typedef struct
+{
+  int n_heads;
+  SfActivation act;
+  float eps;
+} SfEncoderParams;
+
+/* (transfer full) x [B, T, H] → [B, T, H]; mask [B, T] or NULL. */
+SfTensor *sf_encoder_layer_post_ln (const SfEncoderLayer * layer,
+    const SfEncoderParams * params, SfTensor * x, const SfTensor * mask);
+
+/* (transfer full) runs @n_layers layers over @x (transfer full). When
+ * @hidden_states is non-NULL, appends the input of every layer and the
+ * final output (HF's output_hidden_states order). */
+SfTensor *sf_encoder_stack_post_ln (const SfEncoderLayer * layers,
+    int n_layers, const SfEncoderParams * params, SfTensor * x,
+    const SfTensor * mask, GPtrArray * hidden_states);
+
+G_END_DECLS

@@ -1,0 +1,302 @@
+/* Streamformer graphs: loading a model and its shared metadata. */
+#include "graphs/model-private.h"
+#include "core/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+gboolean
+sf_model_match_architecture (SfModel * model, const SfArchitecture * table,
+    guint n, gboolean * classifier, GError ** error)
+{
+  g_autoptr (GString) known = g_string_new (NULL);
+
+  *classifier = FALSE;
+  if (model->architecture == NULL)
+    return TRUE;                /* bare model_type: the encoder alone */
+  for (guint i = 0; i < n; i++) {
+    if (g_strcmp0 (model->architecture, table[i].name) == 0) {
+      *classifier = table[i].classifier;
+      return TRUE;
+    }
+    g_string_append_printf (known, "%s%s", i ? ", " : "", table[i].name);
+  }
+  g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
+      "%s: architectures '%s' is not supported for model_type '%s' "
+      "(supported: %s)", sf_config_origin (sf_checkpoint_config (model->ckpt)),
+      model->architecture, model->family->name, known->str);
+  return FALSE;
+}
+
+/* id2label keys are decimal strings "0".."n-1"; num_labels may stand alone. */
+gboolean
+sf_model_read_labels (SfModel * model, const SfConfig * config,
+    GError ** error)
+{
+  const cJSON *id2label = sf_config_get (config, "id2label");
+  const char *problem = NULL;
+  gint64 n = 0;
+
+  if (id2label != NULL && !cJSON_IsObject (id2label)) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "%s: field 'id2label' must be an object", sf_config_origin (config));
+    return FALSE;
+  }
+  n = id2label ? cJSON_GetArraySize (id2label) : 0;
+  if (!sf_config_int_or (config, "num_labels", n ? n : 2, &n, error))
+    return FALSE;
+  if (n < 1 || n > 1000000 || (id2label
+          && cJSON_GetArraySize (id2label) != n)) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "%s: num_labels %" G_GINT64_FORMAT " disagrees with id2label or is "
+        "out of range", sf_config_origin (config), n);
+    return FALSE;
+  }
+  model->labels = g_ptr_array_new_full (n, g_free);
+  for (gint64 i = 0; i < n; i++)
+    g_ptr_array_add (model->labels, NULL);
+  if (id2label) {
+    const cJSON *item;
+    cJSON_ArrayForEach (item, id2label) {
+      char *end = NULL;
+      gint64 id = g_ascii_strtoll (item->string, &end, 10);
+      if (end == item->string || *end != '\0' || id < 0 || id >= n
+          || !cJSON_IsString (item) || model->labels->pdata[id] != NULL) {
+        g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+            "%s: id2label entry '%s' must map a unique id in [0, %"
+            G_GINT64_FORMAT ") to a string", sf_config_origin (config),
+            item->string, n);
+        return FALSE;
+      }
+      model->labels->pdata[id] = g_strdup (item->valuestring);
+    }
+  }
+  for (gint64 i = 0; i < n; i++)
+    if (model->labels->pdata[i] == NULL)
+      model->labels->pdata[i] = g_strdup_printf ("LABEL_%" G_GINT64_FORMAT, i);
+
+  if (!sf_config_string_or (config, "problem_type", NULL, &problem, error))
+    return FALSE;
+  if (problem == NULL)          /* as the HF pipelines decide */
+    model->problem_type = n == 1 ? SF_PROBLEM_MULTI_LABEL : SF_PROBLEM_SINGLE_LABEL;
+  else if (strcmp (problem, "single_label_classification") == 0)
+    model->problem_type = SF_PROBLEM_SINGLE_LABEL;
+  else if (strcmp (problem, "multi_label_classification") == 0)
+    model->problem_type = SF_PROBLEM_MULTI_LABEL;
+  else if (strcmp (problem, "regression") == 0)
+    model->problem_type = SF_PROBLEM_REGRESSION;
+  else {
+    g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
+        "%s: problem_type '%s' is not supported", sf_config_origin (config),
+        problem);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* sentence-transformers folders: modules.json lists a Pooling module (its
+ * config says cls or mean) and optionally a Normalize module. */
+static gboolean
+read_sentence_transformers (SfModel * model, GError ** error)
+{
+  g_autofree char *modules_path = sf_checkpoint_file (model->ckpt,
+      "modules.json");
+  g_autofree char *text = NULL;
+  g_autoptr (cJSON) modules = NULL;
+  const cJSON *m;
+
+  if (modules_path == NULL)
+    return TRUE;
+  if (!g_file_get_contents (modules_path, &text, NULL, NULL)
+      || (modules = cJSON_Parse (text)) == NULL || !cJSON_IsArray (modules)) {
+    g_set_error (error, SF_ERROR, SF_ERROR_PARSE,
+        "%s: not a JSON list of modules", modules_path);
+    return FALSE;
+  }
+  cJSON_ArrayForEach (m, modules) {
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive (m, "type");
+    const cJSON *path = cJSON_GetObjectItemCaseSensitive (m, "path");
+    if (!cJSON_IsString (type))
+      continue;
+    if (g_str_has_suffix (type->valuestring, ".Normalize")) {
+      model->default_normalize = TRUE;
+    } else if (g_str_has_suffix (type->valuestring, ".Pooling")
+        && cJSON_IsString (path) && strstr (path->valuestring, "..") == NULL) {
+      g_autofree char *cfg_path = g_build_filename (sf_model_dir (model),
+          path->valuestring, "config.json", NULL);
+      g_autoptr (SfConfig) cfg = sf_config_load (cfg_path, error);
+      gboolean mean = FALSE, cls = FALSE;
+      if (cfg == NULL
+          || !sf_config_bool_or (cfg, "pooling_mode_mean_tokens", FALSE,
+              &mean, error)
+          || !sf_config_bool_or (cfg, "pooling_mode_cls_token", FALSE, &cls,
+              error))
+        return FALSE;
+      if (!mean && !cls) {
+        g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
+            "%s: only pooling_mode_mean_tokens and pooling_mode_cls_token "
+            "are supported", cfg_path);
+        return FALSE;
+      }
+      model->default_pooling = mean ? SF_POOLING_MEAN : SF_POOLING_CLS;
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
+load_tokenizer (SfModel * model, GError ** error)
+{
+  g_autofree char *json = sf_checkpoint_file (model->ckpt, "tokenizer.json");
+  g_autofree char *vocab = sf_checkpoint_file (model->ckpt, "vocab.txt");
+
+  if (model->family->modality != SF_MODALITY_TEXT || (!json && !vocab))
+    return TRUE;
+  model->tokenizer = sf_tokenizer_load_dir (sf_model_dir (model), error);
+  return model->tokenizer != NULL;
+}
+
+SfModel *
+sf_model_load (const char *dir, GError ** error)
+{
+  g_autoptr (SfModel) model = g_new0 (SfModel, 1);
+  const char *arch = NULL;
+
+  model->refcount = 1;
+  model->default_pooling = SF_POOLING_NONE;
+  model->ckpt = sf_checkpoint_open (dir, error);
+  if (model->ckpt == NULL)
+    return NULL;
+  model->name = g_path_get_basename (sf_checkpoint_dir (model->ckpt));
+  model->family = sf_registry_lookup (sf_checkpoint_config (model->ckpt),
+      &arch, error);
+  if (model->family == NULL)
+    return NULL;
+  model->architecture = g_strdup (arch);
+  model->graph = model->family->load (model, model->ckpt, error);
+  if (model->graph == NULL || !load_tokenizer (model, error)
+      || !read_sentence_transformers (model, error))
+    return NULL;
+  return g_steal_pointer (&model);
+}
+
+SfModel *
+sf_model_ref (SfModel * model)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  g_atomic_int_inc (&model->refcount);
+  return model;
+}
+
+void
+sf_model_unref (SfModel * model)
+{
+  if (model == NULL || !sf_model_cache_release (model))
+    return;
+  if (model->graph)
+    model->family->free (model->graph);
+  sf_tokenizer_free (model->tokenizer);
+  if (model->labels)
+    g_ptr_array_unref (model->labels);
+  sf_checkpoint_free (model->ckpt);
+  g_free (model->architecture);
+  g_free (model->name);
+  g_free (model);
+}
+
+const char *
+sf_model_dir (const SfModel * model)
+{
+  return sf_checkpoint_dir (model->ckpt);
+}
+
+const char *
+sf_model_name (const SfModel * model)
+{
+  return model->name;
+}
+
+const char *
+sf_model_family (const SfModel * model)
+{
+  return model->family->name;
+}
+
+const char *
+sf_model_architecture (const SfModel * model)
+{
+  return model->architecture ? model->architecture : model->family->name;
+}
+
+SfModality
+sf_model_modality (const SfModel * model)
+{
+  return model->family->modality;
+}
+
+SfCheckpoint *
+sf_model_checkpoint (const SfModel * model)
+{
+  return model->ckpt;
+}
+
+SfTokenizer *
+sf_model_tokenizer (const SfModel * model)
+{
+  return model->tokenizer;
+}
+
+gint64
+sf_model_hidden_size (const SfModel * model)
+{
+  return model->hidden_size;
+}
+
+gint64
+sf_model_max_positions (const SfModel * model)
+{
+  return model->max_positions;
+}
+
+gint64
+sf_model_n_params (const SfModel * model)
+{
+  return model->n_params;
+}
+
+gboolean
+sf_model_has_classifier (const SfModel * model)
+{
+  return model->has_classifier;
+}
+
+guint
+sf_model_num_labels (const SfModel * model)
+{
+  return model->has_classifier && model->labels ? model->labels->len : 0;
+}
+
+const char *
+sf_model_label (const SfModel * model, guint index)
+{
+  g_return_val_if_fail (index < sf_model_num_labels (model), NULL);
+  return model->labels->pdata[index];
+}
+
+SfProblemType
+sf_model_problem_type (const SfModel * model)
+{
+  return model->problem_type;
+}
+
+SfPooling
+sf_model_default_pooling (const SfModel * model)
+{
+  return model->default_pooling;
+}
+
+gboolean
+sf_model_default_normalize (const SfModel * model)
+{
+  return model->default_normalize;
+}

@@ -1,0 +1,109 @@
+/* Streamformer graphs: a loaded model.
+ *
+ * sf_model_load() reads config.json, picks the model family from
+ * `architectures` / `model_type` (graphs/registry.c), validates every weight
+ * the family declares against the config, and loads the tokenizer when the
+ * folder has one. A model is immutable after loading and refcounted, so
+ * several elements and threads may share one (see sf_model_cache_get()).
+ */
+#pragma once
+
+#include "core/checkpoint.h"
+#include "core/tensor.h"
+#include "core/tokenizer.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  SF_MODALITY_TEXT,
+  SF_MODALITY_IMAGE,
+  SF_MODALITY_AUDIO,
+} SfModality;
+
+typedef enum
+{
+  SF_PROBLEM_SINGLE_LABEL,      /* softmax over labels */
+  SF_PROBLEM_MULTI_LABEL,       /* sigmoid per label */
+  SF_PROBLEM_REGRESSION,        /* raw values */
+} SfProblemType;
+
+typedef enum
+{
+  SF_POOLING_AUTO,              /* the checkpoint's own output (see sf_model_default_pooling) */
+  SF_POOLING_NONE,              /* per-token last hidden state */
+  SF_POOLING_CLS,               /* first token of the last hidden state */
+  SF_POOLING_MEAN,              /* attention-masked mean of the last hidden state */
+} SfPooling;
+
+typedef struct SfModel SfModel;
+
+/* (transfer full) */
+SfModel *sf_model_load (const char *dir, GError ** error);
+SfModel *sf_model_ref (SfModel * model);
+void sf_model_unref (SfModel * model);  /* accepts NULL */
+
+/* Process-wide cache keyed by the folder's canonical path: two callers that
+ * name the same checkpoint share one load. (transfer full) */
+SfModel *sf_model_cache_get (const char *dir, GError ** error);
+
+const char *sf_model_dir (const SfModel * model);
+const char *sf_model_name (const SfModel * model);      /* folder basename */
+const char *sf_model_family (const SfModel * model);    /* "bert", "distilbert", … */
+const char *sf_model_architecture (const SfModel * model);
+SfModality sf_model_modality (const SfModel * model);
+SfCheckpoint *sf_model_checkpoint (const SfModel * model);
+SfTokenizer *sf_model_tokenizer (const SfModel * model);        /* nullable */
+
+gint64 sf_model_hidden_size (const SfModel * model);
+gint64 sf_model_max_positions (const SfModel * model);
+gint64 sf_model_n_params (const SfModel * model);
+
+/* Classification head: 0 labels when the checkpoint has none. */
+gboolean sf_model_has_classifier (const SfModel * model);
+guint sf_model_num_labels (const SfModel * model);
+/* id2label, or "LABEL_<i>" when the config has none. */
+const char *sf_model_label (const SfModel * model, guint index);
+SfProblemType sf_model_problem_type (const SfModel * model);
+
+/* What SF_POOLING_AUTO means for this checkpoint: the sentence-transformers
+ * pooling config (1_Pooling/config.json, normalize module) when present,
+ * else NONE. A checkpoint with a classifier yields logits under AUTO. */
+SfPooling sf_model_default_pooling (const SfModel * model);
+gboolean sf_model_default_normalize (const SfModel * model);
+
+typedef struct
+{
+  SfTensor *input_ids;          /* [B, T] I64 */
+  SfTensor *attention_mask;     /* [B, T] I64; NULL = all ones */
+  SfTensor *token_type_ids;     /* [B, T] I64; NULL = zeros */
+} SfTextInput;
+
+typedef struct
+{
+  SfTensor *last_hidden_state;  /* [B, T, H] */
+  SfTensor *pooler_output;      /* [B, H], or NULL when the model has no pooler */
+  SfTensor *logits;             /* [B, num_labels], or NULL without a classifier */
+  GPtrArray *hidden_states;     /* of SfTensor [B, T, H]: embeddings, then each layer; only when asked */
+} SfTextOutput;
+
+/* Tokenises @n texts (and @pairs, nullable) into one padded batch.
+ * max_length 0 = the model's position limit. Sets *truncated (nullable)
+ * when any text was cut. */
+gboolean sf_model_encode_texts (SfModel * model, const char *const *texts,
+    const char *const *pairs, guint n, guint max_length,
+    SfTextInput * input, gboolean * truncated, GError ** error);
+void sf_text_input_clear (SfTextInput * input);
+
+gboolean sf_model_forward_text (SfModel * model, const SfTextInput * input,
+    gboolean want_hidden_states, SfTextOutput * output, GError ** error);
+void sf_text_output_clear (SfTextOutput * output);
+
+/* Pools a text output into [B, H] embeddings (NONE is invalid here), with
+ * optional L2 normalisation. (transfer full) */
+SfTensor *sf_text_output_pool (const SfTextOutput * output,
+    const SfTextInput * input, SfPooling pooling, gboolean normalize);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfModel, sf_model_unref)
+
+G_END_DECLS

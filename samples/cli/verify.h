@@ -1,0 +1,43 @@
+/* `streamformer verify`: shared state and comparison helpers.
+ *
+ * A case folder (see the fixtures README) holds a checkpoint, case.json and
+ * io.safetensors with the reference inputs and outputs. Each compared
+ * output prints one line `NAME max_abs_err=E tol=T PASS|FAIL`; floats pass
+ * when every element satisfies |x - ref| ≤ atol + rtol·|ref| (T is atol),
+ * integers and strings must match exactly (E counts mismatches).
+ */
+#pragma once
+
+#include "core/config.h"
+#include "core/safetensors.h"
+
+typedef struct
+{
+  const char *dir;
+  SfConfig *case_json;
+  SfSafetensors *io;            /* NULL for cases without tensors */
+  double atol, rtol;
+  guint passed, failed;
+  GHashTable *compared;         /* io names already compared */
+  GPtrArray *dump_names;        /* char*, for --dump */
+  GPtrArray *dump_tensors;      /* SfTensor* */
+} SfVerify;
+
+/* Compares @computed (F32 or integer) with io.safetensors' @name, prints
+ * the line and keeps @computed for the dump. */
+void sf_verify_tensor (SfVerify * v, const char *name,
+    const SfTensor * computed);
+/* Keeps a computed output for --dump without comparing it. */
+void sf_verify_keep (SfVerify * v, const char *name, const SfTensor * t);
+/* Records an exact comparison done by the caller (@mismatches = 0 passes). */
+void sf_verify_exact (SfVerify * v, const char *name, guint mismatches,
+    const char *detail);
+/* Every io tensor that holds an output but was never compared is a FAIL,
+ * so a case cannot pass by computing less than it defines. */
+void sf_verify_check_all_compared (SfVerify * v,
+    const char *const *input_names);
+
+/* Case kinds. Return FALSE (with @error) when the case cannot be run at all. */
+gboolean sf_verify_tokenizer_case (SfVerify * v, const char *dump_json,
+    GError ** error);
+gboolean sf_verify_text_model_case (SfVerify * v, GError ** error);

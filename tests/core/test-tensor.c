@@ -1,0 +1,126 @@
+/* Tests for core/tensor: storage, views, dtype conversion. */
+#include "core/tensor.h"
+
+#include <math.h>
+
+static void
+test_new_and_views (void)
+{
+  g_autoptr (SfTensor) t = sf_tensor_new_f32 (3, (gint64) 2, (gint64) 3,
+      (gint64) 4);
+  g_autoptr (SfTensor) r = NULL, s = NULL;
+
+  g_assert_cmpint (sf_tensor_numel (t), ==, 24);
+  g_assert_cmpuint (sf_tensor_nbytes (t), ==, 96);
+  g_assert_cmpint (sf_tensor_dim (t, -1), ==, 4);
+  for (int i = 0; i < 24; i++)
+    g_assert_cmpfloat (sf_tensor_f32 (t)[i], ==, 0.0f);
+  for (int i = 0; i < 24; i++)
+    sf_tensor_f32 (t)[i] = i;
+
+  r = sf_tensor_reshape (t, 2, (gint64[]) { 6, 4 });
+  g_assert_true (r->data == t->data);
+  g_assert_cmpint (r->shape[0], ==, 6);
+
+  s = sf_tensor_slice0 (t, 1, 1);
+  g_assert_cmpint (s->shape[0], ==, 1);
+  g_assert_cmpfloat (sf_tensor_f32 (s)[0], ==, 12.0f);
+  {
+    g_autofree char *str = sf_tensor_shape_string (s);
+    g_assert_cmpstr (str, ==, "[1, 3, 4]");
+  }
+}
+
+static int wrapped_freed;
+
+static void
+on_wrapped_free (gpointer owner)
+{
+  wrapped_freed++;
+  g_free (owner);
+}
+
+static void
+test_wrapped_storage (void)
+{
+  float *data = g_new0 (float, 8);
+  SfStorage *st = sf_storage_new_wrapped (data, 32, data, on_wrapped_free);
+  SfTensor *a = sf_tensor_new_view (st, 16, SF_DTYPE_F32, 1, (gint64[]) { 4 });
+
+  wrapped_freed = 0;
+  sf_storage_unref (st);
+  g_assert_cmpint (wrapped_freed, ==, 0);       /* the view keeps it alive */
+  g_assert_true (a->data == data + 4);
+  sf_tensor_unref (a);
+  g_assert_cmpint (wrapped_freed, ==, 1);
+}
+
+static void
+test_half_conversion (void)
+{
+  /* exactly representable values round-trip through both half formats */
+  const float values[] = { 0.0f, -0.0f, 1.0f, -2.5f, 65504.0f, 0.000061035156f,
+    5.9604645e-08f, 0.333251953125f, INFINITY
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (values); i++) {
+    g_assert_cmpfloat (sf_f16_to_f32 (sf_f32_to_f16 (values[i])), ==,
+        values[i]);
+  }
+  g_assert_cmpfloat (sf_bf16_to_f32 (sf_f32_to_bf16 (1.0f)), ==, 1.0f);
+  g_assert_cmpfloat (sf_bf16_to_f32 (sf_f32_to_bf16 (-3.0f)), ==, -3.0f);
+  /* known encodings */
+  g_assert_cmphex (sf_f32_to_f16 (1.0f), ==, 0x3c00);
+  g_assert_cmphex (sf_f32_to_f16 (-2.0f), ==, 0xc000);
+  g_assert_cmphex (sf_f32_to_bf16 (1.0f), ==, 0x3f80);
+  g_assert_true (isnan (sf_f16_to_f32 (sf_f32_to_f16 (NAN))));
+  /* rounding to nearest: 1 + 2^-11 is halfway, ties to even (1.0) */
+  g_assert_cmphex (sf_f32_to_f16 (1.0f + 1.0f / 2048), ==, 0x3c00);
+  g_assert_cmphex (sf_f32_to_f16 (1.0f + 3.0f / 2048), ==, 0x3c02);
+}
+
+static void
+test_to_f32 (void)
+{
+  guint16 h[3] = { 0x3c00, 0xc000, 0x3800 };     /* 1, -2, 0.5 */
+  gint64 i[3] = { 5, -7, 0 };
+  g_autoptr (SfTensor) th = sf_tensor_new_from_data (SF_DTYPE_F16, 1,
+      (gint64[]) { 3 }, h);
+  g_autoptr (SfTensor) ti = sf_tensor_new_from_data (SF_DTYPE_I64, 1,
+      (gint64[]) { 3 }, i);
+  g_autoptr (SfTensor) fh = sf_tensor_to_f32 (th);
+  g_autoptr (SfTensor) fi = sf_tensor_to_f32 (ti);
+  g_autoptr (SfTensor) same = sf_tensor_to_f32 (fh);
+  g_autoptr (SfTensor) back = sf_tensor_to_i64 (ti);
+
+  g_assert_cmpfloat (sf_tensor_f32 (fh)[0], ==, 1.0f);
+  g_assert_cmpfloat (sf_tensor_f32 (fh)[1], ==, -2.0f);
+  g_assert_cmpfloat (sf_tensor_f32 (fh)[2], ==, 0.5f);
+  g_assert_cmpfloat (sf_tensor_f32 (fi)[1], ==, -7.0f);
+  g_assert_true (same == fh);
+  g_assert_true (back == ti);
+  g_assert_null (sf_tensor_to_i64 (fh));
+}
+
+static void
+test_dtype_names (void)
+{
+  SfDtype d;
+  for (int i = 0; i < SF_DTYPE_N_TYPES; i++) {
+    g_assert_true (sf_dtype_from_name (sf_dtype_name (i), &d));
+    g_assert_cmpint (d, ==, i);
+  }
+  g_assert_false (sf_dtype_from_name ("F8_E4M3", &d));
+  g_assert_cmpuint (sf_dtype_size (SF_DTYPE_BF16), ==, 2);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/core/tensor/new-and-views", test_new_and_views);
+  g_test_add_func ("/core/tensor/wrapped-storage", test_wrapped_storage);
+  g_test_add_func ("/core/tensor/half-conversion", test_half_conversion);
+  g_test_add_func ("/core/tensor/to-f32", test_to_f32);
+  g_test_add_func ("/core/tensor/dtype-names", test_dtype_names);
+  return g_test_run ();
+}
