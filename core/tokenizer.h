@@ -3,7 +3,7 @@
  * A tokenizer is the `tokenizers` pipeline read from tokenizer.json:
  * added tokens → normalizer → pre-tokenizer → model → post-processor, and a
  * decoder for the way back. Each stage is a component behind a small
- * interface (core/tokenizer-private.h), so new models (BPE, Unigram),
+ * interface (core/tokenizer/tokenizer-private.h), so new models (BPE, Unigram),
  * normalizers and decoders plug in without touching the pipeline.
  * When tokenizer.json is absent, the folder's vocab.txt and
  * tokenizer_config.json build the equivalent BERT WordPiece pipeline.

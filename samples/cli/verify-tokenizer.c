@@ -77,7 +77,7 @@ sf_verify_tokenizer_case (SfVerify * v, const char *dump_json, GError ** error)
 {
   g_autoptr (SfTokenizer) tok = sf_tokenizer_load_dir (v->dir, error);
   const cJSON *cases = sf_config_get (v->case_json, "cases"), *c;
-  guint mismatches[F_COUNT] = { 0 };
+  guint mismatches[F_COUNT] = { 0 }, defined[F_COUNT] = { 0 };
   g_autoptr (GPtrArray) details = g_ptr_array_new_full (F_COUNT, g_free);
   g_autoptr (cJSON) dump = cJSON_CreateObject ();
   cJSON *dump_cases = cJSON_AddArrayToObject (dump, "cases");
@@ -126,6 +126,10 @@ sf_verify_tokenizer_case (SfVerify * v, const char *dump_json, GError ** error)
     ok[F_DECODED] = g_strcmp0 (cJSON_GetStringValue (cJSON_GetObjectItem (c,
                 "decoded")), decoded) == 0;
     for (int f = 0; f < F_COUNT; f++) {
+      /* a case may define only some fields (pairs carry no offsets) */
+      if (cJSON_GetObjectItem (c, field_names[f]) == NULL)
+        continue;
+      defined[f]++;
       if (ok[f])
         continue;
       if (mismatches[f]++ == 0)
@@ -144,7 +148,8 @@ sf_verify_tokenizer_case (SfVerify * v, const char *dump_json, GError ** error)
     index++;
   }
   for (int f = 0; f < F_COUNT; f++)
-    sf_verify_exact (v, field_names[f], mismatches[f], details->pdata[f]);
+    if (defined[f] > 0)
+      sf_verify_exact (v, field_names[f], mismatches[f], details->pdata[f]);
 
   if (dump_json) {
     char *text = cJSON_Print (dump);

@@ -1,0 +1,301 @@
+/* Streamformer core: normalised text with alignments, and the Unicode
+ * character classes the tokenizer stages share.
+ *
+ * Each transform reads @text and writes @scratch, then swaps the two, so
+ * a pipeline of transforms reuses two buffers. Every output character
+ * carries the original range of the input character it came from; a
+ * composition merges the ranges of the characters it joins. This is the
+ * NormalizedString idea of `tokenizers`, with code points instead of bytes.
+ */
+#include "core/tokenizer/tokenizer-private.h"
+
+#include <string.h>
+
+void
+sf_normalized_init (SfNormalized * text)
+{
+  memset (text, 0, sizeof (*text));
+}
+
+void
+sf_normalized_clear (SfNormalized * text)
+{
+  g_free (text->chars);
+  g_free (text->align);
+  sf_normalized_init (text);
+}
+
+void
+sf_normalized_reserve (SfNormalized * text, guint cap)
+{
+  if (cap <= text->cap)
+    return;
+  text->chars = g_renew (gunichar, text->chars, cap);
+  text->align = g_renew (guint32, text->align, 2 * (gsize) cap);
+  text->cap = cap;
+}
+
+void
+sf_normalized_set (SfNormalized * text, const gunichar * chars, guint n,
+    guint32 first)
+{
+  sf_normalized_reserve (text, MAX (n, 16));
+  memcpy (text->chars, chars, n * sizeof (gunichar));
+  for (guint i = 0; i < n; i++) {
+    text->align[2 * i] = first + i;
+    text->align[2 * i + 1] = first + i + 1;
+  }
+  text->len = n;
+}
+
+void
+sf_normalized_swap (SfNormalized * a, SfNormalized * b)
+{
+  SfNormalized t = *a;
+  *a = *b;
+  *b = t;
+}
+
+/* ---- character classes ---- */
+
+gboolean
+sf_unichar_is_white_space (gunichar c)
+{
+  if (c < 0x80)
+    return c == ' ' || (c >= 0x09 && c <= 0x0d);
+  switch (c) {
+    case 0x85:
+    case 0xa0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202f:
+    case 0x205f:
+    case 0x3000:
+      return TRUE;
+    default:
+      return c >= 0x2000 && c <= 0x200a;
+  }
+}
+
+gboolean
+sf_unichar_is_control (gunichar c)
+{
+  if (c == '\t' || c == '\n' || c == '\r')
+    return FALSE;
+  if (c < 0x20 || c == 0x7f)
+    return TRUE;
+  if (c < 0x80)
+    return FALSE;
+  switch (g_unichar_type (c)) {
+    case G_UNICODE_CONTROL:
+    case G_UNICODE_FORMAT:
+    case G_UNICODE_UNASSIGNED:
+    case G_UNICODE_PRIVATE_USE:
+    case G_UNICODE_SURROGATE:
+      return TRUE;
+    default:
+      return FALSE;
+  }
+}
+
+gboolean
+sf_unichar_is_bert_punct (gunichar c)
+{
+  if (c < 0x80)
+    return (c >= 33 && c <= 47) || (c >= 58 && c <= 64)
+        || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
+  switch (g_unichar_type (c)) {
+    case G_UNICODE_CONNECT_PUNCTUATION:
+    case G_UNICODE_DASH_PUNCTUATION:
+    case G_UNICODE_CLOSE_PUNCTUATION:
+    case G_UNICODE_FINAL_PUNCTUATION:
+    case G_UNICODE_INITIAL_PUNCTUATION:
+    case G_UNICODE_OTHER_PUNCTUATION:
+    case G_UNICODE_OPEN_PUNCTUATION:
+      return TRUE;
+    default:
+      return FALSE;
+  }
+}
+
+gboolean
+sf_unichar_is_cjk (gunichar c)
+{
+  return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf)
+      || (c >= 0x20000 && c <= 0x2a6df) || (c >= 0x2a700 && c <= 0x2b73f)
+      || (c >= 0x2b740 && c <= 0x2b81f) || (c >= 0x2b820 && c <= 0x2ceaf)
+      || (c >= 0xf900 && c <= 0xfaff) || (c >= 0x2f800 && c <= 0x2fa1f);
+}
+
+gboolean
+sf_unichar_is_word (gunichar c)
+{
+  if (c < 0x80)
+    return g_ascii_isalnum (c) || c == '_';
+  if (c == 0x200c || c == 0x200d)
+    return TRUE;
+  switch (g_unichar_type (c)) {
+    case G_UNICODE_LOWERCASE_LETTER:
+    case G_UNICODE_MODIFIER_LETTER:
+    case G_UNICODE_OTHER_LETTER:
+    case G_UNICODE_TITLECASE_LETTER:
+    case G_UNICODE_UPPERCASE_LETTER:
+    case G_UNICODE_SPACING_MARK:
+    case G_UNICODE_ENCLOSING_MARK:
+    case G_UNICODE_NON_SPACING_MARK:
+    case G_UNICODE_DECIMAL_NUMBER:
+    case G_UNICODE_LETTER_NUMBER:
+    case G_UNICODE_CONNECT_PUNCTUATION:
+      return TRUE;
+    default:
+      return FALSE;
+  }
+}
+
+/* ---- normalisation forms ---- */
+
+/* Appends the decomposition of @c, then moves the new non-starters into
+ * canonical order (a stable insertion sort by combining class). */
+static void
+push_decomposed (SfNormalized * out, gunichar c, gboolean compat,
+    guint32 start, guint32 end)
+{
+  gunichar buf[G_UNICHAR_MAX_DECOMPOSITION_LENGTH];
+  gsize n;
+
+  if (c < 0xc0) {
+    n = 1;
+    buf[0] = c;
+  } else {
+    n = g_unichar_fully_decompose (c, compat, buf, G_N_ELEMENTS (buf));
+  }
+  for (gsize k = 0; k < n; k++) {
+    gint cc = buf[k] < 0x300 ? 0 : g_unichar_combining_class (buf[k]);
+    guint i;
+
+    sf_normalized_push (out, buf[k], start, end);
+    if (cc == 0)
+      continue;
+    i = out->len - 1;
+    while (i > 0) {
+      gint prev = g_unichar_combining_class (out->chars[i - 1]);
+      gunichar tc;
+      guint32 ta, tb;
+
+      if (prev == 0 || prev <= cc)
+        break;
+      tc = out->chars[i];
+      ta = out->align[2 * i];
+      tb = out->align[2 * i + 1];
+      out->chars[i] = out->chars[i - 1];
+      out->align[2 * i] = out->align[2 * i - 2];
+      out->align[2 * i + 1] = out->align[2 * i - 1];
+      out->chars[i - 1] = tc;
+      out->align[2 * i - 2] = ta;
+      out->align[2 * i - 1] = tb;
+      i--;
+    }
+  }
+}
+
+/* Canonical composition of a decomposed text, in place. */
+static void
+compose (SfNormalized * text)
+{
+  guint w = 0;
+  gint starter = -1;
+  gint last_cc = 0;
+
+  for (guint r = 0; r < text->len; r++) {
+    gunichar c = text->chars[r];
+    gint cc = c < 0x300 ? 0 : g_unichar_combining_class (c);
+    gunichar composed;
+
+    if (starter >= 0 && c >= 0x300) {
+      gboolean adjacent = (gint) w - 1 == starter;
+
+      if ((adjacent || (last_cc != 0 && last_cc < cc))
+          && g_unichar_compose (text->chars[starter], c, &composed)) {
+        text->chars[starter] = composed;
+        text->align[2 * starter] = MIN (text->align[2 * starter],
+            text->align[2 * r]);
+        text->align[2 * starter + 1] = MAX (text->align[2 * starter + 1],
+            text->align[2 * r + 1]);
+        continue;
+      }
+    }
+    if (cc == 0)
+      starter = w;
+    last_cc = cc;
+    text->chars[w] = c;
+    text->align[2 * w] = text->align[2 * r];
+    text->align[2 * w + 1] = text->align[2 * r + 1];
+    w++;
+  }
+  text->len = w;
+}
+
+void
+sf_normalized_apply_form (SfNormalized * text, SfNormalized * scratch,
+    SfNormForm form)
+{
+  gboolean compat = form == SF_NORM_FORM_NFKD || form == SF_NORM_FORM_NFKC;
+  guint i = 0;
+
+  /* nothing below U+00C0 decomposes or composes */
+  while (i < text->len && text->chars[i] < 0xc0)
+    i++;
+  if (i == text->len)
+    return;
+
+  scratch->len = 0;
+  sf_normalized_reserve (scratch, text->len + 16);
+  for (i = 0; i < text->len; i++)
+    push_decomposed (scratch, text->chars[i], compat, text->align[2 * i],
+        text->align[2 * i + 1]);
+  if (form == SF_NORM_FORM_NFC || form == SF_NORM_FORM_NFKC)
+    compose (scratch);
+  sf_normalized_swap (text, scratch);
+}
+
+void
+sf_normalized_lowercase (SfNormalized * text, SfNormalized * scratch)
+{
+  scratch->len = 0;
+  sf_normalized_reserve (scratch, text->len + 16);
+  for (guint i = 0; i < text->len; i++) {
+    gunichar c = text->chars[i];
+    guint32 a = text->align[2 * i], b = text->align[2 * i + 1];
+
+    if (c < 0x80) {
+      sf_normalized_push (scratch, g_ascii_tolower (c), a, b);
+    } else if (c == 0x130) {
+      /* capital I with dot: the only context-free lower-casing to two
+       * characters */
+      sf_normalized_push (scratch, 'i', a, b);
+      sf_normalized_push (scratch, 0x307, a, b);
+    } else {
+      sf_normalized_push (scratch, g_unichar_tolower (c), a, b);
+    }
+  }
+  sf_normalized_swap (text, scratch);
+}
+
+void
+sf_normalized_drop_marks (SfNormalized * text, SfNormalized * scratch)
+{
+  guint w = 0;
+
+  for (guint i = 0; i < text->len; i++) {
+    gunichar c = text->chars[i];
+
+    if (c >= 0x300 && g_unichar_type (c) == G_UNICODE_NON_SPACING_MARK)
+      continue;
+    text->chars[w] = c;
+    text->align[2 * w] = text->align[2 * i];
+    text->align[2 * w + 1] = text->align[2 * i + 1];
+    w++;
+  }
+  text->len = w;
+}

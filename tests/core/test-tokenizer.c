@@ -1,0 +1,792 @@
+/* Tests for the tokenizer engine (core/tokenizer.h).
+ *
+ * The reference is the `tokenizers` output recorded in
+ * tok-wordpiece-uncased/case.json (ids, tokens, offsets, type ids, ids
+ * without special tokens, decoded text) and the input_ids of bert-tiny-cls's
+ * io.safetensors. The vocab.txt fallback is checked against the same
+ * references. Bad input must come back as a GError, never a crash.
+ */
+#include <string.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <cjson/cJSON.h>
+
+#include "core/error.h"
+#include "core/tokenizer.h"
+
+static char *
+fixture (const char *name, const char *file)
+{
+  const char *root = g_getenv ("SF_FIXTURES_DIR");
+
+  if (root == NULL)
+    root = "tests/fixtures";
+  return g_build_filename (root, name, file, NULL);
+}
+
+static cJSON *
+load_json_file (const char *path)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  g_autoptr (GError) error = NULL;
+  cJSON *root;
+
+  g_assert_true (g_file_get_contents (path, &data, &len, &error));
+  g_assert_no_error (error);
+  root = cJSON_ParseWithLength (data, len);
+  g_assert_nonnull (root);
+  return root;
+}
+
+static char *
+make_temp_dir (void)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp ("sf-tokenizer-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  return dir;
+}
+
+static void
+copy_file (const char *from, const char *to)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (g_file_get_contents (from, &data, &len, &error));
+  g_assert_true (g_file_set_contents (to, data, len, &error));
+  g_assert_no_error (error);
+}
+
+static void
+remove_dir (const char *dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  if (d == NULL)
+    return;
+  while ((name = g_dir_read_name (d)) != NULL) {
+    g_autofree char *path = g_build_filename (dir, name, NULL);
+
+    g_unlink (path);
+  }
+  g_dir_close (d);
+  g_rmdir (dir);
+}
+
+/* Copies @files of fixture @name into a new temp dir. */
+static char *
+copy_fixture (const char *name, const char *const *files)
+{
+  char *dir = make_temp_dir ();
+
+  for (guint i = 0; files[i]; i++) {
+    g_autofree char *from = fixture (name, files[i]);
+    g_autofree char *to = g_build_filename (dir, files[i], NULL);
+
+    copy_file (from, to);
+  }
+  return dir;
+}
+
+/* ---- comparing with case.json ---- */
+
+typedef enum
+{
+  CHECK_IDS = 1 << 0,
+  CHECK_TOKENS = 1 << 1,
+  CHECK_OFFSETS = 1 << 2,
+  CHECK_TYPE_IDS = 1 << 3,
+  CHECK_NO_SPECIAL = 1 << 4,
+  CHECK_DECODED = 1 << 5,
+  CHECK_ALL = 0x3f,
+} CheckFlags;
+
+static gboolean
+ints_match (const cJSON * expected, const gint32 * got, guint n)
+{
+  if ((guint) cJSON_GetArraySize (expected) != n)
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    if (cJSON_GetArrayItem (expected, i)->valuedouble != got[i])
+      return FALSE;
+  return TRUE;
+}
+
+static char *
+ints_to_string (const gint32 * v, guint n)
+{
+  GString *s = g_string_new ("[");
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (s, "%s%d", i ? ", " : "", v[i]);
+  g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
+}
+
+/* Returns the number of mismatching fields of one case. */
+static guint
+check_case (SfTokenizer * tok, const cJSON * c, guint index, CheckFlags flags)
+{
+  const char *text = cJSON_GetObjectItem (c, "text")->valuestring;
+  const cJSON *pair_node = cJSON_GetObjectItem (c, "pair");
+  const char *pair = pair_node ? pair_node->valuestring : NULL;
+  const cJSON *ids = cJSON_GetObjectItem (c, "ids");
+  const cJSON *tokens = cJSON_GetObjectItem (c, "tokens");
+  const cJSON *offsets = cJSON_GetObjectItem (c, "offsets");
+  const cJSON *type_ids = cJSON_GetObjectItem (c, "type_ids");
+  const cJSON *no_special = cJSON_GetObjectItem (c, "no_special_ids");
+  const cJSON *decoded = cJSON_GetObjectItem (c, "decoded");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfEncoding) enc = NULL;
+  guint bad = 0;
+
+  enc = sf_tokenizer_encode (tok, text, pair, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (enc);
+  g_assert_null (enc->tokens[enc->n]);
+  g_assert_false (enc->truncated);
+
+  if ((flags & CHECK_IDS) && !ints_match (ids, enc->ids, enc->n)) {
+    g_autofree char *got = ints_to_string (enc->ids, enc->n);
+
+    g_test_message ("case %u '%s': ids %s", index, text, got);
+    bad++;
+  }
+  if ((flags & CHECK_TOKENS) && tokens) {
+    gboolean same = (guint) cJSON_GetArraySize (tokens) == enc->n;
+
+    for (guint i = 0; same && i < enc->n; i++)
+      same = g_strcmp0 (cJSON_GetArrayItem (tokens, i)->valuestring,
+          enc->tokens[i]) == 0;
+    if (!same) {
+      g_autofree char *got = g_strjoinv ("|", enc->tokens);
+
+      g_test_message ("case %u '%s': tokens %s", index, text, got);
+      bad++;
+    }
+  }
+  if ((flags & CHECK_OFFSETS) && offsets) {
+    gboolean same = (guint) cJSON_GetArraySize (offsets) == enc->n;
+
+    for (guint i = 0; same && i < enc->n; i++) {
+      const cJSON *o = cJSON_GetArrayItem (offsets, i);
+
+      same = cJSON_GetArrayItem (o, 0)->valuedouble == enc->offsets[2 * i]
+          && cJSON_GetArrayItem (o, 1)->valuedouble == enc->offsets[2 * i + 1];
+      if (!same)
+        g_test_message ("case %u '%s': token %u offsets (%" G_GINT64_FORMAT
+            ", %" G_GINT64_FORMAT ")", index, text, i, enc->offsets[2 * i],
+            enc->offsets[2 * i + 1]);
+    }
+    bad += !same;
+  }
+  if ((flags & CHECK_TYPE_IDS) && type_ids
+      && !ints_match (type_ids, enc->type_ids, enc->n)) {
+    g_test_message ("case %u '%s': type ids differ", index, text);
+    bad++;
+  }
+  if ((flags & CHECK_NO_SPECIAL) && no_special) {
+    SfEncodeOptions opts = { FALSE, 0 };
+    g_autoptr (SfEncoding) plain =
+        sf_tokenizer_encode (tok, text, pair, &opts, &error);
+
+    g_assert_no_error (error);
+    for (guint i = 0; i < plain->n; i++)
+      g_assert_cmpint (plain->special_mask[i], ==, 0);
+    if (!ints_match (no_special, plain->ids, plain->n)) {
+      g_test_message ("case %u '%s': ids without special tokens differ",
+          index, text);
+      bad++;
+    }
+  }
+  if ((flags & CHECK_DECODED) && decoded) {
+    g_autofree char *got = sf_tokenizer_decode (tok, enc->ids, enc->n, TRUE);
+
+    if (g_strcmp0 (got, decoded->valuestring) != 0) {
+      g_test_message ("case %u '%s': decoded '%s'", index, text, got);
+      bad++;
+    }
+  }
+  return bad;
+}
+
+static void
+run_cases (SfTokenizer * tok, CheckFlags flags)
+{
+  g_autofree char *path = fixture ("tok-wordpiece-uncased", "case.json");
+  cJSON *root = load_json_file (path);
+  const cJSON *cases = cJSON_GetObjectItem (root, "cases");
+  const cJSON *c;
+  guint index = 0, bad = 0;
+
+  g_assert_cmpint (cJSON_GetArraySize (cases), >, 0);
+  cJSON_ArrayForEach (c, cases)
+      bad += check_case (tok, c, index++, flags);
+  cJSON_Delete (root);
+  g_assert_cmpuint (bad, ==, 0);
+}
+
+static void
+test_wordpiece_cases (void)
+{
+  g_autofree char *dir = fixture ("tok-wordpiece-uncased", "");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfTokenizer) tok = sf_tokenizer_load_dir (dir, &error);
+
+  g_assert_no_error (error);
+  run_cases (tok, CHECK_ALL);
+}
+
+static void
+test_wordpiece_special_mask (void)
+{
+  g_autofree char *path = fixture ("tok-wordpiece-uncased", "tokenizer.json");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfTokenizer) tok = sf_tokenizer_load_json (path, &error);
+  g_autoptr (SfEncoding) enc = NULL;
+
+  g_assert_no_error (error);
+  enc = sf_tokenizer_encode (tok, "first part", "second", NULL, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < enc->n; i++) {
+    gboolean frame = g_str_equal (enc->tokens[i], "[CLS]")
+        || g_str_equal (enc->tokens[i], "[SEP]");
+
+    g_assert_cmpint (enc->special_mask[i], ==, frame);
+    if (frame) {
+      g_assert_cmpint (enc->offsets[2 * i], ==, 0);
+      g_assert_cmpint (enc->offsets[2 * i + 1], ==, 0);
+    }
+  }
+}
+
+/* tok-wordpiece-uncased without tokenizer.json: its tokenizer_config.json
+ * has no do_lower_case, which defaults to true as in `transformers`. */
+static void
+test_wordpiece_vocab_txt (void)
+{
+  const char *files[] = { "vocab.txt", "tokenizer_config.json", NULL };
+  g_autofree char *dir = copy_fixture ("tok-wordpiece-uncased", files);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfTokenizer) tok = sf_tokenizer_load_dir (dir, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (sf_tokenizer_model_max_length (tok), ==, 512);
+  run_cases (tok, CHECK_ALL);
+  remove_dir (dir);
+}
+
+/* ---- bert-tiny-cls: input_ids of io.safetensors ---- */
+
+/* (transfer full) the i64 tensor @name of a safetensors file, with its
+ * shape. */
+static gint64 *
+read_i64_tensor (const char *path, const char *name, gint64 shape[2])
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  guint64 header_len = 0;
+  cJSON *header, *t, *offsets, *dims;
+  gint64 *out;
+  gsize start, end;
+
+  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+  g_assert_cmpuint (len, >=, 8);
+  for (int i = 7; i >= 0; i--)
+    header_len = (header_len << 8) | (guint8) data[i];
+  g_assert_cmpuint (header_len + 8, <=, len);
+  header = cJSON_ParseWithLength (data + 8, header_len);
+  g_assert_nonnull (header);
+  t = cJSON_GetObjectItem (header, name);
+  g_assert_nonnull (t);
+  g_assert_cmpstr (cJSON_GetObjectItem (t, "dtype")->valuestring, ==, "I64");
+  dims = cJSON_GetObjectItem (t, "shape");
+  g_assert_cmpint (cJSON_GetArraySize (dims), ==, 2);
+  shape[0] = cJSON_GetArrayItem (dims, 0)->valuedouble;
+  shape[1] = cJSON_GetArrayItem (dims, 1)->valuedouble;
+  offsets = cJSON_GetObjectItem (t, "data_offsets");
+  start = cJSON_GetArrayItem (offsets, 0)->valuedouble;
+  end = cJSON_GetArrayItem (offsets, 1)->valuedouble;
+  g_assert_cmpuint (end - start, ==, shape[0] * shape[1] * 8);
+  g_assert_cmpuint (8 + header_len + end, <=, len);
+  out = g_new (gint64, shape[0] * shape[1]);
+  for (gint64 i = 0; i < shape[0] * shape[1]; i++) {
+    guint64 v = 0;
+
+    for (int b = 7; b >= 0; b--)
+      v = (v << 8) | (guint8) data[8 + header_len + start + 8 * i + b];
+    out[i] = (gint64) v;
+  }
+  cJSON_Delete (header);
+  return out;
+}
+
+/* Each row: the encoding, then padding with the pad id. */
+static void
+check_padded_row (SfTokenizer * tok, const SfEncoding * enc,
+    const gint64 * ids, const gint64 * type_ids, gint64 width)
+{
+  g_assert_cmpint (enc->n, <=, width);
+  for (gint64 j = 0; j < width; j++) {
+    gint64 id = j < enc->n ? enc->ids[j] : sf_tokenizer_pad_id (tok);
+
+    g_assert_cmpint (id, ==, ids[j]);
+    if (type_ids && j < enc->n)
+      g_assert_cmpint (enc->type_ids[j], ==, type_ids[j]);
+  }
+}
+
+static void
+check_bert_tiny_cls (SfTokenizer * tok)
+{
+  g_autofree char *case_path = fixture ("bert-tiny-cls", "case.json");
+  g_autofree char *io_path = fixture ("bert-tiny-cls", "io.safetensors");
+  cJSON *root = load_json_file (case_path);
+  const cJSON *texts = cJSON_GetObjectItem (root, "texts");
+  const cJSON *pairs = cJSON_GetObjectItem (root, "pair_texts");
+  g_autoptr (GError) error = NULL;
+  gint64 shape[2], pshape[2], tshape[2];
+  g_autofree gint64 *ids = read_i64_tensor (io_path, "input_ids", shape);
+  g_autofree gint64 *pair_ids =
+      read_i64_tensor (io_path, "pair.input_ids", pshape);
+  g_autofree gint64 *pair_types =
+      read_i64_tensor (io_path, "pair.token_type_ids", tshape);
+
+  g_assert_cmpint (cJSON_GetArraySize (texts), ==, shape[0]);
+  for (gint64 i = 0; i < shape[0]; i++) {
+    const char *text = cJSON_GetArrayItem (texts, i)->valuestring;
+    g_autoptr (SfEncoding) enc =
+        sf_tokenizer_encode (tok, text, NULL, NULL, &error);
+
+    g_assert_no_error (error);
+    check_padded_row (tok, enc, ids + i * shape[1], NULL, shape[1]);
+  }
+  g_assert_cmpint (cJSON_GetArraySize (pairs), ==, pshape[0]);
+  for (gint64 i = 0; i < pshape[0]; i++) {
+    const cJSON *p = cJSON_GetArrayItem (pairs, i);
+    g_autoptr (SfEncoding) enc = sf_tokenizer_encode (tok,
+        cJSON_GetArrayItem (p, 0)->valuestring,
+        cJSON_GetArrayItem (p, 1)->valuestring, NULL, &error);
+
+    g_assert_no_error (error);
+    check_padded_row (tok, enc, pair_ids + i * pshape[1],
+        pair_types + i * pshape[1], pshape[1]);
+  }
+  cJSON_Delete (root);
+}
+
+static void
+test_bert_tiny_cls_json (void)
+{
+  g_autofree char *dir = fixture ("bert-tiny-cls", "");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfTokenizer) tok = sf_tokenizer_load_dir (dir, &error);
+
+  g_assert_no_error (error);
+  check_bert_tiny_cls (tok);
+}
+
+/* The vocab.txt fallback of bert-tiny-cls must give its tokenizer.json's
+ * ids and offsets on every text of the WordPiece cases. */
+static void
+test_bert_tiny_cls_vocab_txt (void)
+{
+  const char *files[] = { "vocab.txt", "tokenizer_config.json", NULL };
+  g_autofree char *dir = copy_fixture ("bert-tiny-cls", files);
+  g_autofree char *json_dir = fixture ("bert-tiny-cls", "");
+  g_autofree char *case_path = fixture ("tok-wordpiece-uncased", "case.json");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfTokenizer) fallback = sf_tokenizer_load_dir (dir, &error);
+  g_autoptr (SfTokenizer) reference = sf_tokenizer_load_dir (json_dir, &error);
+  cJSON *root;
+  const cJSON *c;
+
+  g_assert_no_error (error);
+  g_assert_nonnull (fallback);
+  check_bert_tiny_cls (fallback);
+  g_assert_cmpuint (sf_tokenizer_vocab_size (fallback), ==,
+      sf_tokenizer_vocab_size (reference));
+
+  root = load_json_file (case_path);
+  cJSON_ArrayForEach (c, cJSON_GetObjectItem (root, "cases")) {
+    const char *text = cJSON_GetObjectItem (c, "text")->valuestring;
+    const cJSON *pair = cJSON_GetObjectItem (c, "pair");
+    const char *p = pair ? pair->valuestring : NULL;
+    g_autoptr (SfEncoding) a = sf_tokenizer_encode (fallback, text, p, NULL,
+        &error);
+    g_autoptr (SfEncoding) b = sf_tokenizer_encode (reference, text, p, NULL,
+        &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (a->n, ==, b->n);
+    g_assert_cmpmem (a->ids, a->n * 4, b->ids, b->n * 4);
+    g_assert_cmpmem (a->type_ids, a->n * 4, b->type_ids, b->n * 4);
+    g_assert_cmpmem (a->offsets, a->n * 16, b->offsets, b->n * 16);
+  }
+  cJSON_Delete (root);
+  remove_dir (dir);
+}
+
+/* ---- bad input ---- */
+
+/* Writes the fixture's tokenizer.json with @normalizer (JSON text) into a
+ * temp dir; returns the file path. */
+static char *
+write_with_normalizer (const char *normalizer, char **dir_out)
+{
+  g_autofree char *src = fixture ("tok-wordpiece-uncased", "tokenizer.json");
+  cJSON *root = load_json_file (src);
+  char *dir = make_temp_dir ();
+  char *path = g_build_filename (dir, "tokenizer.json", NULL);
+  g_autofree char *text = NULL;
+
+  cJSON_ReplaceItemInObject (root, "normalizer", cJSON_Parse (normalizer));
+  text = cJSON_Print (root);
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  cJSON_Delete (root);
+  *dir_out = dir;
+  return path;
+}
+
+static void
+test_error_unknown_normalizer (void)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *path = write_with_normalizer ("{\"type\": \"Foo\"}", &dir);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfTokenizer) tok = sf_tokenizer_load_dir (dir, &error);
+
+  g_assert_null (tok);
+  g_assert_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "tokenizer.json"));
+  g_assert_nonnull (strstr (error->message, "normalizer.type 'Foo'"));
+  remove_dir (dir);
+}
+
+static void
+test_error_precompiled (void)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *path = write_with_normalizer ("{\"type\": \"Sequence\", "
+      "\"normalizers\": [{\"type\": \"NFKC\"}, {\"type\": \"Precompiled\", "
+      "\"precompiled_charsmap\": \"AAAA\"}]}", &dir);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfTokenizer) tok = sf_tokenizer_load_json (path, &error);
+
+  g_assert_null (tok);
+  g_assert_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, path));
+  g_assert_nonnull (strstr (error->message,
+          "normalizer.normalizers[1].type 'Precompiled'"));
+  remove_dir (dir);
+}
+
+static void
+test_error_corrupt_json (void)
+{
+  g_autofree char *src = fixture ("tok-wordpiece-uncased", "tokenizer.json");
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  char *dir = make_temp_dir ();
+  g_autofree char *path = g_build_filename (dir, "tokenizer.json", NULL);
+  g_autoptr (GError) error = NULL;
+  SfTokenizer *tok;
+
+  g_assert_true (g_file_get_contents (src, &data, &len, NULL));
+  /* cut in the middle of the vocabulary */
+  g_assert_true (g_file_set_contents (path, data, len / 2, NULL));
+  tok = sf_tokenizer_load_json (path, &error);
+  g_assert_null (tok);
+  g_assert_error (error, SF_ERROR, SF_ERROR_PARSE);
+  g_assert_nonnull (strstr (error->message, path));
+  g_clear_error (&error);
+
+  /* valid JSON of the wrong shape */
+  g_assert_true (g_file_set_contents (path, "{\"model\": {\"type\": "
+          "\"WordPiece\", \"vocab\": [1, 2]}}", -1, NULL));
+  tok = sf_tokenizer_load_json (path, &error);
+  g_assert_null (tok);
+  g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "model.vocab"));
+  g_clear_error (&error);
+
+  /* a folder with neither file */
+  g_unlink (path);
+  tok = sf_tokenizer_load_dir (dir, &error);
+  g_assert_null (tok);
+  g_assert_error (error, SF_ERROR, SF_ERROR_MISSING);
+  g_clear_error (&error);
+  remove_dir (dir);
+  g_free (dir);
+}
+
+static void
+test_error_invalid_utf8 (void)
+{
+  g_autofree char *dir = fixture ("tok-wordpiece-uncased", "");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfTokenizer) tok = sf_tokenizer_load_dir (dir, &error);
+  SfEncoding *enc;
+
+  g_assert_no_error (error);
+  enc = sf_tokenizer_encode (tok, "abc\xff\xfe def", NULL, NULL, &error);
+  g_assert_null (enc);
+  g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+  g_clear_error (&error);
+  enc = sf_tokenizer_encode (tok, "fine", "bad \xc3", NULL, &error);
+  g_assert_null (enc);
+  g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+}
+
+/* ---- truncation and edge cases ---- */
+
+static void
+test_truncation_long_line (void)
+{
+  g_autofree char *dir = fixture ("tok-wordpiece-uncased", "");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfTokenizer) tok = sf_tokenizer_load_dir (dir, &error);
+  GString *line = g_string_new (NULL);
+  SfEncodeOptions opts = { TRUE, 128 };
+  SfEncodeOptions none = { FALSE, 0 };
+  g_autoptr (SfEncoding) enc = NULL;
+  g_autoptr (SfEncoding) full = NULL;
+
+  for (guint i = 0; i < 10000; i++)
+    g_string_append (line, i % 3 ? "word " : "Tokenization, ");
+  enc = sf_tokenizer_encode (tok, line->str, NULL, &opts, &error);
+  g_assert_no_error (error);
+  full = sf_tokenizer_encode (tok, line->str, NULL, &none, &error);
+  g_assert_no_error (error);
+  g_string_free (line, TRUE);
+
+  g_assert_cmpuint (enc->n, ==, 128);
+  g_assert_true (enc->truncated);
+  g_assert_cmpstr (enc->tokens[0], ==, "[CLS]");
+  g_assert_cmpstr (enc->tokens[127], ==, "[SEP]");
+  g_assert_cmpuint (full->n, >, 10000);
+  /* the kept tokens are the first ones of the whole encoding */
+  g_assert_cmpmem (enc->ids + 1, 126 * 4, full->ids, 126 * 4);
+  g_assert_cmpmem (enc->offsets + 2, 126 * 16, full->offsets, 126 * 16);
+}
+
+/* longest_first: the longer sequence gives up tokens until both fit, and
+ * when both are long each keeps about half. */
+static void
+test_truncation_pair (void)
+{
+  g_autofree char *dir = fixture ("tok-wordpiece-uncased", "");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfTokenizer) tok = sf_tokenizer_load_dir (dir, &error);
+  SfEncodeOptions opts = { TRUE, 20 };
+  const char *long_text = "a a a a a a a a a a a a a a a a a a a a a a a a a";
+  guint count[2];
+
+  for (int round = 0; round < 2; round++) {
+    g_autoptr (SfEncoding) enc = sf_tokenizer_encode (tok, long_text,
+        round == 0 ? "b b b b b" : long_text, &opts, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (enc->n, ==, 20);
+    g_assert_true (enc->truncated);
+    count[0] = count[1] = 0;
+    for (guint i = 0; i < enc->n; i++)
+      if (!enc->special_mask[i])
+        count[enc->type_ids[i]]++;
+    /* 17 tokens left after [CLS], [SEP], [SEP] */
+    if (round == 0) {
+      g_assert_cmpuint (count[0], ==, 12);
+      g_assert_cmpuint (count[1], ==, 5);
+    } else {
+      g_assert_cmpuint (count[0], ==, 8);
+      g_assert_cmpuint (count[1], ==, 9);
+    }
+  }
+
+  /* too short for the special tokens */
+  opts.max_length = 1;
+  g_assert_null (sf_tokenizer_encode (tok, "a", NULL, &opts, &error));
+  g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+}
+
+static void
+test_empty (void)
+{
+  g_autofree char *dir = fixture ("tok-wordpiece-uncased", "");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfTokenizer) tok = sf_tokenizer_load_dir (dir, &error);
+  g_autoptr (SfEncoding) enc = sf_tokenizer_encode (tok, "", NULL, NULL,
+      &error);
+  SfEncodeOptions plain = { FALSE, 0 };
+  g_autoptr (SfEncoding) none = sf_tokenizer_encode (tok, "", NULL, &plain,
+      &error);
+  g_autofree char *text = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (enc->n, ==, 2);
+  g_assert_cmpstr (enc->tokens[0], ==, "[CLS]");
+  g_assert_cmpstr (enc->tokens[1], ==, "[SEP]");
+  g_assert_null (enc->tokens[2]);
+  g_assert_cmpint (enc->ids[0], ==, sf_tokenizer_token_to_id (tok, "[CLS]"));
+  g_assert_cmpint (enc->ids[1], ==, sf_tokenizer_token_to_id (tok, "[SEP]"));
+  g_assert_cmpuint (none->n, ==, 0);
+  text = sf_tokenizer_decode (tok, NULL, 0, TRUE);
+  g_assert_cmpstr (text, ==, "");
+}
+
+/* Special tokens written in the text are single tokens, found before the
+ * normaliser would lower-case them. */
+static void
+test_added_tokens_in_text (void)
+{
+  g_autofree char *dir = fixture ("tok-wordpiece-uncased", "");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfTokenizer) tok = sf_tokenizer_load_dir (dir, &error);
+  g_autoptr (SfEncoding) enc = sf_tokenizer_encode (tok,
+      "the [MASK] is[SEP]here", NULL, NULL, &error);
+  g_autofree char *with = NULL;
+  g_autofree char *without = NULL;
+  gint32 mask = sf_tokenizer_token_to_id (tok, "[MASK]");
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (enc->n, ==, 7);
+  g_assert_cmpstr (enc->tokens[2], ==, "[MASK]");
+  g_assert_cmpint (enc->ids[2], ==, mask);
+  g_assert_cmpint (enc->offsets[4], ==, 4);
+  g_assert_cmpint (enc->offsets[5], ==, 10);
+  g_assert_cmpstr (enc->tokens[4], ==, "[SEP]");
+  g_assert_cmpint (enc->offsets[8], ==, 13);
+  g_assert_cmpint (enc->offsets[9], ==, 18);
+  g_assert_cmpstr (enc->tokens[5], ==, "here");
+  without = sf_tokenizer_decode (tok, enc->ids, enc->n, TRUE);
+  g_assert_cmpstr (without, ==, "the is here");
+  with = sf_tokenizer_decode (tok, enc->ids, enc->n, FALSE);
+  g_assert_cmpstr (with, ==, "[CLS] the [MASK] is [SEP] here [SEP]");
+}
+
+static void
+test_accessors (void)
+{
+  g_autofree char *dir = fixture ("tok-wordpiece-uncased", "");
+  g_autofree char *vocab = fixture ("tok-wordpiece-uncased", "vocab.txt");
+  g_autofree char *data = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfTokenizer) tok = sf_tokenizer_load_dir (dir, &error);
+  g_auto (GStrv) lines = NULL;
+  guint n;
+
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (vocab, &data, NULL, NULL));
+  lines = g_strsplit (data, "\n", -1);
+  n = g_strv_length (lines);
+  if (n > 0 && lines[n - 1][0] == '\0')
+    n--;
+  g_assert_cmpuint (sf_tokenizer_vocab_size (tok), ==, n);
+  for (guint i = 0; i < n; i++) {
+    g_assert_cmpstr (sf_tokenizer_id_to_token (tok, i), ==, lines[i]);
+    g_assert_cmpint (sf_tokenizer_token_to_id (tok, lines[i]), ==, i);
+  }
+  g_assert_null (sf_tokenizer_id_to_token (tok, -1));
+  g_assert_null (sf_tokenizer_id_to_token (tok, n));
+  g_assert_cmpint (sf_tokenizer_token_to_id (tok, "no-such-token"), ==, -1);
+  g_assert_cmpint (sf_tokenizer_pad_id (tok), ==,
+      sf_tokenizer_token_to_id (tok, "[PAD]"));
+  g_assert_cmpuint (sf_tokenizer_model_max_length (tok), ==, 512);
+}
+
+/* NFKC + Lowercase + WhitespaceSplit against GLib's normaliser: each word
+ * of the text must come out as its normalised form, with the offsets of
+ * the original word. */
+static void
+test_normalizer_forms (void)
+{
+  const char *words[] = { "Ｆｕｌｌ", "ﬁne", "Cafe\xcc\x81", "Ångström",
+    "①", "ＡＢＣ", NULL
+  };
+  g_autofree char *dir = make_temp_dir ();
+  g_autofree char *path = g_build_filename (dir, "tokenizer.json", NULL);
+  cJSON *root = cJSON_CreateObject ();
+  cJSON *model = cJSON_AddObjectToObject (root, "model");
+  cJSON *vocab;
+  g_autofree char *json = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfTokenizer) tok = NULL;
+  g_autoptr (SfEncoding) enc = NULL;
+  glong pos = 0;
+
+  cJSON_AddItemToObject (root, "normalizer", cJSON_Parse ("{\"type\": "
+          "\"Sequence\", \"normalizers\": [{\"type\": \"NFKC\"}, "
+          "{\"type\": \"Lowercase\"}]}"));
+  cJSON_AddItemToObject (root, "pre_tokenizer",
+      cJSON_Parse ("{\"type\": \"WhitespaceSplit\"}"));
+  cJSON_AddStringToObject (model, "type", "WordPiece");
+  cJSON_AddStringToObject (model, "unk_token", "[UNK]");
+  vocab = cJSON_AddObjectToObject (model, "vocab");
+  cJSON_AddNumberToObject (vocab, "[UNK]", 0);
+  for (guint i = 0; words[i]; i++) {
+    g_autofree char *nfkc = g_utf8_normalize (words[i], -1,
+        G_NORMALIZE_NFKC);
+    g_autofree char *lower = g_utf8_strdown (nfkc, -1);
+
+    cJSON_AddNumberToObject (vocab, lower, i + 1);
+  }
+  json = cJSON_Print (root);
+  cJSON_Delete (root);
+  g_assert_true (g_file_set_contents (path, json, -1, NULL));
+
+  tok = sf_tokenizer_load_json (path, &error);
+  g_assert_no_error (error);
+  text = g_strjoinv ("  ", (char **) words);
+  enc = sf_tokenizer_encode (tok, text, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (enc->n, ==, g_strv_length ((char **) words));
+  for (guint i = 0; words[i]; i++) {
+    glong len = g_utf8_strlen (words[i], -1);
+
+    g_assert_cmpint (enc->ids[i], ==, i + 1);
+    g_assert_cmpint (enc->offsets[2 * i], ==, pos);
+    g_assert_cmpint (enc->offsets[2 * i + 1], ==, pos + len);
+    pos += len + 2;
+  }
+  remove_dir (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/core/tokenizer/wordpiece/cases", test_wordpiece_cases);
+  g_test_add_func ("/core/tokenizer/wordpiece/special-mask",
+      test_wordpiece_special_mask);
+  g_test_add_func ("/core/tokenizer/wordpiece/vocab-txt",
+      test_wordpiece_vocab_txt);
+  g_test_add_func ("/core/tokenizer/wordpiece/added-tokens",
+      test_added_tokens_in_text);
+  g_test_add_func ("/core/tokenizer/wordpiece/accessors", test_accessors);
+  g_test_add_func ("/core/tokenizer/bert-tiny-cls/json",
+      test_bert_tiny_cls_json);
+  g_test_add_func ("/core/tokenizer/bert-tiny-cls/vocab-txt",
+      test_bert_tiny_cls_vocab_txt);
+  g_test_add_func ("/core/tokenizer/normalizer/nfkc-lowercase",
+      test_normalizer_forms);
+  g_test_add_func ("/core/tokenizer/truncation/long-line",
+      test_truncation_long_line);
+  g_test_add_func ("/core/tokenizer/truncation/pair", test_truncation_pair);
+  g_test_add_func ("/core/tokenizer/edge/empty", test_empty);
+  g_test_add_func ("/core/tokenizer/errors/unknown-normalizer",
+      test_error_unknown_normalizer);
+  g_test_add_func ("/core/tokenizer/errors/precompiled",
+      test_error_precompiled);
+  g_test_add_func ("/core/tokenizer/errors/corrupt-json",
+      test_error_corrupt_json);
+  g_test_add_func ("/core/tokenizer/errors/invalid-utf8",
+      test_error_invalid_utf8);
+  return g_test_run ();
+}
