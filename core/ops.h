@@ -58,7 +58,9 @@ gboolean sf_op_embedding (SfTensor * out, const SfTensor * table,
 /* Multi-head scaled dot-product attention.
  *   q [B, T, H], k [B, S, H], v [B, S, H], out [B, T, H], H = n_heads · D.
  *   mask: NULL or [B, S] (any integer or float dtype); positions where
- *   mask == 0 are excluded (padding). causal: query t sees keys ≤ t.
+ *   mask == 0 are excluded (padding). causal: query t sees keys
+ *   ≤ t + S − T (keys ≤ t when S = T; with a KV cache the queries are the
+ *   last T positions).
  *   Scores are scaled by 1/√D. out must not alias q, k or v. */
 gboolean sf_op_attention (SfTensor * out, const SfTensor * q,
     const SfTensor * k, const SfTensor * v, int n_heads,

@@ -1,0 +1,297 @@
+/* Streamformer core: BLAS loaded at run time with kernels chosen by cpuid.
+ *
+ * Design decisions:
+ * - OpenBLAS (DYNAMIC_ARCH builds) reads OPENBLAS_CORETYPE once, in its
+ *   load-time constructor. We therefore set the variable only around our
+ *   dlopen() call and unset it right after, so the environment the user sees
+ *   is unchanged. A value the user set is never touched.
+ * - The CPU check asks cpuid for the instruction sets and XGETBV for whether
+ *   the OS saves the wide register state; an AVX-512 CPU whose OS does not
+ *   enable ZMM state must not get AVX-512 kernels.
+ * - When OpenBLAS is already in the process (linked by the program or
+ *   loaded by another library), its kernels are fixed: we only report them.
+ * - A copy of OpenBLAS that we load ourselves runs single-threaded: the
+ *   ops split every product over Streamformer's worker pool (core/threads.h)
+ *   instead. Two pools on the same cores would fight, and OpenBLAS's idle
+ *   threads keep spinning after each call, slowing the per-row work that
+ *   follows. sf_blas_set_threads() still changes this for direct callers.
+ * - A missing BLAS is an environment problem, reported as a GError from
+ *   sf_blas_init(), never an abort.
+ */
+#include "core/blas.h"
+#include "core/error.h"
+
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#define SF_BLAS_X86 1
+#endif
+
+#define SF_BLAS_CORETYPE_ENV "OPENBLAS_CORETYPE"
+
+/* CBLAS enum values (cblas.h), passed as plain ints. */
+#define SF_CBLAS_ROW_MAJOR 101
+#define SF_CBLAS_NO_TRANS 111
+#define SF_CBLAS_TRANS 112
+
+typedef void (*SfCblasSgemmFunc) (int order, int trans_a, int trans_b, int m,
+    int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
+    float beta, float *c, int ldc);
+typedef char *(*SfOpenblasCorenameFunc) (void);
+typedef void (*SfOpenblasSetThreadsFunc) (int n);
+typedef int (*SfOpenblasGetThreadsFunc) (void);
+
+typedef struct
+{
+  gboolean ok;
+  GError *error; /* why loading failed, when !ok */
+  void *handle;
+  SfCblasSgemmFunc sgemm;
+  SfOpenblasCorenameFunc get_corename;
+  SfOpenblasSetThreadsFunc set_threads;
+  SfOpenblasGetThreadsFunc get_threads;
+  char *corename;
+  const char *source; /* "user", "cpuid" or "library" */
+} SfBlasState;
+
+static SfBlasState blas_state = { FALSE, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, "library" };
+
+static const char *const blas_sonames[] = {
+  "libopenblas.so.0",
+  "libopenblas.so",
+  "libblas.so.3",
+};
+
+#ifdef SF_BLAS_X86
+static guint64
+read_xcr0 (void)
+{
+  guint32 lo, hi;
+
+  /* XGETBV with ECX = 0 reads XCR0, the register state the OS saves. */
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return ((guint64)hi << 32) | lo;
+}
+#endif
+
+/* The OpenBLAS core type this CPU should use, or NULL to let OpenBLAS pick. */
+static const char *
+detect_coretype (void)
+{
+#ifdef SF_BLAS_X86
+  unsigned int eax, ebx, ecx, edx;
+  gboolean avx_ok, zmm_ok, fma, avx2, avx512;
+  guint64 xcr0;
+
+  if (__get_cpuid_max (0, NULL) < 7)
+    return NULL;
+  if (!__get_cpuid (1, &eax, &ebx, &ecx, &edx))
+    return NULL;
+  /* OSXSAVE (bit 27) must be set before XGETBV may run; AVX is bit 28. */
+  if (!(ecx & (1u << 27)) || !(ecx & (1u << 28)))
+    return NULL;
+  fma = (ecx & (1u << 12)) != 0;
+
+  xcr0 = read_xcr0 ();
+  avx_ok = (xcr0 & 0x6) == 0x6;             /* XMM and YMM state */
+  zmm_ok = avx_ok && (xcr0 & 0xe0) == 0xe0; /* opmask, ZMM_Hi256, Hi16_ZMM */
+  if (!avx_ok)
+    return NULL;
+
+  __cpuid_count (7, 0, eax, ebx, ecx, edx);
+  avx2 = (ebx & (1u << 5)) != 0;
+  /* AVX512F (16), AVX512DQ (17), AVX512BW (30), AVX512VL (31). */
+  avx512 = (ebx & (1u << 16)) && (ebx & (1u << 17)) && (ebx & (1u << 30))
+      && (ebx & (1u << 31));
+
+  if (zmm_ok && avx512)
+    return "SkylakeX";
+  if (avx2 && fma)
+    return "Haswell";
+#endif
+  return NULL;
+}
+
+static void *
+find_loaded_blas (void)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (blas_sonames); i++) {
+    void *handle = dlopen (blas_sonames[i], RTLD_NOW | RTLD_NOLOAD);
+    if (handle != NULL) {
+      if (dlsym (handle, "cblas_sgemm") != NULL)
+        return handle;
+      dlclose (handle);
+    }
+  }
+  /* Linked into the program itself under another file name. */
+  if (dlsym (RTLD_DEFAULT, "cblas_sgemm") != NULL
+      && dlsym (RTLD_DEFAULT, "openblas_get_corename") != NULL)
+    return RTLD_DEFAULT;
+  return NULL;
+}
+
+static void *
+open_blas (GString *tried)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (blas_sonames); i++) {
+    void *handle = dlopen (blas_sonames[i], RTLD_NOW | RTLD_LOCAL);
+    if (handle == NULL) {
+      const char *why = dlerror ();
+      g_string_append_printf (tried, "%s%s (%s)", tried->len ? "; " : "",
+          blas_sonames[i], why ? why : "not found");
+      continue;
+    }
+    if (dlsym (handle, "cblas_sgemm") != NULL)
+      return handle;
+    g_string_append_printf (tried, "%s%s (no cblas_sgemm)",
+        tried->len ? "; " : "", blas_sonames[i]);
+    dlclose (handle);
+  }
+  return NULL;
+}
+
+static void
+load_blas (SfBlasState *st)
+{
+  const char *user_core = g_getenv (SF_BLAS_CORETYPE_ENV);
+  const char *chosen = NULL;
+  gboolean already_loaded = FALSE;
+  void *handle;
+
+  handle = find_loaded_blas ();
+  if (handle != NULL) {
+    already_loaded = TRUE;
+  } else {
+    g_autoptr (GString) tried = g_string_new (NULL);
+
+    if (user_core == NULL || *user_core == '\0') {
+      chosen = detect_coretype ();
+      if (chosen != NULL)
+        g_setenv (SF_BLAS_CORETYPE_ENV, chosen, TRUE);
+    }
+    handle = open_blas (tried);
+    if (chosen != NULL)
+      g_unsetenv (SF_BLAS_CORETYPE_ENV);
+    if (handle == NULL) {
+      g_set_error (&st->error, SF_ERROR, SF_ERROR_IO,
+          "no BLAS library could be loaded (install OpenBLAS, "
+          "libopenblas0): %s",
+          tried->str);
+      return;
+    }
+  }
+
+  st->handle = handle;
+  st->sgemm = (SfCblasSgemmFunc)dlsym (handle, "cblas_sgemm");
+  st->get_corename =
+      (SfOpenblasCorenameFunc)dlsym (handle, "openblas_get_corename");
+  st->set_threads =
+      (SfOpenblasSetThreadsFunc)dlsym (handle, "openblas_set_num_threads");
+  st->get_threads =
+      (SfOpenblasGetThreadsFunc)dlsym (handle, "openblas_get_num_threads");
+
+  if (user_core != NULL && *user_core != '\0')
+    st->source = "user";
+  else if (!already_loaded && chosen != NULL)
+    st->source = "cpuid";
+  else
+    st->source = "library";
+
+  if (st->get_corename != NULL) {
+    const char *name = st->get_corename ();
+    st->corename = g_strstrip (g_strdup (name ? name : ""));
+  }
+  if (st->corename == NULL || st->corename[0] == '\0') {
+    g_free (st->corename);
+    st->corename = g_strdup ("unknown");
+  }
+  if (!already_loaded && st->set_threads != NULL)
+    st->set_threads (1);
+  st->ok = TRUE;
+}
+
+static SfBlasState *
+blas_get (void)
+{
+  static gsize once = 0;
+
+  if (g_once_init_enter (&once)) {
+    load_blas (&blas_state);
+    g_once_init_leave (&once, 1);
+  }
+  return &blas_state;
+}
+
+gboolean
+sf_blas_init (GError **error)
+{
+  SfBlasState *st = blas_get ();
+
+  if (!st->ok) {
+    if (error != NULL)
+      *error = g_error_copy (st->error);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+const char *
+sf_blas_corename (void)
+{
+  SfBlasState *st = blas_get ();
+
+  return st->ok ? st->corename : "unavailable";
+}
+
+const char *
+sf_blas_core_source (void)
+{
+  return blas_get ()->source;
+}
+
+void
+sf_blas_set_threads (int n)
+{
+  SfBlasState *st = blas_get ();
+
+  if (n <= 0)
+    n = (int)g_get_num_processors ();
+  if (st->ok && st->set_threads != NULL)
+    st->set_threads (n);
+}
+
+void
+sf_blas_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k,
+    float alpha, const float *a, int lda, const float *b, int ldb, float beta,
+    float *c, int ldc)
+{
+  SfBlasState *st = blas_get ();
+
+  g_return_if_fail (st->ok);
+  g_return_if_fail (m >= 0 && n >= 0 && k >= 0);
+
+  if (m == 0 || n == 0)
+    return;
+  if (k == 0) {
+    /* Nothing to multiply: C = beta · C, handled here so that degenerate
+     * leading dimensions never reach the library's argument checks. */
+    int i, j;
+    for (i = 0; i < m; i++) {
+      float *row = c + (gsize)i * ldc;
+      for (j = 0; j < n; j++)
+        row[j] = beta == 0.0f ? 0.0f : beta * row[j];
+    }
+    return;
+  }
+  st->sgemm (SF_CBLAS_ROW_MAJOR, trans_a ? SF_CBLAS_TRANS : SF_CBLAS_NO_TRANS,
+      trans_b ? SF_CBLAS_TRANS : SF_CBLAS_NO_TRANS, m, n, k, alpha, a, lda, b,
+      ldb, beta, c, ldc);
+}
