@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The `streamformer` plugin: Hugging Face checkpoints as GStreamer elements. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <gst/gst.h>
+
+#include "gstsfclassifier.h"
+#include "gstsfjsonsink.h"
+#include "gstsftextencoder.h"
+
+static gboolean
+plugin_init (GstPlugin * plugin)
+{
+  gboolean ret = FALSE;
+
+  ret |= GST_ELEMENT_REGISTER (sftextencoder, plugin);
+  ret |= GST_ELEMENT_REGISTER (sfclassifier, plugin);
+  ret |= GST_ELEMENT_REGISTER (sfjsonsink, plugin);
+
+  return ret;
+}
+
+GST_PLUGIN_DEFINE (GST_VERSION_MAJOR,
+    GST_VERSION_MINOR,
+    streamformer,
+    "Runs Hugging Face transformer checkpoints (safetensors, config.json, "
+    "tokenizer.json) on text, audio and video streams",
+    plugin_init, VERSION, "LGPL", PACKAGE, GST_PACKAGE_ORIGIN)

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <math.h>
+
+#include "sftest.h"
+
+gchar *
+sftest_fixture (const gchar * name)
+{
+  const gchar *root = g_getenv ("SF_FIXTURES_DIR");
+
+  g_assert_nonnull (root);
+  return g_build_filename (root, name, NULL);
+}
+
+cJSON *
+sftest_load_json (const gchar * path)
+{
+  gchar *contents = NULL;
+  GError *error = NULL;
+  cJSON *json;
+
+  g_file_get_contents (path, &contents, NULL, &error);
+  g_assert_no_error (error);
+  json = cJSON_Parse (contents);
+  g_free (contents);
+  g_assert_nonnull (json);
+  return json;
+}
+
+SfTestCase *
+sftest_case_open (const gchar * name)
+{
+  SfTestCase *tc = g_new0 (SfTestCase, 1);
+  GError *error = NULL;
+  gchar *path;
+  cJSON *tol;
+
+  tc->dir = sftest_fixture (name);
+  path = g_build_filename (tc->dir, "case.json", NULL);
+  tc->json = sftest_load_json (path);
+  g_free (path);
+
+  path = g_build_filename (tc->dir, "io.safetensors", NULL);
+  tc->io = sf_safetensors_open (path, &error);
+  g_assert_no_error (error);
+  g_free (path);
+
+  tol = cJSON_GetObjectItem (tc->json, "tolerance");
+  g_assert_nonnull (tol);
+  tc->atol = cJSON_GetNumberValue (cJSON_GetObjectItem (tol, "atol"));
+  tc->rtol = cJSON_GetNumberValue (cJSON_GetObjectItem (tol, "rtol"));
+  g_assert_false (isnan (tc->atol) || isnan (tc->rtol));
+  return tc;
+}
+
+void
+sftest_case_free (SfTestCase * tc)
+{
+  if (tc == NULL)
+    return;
+  g_free (tc->dir);
+  cJSON_Delete (tc->json);
+  sf_safetensors_unref (tc->io);
+  g_free (tc);
+}
+
+guint
+sftest_case_n_texts (SfTestCase * tc)
+{
+  return cJSON_GetArraySize (cJSON_GetObjectItem (tc->json, "texts"));
+}
+
+const gchar *
+sftest_case_text (SfTestCase * tc, guint i)
+{
+  cJSON *item = cJSON_GetArrayItem (cJSON_GetObjectItem (tc->json, "texts"),
+      i);
+
+  g_assert_true (cJSON_IsString (item));
+  return cJSON_GetStringValue (item);
+}
+
+SfTensor *
+sftest_case_tensor (SfTestCase * tc, const gchar * name)
+{
+  SfTensor *raw = sf_safetensors_get (tc->io, name), *f32;
+
+  g_assert_nonnull (raw);
+  f32 = sf_tensor_to_f32 (raw);
+  sf_tensor_unref (raw);
+  return f32;
+}
+
+gchar *
+sftest_case_label (SfTestCase * tc, guint index)
+{
+  gchar *path = g_build_filename (tc->dir, "config.json", NULL);
+  cJSON *config = sftest_load_json (path);
+  gchar *key = g_strdup_printf ("%u", index);
+  cJSON *label = cJSON_GetObjectItem (cJSON_GetObjectItem (config,
+          "id2label"), key);
+  gchar *result;
+
+  g_assert_true (cJSON_IsString (label));
+  result = g_strdup (cJSON_GetStringValue (label));
+  cJSON_Delete (config);
+  g_free (key);
+  g_free (path);
+  return result;
+}
+
+void
+sftest_assert_close (const float *got, const float *want, gsize n,
+    double atol, double rtol, const gchar * what)
+{
+  gsize i;
+
+  for (i = 0; i < n; i++) {
+    double tol = atol + rtol * fabs ((double) want[i]);
+
+    if (!(fabs ((double) got[i] - (double) want[i]) <= tol))
+      g_test_message ("%s[%" G_GSIZE_FORMAT "] is off", what, i);
+    g_assert_cmpfloat_with_epsilon (got[i], want[i], tol);
+  }
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Shared helpers for the element tests: fixture paths, case.json and
+ * io.safetensors of a reference case, and tolerance checks. */
+#pragma once
+
+#include <cjson/cJSON.h>
+#include <glib.h>
+
+#include "core/safetensors.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  gchar *dir;                   /* the case folder */
+  cJSON *json;                  /* case.json */
+  SfSafetensors *io;            /* io.safetensors */
+  double atol, rtol;
+} SfTestCase;
+
+/* (transfer full) path of @name under SF_FIXTURES_DIR. */
+gchar *sftest_fixture (const gchar * name);
+/* (transfer full) the parsed JSON file at @path; fails the test otherwise. */
+cJSON *sftest_load_json (const gchar * path);
+/* Opens the case @name; fails the test when it cannot. */
+SfTestCase *sftest_case_open (const gchar * name);
+void sftest_case_free (SfTestCase * tc);
+/* case.json "texts"[i] and their count. */
+guint sftest_case_n_texts (SfTestCase * tc);
+const gchar *sftest_case_text (SfTestCase * tc, guint i);
+/* (transfer full) a tensor of io.safetensors as F32; fails when absent. */
+SfTensor *sftest_case_tensor (SfTestCase * tc, const gchar * name);
+/* id2label[@index] from the case's config.json. (transfer full) */
+gchar *sftest_case_label (SfTestCase * tc, guint index);
+
+/* Asserts |got[i] - want[i]| <= atol + rtol·|want[i]| for @n values. */
+void sftest_assert_close (const float *got, const float *want, gsize n,
+    double atol, double rtol, const gchar * what);
+
+G_END_DECLS

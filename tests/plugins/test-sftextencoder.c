@@ -1,0 +1,528 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* sftextencoder driven through GstHarness, checked against the reference
+ * outputs of the bert-tiny-cls and bert-tiny-embed cases. */
+#include <math.h>
+#include <string.h>
+
+#include <gst/check/gstharness.h>
+#include <gst/gst.h>
+
+#include "gstsftensors.h"
+#include "sftest.h"
+
+#define TEXT_CAPS "text/x-raw, format=(string)utf8"
+
+/* A harness around an sftextencoder on case @name, with extra properties
+ * given as name and value strings, NULL-terminated. */
+static GstHarness *
+encoder_harness (const gchar * name, ...)
+{
+  GstElement *element = gst_element_factory_make ("sftextencoder", NULL);
+  gchar *dir = sftest_fixture (name);
+  const gchar *prop;
+  GstHarness *h;
+  va_list args;
+
+  g_assert_nonnull (element);
+  g_object_set (element, "model", dir, NULL);
+  va_start (args, name);
+  while ((prop = va_arg (args, const gchar *)) != NULL)
+    gst_util_set_object_arg (G_OBJECT (element), prop,
+        va_arg (args, const gchar *));
+  va_end (args);
+  g_free (dir);
+
+  h = gst_harness_new_with_element (element, "sink", "src");
+  gst_object_unref (element);
+  gst_harness_set_src_caps_str (h, TEXT_CAPS);
+  return h;
+}
+
+static GstFlowReturn
+push_text (GstHarness * h, const gchar * text, gsize len, GstClockTime pts)
+{
+  GstBuffer *buffer = gst_buffer_new_memdup (text, len);
+
+  GST_BUFFER_PTS (buffer) = pts;
+  return gst_harness_push (h, buffer);
+}
+
+static GstFlowReturn
+push_string (GstHarness * h, const gchar * text)
+{
+  return push_text (h, text, strlen (text), GST_CLOCK_TIME_NONE);
+}
+
+/* The tensor caps on the harness' sink pad, parsed. */
+static void
+current_info (GstHarness * h, GstSfTensorsInfo * info)
+{
+  GstCaps *caps = gst_pad_get_current_caps (h->sinkpad);
+
+  g_assert_nonnull (caps);
+  g_assert_true (gst_sf_tensors_info_from_caps (info, caps));
+  gst_caps_unref (caps);
+}
+
+static gchar *
+current_dims (GstHarness * h)
+{
+  GstSfTensorsInfo info;
+
+  current_info (h, &info);
+  g_assert_cmpuint (info.num_tensors, ==, 1);
+  g_assert_cmpint (info.tensors[0].type, ==, GST_SF_TENSOR_TYPE_FLOAT32);
+  return gst_sf_tensor_info_dims_string (&info.tensors[0]);
+}
+
+/* Compares @buffer's floats with row @row of @ref ([N, K] or [N, T, H]),
+ * taking the first @n values of that row. */
+static void
+assert_row (GstBuffer * buffer, SfTensor * ref, gint64 row, gsize n,
+    SfTestCase * tc, const gchar * what)
+{
+  gsize row_size = sf_tensor_numel (ref) / sf_tensor_dim (ref, 0);
+  GstMapInfo map;
+
+  g_assert_cmpuint (gst_buffer_n_memory (buffer), ==, 1);
+  g_assert_true (gst_buffer_map (buffer, &map, GST_MAP_READ));
+  g_assert_cmpuint (map.size, ==, n * sizeof (float));
+  sftest_assert_close ((const float *) map.data,
+      sf_tensor_f32 (ref) + row * row_size, n, tc->atol, tc->rtol, what);
+  gst_buffer_unmap (buffer, &map);
+}
+
+static const gchar *
+meta_text (GstBuffer * buffer)
+{
+  GstSfTensorMeta *meta = gst_buffer_get_sf_tensor_meta (buffer);
+
+  g_assert_nonnull (meta);
+  g_assert_nonnull (meta->model_name);
+  return meta->text;
+}
+
+/* All case texts in one buffer, one per line: one logits row each. */
+static void
+test_logits_lines (gconstpointer data)
+{
+  const gchar *name = data;
+  SfTestCase *tc = sftest_case_open (name);
+  SfTensor *logits = sftest_case_tensor (tc, "logits");
+  GstHarness *h = encoder_harness (name, NULL);
+  GString *all = g_string_new (NULL);
+  guint i, n = sftest_case_n_texts (tc);
+  gchar *dims, *want;
+
+  for (i = 0; i < n; i++)
+    g_string_append_printf (all, "%s\n", sftest_case_text (tc, i));
+  g_assert_cmpint (push_text (h, all->str, all->len, GST_CLOCK_TIME_NONE), ==,
+      GST_FLOW_OK);
+  g_assert_cmpuint (gst_harness_buffers_in_queue (h), ==, n);
+
+  dims = current_dims (h);
+  want = g_strdup_printf ("%" G_GINT64_FORMAT ":1", sf_tensor_dim (logits, 1));
+  g_assert_cmpstr (dims, ==, want);
+  g_free (dims);
+  g_free (want);
+
+  for (i = 0; i < n; i++) {
+    GstBuffer *out = gst_harness_pull (h);
+
+    assert_row (out, logits, i, sf_tensor_dim (logits, 1), tc, "logits");
+    g_assert_cmpstr (meta_text (out), ==, sftest_case_text (tc, i));
+    /* No input timestamps: lines are counted, one second each. */
+    g_assert_cmpuint (GST_BUFFER_PTS (out), ==, i * GST_SECOND);
+    g_assert_cmpuint (GST_BUFFER_DURATION (out), ==, GST_SECOND);
+    gst_buffer_unref (out);
+  }
+
+  g_string_free (all, TRUE);
+  gst_harness_teardown (h);
+  sf_tensor_unref (logits);
+  sftest_case_free (tc);
+}
+
+static void
+test_mean_pooled (void)
+{
+  SfTestCase *tc = sftest_case_open ("bert-tiny-embed");
+  SfTensor *ref = sftest_case_tensor (tc, "mean_pooled_l2");
+  GstHarness *h = encoder_harness ("bert-tiny-embed", "pooling", "mean",
+      "normalize", "true", NULL);
+  guint i, n = sftest_case_n_texts (tc);
+  gchar *dims, *want;
+
+  for (i = 0; i < n; i++) {
+    gchar *line = g_strdup_printf ("%s\n", sftest_case_text (tc, i));
+
+    g_assert_cmpint (push_string (h, line), ==, GST_FLOW_OK);
+    g_free (line);
+  }
+  g_assert_cmpuint (gst_harness_buffers_in_queue (h), ==, n);
+
+  dims = current_dims (h);
+  want = g_strdup_printf ("%" G_GINT64_FORMAT ":1", sf_tensor_dim (ref, 1));
+  g_assert_cmpstr (dims, ==, want);
+  g_free (dims);
+  g_free (want);
+
+  for (i = 0; i < n; i++) {
+    GstBuffer *out = gst_harness_pull (h);
+
+    assert_row (out, ref, i, sf_tensor_dim (ref, 1), tc, "mean_pooled_l2");
+    gst_buffer_unref (out);
+  }
+
+  gst_harness_teardown (h);
+  sf_tensor_unref (ref);
+  sftest_case_free (tc);
+}
+
+/* pooling=none: [1, T, H] per line, caps following T. The real tokens of
+ * the padded reference batch are the first T rows of each item. */
+static void
+test_hidden_state_caps (void)
+{
+  SfTestCase *tc = sftest_case_open ("bert-tiny-embed");
+  SfTensor *hidden = sftest_case_tensor (tc, "hidden_states.2");
+  SfTensor *mask = sf_safetensors_get (tc->io, "attention_mask");
+  SfTensor *mask64 = sf_tensor_to_i64 (mask);
+  GstHarness *h = encoder_harness ("bert-tiny-embed", "pooling", "none",
+      NULL);
+  gint64 T = sf_tensor_dim (mask64, 1), H = sf_tensor_dim (hidden, 2);
+  guint i, n = sftest_case_n_texts (tc);
+  GstSfTensorsInfo info;
+
+  for (i = 0; i < n; i++) {
+    gchar *line = g_strdup_printf ("%s\n", sftest_case_text (tc, i));
+    gint64 t, len = 0;
+    GstBuffer *out;
+
+    for (t = 0; t < T; t++)
+      len += sf_tensor_i64 (mask64)[i * T + t];
+
+    g_assert_cmpint (push_string (h, line), ==, GST_FLOW_OK);
+    g_free (line);
+    out = gst_harness_pull (h);
+
+    current_info (h, &info);
+    g_assert_cmpuint (info.tensors[0].ndim, ==, 3);
+    g_assert_cmpuint (info.tensors[0].dims[0], ==, H);
+    g_assert_cmpuint (info.tensors[0].dims[1], ==, len);
+    g_assert_cmpuint (info.tensors[0].dims[2], ==, 1);
+    assert_row (out, hidden, i, len * H, tc, "hidden_states.2");
+    gst_buffer_unref (out);
+  }
+
+  gst_harness_teardown (h);
+  sf_tensor_unref (mask64);
+  sf_tensor_unref (mask);
+  sf_tensor_unref (hidden);
+  sftest_case_free (tc);
+}
+
+static void
+test_split_buffer (void)
+{
+  SfTestCase *tc = sftest_case_open ("bert-tiny-cls");
+  SfTensor *logits = sftest_case_tensor (tc, "logits");
+  GstHarness *h = encoder_harness ("bert-tiny-cls", "split", "buffer",
+      NULL);
+  guint i, n = sftest_case_n_texts (tc);
+
+  for (i = 0; i < n; i++) {
+    const gchar *text = sftest_case_text (tc, i);
+    GstBuffer *in = gst_buffer_new_memdup (text, strlen (text));
+    GstBuffer *out;
+
+    GST_BUFFER_PTS (in) = (i + 10) * GST_SECOND;
+    GST_BUFFER_DURATION (in) = 500 * GST_MSECOND;
+    g_assert_cmpint (gst_harness_push (h, in), ==, GST_FLOW_OK);
+    out = gst_harness_pull (h);
+    assert_row (out, logits, i, sf_tensor_dim (logits, 1), tc, "logits");
+    g_assert_cmpuint (GST_BUFFER_PTS (out), ==, (i + 10) * GST_SECOND);
+    g_assert_cmpuint (GST_BUFFER_DURATION (out), ==, 500 * GST_MSECOND);
+    gst_buffer_unref (out);
+  }
+
+  gst_harness_teardown (h);
+  sf_tensor_unref (logits);
+  sftest_case_free (tc);
+}
+
+static void
+test_line_across_buffers (void)
+{
+  SfTestCase *tc = sftest_case_open ("bert-tiny-cls");
+  SfTensor *logits = sftest_case_tensor (tc, "logits");
+  GstHarness *h = encoder_harness ("bert-tiny-cls", NULL);
+  const gchar *text = sftest_case_text (tc, 0);
+  gsize half = strlen (text) / 2;
+  GstBuffer *out;
+
+  g_assert_cmpint (push_text (h, text, half, 2 * GST_SECOND), ==,
+      GST_FLOW_OK);
+  g_assert_cmpuint (gst_harness_buffers_in_queue (h), ==, 0);
+  g_assert_cmpint (push_text (h, text + half, strlen (text) - half,
+          3 * GST_SECOND), ==, GST_FLOW_OK);
+  g_assert_cmpuint (gst_harness_buffers_in_queue (h), ==, 0);
+  g_assert_cmpint (push_string (h, "\n"), ==, GST_FLOW_OK);
+
+  out = gst_harness_pull (h);
+  assert_row (out, logits, 0, sf_tensor_dim (logits, 1), tc, "logits");
+  g_assert_cmpstr (meta_text (out), ==, text);
+  /* A line takes the pts of the buffer in which it began. */
+  g_assert_cmpuint (GST_BUFFER_PTS (out), ==, 2 * GST_SECOND);
+  gst_buffer_unref (out);
+
+  gst_harness_teardown (h);
+  sf_tensor_unref (logits);
+  sftest_case_free (tc);
+}
+
+static void
+test_eos_flushes_last_line (void)
+{
+  SfTestCase *tc = sftest_case_open ("bert-tiny-cls");
+  SfTensor *logits = sftest_case_tensor (tc, "logits");
+  GstHarness *h = encoder_harness ("bert-tiny-cls", NULL);
+  GstBuffer *out;
+
+  g_assert_cmpint (push_string (h, sftest_case_text (tc, 1)), ==,
+      GST_FLOW_OK);
+  g_assert_cmpuint (gst_harness_buffers_in_queue (h), ==, 0);
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+  g_assert_cmpuint (gst_harness_buffers_in_queue (h), ==, 1);
+  out = gst_harness_pull (h);
+  assert_row (out, logits, 1, sf_tensor_dim (logits, 1), tc, "logits");
+  gst_buffer_unref (out);
+
+  gst_harness_teardown (h);
+  sf_tensor_unref (logits);
+  sftest_case_free (tc);
+}
+
+static void
+test_empty_lines_skipped (void)
+{
+  SfTestCase *tc = sftest_case_open ("bert-tiny-cls");
+  SfTensor *logits = sftest_case_tensor (tc, "logits");
+  GstHarness *h = encoder_harness ("bert-tiny-cls", NULL);
+  gchar *input = g_strdup_printf ("\n\r\n%s\r\n  \n\n", sftest_case_text (tc,
+          2));
+  GstBuffer *out;
+
+  g_assert_cmpint (push_string (h, input), ==, GST_FLOW_OK);
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+  g_assert_cmpuint (gst_harness_buffers_in_queue (h), ==, 1);
+  out = gst_harness_pull (h);
+  assert_row (out, logits, 2, sf_tensor_dim (logits, 1), tc, "logits");
+  g_assert_cmpstr (meta_text (out), ==, sftest_case_text (tc, 2));
+  gst_buffer_unref (out);
+
+  g_free (input);
+  gst_harness_teardown (h);
+  sf_tensor_unref (logits);
+  sftest_case_free (tc);
+}
+
+static void
+assert_finite (GstBuffer * buffer, gsize n)
+{
+  GstMapInfo map;
+  gsize i;
+
+  g_assert_true (gst_buffer_map (buffer, &map, GST_MAP_READ));
+  g_assert_cmpuint (map.size, ==, n * sizeof (float));
+  for (i = 0; i < n; i++)
+    g_assert_true (isfinite (((const float *) map.data)[i]));
+  gst_buffer_unmap (buffer, &map);
+}
+
+static void
+test_invalid_utf8 (void)
+{
+  static const gchar bytes[] = "caf\xc3 \xff\xfe ok \x00 bin\x80\xc0\xaf";
+  GstHarness *h = encoder_harness ("bert-tiny-cls", NULL);
+  GstBuffer *out;
+  const gchar *text;
+
+  g_assert_cmpint (push_text (h, bytes, sizeof (bytes) - 1,
+          GST_CLOCK_TIME_NONE), ==, GST_FLOW_OK);
+  g_assert_cmpint (push_string (h, "\n"), ==, GST_FLOW_OK);
+  g_assert_cmpuint (gst_harness_buffers_in_queue (h), ==, 1);
+  out = gst_harness_pull (h);
+  assert_finite (out, 3);
+  text = meta_text (out);
+  g_assert_true (g_utf8_validate (text, -1, NULL));
+  g_assert_nonnull (strstr (text, "\xef\xbf\xbd"));   /* U+FFFD */
+  g_assert_nonnull (strstr (text, " bin"));     /* text after the NUL kept */
+  gst_buffer_unref (out);
+
+  gst_harness_teardown (h);
+}
+
+static void
+test_long_line_truncated (void)
+{
+  GstHarness *h = encoder_harness ("bert-tiny-cls", NULL);
+  GString *line = g_string_new (NULL);
+  GstBuffer *out;
+  guint i;
+
+  for (i = 0; i < 10000; i++)
+    g_string_append (line, i % 2 ? "movie " : "wonderful ");
+  g_string_append_c (line, '\n');
+  g_assert_cmpint (push_text (h, line->str, line->len, 0), ==, GST_FLOW_OK);
+  g_assert_cmpuint (gst_harness_buffers_in_queue (h), ==, 1);
+  out = gst_harness_pull (h);
+  assert_finite (out, 3);
+  gst_buffer_unref (out);
+
+  g_string_free (line, TRUE);
+  gst_harness_teardown (h);
+}
+
+static void
+test_max_length (void)
+{
+  GstHarness *h = encoder_harness ("bert-tiny-embed", "pooling", "none",
+      "max-length", "8", NULL);
+  GstBuffer *out;
+  gchar *dims;
+
+  g_assert_cmpint (push_string (h,
+          "one two three four five six seven eight nine ten eleven\n"), ==,
+      GST_FLOW_OK);
+  out = gst_harness_pull (h);
+  dims = current_dims (h);
+  g_assert_cmpstr (dims, ==, "64:8:1");
+  g_free (dims);
+  gst_buffer_unref (out);
+
+  gst_harness_teardown (h);
+}
+
+static void
+test_timestamps_increase (void)
+{
+  GstHarness *h = encoder_harness ("bert-tiny-cls", NULL);
+  GstClockTime last = GST_CLOCK_TIME_NONE;
+  guint i;
+
+  /* Two lines end in each buffer, and the second buffer goes back in time. */
+  g_assert_cmpint (push_text (h, "a b\nc d\n", 8, 5 * GST_SECOND), ==,
+      GST_FLOW_OK);
+  g_assert_cmpint (push_text (h, "e f\ng h\n", 8, 4 * GST_SECOND), ==,
+      GST_FLOW_OK);
+  g_assert_cmpuint (gst_harness_buffers_in_queue (h), ==, 4);
+  for (i = 0; i < 4; i++) {
+    GstBuffer *out = gst_harness_pull (h);
+
+    g_assert_true (GST_BUFFER_PTS_IS_VALID (out));
+    if (i == 0)
+      g_assert_cmpuint (GST_BUFFER_PTS (out), ==, 5 * GST_SECOND);
+    else
+      g_assert_cmpuint (GST_BUFFER_PTS (out), >, last);
+    last = GST_BUFFER_PTS (out);
+    gst_buffer_unref (out);
+  }
+
+  gst_harness_teardown (h);
+}
+
+/* Start fails and the bus gets an error that names the folder. */
+static void
+assert_start_fails (const gchar * path, const gchar * needle)
+{
+  GstElement *element = gst_element_factory_make ("sftextencoder", NULL);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *error = NULL;
+  gchar *debug = NULL;
+
+  gst_element_set_bus (element, bus);
+  g_object_set (element, "model", path, NULL);
+  g_assert_cmpint (gst_element_set_state (element, GST_STATE_PAUSED), ==,
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  gst_message_parse_error (msg, &error, &debug);
+  g_test_message ("error: %s (%s)", error->message, debug);
+  g_assert_nonnull (strstr (error->message, needle));
+
+  g_clear_error (&error);
+  g_free (debug);
+  gst_message_unref (msg);
+  gst_element_set_state (element, GST_STATE_NULL);
+  /* Queued messages hold the element, which holds the bus. */
+  gst_bus_set_flushing (bus, TRUE);
+  gst_element_set_bus (element, NULL);
+  gst_object_unref (element);
+  gst_object_unref (bus);
+}
+
+static void
+test_bad_model_path (void)
+{
+  assert_start_fails ("/nonexistent/streamformer-model",
+      "/nonexistent/streamformer-model");
+}
+
+static void
+test_no_model (void)
+{
+  GstElement *element = gst_element_factory_make ("sftextencoder", NULL);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+
+  gst_element_set_bus (element, bus);
+  g_assert_cmpint (gst_element_set_state (element, GST_STATE_PAUSED), ==,
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  gst_message_unref (msg);
+  gst_element_set_state (element, GST_STATE_NULL);
+  /* Queued messages hold the element, which holds the bus. */
+  gst_bus_set_flushing (bus, TRUE);
+  gst_element_set_bus (element, NULL);
+  gst_object_unref (element);
+  gst_object_unref (bus);
+}
+
+int
+main (int argc, char **argv)
+{
+  gst_init (&argc, &argv);
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_data_func ("/plugins/sftextencoder/logits/bert",
+      "bert-tiny-cls", test_logits_lines);
+  g_test_add_data_func ("/plugins/sftextencoder/logits/distilbert",
+      "distilbert-tiny-cls", test_logits_lines);
+  g_test_add_func ("/plugins/sftextencoder/pooling/mean-normalized",
+      test_mean_pooled);
+  g_test_add_func ("/plugins/sftextencoder/pooling/none-caps",
+      test_hidden_state_caps);
+  g_test_add_func ("/plugins/sftextencoder/split/buffer", test_split_buffer);
+  g_test_add_func ("/plugins/sftextencoder/split/across-buffers",
+      test_line_across_buffers);
+  g_test_add_func ("/plugins/sftextencoder/split/eos-flush",
+      test_eos_flushes_last_line);
+  g_test_add_func ("/plugins/sftextencoder/split/empty-lines",
+      test_empty_lines_skipped);
+  g_test_add_func ("/plugins/sftextencoder/input/invalid-utf8",
+      test_invalid_utf8);
+  g_test_add_func ("/plugins/sftextencoder/input/long-line",
+      test_long_line_truncated);
+  g_test_add_func ("/plugins/sftextencoder/input/max-length",
+      test_max_length);
+  g_test_add_func ("/plugins/sftextencoder/timestamps/increasing",
+      test_timestamps_increase);
+  g_test_add_func ("/plugins/sftextencoder/errors/bad-model-path",
+      test_bad_model_path);
+  g_test_add_func ("/plugins/sftextencoder/errors/no-model", test_no_model);
+
+  return g_test_run ();
+}
