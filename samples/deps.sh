@@ -1,0 +1,39 @@
+# Debian/Ubuntu packages Streamformer builds and runs with, and the one
+# function that installs whichever are missing. Sourced by ./tests/run.sh
+# and ./samples/demo.sh; installs nothing when everything is present.
+
+SF_BUILD_PACKAGES=(
+  meson ninja-build pkg-config gcc
+  libglib2.0-dev libcjson-dev libopenblas-dev libavutil-dev
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+)
+SF_TEST_PACKAGES=(clang-format)
+
+sf_install_packages () {
+  local missing=() pkg sudo=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null | grep -q '^install ok installed$' \
+      || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null; then sudo=(sudo); else
+      echo "streamformer: missing packages: ${missing[*]} (run as root or install them)" >&2
+      return 1
+    fi
+  fi
+  echo "streamformer: installing ${missing[*]}" >&2
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    --no-install-recommends "${missing[@]}"
+}
+
+# Configures (once) and builds the tree in $1 with extra meson options.
+sf_build () {
+  local dir=$1; shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    meson setup "$dir" "$@"
+  fi
+  ninja -C "$dir"
+}

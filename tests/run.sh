@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs the whole Streamformer test suite: installs missing Debian packages,
+# builds with meson and runs `meson test`.
+#
+#   ./tests/run.sh              release build in build/
+#   ./tests/run.sh --sanitize   AddressSanitizer + UndefinedBehaviorSanitizer
+#                               build in build-sanitize/
+# Extra arguments go to `meson test` (e.g. --suite verify).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. samples/deps.sh
+
+sanitize=0
+if [ "${1:-}" = "--sanitize" ]; then sanitize=1; shift; fi
+
+sf_install_packages "${SF_BUILD_PACKAGES[@]}" "${SF_TEST_PACKAGES[@]}"
+
+if [ $sanitize -eq 1 ]; then
+  dir=build-sanitize
+  sf_build "$dir" -Dbuildtype=debugoptimized -Db_sanitize=address,undefined \
+    -Db_lundef=false
+  # The plugin is loaded by uninstrumented programs (gst-launch-1.0): they
+  # need the ASan runtime first in line. Leaks inside GLib's, GStreamer's
+  # and OpenBLAS's own process-lifetime caches are not ours.
+  export SF_ASAN_PRELOAD="$(gcc -print-file-name=libasan.so)"
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:fast_unwind_on_malloc=0"
+  export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
+  export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+  export GST_REGISTRY_FORK=no
+else
+  dir=build
+  sf_build "$dir" -Dbuildtype=release
+fi
+
+meson test -C "$dir" --print-errorlogs --num-processes 2 "$@"
