@@ -3,8 +3,10 @@
  * WordPiece glues a continuation piece ("##ing") to the previous token and
  * puts a space before every other token. With cleanup on, each token then
  * gets the `tokenizers` clean-up replacements (" ." → ".", " n't" → "n't",
- * ...), applied token by token as that library does. A new decoder adds
- * its constructor to the table at the end.
+ * ...), applied token by token as that library does. Sequence applies its
+ * children in turn; the other decoders live in decoder-bytes.c and
+ * decoder-text.c. A new decoder adds its constructor to the table at the
+ * end.
  */
 #include "core/tokenizer/tokenizer-private.h"
 
@@ -128,17 +130,88 @@ wordpiece_new (const cJSON * node, const char *field,
   return sf_decoder_wordpiece_new (prefix, cleanup);
 }
 
-/* ---- factory ---- */
+/* ---- Sequence ---- */
 
-typedef SfDecoder *(*DecoderNewFunc) (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error);
+typedef struct
+{
+  SfDecoder parent;
+  GPtrArray *children;          /* SfDecoder */
+} SequenceDecoder;
+
+static void
+sequence_decode_chain (const SfDecoder * base, GPtrArray * tokens)
+{
+  const SequenceDecoder *self = (const SequenceDecoder *) base;
+
+  for (guint i = 0; i < self->children->len; i++) {
+    const SfDecoder *child = g_ptr_array_index (self->children, i);
+
+    child->klass->decode_chain (child, tokens);
+  }
+}
+
+static void
+sequence_free (SfDecoder * base)
+{
+  SequenceDecoder *self = (SequenceDecoder *) base;
+
+  g_ptr_array_unref (self->children);
+  g_free (self);
+}
+
+static const SfDecoderClass sequence_class = {
+  "Sequence", sequence_decode_chain, sequence_free
+};
+
+static SfDecoder *
+sequence_new (const cJSON * node, const char *field,
+    const SfTokLoadContext * ctx, GError ** error)
+{
+  const cJSON *list = cJSON_GetObjectItemCaseSensitive (node, "decoders");
+  SequenceDecoder *self;
+  const cJSON *item;
+  guint i = 0;
+
+  if (!cJSON_IsArray (list)) {
+    sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
+        "%s.decoders must be an array", field);
+    return NULL;
+  }
+  self = g_new0 (SequenceDecoder, 1);
+  self->parent.klass = &sequence_class;
+  self->children =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) sf_decoder_free);
+  cJSON_ArrayForEach (item, list) {
+    g_autofree char *child_field =
+        g_strdup_printf ("%s.decoders[%u]", field, i++);
+    SfDecoder *child = sf_decoder_new_from_json (item, child_field, ctx,
+        error);
+
+    if (child == NULL) {
+      sequence_free (&self->parent);
+      return NULL;
+    }
+    g_ptr_array_add (self->children, child);
+  }
+  return &self->parent;
+}
+
+/* ---- factory ---- */
 
 static const struct
 {
   const char *type;
-  DecoderNewFunc new_func;
+  SfDecoderNewFunc new_func;
 } decoder_types[] = {
   {"WordPiece", wordpiece_new},
+  {"Sequence", sequence_new},
+  {"ByteLevel", sf_decoder_byte_level_new_from_json},
+  {"ByteFallback", sf_decoder_byte_fallback_new_from_json},
+  {"Metaspace", sf_decoder_metaspace_new_from_json},
+  {"BPEDecoder", sf_decoder_bpe_new_from_json},
+  {"Replace", sf_decoder_replace_new_from_json},
+  {"Strip", sf_decoder_strip_new_from_json},
+  {"Fuse", sf_decoder_fuse_new_from_json},
 };
 
 SfDecoder *

@@ -20,6 +20,8 @@ typedef struct
 {
   SfNormalized norm;
   SfNormalized scratch;
+  SfNormalized work;            /* the piece the pre-tokenizer may rewrite */
+  GStringChunk *strings;        /* token strings that are the text itself */
   GArray *splits;               /* SfAddedSplit */
   GArray *norm_splits;          /* SfAddedSplit */
   GArray *spans;                /* SfSpan */
@@ -32,6 +34,8 @@ encode_state_init (EncodeState * st)
 {
   sf_normalized_init (&st->norm);
   sf_normalized_init (&st->scratch);
+  sf_normalized_init (&st->work);
+  st->strings = NULL;
   st->splits = g_array_new (FALSE, FALSE, sizeof (SfAddedSplit));
   st->norm_splits = g_array_new (FALSE, FALSE, sizeof (SfAddedSplit));
   st->spans = g_array_new (FALSE, FALSE, sizeof (SfSpan));
@@ -44,6 +48,9 @@ encode_state_clear (EncodeState * st)
 {
   sf_normalized_clear (&st->norm);
   sf_normalized_clear (&st->scratch);
+  sf_normalized_clear (&st->work);
+  if (st->strings)
+    g_string_chunk_free (st->strings);
   g_array_unref (st->splits);
   g_array_unref (st->norm_splits);
   g_array_unref (st->spans);
@@ -60,20 +67,43 @@ push_added (GArray * entries, const SfAddedToken * t, gint32 type_id,
   g_array_append_val (entries, e);
 }
 
-/* Pre-tokenizes and tokenizes st->norm.chars[start, end). */
+/* The string of a token that is its own text (UTF-8 of @text[start, end)),
+ * kept in the state until the encoding is built. */
+static const char *
+raw_token (EncodeState * st, const SfNormalized * text, guint start,
+    guint end)
+{
+  g_autofree char *utf8 = g_ucs4_to_utf8 (text->chars + start, end - start,
+      NULL, NULL, NULL);
+
+  if (st->strings == NULL)
+    st->strings = g_string_chunk_new (1024);
+  return g_string_chunk_insert (st->strings, utf8 ? utf8 : "");
+}
+
+/* Pre-tokenizes and tokenizes st->norm.chars[start, end). The piece is
+ * copied first, since a pre-tokenizer may rewrite the text it splits. */
 static gboolean
 encode_words (const SfTokenizer * tok, EncodeState * st, guint start,
     guint end, gint32 type_id, GArray * entries, GError ** error)
 {
-  SfSpan whole = { start, end };
+  SfSpan whole = { 0, end - start };
   const SfModel *model = tok->model;
+  SfNormalized *work = &st->work;
+
+  sf_normalized_reserve (work, MAX (end - start, 16));
+  memcpy (work->chars, st->norm.chars + start,
+      (end - start) * sizeof (gunichar));
+  memcpy (work->align, st->norm.align + 2 * start,
+      2 * (end - start) * sizeof (guint32));
+  work->len = end - start;
 
   g_array_set_size (st->spans, 0);
   g_array_set_size (st->words, 0);
   g_array_append_val (st->spans, whole);
   if (tok->pre_tokenizer)
-    tok->pre_tokenizer->klass->split (tok->pre_tokenizer, &st->norm,
-        st->spans, st->words);
+    tok->pre_tokenizer->klass->split (tok->pre_tokenizer, work, st->spans,
+        st->words);
   else
     g_array_append_val (st->words, whole);
 
@@ -81,7 +111,7 @@ encode_words (const SfTokenizer * tok, EncodeState * st, guint start,
     const SfSpan *word = &g_array_index (st->words, SfSpan, w);
 
     g_array_set_size (st->pieces, 0);
-    if (!model->klass->tokenize (model, &st->norm, word->start, word->end,
+    if (!model->klass->tokenize (model, work, word->start, word->end,
             st->pieces, error))
       return FALSE;
     for (guint p = 0; p < st->pieces->len; p++) {
@@ -93,9 +123,10 @@ encode_words (const SfTokenizer * tok, EncodeState * st, guint start,
       e.id = mt->id;
       e.type_id = type_id;
       e.special = 0;
-      e.token = model->klass->id_to_token (model, mt->id);
-      e.start = st->norm.align[2 * mt->start];
-      e.end = st->norm.align[2 * (mt->end - 1) + 1];
+      e.token = mt->raw ? raw_token (st, work, mt->start, mt->end)
+          : model->klass->id_to_token (model, mt->id);
+      e.start = work->align[2 * mt->start];
+      e.end = work->align[2 * (mt->end - 1) + 1];
       g_array_append_val (entries, e);
     }
   }
@@ -246,13 +277,16 @@ sf_tokenizer_encode (SfTokenizer * tok, const char *text, const char *pair,
   if (pair)
     b = g_array_sized_new (FALSE, FALSE, sizeof (SfTokenEntry),
         strlen (pair) / 2 + 4);
+  /* the state lives until the encoding is built: it owns the strings of
+   * tokens that are their own text */
   encode_state_init (&st);
   ok = encode_sequence (tok, &st, text, "text", 0, a, error)
       && (pair == NULL
       || encode_sequence (tok, &st, pair, "pair text", 1, b, error));
-  encode_state_clear (&st);
-  if (!ok)
+  if (!ok) {
+    encode_state_clear (&st);
     return NULL;
+  }
 
   if (options->max_length > 0) {
     guint added = 0;
@@ -264,6 +298,7 @@ sf_tokenizer_encode (SfTokenizer * tok, const char *text, const char *pair,
       g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
           "tokenizer: max_length %u leaves no room for the %u special "
           "tokens", options->max_length, added);
+      encode_state_clear (&st);
       return NULL;
     }
     truncated = truncate_longest_first (a, b, options->max_length - added);
@@ -281,6 +316,7 @@ sf_tokenizer_encode (SfTokenizer * tok, const char *text, const char *pair,
   }
   enc = encoding_from_entries (out);
   enc->truncated = truncated;
+  encode_state_clear (&st);
   return enc;
 }
 

@@ -180,7 +180,6 @@ sf_model_wordpiece_new_from_json (const cJSON * node, const char *field,
 {
   const char *unk = "[UNK]", *prefix = "##";
   gint64 max_chars = 100;
-  const cJSON *vocab_node, *item;
   SfVocab *vocab;
 
   if (!sf_tok_json_string (node, "unk_token", field, ctx, &unk, error)
@@ -190,25 +189,7 @@ sf_model_wordpiece_new_from_json (const cJSON * node, const char *field,
           G_MAXUINT32, &max_chars, error))
     return NULL;
 
-  vocab_node = cJSON_GetObjectItemCaseSensitive (node, "vocab");
-  if (!cJSON_IsObject (vocab_node)) {
-    sf_tok_set_error (error, vocab_node ? SF_ERROR_INVALID : SF_ERROR_MISSING,
-        ctx, "%s.vocab must be an object of token → id", field);
+  if ((vocab = sf_vocab_from_json (node, field, ctx, error)) == NULL)
     return NULL;
-  }
-  vocab = sf_vocab_new ();
-  cJSON_ArrayForEach (item, vocab_node) {
-    double v = item->valuedouble;
-
-    if (!cJSON_IsNumber (item) || v < 0 || v > SF_VOCAB_MAX_ID
-        || v != (double) (gint64) v || item->string == NULL) {
-      sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
-          "%s.vocab['%s'] must be a non-negative integer id", field,
-          item->string ? item->string : "");
-      sf_vocab_free (vocab);
-      return NULL;
-    }
-    sf_vocab_add (vocab, item->string, (gint32) v);
-  }
   return sf_model_wordpiece_new (vocab, unk, prefix, max_chars, ctx, error);
 }

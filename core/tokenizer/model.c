@@ -1,6 +1,6 @@
 /* Streamformer core: the vocabulary shared by the models, and the model
- * factory. A new model (BPE, Unigram, WordLevel) adds its constructor to
- * the table below.
+ * factory. Each model (WordPiece, BPE, Unigram, WordLevel) lives in its
+ * own file; a new one adds its constructor to the table below.
  */
 #include "core/tokenizer/tokenizer-private.h"
 
@@ -59,6 +59,36 @@ sf_vocab_token (const SfVocab * vocab, gint32 id)
   return g_ptr_array_index (vocab->tokens, id);
 }
 
+SfVocab *
+sf_vocab_from_json (const cJSON * node, const char *field,
+    const SfTokLoadContext * ctx, GError ** error)
+{
+  const cJSON *vocab_node = cJSON_GetObjectItemCaseSensitive (node, "vocab");
+  const cJSON *item;
+  SfVocab *vocab;
+
+  if (!cJSON_IsObject (vocab_node)) {
+    sf_tok_set_error (error, vocab_node ? SF_ERROR_INVALID : SF_ERROR_MISSING,
+        ctx, "%s.vocab must be an object of token → id", field);
+    return NULL;
+  }
+  vocab = sf_vocab_new ();
+  cJSON_ArrayForEach (item, vocab_node) {
+    double v = item->valuedouble;
+
+    if (!cJSON_IsNumber (item) || v < 0 || v > SF_VOCAB_MAX_ID
+        || v != (double) (gint64) v || item->string == NULL) {
+      sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
+          "%s.vocab['%s'] must be a non-negative integer id", field,
+          item->string ? item->string : "");
+      sf_vocab_free (vocab);
+      return NULL;
+    }
+    sf_vocab_add (vocab, item->string, (gint32) v);
+  }
+  return vocab;
+}
+
 /* ---- factory ---- */
 
 typedef SfModel *(*ModelNewFunc) (const cJSON * node, const char *field,
@@ -70,6 +100,9 @@ static const struct
   ModelNewFunc new_func;
 } model_types[] = {
   {"WordPiece", sf_model_wordpiece_new_from_json},
+  {"BPE", sf_model_bpe_new_from_json},
+  {"Unigram", sf_model_unigram_new_from_json},
+  {"WordLevel", sf_model_wordlevel_new_from_json},
 };
 
 SfModel *
@@ -84,12 +117,19 @@ sf_model_new_from_json (const cJSON * node, const char *field,
         "%s must be an object", field);
     return NULL;
   }
-  /* older files leave the model's type out; WordPiece is the one with
-   * max_input_chars_per_word */
+  /* older files leave the model's type out: WordPiece is the one with
+   * max_input_chars_per_word, BPE the one with merges, Unigram the one
+   * whose vocab is a list */
   type_node = cJSON_GetObjectItemCaseSensitive (node, "type");
   if (type_node == NULL
       && cJSON_GetObjectItemCaseSensitive (node, "max_input_chars_per_word"))
     type = "WordPiece";
+  else if (type_node == NULL
+      && cJSON_GetObjectItemCaseSensitive (node, "merges"))
+    type = "BPE";
+  else if (type_node == NULL
+      && cJSON_IsArray (cJSON_GetObjectItemCaseSensitive (node, "vocab")))
+    type = "Unigram";
   else if ((type = sf_tok_json_type (node, field, ctx, error)) == NULL)
     return NULL;
 

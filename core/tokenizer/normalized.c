@@ -4,8 +4,9 @@
  * Each transform reads @text and writes @scratch, then swaps the two, so
  * a pipeline of transforms reuses two buffers. Every output character
  * carries the original range of the input character it came from; a
- * composition merges the ranges of the characters it joins. This is the
- * NormalizedString idea of `tokenizers`, with code points instead of bytes.
+ * composed character keeps the range of its first (starter) character.
+ * This is the NormalizedString idea of `tokenizers`, with code points
+ * instead of bytes.
  */
 #include "core/tokenizer/tokenizer-private.h"
 
@@ -156,7 +157,9 @@ sf_unichar_is_word (gunichar c)
 /* ---- normalisation forms ---- */
 
 /* Appends the decomposition of @c, then moves the new non-starters into
- * canonical order (a stable insertion sort by combining class). */
+ * canonical order (a stable insertion sort by combining class). Only the
+ * chars move: the ranges stay in text order, as `tokenizers` assigns them
+ * by position, so offsets never run backwards. */
 static void
 push_decomposed (SfNormalized * out, gunichar c, gboolean compat,
     guint32 start, guint32 end)
@@ -164,7 +167,7 @@ push_decomposed (SfNormalized * out, gunichar c, gboolean compat,
   gunichar buf[G_UNICHAR_MAX_DECOMPOSITION_LENGTH];
   gsize n;
 
-  if (c < 0xc0) {
+  if (c < (compat ? 0xa0 : 0xc0)) {
     n = 1;
     buf[0] = c;
   } else {
@@ -181,19 +184,12 @@ push_decomposed (SfNormalized * out, gunichar c, gboolean compat,
     while (i > 0) {
       gint prev = g_unichar_combining_class (out->chars[i - 1]);
       gunichar tc;
-      guint32 ta, tb;
 
       if (prev == 0 || prev <= cc)
         break;
       tc = out->chars[i];
-      ta = out->align[2 * i];
-      tb = out->align[2 * i + 1];
       out->chars[i] = out->chars[i - 1];
-      out->align[2 * i] = out->align[2 * i - 2];
-      out->align[2 * i + 1] = out->align[2 * i - 1];
       out->chars[i - 1] = tc;
-      out->align[2 * i - 2] = ta;
-      out->align[2 * i - 1] = tb;
       i--;
     }
   }
@@ -215,13 +211,11 @@ compose (SfNormalized * text)
     if (starter >= 0 && c >= 0x300) {
       gboolean adjacent = (gint) w - 1 == starter;
 
+      /* the composed char keeps the starter's original range, as
+       * `tokenizers` reports it */
       if ((adjacent || (last_cc != 0 && last_cc < cc))
           && g_unichar_compose (text->chars[starter], c, &composed)) {
         text->chars[starter] = composed;
-        text->align[2 * starter] = MIN (text->align[2 * starter],
-            text->align[2 * r]);
-        text->align[2 * starter + 1] = MAX (text->align[2 * starter + 1],
-            text->align[2 * r + 1]);
         continue;
       }
     }
@@ -241,10 +235,12 @@ sf_normalized_apply_form (SfNormalized * text, SfNormalized * scratch,
     SfNormForm form)
 {
   gboolean compat = form == SF_NORM_FORM_NFKD || form == SF_NORM_FORM_NFKC;
+  gunichar plain = compat ? 0xa0 : 0xc0;
   guint i = 0;
 
-  /* nothing below U+00C0 decomposes or composes */
-  while (i < text->len && text->chars[i] < 0xc0)
+  /* nothing below U+00C0 decomposes or composes canonically, nothing
+   * below U+00A0 in compatibility forms */
+  while (i < text->len && text->chars[i] < plain)
     i++;
   if (i == text->len)
     return;
@@ -292,6 +288,29 @@ sf_normalized_drop_marks (SfNormalized * text, SfNormalized * scratch)
 
     if (c >= 0x300 && g_unichar_type (c) == G_UNICODE_NON_SPACING_MARK)
       continue;
+    text->chars[w] = c;
+    text->align[2 * w] = text->align[2 * i];
+    text->align[2 * w + 1] = text->align[2 * i + 1];
+    w++;
+  }
+  text->len = w;
+}
+
+void
+sf_normalized_drop_all_marks (SfNormalized * text)
+{
+  guint w = 0;
+
+  for (guint i = 0; i < text->len; i++) {
+    gunichar c = text->chars[i];
+
+    if (c >= 0x300) {
+      GUnicodeType t = g_unichar_type (c);
+
+      if (t == G_UNICODE_NON_SPACING_MARK || t == G_UNICODE_SPACING_MARK
+          || t == G_UNICODE_ENCLOSING_MARK)
+        continue;
+    }
     text->chars[w] = c;
     text->align[2 * w] = text->align[2 * i];
     text->align[2 * w + 1] = text->align[2 * i + 1];

@@ -1,7 +1,7 @@
 /* Streamformer core: the normalizer factory and the simple normalizers
  * (Sequence, Lowercase, StripAccents, NFD, NFKD, NFC, NFKC).
- * BertNormalizer lives in normalizer-bert.c. A new normalizer adds its
- * constructor to the table below.
+ * BertNormalizer, Replace, Prepend, Strip and Nmt live in their own
+ * files. A new normalizer adds its constructor to the table below.
  */
 #include "core/tokenizer/tokenizer-private.h"
 
@@ -36,8 +36,9 @@ simple_normalize (const SfNormalizer * base, SfNormalized * text,
       sf_normalized_lowercase (text, scratch);
       break;
     case SIMPLE_STRIP_ACCENTS:
-      /* `tokenizers` drops the marks only; callers pair it with NFD */
-      sf_normalized_drop_marks (text, scratch);
+      /* `tokenizers` drops every combining mark only; callers pair it
+       * with NFD */
+      sf_normalized_drop_all_marks (text);
       break;
     case SIMPLE_NFD:
       sf_normalized_apply_form (text, scratch, SF_NORM_FORM_NFD);
@@ -171,6 +172,10 @@ static const struct
   {"NFKD", nfkd_new},
   {"NFC", nfc_new},
   {"NFKC", nfkc_new},
+  {"Replace", sf_normalizer_replace_new_from_json},
+  {"Prepend", sf_normalizer_prepend_new_from_json},
+  {"Strip", sf_normalizer_strip_new_from_json},
+  {"Nmt", sf_normalizer_nmt_new_from_json},
 };
 
 SfNormalizer *

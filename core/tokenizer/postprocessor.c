@@ -4,8 +4,9 @@
  * TemplateProcessing is read from its "single" and "pair" piece lists and
  * its "special_tokens" table. BertProcessing ([CLS] A [SEP] B [SEP]) is the
  * same template built from its "cls" and "sep" pairs. Special tokens get
- * the offsets (0, 0) and special = 1. A new post-processor adds its
- * constructor to the table at the end.
+ * the offsets (0, 0) and special = 1. Sequence chains post-processors;
+ * RobertaProcessing and ByteLevel live in postprocessor-roberta.c. A new
+ * post-processor adds its constructor to the table at the end.
  */
 #include "core/tokenizer/tokenizer-private.h"
 
@@ -103,6 +104,7 @@ static const SfPostProcessorClass template_class = {
   template_added_tokens,
   template_process,
   template_free,
+  NULL,
 };
 
 static TemplateProcessor *
@@ -323,18 +325,138 @@ fail:
   return NULL;
 }
 
-/* ---- factory ---- */
+/* ---- Sequence ---- */
 
-typedef SfPostProcessor *(*PostProcessorNewFunc) (const cJSON * node,
-    const char *field, const SfTokLoadContext * ctx, GError ** error);
+/* Children that only rewrite each sequence (ByteLevel) run on the two
+ * sequences apart; a framing child merges them, and the children after it
+ * see the framed result as one sequence. */
+typedef struct
+{
+  SfPostProcessor parent;
+  GPtrArray *children;          /* SfPostProcessor */
+} SequenceProcessor;
+
+static guint
+sequence_added_tokens (const SfPostProcessor * base, gboolean is_pair)
+{
+  const SequenceProcessor *self = (const SequenceProcessor *) base;
+  guint n = 0;
+
+  for (guint i = 0; i < self->children->len; i++) {
+    const SfPostProcessor *child = g_ptr_array_index (self->children, i);
+
+    n += child->klass->added_tokens (child, is_pair);
+  }
+  return n;
+}
+
+static GArray *
+copy_entries (const GArray * src)
+{
+  GArray *copy = g_array_sized_new (FALSE, FALSE, sizeof (SfTokenEntry),
+      src->len + 8);
+
+  g_array_append_vals (copy, src->data, src->len);
+  return copy;
+}
+
+static void
+sequence_process (const SfPostProcessor * base, const GArray * a,
+    const GArray * b, gboolean add_special_tokens, GArray * out)
+{
+  const SequenceProcessor *self = (const SequenceProcessor *) base;
+  GArray *cur_a = copy_entries (a);
+  GArray *cur_b = b ? copy_entries (b) : NULL;
+
+  for (guint i = 0; i < self->children->len; i++) {
+    const SfPostProcessor *child = g_ptr_array_index (self->children, i);
+    GArray *framed;
+
+    if (child->klass->transform) {
+      child->klass->transform (child, cur_a);
+      if (cur_b)
+        child->klass->transform (child, cur_b);
+      continue;
+    }
+    framed = g_array_sized_new (FALSE, FALSE, sizeof (SfTokenEntry),
+        cur_a->len + (cur_b ? cur_b->len : 0) + 8);
+    child->klass->process (child, cur_a, cur_b, add_special_tokens, framed);
+    g_array_unref (cur_a);
+    if (cur_b)
+      g_array_unref (cur_b);
+    cur_a = framed;
+    cur_b = NULL;
+  }
+  g_array_append_vals (out, cur_a->data, cur_a->len);
+  if (cur_b)
+    g_array_append_vals (out, cur_b->data, cur_b->len);
+  g_array_unref (cur_a);
+  if (cur_b)
+    g_array_unref (cur_b);
+}
+
+static void
+sequence_free (SfPostProcessor * base)
+{
+  SequenceProcessor *self = (SequenceProcessor *) base;
+
+  g_ptr_array_unref (self->children);
+  g_free (self);
+}
+
+static const SfPostProcessorClass sequence_class = {
+  "Sequence",
+  sequence_added_tokens,
+  sequence_process,
+  sequence_free,
+  NULL,
+};
+
+static SfPostProcessor *
+sequence_new (const cJSON * node, const char *field,
+    const SfTokLoadContext * ctx, GError ** error)
+{
+  const cJSON *list = cJSON_GetObjectItemCaseSensitive (node, "processors");
+  SequenceProcessor *self;
+  const cJSON *item;
+  guint i = 0;
+
+  if (!cJSON_IsArray (list)) {
+    sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
+        "%s.processors must be an array", field);
+    return NULL;
+  }
+  self = g_new0 (SequenceProcessor, 1);
+  self->parent.klass = &sequence_class;
+  self->children = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      sf_post_processor_free);
+  cJSON_ArrayForEach (item, list) {
+    g_autofree char *child_field =
+        g_strdup_printf ("%s.processors[%u]", field, i++);
+    SfPostProcessor *child;
+
+    child = sf_post_processor_new_from_json (item, child_field, ctx, error);
+    if (child == NULL) {
+      sequence_free (&self->parent);
+      return NULL;
+    }
+    g_ptr_array_add (self->children, child);
+  }
+  return &self->parent;
+}
+
+/* ---- factory ---- */
 
 static const struct
 {
   const char *type;
-  PostProcessorNewFunc new_func;
+  SfPostProcessorNewFunc new_func;
 } post_processor_types[] = {
   {"TemplateProcessing", template_new},
   {"BertProcessing", bert_new},
+  {"RobertaProcessing", sf_post_processor_roberta_new_from_json},
+  {"ByteLevel", sf_post_processor_byte_level_new_from_json},
+  {"Sequence", sequence_new},
 };
 
 SfPostProcessor *

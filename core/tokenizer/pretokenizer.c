@@ -3,8 +3,9 @@
  * BertPreTokenizer drops whitespace and isolates every punctuation char;
  * Whitespace keeps runs of word chars (\w+) and runs of other non-space
  * chars ([^\w\s]+); WhitespaceSplit splits on whitespace only; Sequence
- * applies its children in turn. A new pre-tokenizer adds its constructor
- * to the table at the end.
+ * applies its children in turn. Split, Punctuation, Digits, ByteLevel and
+ * Metaspace live in their own files. A new pre-tokenizer adds its
+ * constructor to the table at the end.
  */
 #include "core/tokenizer/tokenizer-private.h"
 
@@ -228,18 +229,20 @@ sequence_new (const cJSON * node, const char *field,
 
 /* ---- factory ---- */
 
-typedef SfPreTokenizer *(*PreTokenizerNewFunc) (const cJSON * node,
-    const char *field, const SfTokLoadContext * ctx, GError ** error);
-
 static const struct
 {
   const char *type;
-  PreTokenizerNewFunc new_func;
+  SfPreTokenizerNewFunc new_func;
 } pre_tokenizer_types[] = {
   {"BertPreTokenizer", bert_new},
   {"Whitespace", whitespace_new},
   {"WhitespaceSplit", whitespace_split_new},
   {"Sequence", sequence_new},
+  {"Split", sf_pre_tokenizer_split_new_from_json},
+  {"Punctuation", sf_pre_tokenizer_punctuation_new_from_json},
+  {"Digits", sf_pre_tokenizer_digits_new_from_json},
+  {"ByteLevel", sf_pre_tokenizer_byte_level_new_from_json},
+  {"Metaspace", sf_pre_tokenizer_metaspace_new_from_json},
 };
 
 SfPreTokenizer *

@@ -107,6 +107,24 @@ void sf_normalized_lowercase (SfNormalized * text, SfNormalized * scratch);
 /* Drops non-spacing marks (Mn). */
 void sf_normalized_drop_marks (SfNormalized * text, SfNormalized * scratch);
 
+/* Drops every combining mark (Mn, Mc, Me), as StripAccents does. */
+void sf_normalized_drop_all_marks (SfNormalized * text);
+
+/* ---- regular expressions (regex.c) ---- */
+
+/* (transfer full) a GRegex for @pattern; a @literal pattern matches
+ * itself. Compile errors name @field. */
+GRegex *sf_tok_regex_new (const char *pattern, gboolean literal,
+    const char *field, const SfTokLoadContext * ctx, GError ** error);
+/* (transfer full) from the pattern object {"String": s} or {"Regex": r}
+ * in @node's member @key. */
+GRegex *sf_tok_regex_from_json (const cJSON * node, const char *key,
+    const char *field, const SfTokLoadContext * ctx, GError ** error);
+/* Appends the non-empty matches of @regex in @chars[start, end) to @out
+ * (GArray of SfSpan, char indices), left to right. */
+void sf_tok_regex_find (const GRegex * regex, const gunichar * chars,
+    guint start, guint end, GArray * out);
+
 /* ---- normalizer (normalizer.c, normalizer-bert.c) ---- */
 
 typedef struct SfNormalizer SfNormalizer;
@@ -134,6 +152,15 @@ SfNormalizer *sf_normalizer_new_from_json (const cJSON * node,
 SfNormalizer *sf_normalizer_bert_new (gboolean clean_text,
     gboolean handle_chinese_chars, gboolean strip_accents, gboolean lowercase);
 SfNormalizer *sf_normalizer_bert_new_from_json (const cJSON * node,
+    const char *field, const SfTokLoadContext * ctx, GError ** error);
+/* normalizer-replace.c, normalizer-strip.c, normalizer-nmt.c */
+SfNormalizer *sf_normalizer_replace_new_from_json (const cJSON * node,
+    const char *field, const SfTokLoadContext * ctx, GError ** error);
+SfNormalizer *sf_normalizer_prepend_new_from_json (const cJSON * node,
+    const char *field, const SfTokLoadContext * ctx, GError ** error);
+SfNormalizer *sf_normalizer_strip_new_from_json (const cJSON * node,
+    const char *field, const SfTokLoadContext * ctx, GError ** error);
+SfNormalizer *sf_normalizer_nmt_new_from_json (const cJSON * node,
     const char *field, const SfTokLoadContext * ctx, GError ** error);
 void sf_normalizer_free (SfNormalizer * self);
 
@@ -168,6 +195,60 @@ SfPreTokenizer *sf_pre_tokenizer_new_from_json (const cJSON * node,
 SfPreTokenizer *sf_pre_tokenizer_bert_new (void);
 void sf_pre_tokenizer_free (SfPreTokenizer * self);
 
+typedef SfPreTokenizer *(*SfPreTokenizerNewFunc) (const cJSON * node,
+    const char *field, const SfTokLoadContext * ctx, GError ** error);
+
+/* pretokenizer-split.c: Split, Punctuation, Digits */
+SfPreTokenizer *sf_pre_tokenizer_split_new_from_json (const cJSON * node,
+    const char *field, const SfTokLoadContext * ctx, GError ** error);
+SfPreTokenizer *sf_pre_tokenizer_punctuation_new_from_json (const cJSON *
+    node, const char *field, const SfTokLoadContext * ctx, GError ** error);
+SfPreTokenizer *sf_pre_tokenizer_digits_new_from_json (const cJSON * node,
+    const char *field, const SfTokLoadContext * ctx, GError ** error);
+/* pretokenizer-bytelevel.c, pretokenizer-metaspace.c */
+SfPreTokenizer *sf_pre_tokenizer_byte_level_new_from_json (const cJSON *
+    node, const char *field, const SfTokLoadContext * ctx, GError ** error);
+SfPreTokenizer *sf_pre_tokenizer_metaspace_new_from_json (const cJSON *
+    node, const char *field, const SfTokLoadContext * ctx, GError ** error);
+
+/* How a split keeps the pieces its pattern matched. */
+typedef enum
+{
+  SF_SPLIT_REMOVED,
+  SF_SPLIT_ISOLATED,
+  SF_SPLIT_MERGED_WITH_PREVIOUS,
+  SF_SPLIT_MERGED_WITH_NEXT,
+  SF_SPLIT_CONTIGUOUS,
+} SfSplitBehavior;
+
+/* Reads @node's "behavior" ("Removed", "Isolated", ...); absent keeps
+ * @out. */
+gboolean sf_split_behavior_from_json (const cJSON * node, const char *field,
+    const SfTokLoadContext * ctx, SfSplitBehavior * out, GError ** error);
+/* Splits @span around the chars equal to @c with @behavior. */
+void sf_split_on_char (const SfNormalized * text, SfSpan span, gunichar c,
+    SfSplitBehavior behavior, GArray * out);
+
+/* Where Metaspace puts its replacement before a word. */
+typedef enum
+{
+  SF_PREPEND_ALWAYS,
+  SF_PREPEND_FIRST,             /* only before the start of the text */
+  SF_PREPEND_NEVER,
+} SfPrependScheme;
+
+/* Reads Metaspace's replacement, prepend_scheme (or the older
+ * add_prefix_space) and split, shared by the pre-tokenizer and the
+ * decoder. */
+gboolean sf_metaspace_read_json (const cJSON * node, const char *field,
+    const SfTokLoadContext * ctx, gunichar * replacement,
+    SfPrependScheme * scheme, gboolean * split, GError ** error);
+
+/* The byte-level alphabet of GPT-2: every byte has a printable char. */
+gunichar sf_byte_level_char (guint8 byte);
+/* The byte of a byte-level char, -1 for chars outside the alphabet. */
+gint sf_byte_level_byte (gunichar c);
+
 /* ---- vocabulary shared by the models (model.c) ---- */
 
 typedef struct
@@ -195,6 +276,9 @@ typedef struct
   gint32 id;
   guint start;                  /* normalised char index */
   guint end;                    /* exclusive */
+  gboolean raw;                 /* the token string is the covered text
+                                 * (Unigram's unknown pieces), not the
+                                 * vocabulary entry of @id */
 } SfModelToken;
 
 typedef struct SfModel SfModel;
@@ -225,7 +309,36 @@ SfModel *sf_model_wordpiece_new_from_json (const cJSON * node,
 SfModel *sf_model_wordpiece_new (SfVocab * vocab, const char *unk_token,
     const char *prefix, guint max_input_chars_per_word,
     const SfTokLoadContext * ctx, GError ** error);
+/* model-bpe.c, model-unigram.c, model-wordlevel.c */
+SfModel *sf_model_bpe_new_from_json (const cJSON * node, const char *field,
+    const SfTokLoadContext * ctx, GError ** error);
+SfModel *sf_model_unigram_new_from_json (const cJSON * node,
+    const char *field, const SfTokLoadContext * ctx, GError ** error);
+SfModel *sf_model_wordlevel_new_from_json (const cJSON * node,
+    const char *field, const SfTokLoadContext * ctx, GError ** error);
+/* Reads the {token: id} object @node.vocab into a new vocabulary. */
+SfVocab *sf_vocab_from_json (const cJSON * node, const char *field,
+    const SfTokLoadContext * ctx, GError ** error);
 void sf_model_free (SfModel * self);
+
+/* ---- 64-bit integer map for the models' tables (intmap.c) ---- */
+
+typedef struct
+{
+  guint64 *keys;                /* [cap], SF_INT_MAP_EMPTY for free slots */
+  guint64 *values;              /* [cap] */
+  gsize cap;                    /* power of two */
+  gsize len;
+} SfIntMap;
+
+#define SF_INT_MAP_EMPTY G_MAXUINT64
+
+void sf_int_map_init (SfIntMap * map);
+void sf_int_map_clear (SfIntMap * map);
+/* Sets @key (not SF_INT_MAP_EMPTY) to @value, replacing an earlier one. */
+void sf_int_map_set (SfIntMap * map, guint64 key, guint64 value);
+/* TRUE and *value when @key is present. */
+gboolean sf_int_map_get (const SfIntMap * map, guint64 key, guint64 * value);
 
 /* ---- encoded sequence shared by the last stages (encode.c) ---- */
 
@@ -254,6 +367,9 @@ typedef struct
   void (*process) (const SfPostProcessor * self, const GArray * a,
       const GArray * b, gboolean add_special_tokens, GArray * out);
   void (*free) (SfPostProcessor * self);
+  /* Nullable: set by processors that only rewrite each sequence on its own
+   * (ByteLevel), so a Sequence can apply them before the framing one. */
+  void (*transform) (const SfPostProcessor * self, GArray * seq);
 } SfPostProcessorClass;
 
 struct SfPostProcessor
@@ -267,6 +383,19 @@ SfPostProcessor *sf_post_processor_new_from_json (const cJSON * node,
 SfPostProcessor *sf_post_processor_bert_new (const char *cls, gint32 cls_id,
     const char *sep, gint32 sep_id);
 void sf_post_processor_free (SfPostProcessor * self);
+
+typedef SfPostProcessor *(*SfPostProcessorNewFunc) (const cJSON * node,
+    const char *field, const SfTokLoadContext * ctx, GError ** error);
+
+/* postprocessor-roberta.c: RobertaProcessing and ByteLevel */
+SfPostProcessor *sf_post_processor_roberta_new_from_json (const cJSON *
+    node, const char *field, const SfTokLoadContext * ctx, GError ** error);
+SfPostProcessor *sf_post_processor_byte_level_new_from_json (const cJSON *
+    node, const char *field, const SfTokLoadContext * ctx, GError ** error);
+/* Moves the offsets of the @n tokens of one sequence past the byte-level
+ * spaces they start or end with, as `tokenizers`' trim_offsets does. */
+void sf_byte_level_trim_offsets (SfTokenEntry * entries, guint n,
+    gboolean add_prefix_space);
 
 /* ---- decoder (decoder.c) ---- */
 
@@ -290,6 +419,26 @@ SfDecoder *sf_decoder_new_from_json (const cJSON * node, const char *field,
     const SfTokLoadContext * ctx, GError ** error);
 SfDecoder *sf_decoder_wordpiece_new (const char *prefix, gboolean cleanup);
 void sf_decoder_free (SfDecoder * self);
+
+typedef SfDecoder *(*SfDecoderNewFunc) (const cJSON * node, const char *field,
+    const SfTokLoadContext * ctx, GError ** error);
+
+/* decoder-bytes.c: ByteLevel, ByteFallback */
+SfDecoder *sf_decoder_byte_level_new_from_json (const cJSON * node,
+    const char *field, const SfTokLoadContext * ctx, GError ** error);
+SfDecoder *sf_decoder_byte_fallback_new_from_json (const cJSON * node,
+    const char *field, const SfTokLoadContext * ctx, GError ** error);
+/* decoder-text.c: Metaspace, BPEDecoder, Replace, Strip, Fuse */
+SfDecoder *sf_decoder_metaspace_new_from_json (const cJSON * node,
+    const char *field, const SfTokLoadContext * ctx, GError ** error);
+SfDecoder *sf_decoder_bpe_new_from_json (const cJSON * node,
+    const char *field, const SfTokLoadContext * ctx, GError ** error);
+SfDecoder *sf_decoder_replace_new_from_json (const cJSON * node,
+    const char *field, const SfTokLoadContext * ctx, GError ** error);
+SfDecoder *sf_decoder_strip_new_from_json (const cJSON * node,
+    const char *field, const SfTokLoadContext * ctx, GError ** error);
+SfDecoder *sf_decoder_fuse_new_from_json (const cJSON * node,
+    const char *field, const SfTokLoadContext * ctx, GError ** error);
 
 /* ---- added tokens (added-vocab.c) ---- */
 

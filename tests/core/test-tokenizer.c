@@ -179,9 +179,9 @@ check_case (SfTokenizer * tok, const cJSON * c, guint index, CheckFlags flags)
       same = cJSON_GetArrayItem (o, 0)->valuedouble == enc->offsets[2 * i]
           && cJSON_GetArrayItem (o, 1)->valuedouble == enc->offsets[2 * i + 1];
       if (!same)
-        g_test_message ("case %u '%s': token %u offsets (%" G_GINT64_FORMAT
-            ", %" G_GINT64_FORMAT ")", index, text, i, enc->offsets[2 * i],
-            enc->offsets[2 * i + 1]);
+        g_test_message ("case %u '%s': token %u '%s' offsets (%"
+            G_GINT64_FORMAT ", %" G_GINT64_FORMAT ")", index, text, i,
+            enc->tokens[i], enc->offsets[2 * i], enc->offsets[2 * i + 1]);
     }
     bad += !same;
   }
@@ -216,9 +216,9 @@ check_case (SfTokenizer * tok, const cJSON * c, guint index, CheckFlags flags)
 }
 
 static void
-run_cases (SfTokenizer * tok, CheckFlags flags)
+run_fixture_cases (SfTokenizer * tok, const char *name, CheckFlags flags)
 {
-  g_autofree char *path = fixture ("tok-wordpiece-uncased", "case.json");
+  g_autofree char *path = fixture (name, "case.json");
   cJSON *root = load_json_file (path);
   const cJSON *cases = cJSON_GetObjectItem (root, "cases");
   const cJSON *c;
@@ -232,6 +232,12 @@ run_cases (SfTokenizer * tok, CheckFlags flags)
 }
 
 static void
+run_cases (SfTokenizer * tok, CheckFlags flags)
+{
+  run_fixture_cases (tok, "tok-wordpiece-uncased", flags);
+}
+
+static void
 test_wordpiece_cases (void)
 {
   g_autofree char *dir = fixture ("tok-wordpiece-uncased", "");
@@ -240,6 +246,19 @@ test_wordpiece_cases (void)
 
   g_assert_no_error (error);
   run_cases (tok, CHECK_ALL);
+}
+
+/* Every case of a tokenizer fixture: @data names the fixture folder. */
+static void
+test_fixture_cases (gconstpointer data)
+{
+  const char *name = data;
+  g_autofree char *dir = fixture (name, "");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfTokenizer) tok = sf_tokenizer_load_dir (dir, &error);
+
+  g_assert_no_error (error);
+  run_fixture_cases (tok, name, CHECK_ALL);
 }
 
 static void
@@ -437,20 +456,114 @@ test_bert_tiny_cls_vocab_txt (void)
 /* Writes the fixture's tokenizer.json with @normalizer (JSON text) into a
  * temp dir; returns the file path. */
 static char *
-write_with_normalizer (const char *normalizer, char **dir_out)
+write_with_stage (const char *name, const char *stage, const char *json,
+    char **dir_out)
 {
-  g_autofree char *src = fixture ("tok-wordpiece-uncased", "tokenizer.json");
+  g_autofree char *src = fixture (name, "tokenizer.json");
   cJSON *root = load_json_file (src);
   char *dir = make_temp_dir ();
   char *path = g_build_filename (dir, "tokenizer.json", NULL);
   g_autofree char *text = NULL;
 
-  cJSON_ReplaceItemInObject (root, "normalizer", cJSON_Parse (normalizer));
+  cJSON_DeleteItemFromObject (root, stage);
+  cJSON_AddItemToObject (root, stage, cJSON_Parse (json));
   text = cJSON_Print (root);
   g_assert_true (g_file_set_contents (path, text, -1, NULL));
   cJSON_Delete (root);
   *dir_out = dir;
   return path;
+}
+
+static char *
+write_with_normalizer (const char *normalizer, char **dir_out)
+{
+  return write_with_stage ("tok-wordpiece-uncased", "normalizer", normalizer,
+      dir_out);
+}
+
+/* An unknown type in any stage, however deep in a Sequence, is an
+ * UNSUPPORTED error naming the file, the field and the type. */
+static void
+test_error_unknown_type (void)
+{
+  const struct
+  {
+    const char *fixture;
+    const char *stage;
+    const char *json;
+    const char *expected;
+  } cases[] = {
+    {"tok-bytelevel-bpe", "pre_tokenizer", "{\"type\": \"Sequence\", "
+          "\"pretokenizers\": [{\"type\": \"ByteLevel\"}, "
+          "{\"type\": \"NoSuchSplit\"}]}",
+        "pre_tokenizer.pretokenizers[1].type 'NoSuchSplit'"},
+    {"tok-bytelevel-bpe", "post_processor", "{\"type\": \"Sequence\", "
+          "\"processors\": [{\"type\": \"NoSuchFrame\"}]}",
+        "post_processor.processors[0].type 'NoSuchFrame'"},
+    {"tok-clip-bpe", "decoder", "{\"type\": \"Sequence\", \"decoders\": "
+          "[{\"type\": \"Fuse\"}, {\"type\": \"NoSuchDecoder\"}]}",
+        "decoder.decoders[1].type 'NoSuchDecoder'"},
+    {"tok-unigram-metaspace", "model", "{\"type\": \"NoSuchModel\", "
+          "\"vocab\": []}", "model.type 'NoSuchModel'"},
+    {"tok-unigram-metaspace", "normalizer", "{\"type\": \"Sequence\", "
+          "\"normalizers\": [{\"type\": \"Nmt\"}, "
+          "{\"type\": \"NoSuchNorm\"}]}",
+        "normalizer.normalizers[1].type 'NoSuchNorm'"},
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *dir = NULL;
+    g_autofree char *path = write_with_stage (cases[i].fixture,
+        cases[i].stage, cases[i].json, &dir);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (SfTokenizer) tok = sf_tokenizer_load_json (path, &error);
+
+    g_assert_null (tok);
+    g_assert_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED);
+    g_assert_nonnull (strstr (error->message, path));
+    g_assert_nonnull (strstr (error->message, cases[i].expected));
+    remove_dir (dir);
+  }
+}
+
+/* Bad values inside known components are INVALID errors naming the
+ * field. */
+static void
+test_error_bad_fields (void)
+{
+  const struct
+  {
+    const char *fixture;
+    const char *stage;
+    const char *json;
+    const char *expected;
+  } cases[] = {
+    {"tok-clip-bpe", "normalizer", "{\"type\": \"Replace\", "
+          "\"pattern\": {\"Regex\": \"(unclosed\"}, \"content\": \"\"}",
+        "normalizer.pattern.Regex"},
+    {"tok-clip-bpe", "pre_tokenizer", "{\"type\": \"Split\", "
+          "\"pattern\": {\"Nothing\": 1}, \"behavior\": \"Removed\"}",
+        "pre_tokenizer.pattern"},
+    {"tok-bytelevel-bpe", "model", "{\"type\": \"BPE\", \"vocab\": "
+          "{\"a\": 0, \"b\": 1}, \"merges\": [\"a b\"]}",
+        "model.merges[0]"},
+    {"tok-unigram-metaspace", "model", "{\"type\": \"Unigram\", "
+          "\"unk_id\": 0, \"vocab\": [[\"a\", \"high\"]]}",
+        "model.vocab[0]"},
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *dir = NULL;
+    g_autofree char *path = write_with_stage (cases[i].fixture,
+        cases[i].stage, cases[i].json, &dir);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (SfTokenizer) tok = sf_tokenizer_load_json (path, &error);
+
+    g_assert_null (tok);
+    g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+    g_assert_nonnull (strstr (error->message, cases[i].expected));
+    remove_dir (dir);
+  }
 }
 
 static void
@@ -701,11 +814,13 @@ test_accessors (void)
 
 /* NFKC + Lowercase + WhitespaceSplit against GLib's normaliser: each word
  * of the text must come out as its normalised form, with the offsets of
- * the original word. */
+ * the original word. (No word ends in a composed char: `tokenizers` gives
+ * a composed char its starter's range only, see the é cases of
+ * tok-clip-bpe.) */
 static void
 test_normalizer_forms (void)
 {
-  const char *words[] = { "Ｆｕｌｌ", "ﬁne", "Cafe\xcc\x81", "Ångström",
+  const char *words[] = { "Ｆｕｌｌ", "ﬁne", "Cafe\xcc\x81s", "Ångström",
     "①", "ＡＢＣ", NULL
   };
   g_autofree char *dir = make_temp_dir ();
@@ -757,12 +872,307 @@ test_normalizer_forms (void)
   remove_dir (dir);
 }
 
+/* ---- single components, against `tokenizers`' documented examples ---- */
+
+/* (transfer full) a tokenizer from tokenizer.json text, through a file. */
+static SfTokenizer *
+load_json_text (const char *json)
+{
+  g_autofree char *dir = make_temp_dir ();
+  g_autofree char *path = g_build_filename (dir, "tokenizer.json", NULL);
+  g_autoptr (GError) error = NULL;
+  SfTokenizer *tok;
+
+  g_assert_true (g_file_set_contents (path, json, -1, NULL));
+  tok = sf_tokenizer_load_json (path, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (tok);
+  remove_dir (dir);
+  return tok;
+}
+
+/* A WordLevel tokenizer whose vocabulary is [UNK] and @words, with
+ * @pre_tokenizer and @decoder (JSON, nullable). */
+static SfTokenizer *
+word_level_tokenizer (const char *const *words, const char *pre_tokenizer,
+    const char *decoder)
+{
+  cJSON *root = cJSON_CreateObject ();
+  cJSON *model = cJSON_AddObjectToObject (root, "model");
+  cJSON *vocab = cJSON_AddObjectToObject (model, "vocab");
+  g_autofree char *json = NULL;
+
+  cJSON_AddStringToObject (model, "type", "WordLevel");
+  cJSON_AddStringToObject (model, "unk_token", "[UNK]");
+  cJSON_AddNumberToObject (vocab, "[UNK]", 0);
+  for (guint i = 0; words[i]; i++)
+    if (!cJSON_GetObjectItemCaseSensitive (vocab, words[i]))
+      cJSON_AddNumberToObject (vocab, words[i], i + 1);
+  if (pre_tokenizer)
+    cJSON_AddItemToObject (root, "pre_tokenizer", cJSON_Parse (pre_tokenizer));
+  if (decoder)
+    cJSON_AddItemToObject (root, "decoder", cJSON_Parse (decoder));
+  json = cJSON_Print (root);
+  cJSON_Delete (root);
+  return load_json_text (json);
+}
+
+/* Encodes @text and checks that the words are @expected ("|"-joined) with
+ * offsets that find each word in @text. */
+static void
+check_words (SfTokenizer * tok, const char *text, const char *expected)
+{
+  g_auto (GStrv) words = g_strsplit (expected, "|", -1);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfEncoding) enc = sf_tokenizer_encode (tok, text, NULL, NULL,
+      &error);
+  g_autofree char *got = NULL;
+  const char *from = text;
+
+  g_assert_no_error (error);
+  got = g_strjoinv ("|", enc->tokens);
+  g_assert_cmpstr (got, ==, expected);
+  for (guint i = 0; i < enc->n; i++) {
+    const char *at = strstr (from, words[i]);
+
+    g_assert_nonnull (at);
+    g_assert_cmpint (enc->offsets[2 * i], ==, g_utf8_pointer_to_offset (text,
+            at));
+    g_assert_cmpint (enc->offsets[2 * i + 1], ==,
+        enc->offsets[2 * i] + g_utf8_strlen (words[i], -1));
+    from = at + strlen (words[i]);
+  }
+}
+
+/* The split behaviours, on the examples of `tokenizers`' NormalizedString
+ * ::split documentation and its Split and Digits tests. */
+static void
+test_split_behaviors (void)
+{
+  const struct
+  {
+    const char *pre_tokenizer;
+    const char *text;
+    const char *expected;
+  } cases[] = {
+    {"{\"type\": \"Split\", \"pattern\": {\"String\": \"-\"}, "
+          "\"behavior\": \"Removed\"}", "the-final--countdown",
+        "the|final|countdown"},
+    {"{\"type\": \"Split\", \"pattern\": {\"String\": \"-\"}, "
+          "\"behavior\": \"Isolated\"}", "the-final--countdown",
+        "the|-|final|-|-|countdown"},
+    {"{\"type\": \"Split\", \"pattern\": {\"String\": \"-\"}, "
+          "\"behavior\": \"MergedWithPrevious\"}", "the-final--countdown",
+        "the-|final-|-|countdown"},
+    {"{\"type\": \"Split\", \"pattern\": {\"String\": \"-\"}, "
+          "\"behavior\": \"MergedWithNext\"}", "the-final--countdown",
+        "the|-final|-|-countdown"},
+    {"{\"type\": \"Split\", \"pattern\": {\"String\": \"-\"}, "
+          "\"behavior\": \"Contiguous\"}", "the-final--countdown",
+        "the|-|final|--|countdown"},
+    {"{\"type\": \"Split\", \"pattern\": {\"Regex\": "
+          "\"\\\\w+|[^\\\\w\\\\s]+\"}, \"behavior\": \"Removed\", "
+          "\"invert\": true}", "How are you doing?",
+        "How|are|you|doing|?"},
+    {"{\"type\": \"Split\", \"pattern\": {\"Regex\": "
+          "\"\\\\w+|[^\\\\w\\\\s]+\"}, \"behavior\": "
+          "\"MergedWithPrevious\", \"invert\": true}", "How are you doing?",
+        "How |are |you |doing|?"},
+    {"{\"type\": \"Split\", \"pattern\": {\"Regex\": "
+          "\"\\\\w+|[^\\\\w\\\\s]+\"}, \"behavior\": "
+          "\"MergedWithNext\", \"invert\": true}", "How are you doing?",
+        "How| are| you| doing|?"},
+    {"{\"type\": \"Split\", \"pattern\": {\"Regex\": "
+          "\"\\\\w+|[^\\\\w\\\\s]+\"}, \"behavior\": "
+          "\"Contiguous\", \"invert\": true}", "How are you doing?",
+        "How| |are| |you| |doing?"},
+    {"{\"type\": \"Digits\", \"individual_digits\": false}",
+        "Hey 123 friend!", "Hey |123| friend!"},
+    {"{\"type\": \"Digits\", \"individual_digits\": true}",
+        "Hey 123 friend!", "Hey |1|2|3| friend!"},
+    {"{\"type\": \"Punctuation\"}", "Hey friend!     How are you?!?",
+        "Hey friend|!|     How are you|?|!|?"},
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_auto (GStrv) words = g_strsplit (cases[i].expected, "|", -1);
+    g_autoptr (SfTokenizer) tok = word_level_tokenizer ((const char *const *)
+        words, cases[i].pre_tokenizer, NULL);
+
+    check_words (tok, cases[i].text, cases[i].expected);
+  }
+}
+
+/* The decoders, on the examples of `tokenizers`' decoder tests, and the
+ * Llama-style chain Replace + ByteFallback + Fuse + Strip. */
+static void
+test_decoders (void)
+{
+  const struct
+  {
+    const char *decoder;
+    const char *tokens;         /* "|"-joined */
+    const char *expected;
+  } cases[] = {
+    {"{\"type\": \"ByteFallback\"}", "<0x61>", "a"},
+    {"{\"type\": \"ByteFallback\"}", "<0xE5>", "\xef\xbf\xbd"},
+    {"{\"type\": \"ByteFallback\"}", "<0xE5>|<0x8f>",
+        "\xef\xbf\xbd\xef\xbf\xbd"},
+    {"{\"type\": \"ByteFallback\"}", "<0xE5>|<0x8f>|<0xab>|a", "叫a"},
+    {"{\"type\": \"ByteFallback\"}", "<0xE5>|<0x8f>|a",
+        "\xef\xbf\xbd\xef\xbf\xbd" "a"},
+    {"{\"type\": \"Strip\", \"content\": \"H\", \"start\": 1, "
+          "\"stop\": 0}", "Hey| friend!|HHH", "ey friend!HH"},
+    {"{\"type\": \"Strip\", \"content\": \"y\", \"start\": 0, "
+          "\"stop\": 1}", "Hey| friend!", "He friend!"},
+    {"{\"type\": \"BPEDecoder\", \"suffix\": \"</w>\"}",
+        "My</w>|na|me</w>|is</w>|Jo|hn</w>", "My name is John"},
+    {"{\"type\": \"Metaspace\", \"replacement\": \"▁\", "
+          "\"prepend_scheme\": \"always\"}", "▁Hey|▁friend!", "Hey friend!"},
+    {"{\"type\": \"Metaspace\", \"replacement\": \"▁\", "
+          "\"prepend_scheme\": \"never\"}", "▁Hey|▁friend!",
+        " Hey friend!"},
+    {"{\"type\": \"ByteLevel\"}", "Hello|Ġmy|Ġfriend|,|Ġhow|Ġis|Ġyour|Ġday"
+          "|Ġgoing|?", "Hello my friend, how is your day going?"},
+    {"{\"type\": \"Sequence\", \"decoders\": [{\"type\": \"Replace\", "
+          "\"pattern\": {\"String\": \"▁\"}, \"content\": \" \"}, "
+          "{\"type\": \"ByteFallback\"}, {\"type\": \"Fuse\"}, "
+          "{\"type\": \"Strip\", \"content\": \" \", \"start\": 1, "
+          "\"stop\": 0}]}", "▁Hey|▁friend|<0x21>", "Hey friend!"},
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_auto (GStrv) tokens = g_strsplit (cases[i].tokens, "|", -1);
+    g_autoptr (SfTokenizer) tok = word_level_tokenizer ((const char *const *)
+        tokens, NULL, cases[i].decoder);
+    guint n = g_strv_length (tokens);
+    g_autofree gint32 *ids = g_new (gint32, n);
+    g_autofree char *text = NULL;
+
+    for (guint k = 0; k < n; k++)
+      ids[k] = sf_tokenizer_token_to_id (tok, tokens[k]);
+    text = sf_tokenizer_decode (tok, ids, n, TRUE);
+    g_assert_cmpstr (text, ==, cases[i].expected);
+  }
+}
+
+/* ---- fuzzing ---- */
+
+/* Appends one random code point drawn from ranges that stress the stages:
+ * ASCII, Latin with accents, combining marks, CJK, emoji, spaces of all
+ * kinds, controls, and the byte-level and metaspace chars themselves. */
+static void
+append_random_char (GRand * rand, GString * s)
+{
+  static const gunichar ranges[][2] = {
+    {0x20, 0x7e}, {0x01, 0x1f}, {0xa0, 0x17f}, {0x300, 0x36f},
+    {0x400, 0x4ff}, {0x4e00, 0x4e80}, {0x1f600, 0x1f64f}, {0x2000, 0x200f},
+    {0x2028, 0x202f}, {0x2580, 0x2582}, {0xfe00, 0xfeff}, {0xfff0, 0xfffd},
+    {0x10000, 0x10100},
+  };
+  guint r = g_rand_int_range (rand, 0, G_N_ELEMENTS (ranges));
+  gunichar c = g_rand_int_range (rand, ranges[r][0], ranges[r][1] + 1);
+
+  g_string_append_unichar (s, c);
+}
+
+/* A random string of up to 200 bytes: raw bytes (mostly invalid UTF-8),
+ * valid text, or valid text with special tokens spliced in. */
+static char *
+random_text (GRand * rand)
+{
+  guint len = g_rand_int_range (rand, 0, 201);
+  guint kind = g_rand_int_range (rand, 0, 3);
+  GString *s = g_string_sized_new (len + 16);
+
+  while (s->len < len) {
+    if (kind == 0) {
+      /* no NUL: the API takes NUL-terminated text */
+      g_string_append_c (s, (char) g_rand_int_range (rand, 1, 256));
+    } else if (kind == 2 && g_rand_int_range (rand, 0, 20) == 0) {
+      static const char *const specials[] = { "<|endoftext|>", "</s>",
+        "[CLS]", "<|startoftext|>", "<unk>", "[MASK]"
+      };
+
+      g_string_append (s, specials[g_rand_int_range (rand, 0,
+                  G_N_ELEMENTS (specials))]);
+    } else {
+      append_random_char (rand, s);
+    }
+  }
+  if (s->len > 200 && kind == 0)
+    g_string_truncate (s, 200);
+  return g_string_free (s, FALSE);
+}
+
+/* 10,000 random strings through each tokenizer: invalid UTF-8 must be an
+ * INVALID error; valid text must encode with sane ids and offsets and
+ * decode. Byte-level BPE without a normaliser decodes back to the exact
+ * input. */
+static void
+test_fuzz (void)
+{
+  const char *names[] = { "tok-wordpiece-uncased", "tok-bytelevel-bpe",
+    "tok-clip-bpe", "tok-unigram-metaspace"
+  };
+
+  for (guint t = 0; t < G_N_ELEMENTS (names); t++) {
+    g_autofree char *dir = fixture (names[t], "");
+    g_autoptr (GError) error = NULL;
+    g_autoptr (SfTokenizer) tok = sf_tokenizer_load_dir (dir, &error);
+    GRand *rand = g_rand_new_with_seed (20240601 + t);
+    gboolean exact = g_str_equal (names[t], "tok-bytelevel-bpe");
+    guint valid = 0;
+
+    g_assert_no_error (error);
+    for (guint i = 0; i < 10000; i++) {
+      g_autofree char *text = random_text (rand);
+      g_autofree char *decoded = NULL;
+      g_autoptr (SfEncoding) enc = sf_tokenizer_encode (tok, text, NULL,
+          NULL, &error);
+      glong nchars;
+
+      if (!g_utf8_validate (text, -1, NULL)) {
+        g_assert_null (enc);
+        g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+        g_clear_error (&error);
+        continue;
+      }
+      valid++;
+      g_assert_no_error (error);
+      g_assert_nonnull (enc);
+      nchars = g_utf8_strlen (text, -1);
+      for (guint k = 0; k < enc->n; k++) {
+        g_assert_nonnull (sf_tokenizer_id_to_token (tok, enc->ids[k]));
+        g_assert_cmpint (enc->offsets[2 * k], <=, enc->offsets[2 * k + 1]);
+        g_assert_cmpint (enc->offsets[2 * k + 1], <=, nchars);
+      }
+      decoded = sf_tokenizer_decode (tok, enc->ids, enc->n, exact ? FALSE
+          : TRUE);
+      g_assert_nonnull (decoded);
+      g_assert_true (g_utf8_validate (decoded, -1, NULL));
+      if (exact)
+        g_assert_cmpstr (decoded, ==, text);
+    }
+    /* the mix holds both kinds */
+    g_assert_cmpuint (valid, >, 3000);
+    g_assert_cmpuint (valid, <, 9000);
+    g_rand_free (rand);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/core/tokenizer/wordpiece/cases", test_wordpiece_cases);
+  g_test_add_data_func ("/core/tokenizer/bytelevel-bpe/cases",
+      "tok-bytelevel-bpe", test_fixture_cases);
+  g_test_add_data_func ("/core/tokenizer/clip-bpe/cases", "tok-clip-bpe",
+      test_fixture_cases);
+  g_test_add_data_func ("/core/tokenizer/unigram/cases",
+      "tok-unigram-metaspace", test_fixture_cases);
   g_test_add_func ("/core/tokenizer/wordpiece/special-mask",
       test_wordpiece_special_mask);
   g_test_add_func ("/core/tokenizer/wordpiece/vocab-txt",
@@ -782,6 +1192,14 @@ main (int argc, char **argv)
   g_test_add_func ("/core/tokenizer/edge/empty", test_empty);
   g_test_add_func ("/core/tokenizer/errors/unknown-normalizer",
       test_error_unknown_normalizer);
+  g_test_add_func ("/core/tokenizer/errors/unknown-type",
+      test_error_unknown_type);
+  g_test_add_func ("/core/tokenizer/errors/bad-fields",
+      test_error_bad_fields);
+  g_test_add_func ("/core/tokenizer/fuzz/random-bytes", test_fuzz);
+  g_test_add_func ("/core/tokenizer/pre-tokenizer/split-behaviors",
+      test_split_behaviors);
+  g_test_add_func ("/core/tokenizer/decoder/examples", test_decoders);
   g_test_add_func ("/core/tokenizer/errors/precompiled",
       test_error_precompiled);
   g_test_add_func ("/core/tokenizer/errors/corrupt-json",

@@ -1,0 +1,101 @@
+/* Streamformer core: the regular expressions of tokenizer.json (Replace,
+ * Split, the GPT-2 split of ByteLevel), through GLib's GRegex (PCRE2 with
+ * Unicode classes, so \s, \w and \p{L} follow Unicode as `tokenizers`'
+ * Oniguruma does).
+ *
+ * The stages hold text as code points; a search converts the span to
+ * UTF-8 once and maps the byte offsets of the matches back to char
+ * indices while walking forward. Empty matches split nothing and are
+ * skipped.
+ */
+#include "core/tokenizer/tokenizer-private.h"
+
+#include "core/error.h"
+
+#define STACK_BYTES 1024
+
+GRegex *
+sf_tok_regex_new (const char *pattern, gboolean literal, const char *field,
+    const SfTokLoadContext * ctx, GError ** error)
+{
+  g_autofree char *escaped = NULL;
+  g_autoptr (GError) local = NULL;
+  GRegex *regex;
+
+  if (literal)
+    pattern = escaped = g_regex_escape_string (pattern, -1);
+  regex = g_regex_new (pattern, G_REGEX_OPTIMIZE, 0, &local);
+  if (regex == NULL) {
+    sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
+        "%s is not a valid regular expression: %s", field, local->message);
+    return NULL;
+  }
+  return regex;
+}
+
+GRegex *
+sf_tok_regex_from_json (const cJSON * node, const char *key,
+    const char *field, const SfTokLoadContext * ctx, GError ** error)
+{
+  const cJSON *pattern = cJSON_GetObjectItemCaseSensitive (node, key);
+  const cJSON *string = cJSON_GetObjectItemCaseSensitive (pattern, "String");
+  const cJSON *regex = cJSON_GetObjectItemCaseSensitive (pattern, "Regex");
+  g_autofree char *where = NULL;
+
+  if (cJSON_IsString (string)) {
+    where = g_strdup_printf ("%s.%s.String", field, key);
+    return sf_tok_regex_new (string->valuestring, TRUE, where, ctx, error);
+  }
+  if (cJSON_IsString (regex)) {
+    where = g_strdup_printf ("%s.%s.Regex", field, key);
+    return sf_tok_regex_new (regex->valuestring, FALSE, where, ctx, error);
+  }
+  sf_tok_set_error (error, pattern ? SF_ERROR_INVALID : SF_ERROR_MISSING, ctx,
+      "%s.%s must be {\"String\": ...} or {\"Regex\": ...}", field, key);
+  return NULL;
+}
+
+void
+sf_tok_regex_find (const GRegex * regex, const gunichar * chars, guint start,
+    guint end, GArray * out)
+{
+  char stack[STACK_BYTES];
+  char *utf8;
+  gsize bytes = 0, need = (gsize) (end - start) * 4 + 1;
+  GMatchInfo *info = NULL;
+  guint ci = start;             /* char index at byte offset cb */
+  gsize cb = 0;
+
+  if (end <= start)
+    return;
+  utf8 = need <= STACK_BYTES ? stack : g_malloc (need);
+  for (guint i = start; i < end; i++)
+    bytes += g_unichar_to_utf8 (chars[i], utf8 + bytes);
+  utf8[bytes] = '\0';
+
+  g_regex_match_full (regex, utf8, bytes, 0, 0, &info, NULL);
+  while (g_match_info_matches (info)) {
+    gint ms = 0, me = 0;
+    SfSpan span;
+
+    g_match_info_fetch_pos (info, 0, &ms, &me);
+    if (me > ms) {
+      while (cb < (gsize) ms) {
+        cb += g_utf8_skip[(guchar) utf8[cb]];
+        ci++;
+      }
+      span.start = ci;
+      while (cb < (gsize) me) {
+        cb += g_utf8_skip[(guchar) utf8[cb]];
+        ci++;
+      }
+      span.end = ci;
+      g_array_append_val (out, span);
+    }
+    if (!g_match_info_next (info, NULL))
+      break;
+  }
+  g_match_info_free (info);
+  if (utf8 != stack)
+    g_free (utf8);
+}
