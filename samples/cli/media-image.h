@@ -1,0 +1,18 @@
+/* streamformer CLI: still images in, image-model results out. */
+#pragma once
+
+#include "core/image.h"
+#include "graphs/model.h"
+
+G_BEGIN_DECLS
+
+/* (transfer full) the first frame of @path (PNG, JPEG, …) as RGB, decoded
+ * with FFmpeg; NULL with an error naming the file otherwise. */
+SfImage *sf_media_load_image (const char *path, GError **error);
+
+/* `streamformer run MODEL --image F`: top-k labels (classifiers) or
+ * per-class pixel fractions (segmenters), as text or one JSON object.
+ * Returns the exit code. */
+int sf_run_image (SfModel *model, const char *path, int top_k, gboolean json);
+
+G_END_DECLS
