@@ -1,0 +1,42 @@
+/* Streamformer core: audio front-ends, driven by preprocessor_config.json.
+ *
+ * A front-end turns mono float samples at its sample rate into the
+ * features a model takes:
+ *   - Whisper log-mel (WhisperFeatureExtractor): [mels, frames]
+ *   - Kaldi-style fbank (ASTFeatureExtractor): [frames, mels], normalised
+ *   - the normalised waveform (Wav2Vec2FeatureExtractor): [samples]
+ * FFTs come from libavutil's av_tx (core/fft.h).
+ */
+#pragma once
+
+#include "core/tensor.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  SF_AUDIO_FRONTEND_WHISPER_LOGMEL,
+  SF_AUDIO_FRONTEND_KALDI_FBANK,
+  SF_AUDIO_FRONTEND_WAVEFORM,
+} SfAudioFrontendKind;
+
+typedef struct SfAudioFrontend SfAudioFrontend;
+
+/* (transfer full) reads @path (a preprocessor_config.json) for @kind;
+ * errors name the file and the field. */
+SfAudioFrontend *sf_audio_frontend_load (
+    const char *path, SfAudioFrontendKind kind, GError **error);
+void sf_audio_frontend_free (SfAudioFrontend *fe); /* accepts NULL */
+
+SfAudioFrontendKind sf_audio_frontend_kind (const SfAudioFrontend *fe);
+int sf_audio_frontend_sample_rate (const SfAudioFrontend *fe);
+
+/* (transfer full) features for @n samples, without a batch dimension
+ * (shapes above). Whisper pads or truncates to chunk_length, AST to
+ * max_length frames. FALSE/NULL with an error on empty input. */
+SfTensor *sf_audio_frontend_apply (
+    const SfAudioFrontend *fe, const float *samples, gsize n, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfAudioFrontend, sf_audio_frontend_free)
+
+G_END_DECLS

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The bundled keyword-spotting checkpoint (samples/models/kws-ast) through
+# `streamformer run --audio`: the top label of every clip in
+# tests/fixtures/kws-eval (named LABEL-N-WORD.wav) must be LABEL for at
+# least 95 % of them.
+#   kws-accuracy.sh STREAMFORMER MODEL_DIR CLIPS_DIR
+set -euo pipefail
+cli=$1 model=$2 clips=$3
+total=0 correct=0
+for wav in "$clips"/*.wav; do
+  truth=$(basename "$wav"); truth=${truth%%-*}
+  line=$("$cli" run "$model" --audio "$wav" --json --top-k 1)
+  got=$(printf '%s\n' "$line" | sed -n 's/^{"labels":\["\([^"]*\)"\].*/\1/p')
+  total=$((total + 1))
+  if [ "$got" = "$truth" ]; then
+    correct=$((correct + 1))
+  else
+    echo "miss: $(basename "$wav") -> ${got:-?}" >&2
+  fi
+done
+echo "kws accuracy: $correct / $total"
+[ "$total" -ge 60 ] && [ $((correct * 100)) -ge $((total * 95)) ]
