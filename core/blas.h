@@ -16,7 +16,7 @@ G_BEGIN_DECLS
 
 /* Loads BLAS once per process (thread-safe). FALSE with an error when no
  * OpenBLAS can be loaded. Every other function here calls it implicitly. */
-gboolean sf_blas_init (GError ** error);
+gboolean sf_blas_init (GError **error);
 /* The kernel family in use, e.g. "SkylakeX", or "unavailable". */
 const char *sf_blas_corename (void);
 /* Where the kernel choice came from: "user" (OPENBLAS_CORETYPE was set),

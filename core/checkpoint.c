@@ -14,13 +14,13 @@ struct SfCheckpoint
 {
   char *dir;
   SfConfig *config;
-  GPtrArray *shards;            /* SfSafetensors */
-  GHashTable *name_to_shard;    /* tensor name → SfSafetensors (borrowed) */
+  GPtrArray *shards;         /* SfSafetensors */
+  GHashTable *name_to_shard; /* tensor name → SfSafetensors (borrowed) */
 };
 
 static gboolean
-add_shard (SfCheckpoint * ckpt, const char *file, GHashTable * opened,
-    SfSafetensors ** out, GError ** error)
+add_shard (SfCheckpoint *ckpt, const char *file, GHashTable *opened,
+    SfSafetensors **out, GError **error)
 {
   SfSafetensors *st = g_hash_table_lookup (opened, file);
   g_autofree char *path = NULL;
@@ -38,7 +38,7 @@ add_shard (SfCheckpoint * ckpt, const char *file, GHashTable * opened,
 }
 
 static gboolean
-load_index (SfCheckpoint * ckpt, const char *index_path, GError ** error)
+load_index (SfCheckpoint *ckpt, const char *index_path, GError **error)
 {
   g_autoptr (SfConfig) index = sf_config_load (index_path, error);
   g_autoptr (GHashTable) opened = NULL;
@@ -75,14 +75,14 @@ load_index (SfCheckpoint * ckpt, const char *index_path, GError ** error)
 }
 
 static gboolean
-load_weights (SfCheckpoint * ckpt, GError ** error)
+load_weights (SfCheckpoint *ckpt, GError **error)
 {
-  g_autofree char *single = g_build_filename (ckpt->dir, "model.safetensors",
-      NULL);
-  g_autofree char *index = g_build_filename (ckpt->dir,
-      "model.safetensors.index.json", NULL);
-  g_autofree char *bin = g_build_filename (ckpt->dir, "pytorch_model.bin",
-      NULL);
+  g_autofree char *single =
+      g_build_filename (ckpt->dir, "model.safetensors", NULL);
+  g_autofree char *index =
+      g_build_filename (ckpt->dir, "model.safetensors.index.json", NULL);
+  g_autofree char *bin =
+      g_build_filename (ckpt->dir, "pytorch_model.bin", NULL);
   SfSafetensors *st;
 
   if (g_file_test (single, G_FILE_TEST_EXISTS)) {
@@ -91,8 +91,8 @@ load_weights (SfCheckpoint * ckpt, GError ** error)
       return FALSE;
     g_ptr_array_add (ckpt->shards, st);
     for (guint i = 0; i < sf_safetensors_n_tensors (st); i++)
-      g_hash_table_insert (ckpt->name_to_shard,
-          g_strdup (sf_safetensors_name (st, i)), st);
+      g_hash_table_insert (
+          ckpt->name_to_shard, g_strdup (sf_safetensors_name (st, i)), st);
     return TRUE;
   }
   if (g_file_test (index, G_FILE_TEST_EXISTS))
@@ -100,7 +100,8 @@ load_weights (SfCheckpoint * ckpt, GError ** error)
   if (g_file_test (bin, G_FILE_TEST_EXISTS)) {
     g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
         "%s: only pickle weights (pytorch_model.bin) found; Streamformer "
-        "reads model.safetensors (the Hub's default format)", ckpt->dir);
+        "reads model.safetensors (the Hub's default format)",
+        ckpt->dir);
     return FALSE;
   }
   g_set_error (error, SF_ERROR, SF_ERROR_MISSING,
@@ -109,7 +110,7 @@ load_weights (SfCheckpoint * ckpt, GError ** error)
 }
 
 SfCheckpoint *
-sf_checkpoint_open (const char *dir, GError ** error)
+sf_checkpoint_open (const char *dir, GError **error)
 {
   g_autoptr (SfCheckpoint) ckpt = NULL;
   g_autofree char *config_path = NULL;
@@ -124,10 +125,10 @@ sf_checkpoint_open (const char *dir, GError ** error)
   ckpt = g_new0 (SfCheckpoint, 1);
   ckpt->dir = g_strdup (real ? real : dir);
   free (real);
-  ckpt->shards = g_ptr_array_new_with_free_func (
-      (GDestroyNotify) sf_safetensors_unref);
-  ckpt->name_to_shard = g_hash_table_new_full (g_str_hash, g_str_equal,
-      g_free, NULL);
+  ckpt->shards =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)sf_safetensors_unref);
+  ckpt->name_to_shard =
+      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   config_path = g_build_filename (ckpt->dir, "config.json", NULL);
   ckpt->config = sf_config_load (config_path, error);
@@ -137,7 +138,7 @@ sf_checkpoint_open (const char *dir, GError ** error)
 }
 
 void
-sf_checkpoint_free (SfCheckpoint * ckpt)
+sf_checkpoint_free (SfCheckpoint *ckpt)
 {
   if (ckpt == NULL)
     return;
@@ -149,19 +150,19 @@ sf_checkpoint_free (SfCheckpoint * ckpt)
 }
 
 const char *
-sf_checkpoint_dir (const SfCheckpoint * ckpt)
+sf_checkpoint_dir (const SfCheckpoint *ckpt)
 {
   return ckpt->dir;
 }
 
 const SfConfig *
-sf_checkpoint_config (const SfCheckpoint * ckpt)
+sf_checkpoint_config (const SfCheckpoint *ckpt)
 {
   return ckpt->config;
 }
 
 char *
-sf_checkpoint_file (const SfCheckpoint * ckpt, const char *name)
+sf_checkpoint_file (const SfCheckpoint *ckpt, const char *name)
 {
   char *path = g_build_filename (ckpt->dir, name, NULL);
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)) {
@@ -172,21 +173,21 @@ sf_checkpoint_file (const SfCheckpoint * ckpt, const char *name)
 }
 
 SfTensor *
-sf_checkpoint_tensor (SfCheckpoint * ckpt, const char *name)
+sf_checkpoint_tensor (SfCheckpoint *ckpt, const char *name)
 {
   SfSafetensors *st = g_hash_table_lookup (ckpt->name_to_shard, name);
   return st ? sf_safetensors_get (st, name) : NULL;
 }
 
 const char *
-sf_checkpoint_tensor_file (SfCheckpoint * ckpt, const char *name)
+sf_checkpoint_tensor_file (SfCheckpoint *ckpt, const char *name)
 {
   SfSafetensors *st = g_hash_table_lookup (ckpt->name_to_shard, name);
   return st ? sf_safetensors_path (st) : NULL;
 }
 
 GPtrArray *
-sf_checkpoint_tensor_names (SfCheckpoint * ckpt)
+sf_checkpoint_tensor_names (SfCheckpoint *ckpt)
 {
   GPtrArray *names = g_ptr_array_new ();
   for (guint s = 0; s < ckpt->shards->len; s++) {
@@ -195,15 +196,14 @@ sf_checkpoint_tensor_names (SfCheckpoint * ckpt)
       const char *name = sf_safetensors_name (st, i);
       /* with an index, only the shard the index names counts */
       if (g_hash_table_lookup (ckpt->name_to_shard, name) == st)
-        g_ptr_array_add (names, (gpointer) name);
+        g_ptr_array_add (names, (gpointer)name);
     }
   }
   return names;
 }
 
 void
-sf_checkpoint_dtype_counts (SfCheckpoint * ckpt,
-    gint64 counts[SF_DTYPE_N_TYPES])
+sf_checkpoint_dtype_counts (SfCheckpoint *ckpt, gint64 counts[SF_DTYPE_N_TYPES])
 {
   g_autoptr (GPtrArray) names = sf_checkpoint_tensor_names (ckpt);
 

@@ -257,3 +257,21 @@ sf_config_string_or (const SfConfig * config, const char *key,
   }
   return read_string (config, key, item, out, error);
 }
+
+SfConfig *
+sf_config_get_object (const SfConfig * config, const char *key,
+    GError ** error)
+{
+  const cJSON *item = sf_config_get (config, key);
+  SfConfig *sub;
+
+  if (item != NULL && !cJSON_IsObject (item)) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "%s: field '%s' must be an object", config->origin, key);
+    return NULL;
+  }
+  sub = g_new0 (SfConfig, 1);
+  sub->origin = g_strdup_printf ("%s (%s)", config->origin, key);
+  sub->root = item ? cJSON_Duplicate (item, TRUE) : cJSON_CreateObject ();
+  return sub;
+}

@@ -47,6 +47,13 @@ gboolean sf_config_string_or (const SfConfig * config, const char *key,
 gboolean sf_config_int_min (const SfConfig * config, const char *key,
     gint64 min, gint64 * out, GError ** error);
 
+/* (transfer full) the object field @key (e.g. CLIP's "text_config") as a
+ * config of its own, whose errors name "ORIGIN (KEY)". Absent or null
+ * gives an empty object, so every optional getter yields its default; a
+ * field that is not an object is an error. */
+SfConfig *sf_config_get_object (const SfConfig * config, const char *key,
+    GError ** error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfConfig, sf_config_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (cJSON, cJSON_Delete)
 

@@ -1,3 +1,3 @@
 #include "core/error.h"
 
-G_DEFINE_QUARK (sf-error-quark, sf_error)
+G_DEFINE_QUARK (sf - error - quark, sf_error)

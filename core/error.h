@@ -14,12 +14,12 @@ G_BEGIN_DECLS
 
 typedef enum
 {
-  SF_ERROR_IO,            /* a file could not be opened, read or mapped */
-  SF_ERROR_PARSE,         /* malformed JSON, header or text */
-  SF_ERROR_INVALID,       /* well-formed but inconsistent or out-of-range data */
-  SF_ERROR_UNSUPPORTED,   /* a valid feature Streamformer does not implement */
-  SF_ERROR_MISSING,       /* a required file, field or tensor is absent */
-  SF_ERROR_SHAPE,         /* a tensor has the wrong shape or dtype */
+  SF_ERROR_IO,          /* a file could not be opened, read or mapped */
+  SF_ERROR_PARSE,       /* malformed JSON, header or text */
+  SF_ERROR_INVALID,     /* well-formed but inconsistent or out-of-range data */
+  SF_ERROR_UNSUPPORTED, /* a valid feature Streamformer does not implement */
+  SF_ERROR_MISSING,     /* a required file, field or tensor is absent */
+  SF_ERROR_SHAPE,       /* a tensor has the wrong shape or dtype */
 } SfError;
 
 GQuark sf_error_quark (void);

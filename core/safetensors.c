@@ -25,7 +25,7 @@ typedef struct
   SfDtype dtype;
   int ndim;
   gint64 shape[SF_TENSOR_MAX_DIMS];
-  guint64 begin, end;           /* relative to the data section */
+  guint64 begin, end; /* relative to the data section */
 } Entry;
 
 struct SfSafetensors
@@ -33,32 +33,31 @@ struct SfSafetensors
   gint refcount;
   char *path;
   GMappedFile *mapped;
-  SfStorage *storage;           /* the whole mapping */
-  gsize data_start;             /* 8 + N */
-  GArray *entries;              /* Entry, file order */
-  GHashTable *by_name;          /* name → index + 1 */
-  GHashTable *metadata;         /* string → string */
+  SfStorage *storage;   /* the whole mapping */
+  gsize data_start;     /* 8 + N */
+  GArray *entries;      /* Entry, file order */
+  GHashTable *by_name;  /* name → index + 1 */
+  GHashTable *metadata; /* string → string */
 };
 
 static void
 entry_clear (gpointer p)
 {
-  g_free (((Entry *) p)->name);
+  g_free (((Entry *)p)->name);
 }
 
 static int
 compare_begin (gconstpointer a, gconstpointer b)
 {
-  const Entry *x = *(Entry * const *) a, *y = *(Entry * const *) b;
+  const Entry *x = *(Entry *const *)a, *y = *(Entry *const *)b;
   return x->begin < y->begin ? -1 : x->begin > y->begin;
 }
 
-static gboolean
-fail (GError ** error, SfError code, const char *path, const char *fmt, ...)
-    G_GNUC_PRINTF (4, 5);
+static gboolean fail (GError **error, SfError code, const char *path,
+    const char *fmt, ...) G_GNUC_PRINTF (4, 5);
 
 static gboolean
-fail (GError ** error, SfError code, const char *path, const char *fmt, ...)
+fail (GError **error, SfError code, const char *path, const char *fmt, ...)
 {
   va_list ap;
   g_autofree char *msg = NULL;
@@ -71,8 +70,8 @@ fail (GError ** error, SfError code, const char *path, const char *fmt, ...)
 }
 
 static gboolean
-parse_entry (SfSafetensors * st, const cJSON * item, guint64 data_size,
-    GError ** error)
+parse_entry (
+    SfSafetensors *st, const cJSON *item, guint64 data_size, GError **error)
 {
   const char *name = item->string;
   const cJSON *dtype = cJSON_GetObjectItemCaseSensitive (item, "dtype");
@@ -92,7 +91,8 @@ parse_entry (SfSafetensors * st, const cJSON * item, guint64 data_size,
   if (!sf_dtype_from_name (dtype->valuestring, &e.dtype))
     return fail (error, SF_ERROR_UNSUPPORTED, st->path,
         "tensor '%s': dtype '%s' is not supported (F32, F16, BF16, F64, "
-        "I64, I32, I16, I8, U8, BOOL are)", name, dtype->valuestring);
+        "I64, I32, I16, I8, U8, BOOL are)",
+        name, dtype->valuestring);
   if (!cJSON_IsArray (shape))
     return fail (error, SF_ERROR_PARSE, st->path,
         "tensor '%s': field 'shape' is missing or not an array", name);
@@ -102,14 +102,14 @@ parse_entry (SfSafetensors * st, const cJSON * item, guint64 data_size,
         cJSON_GetArraySize (shape), SF_TENSOR_MAX_DIMS);
   cJSON_ArrayForEach (dim, shape) {
     double v = cJSON_IsNumber (dim) ? dim->valuedouble : -1;
-    if (v < 0 || v != (double) (guint64) v || v > 1e15)
+    if (v < 0 || v != (double)(guint64)v || v > 1e15)
       return fail (error, SF_ERROR_PARSE, st->path,
           "tensor '%s': field 'shape' holds an invalid dimension", name);
-    e.shape[e.ndim++] = (gint64) v;
-    if (v != 0 && numel > G_MAXUINT64 / (guint64) v)
+    e.shape[e.ndim++] = (gint64)v;
+    if (v != 0 && numel > G_MAXUINT64 / (guint64)v)
       return fail (error, SF_ERROR_INVALID, st->path,
           "tensor '%s': shape overflows", name);
-    numel *= (guint64) v;
+    numel *= (guint64)v;
   }
   if (!cJSON_IsArray (offsets) || cJSON_GetArraySize (offsets) != 2
       || !cJSON_IsNumber (cJSON_GetArrayItem (offsets, 0))
@@ -119,12 +119,11 @@ parse_entry (SfSafetensors * st, const cJSON * item, guint64 data_size,
   {
     double b = cJSON_GetArrayItem (offsets, 0)->valuedouble;
     double en = cJSON_GetArrayItem (offsets, 1)->valuedouble;
-    if (b < 0 || en < b || b != (double) (guint64) b
-        || en != (double) (guint64) en)
+    if (b < 0 || en < b || b != (double)(guint64)b || en != (double)(guint64)en)
       return fail (error, SF_ERROR_INVALID, st->path,
           "tensor '%s': data_offsets [%.0f, %.0f] are invalid", name, b, en);
-    e.begin = (guint64) b;
-    e.end = (guint64) en;
+    e.begin = (guint64)b;
+    e.end = (guint64)en;
   }
   if (e.end > data_size)
     return fail (error, SF_ERROR_INVALID, st->path,
@@ -135,40 +134,40 @@ parse_entry (SfSafetensors * st, const cJSON * item, guint64 data_size,
       || e.end - e.begin != numel * sf_dtype_size (e.dtype))
     return fail (error, SF_ERROR_INVALID, st->path,
         "tensor '%s': shape × %s size is %" G_GUINT64_FORMAT " bytes but "
-        "data_offsets span %" G_GUINT64_FORMAT, name,
-        sf_dtype_name (e.dtype), numel * sf_dtype_size (e.dtype),
+        "data_offsets span %" G_GUINT64_FORMAT,
+        name, sf_dtype_name (e.dtype), numel * sf_dtype_size (e.dtype),
         e.end - e.begin);
   if (g_hash_table_contains (st->by_name, name))
     return fail (error, SF_ERROR_INVALID, st->path,
         "tensor '%s' appears twice in the header", name);
   e.name = g_strdup (name);
   g_array_append_val (st->entries, e);
-  g_hash_table_insert (st->by_name, e.name,
-      GUINT_TO_POINTER (st->entries->len));
+  g_hash_table_insert (
+      st->by_name, e.name, GUINT_TO_POINTER (st->entries->len));
   return TRUE;
 }
 
 static gboolean
-parse_metadata (SfSafetensors * st, const cJSON * item, GError ** error)
+parse_metadata (SfSafetensors *st, const cJSON *item, GError **error)
 {
   const cJSON *kv;
 
   if (!cJSON_IsObject (item))
-    return fail (error, SF_ERROR_PARSE, st->path,
-        "'__metadata__' is not an object");
+    return fail (
+        error, SF_ERROR_PARSE, st->path, "'__metadata__' is not an object");
   cJSON_ArrayForEach (kv, item) {
     if (!cJSON_IsString (kv))
       return fail (error, SF_ERROR_PARSE, st->path,
           "'__metadata__' field '%s' is not a string", kv->string);
-    g_hash_table_insert (st->metadata, g_strdup (kv->string),
-        g_strdup (kv->valuestring));
+    g_hash_table_insert (
+        st->metadata, g_strdup (kv->string), g_strdup (kv->valuestring));
   }
   return TRUE;
 }
 
 /* Spans must not overlap (they may touch). */
 static gboolean
-check_overlaps (SfSafetensors * st, GError ** error)
+check_overlaps (SfSafetensors *st, GError **error)
 {
   g_autoptr (GPtrArray) sorted = g_ptr_array_new ();
 
@@ -181,16 +180,15 @@ check_overlaps (SfSafetensors * st, GError ** error)
       return fail (error, SF_ERROR_INVALID, st->path,
           "tensors '%s' [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT ") and "
           "'%s' [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT ") overlap",
-          prev->name, prev->begin, prev->end, cur->name, cur->begin,
-          cur->end);
+          prev->name, prev->begin, prev->end, cur->name, cur->begin, cur->end);
   }
   return TRUE;
 }
 
 static gboolean
-parse_header (SfSafetensors * st, GError ** error)
+parse_header (SfSafetensors *st, GError **error)
 {
-  const guint8 *bytes = (const guint8 *) g_mapped_file_get_contents (st->mapped);
+  const guint8 *bytes = (const guint8 *)g_mapped_file_get_contents (st->mapped);
   gsize size = g_mapped_file_get_length (st->mapped);
   guint64 header_len = 0;
   g_autoptr (cJSON) header = NULL;
@@ -199,16 +197,18 @@ parse_header (SfSafetensors * st, GError ** error)
   if (size < 8)
     return fail (error, SF_ERROR_PARSE, st->path,
         "file is %" G_GSIZE_FORMAT " bytes, too short for a safetensors "
-        "header (truncated?)", size);
+        "header (truncated?)",
+        size);
   for (int i = 7; i >= 0; i--)
     header_len = (header_len << 8) | bytes[i];
   if (header_len > MAX_HEADER_BYTES || header_len > size - 8)
     return fail (error, SF_ERROR_PARSE, st->path,
-        "header length %" G_GUINT64_FORMAT " exceeds the file size %"
-        G_GSIZE_FORMAT " (truncated or not a safetensors file)",
+        "header length %" G_GUINT64_FORMAT
+        " exceeds the file size %" G_GSIZE_FORMAT
+        " (truncated or not a safetensors file)",
         header_len, size);
   st->data_start = 8 + header_len;
-  header = cJSON_ParseWithLength ((const char *) bytes + 8, header_len);
+  header = cJSON_ParseWithLength ((const char *)bytes + 8, header_len);
   if (header == NULL || !cJSON_IsObject (header))
     return fail (error, SF_ERROR_PARSE, st->path,
         "the header is not a valid JSON object");
@@ -225,7 +225,7 @@ parse_header (SfSafetensors * st, GError ** error)
 }
 
 SfSafetensors *
-sf_safetensors_open (const char *path, GError ** error)
+sf_safetensors_open (const char *path, GError **error)
 {
   SfSafetensors *st;
   GError *local = NULL;
@@ -234,8 +234,10 @@ sf_safetensors_open (const char *path, GError ** error)
   mapped = g_mapped_file_new (path, FALSE, &local);
   if (mapped == NULL) {
     g_set_error (error, SF_ERROR,
-        g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ?
-        SF_ERROR_MISSING : SF_ERROR_IO, "%s: %s", path, local->message);
+        g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+            ? SF_ERROR_MISSING
+            : SF_ERROR_IO,
+        "%s: %s", path, local->message);
     g_error_free (local);
     return NULL;
   }
@@ -247,11 +249,11 @@ sf_safetensors_open (const char *path, GError ** error)
   st->entries = g_array_new (FALSE, TRUE, sizeof (Entry));
   g_array_set_clear_func (st->entries, entry_clear);
   st->by_name = g_hash_table_new (g_str_hash, g_str_equal);
-  st->metadata = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      g_free);
+  st->metadata =
+      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   st->storage = sf_storage_new_wrapped (g_mapped_file_get_contents (mapped),
       g_mapped_file_get_length (mapped), g_mapped_file_ref (mapped),
-      (GDestroyNotify) g_mapped_file_unref);
+      (GDestroyNotify)g_mapped_file_unref);
 
   if (!parse_header (st, error)) {
     sf_safetensors_unref (st);
@@ -261,7 +263,7 @@ sf_safetensors_open (const char *path, GError ** error)
 }
 
 SfSafetensors *
-sf_safetensors_ref (SfSafetensors * st)
+sf_safetensors_ref (SfSafetensors *st)
 {
   g_return_val_if_fail (st != NULL, NULL);
   g_atomic_int_inc (&st->refcount);
@@ -269,7 +271,7 @@ sf_safetensors_ref (SfSafetensors * st)
 }
 
 void
-sf_safetensors_unref (SfSafetensors * st)
+sf_safetensors_unref (SfSafetensors *st)
 {
   if (st == NULL || !g_atomic_int_dec_and_test (&st->refcount))
     return;
@@ -283,32 +285,32 @@ sf_safetensors_unref (SfSafetensors * st)
 }
 
 const char *
-sf_safetensors_path (const SfSafetensors * st)
+sf_safetensors_path (const SfSafetensors *st)
 {
   return st->path;
 }
 
 guint
-sf_safetensors_n_tensors (const SfSafetensors * st)
+sf_safetensors_n_tensors (const SfSafetensors *st)
 {
   return st->entries->len;
 }
 
 const char *
-sf_safetensors_name (const SfSafetensors * st, guint index)
+sf_safetensors_name (const SfSafetensors *st, guint index)
 {
   g_return_val_if_fail (index < st->entries->len, NULL);
   return g_array_index (st->entries, Entry, index).name;
 }
 
 gboolean
-sf_safetensors_contains (const SfSafetensors * st, const char *name)
+sf_safetensors_contains (const SfSafetensors *st, const char *name)
 {
   return g_hash_table_contains (st->by_name, name);
 }
 
 SfTensor *
-sf_safetensors_get (SfSafetensors * st, const char *name)
+sf_safetensors_get (SfSafetensors *st, const char *name)
 {
   guint idx = GPOINTER_TO_UINT (g_hash_table_lookup (st->by_name, name));
   const Entry *e;
@@ -320,19 +322,19 @@ sf_safetensors_get (SfSafetensors * st, const char *name)
   offset = st->data_start + e->begin;
   if (offset % sf_dtype_size (e->dtype) != 0)
     return sf_tensor_new_from_data (e->dtype, e->ndim, e->shape,
-        (const guint8 *) sf_storage_data (st->storage) + offset);
+        (const guint8 *)sf_storage_data (st->storage) + offset);
   return sf_tensor_new_view (st->storage, offset, e->dtype, e->ndim, e->shape);
 }
 
 const char *
-sf_safetensors_metadata (const SfSafetensors * st, const char *key)
+sf_safetensors_metadata (const SfSafetensors *st, const char *key)
 {
   return g_hash_table_lookup (st->metadata, key);
 }
 
 gboolean
 sf_safetensors_write (const char *path, guint n, const char *const *names,
-    SfTensor * const *tensors, GError ** error)
+    SfTensor *const *tensors, GError **error)
 {
   g_autoptr (cJSON) header = cJSON_CreateObject ();
   char *json;
@@ -349,10 +351,10 @@ sf_safetensors_write (const char *path, guint n, const char *const *names,
 
     cJSON_AddStringToObject (entry, "dtype", sf_dtype_name (tensors[i]->dtype));
     for (int d = 0; d < tensors[i]->ndim; d++)
-      cJSON_AddItemToArray (shape,
-          cJSON_CreateNumber ((double) tensors[i]->shape[d]));
-    cJSON_AddItemToArray (offs, cJSON_CreateNumber ((double) offset));
-    cJSON_AddItemToArray (offs, cJSON_CreateNumber ((double) (offset + nbytes)));
+      cJSON_AddItemToArray (
+          shape, cJSON_CreateNumber ((double)tensors[i]->shape[d]));
+    cJSON_AddItemToArray (offs, cJSON_CreateNumber ((double)offset));
+    cJSON_AddItemToArray (offs, cJSON_CreateNumber ((double)(offset + nbytes)));
     offset += nbytes;
   }
   json = cJSON_PrintUnformatted (header);
@@ -365,7 +367,7 @@ sf_safetensors_write (const char *path, guint n, const char *const *names,
   if (f == NULL)
     return fail (error, SF_ERROR_IO, path, "cannot open for writing: %s",
         g_strerror (errno));
-  len = GUINT64_TO_LE ((guint64) padded->len);
+  len = GUINT64_TO_LE ((guint64)padded->len);
   ok &= fwrite (&len, 8, 1, f) == 1;
   ok &= fwrite (padded->str, 1, padded->len, f) == padded->len;
   for (guint i = 0; i < n && ok; i++) {
@@ -374,7 +376,7 @@ sf_safetensors_write (const char *path, guint n, const char *const *names,
   }
   ok &= fclose (f) == 0;
   if (!ok)
-    return fail (error, SF_ERROR_IO, path, "write failed: %s",
-        g_strerror (errno));
+    return fail (
+        error, SF_ERROR_IO, path, "write failed: %s", g_strerror (errno));
   return TRUE;
 }

@@ -14,24 +14,23 @@ G_BEGIN_DECLS
 typedef struct SfSafetensors SfSafetensors;
 
 /* (transfer full) */
-SfSafetensors *sf_safetensors_open (const char *path, GError ** error);
-SfSafetensors *sf_safetensors_ref (SfSafetensors * st);
-void sf_safetensors_unref (SfSafetensors * st);   /* accepts NULL */
+SfSafetensors *sf_safetensors_open (const char *path, GError **error);
+SfSafetensors *sf_safetensors_ref (SfSafetensors *st);
+void sf_safetensors_unref (SfSafetensors *st); /* accepts NULL */
 
-const char *sf_safetensors_path (const SfSafetensors * st);
-guint sf_safetensors_n_tensors (const SfSafetensors * st);
+const char *sf_safetensors_path (const SfSafetensors *st);
+guint sf_safetensors_n_tensors (const SfSafetensors *st);
 /* Names in file order. */
-const char *sf_safetensors_name (const SfSafetensors * st, guint index);
-gboolean sf_safetensors_contains (const SfSafetensors * st, const char *name);
+const char *sf_safetensors_name (const SfSafetensors *st, guint index);
+gboolean sf_safetensors_contains (const SfSafetensors *st, const char *name);
 /* (transfer full) a zero-copy view in the file's own dtype, or NULL when absent. */
-SfTensor *sf_safetensors_get (SfSafetensors * st, const char *name);
+SfTensor *sf_safetensors_get (SfSafetensors *st, const char *name);
 /* The `__metadata__` string map entry, or NULL. */
-const char *sf_safetensors_metadata (const SfSafetensors * st,
-    const char *key);
+const char *sf_safetensors_metadata (const SfSafetensors *st, const char *key);
 
 /* Writes @n tensors under @names to @path (for `verify --dump` and tests). */
 gboolean sf_safetensors_write (const char *path, guint n,
-    const char *const *names, SfTensor * const *tensors, GError ** error);
+    const char *const *names, SfTensor *const *tensors, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfSafetensors, sf_safetensors_unref)
 

@@ -12,8 +12,8 @@ struct SfStorage
   gint refcount;
   gpointer data;
   gsize size;
-  gpointer owner;               /* wrapped storage: who owns data */
-  GDestroyNotify notify;        /* NULL: data is our aligned heap block */
+  gpointer owner;        /* wrapped storage: who owns data */
+  GDestroyNotify notify; /* NULL: data is our aligned heap block */
 };
 
 static const struct
@@ -21,16 +21,16 @@ static const struct
   const char *name;
   gsize size;
 } dtype_info[SF_DTYPE_N_TYPES] = {
-  [SF_DTYPE_F32] = {"F32", 4},
-  [SF_DTYPE_F16] = {"F16", 2},
-  [SF_DTYPE_BF16] = {"BF16", 2},
-  [SF_DTYPE_F64] = {"F64", 8},
-  [SF_DTYPE_I64] = {"I64", 8},
-  [SF_DTYPE_I32] = {"I32", 4},
-  [SF_DTYPE_I16] = {"I16", 2},
-  [SF_DTYPE_I8] = {"I8", 1},
-  [SF_DTYPE_U8] = {"U8", 1},
-  [SF_DTYPE_BOOL] = {"BOOL", 1},
+  [SF_DTYPE_F32] = { "F32", 4 },
+  [SF_DTYPE_F16] = { "F16", 2 },
+  [SF_DTYPE_BF16] = { "BF16", 2 },
+  [SF_DTYPE_F64] = { "F64", 8 },
+  [SF_DTYPE_I64] = { "I64", 8 },
+  [SF_DTYPE_I32] = { "I32", 4 },
+  [SF_DTYPE_I16] = { "I16", 2 },
+  [SF_DTYPE_I8] = { "I8", 1 },
+  [SF_DTYPE_U8] = { "U8", 1 },
+  [SF_DTYPE_BOOL] = { "BOOL", 1 },
 };
 
 gsize
@@ -48,11 +48,11 @@ sf_dtype_name (SfDtype dtype)
 }
 
 gboolean
-sf_dtype_from_name (const char *name, SfDtype * dtype)
+sf_dtype_from_name (const char *name, SfDtype *dtype)
 {
   for (int i = 0; i < SF_DTYPE_N_TYPES; i++) {
     if (g_strcmp0 (name, dtype_info[i].name) == 0) {
-      *dtype = (SfDtype) i;
+      *dtype = (SfDtype)i;
       return TRUE;
     }
   }
@@ -65,20 +65,20 @@ SfStorage *
 sf_storage_new (gsize size)
 {
   SfStorage *s = g_new0 (SfStorage, 1);
-  gsize padded = (size + SF_STORAGE_ALIGN - 1) / SF_STORAGE_ALIGN
-      * SF_STORAGE_ALIGN;
+  gsize padded =
+      (size + SF_STORAGE_ALIGN - 1) / SF_STORAGE_ALIGN * SF_STORAGE_ALIGN;
 
   s->refcount = 1;
   s->size = size;
   /* like every GLib allocation, this aborts only on memory exhaustion */
-  s->data = g_aligned_alloc0 (1, padded ? padded : SF_STORAGE_ALIGN,
-      SF_STORAGE_ALIGN);
+  s->data = g_aligned_alloc0 (
+      1, padded ? padded : SF_STORAGE_ALIGN, SF_STORAGE_ALIGN);
   return s;
 }
 
 SfStorage *
-sf_storage_new_wrapped (gpointer data, gsize size, gpointer owner,
-    GDestroyNotify notify)
+sf_storage_new_wrapped (
+    gpointer data, gsize size, gpointer owner, GDestroyNotify notify)
 {
   SfStorage *s = g_new0 (SfStorage, 1);
 
@@ -91,7 +91,7 @@ sf_storage_new_wrapped (gpointer data, gsize size, gpointer owner,
 }
 
 SfStorage *
-sf_storage_ref (SfStorage * storage)
+sf_storage_ref (SfStorage *storage)
 {
   g_return_val_if_fail (storage != NULL, NULL);
   g_atomic_int_inc (&storage->refcount);
@@ -99,7 +99,7 @@ sf_storage_ref (SfStorage * storage)
 }
 
 void
-sf_storage_unref (SfStorage * storage)
+sf_storage_unref (SfStorage *storage)
 {
   if (storage == NULL || !g_atomic_int_dec_and_test (&storage->refcount))
     return;
@@ -111,13 +111,13 @@ sf_storage_unref (SfStorage * storage)
 }
 
 gpointer
-sf_storage_data (SfStorage * storage)
+sf_storage_data (SfStorage *storage)
 {
   return storage->data;
 }
 
 gsize
-sf_storage_size (SfStorage * storage)
+sf_storage_size (SfStorage *storage)
 {
   return storage->size;
 }
@@ -125,7 +125,7 @@ sf_storage_size (SfStorage * storage)
 /* ---- tensors ---- */
 
 static gint64
-shape_numel (int ndim, const gint64 * shape)
+shape_numel (int ndim, const gint64 *shape)
 {
   gint64 n = 1;
   for (int i = 0; i < ndim; i++)
@@ -134,15 +134,17 @@ shape_numel (int ndim, const gint64 * shape)
 }
 
 SfTensor *
-sf_tensor_new_view (SfStorage * storage, gsize offset, SfDtype dtype,
-    int ndim, const gint64 * shape)
+sf_tensor_new_view (SfStorage *storage, gsize offset, SfDtype dtype, int ndim,
+    const gint64 *shape)
 {
   SfTensor *t;
 
   g_return_val_if_fail (storage != NULL, NULL);
   g_return_val_if_fail (ndim >= 0 && ndim <= SF_TENSOR_MAX_DIMS, NULL);
-  g_return_val_if_fail (offset + shape_numel (ndim, shape)
-      * sf_dtype_size (dtype) <= storage->size, NULL);
+  g_return_val_if_fail (
+      offset + shape_numel (ndim, shape) * sf_dtype_size (dtype)
+          <= storage->size,
+      NULL);
 
   t = g_new0 (SfTensor, 1);
   t->refcount = 1;
@@ -151,12 +153,12 @@ sf_tensor_new_view (SfStorage * storage, gsize offset, SfDtype dtype,
   for (int i = 0; i < ndim; i++)
     t->shape[i] = shape[i];
   t->storage = sf_storage_ref (storage);
-  t->data = (guint8 *) storage->data + offset;
+  t->data = (guint8 *)storage->data + offset;
   return t;
 }
 
 SfTensor *
-sf_tensor_new (SfDtype dtype, int ndim, const gint64 * shape)
+sf_tensor_new (SfDtype dtype, int ndim, const gint64 *shape)
 {
   g_autoptr (SfStorage) s = NULL;
 
@@ -182,8 +184,8 @@ sf_tensor_new_f32 (int ndim, ...)
 }
 
 SfTensor *
-sf_tensor_new_from_data (SfDtype dtype, int ndim, const gint64 * shape,
-    gconstpointer data)
+sf_tensor_new_from_data (
+    SfDtype dtype, int ndim, const gint64 *shape, gconstpointer data)
 {
   SfTensor *t = sf_tensor_new (dtype, ndim, shape);
   if (t)
@@ -192,7 +194,7 @@ sf_tensor_new_from_data (SfDtype dtype, int ndim, const gint64 * shape,
 }
 
 SfTensor *
-sf_tensor_ref (SfTensor * tensor)
+sf_tensor_ref (SfTensor *tensor)
 {
   g_return_val_if_fail (tensor != NULL, NULL);
   g_atomic_int_inc (&tensor->refcount);
@@ -200,7 +202,7 @@ sf_tensor_ref (SfTensor * tensor)
 }
 
 void
-sf_tensor_unref (SfTensor * tensor)
+sf_tensor_unref (SfTensor *tensor)
 {
   if (tensor == NULL || !g_atomic_int_dec_and_test (&tensor->refcount))
     return;
@@ -209,19 +211,19 @@ sf_tensor_unref (SfTensor * tensor)
 }
 
 gint64
-sf_tensor_numel (const SfTensor * tensor)
+sf_tensor_numel (const SfTensor *tensor)
 {
   return shape_numel (tensor->ndim, tensor->shape);
 }
 
 gsize
-sf_tensor_nbytes (const SfTensor * tensor)
+sf_tensor_nbytes (const SfTensor *tensor)
 {
   return sf_tensor_numel (tensor) * sf_dtype_size (tensor->dtype);
 }
 
 gint64
-sf_tensor_dim (const SfTensor * tensor, int dim)
+sf_tensor_dim (const SfTensor *tensor, int dim)
 {
   if (dim < 0)
     dim += tensor->ndim;
@@ -230,7 +232,7 @@ sf_tensor_dim (const SfTensor * tensor, int dim)
 }
 
 gboolean
-sf_tensor_same_shape (const SfTensor * a, const SfTensor * b)
+sf_tensor_same_shape (const SfTensor *a, const SfTensor *b)
 {
   if (a->ndim != b->ndim)
     return FALSE;
@@ -241,49 +243,50 @@ sf_tensor_same_shape (const SfTensor * a, const SfTensor * b)
 }
 
 char *
-sf_tensor_shape_string (const SfTensor * tensor)
+sf_tensor_shape_string (const SfTensor *tensor)
 {
   GString *s = g_string_new ("[");
   for (int i = 0; i < tensor->ndim; i++)
-    g_string_append_printf (s, "%s%" G_GINT64_FORMAT, i ? ", " : "",
-        tensor->shape[i]);
+    g_string_append_printf (
+        s, "%s%" G_GINT64_FORMAT, i ? ", " : "", tensor->shape[i]);
   g_string_append_c (s, ']');
   return g_string_free (s, FALSE);
 }
 
 SfTensor *
-sf_tensor_reshape (SfTensor * tensor, int ndim, const gint64 * shape)
+sf_tensor_reshape (SfTensor *tensor, int ndim, const gint64 *shape)
 {
-  g_return_val_if_fail (shape_numel (ndim, shape) == sf_tensor_numel (tensor),
-      NULL);
+  g_return_val_if_fail (
+      shape_numel (ndim, shape) == sf_tensor_numel (tensor), NULL);
   return sf_tensor_new_view (tensor->storage,
-      (guint8 *) tensor->data - (guint8 *) tensor->storage->data,
-      tensor->dtype, ndim, shape);
+      (guint8 *)tensor->data - (guint8 *)tensor->storage->data, tensor->dtype,
+      ndim, shape);
 }
 
 SfTensor *
-sf_tensor_slice0 (SfTensor * tensor, gint64 start, gint64 count)
+sf_tensor_slice0 (SfTensor *tensor, gint64 start, gint64 count)
 {
   gint64 shape[SF_TENSOR_MAX_DIMS];
   gsize row_bytes;
 
   g_return_val_if_fail (tensor->ndim >= 1, NULL);
-  g_return_val_if_fail (start >= 0 && count >= 0
-      && start + count <= tensor->shape[0], NULL);
+  g_return_val_if_fail (
+      start >= 0 && count >= 0 && start + count <= tensor->shape[0], NULL);
   memcpy (shape, tensor->shape, sizeof (shape));
   shape[0] = count;
-  row_bytes = tensor->shape[0] ? sf_tensor_nbytes (tensor) / tensor->shape[0]
-      : 0;
+  row_bytes =
+      tensor->shape[0] ? sf_tensor_nbytes (tensor) / tensor->shape[0] : 0;
   return sf_tensor_new_view (tensor->storage,
-      (guint8 *) tensor->data - (guint8 *) tensor->storage->data
-      + start * row_bytes, tensor->dtype, tensor->ndim, shape);
+      (guint8 *)tensor->data - (guint8 *)tensor->storage->data
+          + start * row_bytes,
+      tensor->dtype, tensor->ndim, shape);
 }
 
 SfTensor *
-sf_tensor_copy (const SfTensor * tensor)
+sf_tensor_copy (const SfTensor *tensor)
 {
-  return sf_tensor_new_from_data (tensor->dtype, tensor->ndim, tensor->shape,
-      tensor->data);
+  return sf_tensor_new_from_data (
+      tensor->dtype, tensor->ndim, tensor->shape, tensor->data);
 }
 
 /* ---- half-precision conversion ---- */
@@ -291,31 +294,43 @@ sf_tensor_copy (const SfTensor * tensor)
 float
 sf_bf16_to_f32 (guint16 b)
 {
-  union { guint32 u; float f; } v = {.u = (guint32) b << 16 };
+  union
+  {
+    guint32 u;
+    float f;
+  } v = { .u = (guint32)b << 16 };
   return v.f;
 }
 
 guint16
 sf_f32_to_bf16 (float f)
 {
-  union { float f; guint32 u; } v = {.f = f };
-  if ((v.u & 0x7fffffff) > 0x7f800000)  /* NaN stays NaN */
+  union
+  {
+    float f;
+    guint32 u;
+  } v = { .f = f };
+  if ((v.u & 0x7fffffff) > 0x7f800000) /* NaN stays NaN */
     return (v.u >> 16) | 0x40;
   /* round to nearest even */
-  return (guint16) ((v.u + 0x7fff + ((v.u >> 16) & 1)) >> 16);
+  return (guint16)((v.u + 0x7fff + ((v.u >> 16) & 1)) >> 16);
 }
 
 float
 sf_f16_to_f32 (guint16 h)
 {
-  guint32 sign = (guint32) (h & 0x8000) << 16;
+  guint32 sign = (guint32)(h & 0x8000) << 16;
   guint32 exp = (h >> 10) & 0x1f;
   guint32 mant = h & 0x3ff;
-  union { guint32 u; float f; } v;
+  union
+  {
+    guint32 u;
+    float f;
+  } v;
 
   if (exp == 0) {
     /* zero or subnormal: mant · 2^-24 */
-    float f = ldexpf ((float) mant, -24);
+    float f = ldexpf ((float)mant, -24);
     return sign ? -f : f;
   }
   if (exp == 31)
@@ -328,43 +343,47 @@ sf_f16_to_f32 (guint16 h)
 guint16
 sf_f32_to_f16 (float f)
 {
-  union { float f; guint32 u; } v = {.f = f };
+  union
+  {
+    float f;
+    guint32 u;
+  } v = { .f = f };
   guint32 sign = (v.u >> 16) & 0x8000;
   guint32 a = v.u & 0x7fffffff;
 
-  if (a >= 0x7f800000)          /* inf or NaN */
+  if (a >= 0x7f800000) /* inf or NaN */
     return sign | 0x7c00 | (a > 0x7f800000 ? 0x200 : 0);
-  if (a >= 0x477ff000)          /* overflows half range */
+  if (a >= 0x477ff000) /* overflows half range */
     return sign | 0x7c00;
-  if (a < 0x38800000) {         /* subnormal half (or zero) */
-    float m = fabsf (f) * 16777216.0f;  /* 2^24 */
-    return sign | (guint16) nearbyintf (m);
+  if (a < 0x38800000) {                /* subnormal half (or zero) */
+    float m = fabsf (f) * 16777216.0f; /* 2^24 */
+    return sign | (guint16)nearbyintf (m);
   }
   /* normal: rebias exponent, round mantissa to nearest even */
   a += 0xc8000fff + ((a >> 13) & 1);
-  return sign | (guint16) (a >> 13);
+  return sign | (guint16)(a >> 13);
 }
 
 static double
-element_as_double (const SfTensor * t, gint64 i)
+element_as_double (const SfTensor *t, gint64 i)
 {
   switch (t->dtype) {
-    case SF_DTYPE_F32: return ((const float *) t->data)[i];
-    case SF_DTYPE_F16: return sf_f16_to_f32 (((const guint16 *) t->data)[i]);
-    case SF_DTYPE_BF16: return sf_bf16_to_f32 (((const guint16 *) t->data)[i]);
-    case SF_DTYPE_F64: return ((const double *) t->data)[i];
-    case SF_DTYPE_I64: return (double) ((const gint64 *) t->data)[i];
-    case SF_DTYPE_I32: return ((const gint32 *) t->data)[i];
-    case SF_DTYPE_I16: return ((const gint16 *) t->data)[i];
-    case SF_DTYPE_I8: return ((const gint8 *) t->data)[i];
+    case SF_DTYPE_F32: return ((const float *)t->data)[i];
+    case SF_DTYPE_F16: return sf_f16_to_f32 (((const guint16 *)t->data)[i]);
+    case SF_DTYPE_BF16: return sf_bf16_to_f32 (((const guint16 *)t->data)[i]);
+    case SF_DTYPE_F64: return ((const double *)t->data)[i];
+    case SF_DTYPE_I64: return (double)((const gint64 *)t->data)[i];
+    case SF_DTYPE_I32: return ((const gint32 *)t->data)[i];
+    case SF_DTYPE_I16: return ((const gint16 *)t->data)[i];
+    case SF_DTYPE_I8: return ((const gint8 *)t->data)[i];
     case SF_DTYPE_U8:
-    case SF_DTYPE_BOOL: return ((const guint8 *) t->data)[i];
+    case SF_DTYPE_BOOL: return ((const guint8 *)t->data)[i];
     default: return 0;
   }
 }
 
 SfTensor *
-sf_tensor_to_f32 (SfTensor * tensor)
+sf_tensor_to_f32 (SfTensor *tensor)
 {
   SfTensor *out;
   float *dst;
@@ -384,30 +403,27 @@ sf_tensor_to_f32 (SfTensor * tensor)
       dst[i] = sf_f16_to_f32 (src[i]);
   } else {
     for (gint64 i = 0; i < n; i++)
-      dst[i] = (float) element_as_double (tensor, i);
+      dst[i] = (float)element_as_double (tensor, i);
   }
   return out;
 }
 
 SfTensor *
-sf_tensor_to_i64 (SfTensor * tensor)
+sf_tensor_to_i64 (SfTensor *tensor)
 {
   SfTensor *out;
   gint64 n = sf_tensor_numel (tensor);
 
   switch (tensor->dtype) {
-    case SF_DTYPE_I64:
-      return sf_tensor_ref (tensor);
+    case SF_DTYPE_I64: return sf_tensor_ref (tensor);
     case SF_DTYPE_F32:
     case SF_DTYPE_F16:
     case SF_DTYPE_BF16:
-    case SF_DTYPE_F64:
-      return NULL;
-    default:
-      break;
+    case SF_DTYPE_F64: return NULL;
+    default: break;
   }
   out = sf_tensor_new (SF_DTYPE_I64, tensor->ndim, tensor->shape);
   for (gint64 i = 0; i < n; i++)
-    sf_tensor_i64 (out)[i] = (gint64) element_as_double (tensor, i);
+    sf_tensor_i64 (out)[i] = (gint64)element_as_double (tensor, i);
   return out;
 }

@@ -37,74 +37,74 @@ typedef enum
 gsize sf_dtype_size (SfDtype dtype);
 /* Safetensors spelling: "F32", "BF16", "I64", … */
 const char *sf_dtype_name (SfDtype dtype);
-gboolean sf_dtype_from_name (const char *name, SfDtype * dtype);
+gboolean sf_dtype_from_name (const char *name, SfDtype *dtype);
 
 typedef struct SfStorage SfStorage;
 
 /* (transfer full) 64-byte aligned, zero-filled heap storage. */
 SfStorage *sf_storage_new (gsize size);
 /* (transfer full) wraps memory owned elsewhere; @notify (@owner) runs on the last unref. */
-SfStorage *sf_storage_new_wrapped (gpointer data, gsize size, gpointer owner,
-    GDestroyNotify notify);
-SfStorage *sf_storage_ref (SfStorage * storage);
-void sf_storage_unref (SfStorage * storage);
-gpointer sf_storage_data (SfStorage * storage);
-gsize sf_storage_size (SfStorage * storage);
+SfStorage *sf_storage_new_wrapped (
+    gpointer data, gsize size, gpointer owner, GDestroyNotify notify);
+SfStorage *sf_storage_ref (SfStorage *storage);
+void sf_storage_unref (SfStorage *storage);
+gpointer sf_storage_data (SfStorage *storage);
+gsize sf_storage_size (SfStorage *storage);
 
 typedef struct
 {
   SfDtype dtype;
   int ndim;
   gint64 shape[SF_TENSOR_MAX_DIMS];
-  gpointer data;                /* first element, inside storage */
-  SfStorage *storage;           /* owned reference */
+  gpointer data;      /* first element, inside storage */
+  SfStorage *storage; /* owned reference */
   gint refcount;
 } SfTensor;
 
 /* (transfer full) a zero-filled heap tensor. */
-SfTensor *sf_tensor_new (SfDtype dtype, int ndim, const gint64 * shape);
-SfTensor *sf_tensor_new_f32 (int ndim, ...);    /* dims as gint64 varargs */
+SfTensor *sf_tensor_new (SfDtype dtype, int ndim, const gint64 *shape);
+SfTensor *sf_tensor_new_f32 (int ndim, ...); /* dims as gint64 varargs */
 /* (transfer full) a view of @storage at byte @offset; takes its own ref on @storage. */
-SfTensor *sf_tensor_new_view (SfStorage * storage, gsize offset, SfDtype dtype,
-    int ndim, const gint64 * shape);
+SfTensor *sf_tensor_new_view (SfStorage *storage, gsize offset, SfDtype dtype,
+    int ndim, const gint64 *shape);
 /* (transfer full) copies @data into a new heap tensor. */
-SfTensor *sf_tensor_new_from_data (SfDtype dtype, int ndim,
-    const gint64 * shape, gconstpointer data);
-SfTensor *sf_tensor_ref (SfTensor * tensor);
-void sf_tensor_unref (SfTensor * tensor);       /* accepts NULL */
+SfTensor *sf_tensor_new_from_data (
+    SfDtype dtype, int ndim, const gint64 *shape, gconstpointer data);
+SfTensor *sf_tensor_ref (SfTensor *tensor);
+void sf_tensor_unref (SfTensor *tensor); /* accepts NULL */
 
-gint64 sf_tensor_numel (const SfTensor * tensor);
-gsize sf_tensor_nbytes (const SfTensor * tensor);
+gint64 sf_tensor_numel (const SfTensor *tensor);
+gsize sf_tensor_nbytes (const SfTensor *tensor);
 /* Size of dimension @dim; negative counts from the end. */
-gint64 sf_tensor_dim (const SfTensor * tensor, int dim);
-gboolean sf_tensor_same_shape (const SfTensor * a, const SfTensor * b);
+gint64 sf_tensor_dim (const SfTensor *tensor, int dim);
+gboolean sf_tensor_same_shape (const SfTensor *a, const SfTensor *b);
 /* "[2, 17, 64]" — caller frees. */
-char *sf_tensor_shape_string (const SfTensor * tensor);
+char *sf_tensor_shape_string (const SfTensor *tensor);
 
 static inline float *
-sf_tensor_f32 (const SfTensor * tensor)
+sf_tensor_f32 (const SfTensor *tensor)
 {
-  return (float *) tensor->data;
+  return (float *)tensor->data;
 }
 
 static inline gint64 *
-sf_tensor_i64 (const SfTensor * tensor)
+sf_tensor_i64 (const SfTensor *tensor)
 {
-  return (gint64 *) tensor->data;
+  return (gint64 *)tensor->data;
 }
 
 /* (transfer full) a view with a new shape and the same element count. */
-SfTensor *sf_tensor_reshape (SfTensor * tensor, int ndim, const gint64 * shape);
+SfTensor *sf_tensor_reshape (SfTensor *tensor, int ndim, const gint64 *shape);
 /* (transfer full) rows [start, start+count) of dimension 0, as a view. */
-SfTensor *sf_tensor_slice0 (SfTensor * tensor, gint64 start, gint64 count);
+SfTensor *sf_tensor_slice0 (SfTensor *tensor, gint64 start, gint64 count);
 /* (transfer full) a contiguous deep copy. */
-SfTensor *sf_tensor_copy (const SfTensor * tensor);
+SfTensor *sf_tensor_copy (const SfTensor *tensor);
 /* (transfer full) the tensor as F32: a new ref when it already is, otherwise a
  * converted copy. Integer and float dtypes convert; BOOL and U8 too. */
-SfTensor *sf_tensor_to_f32 (SfTensor * tensor);
+SfTensor *sf_tensor_to_f32 (SfTensor *tensor);
 /* (transfer full) integers widened to I64 (a new ref when already I64);
  * NULL for floating dtypes. */
-SfTensor *sf_tensor_to_i64 (SfTensor * tensor);
+SfTensor *sf_tensor_to_i64 (SfTensor *tensor);
 
 float sf_f16_to_f32 (guint16 h);
 float sf_bf16_to_f32 (guint16 b);

@@ -19,7 +19,7 @@ typedef void (*SfRangeFunc) (gint64 start, gint64 end, gpointer user_data);
 void sf_threads_set (int n_threads);
 int sf_threads_get (void);
 /* Runs func over [0, n) in chunks; small n (< min_chunk · 2) runs inline. */
-void sf_parallel_for (gint64 n, gint64 min_chunk, SfRangeFunc func,
-    gpointer user_data);
+void sf_parallel_for (
+    gint64 n, gint64 min_chunk, SfRangeFunc func, gpointer user_data);
 
 G_END_DECLS

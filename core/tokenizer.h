@@ -22,50 +22,53 @@ typedef struct SfTokenizer SfTokenizer;
 
 typedef struct
 {
-  guint n;                      /* number of tokens */
-  gint32 *ids;                  /* [n] */
-  gint32 *type_ids;             /* [n] */
-  guint8 *special_mask;         /* [n] 1 for added special tokens */
-  gint64 *offsets;              /* [2n] start, end per token, in characters */
-  char **tokens;                /* [n] token strings, NULL-terminated array */
-  gboolean truncated;           /* TRUE when max_length cut tokens away */
+  guint n;              /* number of tokens */
+  gint32 *ids;          /* [n] */
+  gint32 *type_ids;     /* [n] */
+  guint8 *special_mask; /* [n] 1 for added special tokens */
+  gint64 *offsets;      /* [2n] start, end per token, in characters */
+  char **tokens;        /* [n] token strings, NULL-terminated array */
+  gboolean truncated;   /* TRUE when max_length cut tokens away */
 } SfEncoding;
 
 typedef struct
 {
-  gboolean add_special_tokens;  /* apply the post-processor (default TRUE) */
-  guint max_length;             /* 0 = no truncation; counts special tokens */
+  gboolean add_special_tokens; /* apply the post-processor (default TRUE) */
+  guint max_length;            /* 0 = no truncation; counts special tokens */
 } SfEncodeOptions;
 
-#define SF_ENCODE_OPTIONS_DEFAULT { TRUE, 0 }
+#define SF_ENCODE_OPTIONS_DEFAULT                                              \
+  {                                                                            \
+    TRUE, 0                                                                    \
+  }
 
 /* (transfer full) from a checkpoint folder: tokenizer.json, or vocab.txt with
  * tokenizer_config.json. Errors name the file and the field. */
-SfTokenizer *sf_tokenizer_load_dir (const char *dir, GError ** error);
+SfTokenizer *sf_tokenizer_load_dir (const char *dir, GError **error);
 /* (transfer full) from one tokenizer.json file. */
-SfTokenizer *sf_tokenizer_load_json (const char *path, GError ** error);
-void sf_tokenizer_free (SfTokenizer * tok);     /* accepts NULL */
+SfTokenizer *sf_tokenizer_load_json (const char *path, GError **error);
+void sf_tokenizer_free (SfTokenizer *tok); /* accepts NULL */
 
 /* Encodes @text (and @pair, nullable) — both must be valid UTF-8, else an
  * SF_ERROR_INVALID error. With max_length, truncation follows `tokenizers`'
  * longest_first strategy and sets encoding->truncated. (transfer full) */
-SfEncoding *sf_tokenizer_encode (SfTokenizer * tok, const char *text,
-    const char *pair, const SfEncodeOptions * options, GError ** error);
-void sf_encoding_free (SfEncoding * enc);       /* accepts NULL */
+SfEncoding *sf_tokenizer_encode (SfTokenizer *tok, const char *text,
+    const char *pair, const SfEncodeOptions *options, GError **error);
+void sf_encoding_free (SfEncoding *enc); /* accepts NULL */
 
 /* The decoder's text for @ids, skipping special tokens when asked. */
-char *sf_tokenizer_decode (SfTokenizer * tok, const gint32 * ids, guint n,
-    gboolean skip_special_tokens);
+char *sf_tokenizer_decode (
+    SfTokenizer *tok, const gint32 *ids, guint n, gboolean skip_special_tokens);
 
-guint sf_tokenizer_vocab_size (const SfTokenizer * tok);
+guint sf_tokenizer_vocab_size (const SfTokenizer *tok);
 /* -1 when the token is unknown. */
-gint32 sf_tokenizer_token_to_id (const SfTokenizer * tok, const char *token);
+gint32 sf_tokenizer_token_to_id (const SfTokenizer *tok, const char *token);
 /* NULL when out of range. */
-const char *sf_tokenizer_id_to_token (const SfTokenizer * tok, gint32 id);
+const char *sf_tokenizer_id_to_token (const SfTokenizer *tok, gint32 id);
 /* The padding id ([PAD], <pad>, or tokenizer.json's padding.pad_id), 0 when none. */
-gint32 sf_tokenizer_pad_id (const SfTokenizer * tok);
+gint32 sf_tokenizer_pad_id (const SfTokenizer *tok);
 /* tokenizer_config.json's model_max_length when sensible, else 0. */
-guint sf_tokenizer_model_max_length (const SfTokenizer * tok);
+guint sf_tokenizer_model_max_length (const SfTokenizer *tok);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfTokenizer, sf_tokenizer_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfEncoding, sf_encoding_free)

@@ -16,30 +16,39 @@
 #include <string.h>
 
 enum
-{ SZ_HIDDEN, SZ_INTER, SZ_VOCAB, SZ_POS, SZ_TYPES, SZ_LABELS, SZ_COUNT };
+{
+  SZ_HIDDEN,
+  SZ_INTER,
+  SZ_VOCAB,
+  SZ_POS,
+  SZ_TYPES,
+  SZ_LABELS,
+  SZ_COUNT
+};
 
 typedef struct
 {
-  SfTensor *word_emb;           /* (V, H) */
-  SfTensor *pos_emb;            /* (P, H) */
-  SfTensor *type_emb;           /* (types, H), NULL when type_vocab_size = 0 */
-  SfTensor *emb_ln_g, *emb_ln_b;        /* (H) */
-  SfTensor *pool_w, *pool_b;    /* (H, H), (H); optional in BertModel */
-  SfTensor *cls_w, *cls_b;      /* (labels, H), (labels) */
+  SfTensor *word_emb;            /* (V, H) */
+  SfTensor *pos_emb;             /* (P, H) */
+  SfTensor *type_emb;            /* (types, H), NULL when type_vocab_size = 0 */
+  SfTensor *emb_ln_g, *emb_ln_b; /* (H) */
+  SfTensor *pool_w, *pool_b;     /* (H, H), (H); optional in BertModel */
+  SfTensor *cls_w, *cls_b;       /* (labels, H), (labels) */
 } BertGlobals;
 
 typedef struct
 {
   BertGlobals g;
-  SfEncoderLayer *layers;       /* n_layers */
+  SfEncoderLayer *layers; /* n_layers */
   int n_layers;
   SfEncoderParams params;
   gint64 sizes[SZ_COUNT];
   gboolean classifier;
-  GArray *specs;                /* SfWeightSpec: this variant's table */
+  GArray *specs; /* SfWeightSpec: this variant's table */
   SfWeightTarget target;
 } BertGraph;
 
+/* clang-format off */
 #define G(field) offsetof (BertGlobals, field)
 #define L(field) offsetof (SfEncoderLayer, field)
 #define PL (SF_WEIGHT_PER_LAYER)
@@ -99,6 +108,7 @@ static const SfArchitecture bert_architectures[] = {
   {"BertForPreTraining", FALSE},
   {"BertLMHeadModel", FALSE},
 };
+/* clang-format on */
 
 static void
 bert_free (gpointer data)
@@ -107,8 +117,8 @@ bert_free (gpointer data)
   if (g == NULL)
     return;
   if (g->specs) {
-    sf_weights_clear ((const SfWeightSpec *) g->specs->data, g->specs->len,
-        &g->target);
+    sf_weights_clear (
+        (const SfWeightSpec *)g->specs->data, g->specs->len, &g->target);
     g_array_unref (g->specs);
   }
   g_free (g->layers);
@@ -117,7 +127,7 @@ bert_free (gpointer data)
 
 /* The weight table of this checkpoint's variant. */
 static GArray *
-bert_specs (const BertGraph * g)
+bert_specs (const BertGraph *g)
 {
   GArray *specs = g_array_new (FALSE, FALSE, sizeof (SfWeightSpec));
 
@@ -136,8 +146,8 @@ bert_specs (const BertGraph * g)
 }
 
 static gboolean
-bert_read_config (BertGraph * g, SfModel * model, const SfConfig * cfg,
-    GError ** error)
+bert_read_config (
+    BertGraph *g, SfModel *model, const SfConfig *cfg, GError **error)
 {
   const char *act_name, *pos_type;
   gint64 heads, layers;
@@ -145,19 +155,19 @@ bert_read_config (BertGraph * g, SfModel * model, const SfConfig * cfg,
   gboolean is_decoder, cross;
 
   if (!sf_config_int_min (cfg, "hidden_size", 1, &g->sizes[SZ_HIDDEN], error)
-      || !sf_config_int_min (cfg, "intermediate_size", 1,
-          &g->sizes[SZ_INTER], error)
+      || !sf_config_int_min (
+          cfg, "intermediate_size", 1, &g->sizes[SZ_INTER], error)
       || !sf_config_int_min (cfg, "vocab_size", 1, &g->sizes[SZ_VOCAB], error)
       || !sf_config_int_min (cfg, "num_hidden_layers", 1, &layers, error)
       || !sf_config_int_min (cfg, "num_attention_heads", 1, &heads, error)
-      || !sf_config_int_min (cfg, "max_position_embeddings", 1,
-          &g->sizes[SZ_POS], error)
-      || !sf_config_int_or (cfg, "type_vocab_size", 2, &g->sizes[SZ_TYPES],
-          error)
+      || !sf_config_int_min (
+          cfg, "max_position_embeddings", 1, &g->sizes[SZ_POS], error)
+      || !sf_config_int_or (
+          cfg, "type_vocab_size", 2, &g->sizes[SZ_TYPES], error)
       || !sf_config_double_or (cfg, "layer_norm_eps", 1e-12, &eps, error)
       || !sf_config_string_or (cfg, "hidden_act", "gelu", &act_name, error)
-      || !sf_config_string_or (cfg, "position_embedding_type", "absolute",
-          &pos_type, error)
+      || !sf_config_string_or (
+          cfg, "position_embedding_type", "absolute", &pos_type, error)
       || !sf_config_bool_or (cfg, "is_decoder", FALSE, &is_decoder, error)
       || !sf_config_bool_or (cfg, "add_cross_attention", FALSE, &cross, error))
     return FALSE;
@@ -165,8 +175,8 @@ bert_read_config (BertGraph * g, SfModel * model, const SfConfig * cfg,
   if (g->sizes[SZ_HIDDEN] % heads != 0) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "%s: hidden_size %" G_GINT64_FORMAT " is not a multiple of "
-        "num_attention_heads %" G_GINT64_FORMAT, sf_config_origin (cfg),
-        g->sizes[SZ_HIDDEN], heads);
+        "num_attention_heads %" G_GINT64_FORMAT,
+        sf_config_origin (cfg), g->sizes[SZ_HIDDEN], heads);
     return FALSE;
   }
   if (layers > 1000 || g->sizes[SZ_TYPES] < 0) {
@@ -184,7 +194,8 @@ bert_read_config (BertGraph * g, SfModel * model, const SfConfig * cfg,
   if (g_strcmp0 (pos_type, "absolute") != 0) {
     g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
         "%s: position_embedding_type '%s' is not supported (only "
-        "'absolute')", sf_config_origin (cfg), pos_type);
+        "'absolute')",
+        sf_config_origin (cfg), pos_type);
     return FALSE;
   }
   if (is_decoder || cross) {
@@ -193,16 +204,16 @@ bert_read_config (BertGraph * g, SfModel * model, const SfConfig * cfg,
         sf_config_origin (cfg));
     return FALSE;
   }
-  g->n_layers = (int) layers;
-  g->params.n_heads = (int) heads;
-  g->params.eps = (float) eps;
+  g->n_layers = (int)layers;
+  g->params.n_heads = (int)heads;
+  g->params.eps = (float)eps;
   model->hidden_size = g->sizes[SZ_HIDDEN];
   model->max_positions = g->sizes[SZ_POS];
   return TRUE;
 }
 
 static gpointer
-bert_load (SfModel * model, SfCheckpoint * ckpt, GError ** error)
+bert_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
 {
   static const char *const prefixes[] = { "bert.", "", NULL };
   const SfConfig *cfg = sf_checkpoint_config (ckpt);
@@ -219,10 +230,10 @@ bert_load (SfModel * model, SfCheckpoint * ckpt, GError ** error)
     g->sizes[SZ_LABELS] = model->labels->len;
   }
 
-  prefix = sf_weights_find_prefix (ckpt, prefixes,
-      "embeddings.word_embeddings.weight");
+  prefix = sf_weights_find_prefix (
+      ckpt, prefixes, "embeddings.word_embeddings.weight");
   g->layers = g_new0 (SfEncoderLayer, g->n_layers);
-  g->target = (SfWeightTarget) {
+  g->target = (SfWeightTarget){
     .prefix = prefix ? prefix : "",
     .sizes = g->sizes,
     .n_layers = g->n_layers,
@@ -231,7 +242,7 @@ bert_load (SfModel * model, SfCheckpoint * ckpt, GError ** error)
     .layer_stride = sizeof (SfEncoderLayer),
   };
   g->specs = bert_specs (g);
-  if (!sf_weights_load (ckpt, (const SfWeightSpec *) g->specs->data,
+  if (!sf_weights_load (ckpt, (const SfWeightSpec *)g->specs->data,
           g->specs->len, &g->target, &model->n_params, error))
     goto fail;
   model->has_classifier = g->classifier;
@@ -244,20 +255,22 @@ fail:
 
 /* Mirrors BertEmbeddings.forward with absolute positions 0..T-1. */
 static SfTensor *
-bert_embed (BertGraph * g, const SfTextInput * in, GError ** error)
+bert_embed (BertGraph *g, const SfTextInput *in, GError **error)
 {
-  gint64 b = sf_tensor_dim (in->input_ids, 0), t = sf_tensor_dim (in->input_ids, 1);
+  gint64 b = sf_tensor_dim (in->input_ids, 0),
+         t = sf_tensor_dim (in->input_ids, 1);
   gint64 h = g->sizes[SZ_HIDDEN];
-  g_autoptr (SfTensor) x = sf_tensor_new_f32 (3, b, t, h);     /* (B, T, H) */
+  g_autoptr (SfTensor) x = sf_tensor_new_f32 (3, b, t, h); /* (B, T, H) */
   g_autoptr (SfTensor) tmp = sf_tensor_new_f32 (2, b * t, h);
-  g_autoptr (SfTensor) x2 = sf_tensor_reshape (x, 2, (gint64[]) { b * t, h });
+  g_autoptr (SfTensor) x2 = sf_tensor_reshape (x, 2, (gint64[]){ b * t, h });
   g_autofree gint64 *pos = g_new (gint64, b * t);
   g_autofree gint64 *types = g_new0 (gint64, b * t);
 
   if (t > g->sizes[SZ_POS]) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "input has %" G_GINT64_FORMAT " tokens, more than the model's "
-        "max_position_embeddings %" G_GINT64_FORMAT, t, g->sizes[SZ_POS]);
+        "max_position_embeddings %" G_GINT64_FORMAT,
+        t, g->sizes[SZ_POS]);
     return NULL;
   }
   for (gint64 i = 0; i < b * t; i++)
@@ -265,8 +278,8 @@ bert_embed (BertGraph * g, const SfTextInput * in, GError ** error)
   if (in->token_type_ids)
     memcpy (types, sf_tensor_i64 (in->token_type_ids), b * t * sizeof (gint64));
 
-  if (!sf_op_embedding (x2, g->g.word_emb, sf_tensor_i64 (in->input_ids),
-          b * t, error))
+  if (!sf_op_embedding (
+          x2, g->g.word_emb, sf_tensor_i64 (in->input_ids), b * t, error))
     return NULL;
   sf_op_embedding (tmp, g->g.pos_emb, pos, b * t, NULL);
   sf_op_add (x2, x2, tmp);
@@ -280,8 +293,8 @@ bert_embed (BertGraph * g, const SfTextInput * in, GError ** error)
 }
 
 static gboolean
-bert_forward_text (gpointer data, const SfTextInput * in,
-    gboolean want_hidden, SfTextOutput * out, GError ** error)
+bert_forward_text (gpointer data, const SfTextInput *in, gboolean want_hidden,
+    SfTextOutput *out, GError **error)
 {
   BertGraph *g = data;
   gint64 b = sf_tensor_dim (in->input_ids, 0), h = g->sizes[SZ_HIDDEN];
@@ -290,19 +303,19 @@ bert_forward_text (gpointer data, const SfTextInput * in,
   if (x == NULL)
     return FALSE;
   if (want_hidden)
-    out->hidden_states = g_ptr_array_new_with_free_func (
-        (GDestroyNotify) sf_tensor_unref);
+    out->hidden_states =
+        g_ptr_array_new_with_free_func ((GDestroyNotify)sf_tensor_unref);
   x = sf_encoder_stack_post_ln (g->layers, g->n_layers, &g->params, x,
       in->attention_mask, out->hidden_states);
   out->last_hidden_state = x;
 
-  if (g->g.pool_w) {            /* BertPooler: tanh (dense (h[:, 0])) */
+  if (g->g.pool_w) { /* BertPooler: tanh (dense (h[:, 0])) */
     g_autoptr (SfTensor) first = sf_tensor_new_f32 (2, b, h);
     out->pooler_output = sf_tensor_new_f32 (2, b, h);
     sf_op_first_token (first, x);
     sf_op_linear (out->pooler_output, first, g->g.pool_w, g->g.pool_b);
-    sf_op_activation (out->pooler_output, out->pooler_output,
-        SF_ACTIVATION_TANH);
+    sf_op_activation (
+        out->pooler_output, out->pooler_output, SF_ACTIVATION_TANH);
   }
   if (g->classifier) {
     out->logits = sf_tensor_new_f32 (2, b, g->sizes[SZ_LABELS]);

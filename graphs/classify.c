@@ -5,19 +5,16 @@
 #include <stdlib.h>
 
 SfScoreFunction
-sf_score_function_resolve (const SfModel * model, SfScoreFunction fn)
+sf_score_function_resolve (const SfModel *model, SfScoreFunction fn)
 {
   if (fn != SF_SCORE_AUTO)
     return fn;
   if (model == NULL || !sf_model_has_classifier (model))
     return SF_SCORE_SOFTMAX;
   switch (sf_model_problem_type (model)) {
-    case SF_PROBLEM_MULTI_LABEL:
-      return SF_SCORE_SIGMOID;
-    case SF_PROBLEM_REGRESSION:
-      return SF_SCORE_NONE;
-    default:
-      return SF_SCORE_SOFTMAX;
+    case SF_PROBLEM_MULTI_LABEL: return SF_SCORE_SIGMOID;
+    case SF_PROBLEM_REGRESSION: return SF_SCORE_NONE;
+    default: return SF_SCORE_SOFTMAX;
   }
 }
 
@@ -31,8 +28,8 @@ compare_score_desc (const void *a, const void *b)
 }
 
 guint
-sf_classify (const SfModel * model, const float *logits, guint n,
-    SfScoreFunction fn, guint top_k, float threshold, SfLabelScore * out)
+sf_classify (const SfModel *model, const float *logits, guint n,
+    SfScoreFunction fn, guint top_k, float threshold, SfLabelScore *out)
 {
   gboolean named = model && sf_model_num_labels (model) == n;
   float max = -INFINITY;
@@ -44,20 +41,18 @@ sf_classify (const SfModel * model, const float *logits, guint n,
     max = MAX (max, logits[i]);
   if (fn == SF_SCORE_SOFTMAX)
     for (guint i = 0; i < n; i++)
-      sum += exp ((double) logits[i] - max);
+      sum += exp ((double)logits[i] - max);
 
   for (guint i = 0; i < n; i++) {
     float s;
     switch (fn) {
       case SF_SCORE_SOFTMAX:
-        s = (float) (exp ((double) logits[i] - max) / sum);
+        s = (float)(exp ((double)logits[i] - max) / sum);
         break;
       case SF_SCORE_SIGMOID:
-        s = (float) (1.0 / (1.0 + exp (-(double) logits[i])));
+        s = (float)(1.0 / (1.0 + exp (-(double)logits[i])));
         break;
-      default:
-        s = logits[i];
-        break;
+      default: s = logits[i]; break;
     }
     if (s < threshold)
       continue;

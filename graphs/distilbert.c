@@ -15,15 +15,22 @@
 #include <stddef.h>
 
 enum
-{ SZ_HIDDEN, SZ_INTER, SZ_VOCAB, SZ_POS, SZ_LABELS, SZ_COUNT };
+{
+  SZ_HIDDEN,
+  SZ_INTER,
+  SZ_VOCAB,
+  SZ_POS,
+  SZ_LABELS,
+  SZ_COUNT
+};
 
 typedef struct
 {
-  SfTensor *word_emb;           /* (V, H) */
-  SfTensor *pos_emb;            /* (P, H) */
-  SfTensor *emb_ln_g, *emb_ln_b;        /* (H) */
-  SfTensor *pre_w, *pre_b;      /* (H, H), (H) */
-  SfTensor *cls_w, *cls_b;      /* (labels, H), (labels) */
+  SfTensor *word_emb;            /* (V, H) */
+  SfTensor *pos_emb;             /* (P, H) */
+  SfTensor *emb_ln_g, *emb_ln_b; /* (H) */
+  SfTensor *pre_w, *pre_b;       /* (H, H), (H) */
+  SfTensor *cls_w, *cls_b;       /* (labels, H), (labels) */
 } DistilBertGlobals;
 
 typedef struct
@@ -34,10 +41,11 @@ typedef struct
   SfEncoderParams params;
   gint64 sizes[SZ_COUNT];
   gboolean classifier;
-  GArray *specs;                /* SfWeightSpec: this variant's table */
+  GArray *specs; /* SfWeightSpec: this variant's table */
   SfWeightTarget target;
 } DistilBertGraph;
 
+/* clang-format off */
 #define G(field) offsetof (DistilBertGlobals, field)
 #define L(field) offsetof (SfEncoderLayer, field)
 #define PL (SF_WEIGHT_PER_LAYER)
@@ -79,6 +87,7 @@ static const SfArchitecture distilbert_architectures[] = {
   {"DistilBertForSequenceClassification", TRUE},
   {"DistilBertForMaskedLM", FALSE},
 };
+/* clang-format on */
 
 static void
 distilbert_free (gpointer data)
@@ -87,8 +96,8 @@ distilbert_free (gpointer data)
   if (g == NULL)
     return;
   if (g->specs) {
-    sf_weights_clear ((const SfWeightSpec *) g->specs->data, g->specs->len,
-        &g->target);
+    sf_weights_clear (
+        (const SfWeightSpec *)g->specs->data, g->specs->len, &g->target);
     g_array_unref (g->specs);
   }
   g_free (g->layers);
@@ -104,16 +113,16 @@ sinusoidal_positions (gint64 n_pos, gint64 dim)
   float *w = sf_tensor_f32 (t);
   for (gint64 p = 0; p < n_pos; p++) {
     for (gint64 j = 0; j < dim; j++) {
-      double angle = p / pow (10000.0, 2.0 * (j / 2) / (double) dim);
-      w[p * dim + j] = (float) (j % 2 == 0 ? sin (angle) : cos (angle));
+      double angle = p / pow (10000.0, 2.0 * (j / 2) / (double)dim);
+      w[p * dim + j] = (float)(j % 2 == 0 ? sin (angle) : cos (angle));
     }
   }
   return t;
 }
 
 static gboolean
-distilbert_read_config (DistilBertGraph * g, SfModel * model,
-    const SfConfig * cfg, gboolean * sinusoidal, GError ** error)
+distilbert_read_config (DistilBertGraph *g, SfModel *model, const SfConfig *cfg,
+    gboolean *sinusoidal, GError **error)
 {
   const char *act_name;
   gint64 heads, layers;
@@ -123,16 +132,17 @@ distilbert_read_config (DistilBertGraph * g, SfModel * model,
       || !sf_config_int_min (cfg, "vocab_size", 1, &g->sizes[SZ_VOCAB], error)
       || !sf_config_int_min (cfg, "n_layers", 1, &layers, error)
       || !sf_config_int_min (cfg, "n_heads", 1, &heads, error)
-      || !sf_config_int_min (cfg, "max_position_embeddings", 1,
-          &g->sizes[SZ_POS], error)
+      || !sf_config_int_min (
+          cfg, "max_position_embeddings", 1, &g->sizes[SZ_POS], error)
       || !sf_config_string_or (cfg, "activation", "gelu", &act_name, error)
-      || !sf_config_bool_or (cfg, "sinusoidal_pos_embds", FALSE, sinusoidal,
-          error))
+      || !sf_config_bool_or (
+          cfg, "sinusoidal_pos_embds", FALSE, sinusoidal, error))
     return FALSE;
   if (g->sizes[SZ_HIDDEN] % heads != 0 || layers > 1000) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-        "%s: dim %" G_GINT64_FORMAT " is not a multiple of n_heads %"
-        G_GINT64_FORMAT ", or n_layers is out of range",
+        "%s: dim %" G_GINT64_FORMAT
+        " is not a multiple of n_heads %" G_GINT64_FORMAT
+        ", or n_layers is out of range",
         sf_config_origin (cfg), g->sizes[SZ_HIDDEN], heads);
     return FALSE;
   }
@@ -142,8 +152,8 @@ distilbert_read_config (DistilBertGraph * g, SfModel * model,
         act_name);
     return FALSE;
   }
-  g->n_layers = (int) layers;
-  g->params.n_heads = (int) heads;
+  g->n_layers = (int)layers;
+  g->params.n_heads = (int)heads;
   g->params.eps = 1e-12f;
   model->hidden_size = g->sizes[SZ_HIDDEN];
   model->max_positions = g->sizes[SZ_POS];
@@ -151,7 +161,7 @@ distilbert_read_config (DistilBertGraph * g, SfModel * model,
 }
 
 static gpointer
-distilbert_load (SfModel * model, SfCheckpoint * ckpt, GError ** error)
+distilbert_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
 {
   static const char *const prefixes[] = { "distilbert.", "", NULL };
   const SfConfig *cfg = sf_checkpoint_config (ckpt);
@@ -168,10 +178,10 @@ distilbert_load (SfModel * model, SfCheckpoint * ckpt, GError ** error)
       goto fail;
     g->sizes[SZ_LABELS] = model->labels->len;
   }
-  prefix = sf_weights_find_prefix (ckpt, prefixes,
-      "embeddings.word_embeddings.weight");
+  prefix = sf_weights_find_prefix (
+      ckpt, prefixes, "embeddings.word_embeddings.weight");
   g->layers = g_new0 (SfEncoderLayer, g->n_layers);
-  g->target = (SfWeightTarget) {
+  g->target = (SfWeightTarget){
     .prefix = prefix ? prefix : "",
     .sizes = g->sizes,
     .n_layers = g->n_layers,
@@ -180,12 +190,12 @@ distilbert_load (SfModel * model, SfCheckpoint * ckpt, GError ** error)
     .layer_stride = sizeof (SfEncoderLayer),
   };
   g->specs = g_array_new (FALSE, FALSE, sizeof (SfWeightSpec));
-  g_array_append_vals (g->specs, distilbert_weights,
-      G_N_ELEMENTS (distilbert_weights));
+  g_array_append_vals (
+      g->specs, distilbert_weights, G_N_ELEMENTS (distilbert_weights));
   if (g->classifier)
     g_array_append_vals (g->specs, distilbert_classifier_weights,
         G_N_ELEMENTS (distilbert_classifier_weights));
-  if (!sf_weights_load (ckpt, (const SfWeightSpec *) g->specs->data,
+  if (!sf_weights_load (ckpt, (const SfWeightSpec *)g->specs->data,
           g->specs->len, &g->target, &model->n_params, error))
     goto fail;
   if (g->g.pos_emb == NULL) {
@@ -195,8 +205,7 @@ distilbert_load (SfModel * model, SfCheckpoint * ckpt, GError ** error)
           sf_checkpoint_dir (ckpt), g->target.prefix);
       goto fail;
     }
-    g->g.pos_emb = sinusoidal_positions (g->sizes[SZ_POS],
-        g->sizes[SZ_HIDDEN]);
+    g->g.pos_emb = sinusoidal_positions (g->sizes[SZ_POS], g->sizes[SZ_HIDDEN]);
   }
   model->has_classifier = g->classifier;
   return g;
@@ -207,28 +216,30 @@ fail:
 }
 
 static gboolean
-distilbert_forward_text (gpointer data, const SfTextInput * in,
-    gboolean want_hidden, SfTextOutput * out, GError ** error)
+distilbert_forward_text (gpointer data, const SfTextInput *in,
+    gboolean want_hidden, SfTextOutput *out, GError **error)
 {
   DistilBertGraph *g = data;
-  gint64 b = sf_tensor_dim (in->input_ids, 0), t = sf_tensor_dim (in->input_ids, 1);
+  gint64 b = sf_tensor_dim (in->input_ids, 0),
+         t = sf_tensor_dim (in->input_ids, 1);
   gint64 h = g->sizes[SZ_HIDDEN];
-  SfTensor *x = sf_tensor_new_f32 (3, b, t, h);        /* (B, T, H) */
-  g_autoptr (SfTensor) x2 = sf_tensor_reshape (x, 2, (gint64[]) { b * t, h });
+  SfTensor *x = sf_tensor_new_f32 (3, b, t, h); /* (B, T, H) */
+  g_autoptr (SfTensor) x2 = sf_tensor_reshape (x, 2, (gint64[]){ b * t, h });
   g_autoptr (SfTensor) tmp = sf_tensor_new_f32 (2, b * t, h);
   g_autofree gint64 *pos = g_new (gint64, b * t);
 
   if (t > g->sizes[SZ_POS]) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "input has %" G_GINT64_FORMAT " tokens, more than the model's "
-        "max_position_embeddings %" G_GINT64_FORMAT, t, g->sizes[SZ_POS]);
+        "max_position_embeddings %" G_GINT64_FORMAT,
+        t, g->sizes[SZ_POS]);
     sf_tensor_unref (x);
     return FALSE;
   }
   for (gint64 i = 0; i < b * t; i++)
     pos[i] = i % t;
-  if (!sf_op_embedding (x2, g->g.word_emb, sf_tensor_i64 (in->input_ids),
-          b * t, error)) {
+  if (!sf_op_embedding (
+          x2, g->g.word_emb, sf_tensor_i64 (in->input_ids), b * t, error)) {
     sf_tensor_unref (x);
     return FALSE;
   }
@@ -237,8 +248,8 @@ distilbert_forward_text (gpointer data, const SfTextInput * in,
   sf_op_layer_norm (x, x, g->g.emb_ln_g, g->g.emb_ln_b, g->params.eps);
 
   if (want_hidden)
-    out->hidden_states = g_ptr_array_new_with_free_func (
-        (GDestroyNotify) sf_tensor_unref);
+    out->hidden_states =
+        g_ptr_array_new_with_free_func ((GDestroyNotify)sf_tensor_unref);
   x = sf_encoder_stack_post_ln (g->layers, g->n_layers, &g->params, x,
       in->attention_mask, out->hidden_states);
   out->last_hidden_state = x;

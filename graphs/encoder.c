@@ -29,7 +29,8 @@ sf_encoder_layer_post_ln (const SfEncoderLayer * layer,
   sf_op_linear (q, x, layer->q_w, layer->q_b);
   sf_op_linear (k, x, layer->k_w, layer->k_b);
   sf_op_linear (v, x, layer->v_w, layer->v_b);
-  sf_op_attention (ctx, q, k, v, params->n_heads, mask, FALSE);
+  sf_op_attention (ctx, q, k, v, params->n_heads, mask,
+      params->causal);
   sf_op_linear (attn, ctx, layer->o_w, layer->o_b);
   sf_op_add (attn, attn, x);
   sf_op_layer_norm (attn, attn, layer->ln1_g, layer->ln1_b, params->eps);
@@ -53,6 +54,58 @@ sf_encoder_stack_post_ln (const SfEncoderLayer * layers, int n_layers,
     if (hidden_states)
       g_ptr_array_add (hidden_states, sf_tensor_ref (x));
     next = sf_encoder_layer_post_ln (&layers[l], params, x, mask);
+    sf_tensor_unref (x);
+    x = next;
+  }
+  if (hidden_states)
+    g_ptr_array_add (hidden_states, sf_tensor_ref (x));
+  return x;
+}
+
+SfTensor *
+sf_encoder_layer_pre_ln (const SfEncoderLayer *layer,
+    const SfEncoderParams *params, SfTensor *x, const SfTensor *mask)
+{
+  gint64 hidden = sf_tensor_dim (x, -1);
+  gint64 inter = sf_tensor_dim (layer->ffn_in_w, 0);
+  g_autoptr (SfTensor) normed = new_like (x, hidden); /* (B, T, H) */
+  g_autoptr (SfTensor) q = new_like (x, hidden);
+  g_autoptr (SfTensor) k = new_like (x, hidden);
+  g_autoptr (SfTensor) v = new_like (x, hidden);
+  g_autoptr (SfTensor) ctx = new_like (x, hidden);
+  g_autoptr (SfTensor) ffn = new_like (x, inter); /* (B, T, I) */
+  SfTensor *attn = new_like (x, hidden);
+  SfTensor *out = new_like (x, hidden);
+
+  /* self-attention block on the normalised input, plus the residual */
+  sf_op_layer_norm (normed, x, layer->ln1_g, layer->ln1_b, params->eps);
+  sf_op_linear (q, normed, layer->q_w, layer->q_b);
+  sf_op_linear (k, normed, layer->k_w, layer->k_b);
+  sf_op_linear (v, normed, layer->v_w, layer->v_b);
+  sf_op_attention (ctx, q, k, v, params->n_heads, mask, params->causal);
+  sf_op_linear (attn, ctx, layer->o_w, layer->o_b);
+  sf_op_add (attn, attn, x);
+
+  /* feed-forward block, likewise */
+  sf_op_layer_norm (normed, attn, layer->ln2_g, layer->ln2_b, params->eps);
+  sf_op_linear (ffn, normed, layer->ffn_in_w, layer->ffn_in_b);
+  sf_op_activation (ffn, ffn, params->act);
+  sf_op_linear (out, ffn, layer->ffn_out_w, layer->ffn_out_b);
+  sf_op_add (out, out, attn);
+  sf_tensor_unref (attn);
+  return out;
+}
+
+SfTensor *
+sf_encoder_stack_pre_ln (const SfEncoderLayer *layers, int n_layers,
+    const SfEncoderParams *params, SfTensor *x, const SfTensor *mask,
+    GPtrArray *hidden_states)
+{
+  for (int l = 0; l < n_layers; l++) {
+    SfTensor *next;
+    if (hidden_states)
+      g_ptr_array_add (hidden_states, sf_tensor_ref (x));
+    next = sf_encoder_layer_pre_ln (&layers[l], params, x, mask);
     sf_tensor_unref (x);
     x = next;
   }

@@ -26,6 +26,7 @@ typedef struct
   int n_heads;
   SfActivation act;
   float eps;
+  gboolean causal;              /* token t attends to tokens ≤ t (CLIP text) */
 } SfEncoderParams;
 
 /* (transfer full) x [B, T, H] → [B, T, H]; mask [B, T] or NULL. */
@@ -38,5 +39,16 @@ SfTensor *sf_encoder_layer_post_ln (const SfEncoderLayer * layer,
 SfTensor *sf_encoder_stack_post_ln (const SfEncoderLayer * layers,
     int n_layers, const SfEncoderParams * params, SfTensor * x,
     const SfTensor * mask, GPtrArray * hidden_states);
+
+/* Pre-LN layer, mirroring modeling_vit.ViTLayer: h = x + attn (LN1 (x)),
+ * out = h + ffn (LN2 (h)); ln1 is layernorm_before, ln2 layernorm_after.
+ * (transfer full) x [B, T, H] → [B, T, H]; mask [B, T] or NULL. */
+SfTensor *sf_encoder_layer_pre_ln (const SfEncoderLayer *layer,
+    const SfEncoderParams *params, SfTensor *x, const SfTensor *mask);
+
+/* sf_encoder_stack_post_ln with pre-LN layers (no final LayerNorm). */
+SfTensor *sf_encoder_stack_pre_ln (const SfEncoderLayer *layers, int n_layers,
+    const SfEncoderParams *params, SfTensor *x, const SfTensor *mask,
+    GPtrArray *hidden_states);
 
 G_END_DECLS

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 
 static GMutex cache_lock;
-static GHashTable *cache;       /* canonical dir → SfModel (no ref) */
+static GHashTable *cache; /* canonical dir → SfModel (no ref) */
 
 gboolean
-sf_model_cache_release (SfModel * model)
+sf_model_cache_release (SfModel *model)
 {
   gboolean last;
 
@@ -26,7 +26,7 @@ sf_model_cache_release (SfModel * model)
 }
 
 SfModel *
-sf_model_cache_get (const char *dir, GError ** error)
+sf_model_cache_get (const char *dir, GError **error)
 {
   char *real = realpath (dir, NULL);
   g_autofree char *key = g_strdup (real ? real : dir);
@@ -50,7 +50,7 @@ sf_model_cache_get (const char *dir, GError ** error)
 
   g_mutex_lock (&cache_lock);
   existing = g_hash_table_lookup (cache, sf_model_dir (model));
-  if (existing) {               /* another thread loaded it meanwhile */
+  if (existing) { /* another thread loaded it meanwhile */
     g_atomic_int_inc (&existing->refcount);
     g_mutex_unlock (&cache_lock);
     sf_model_unref (model);

@@ -17,8 +17,13 @@ typedef struct
    * (hidden_size, max_positions, classifier). */
   gpointer (*load) (SfModel * model, SfCheckpoint * ckpt, GError ** error);
   void (*free) (gpointer graph);
+  /* One forward per modality; NULL where the family takes no such input. */
   gboolean (*forward_text) (gpointer graph, const SfTextInput * input,
       gboolean want_hidden_states, SfTextOutput * output, GError ** error);
+  gboolean (*forward_image) (gpointer graph, const SfImageInput * input,
+      gboolean want_hidden_states, SfImageOutput * output, GError ** error);
+  gboolean (*forward_audio) (gpointer graph, const SfAudioInput * input,
+      gboolean want_hidden_states, SfAudioOutput * output, GError ** error);
 } SfFamily;
 
 struct SfModel
@@ -30,6 +35,8 @@ struct SfModel
   const SfFamily *family;
   gpointer graph;
   SfTokenizer *tokenizer;
+  struct SfImageProcessor *image_processor;    /* image families: set by load */
+  struct SfAudioFrontend *audio_frontend;      /* audio families: set by load */
 
   gint64 hidden_size;
   gint64 max_positions;
@@ -40,6 +47,9 @@ struct SfModel
   SfProblemType problem_type;
   SfPooling default_pooling;
   gboolean default_normalize;
+
+  gint64 projection_dim;        /* joint embedding size (CLIP), 0 when none */
+  float logit_scale;            /* exp (logit_scale) (CLIP); 1.0 otherwise */
 };
 
 /* An architecture a family runs, and whether it has a sequence-

@@ -1,6 +1,9 @@
 /* Streamformer graphs: loading a model and its shared metadata. */
 #include "graphs/model-private.h"
+#include "core/audio.h"
 #include "core/error.h"
+#include "core/image.h"
+#include "core/ops.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +167,7 @@ sf_model_load (const char *dir, GError ** error)
 
   model->refcount = 1;
   model->default_pooling = SF_POOLING_NONE;
+  model->logit_scale = 1.0f;
   model->ckpt = sf_checkpoint_open (dir, error);
   if (model->ckpt == NULL)
     return NULL;
@@ -196,6 +200,8 @@ sf_model_unref (SfModel * model)
   if (model->graph)
     model->family->free (model->graph);
   sf_tokenizer_free (model->tokenizer);
+  sf_image_processor_free (model->image_processor);
+  sf_audio_frontend_free (model->audio_frontend);
   if (model->labels)
     g_ptr_array_unref (model->labels);
   sf_checkpoint_free (model->ckpt);
@@ -299,4 +305,51 @@ gboolean
 sf_model_default_normalize (const SfModel * model)
 {
   return model->default_normalize;
+}
+
+gboolean
+sf_model_takes_input (const SfModel * model, SfModality modality)
+{
+  switch (modality) {
+    case SF_MODALITY_TEXT:
+      return model->family->forward_text != NULL;
+    case SF_MODALITY_IMAGE:
+      return model->family->forward_image != NULL;
+    case SF_MODALITY_AUDIO:
+      return model->family->forward_audio != NULL;
+  }
+  return FALSE;
+}
+
+gint64
+sf_model_projection_dim (const SfModel * model)
+{
+  return model->projection_dim;
+}
+
+float
+sf_model_logit_scale (const SfModel * model)
+{
+  return model->logit_scale;
+}
+
+SfTensor *
+sf_model_similarity (const SfModel * model, const SfTensor * a,
+    const SfTensor * b)
+{
+  g_autoptr (SfTensor) na = NULL, nb = NULL;
+  SfTensor *out;
+
+  g_return_val_if_fail (a != NULL && b != NULL, NULL);
+  g_return_val_if_fail (a->ndim == 2 && b->ndim == 2
+      && a->dtype == SF_DTYPE_F32 && b->dtype == SF_DTYPE_F32
+      && sf_tensor_dim (a, 1) == sf_tensor_dim (b, 1), NULL);
+  na = sf_tensor_new (SF_DTYPE_F32, 2, a->shape);
+  nb = sf_tensor_new (SF_DTYPE_F32, 2, b->shape);
+  sf_op_l2_normalize (na, a);
+  sf_op_l2_normalize (nb, b);
+  out = sf_tensor_new_f32 (2, sf_tensor_dim (a, 0), sf_tensor_dim (b, 0));
+  sf_op_matmul (out, na, nb, TRUE);
+  sf_op_scale (out, out, model ? model->logit_scale : 1.0f);
+  return out;
 }

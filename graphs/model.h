@@ -72,6 +72,20 @@ SfProblemType sf_model_problem_type (const SfModel * model);
 SfPooling sf_model_default_pooling (const SfModel * model);
 gboolean sf_model_default_normalize (const SfModel * model);
 
+/* Joint text-image models (CLIP). Whether the model runs on @modality
+ * input: its own modality, and text as well for CLIP. */
+gboolean sf_model_takes_input (const SfModel * model, SfModality modality);
+/* P of text_embeds / image_embeds; 0 for models without a projection. */
+gint64 sf_model_projection_dim (const SfModel * model);
+/* exp of the checkpoint's logit_scale, the factor on cosine similarities
+ * of text and image embeddings; 1.0 for models without one. */
+float sf_model_logit_scale (const SfModel * model);
+/* (transfer full) logits [M, N] = logit_scale · cos (a[m], b[n]) for
+ * embeddings a [M, P] and b [N, P]: CLIP's logits_per_image with a the
+ * image and b the text embeddings. @model is nullable (a scale of 1). */
+SfTensor *sf_model_similarity (const SfModel * model, const SfTensor * a,
+    const SfTensor * b);
+
 typedef struct
 {
   SfTensor *input_ids;          /* [B, T] I64 */
@@ -85,6 +99,7 @@ typedef struct
   SfTensor *pooler_output;      /* [B, H], or NULL when the model has no pooler */
   SfTensor *logits;             /* [B, num_labels], or NULL without a classifier */
   GPtrArray *hidden_states;     /* of SfTensor [B, T, H]: embeddings, then each layer; only when asked */
+  SfTensor *text_embeds;        /* [B, P] projected (CLIP) */
 } SfTextOutput;
 
 /* Tokenises @n texts (and @pairs, nullable) into one padded batch.
@@ -103,6 +118,54 @@ void sf_text_output_clear (SfTextOutput * output);
  * optional L2 normalisation. (transfer full) */
 SfTensor *sf_text_output_pool (const SfTextOutput * output,
     const SfTextInput * input, SfPooling pooling, gboolean normalize);
+
+/* ---- images (ViT, SegFormer, CLIP vision) ---- */
+
+typedef struct
+{
+  SfTensor *pixel_values;       /* [B, C, H, W] F32, as the HF image processor makes it */
+} SfImageInput;
+
+typedef struct
+{
+  SfTensor *last_hidden_state;  /* [B, N, H] token models (ViT); NULL otherwise */
+  SfTensor *pooler_output;      /* [B, H] when the model has one */
+  SfTensor *logits;             /* [B, labels] classification; [B, labels, h, w] segmentation */
+  SfTensor *image_embeds;       /* [B, P] projected embedding (CLIP) */
+  GPtrArray *hidden_states;     /* of SfTensor: embeddings, then each layer; only when asked */
+} SfImageOutput;
+
+/* The checkpoint's preprocessor_config.json as an image processor
+ * (core/image.h); NULL for non-image models. (transfer none) */
+const struct SfImageProcessor *sf_model_image_processor (const SfModel * model);
+
+gboolean sf_model_forward_image (SfModel * model, const SfImageInput * input,
+    gboolean want_hidden_states, SfImageOutput * output, GError ** error);
+void sf_image_output_clear (SfImageOutput * output);
+
+/* ---- audio (Whisper, wav2vec2, AST) ---- */
+
+typedef struct
+{
+  SfTensor *features;           /* [B, ...] F32 front-end output: Whisper log-mel
+                                 * [B, mels, frames], AST fbank [B, frames, mels],
+                                 * wav2vec2 normalised waveform [B, samples] */
+} SfAudioInput;
+
+typedef struct
+{
+  SfTensor *last_hidden_state;  /* [B, T, H] encoder output */
+  SfTensor *logits;             /* [B, labels] (AST) or [B, T, vocab] (CTC) */
+  GPtrArray *hidden_states;     /* of SfTensor; only when asked */
+} SfAudioOutput;
+
+/* The checkpoint's audio front-end (core/audio.h); NULL for non-audio
+ * models. (transfer none) */
+const struct SfAudioFrontend *sf_model_audio_frontend (const SfModel * model);
+
+gboolean sf_model_forward_audio (SfModel * model, const SfAudioInput * input,
+    gboolean want_hidden_states, SfAudioOutput * output, GError ** error);
+void sf_audio_output_clear (SfAudioOutput * output);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfModel, sf_model_unref)
 

@@ -7,10 +7,22 @@
 
 extern const SfFamily sf_family_bert;
 extern const SfFamily sf_family_distilbert;
+extern const SfFamily sf_family_vit;
+extern const SfFamily sf_family_segformer;
+extern const SfFamily sf_family_whisper;
+extern const SfFamily sf_family_ast;
+extern const SfFamily sf_family_wav2vec2;
+extern const SfFamily sf_family_clip;
 
 static const SfFamily *const families[] = {
   &sf_family_bert,
   &sf_family_distilbert,
+  &sf_family_vit,
+  &sf_family_segformer,
+  &sf_family_whisper,
+  &sf_family_ast,
+  &sf_family_wav2vec2,
+  &sf_family_clip,
   NULL,
 };
 

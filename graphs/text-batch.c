@@ -125,6 +125,7 @@ sf_text_output_clear (SfTextOutput * output)
   g_clear_pointer (&output->pooler_output, sf_tensor_unref);
   g_clear_pointer (&output->logits, sf_tensor_unref);
   g_clear_pointer (&output->hidden_states, g_ptr_array_unref);
+  g_clear_pointer (&output->text_embeds, sf_tensor_unref);
 }
 
 SfTensor *

@@ -5,12 +5,12 @@
 #include <string.h>
 
 static SfTensor **
-slot (const SfWeightSpec * spec, const SfWeightTarget * target, int layer)
+slot (const SfWeightSpec *spec, const SfWeightTarget *target, int layer)
 {
   guint8 *base = (spec->flags & SF_WEIGHT_PER_LAYER)
-      ? (guint8 *) target->layers + layer * target->layer_stride
-      : (guint8 *) target->globals;
-  return (SfTensor **) (base + spec->offset);
+      ? (guint8 *)target->layers + layer * target->layer_stride
+      : (guint8 *)target->globals;
+  return (SfTensor **)(base + spec->offset);
 }
 
 static char *
@@ -23,19 +23,18 @@ expand_name (const char *prefix, const char *template, int layer)
 }
 
 static char *
-expected_shape_string (const SfWeightSpec * spec, const gint64 * sizes)
+expected_shape_string (const SfWeightSpec *spec, const gint64 *sizes)
 {
   GString *s = g_string_new ("[");
   for (int d = 0; d < SF_WEIGHT_MAX_DIMS && spec->dims[d] >= 0; d++)
-    g_string_append_printf (s, "%s%" G_GINT64_FORMAT, d ? ", " : "",
-        sizes[spec->dims[d]]);
+    g_string_append_printf (
+        s, "%s%" G_GINT64_FORMAT, d ? ", " : "", sizes[spec->dims[d]]);
   g_string_append_c (s, ']');
   return g_string_free (s, FALSE);
 }
 
 static gboolean
-shape_matches (const SfTensor * t, const SfWeightSpec * spec,
-    const gint64 * sizes)
+shape_matches (const SfTensor *t, const SfWeightSpec *spec, const gint64 *sizes)
 {
   int ndim = 0;
   while (ndim < SF_WEIGHT_MAX_DIMS && spec->dims[ndim] >= 0)
@@ -50,12 +49,12 @@ shape_matches (const SfTensor * t, const SfWeightSpec * spec,
 
 /* Loads one tensor into its slot, or appends what is wrong to @problems. */
 static void
-load_one (SfCheckpoint * ckpt, const SfWeightSpec * spec,
-    const SfWeightTarget * target, int layer, gint64 * n_params,
-    GString * problems, guint * n_problems)
+load_one (SfCheckpoint *ckpt, const SfWeightSpec *spec,
+    const SfWeightTarget *target, int layer, gint64 *n_params,
+    GString *problems, guint *n_problems)
 {
-  g_autofree char *name = expand_name ((spec->flags & SF_WEIGHT_HEAD) ? ""
-      : target->prefix, spec->name, layer);
+  g_autofree char *name = expand_name (
+      (spec->flags & SF_WEIGHT_HEAD) ? "" : target->prefix, spec->name, layer);
   g_autoptr (SfTensor) stored = sf_checkpoint_tensor (ckpt, name);
 
   if (stored == NULL) {
@@ -77,8 +76,7 @@ load_one (SfCheckpoint * ckpt, const SfWeightSpec * spec,
     case SF_DTYPE_F32:
     case SF_DTYPE_F16:
     case SF_DTYPE_BF16:
-    case SF_DTYPE_F64:
-      break;
+    case SF_DTYPE_F64: break;
     default:
       g_string_append_printf (problems,
           "\n  tensor '%s' has dtype %s, a floating-point dtype is needed",
@@ -92,9 +90,8 @@ load_one (SfCheckpoint * ckpt, const SfWeightSpec * spec,
 }
 
 gboolean
-sf_weights_load (SfCheckpoint * ckpt, const SfWeightSpec * specs,
-    guint n_specs, const SfWeightTarget * target, gint64 * n_params,
-    GError ** error)
+sf_weights_load (SfCheckpoint *ckpt, const SfWeightSpec *specs, guint n_specs,
+    const SfWeightTarget *target, gint64 *n_params, GError **error)
 {
   g_autoptr (GString) problems = g_string_new (NULL);
   guint n_problems = 0;
@@ -110,9 +107,8 @@ sf_weights_load (SfCheckpoint * ckpt, const SfWeightSpec * specs,
   }
   if (n_problems > 0) {
     g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
-        "%s: %u weight%s do not match config.json:%s",
-        sf_checkpoint_dir (ckpt), n_problems, n_problems == 1 ? "" : "s",
-        problems->str);
+        "%s: %u weight%s do not match config.json:%s", sf_checkpoint_dir (ckpt),
+        n_problems, n_problems == 1 ? "" : "s", problems->str);
     sf_weights_clear (specs, n_specs, target);
     return FALSE;
   }
@@ -122,8 +118,8 @@ sf_weights_load (SfCheckpoint * ckpt, const SfWeightSpec * specs,
 }
 
 void
-sf_weights_clear (const SfWeightSpec * specs, guint n_specs,
-    const SfWeightTarget * target)
+sf_weights_clear (
+    const SfWeightSpec *specs, guint n_specs, const SfWeightTarget *target)
 {
   for (guint i = 0; i < n_specs; i++) {
     int n = (specs[i].flags & SF_WEIGHT_PER_LAYER) ? target->n_layers : 1;
@@ -133,8 +129,8 @@ sf_weights_clear (const SfWeightSpec * specs, guint n_specs,
 }
 
 const char *
-sf_weights_find_prefix (SfCheckpoint * ckpt, const char *const *prefixes,
-    const char *probe)
+sf_weights_find_prefix (
+    SfCheckpoint *ckpt, const char *const *prefixes, const char *probe)
 {
   for (guint i = 0; prefixes[i]; i++) {
     g_autofree char *name = g_strconcat (prefixes[i], probe, NULL);

@@ -25,35 +25,37 @@ typedef enum
 
 typedef struct
 {
-  const char *name;             /* e.g. "encoder.layer.{L}.attention.self.query.weight" */
-  int dims[SF_WEIGHT_MAX_DIMS]; /* indices into the size table; -1 ends the shape */
+  const char *name; /* e.g. "encoder.layer.{L}.attention.self.query.weight" */
+  int dims
+      [SF_WEIGHT_MAX_DIMS]; /* indices into the size table; -1 ends the shape */
   SfWeightFlags flags;
-  gsize offset;                 /* offsetof the SfTensor* slot: in the global struct, or in the layer struct */
+  gsize
+      offset; /* offsetof the SfTensor* slot: in the global struct, or in the layer struct */
 } SfWeightSpec;
 
 typedef struct
 {
-  const char *prefix;           /* prepended to every non-head name, e.g. "bert." */
-  const gint64 *sizes;          /* the size table the dims index */
+  const char *prefix;  /* prepended to every non-head name, e.g. "bert." */
+  const gint64 *sizes; /* the size table the dims index */
   int n_layers;
-  gpointer globals;             /* struct receiving non-layer tensors */
-  gpointer layers;              /* array of n_layers layer structs */
-  gsize layer_stride;           /* sizeof one layer struct */
+  gpointer globals;   /* struct receiving non-layer tensors */
+  gpointer layers;    /* array of n_layers layer structs */
+  gsize layer_stride; /* sizeof one layer struct */
 } SfWeightTarget;
 
 /* Loads every entry of @specs into @target. On failure, no tensor is kept
  * and the error lists every problem found. Adds the element count of every
  * loaded tensor to *n_params (nullable). */
-gboolean sf_weights_load (SfCheckpoint * ckpt, const SfWeightSpec * specs,
-    guint n_specs, const SfWeightTarget * target, gint64 * n_params,
-    GError ** error);
+gboolean sf_weights_load (SfCheckpoint *ckpt, const SfWeightSpec *specs,
+    guint n_specs, const SfWeightTarget *target, gint64 *n_params,
+    GError **error);
 /* Unrefs every slot of @specs in @target (the reverse of sf_weights_load). */
-void sf_weights_clear (const SfWeightSpec * specs, guint n_specs,
-    const SfWeightTarget * target);
+void sf_weights_clear (
+    const SfWeightSpec *specs, guint n_specs, const SfWeightTarget *target);
 
 /* The first of @prefixes (NULL-terminated) under which @probe exists, or
  * NULL when none does. */
-const char *sf_weights_find_prefix (SfCheckpoint * ckpt,
-    const char *const *prefixes, const char *probe);
+const char *sf_weights_find_prefix (
+    SfCheckpoint *ckpt, const char *const *prefixes, const char *probe);
 
 G_END_DECLS

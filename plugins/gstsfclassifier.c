@@ -5,7 +5,9 @@
  *
  * Turns a tensor of classification logits into the top-k labels and their
  * scores. Labels come from the id2label table of the model named by the
- * buffer's GstSfTensorMeta, or are "LABEL_<i>" when no model is known.
+ * buffer's GstSfTensorMeta, or are "LABEL_<i>" when no model is known. A
+ * GstSfLabelsMeta with one name per value overrides both (sffuse's
+ * mode=similarity names each value after its prompt text).
  *
  * The scores follow the checkpoint's problem type unless activation is set:
  * softmax for single-label classification, a sigmoid per label for
@@ -311,6 +313,7 @@ gst_sf_classifier_transform (GstBaseTransform * trans, GstBuffer * inbuf,
 {
   GstSfClassifier *self = GST_SF_CLASSIFIER (trans);
   GstSfTensorMeta *meta = gst_buffer_get_sf_tensor_meta (inbuf);
+  GstSfLabelsMeta *names = gst_buffer_get_sf_labels_meta (inbuf);
   SfModel *model = gst_sf_buffer_get_model (inbuf);
   GstSfActivation activation;
   GstStructure *result;
@@ -329,7 +332,9 @@ gst_sf_classifier_transform (GstBaseTransform * trans, GstBuffer * inbuf,
   activation = self->activation;
   GST_OBJECT_UNLOCK (self);
 
-  if (model != NULL && sf_model_num_labels (model) != n)
+  if (names != NULL && names->n_labels != n)
+    names = NULL;
+  if (model != NULL && names == NULL && sf_model_num_labels (model) != n)
     goto label_mismatch;
 
   if (!gst_buffer_map (inbuf, &map, GST_MAP_READ))
@@ -348,7 +353,8 @@ gst_sf_classifier_transform (GstBaseTransform * trans, GstBuffer * inbuf,
   line = g_string_new (NULL);
   for (i = 0; i < shown; i++) {
     GValue v = G_VALUE_INIT;
-    gchar *label = ranked[i].label ? g_strdup (ranked[i].label)
+    gchar *label = names ? g_strdup (names->labels[ranked[i].index])
+        : ranked[i].label ? g_strdup (ranked[i].label)
         : g_strdup_printf ("LABEL_%u", ranked[i].index);
 
     g_string_append_printf (line, "%s%s %.4f", i ? ", " : "", label,

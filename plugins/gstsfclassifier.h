@@ -6,8 +6,8 @@
 G_BEGIN_DECLS
 
 #define GST_TYPE_SF_CLASSIFIER (gst_sf_classifier_get_type ())
-G_DECLARE_FINAL_TYPE (GstSfClassifier, gst_sf_classifier, GST,
-    SF_CLASSIFIER, GstBaseTransform)
+G_DECLARE_FINAL_TYPE (
+    GstSfClassifier, gst_sf_classifier, GST, SF_CLASSIFIER, GstBaseTransform)
 
 #define GST_TYPE_SF_ACTIVATION (gst_sf_activation_get_type ())
 GType gst_sf_activation_get_type (void);

@@ -36,10 +36,8 @@
 #include "gstsfjsonsink.h"
 #include "gstsftensors.h"
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
-    GST_PAD_SINK,
-    GST_PAD_ALWAYS,
-    GST_STATIC_CAPS_ANY);
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE (
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
 
 GST_DEBUG_CATEGORY_STATIC (gst_sf_json_sink_debug);
 #define GST_CAT_DEFAULT gst_sf_json_sink_debug
@@ -78,22 +76,22 @@ struct _GstSfJsonSink
 G_DEFINE_TYPE_WITH_CODE (GstSfJsonSink, gst_sf_json_sink, GST_TYPE_BASE_SINK,
     GST_DEBUG_CATEGORY_INIT (gst_sf_json_sink_debug, "sfjsonsink", 0,
         "Streamformer JSON lines sink"));
-GST_ELEMENT_REGISTER_DEFINE (sfjsonsink, "sfjsonsink", GST_RANK_NONE,
-    GST_TYPE_SF_JSON_SINK);
+GST_ELEMENT_REGISTER_DEFINE (
+    sfjsonsink, "sfjsonsink", GST_RANK_NONE, GST_TYPE_SF_JSON_SINK);
 
-static void gst_sf_json_sink_finalize (GObject * object);
-static void gst_sf_json_sink_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec);
-static void gst_sf_json_sink_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec);
-static gboolean gst_sf_json_sink_start (GstBaseSink * sink);
-static gboolean gst_sf_json_sink_stop (GstBaseSink * sink);
-static gboolean gst_sf_json_sink_set_caps (GstBaseSink * sink, GstCaps * caps);
-static GstFlowReturn gst_sf_json_sink_render (GstBaseSink * sink,
-    GstBuffer * buffer);
+static void gst_sf_json_sink_finalize (GObject *object);
+static void gst_sf_json_sink_set_property (
+    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec);
+static void gst_sf_json_sink_get_property (
+    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec);
+static gboolean gst_sf_json_sink_start (GstBaseSink *sink);
+static gboolean gst_sf_json_sink_stop (GstBaseSink *sink);
+static gboolean gst_sf_json_sink_set_caps (GstBaseSink *sink, GstCaps *caps);
+static GstFlowReturn gst_sf_json_sink_render (
+    GstBaseSink *sink, GstBuffer *buffer);
 
 static void
-gst_sf_json_sink_class_init (GstSfJsonSinkClass * klass)
+gst_sf_json_sink_class_init (GstSfJsonSinkClass *klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
@@ -106,9 +104,10 @@ gst_sf_json_sink_class_init (GstSfJsonSinkClass * klass)
   g_object_class_install_property (gobject_class, PROP_LOCATION,
       g_param_spec_string ("location", "Location",
           "File to write the JSON lines to (NULL = standard output); an "
-          "existing file is overwritten", DEFAULT_LOCATION,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+          "existing file is overwritten",
+          DEFAULT_LOCATION,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_READY));
 
   gst_element_class_set_static_metadata (element_class,
       "Streamformer JSON sink", "Sink/File",
@@ -124,7 +123,7 @@ gst_sf_json_sink_class_init (GstSfJsonSinkClass * klass)
 }
 
 static void
-gst_sf_json_sink_init (GstSfJsonSink * self)
+gst_sf_json_sink_init (GstSfJsonSink *self)
 {
   self->location = g_strdup (DEFAULT_LOCATION);
   /* A file writer: results are written as fast as they come. */
@@ -132,7 +131,7 @@ gst_sf_json_sink_init (GstSfJsonSink * self)
 }
 
 static void
-gst_sf_json_sink_finalize (GObject * object)
+gst_sf_json_sink_finalize (GObject *object)
 {
   GstSfJsonSink *self = GST_SF_JSON_SINK (object);
 
@@ -143,8 +142,8 @@ gst_sf_json_sink_finalize (GObject * object)
 }
 
 static void
-gst_sf_json_sink_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
+gst_sf_json_sink_set_property (
+    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   GstSfJsonSink *self = GST_SF_JSON_SINK (object);
 
@@ -154,33 +153,27 @@ gst_sf_json_sink_set_property (GObject * object, guint prop_id,
       g_free (self->location);
       self->location = g_value_dup_string (value);
       break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
 }
 
 static void
-gst_sf_json_sink_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec)
+gst_sf_json_sink_get_property (
+    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   GstSfJsonSink *self = GST_SF_JSON_SINK (object);
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
-    case PROP_LOCATION:
-      g_value_set_string (value, self->location);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
+    case PROP_LOCATION: g_value_set_string (value, self->location); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
 }
 
 static gboolean
-gst_sf_json_sink_start (GstBaseSink * sink)
+gst_sf_json_sink_start (GstBaseSink *sink)
 {
   GstSfJsonSink *self = GST_SF_JSON_SINK (sink);
 
@@ -204,17 +197,16 @@ gst_sf_json_sink_start (GstBaseSink * sink)
   self->own_file = TRUE;
   return TRUE;
 
-open_failed:
-  {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
-        ("Could not open file \"%s\" for writing.", self->cur_location),
-        GST_ERROR_SYSTEM);
-    return FALSE;
-  }
+open_failed : {
+  GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+      ("Could not open file \"%s\" for writing.", self->cur_location),
+      GST_ERROR_SYSTEM);
+  return FALSE;
+}
 }
 
 static gboolean
-gst_sf_json_sink_stop (GstBaseSink * sink)
+gst_sf_json_sink_stop (GstBaseSink *sink)
 {
   GstSfJsonSink *self = GST_SF_JSON_SINK (sink);
   gboolean ok = TRUE;
@@ -222,8 +214,7 @@ gst_sf_json_sink_stop (GstBaseSink * sink)
   if (self->file != NULL && self->own_file) {
     if (fclose (self->file) != 0) {
       GST_ELEMENT_ERROR (self, RESOURCE, CLOSE,
-          ("Error closing file \"%s\".", self->cur_location),
-          GST_ERROR_SYSTEM);
+          ("Error closing file \"%s\".", self->cur_location), GST_ERROR_SYSTEM);
       ok = FALSE;
     }
   } else if (self->file != NULL) {
@@ -235,7 +226,7 @@ gst_sf_json_sink_stop (GstBaseSink * sink)
 }
 
 static gboolean
-gst_sf_json_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
+gst_sf_json_sink_set_caps (GstBaseSink *sink, GstCaps *caps)
 {
   GstSfJsonSink *self = GST_SF_JSON_SINK (sink);
   const GstStructure *s = gst_caps_get_structure (caps, 0);
@@ -248,24 +239,24 @@ gst_sf_json_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
   else
     self->mode = MODE_OTHER;
 
-  GST_DEBUG_OBJECT (self, "mode %d for caps %" GST_PTR_FORMAT, self->mode,
-      caps);
+  GST_DEBUG_OBJECT (
+      self, "mode %d for caps %" GST_PTR_FORMAT, self->mode, caps);
   return TRUE;
 }
 
 static void
-add_time (cJSON * object, const gchar * name, GstClockTime time)
+add_time (cJSON *object, const gchar *name, GstClockTime time)
 {
   if (GST_CLOCK_TIME_IS_VALID (time))
-    cJSON_AddNumberToObject (object, name, (double) time / GST_SECOND);
+    cJSON_AddNumberToObject (object, name, (double)time / GST_SECOND);
   else
     cJSON_AddNullToObject (object, name);
 }
 
-static cJSON *value_to_json (const GValue * value);
+static cJSON *value_to_json (const GValue *value);
 
 static void
-add_fields (cJSON * object, const GstStructure * s, gboolean skip_times)
+add_fields (cJSON *object, const GstStructure *s, gboolean skip_times)
 {
   gint i, n = gst_structure_n_fields (s);
 
@@ -273,16 +264,16 @@ add_fields (cJSON * object, const GstStructure * s, gboolean skip_times)
     const gchar *name = gst_structure_nth_field_name (s, i);
 
     /* The buffer's own times are written first, in seconds. */
-    if (skip_times && (g_str_equal (name, "pts")
-            || g_str_equal (name, "duration")))
+    if (skip_times
+        && (g_str_equal (name, "pts") || g_str_equal (name, "duration")))
       continue;
-    cJSON_AddItemToObject (object, name,
-        value_to_json (gst_structure_get_value (s, name)));
+    cJSON_AddItemToObject (
+        object, name, value_to_json (gst_structure_get_value (s, name)));
   }
 }
 
 static cJSON *
-value_to_json (const GValue * value)
+value_to_json (const GValue *value)
 {
   GType type = G_VALUE_TYPE (value);
   cJSON *array;
@@ -299,9 +290,9 @@ value_to_json (const GValue * value)
   if (type == G_TYPE_UINT)
     return cJSON_CreateNumber (g_value_get_uint (value));
   if (type == G_TYPE_INT64)
-    return cJSON_CreateNumber ((double) g_value_get_int64 (value));
+    return cJSON_CreateNumber ((double)g_value_get_int64 (value));
   if (type == G_TYPE_UINT64)
-    return cJSON_CreateNumber ((double) g_value_get_uint64 (value));
+    return cJSON_CreateNumber ((double)g_value_get_uint64 (value));
   if (type == G_TYPE_FLOAT)
     return cJSON_CreateNumber (g_value_get_float (value));
   if (type == G_TYPE_DOUBLE)
@@ -310,11 +301,11 @@ value_to_json (const GValue * value)
     gboolean is_array = type == GST_TYPE_ARRAY;
 
     array = cJSON_CreateArray ();
-    n = is_array ? gst_value_array_get_size (value) :
-        gst_value_list_get_size (value);
+    n = is_array ? gst_value_array_get_size (value)
+                 : gst_value_list_get_size (value);
     for (i = 0; i < n; i++) {
-      const GValue *item = is_array ? gst_value_array_get_value (value, i) :
-          gst_value_list_get_value (value, i);
+      const GValue *item = is_array ? gst_value_array_get_value (value, i)
+                                    : gst_value_list_get_value (value, i);
       cJSON_AddItemToArray (array, value_to_json (item));
     }
     return array;
@@ -354,43 +345,32 @@ half_to_double (guint16 h)
   else if (exp == 31)
     v = mant ? NAN : INFINITY;
   else
-    v = ldexp (mant | 0x400, (gint) exp - 25);
+    v = ldexp (mant | 0x400, (gint)exp - 25);
   return sign ? -v : v;
 }
 
 static double
-element_to_double (const guint8 * p, GstSfTensorType type)
+element_to_double (const guint8 *p, GstSfTensorType type)
 {
   switch (type) {
-    case GST_SF_TENSOR_TYPE_INT32:
-      return *(const gint32 *) p;
-    case GST_SF_TENSOR_TYPE_UINT32:
-      return *(const guint32 *) p;
-    case GST_SF_TENSOR_TYPE_INT16:
-      return *(const gint16 *) p;
-    case GST_SF_TENSOR_TYPE_UINT16:
-      return *(const guint16 *) p;
-    case GST_SF_TENSOR_TYPE_INT8:
-      return *(const gint8 *) p;
-    case GST_SF_TENSOR_TYPE_UINT8:
-      return *p;
-    case GST_SF_TENSOR_TYPE_FLOAT64:
-      return *(const gdouble *) p;
-    case GST_SF_TENSOR_TYPE_FLOAT32:
-      return *(const gfloat *) p;
-    case GST_SF_TENSOR_TYPE_INT64:
-      return (double) *(const gint64 *) p;
-    case GST_SF_TENSOR_TYPE_UINT64:
-      return (double) *(const guint64 *) p;
+    case GST_SF_TENSOR_TYPE_INT32: return *(const gint32 *)p;
+    case GST_SF_TENSOR_TYPE_UINT32: return *(const guint32 *)p;
+    case GST_SF_TENSOR_TYPE_INT16: return *(const gint16 *)p;
+    case GST_SF_TENSOR_TYPE_UINT16: return *(const guint16 *)p;
+    case GST_SF_TENSOR_TYPE_INT8: return *(const gint8 *)p;
+    case GST_SF_TENSOR_TYPE_UINT8: return *p;
+    case GST_SF_TENSOR_TYPE_FLOAT64: return *(const gdouble *)p;
+    case GST_SF_TENSOR_TYPE_FLOAT32: return *(const gfloat *)p;
+    case GST_SF_TENSOR_TYPE_INT64: return (double)*(const gint64 *)p;
+    case GST_SF_TENSOR_TYPE_UINT64: return (double)*(const guint64 *)p;
     case GST_SF_TENSOR_TYPE_FLOAT16:
-      return half_to_double (*(const guint16 *) p);
-    default:
-      return NAN;
+      return half_to_double (*(const guint16 *)p);
+    default: return NAN;
   }
 }
 
 static cJSON *
-tensor_to_json (const GstSfTensorInfo * info, const guint8 * data)
+tensor_to_json (const GstSfTensorInfo *info, const guint8 *data)
 {
   cJSON *object = cJSON_CreateObject ();
   cJSON *dims = cJSON_CreateArray (), *values = cJSON_CreateArray ();
@@ -398,17 +378,17 @@ tensor_to_json (const GstSfTensorInfo * info, const guint8 * data)
   guint64 i, n = gst_sf_tensor_info_numel (info);
 
   for (i = 0; i < info->ndim; i++)
-    cJSON_AddItemToArray (dims, cJSON_CreateNumber ((double) info->dims[i]));
+    cJSON_AddItemToArray (dims, cJSON_CreateNumber ((double)info->dims[i]));
   for (i = 0; i < n; i++) {
     guint8 tmp[8];
 
     /* Memory from elsewhere may not be aligned for the element type. */
     memcpy (tmp, data + i * esize, esize);
-    cJSON_AddItemToArray (values,
-        cJSON_CreateNumber (element_to_double (tmp, info->type)));
+    cJSON_AddItemToArray (
+        values, cJSON_CreateNumber (element_to_double (tmp, info->type)));
   }
-  cJSON_AddStringToObject (object, "type",
-      gst_sf_tensor_type_name (info->type));
+  cJSON_AddStringToObject (
+      object, "type", gst_sf_tensor_type_name (info->type));
   cJSON_AddItemToObject (object, "dims", dims);
   cJSON_AddItemToObject (object, "data", values);
   return object;
@@ -416,7 +396,7 @@ tensor_to_json (const GstSfTensorInfo * info, const guint8 * data)
 
 /* FALSE when the buffer does not hold the tensors its caps describe. */
 static gboolean
-add_tensors (GstSfJsonSink * self, cJSON * object, GstBuffer * buffer)
+add_tensors (GstSfJsonSink *self, cJSON *object, GstBuffer *buffer)
 {
   const GstSfTensorsInfo *info = &self->info;
   cJSON *list = NULL;
@@ -451,7 +431,7 @@ add_tensors (GstSfJsonSink * self, cJSON * object, GstBuffer * buffer)
 }
 
 static void
-add_text (cJSON * object, GstBuffer * buffer)
+add_text (cJSON *object, GstBuffer *buffer)
 {
   GstMapInfo map;
   gsize len;
@@ -462,14 +442,14 @@ add_text (cJSON * object, GstBuffer * buffer)
   len = map.size;
   while (len > 0 && (map.data[len - 1] == '\n' || map.data[len - 1] == '\r'))
     len--;
-  text = g_utf8_make_valid ((const gchar *) map.data, len);
+  text = g_utf8_make_valid ((const gchar *)map.data, len);
   gst_buffer_unmap (buffer, &map);
   cJSON_AddStringToObject (object, "text", text);
   g_free (text);
 }
 
 static GstFlowReturn
-gst_sf_json_sink_render (GstBaseSink * sink, GstBuffer * buffer)
+gst_sf_json_sink_render (GstBaseSink *sink, GstBuffer *buffer)
 {
   GstSfJsonSink *self = GST_SF_JSON_SINK (sink);
   GstSfResultMeta *result = gst_buffer_get_sf_result_meta (buffer);
@@ -492,8 +472,8 @@ gst_sf_json_sink_render (GstBaseSink * sink, GstBuffer * buffer)
   } else if (self->mode == MODE_TEXT) {
     add_text (object, buffer);
   } else {
-    cJSON_AddNumberToObject (object, "size",
-        (double) gst_buffer_get_size (buffer));
+    cJSON_AddNumberToObject (
+        object, "size", (double)gst_buffer_get_size (buffer));
   }
 
   line = cJSON_PrintUnformatted (object);
@@ -506,26 +486,23 @@ gst_sf_json_sink_render (GstBaseSink * sink, GstBuffer * buffer)
     goto write_failed;
   return GST_FLOW_OK;
 
-bad_tensors:
-  {
-    cJSON_Delete (object);
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
-        ("buffer of %" G_GSIZE_FORMAT " bytes does not match its tensor caps",
-            gst_buffer_get_size (buffer)));
-    return GST_FLOW_ERROR;
-  }
-no_memory:
-  {
-    GST_ELEMENT_ERROR (self, RESOURCE, WRITE, (NULL),
-        ("could not format the JSON line"));
-    return GST_FLOW_ERROR;
-  }
-write_failed:
-  {
-    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
-        ("Could not write to file \"%s\".",
-            self->cur_location ? self->cur_location : "stdout"),
-        GST_ERROR_SYSTEM);
-    return GST_FLOW_ERROR;
-  }
+bad_tensors : {
+  cJSON_Delete (object);
+  GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+      ("buffer of %" G_GSIZE_FORMAT " bytes does not match its tensor caps",
+          gst_buffer_get_size (buffer)));
+  return GST_FLOW_ERROR;
+}
+no_memory : {
+  GST_ELEMENT_ERROR (
+      self, RESOURCE, WRITE, (NULL), ("could not format the JSON line"));
+  return GST_FLOW_ERROR;
+}
+write_failed : {
+  GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+      ("Could not write to file \"%s\".",
+          self->cur_location ? self->cur_location : "stdout"),
+      GST_ERROR_SYSTEM);
+  return GST_FLOW_ERROR;
+}
 }

@@ -6,8 +6,8 @@
 G_BEGIN_DECLS
 
 #define GST_TYPE_SF_JSON_SINK (gst_sf_json_sink_get_type ())
-G_DECLARE_FINAL_TYPE (GstSfJsonSink, gst_sf_json_sink, GST, SF_JSON_SINK,
-    GstBaseSink)
+G_DECLARE_FINAL_TYPE (
+    GstSfJsonSink, gst_sf_json_sink, GST, SF_JSON_SINK, GstBaseSink)
 
 GST_ELEMENT_REGISTER_DECLARE (sfjsonsink);
 

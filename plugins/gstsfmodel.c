@@ -10,7 +10,7 @@
 #include "gstsfmodel.h"
 
 SfModel *
-gst_sf_model_load (GstElement * element, const gchar * path)
+gst_sf_model_load (GstElement *element, const gchar *path)
 {
   GError *error = NULL;
   SfModel *model;
@@ -19,8 +19,7 @@ gst_sf_model_load (GstElement * element, const gchar * path)
   g_return_val_if_fail (GST_IS_ELEMENT (element), NULL);
 
   if (path == NULL || *path == '\0') {
-    GST_ELEMENT_ERROR (element, RESOURCE, NOT_FOUND,
-        ("No model folder given."),
+    GST_ELEMENT_ERROR (element, RESOURCE, NOT_FOUND, ("No model folder given."),
         ("Set the \"model\" property to a checkpoint folder."));
     return NULL;
   }
@@ -34,8 +33,8 @@ gst_sf_model_load (GstElement * element, const gchar * path)
   if (strstr (error->message, path) != NULL)
     text = g_strdup_printf ("Could not load model: %s", error->message);
   else
-    text = g_strdup_printf ("Could not load model \"%s\": %s", path,
-        error->message);
+    text = g_strdup_printf (
+        "Could not load model \"%s\": %s", path, error->message);
 
   if (error->domain == SF_ERROR && error->code == SF_ERROR_MISSING)
     GST_ELEMENT_ERROR (element, RESOURCE, NOT_FOUND, ("%s", text), (NULL));
@@ -49,35 +48,34 @@ gst_sf_model_load (GstElement * element, const gchar * path)
 }
 
 GstSfTensorMeta *
-gst_sf_buffer_add_model_meta (GstBuffer * buffer, SfModel * model,
-    const gchar * text, GstBuffer * media)
+gst_sf_buffer_add_model_meta (
+    GstBuffer *buffer, SfModel *model, const gchar *text, GstBuffer *media)
 {
   return gst_buffer_add_sf_tensor_meta (buffer, model,
-      (GBoxedCopyFunc) sf_model_ref, (GDestroyNotify) sf_model_unref,
+      (GBoxedCopyFunc)sf_model_ref, (GDestroyNotify)sf_model_unref,
       model ? sf_model_name (model) : NULL, text, media);
 }
 
 SfModel *
-gst_sf_buffer_get_model (GstBuffer * buffer)
+gst_sf_buffer_get_model (GstBuffer *buffer)
 {
   GstSfTensorMeta *meta = gst_buffer_get_sf_tensor_meta (buffer);
 
   /* Only a handle whose unref is ours is an SfModel. */
   if (meta == NULL || meta->model == NULL
-      || meta->model_unref != (GDestroyNotify) sf_model_unref)
+      || meta->model_unref != (GDestroyNotify)sf_model_unref)
     return NULL;
-  return (SfModel *) meta->model;
+  return (SfModel *)meta->model;
 }
 
 GstMemory *
-gst_sf_memory_new_from_tensor (SfTensor * tensor)
+gst_sf_memory_new_from_tensor (SfTensor *tensor)
 {
   gsize nbytes;
 
   g_return_val_if_fail (tensor != NULL, NULL);
 
   nbytes = sf_tensor_nbytes (tensor);
-  return gst_memory_new_wrapped (GST_MEMORY_FLAG_READONLY, tensor->data,
-      nbytes, 0, nbytes, sf_tensor_ref (tensor),
-      (GDestroyNotify) sf_tensor_unref);
+  return gst_memory_new_wrapped (GST_MEMORY_FLAG_READONLY, tensor->data, nbytes,
+      0, nbytes, sf_tensor_ref (tensor), (GDestroyNotify)sf_tensor_unref);
 }

@@ -17,16 +17,16 @@ G_BEGIN_DECLS
 /* (transfer full) the model in folder @path, shared through the model
  * cache. On failure posts an element error on @element that names @path and
  * the GError's message, and returns NULL. */
-SfModel *gst_sf_model_load (GstElement * element, const gchar * path);
+SfModel *gst_sf_model_load (GstElement *element, const gchar *path);
 
 /* Adds a GstSfTensorMeta that holds a ref on @model. */
-GstSfTensorMeta *gst_sf_buffer_add_model_meta (GstBuffer * buffer,
-    SfModel * model, const gchar * text, GstBuffer * media);
+GstSfTensorMeta *gst_sf_buffer_add_model_meta (
+    GstBuffer *buffer, SfModel *model, const gchar *text, GstBuffer *media);
 /* (transfer none) the model named by @buffer's tensor meta, or NULL. */
-SfModel *gst_sf_buffer_get_model (GstBuffer * buffer);
+SfModel *gst_sf_buffer_get_model (GstBuffer *buffer);
 
 /* (transfer full) a read-only GstMemory over @tensor's bytes, with no copy:
  * the memory keeps a ref on @tensor. @tensor must be contiguous. */
-GstMemory *gst_sf_memory_new_from_tensor (SfTensor * tensor);
+GstMemory *gst_sf_memory_new_from_tensor (SfTensor *tensor);
 
 G_END_DECLS

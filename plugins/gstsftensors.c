@@ -18,17 +18,17 @@ static const struct
   const gchar *name;
   gsize size;
 } tensor_types[] = {
-  [GST_SF_TENSOR_TYPE_INT32] = {"int32", 4},
-  [GST_SF_TENSOR_TYPE_UINT32] = {"uint32", 4},
-  [GST_SF_TENSOR_TYPE_INT16] = {"int16", 2},
-  [GST_SF_TENSOR_TYPE_UINT16] = {"uint16", 2},
-  [GST_SF_TENSOR_TYPE_INT8] = {"int8", 1},
-  [GST_SF_TENSOR_TYPE_UINT8] = {"uint8", 1},
-  [GST_SF_TENSOR_TYPE_FLOAT64] = {"float64", 8},
-  [GST_SF_TENSOR_TYPE_FLOAT32] = {"float32", 4},
-  [GST_SF_TENSOR_TYPE_INT64] = {"int64", 8},
-  [GST_SF_TENSOR_TYPE_UINT64] = {"uint64", 8},
-  [GST_SF_TENSOR_TYPE_FLOAT16] = {"float16", 2},
+  [GST_SF_TENSOR_TYPE_INT32] = { "int32", 4 },
+  [GST_SF_TENSOR_TYPE_UINT32] = { "uint32", 4 },
+  [GST_SF_TENSOR_TYPE_INT16] = { "int16", 2 },
+  [GST_SF_TENSOR_TYPE_UINT16] = { "uint16", 2 },
+  [GST_SF_TENSOR_TYPE_INT8] = { "int8", 1 },
+  [GST_SF_TENSOR_TYPE_UINT8] = { "uint8", 1 },
+  [GST_SF_TENSOR_TYPE_FLOAT64] = { "float64", 8 },
+  [GST_SF_TENSOR_TYPE_FLOAT32] = { "float32", 4 },
+  [GST_SF_TENSOR_TYPE_INT64] = { "int64", 8 },
+  [GST_SF_TENSOR_TYPE_UINT64] = { "uint64", 8 },
+  [GST_SF_TENSOR_TYPE_FLOAT16] = { "float16", 2 },
 };
 
 const gchar *
@@ -40,7 +40,7 @@ gst_sf_tensor_type_name (GstSfTensorType type)
 }
 
 GstSfTensorType
-gst_sf_tensor_type_from_name (const gchar * name)
+gst_sf_tensor_type_from_name (const gchar *name)
 {
   guint i;
 
@@ -48,7 +48,7 @@ gst_sf_tensor_type_from_name (const gchar * name)
     return GST_SF_TENSOR_TYPE_UNKNOWN;
   for (i = 0; i < GST_SF_TENSOR_TYPE_UNKNOWN; i++) {
     if (g_ascii_strcasecmp (name, tensor_types[i].name) == 0)
-      return (GstSfTensorType) i;
+      return (GstSfTensorType)i;
   }
   return GST_SF_TENSOR_TYPE_UNKNOWN;
 }
@@ -62,8 +62,8 @@ gst_sf_tensor_type_size (GstSfTensorType type)
 }
 
 gboolean
-gst_sf_tensor_info_set_shape (GstSfTensorInfo * info, GstSfTensorType type,
-    guint ndim, const gint64 * shape)
+gst_sf_tensor_info_set_shape (GstSfTensorInfo *info, GstSfTensorType type,
+    guint ndim, const gint64 *shape)
 {
   guint i;
 
@@ -78,13 +78,13 @@ gst_sf_tensor_info_set_shape (GstSfTensorInfo * info, GstSfTensorType type,
   for (i = 0; i < ndim; i++) {
     if (shape[ndim - 1 - i] < 0)
       return FALSE;
-    info->dims[i] = (guint64) shape[ndim - 1 - i];
+    info->dims[i] = (guint64)shape[ndim - 1 - i];
   }
   return TRUE;
 }
 
 guint64
-gst_sf_tensor_info_numel (const GstSfTensorInfo * info)
+gst_sf_tensor_info_numel (const GstSfTensorInfo *info)
 {
   guint64 n = 1;
   guint i;
@@ -99,25 +99,25 @@ gst_sf_tensor_info_numel (const GstSfTensorInfo * info)
 }
 
 gsize
-gst_sf_tensor_info_nbytes (const GstSfTensorInfo * info)
+gst_sf_tensor_info_nbytes (const GstSfTensorInfo *info)
 {
   return gst_sf_tensor_info_numel (info) * gst_sf_tensor_type_size (info->type);
 }
 
 gchar *
-gst_sf_tensor_info_dims_string (const GstSfTensorInfo * info)
+gst_sf_tensor_info_dims_string (const GstSfTensorInfo *info)
 {
   GString *s = g_string_new (NULL);
   guint i;
 
   for (i = 0; i < info->ndim; i++)
-    g_string_append_printf (s, "%s%" G_GUINT64_FORMAT, i ? ":" : "",
-        info->dims[i]);
+    g_string_append_printf (
+        s, "%s%" G_GUINT64_FORMAT, i ? ":" : "", info->dims[i]);
   return g_string_free (s, FALSE);
 }
 
 void
-gst_sf_tensors_info_init (GstSfTensorsInfo * info)
+gst_sf_tensors_info_init (GstSfTensorsInfo *info)
 {
   g_return_if_fail (info != NULL);
 
@@ -127,14 +127,14 @@ gst_sf_tensors_info_init (GstSfTensorsInfo * info)
 }
 
 gboolean
-gst_sf_tensors_info_is_equal (const GstSfTensorsInfo * a,
-    const GstSfTensorsInfo * b)
+gst_sf_tensors_info_is_equal (
+    const GstSfTensorsInfo *a, const GstSfTensorsInfo *b)
 {
   guint i, d;
 
   if (a->num_tensors != b->num_tensors)
     return FALSE;
-  if ((gint64) a->rate_n * b->rate_d != (gint64) b->rate_n * a->rate_d)
+  if ((gint64)a->rate_n * b->rate_d != (gint64)b->rate_n * a->rate_d)
     return FALSE;
   for (i = 0; i < a->num_tensors; i++) {
     const GstSfTensorInfo *ta = &a->tensors[i], *tb = &b->tensors[i];
@@ -150,15 +150,15 @@ gst_sf_tensors_info_is_equal (const GstSfTensorsInfo * a,
 }
 
 GstCaps *
-gst_sf_tensors_info_to_caps (const GstSfTensorsInfo * info)
+gst_sf_tensors_info_to_caps (const GstSfTensorsInfo *info)
 {
   GString *types, *dims;
   GstCaps *caps;
   guint i;
 
   g_return_val_if_fail (info != NULL, NULL);
-  g_return_val_if_fail (info->num_tensors > 0
-      && info->num_tensors <= GST_SF_TENSORS_MAX, NULL);
+  g_return_val_if_fail (
+      info->num_tensors > 0 && info->num_tensors <= GST_SF_TENSORS_MAX, NULL);
 
   types = g_string_new (NULL);
   dims = g_string_new (NULL);
@@ -171,11 +171,9 @@ gst_sf_tensors_info_to_caps (const GstSfTensorsInfo * info)
     g_free (d);
   }
 
-  caps = gst_caps_new_simple (GST_SF_TENSORS_MIME,
-      "format", G_TYPE_STRING, "static",
-      "num_tensors", G_TYPE_INT, (gint) info->num_tensors,
-      "types", G_TYPE_STRING, types->str,
-      "dimensions", G_TYPE_STRING, dims->str,
+  caps = gst_caps_new_simple (GST_SF_TENSORS_MIME, "format", G_TYPE_STRING,
+      "static", "num_tensors", G_TYPE_INT, (gint)info->num_tensors, "types",
+      G_TYPE_STRING, types->str, "dimensions", G_TYPE_STRING, dims->str,
       "framerate", GST_TYPE_FRACTION, info->rate_n,
       info->rate_d > 0 ? info->rate_d : 1, NULL);
 
@@ -186,7 +184,7 @@ gst_sf_tensors_info_to_caps (const GstSfTensorsInfo * info)
 
 /* "64:17:1" → dims innermost first. */
 static gboolean
-parse_dims (GstSfTensorInfo * info, const gchar * str)
+parse_dims (GstSfTensorInfo *info, const gchar *str)
 {
   gchar **parts = g_strsplit (str, ":", -1);
   guint n = g_strv_length (parts), i;
@@ -208,7 +206,7 @@ parse_dims (GstSfTensorInfo * info, const gchar * str)
 }
 
 gboolean
-gst_sf_tensors_info_from_caps (GstSfTensorsInfo * info, const GstCaps * caps)
+gst_sf_tensors_info_from_caps (GstSfTensorsInfo *info, const GstCaps *caps)
 {
   const GstStructure *s;
   const gchar *format, *types, *dims;
@@ -240,11 +238,11 @@ gst_sf_tensors_info_from_caps (GstSfTensorsInfo * info, const GstCaps * caps)
   if (!gst_structure_get_int (s, "num_tensors", &num))
     num = g_strv_length (type_list);
   if (num <= 0 || num > GST_SF_TENSORS_MAX
-      || g_strv_length (type_list) != (guint) num
-      || g_strv_length (dim_list) != (guint) num)
+      || g_strv_length (type_list) != (guint)num
+      || g_strv_length (dim_list) != (guint)num)
     goto done;
 
-  for (i = 0; i < (guint) num; i++) {
+  for (i = 0; i < (guint)num; i++) {
     GstSfTensorInfo *t = &info->tensors[i];
 
     t->type = gst_sf_tensor_type_from_name (g_strstrip (type_list[i]));
@@ -252,8 +250,8 @@ gst_sf_tensors_info_from_caps (GstSfTensorsInfo * info, const GstCaps * caps)
       goto done;
   }
   info->num_tensors = num;
-  if (!gst_structure_get_fraction (s, "framerate", &info->rate_n,
-          &info->rate_d)) {
+  if (!gst_structure_get_fraction (
+          s, "framerate", &info->rate_n, &info->rate_d)) {
     info->rate_n = 0;
     info->rate_d = 1;
   }
@@ -286,9 +284,9 @@ gst_sf_tensor_meta_api_get_type (void)
 }
 
 static gboolean
-gst_sf_tensor_meta_init (GstMeta * meta, gpointer params, GstBuffer * buffer)
+gst_sf_tensor_meta_init (GstMeta *meta, gpointer params, GstBuffer *buffer)
 {
-  GstSfTensorMeta *tmeta = (GstSfTensorMeta *) meta;
+  GstSfTensorMeta *tmeta = (GstSfTensorMeta *)meta;
 
   tmeta->model = NULL;
   tmeta->model_ref = NULL;
@@ -300,9 +298,9 @@ gst_sf_tensor_meta_init (GstMeta * meta, gpointer params, GstBuffer * buffer)
 }
 
 static void
-gst_sf_tensor_meta_free (GstMeta * meta, GstBuffer * buffer)
+gst_sf_tensor_meta_free (GstMeta *meta, GstBuffer *buffer)
 {
-  GstSfTensorMeta *tmeta = (GstSfTensorMeta *) meta;
+  GstSfTensorMeta *tmeta = (GstSfTensorMeta *)meta;
 
   if (tmeta->model != NULL && tmeta->model_unref != NULL)
     tmeta->model_unref (tmeta->model);
@@ -315,14 +313,14 @@ gst_sf_tensor_meta_free (GstMeta * meta, GstBuffer * buffer)
 /* The meta describes where the tensors came from, not their bytes, so it
  * survives every transform unchanged. */
 static gboolean
-gst_sf_tensor_meta_transform (GstBuffer * dest, GstMeta * meta,
-    GstBuffer * buffer, GQuark type, gpointer data)
+gst_sf_tensor_meta_transform (GstBuffer *dest, GstMeta *meta, GstBuffer *buffer,
+    GQuark type, gpointer data)
 {
-  GstSfTensorMeta *tmeta = (GstSfTensorMeta *) meta;
+  GstSfTensorMeta *tmeta = (GstSfTensorMeta *)meta;
 
   return gst_buffer_add_sf_tensor_meta (dest, tmeta->model, tmeta->model_ref,
-      tmeta->model_unref, tmeta->model_name, tmeta->text,
-      tmeta->media) != NULL;
+             tmeta->model_unref, tmeta->model_name, tmeta->text, tmeta->media)
+      != NULL;
 }
 
 const GstMetaInfo *
@@ -330,30 +328,30 @@ gst_sf_tensor_meta_get_info (void)
 {
   static const GstMetaInfo *info = NULL;
 
-  if (g_once_init_enter ((GstMetaInfo **) & info)) {
+  if (g_once_init_enter ((GstMetaInfo **)&info)) {
     const GstMetaInfo *mi = gst_meta_get_info ("GstSfTensorMeta");
 
     if (mi == NULL)
       mi = gst_meta_register (GST_SF_TENSOR_META_API_TYPE, "GstSfTensorMeta",
           sizeof (GstSfTensorMeta), gst_sf_tensor_meta_init,
           gst_sf_tensor_meta_free, gst_sf_tensor_meta_transform);
-    g_once_init_leave ((GstMetaInfo **) & info, (GstMetaInfo *) mi);
+    g_once_init_leave ((GstMetaInfo **)&info, (GstMetaInfo *)mi);
   }
   return info;
 }
 
 GstSfTensorMeta *
-gst_buffer_add_sf_tensor_meta (GstBuffer * buffer, gpointer model,
+gst_buffer_add_sf_tensor_meta (GstBuffer *buffer, gpointer model,
     GBoxedCopyFunc model_ref, GDestroyNotify model_unref,
-    const gchar * model_name, const gchar * text, GstBuffer * media)
+    const gchar *model_name, const gchar *text, GstBuffer *media)
 {
   GstSfTensorMeta *tmeta;
 
   g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
   g_return_val_if_fail (model == NULL || (model_ref && model_unref), NULL);
 
-  tmeta = (GstSfTensorMeta *) gst_buffer_add_meta (buffer,
-      GST_SF_TENSOR_META_INFO, NULL);
+  tmeta = (GstSfTensorMeta *)gst_buffer_add_meta (
+      buffer, GST_SF_TENSOR_META_INFO, NULL);
   if (tmeta == NULL)
     return NULL;
   if (model != NULL) {
@@ -387,30 +385,31 @@ gst_sf_result_meta_api_get_type (void)
 }
 
 static gboolean
-gst_sf_result_meta_init (GstMeta * meta, gpointer params, GstBuffer * buffer)
+gst_sf_result_meta_init (GstMeta *meta, gpointer params, GstBuffer *buffer)
 {
-  ((GstSfResultMeta *) meta)->result = NULL;
+  ((GstSfResultMeta *)meta)->result = NULL;
   return TRUE;
 }
 
 static void
-gst_sf_result_meta_free (GstMeta * meta, GstBuffer * buffer)
+gst_sf_result_meta_free (GstMeta *meta, GstBuffer *buffer)
 {
-  GstSfResultMeta *rmeta = (GstSfResultMeta *) meta;
+  GstSfResultMeta *rmeta = (GstSfResultMeta *)meta;
 
   g_clear_pointer (&rmeta->result, gst_structure_free);
 }
 
 static gboolean
-gst_sf_result_meta_transform (GstBuffer * dest, GstMeta * meta,
-    GstBuffer * buffer, GQuark type, gpointer data)
+gst_sf_result_meta_transform (GstBuffer *dest, GstMeta *meta, GstBuffer *buffer,
+    GQuark type, gpointer data)
 {
-  GstSfResultMeta *rmeta = (GstSfResultMeta *) meta;
+  GstSfResultMeta *rmeta = (GstSfResultMeta *)meta;
 
   if (rmeta->result == NULL)
     return TRUE;
-  return gst_buffer_add_sf_result_meta (dest,
-      gst_structure_copy (rmeta->result)) != NULL;
+  return gst_buffer_add_sf_result_meta (
+             dest, gst_structure_copy (rmeta->result))
+      != NULL;
 }
 
 const GstMetaInfo *
@@ -418,32 +417,117 @@ gst_sf_result_meta_get_info (void)
 {
   static const GstMetaInfo *info = NULL;
 
-  if (g_once_init_enter ((GstMetaInfo **) & info)) {
+  if (g_once_init_enter ((GstMetaInfo **)&info)) {
     const GstMetaInfo *mi = gst_meta_get_info ("GstSfResultMeta");
 
     if (mi == NULL)
       mi = gst_meta_register (GST_SF_RESULT_META_API_TYPE, "GstSfResultMeta",
           sizeof (GstSfResultMeta), gst_sf_result_meta_init,
           gst_sf_result_meta_free, gst_sf_result_meta_transform);
-    g_once_init_leave ((GstMetaInfo **) & info, (GstMetaInfo *) mi);
+    g_once_init_leave ((GstMetaInfo **)&info, (GstMetaInfo *)mi);
   }
   return info;
 }
 
 GstSfResultMeta *
-gst_buffer_add_sf_result_meta (GstBuffer * buffer, GstStructure * result)
+gst_buffer_add_sf_result_meta (GstBuffer *buffer, GstStructure *result)
 {
   GstSfResultMeta *rmeta;
 
   g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
   g_return_val_if_fail (result != NULL, NULL);
 
-  rmeta = (GstSfResultMeta *) gst_buffer_add_meta (buffer,
-      GST_SF_RESULT_META_INFO, NULL);
+  rmeta = (GstSfResultMeta *)gst_buffer_add_meta (
+      buffer, GST_SF_RESULT_META_INFO, NULL);
   if (rmeta == NULL) {
     gst_structure_free (result);
     return NULL;
   }
   rmeta->result = result;
   return rmeta;
+}
+
+/* GstSfLabelsMeta */
+
+GType
+gst_sf_labels_meta_api_get_type (void)
+{
+  static GType type = 0;
+
+  if (g_once_init_enter (&type)) {
+    static const gchar *tags[] = { NULL };
+    GType t = g_type_from_name ("GstSfLabelsMetaAPI");
+
+    if (t == 0)
+      t = gst_meta_api_type_register ("GstSfLabelsMetaAPI", tags);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+static gboolean
+gst_sf_labels_meta_init (GstMeta *meta, gpointer params, GstBuffer *buffer)
+{
+  GstSfLabelsMeta *lmeta = (GstSfLabelsMeta *)meta;
+
+  lmeta->labels = NULL;
+  lmeta->n_labels = 0;
+  return TRUE;
+}
+
+static void
+gst_sf_labels_meta_free (GstMeta *meta, GstBuffer *buffer)
+{
+  GstSfLabelsMeta *lmeta = (GstSfLabelsMeta *)meta;
+
+  g_clear_pointer (&lmeta->labels, g_strfreev);
+  lmeta->n_labels = 0;
+}
+
+static gboolean
+gst_sf_labels_meta_transform (GstBuffer *dest, GstMeta *meta, GstBuffer *buffer,
+    GQuark type, gpointer data)
+{
+  GstSfLabelsMeta *lmeta = (GstSfLabelsMeta *)meta;
+
+  return gst_buffer_add_sf_labels_meta (
+             dest, (const gchar *const *)lmeta->labels, lmeta->n_labels)
+      != NULL;
+}
+
+const GstMetaInfo *
+gst_sf_labels_meta_get_info (void)
+{
+  static const GstMetaInfo *info = NULL;
+
+  if (g_once_init_enter ((GstMetaInfo **)&info)) {
+    const GstMetaInfo *mi = gst_meta_get_info ("GstSfLabelsMeta");
+
+    if (mi == NULL)
+      mi = gst_meta_register (GST_SF_LABELS_META_API_TYPE, "GstSfLabelsMeta",
+          sizeof (GstSfLabelsMeta), gst_sf_labels_meta_init,
+          gst_sf_labels_meta_free, gst_sf_labels_meta_transform);
+    g_once_init_leave ((GstMetaInfo **)&info, (GstMetaInfo *)mi);
+  }
+  return info;
+}
+
+GstSfLabelsMeta *
+gst_buffer_add_sf_labels_meta (
+    GstBuffer *buffer, const gchar *const *labels, guint n)
+{
+  GstSfLabelsMeta *lmeta;
+
+  g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
+  g_return_val_if_fail (labels != NULL || n == 0, NULL);
+
+  lmeta = (GstSfLabelsMeta *)gst_buffer_add_meta (
+      buffer, GST_SF_LABELS_META_INFO, NULL);
+  if (lmeta == NULL)
+    return NULL;
+  lmeta->labels = g_new0 (gchar *, n + 1);
+  for (guint i = 0; i < n; i++)
+    lmeta->labels[i] = g_strdup (labels[i]);
+  lmeta->n_labels = n;
+  return lmeta;
 }

@@ -51,38 +51,38 @@ typedef struct
 {
   GstSfTensorType type;
   guint ndim;
-  guint64 dims[GST_SF_TENSOR_MAX_DIMS];  /* innermost first */
+  guint64 dims[GST_SF_TENSOR_MAX_DIMS]; /* innermost first */
 } GstSfTensorInfo;
 
 typedef struct
 {
   guint num_tensors;
   GstSfTensorInfo tensors[GST_SF_TENSORS_MAX];
-  gint rate_n, rate_d;          /* framerate; 0/1 when not periodic */
+  gint rate_n, rate_d; /* framerate; 0/1 when not periodic */
 } GstSfTensorsInfo;
 
 const gchar *gst_sf_tensor_type_name (GstSfTensorType type);
-GstSfTensorType gst_sf_tensor_type_from_name (const gchar * name);
+GstSfTensorType gst_sf_tensor_type_from_name (const gchar *name);
 gsize gst_sf_tensor_type_size (GstSfTensorType type);
 
 /* Fills @info from a row-major @shape (outermost first), reversing it into
  * caps order. FALSE when @ndim is 0 or above GST_SF_TENSOR_MAX_DIMS. */
-gboolean gst_sf_tensor_info_set_shape (GstSfTensorInfo * info,
-    GstSfTensorType type, guint ndim, const gint64 * shape);
-guint64 gst_sf_tensor_info_numel (const GstSfTensorInfo * info);
-gsize gst_sf_tensor_info_nbytes (const GstSfTensorInfo * info);
+gboolean gst_sf_tensor_info_set_shape (GstSfTensorInfo *info,
+    GstSfTensorType type, guint ndim, const gint64 *shape);
+guint64 gst_sf_tensor_info_numel (const GstSfTensorInfo *info);
+gsize gst_sf_tensor_info_nbytes (const GstSfTensorInfo *info);
 /* "64:17:1" — caller frees. */
-gchar *gst_sf_tensor_info_dims_string (const GstSfTensorInfo * info);
+gchar *gst_sf_tensor_info_dims_string (const GstSfTensorInfo *info);
 
-void gst_sf_tensors_info_init (GstSfTensorsInfo * info);
-gboolean gst_sf_tensors_info_is_equal (const GstSfTensorsInfo * a,
-    const GstSfTensorsInfo * b);
+void gst_sf_tensors_info_init (GstSfTensorsInfo *info);
+gboolean gst_sf_tensors_info_is_equal (
+    const GstSfTensorsInfo *a, const GstSfTensorsInfo *b);
 /* (transfer full) fixed caps for @info. */
-GstCaps *gst_sf_tensors_info_to_caps (const GstSfTensorsInfo * info);
+GstCaps *gst_sf_tensors_info_to_caps (const GstSfTensorsInfo *info);
 /* Parses fixed other/tensors caps (only format=static). FALSE when a field
  * is missing or malformed, or the counts of types and dimensions disagree. */
-gboolean gst_sf_tensors_info_from_caps (GstSfTensorsInfo * info,
-    const GstCaps * caps);
+gboolean gst_sf_tensors_info_from_caps (
+    GstSfTensorsInfo *info, const GstCaps *caps);
 
 /* GstSfTensorMeta */
 
@@ -90,12 +90,12 @@ typedef struct
 {
   GstMeta meta;
 
-  gpointer model;               /* opaque model handle (an SfModel), owned ref, nullable */
+  gpointer model; /* opaque model handle (an SfModel), owned ref, nullable */
   GBoxedCopyFunc model_ref;
   GDestroyNotify model_unref;
-  gchar *model_name;            /* folder basename, nullable */
-  gchar *text;                  /* source text (text encoders), nullable */
-  GstBuffer *media;             /* source media buffer, owned ref, nullable */
+  gchar *model_name; /* folder basename, nullable */
+  gchar *text;       /* source text (text encoders), nullable */
+  GstBuffer *media;  /* source media buffer, owned ref, nullable */
 } GstSfTensorMeta;
 
 GType gst_sf_tensor_meta_api_get_type (void);
@@ -103,14 +103,14 @@ const GstMetaInfo *gst_sf_tensor_meta_get_info (void);
 #define GST_SF_TENSOR_META_API_TYPE (gst_sf_tensor_meta_api_get_type ())
 #define GST_SF_TENSOR_META_INFO (gst_sf_tensor_meta_get_info ())
 
-#define gst_buffer_get_sf_tensor_meta(buf) \
-  ((GstSfTensorMeta *) gst_buffer_get_meta ((buf), GST_SF_TENSOR_META_API_TYPE))
+#define gst_buffer_get_sf_tensor_meta(buf)                                     \
+  ((GstSfTensorMeta *)gst_buffer_get_meta ((buf), GST_SF_TENSOR_META_API_TYPE))
 
 /* Takes its own references on @model (through @model_ref) and @media, and
  * copies the strings. Every argument after @buffer is nullable. */
-GstSfTensorMeta *gst_buffer_add_sf_tensor_meta (GstBuffer * buffer,
+GstSfTensorMeta *gst_buffer_add_sf_tensor_meta (GstBuffer *buffer,
     gpointer model, GBoxedCopyFunc model_ref, GDestroyNotify model_unref,
-    const gchar * model_name, const gchar * text, GstBuffer * media);
+    const gchar *model_name, const gchar *text, GstBuffer *media);
 
 /* GstSfResultMeta */
 
@@ -118,7 +118,7 @@ typedef struct
 {
   GstMeta meta;
 
-  GstStructure *result;         /* owned; named after the element that made it */
+  GstStructure *result; /* owned; named after the element that made it */
 } GstSfResultMeta;
 
 GType gst_sf_result_meta_api_get_type (void);
@@ -126,11 +126,35 @@ const GstMetaInfo *gst_sf_result_meta_get_info (void);
 #define GST_SF_RESULT_META_API_TYPE (gst_sf_result_meta_api_get_type ())
 #define GST_SF_RESULT_META_INFO (gst_sf_result_meta_get_info ())
 
-#define gst_buffer_get_sf_result_meta(buf) \
-  ((GstSfResultMeta *) gst_buffer_get_meta ((buf), GST_SF_RESULT_META_API_TYPE))
+#define gst_buffer_get_sf_result_meta(buf)                                     \
+  ((GstSfResultMeta *)gst_buffer_get_meta ((buf), GST_SF_RESULT_META_API_TYPE))
 
 /* (transfer full) @result */
-GstSfResultMeta *gst_buffer_add_sf_result_meta (GstBuffer * buffer,
-    GstStructure * result);
+GstSfResultMeta *gst_buffer_add_sf_result_meta (
+    GstBuffer *buffer, GstStructure *result);
+
+/* GstSfLabelsMeta: names for the entries of a buffer's single row of
+ * scores, when they are not the model's id2label (e.g. the prompt texts
+ * sffuse scored an image against). sfclassifier prefers them. */
+
+typedef struct
+{
+  GstMeta meta;
+
+  gchar **labels; /* owned, NULL-terminated */
+  guint n_labels;
+} GstSfLabelsMeta;
+
+GType gst_sf_labels_meta_api_get_type (void);
+const GstMetaInfo *gst_sf_labels_meta_get_info (void);
+#define GST_SF_LABELS_META_API_TYPE (gst_sf_labels_meta_api_get_type ())
+#define GST_SF_LABELS_META_INFO (gst_sf_labels_meta_get_info ())
+
+#define gst_buffer_get_sf_labels_meta(buf)                                     \
+  ((GstSfLabelsMeta *)gst_buffer_get_meta ((buf), GST_SF_LABELS_META_API_TYPE))
+
+/* Copies the @n strings of @labels. */
+GstSfLabelsMeta *gst_buffer_add_sf_labels_meta (
+    GstBuffer *buffer, const gchar *const *labels, guint n);
 
 G_END_DECLS

@@ -9,6 +9,8 @@
  *
  * - logits, dimensions "num_labels:1", when the checkpoint has a
  *   classification head and pooling is auto;
+ * - the projected, L2-normalised text embedding, dimensions "P:1", for a
+ *   CLIP checkpoint with pooling=auto (what sffuse mode=similarity takes);
  * - a sentence embedding, dimensions "H:1", with pooling=cls or mean, or
  *   with pooling=auto when the checkpoint names its own pooling
  *   (sentence-transformers);
@@ -111,6 +113,7 @@ struct _GstSfTextEncoder
   GstSfTextSplit cur_split;
   guint cur_max_length;
   gboolean want_logits;         /* classifier output */
+  gboolean want_embeds;         /* projected text embeddings (CLIP) */
   SfPooling cur_pooling;        /* CLS/MEAN, or NONE for the last hidden state */
   gboolean cur_normalize;
 
@@ -386,7 +389,7 @@ gst_sf_text_encoder_start (GstSfTextEncoder * self)
   if (self->model == NULL)
     goto load_failed;
 
-  if (sf_model_modality (self->model) != SF_MODALITY_TEXT
+  if (!sf_model_takes_input (self->model, SF_MODALITY_TEXT)
       || sf_model_tokenizer (self->model) == NULL)
     goto not_text;
 
@@ -398,9 +401,13 @@ gst_sf_text_encoder_start (GstSfTextEncoder * self)
     self->cur_max_length = 0;
 
   self->want_logits = FALSE;
+  self->want_embeds = FALSE;
   if (pooling == SF_POOLING_AUTO) {
     if (sf_model_has_classifier (self->model)) {
       self->want_logits = TRUE;
+      pooling = SF_POOLING_NONE;
+    } else if (sf_model_projection_dim (self->model) > 0) {
+      self->want_embeds = TRUE; /* already L2-normalised */
       pooling = SF_POOLING_NONE;
     } else {
       pooling = sf_model_default_pooling (self->model);
@@ -417,7 +424,8 @@ gst_sf_text_encoder_start (GstSfTextEncoder * self)
   GST_INFO_OBJECT (self, "model %s (%s), output %s, normalize %d, "
       "max length %u", sf_model_name (self->model),
       sf_model_architecture (self->model),
-      self->want_logits ? "logits" : pooling == SF_POOLING_NONE ?
+      self->want_logits ? "logits" : self->want_embeds ? "text embeds" :
+      pooling == SF_POOLING_NONE ?
       "last hidden state" : pooling == SF_POOLING_CLS ? "cls" : "mean",
       self->cur_normalize, self->cur_max_length);
 
@@ -489,6 +497,8 @@ gst_sf_text_encoder_fixed_info (GstSfTextEncoder * self,
     return FALSE;
   if (self->want_logits)
     shape[1] = sf_model_num_labels (self->model);
+  else if (self->want_embeds)
+    shape[1] = sf_model_projection_dim (self->model);
   else if (self->cur_pooling != SF_POOLING_NONE)
     shape[1] = sf_model_hidden_size (self->model);
   else
@@ -615,6 +625,8 @@ gst_sf_text_encoder_encode (GstSfTextEncoder * self, TextItem * items,
 
   if (self->want_logits) {
     result = sf_tensor_ref (output.logits);
+  } else if (self->want_embeds) {
+    result = sf_tensor_ref (output.text_embeds);
   } else if (self->cur_pooling == SF_POOLING_NONE) {
     result = sf_tensor_ref (output.last_hidden_state);
   } else {
@@ -667,7 +679,8 @@ static GstFlowReturn
 gst_sf_text_encoder_process (GstSfTextEncoder * self, GArray * items)
 {
   GstFlowReturn ret = GST_FLOW_OK;
-  guint batch = (self->want_logits || self->cur_pooling != SF_POOLING_NONE) ?
+  guint batch = (self->want_logits || self->want_embeds
+      || self->cur_pooling != SF_POOLING_NONE) ?
       MAX_BATCH : 1;
   guint i, n;
 

@@ -6,8 +6,8 @@
 G_BEGIN_DECLS
 
 #define GST_TYPE_SF_TEXT_ENCODER (gst_sf_text_encoder_get_type ())
-G_DECLARE_FINAL_TYPE (GstSfTextEncoder, gst_sf_text_encoder, GST,
-    SF_TEXT_ENCODER, GstElement)
+G_DECLARE_FINAL_TYPE (
+    GstSfTextEncoder, gst_sf_text_encoder, GST, SF_TEXT_ENCODER, GstElement)
 
 #define GST_TYPE_SF_TEXT_SPLIT (gst_sf_text_split_get_type ())
 GType gst_sf_text_split_get_type (void);

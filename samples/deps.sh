@@ -5,6 +5,7 @@
 SF_BUILD_PACKAGES=(
   meson ninja-build pkg-config gcc
   libglib2.0-dev libcjson-dev libopenblas-dev libavutil-dev
+  libavformat-dev libavcodec-dev libswscale-dev libswresample-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 )

@@ -14,16 +14,16 @@
 
 struct SfAddedVocab
 {
-  GPtrArray *tokens;            /* SfAddedToken, owned */
-  GHashTable *by_content;       /* content → SfAddedToken */
-  GHashTable *by_id;            /* id → SfAddedToken */
-  GHashTable *first[2];         /* raw / normalised: first char → GPtrArray */
-  guint8 ascii_first[2][128];   /* 1 when some token starts with that char */
+  GPtrArray *tokens;          /* SfAddedToken, owned */
+  GHashTable *by_content;     /* content → SfAddedToken */
+  GHashTable *by_id;          /* id → SfAddedToken */
+  GHashTable *first[2];       /* raw / normalised: first char → GPtrArray */
+  guint8 ascii_first[2][128]; /* 1 when some token starts with that char */
   gint32 id_end;
 };
 
 static void
-added_token_free (SfAddedToken * t)
+added_token_free (SfAddedToken *t)
 {
   g_free (t->content);
   g_free (t->match);
@@ -36,17 +36,17 @@ sf_added_vocab_new (void)
   SfAddedVocab *vocab = g_new0 (SfAddedVocab, 1);
 
   vocab->tokens =
-      g_ptr_array_new_with_free_func ((GDestroyNotify) added_token_free);
+      g_ptr_array_new_with_free_func ((GDestroyNotify)added_token_free);
   vocab->by_content = g_hash_table_new (g_str_hash, g_str_equal);
   vocab->by_id = g_hash_table_new (g_direct_hash, g_direct_equal);
   for (int k = 0; k < 2; k++)
-    vocab->first[k] = g_hash_table_new_full (g_direct_hash, g_direct_equal,
-        NULL, (GDestroyNotify) g_ptr_array_unref);
+    vocab->first[k] = g_hash_table_new_full (
+        g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)g_ptr_array_unref);
   return vocab;
 }
 
 void
-sf_added_vocab_free (SfAddedVocab * vocab)
+sf_added_vocab_free (SfAddedVocab *vocab)
 {
   if (vocab == NULL)
     return;
@@ -59,7 +59,7 @@ sf_added_vocab_free (SfAddedVocab * vocab)
 }
 
 void
-sf_added_vocab_add (SfAddedVocab * vocab, const char *content, gint32 id,
+sf_added_vocab_add (SfAddedVocab *vocab, const char *content, gint32 id,
     gboolean special, gboolean single_word, gboolean lstrip, gboolean rstrip,
     gboolean normalized)
 {
@@ -86,14 +86,14 @@ sf_added_vocab_add (SfAddedVocab * vocab, const char *content, gint32 id,
 static gint
 longest_first (gconstpointer a, gconstpointer b)
 {
-  const SfAddedToken *ta = *(const SfAddedToken * const *) a;
-  const SfAddedToken *tb = *(const SfAddedToken * const *) b;
+  const SfAddedToken *ta = *(const SfAddedToken *const *)a;
+  const SfAddedToken *tb = *(const SfAddedToken *const *)b;
 
-  return (gint) tb->n_match - (gint) ta->n_match;
+  return (gint)tb->n_match - (gint)ta->n_match;
 }
 
 void
-sf_added_vocab_prepare (SfAddedVocab * vocab, const SfNormalizer * normalizer)
+sf_added_vocab_prepare (SfAddedVocab *vocab, const SfNormalizer *normalizer)
 {
   SfNormalized text, scratch;
 
@@ -124,12 +124,12 @@ sf_added_vocab_prepare (SfAddedVocab * vocab, const SfNormalizer * normalizer)
     }
     if (t->n_match == 0)
       continue;
-    list = g_hash_table_lookup (vocab->first[k],
-        GUINT_TO_POINTER (t->match[0]));
+    list =
+        g_hash_table_lookup (vocab->first[k], GUINT_TO_POINTER (t->match[0]));
     if (list == NULL) {
       list = g_ptr_array_new ();
-      g_hash_table_insert (vocab->first[k], GUINT_TO_POINTER (t->match[0]),
-          list);
+      g_hash_table_insert (
+          vocab->first[k], GUINT_TO_POINTER (t->match[0]), list);
     }
     g_ptr_array_add (list, t);
     g_ptr_array_sort (list, longest_first);
@@ -141,13 +141,13 @@ sf_added_vocab_prepare (SfAddedVocab * vocab, const SfNormalizer * normalizer)
 }
 
 gboolean
-sf_added_vocab_has (const SfAddedVocab * vocab, gboolean normalized)
+sf_added_vocab_has (const SfAddedVocab *vocab, gboolean normalized)
 {
   return g_hash_table_size (vocab->first[normalized ? 1 : 0]) > 0;
 }
 
 static inline void
-push_split (GArray * out, SfAddedToken * token, guint start, guint end)
+push_split (GArray *out, SfAddedToken *token, guint start, guint end)
 {
   SfAddedSplit s = { token, start, end };
 
@@ -156,8 +156,8 @@ push_split (GArray * out, SfAddedToken * token, guint start, guint end)
 }
 
 static const SfAddedToken *
-match_at (const SfAddedVocab * vocab, int k, const gunichar * chars,
-    guint n, guint pos)
+match_at (
+    const SfAddedVocab *vocab, int k, const gunichar *chars, guint n, guint pos)
 {
   gunichar c = chars[pos];
   GPtrArray *list;
@@ -184,11 +184,11 @@ match_at (const SfAddedVocab * vocab, int k, const gunichar * chars,
 }
 
 void
-sf_added_vocab_split (const SfAddedVocab * vocab, gboolean normalized,
-    const gunichar * chars, guint n, GArray * out)
+sf_added_vocab_split (const SfAddedVocab *vocab, gboolean normalized,
+    const gunichar *chars, guint n, GArray *out)
 {
   int k = normalized ? 1 : 0;
-  guint plain = 0;              /* start of the text not yet emitted */
+  guint plain = 0; /* start of the text not yet emitted */
   guint pos = 0;
 
   if (g_hash_table_size (vocab->first[k]) == 0) {
@@ -212,32 +212,32 @@ sf_added_vocab_split (const SfAddedVocab * vocab, gboolean normalized,
       while (end < n && sf_unichar_is_white_space (chars[end]))
         end++;
     push_split (out, NULL, plain, start);
-    push_split (out, (SfAddedToken *) t, start, end);
+    push_split (out, (SfAddedToken *)t, start, end);
     plain = pos = end;
   }
   push_split (out, NULL, plain, n);
 }
 
 const SfAddedToken *
-sf_added_vocab_by_id (const SfAddedVocab * vocab, gint32 id)
+sf_added_vocab_by_id (const SfAddedVocab *vocab, gint32 id)
 {
   return g_hash_table_lookup (vocab->by_id, GINT_TO_POINTER (id));
 }
 
 const SfAddedToken *
-sf_added_vocab_by_content (const SfAddedVocab * vocab, const char *content)
+sf_added_vocab_by_content (const SfAddedVocab *vocab, const char *content)
 {
   return g_hash_table_lookup (vocab->by_content, content);
 }
 
 gint32
-sf_added_vocab_id_end (const SfAddedVocab * vocab)
+sf_added_vocab_id_end (const SfAddedVocab *vocab)
 {
   return vocab->id_end;
 }
 
 guint
-sf_added_vocab_count_new (const SfAddedVocab * vocab, const SfModel * model)
+sf_added_vocab_count_new (const SfAddedVocab *vocab, const SfModel *model)
 {
   guint n = 0;
 

@@ -17,7 +17,7 @@
 /* Length of the valid UTF-8 sequence at @p (of @n bytes), or the negated
  * length of its maximal invalid prefix. */
 static gint
-utf8_sequence (const guchar * p, gsize n)
+utf8_sequence (const guchar *p, gsize n)
 {
   guchar lo = 0x80, hi = 0xbf;
   gint len;
@@ -44,14 +44,14 @@ utf8_sequence (const guchar * p, gsize n)
   if (n < 2 || p[1] < lo || p[1] > hi)
     return -1;
   for (gint k = 2; k < len; k++)
-    if ((gsize) k >= n || p[k] < 0x80 || p[k] > 0xbf)
+    if ((gsize)k >= n || p[k] < 0x80 || p[k] > 0xbf)
       return -k;
   return len;
 }
 
 /* (transfer full) @bytes as UTF-8, invalid parts replaced. */
 static char *
-utf8_lossy (const guchar * bytes, gsize n)
+utf8_lossy (const guchar *bytes, gsize n)
 {
   GString *out = g_string_sized_new (n + 1);
   gsize i = 0;
@@ -60,7 +60,7 @@ utf8_lossy (const guchar * bytes, gsize n)
     gint len = utf8_sequence (bytes + i, n - i);
 
     if (len > 0) {
-      g_string_append_len (out, (const char *) bytes + i, len);
+      g_string_append_len (out, (const char *)bytes + i, len);
       i += len;
     } else {
       g_string_append (out, REPLACEMENT_CHAR);
@@ -71,7 +71,7 @@ utf8_lossy (const guchar * bytes, gsize n)
 }
 
 static void
-replace_all_tokens (GPtrArray * tokens, char *text)
+replace_all_tokens (GPtrArray *tokens, char *text)
 {
   g_ptr_array_set_size (tokens, 0);
   g_ptr_array_add (tokens, text);
@@ -80,7 +80,7 @@ replace_all_tokens (GPtrArray * tokens, char *text)
 /* ---- ByteLevel ---- */
 
 static void
-byte_level_decode_chain (const SfDecoder * base, GPtrArray * tokens)
+byte_level_decode_chain (const SfDecoder *base, GPtrArray *tokens)
 {
   GByteArray *bytes = g_byte_array_new ();
 
@@ -91,7 +91,7 @@ byte_level_decode_chain (const SfDecoder * base, GPtrArray * tokens)
 
     for (p = token; *p; p = g_utf8_next_char (p)) {
       gint b = sf_byte_level_byte (g_utf8_get_char (p));
-      guint8 byte = (guint8) b;
+      guint8 byte = (guint8)b;
 
       if (b < 0)
         break;
@@ -100,7 +100,7 @@ byte_level_decode_chain (const SfDecoder * base, GPtrArray * tokens)
     /* a token outside the alphabet (an added token) is kept as it is */
     if (*p) {
       g_byte_array_set_size (bytes, mark);
-      g_byte_array_append (bytes, (const guint8 *) token, strlen (token));
+      g_byte_array_append (bytes, (const guint8 *)token, strlen (token));
     }
   }
   replace_all_tokens (tokens, utf8_lossy (bytes->data, bytes->len));
@@ -108,18 +108,17 @@ byte_level_decode_chain (const SfDecoder * base, GPtrArray * tokens)
 }
 
 static void
-decoder_free (SfDecoder * base)
+decoder_free (SfDecoder *base)
 {
   g_free (base);
 }
 
-static const SfDecoderClass byte_level_class = {
-  "ByteLevel", byte_level_decode_chain, decoder_free
-};
+static const SfDecoderClass byte_level_class = { "ByteLevel",
+  byte_level_decode_chain, decoder_free };
 
 SfDecoder *
-sf_decoder_byte_level_new_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_decoder_byte_level_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   SfDecoder *self = g_new0 (SfDecoder, 1);
 
@@ -135,8 +134,7 @@ fallback_byte (const char *token)
 {
   gint hi, lo;
 
-  if (strlen (token) != 6 || strncmp (token, "<0x", 3) != 0
-      || token[5] != '>')
+  if (strlen (token) != 6 || strncmp (token, "<0x", 3) != 0 || token[5] != '>')
     return -1;
   hi = g_ascii_xdigit_value (token[3]);
   lo = g_ascii_xdigit_value (token[4]);
@@ -144,13 +142,12 @@ fallback_byte (const char *token)
 }
 
 static void
-flush_bytes (GByteArray * bytes, GPtrArray * out)
+flush_bytes (GByteArray *bytes, GPtrArray *out)
 {
   if (bytes->len == 0)
     return;
-  if (g_utf8_validate_len ((const char *) bytes->data, bytes->len, NULL)) {
-    g_ptr_array_add (out, g_strndup ((const char *) bytes->data,
-            bytes->len));
+  if (g_utf8_validate_len ((const char *)bytes->data, bytes->len, NULL)) {
+    g_ptr_array_add (out, g_strndup ((const char *)bytes->data, bytes->len));
   } else {
     for (guint i = 0; i < bytes->len; i++)
       g_ptr_array_add (out, g_strdup (REPLACEMENT_CHAR));
@@ -159,7 +156,7 @@ flush_bytes (GByteArray * bytes, GPtrArray * out)
 }
 
 static void
-byte_fallback_decode_chain (const SfDecoder * base, GPtrArray * tokens)
+byte_fallback_decode_chain (const SfDecoder *base, GPtrArray *tokens)
 {
   GPtrArray *out = g_ptr_array_new ();
   GByteArray *bytes = g_byte_array_new ();
@@ -169,7 +166,7 @@ byte_fallback_decode_chain (const SfDecoder * base, GPtrArray * tokens)
     gint b = fallback_byte (token);
 
     if (b >= 0) {
-      guint8 byte = (guint8) b;
+      guint8 byte = (guint8)b;
 
       g_byte_array_append (bytes, &byte, 1);
       g_free (token);
@@ -189,13 +186,12 @@ byte_fallback_decode_chain (const SfDecoder * base, GPtrArray * tokens)
   g_byte_array_unref (bytes);
 }
 
-static const SfDecoderClass byte_fallback_class = {
-  "ByteFallback", byte_fallback_decode_chain, decoder_free
-};
+static const SfDecoderClass byte_fallback_class = { "ByteFallback",
+  byte_fallback_decode_chain, decoder_free };
 
 SfDecoder *
-sf_decoder_byte_fallback_new_from_json (const cJSON * node,
-    const char *field, const SfTokLoadContext * ctx, GError ** error)
+sf_decoder_byte_fallback_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   SfDecoder *self = g_new0 (SfDecoder, 1);
 

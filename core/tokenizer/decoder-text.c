@@ -35,45 +35,43 @@ replace_all (char *s, const char *from, const char *to)
 typedef struct
 {
   SfDecoder parent;
-  char replacement[8];          /* UTF-8 */
+  char replacement[8]; /* UTF-8 */
   SfPrependScheme scheme;
 } MetaspaceDecoder;
 
 static void
-metaspace_decode_chain (const SfDecoder * base, GPtrArray * tokens)
+metaspace_decode_chain (const SfDecoder *base, GPtrArray *tokens)
 {
-  const MetaspaceDecoder *self = (const MetaspaceDecoder *) base;
+  const MetaspaceDecoder *self = (const MetaspaceDecoder *)base;
 
   for (guint i = 0; i < tokens->len; i++) {
     gboolean drop = i == 0 && self->scheme != SF_PREPEND_NEVER;
 
-    g_ptr_array_index (tokens, i) =
-        replace_all (g_ptr_array_index (tokens, i), self->replacement,
-        drop ? "" : " ");
+    g_ptr_array_index (tokens, i) = replace_all (
+        g_ptr_array_index (tokens, i), self->replacement, drop ? "" : " ");
   }
 }
 
 static void
-decoder_free (SfDecoder * base)
+decoder_free (SfDecoder *base)
 {
   g_free (base);
 }
 
-static const SfDecoderClass metaspace_class = {
-  "Metaspace", metaspace_decode_chain, decoder_free
-};
+static const SfDecoderClass metaspace_class = { "Metaspace",
+  metaspace_decode_chain, decoder_free };
 
 SfDecoder *
-sf_decoder_metaspace_new_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_decoder_metaspace_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   MetaspaceDecoder *self = g_new0 (MetaspaceDecoder, 1);
   gunichar replacement;
   gboolean split;
 
   self->parent.klass = &metaspace_class;
-  if (!sf_metaspace_read_json (node, field, ctx, &replacement, &self->scheme,
-          &split, error)) {
+  if (!sf_metaspace_read_json (
+          node, field, ctx, &replacement, &self->scheme, &split, error)) {
     g_free (self);
     return NULL;
   }
@@ -90,32 +88,30 @@ typedef struct
 } BpeDecoder;
 
 static void
-bpe_decode_chain (const SfDecoder * base, GPtrArray * tokens)
+bpe_decode_chain (const SfDecoder *base, GPtrArray *tokens)
 {
-  const BpeDecoder *self = (const BpeDecoder *) base;
+  const BpeDecoder *self = (const BpeDecoder *)base;
 
   for (guint i = 0; i < tokens->len; i++)
-    g_ptr_array_index (tokens, i) =
-        replace_all (g_ptr_array_index (tokens, i), self->suffix,
-        i + 1 == tokens->len ? "" : " ");
+    g_ptr_array_index (tokens, i) = replace_all (g_ptr_array_index (tokens, i),
+        self->suffix, i + 1 == tokens->len ? "" : " ");
 }
 
 static void
-bpe_free (SfDecoder * base)
+bpe_free (SfDecoder *base)
 {
-  BpeDecoder *self = (BpeDecoder *) base;
+  BpeDecoder *self = (BpeDecoder *)base;
 
   g_free (self->suffix);
   g_free (self);
 }
 
-static const SfDecoderClass bpe_class = {
-  "BPEDecoder", bpe_decode_chain, bpe_free
-};
+static const SfDecoderClass bpe_class = { "BPEDecoder", bpe_decode_chain,
+  bpe_free };
 
 SfDecoder *
-sf_decoder_bpe_new_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_decoder_bpe_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   const char *suffix = "</w>";
   BpeDecoder *self;
@@ -138,14 +134,14 @@ typedef struct
 } ReplaceDecoder;
 
 static void
-replace_decode_chain (const SfDecoder * base, GPtrArray * tokens)
+replace_decode_chain (const SfDecoder *base, GPtrArray *tokens)
 {
-  const ReplaceDecoder *self = (const ReplaceDecoder *) base;
+  const ReplaceDecoder *self = (const ReplaceDecoder *)base;
 
   for (guint i = 0; i < tokens->len; i++) {
     char *token = g_ptr_array_index (tokens, i);
-    char *done = g_regex_replace_literal (self->regex, token, -1, 0,
-        self->content, 0, NULL);
+    char *done = g_regex_replace_literal (
+        self->regex, token, -1, 0, self->content, 0, NULL);
 
     /* a failed match (resource limits) keeps the token */
     if (done) {
@@ -156,9 +152,9 @@ replace_decode_chain (const SfDecoder * base, GPtrArray * tokens)
 }
 
 static void
-replace_free (SfDecoder * base)
+replace_free (SfDecoder *base)
 {
-  ReplaceDecoder *self = (ReplaceDecoder *) base;
+  ReplaceDecoder *self = (ReplaceDecoder *)base;
 
   if (self->regex)
     g_regex_unref (self->regex);
@@ -166,13 +162,12 @@ replace_free (SfDecoder * base)
   g_free (self);
 }
 
-static const SfDecoderClass replace_class = {
-  "Replace", replace_decode_chain, replace_free
-};
+static const SfDecoderClass replace_class = { "Replace", replace_decode_chain,
+  replace_free };
 
 SfDecoder *
-sf_decoder_replace_new_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_decoder_replace_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   const char *content = NULL;
   ReplaceDecoder *self;
@@ -180,8 +175,8 @@ sf_decoder_replace_new_from_json (const cJSON * node, const char *field,
   if (!sf_tok_json_string (node, "content", field, ctx, &content, error))
     return NULL;
   if (content == NULL) {
-    sf_tok_set_error (error, SF_ERROR_MISSING, ctx, "%s.content is missing",
-        field);
+    sf_tok_set_error (
+        error, SF_ERROR_MISSING, ctx, "%s.content is missing", field);
     return NULL;
   }
   self = g_new0 (ReplaceDecoder, 1);
@@ -206,9 +201,9 @@ typedef struct
 } StripDecoder;
 
 static void
-strip_decode_chain (const SfDecoder * base, GPtrArray * tokens)
+strip_decode_chain (const SfDecoder *base, GPtrArray *tokens)
 {
-  const StripDecoder *self = (const StripDecoder *) base;
+  const StripDecoder *self = (const StripDecoder *)base;
 
   for (guint i = 0; i < tokens->len; i++) {
     char *token = g_ptr_array_index (tokens, i);
@@ -216,37 +211,36 @@ strip_decode_chain (const SfDecoder * base, GPtrArray * tokens)
     g_autofree gunichar *chars = g_utf8_to_ucs4_fast (token, -1, &n);
     glong first = 0, last = n;
 
-    while (first < n && first < (glong) self->start
+    while (first < n && first < (glong)self->start
         && chars[first] == self->content)
       first++;
-    while (last > first && n - last < (glong) self->stop
+    while (last > first && n - last < (glong)self->stop
         && chars[last - 1] == self->content)
       last--;
     g_free (token);
-    g_ptr_array_index (tokens, i) = g_ucs4_to_utf8 (chars + first,
-        last - first, NULL, NULL, NULL);
+    g_ptr_array_index (tokens, i) =
+        g_ucs4_to_utf8 (chars + first, last - first, NULL, NULL, NULL);
     if (g_ptr_array_index (tokens, i) == NULL)
       g_ptr_array_index (tokens, i) = g_strdup ("");
   }
 }
 
-static const SfDecoderClass strip_class = {
-  "Strip", strip_decode_chain, decoder_free
-};
+static const SfDecoderClass strip_class = { "Strip", strip_decode_chain,
+  decoder_free };
 
 SfDecoder *
-sf_decoder_strip_new_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_decoder_strip_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   const char *content = " ";
   gint64 start = 0, stop = 0;
   StripDecoder *self;
 
   if (!sf_tok_json_string (node, "content", field, ctx, &content, error)
-      || !sf_tok_json_int (node, "start", field, ctx, 0, G_MAXINT32, &start,
-          error)
-      || !sf_tok_json_int (node, "stop", field, ctx, 0, G_MAXINT32, &stop,
-          error))
+      || !sf_tok_json_int (
+          node, "start", field, ctx, 0, G_MAXINT32, &start, error)
+      || !sf_tok_json_int (
+          node, "stop", field, ctx, 0, G_MAXINT32, &stop, error))
     return NULL;
   if (!g_utf8_validate (content, -1, NULL)
       || g_utf8_strlen (content, -1) != 1) {
@@ -265,7 +259,7 @@ sf_decoder_strip_new_from_json (const cJSON * node, const char *field,
 /* ---- Fuse ---- */
 
 static void
-fuse_decode_chain (const SfDecoder * base, GPtrArray * tokens)
+fuse_decode_chain (const SfDecoder *base, GPtrArray *tokens)
 {
   GString *all = g_string_new (NULL);
 
@@ -275,13 +269,12 @@ fuse_decode_chain (const SfDecoder * base, GPtrArray * tokens)
   g_ptr_array_add (tokens, g_string_free (all, FALSE));
 }
 
-static const SfDecoderClass fuse_class = {
-  "Fuse", fuse_decode_chain, decoder_free
-};
+static const SfDecoderClass fuse_class = { "Fuse", fuse_decode_chain,
+  decoder_free };
 
 SfDecoder *
-sf_decoder_fuse_new_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_decoder_fuse_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   SfDecoder *self = g_new0 (SfDecoder, 1);
 

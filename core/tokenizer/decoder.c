@@ -23,17 +23,17 @@ typedef struct
 
 /* The clean-up pairs, applied in this order. */
 static const char *const cleanup_pairs[][2] = {
-  {" .", "."},
-  {" ?", "?"},
-  {" !", "!"},
-  {" ,", ","},
-  {" ' ", "'"},
-  {" n't", "n't"},
-  {" 'm", "'m"},
-  {" do not", " don't"},
-  {" 's", "'s"},
-  {" 've", "'ve"},
-  {" 're", "'re"},
+  { " .", "." },
+  { " ?", "?" },
+  { " !", "!" },
+  { " ,", "," },
+  { " ' ", "'" },
+  { " n't", "n't" },
+  { " 'm", "'m" },
+  { " do not", " don't" },
+  { " 's", "'s" },
+  { " 've", "'ve" },
+  { " 're", "'re" },
 };
 
 /* Replaces every @from in @s by @to; (transfer full), frees @s. */
@@ -68,9 +68,9 @@ needs_cleanup (const char *token)
 }
 
 static void
-wordpiece_decode_chain (const SfDecoder * base, GPtrArray * tokens)
+wordpiece_decode_chain (const SfDecoder *base, GPtrArray *tokens)
 {
-  const WordPieceDecoder *self = (const WordPieceDecoder *) base;
+  const WordPieceDecoder *self = (const WordPieceDecoder *)base;
   gsize prefix_len = strlen (self->prefix);
 
   for (guint i = 0; i < tokens->len; i++) {
@@ -94,17 +94,16 @@ wordpiece_decode_chain (const SfDecoder * base, GPtrArray * tokens)
 }
 
 static void
-wordpiece_free (SfDecoder * base)
+wordpiece_free (SfDecoder *base)
 {
-  WordPieceDecoder *self = (WordPieceDecoder *) base;
+  WordPieceDecoder *self = (WordPieceDecoder *)base;
 
   g_free (self->prefix);
   g_free (self);
 }
 
-static const SfDecoderClass wordpiece_class = {
-  "WordPiece", wordpiece_decode_chain, wordpiece_free
-};
+static const SfDecoderClass wordpiece_class = { "WordPiece",
+  wordpiece_decode_chain, wordpiece_free };
 
 SfDecoder *
 sf_decoder_wordpiece_new (const char *prefix, gboolean cleanup)
@@ -118,8 +117,8 @@ sf_decoder_wordpiece_new (const char *prefix, gboolean cleanup)
 }
 
 static SfDecoder *
-wordpiece_new (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+wordpiece_new (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   const char *prefix = "##";
   gboolean cleanup = TRUE;
@@ -135,13 +134,13 @@ wordpiece_new (const cJSON * node, const char *field,
 typedef struct
 {
   SfDecoder parent;
-  GPtrArray *children;          /* SfDecoder */
+  GPtrArray *children; /* SfDecoder */
 } SequenceDecoder;
 
 static void
-sequence_decode_chain (const SfDecoder * base, GPtrArray * tokens)
+sequence_decode_chain (const SfDecoder *base, GPtrArray *tokens)
 {
-  const SequenceDecoder *self = (const SequenceDecoder *) base;
+  const SequenceDecoder *self = (const SequenceDecoder *)base;
 
   for (guint i = 0; i < self->children->len; i++) {
     const SfDecoder *child = g_ptr_array_index (self->children, i);
@@ -151,21 +150,20 @@ sequence_decode_chain (const SfDecoder * base, GPtrArray * tokens)
 }
 
 static void
-sequence_free (SfDecoder * base)
+sequence_free (SfDecoder *base)
 {
-  SequenceDecoder *self = (SequenceDecoder *) base;
+  SequenceDecoder *self = (SequenceDecoder *)base;
 
   g_ptr_array_unref (self->children);
   g_free (self);
 }
 
-static const SfDecoderClass sequence_class = {
-  "Sequence", sequence_decode_chain, sequence_free
-};
+static const SfDecoderClass sequence_class = { "Sequence",
+  sequence_decode_chain, sequence_free };
 
 static SfDecoder *
-sequence_new (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sequence_new (const cJSON *node, const char *field, const SfTokLoadContext *ctx,
+    GError **error)
 {
   const cJSON *list = cJSON_GetObjectItemCaseSensitive (node, "decoders");
   SequenceDecoder *self;
@@ -173,19 +171,18 @@ sequence_new (const cJSON * node, const char *field,
   guint i = 0;
 
   if (!cJSON_IsArray (list)) {
-    sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
-        "%s.decoders must be an array", field);
+    sf_tok_set_error (
+        error, SF_ERROR_INVALID, ctx, "%s.decoders must be an array", field);
     return NULL;
   }
   self = g_new0 (SequenceDecoder, 1);
   self->parent.klass = &sequence_class;
   self->children =
-      g_ptr_array_new_with_free_func ((GDestroyNotify) sf_decoder_free);
+      g_ptr_array_new_with_free_func ((GDestroyNotify)sf_decoder_free);
   cJSON_ArrayForEach (item, list) {
     g_autofree char *child_field =
         g_strdup_printf ("%s.decoders[%u]", field, i++);
-    SfDecoder *child = sf_decoder_new_from_json (item, child_field, ctx,
-        error);
+    SfDecoder *child = sf_decoder_new_from_json (item, child_field, ctx, error);
 
     if (child == NULL) {
       sequence_free (&self->parent);
@@ -203,20 +200,20 @@ static const struct
   const char *type;
   SfDecoderNewFunc new_func;
 } decoder_types[] = {
-  {"WordPiece", wordpiece_new},
-  {"Sequence", sequence_new},
-  {"ByteLevel", sf_decoder_byte_level_new_from_json},
-  {"ByteFallback", sf_decoder_byte_fallback_new_from_json},
-  {"Metaspace", sf_decoder_metaspace_new_from_json},
-  {"BPEDecoder", sf_decoder_bpe_new_from_json},
-  {"Replace", sf_decoder_replace_new_from_json},
-  {"Strip", sf_decoder_strip_new_from_json},
-  {"Fuse", sf_decoder_fuse_new_from_json},
+  { "WordPiece", wordpiece_new },
+  { "Sequence", sequence_new },
+  { "ByteLevel", sf_decoder_byte_level_new_from_json },
+  { "ByteFallback", sf_decoder_byte_fallback_new_from_json },
+  { "Metaspace", sf_decoder_metaspace_new_from_json },
+  { "BPEDecoder", sf_decoder_bpe_new_from_json },
+  { "Replace", sf_decoder_replace_new_from_json },
+  { "Strip", sf_decoder_strip_new_from_json },
+  { "Fuse", sf_decoder_fuse_new_from_json },
 };
 
 SfDecoder *
-sf_decoder_new_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_decoder_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   const char *type = sf_tok_json_type (node, field, ctx, error);
 
@@ -231,7 +228,7 @@ sf_decoder_new_from_json (const cJSON * node, const char *field,
 }
 
 void
-sf_decoder_free (SfDecoder * self)
+sf_decoder_free (SfDecoder *self)
 {
   if (self != NULL)
     self->klass->free (self);

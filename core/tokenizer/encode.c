@@ -20,17 +20,17 @@ typedef struct
 {
   SfNormalized norm;
   SfNormalized scratch;
-  SfNormalized work;            /* the piece the pre-tokenizer may rewrite */
-  GStringChunk *strings;        /* token strings that are the text itself */
-  GArray *splits;               /* SfAddedSplit */
-  GArray *norm_splits;          /* SfAddedSplit */
-  GArray *spans;                /* SfSpan */
-  GArray *words;                /* SfSpan */
-  GArray *pieces;               /* SfModelToken */
+  SfNormalized work;     /* the piece the pre-tokenizer may rewrite */
+  GStringChunk *strings; /* token strings that are the text itself */
+  GArray *splits;        /* SfAddedSplit */
+  GArray *norm_splits;   /* SfAddedSplit */
+  GArray *spans;         /* SfSpan */
+  GArray *words;         /* SfSpan */
+  GArray *pieces;        /* SfModelToken */
 } EncodeState;
 
 static void
-encode_state_init (EncodeState * st)
+encode_state_init (EncodeState *st)
 {
   sf_normalized_init (&st->norm);
   sf_normalized_init (&st->scratch);
@@ -44,7 +44,7 @@ encode_state_init (EncodeState * st)
 }
 
 static void
-encode_state_clear (EncodeState * st)
+encode_state_clear (EncodeState *st)
 {
   sf_normalized_clear (&st->norm);
   sf_normalized_clear (&st->scratch);
@@ -59,7 +59,7 @@ encode_state_clear (EncodeState * st)
 }
 
 static void
-push_added (GArray * entries, const SfAddedToken * t, gint32 type_id,
+push_added (GArray *entries, const SfAddedToken *t, gint32 type_id,
     gint64 start, gint64 end)
 {
   SfTokenEntry e = { t->id, type_id, 0, t->content, start, end };
@@ -70,11 +70,10 @@ push_added (GArray * entries, const SfAddedToken * t, gint32 type_id,
 /* The string of a token that is its own text (UTF-8 of @text[start, end)),
  * kept in the state until the encoding is built. */
 static const char *
-raw_token (EncodeState * st, const SfNormalized * text, guint start,
-    guint end)
+raw_token (EncodeState *st, const SfNormalized *text, guint start, guint end)
 {
-  g_autofree char *utf8 = g_ucs4_to_utf8 (text->chars + start, end - start,
-      NULL, NULL, NULL);
+  g_autofree char *utf8 =
+      g_ucs4_to_utf8 (text->chars + start, end - start, NULL, NULL, NULL);
 
   if (st->strings == NULL)
     st->strings = g_string_chunk_new (1024);
@@ -84,16 +83,16 @@ raw_token (EncodeState * st, const SfNormalized * text, guint start,
 /* Pre-tokenizes and tokenizes st->norm.chars[start, end). The piece is
  * copied first, since a pre-tokenizer may rewrite the text it splits. */
 static gboolean
-encode_words (const SfTokenizer * tok, EncodeState * st, guint start,
-    guint end, gint32 type_id, GArray * entries, GError ** error)
+encode_words (const SfTokenizer *tok, EncodeState *st, guint start, guint end,
+    gint32 type_id, GArray *entries, GError **error)
 {
   SfSpan whole = { 0, end - start };
   const SfModel *model = tok->model;
   SfNormalized *work = &st->work;
 
   sf_normalized_reserve (work, MAX (end - start, 16));
-  memcpy (work->chars, st->norm.chars + start,
-      (end - start) * sizeof (gunichar));
+  memcpy (
+      work->chars, st->norm.chars + start, (end - start) * sizeof (gunichar));
   memcpy (work->align, st->norm.align + 2 * start,
       2 * (end - start) * sizeof (guint32));
   work->len = end - start;
@@ -102,8 +101,8 @@ encode_words (const SfTokenizer * tok, EncodeState * st, guint start,
   g_array_set_size (st->words, 0);
   g_array_append_val (st->spans, whole);
   if (tok->pre_tokenizer)
-    tok->pre_tokenizer->klass->split (tok->pre_tokenizer, work, st->spans,
-        st->words);
+    tok->pre_tokenizer->klass->split (
+        tok->pre_tokenizer, work, st->spans, st->words);
   else
     g_array_append_val (st->words, whole);
 
@@ -111,8 +110,8 @@ encode_words (const SfTokenizer * tok, EncodeState * st, guint start,
     const SfSpan *word = &g_array_index (st->words, SfSpan, w);
 
     g_array_set_size (st->pieces, 0);
-    if (!model->klass->tokenize (model, work, word->start, word->end,
-            st->pieces, error))
+    if (!model->klass->tokenize (
+            model, work, word->start, word->end, st->pieces, error))
       return FALSE;
     for (guint p = 0; p < st->pieces->len; p++) {
       const SfModelToken *mt = &g_array_index (st->pieces, SfModelToken, p);
@@ -124,7 +123,7 @@ encode_words (const SfTokenizer * tok, EncodeState * st, guint start,
       e.type_id = type_id;
       e.special = 0;
       e.token = mt->raw ? raw_token (st, work, mt->start, mt->end)
-          : model->klass->id_to_token (model, mt->id);
+                        : model->klass->id_to_token (model, mt->id);
       e.start = work->align[2 * mt->start];
       e.end = work->align[2 * (mt->end - 1) + 1];
       g_array_append_val (entries, e);
@@ -135,9 +134,8 @@ encode_words (const SfTokenizer * tok, EncodeState * st, guint start,
 
 /* One sequence → entries with @type_id. @what names it in errors. */
 static gboolean
-encode_sequence (const SfTokenizer * tok, EncodeState * st,
-    const char *text, const char *what, gint32 type_id, GArray * entries,
-    GError ** error)
+encode_sequence (const SfTokenizer *tok, EncodeState *st, const char *text,
+    const char *what, gint32 type_id, GArray *entries, GError **error)
 {
   g_autofree gunichar *chars = NULL;
   const char *bad;
@@ -146,7 +144,7 @@ encode_sequence (const SfTokenizer * tok, EncodeState * st,
   if (!g_utf8_validate (text, -1, &bad)) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "tokenizer: %s is not valid UTF-8 (byte %" G_GSIZE_FORMAT ")", what,
-        (gsize) (bad - text));
+        (gsize)(bad - text));
     return FALSE;
   }
   chars = g_utf8_to_ucs4_fast (text, -1, &n);
@@ -160,11 +158,11 @@ encode_sequence (const SfTokenizer * tok, EncodeState * st,
       push_added (entries, s->token, type_id, s->start, s->end);
       continue;
     }
-    sf_normalized_set (&st->norm, chars + s->start, s->end - s->start,
-        s->start);
+    sf_normalized_set (
+        &st->norm, chars + s->start, s->end - s->start, s->start);
     if (tok->normalizer)
-      tok->normalizer->klass->normalize (tok->normalizer, &st->norm,
-          &st->scratch);
+      tok->normalizer->klass->normalize (
+          tok->normalizer, &st->norm, &st->scratch);
 
     if (!sf_added_vocab_has (tok->added, TRUE)) {
       if (!encode_words (tok, st, 0, st->norm.len, type_id, entries, error))
@@ -172,17 +170,17 @@ encode_sequence (const SfTokenizer * tok, EncodeState * st,
       continue;
     }
     g_array_set_size (st->norm_splits, 0);
-    sf_added_vocab_split (tok->added, TRUE, st->norm.chars, st->norm.len,
-        st->norm_splits);
+    sf_added_vocab_split (
+        tok->added, TRUE, st->norm.chars, st->norm.len, st->norm_splits);
     for (guint k = 0; k < st->norm_splits->len; k++) {
-      const SfAddedSplit *ns = &g_array_index (st->norm_splits,
-          SfAddedSplit, k);
+      const SfAddedSplit *ns =
+          &g_array_index (st->norm_splits, SfAddedSplit, k);
 
       if (ns->token)
         push_added (entries, ns->token, type_id, st->norm.align[2 * ns->start],
             st->norm.align[2 * (ns->end - 1) + 1]);
-      else if (!encode_words (tok, st, ns->start, ns->end, type_id, entries,
-              error))
+      else if (!encode_words (
+                   tok, st, ns->start, ns->end, type_id, entries, error))
         return FALSE;
     }
   }
@@ -192,7 +190,7 @@ encode_sequence (const SfTokenizer * tok, EncodeState * st,
 /* `tokenizers`' longest_first: when both sequences must shrink, each gets
  * half of @budget (the first one the smaller half). */
 static gboolean
-truncate_longest_first (GArray * a, GArray * b, guint budget)
+truncate_longest_first (GArray *a, GArray *b, guint budget)
 {
   guint n1 = a->len, n2 = b ? b->len : 0;
   gboolean swap;
@@ -229,7 +227,7 @@ truncate_longest_first (GArray * a, GArray * b, guint budget)
 }
 
 static SfEncoding *
-encoding_from_entries (const GArray * entries)
+encoding_from_entries (const GArray *entries)
 {
   SfEncoding *enc = g_new0 (SfEncoding, 1);
   guint n = entries->len;
@@ -254,8 +252,8 @@ encoding_from_entries (const GArray * entries)
 }
 
 SfEncoding *
-sf_tokenizer_encode (SfTokenizer * tok, const char *text, const char *pair,
-    const SfEncodeOptions * options, GError ** error)
+sf_tokenizer_encode (SfTokenizer *tok, const char *text, const char *pair,
+    const SfEncodeOptions *options, GError **error)
 {
   static const SfEncodeOptions defaults = SF_ENCODE_OPTIONS_DEFAULT;
   g_autoptr (GArray) a = NULL;
@@ -272,17 +270,17 @@ sf_tokenizer_encode (SfTokenizer * tok, const char *text, const char *pair,
 
   /* room for one token per two bytes of text; pages never touched cost
    * nothing */
-  a = g_array_sized_new (FALSE, FALSE, sizeof (SfTokenEntry),
-      strlen (text) / 2 + 4);
+  a = g_array_sized_new (
+      FALSE, FALSE, sizeof (SfTokenEntry), strlen (text) / 2 + 4);
   if (pair)
-    b = g_array_sized_new (FALSE, FALSE, sizeof (SfTokenEntry),
-        strlen (pair) / 2 + 4);
+    b = g_array_sized_new (
+        FALSE, FALSE, sizeof (SfTokenEntry), strlen (pair) / 2 + 4);
   /* the state lives until the encoding is built: it owns the strings of
    * tokens that are their own text */
   encode_state_init (&st);
   ok = encode_sequence (tok, &st, text, "text", 0, a, error)
       && (pair == NULL
-      || encode_sequence (tok, &st, pair, "pair text", 1, b, error));
+          || encode_sequence (tok, &st, pair, "pair text", 1, b, error));
   if (!ok) {
     encode_state_clear (&st);
     return NULL;
@@ -292,23 +290,24 @@ sf_tokenizer_encode (SfTokenizer * tok, const char *text, const char *pair,
     guint added = 0;
 
     if (options->add_special_tokens && tok->post_processor)
-      added = tok->post_processor->klass->added_tokens (tok->post_processor,
-          pair != NULL);
+      added = tok->post_processor->klass->added_tokens (
+          tok->post_processor, pair != NULL);
     if (options->max_length < added) {
       g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
           "tokenizer: max_length %u leaves no room for the %u special "
-          "tokens", options->max_length, added);
+          "tokens",
+          options->max_length, added);
       encode_state_clear (&st);
       return NULL;
     }
     truncated = truncate_longest_first (a, b, options->max_length - added);
   }
 
-  out = g_array_sized_new (FALSE, FALSE, sizeof (SfTokenEntry),
-      a->len + (b ? b->len : 0) + 8);
+  out = g_array_sized_new (
+      FALSE, FALSE, sizeof (SfTokenEntry), a->len + (b ? b->len : 0) + 8);
   if (tok->post_processor) {
-    tok->post_processor->klass->process (tok->post_processor, a, b,
-        options->add_special_tokens, out);
+    tok->post_processor->klass->process (
+        tok->post_processor, a, b, options->add_special_tokens, out);
   } else {
     g_array_append_vals (out, a->data, a->len);
     if (b)
@@ -321,7 +320,7 @@ sf_tokenizer_encode (SfTokenizer * tok, const char *text, const char *pair,
 }
 
 void
-sf_encoding_free (SfEncoding * enc)
+sf_encoding_free (SfEncoding *enc)
 {
   if (enc == NULL)
     return;
@@ -334,8 +333,8 @@ sf_encoding_free (SfEncoding * enc)
 }
 
 char *
-sf_tokenizer_decode (SfTokenizer * tok, const gint32 * ids, guint n,
-    gboolean skip_special_tokens)
+sf_tokenizer_decode (
+    SfTokenizer *tok, const gint32 *ids, guint n, gboolean skip_special_tokens)
 {
   g_autoptr (GPtrArray) tokens = g_ptr_array_new_with_free_func (g_free);
   GString *text;

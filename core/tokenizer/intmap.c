@@ -11,18 +11,18 @@ static inline gsize
 slot_of (guint64 key, gsize cap)
 {
   /* Fibonacci hashing spreads sequential ids over the table */
-  return (gsize) ((key * G_GUINT64_CONSTANT (0x9e3779b97f4a7c15)) >> 20)
+  return (gsize)((key * G_GUINT64_CONSTANT (0x9e3779b97f4a7c15)) >> 20)
       & (cap - 1);
 }
 
 void
-sf_int_map_init (SfIntMap * map)
+sf_int_map_init (SfIntMap *map)
 {
   memset (map, 0, sizeof (*map));
 }
 
 void
-sf_int_map_clear (SfIntMap * map)
+sf_int_map_clear (SfIntMap *map)
 {
   g_free (map->keys);
   g_free (map->values);
@@ -30,7 +30,7 @@ sf_int_map_clear (SfIntMap * map)
 }
 
 static void
-int_map_grow (SfIntMap * map)
+int_map_grow (SfIntMap *map)
 {
   gsize old_cap = map->cap;
   guint64 *old_keys = map->keys, *old_values = map->values;
@@ -48,7 +48,7 @@ int_map_grow (SfIntMap * map)
 }
 
 void
-sf_int_map_set (SfIntMap * map, guint64 key, guint64 value)
+sf_int_map_set (SfIntMap *map, guint64 key, guint64 value)
 {
   gsize i;
 
@@ -71,7 +71,7 @@ sf_int_map_set (SfIntMap * map, guint64 key, guint64 value)
 }
 
 gboolean
-sf_int_map_get (const SfIntMap * map, guint64 key, guint64 * value)
+sf_int_map_get (const SfIntMap *map, guint64 key, guint64 *value)
 {
   if (map->cap == 0)
     return FALSE;

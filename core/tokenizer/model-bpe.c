@@ -27,31 +27,31 @@
 typedef struct
 {
   guint n;
-  guint32 data[];               /* [3n] id, start, end (chars in the word) */
+  guint32 data[]; /* [3n] id, start, end (chars in the word) */
 } CachedWord;
 
 typedef struct
 {
   SfModel parent;
   SfVocab *vocab;
-  SfIntMap merges;              /* left << 32 | right → rank << 32 | new id */
-  char *unk_token;              /* nullable */
-  char *prefix;                 /* nullable */
-  char *suffix;                 /* nullable */
+  SfIntMap merges; /* left << 32 | right → rank << 32 | new id */
+  char *unk_token; /* nullable */
+  char *prefix;    /* nullable */
+  char *suffix;    /* nullable */
   gboolean fuse_unk;
   gboolean byte_fallback;
   gboolean ignore_merges;
-  gint32 byte_ids[256];         /* ids of <0x00> .. <0xFF>, -1 if absent */
+  gint32 byte_ids[256]; /* ids of <0x00> .. <0xFF>, -1 if absent */
 
   GRWLock cache_lock;
-  GHashTable *cache;            /* word UTF-8 → CachedWord, never removed */
+  GHashTable *cache; /* word UTF-8 → CachedWord, never removed */
 } BpeModel;
 
 typedef struct
 {
   gint32 id;
-  guint start;                  /* char index in the word */
-  guint end;                    /* exclusive, start == end once merged away */
+  guint start; /* char index in the word */
+  guint end;   /* exclusive, start == end once merged away */
   gint prev;
   gint next;
 } Symbol;
@@ -66,13 +66,13 @@ typedef struct
 /* ---- a binary min-heap of merges by (rank, pos) ---- */
 
 static inline gboolean
-merge_before (const Merge * a, const Merge * b)
+merge_before (const Merge *a, const Merge *b)
 {
   return a->rank != b->rank ? a->rank < b->rank : a->pos < b->pos;
 }
 
 static void
-heap_push (GArray * heap, Merge m)
+heap_push (GArray *heap, Merge m)
 {
   guint i = heap->len;
 
@@ -90,7 +90,7 @@ heap_push (GArray * heap, Merge m)
 }
 
 static Merge
-heap_pop (GArray * heap)
+heap_pop (GArray *heap)
 {
   Merge top = g_array_index (heap, Merge, 0);
   Merge last = g_array_index (heap, Merge, heap->len - 1);
@@ -104,7 +104,8 @@ heap_pop (GArray * heap)
 
     if (c >= n)
       break;
-    if (c + 1 < n && merge_before (&g_array_index (heap, Merge, c + 1),
+    if (c + 1 < n
+        && merge_before (&g_array_index (heap, Merge, c + 1),
             &g_array_index (heap, Merge, c)))
       c++;
     if (!merge_before (&g_array_index (heap, Merge, c), &last))
@@ -117,20 +118,20 @@ heap_pop (GArray * heap)
 }
 
 static inline gboolean
-find_merge (const BpeModel * self, gint32 left, gint32 right, Merge * m)
+find_merge (const BpeModel *self, gint32 left, gint32 right, Merge *m)
 {
   guint64 v;
 
-  if (!sf_int_map_get (&self->merges, ((guint64) left << 32) | (guint32) right,
-          &v))
+  if (!sf_int_map_get (
+          &self->merges, ((guint64)left << 32) | (guint32)right, &v))
     return FALSE;
-  m->rank = (guint32) (v >> 32);
-  m->new_id = (gint32) (v & 0xffffffff);
+  m->rank = (guint32)(v >> 32);
+  m->new_id = (gint32)(v & 0xffffffff);
   return TRUE;
 }
 
 static void
-push_pair (const BpeModel * self, GArray * heap, const Symbol * sym, gint pos)
+push_pair (const BpeModel *self, GArray *heap, const Symbol *sym, gint pos)
 {
   Merge m;
 
@@ -143,10 +144,10 @@ push_pair (const BpeModel * self, GArray * heap, const Symbol * sym, gint pos)
 }
 
 static void
-merge_all (const BpeModel * self, Symbol * sym, guint n)
+merge_all (const BpeModel *self, Symbol *sym, guint n)
 {
-  g_autoptr (GArray) heap = g_array_sized_new (FALSE, FALSE, sizeof (Merge),
-      n + 8);
+  g_autoptr (GArray) heap =
+      g_array_sized_new (FALSE, FALSE, sizeof (Merge), n + 8);
 
   for (guint i = 0; i + 1 < n; i++)
     push_pair (self, heap, sym, i);
@@ -160,8 +161,7 @@ merge_all (const BpeModel * self, Symbol * sym, guint n)
     if (s->end == s->start || s->next < 0)
       continue;
     right = &sym[s->next];
-    if (!find_merge (self, s->id, right->id, &now)
-        || now.new_id != top.new_id)
+    if (!find_merge (self, s->id, right->id, &now) || now.new_id != top.new_id)
       continue;
 
     s->id = top.new_id;
@@ -177,8 +177,8 @@ merge_all (const BpeModel * self, Symbol * sym, guint n)
 
 /* The vocabulary id of one char with its prefix/suffix, -1 if absent. */
 static gint32
-lookup_char (const BpeModel * self, gunichar c, gboolean first,
-    gboolean last, char *key)
+lookup_char (
+    const BpeModel *self, gunichar c, gboolean first, gboolean last, char *key)
 {
   gsize len = 0;
 
@@ -194,13 +194,13 @@ lookup_char (const BpeModel * self, gunichar c, gboolean first,
 }
 
 static inline void
-push_symbol (Symbol * sym, guint * n, gint32 id, guint start, guint end)
+push_symbol (Symbol *sym, guint *n, gint32 id, guint start, guint end)
 {
   sym[*n].id = id;
   sym[*n].start = start;
   sym[*n].end = end;
-  sym[*n].prev = (gint) * n - 1;
-  sym[*n].next = (gint) * n + 1;
+  sym[*n].prev = (gint)*n - 1;
+  sym[*n].next = (gint)*n + 1;
   (*n)++;
 }
 
@@ -208,8 +208,8 @@ push_symbol (Symbol * sym, guint * n, gint32 id, guint start, guint end)
  * char); returns their number, -1 with @error when the unk_token is not in
  * the vocabulary. */
 static gint
-word_symbols (const BpeModel * self, const gunichar * chars, guint n,
-    Symbol * sym, char *key, GError ** error)
+word_symbols (const BpeModel *self, const gunichar *chars, guint n, Symbol *sym,
+    char *key, GError **error)
 {
   guint count = 0;
   gint32 unk_id = -1;
@@ -231,18 +231,18 @@ word_symbols (const BpeModel * self, const gunichar * chars, guint n,
       gboolean all = TRUE;
 
       /* key holds the char with its prefix and suffix */
-      for (const guchar * p = (const guchar *) key; *p && all; p++)
+      for (const guchar *p = (const guchar *)key; *p && all; p++)
         all = self->byte_ids[*p] >= 0;
       if (all) {
-        for (const guchar * p = (const guchar *) key; *p; p++)
+        for (const guchar *p = (const guchar *)key; *p; p++)
           push_symbol (sym, &count, self->byte_ids[*p], i, i + 1);
         continue;
       }
     }
     if (self->unk_token == NULL)
       continue;
-    if (unk_id < 0 && (unk_id = sf_vocab_lookup (self->vocab,
-                self->unk_token)) < 0) {
+    if (unk_id < 0
+        && (unk_id = sf_vocab_lookup (self->vocab, self->unk_token)) < 0) {
       g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
           "tokenizer: BPE unk_token '%s' is not in the vocabulary",
           self->unk_token);
@@ -266,7 +266,7 @@ word_symbols (const BpeModel * self, const gunichar * chars, guint n,
 }
 
 static const CachedWord *
-cache_lookup (BpeModel * self, const char *word)
+cache_lookup (BpeModel *self, const char *word)
 {
   const CachedWord *hit;
 
@@ -277,7 +277,7 @@ cache_lookup (BpeModel * self, const char *word)
 }
 
 static void
-cache_insert (BpeModel * self, const char *word, const Symbol * sym, guint n)
+cache_insert (BpeModel *self, const char *word, const Symbol *sym, guint n)
 {
   CachedWord *entry;
   guint k = 0;
@@ -286,7 +286,7 @@ cache_insert (BpeModel * self, const char *word, const Symbol * sym, guint n)
   for (guint i = 0; i < n; i++) {
     if (sym[i].end == sym[i].start)
       continue;
-    entry->data[3 * k] = (guint32) sym[i].id;
+    entry->data[3 * k] = (guint32)sym[i].id;
     entry->data[3 * k + 1] = sym[i].start;
     entry->data[3 * k + 2] = sym[i].end;
     k++;
@@ -303,10 +303,10 @@ cache_insert (BpeModel * self, const char *word, const Symbol * sym, guint n)
 }
 
 static gboolean
-bpe_tokenize (const SfModel * base, const SfNormalized * text, guint start,
-    guint end, GArray * out, GError ** error)
+bpe_tokenize (const SfModel *base, const SfNormalized *text, guint start,
+    guint end, GArray *out, GError **error)
 {
-  BpeModel *self = (BpeModel *) base;
+  BpeModel *self = (BpeModel *)base;
   guint n = end - start;
   const gunichar *chars = text->chars + start;
   char stack_word[STACK_CHARS * 4 + 1];
@@ -320,7 +320,7 @@ bpe_tokenize (const SfModel * base, const SfNormalized * text, guint start,
 
   if (n == 0)
     return TRUE;
-  word = n <= STACK_CHARS ? stack_word : g_malloc (4 * (gsize) n + 1);
+  word = n <= STACK_CHARS ? stack_word : g_malloc (4 * (gsize)n + 1);
   for (guint i = 0; i < n; i++)
     bytes += g_unichar_to_utf8 (chars[i], word + bytes);
   word[bytes] = '\0';
@@ -337,9 +337,8 @@ bpe_tokenize (const SfModel * base, const SfNormalized * text, guint start,
   }
   if ((hit = cache_lookup (self, word)) != NULL) {
     for (guint i = 0; i < hit->n; i++) {
-      SfModelToken t = { (gint32) hit->data[3 * i],
-        start + hit->data[3 * i + 1], start + hit->data[3 * i + 2], FALSE
-      };
+      SfModelToken t = { (gint32)hit->data[3 * i], start + hit->data[3 * i + 1],
+        start + hit->data[3 * i + 2], FALSE };
 
       g_array_append_val (out, t);
     }
@@ -350,7 +349,7 @@ bpe_tokenize (const SfModel * base, const SfNormalized * text, guint start,
       + (self->suffix ? strlen (self->suffix) : 0);
   /* a char may become up to 4 + affix byte symbols */
   sym = n * (4 + affix) <= STACK_CHARS ? stack_sym
-      : g_new (Symbol, n * (4 + affix));
+                                       : g_new (Symbol, n * (4 + affix));
   key = g_alloca (affix + 8);
   count = word_symbols (self, chars, n, sym, key, error);
   if (count < 0) {
@@ -359,8 +358,7 @@ bpe_tokenize (const SfModel * base, const SfNormalized * text, guint start,
     merge_all (self, sym, count);
     for (gint i = 0; i < count; i++) {
       SfModelToken t = { sym[i].id, start + sym[i].start, start + sym[i].end,
-        FALSE
-      };
+        FALSE };
 
       if (sym[i].end == sym[i].start)
         continue;
@@ -379,27 +377,27 @@ done:
 }
 
 static gint32
-bpe_token_to_id (const SfModel * base, const char *token)
+bpe_token_to_id (const SfModel *base, const char *token)
 {
-  return sf_vocab_lookup (((const BpeModel *) base)->vocab, token);
+  return sf_vocab_lookup (((const BpeModel *)base)->vocab, token);
 }
 
 static const char *
-bpe_id_to_token (const SfModel * base, gint32 id)
+bpe_id_to_token (const SfModel *base, gint32 id)
 {
-  return sf_vocab_token (((const BpeModel *) base)->vocab, id);
+  return sf_vocab_token (((const BpeModel *)base)->vocab, id);
 }
 
 static guint
-bpe_vocab_size (const SfModel * base)
+bpe_vocab_size (const SfModel *base)
 {
-  return g_hash_table_size (((const BpeModel *) base)->vocab->ids);
+  return g_hash_table_size (((const BpeModel *)base)->vocab->ids);
 }
 
 static void
-bpe_free (SfModel * base)
+bpe_free (SfModel *base)
 {
-  BpeModel *self = (BpeModel *) base;
+  BpeModel *self = (BpeModel *)base;
 
   sf_vocab_free (self->vocab);
   sf_int_map_clear (&self->merges);
@@ -422,9 +420,8 @@ static const SfModelClass bpe_class = {
 
 /* One merge: "a b" (older files) or ["a", "b"]. */
 static gboolean
-read_merge (BpeModel * self, const cJSON * item, guint rank,
-    const char *field, const SfTokLoadContext * ctx, GString * merged,
-    GError ** error)
+read_merge (BpeModel *self, const cJSON *item, guint rank, const char *field,
+    const SfTokLoadContext *ctx, GString *merged, GError **error)
 {
   g_auto (GStrv) parts = NULL;
   const char *a = NULL, *b = NULL;
@@ -461,18 +458,18 @@ read_merge (BpeModel * self, const cJSON * item, guint rank,
   g_string_append (merged, b + prefix_len);
   if ((id = sf_vocab_lookup (self->vocab, merged->str)) < 0) {
     sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
-        "%s.merges[%u]: the merged token '%s' is not in the vocabulary",
-        field, rank, merged->str);
+        "%s.merges[%u]: the merged token '%s' is not in the vocabulary", field,
+        rank, merged->str);
     return FALSE;
   }
-  sf_int_map_set (&self->merges, ((guint64) ia << 32) | (guint32) ib,
-      ((guint64) rank << 32) | (guint32) id);
+  sf_int_map_set (&self->merges, ((guint64)ia << 32) | (guint32)ib,
+      ((guint64)rank << 32) | (guint32)id);
   return TRUE;
 }
 
 SfModel *
-sf_model_bpe_new_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_model_bpe_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   const char *unk = NULL, *prefix = NULL, *suffix = NULL;
   const cJSON *merges = cJSON_GetObjectItemCaseSensitive (node, "merges");
@@ -486,22 +483,22 @@ sf_model_bpe_new_from_json (const cJSON * node, const char *field,
   self->parent.klass = &bpe_class;
   sf_int_map_init (&self->merges);
   g_rw_lock_init (&self->cache_lock);
-  self->cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      g_free);
+  self->cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   if (!sf_tok_json_string (node, "unk_token", field, ctx, &unk, error)
-      || !sf_tok_json_string (node, "continuing_subword_prefix", field, ctx,
-          &prefix, error)
-      || !sf_tok_json_string (node, "end_of_word_suffix", field, ctx, &suffix,
-          error)
-      || !sf_tok_json_bool (node, "fuse_unk", field, ctx, &self->fuse_unk,
-          error)
-      || !sf_tok_json_bool (node, "byte_fallback", field, ctx,
-          &self->byte_fallback, error)
-      || !sf_tok_json_bool (node, "ignore_merges", field, ctx,
-          &self->ignore_merges, error))
+      || !sf_tok_json_string (
+          node, "continuing_subword_prefix", field, ctx, &prefix, error)
+      || !sf_tok_json_string (
+          node, "end_of_word_suffix", field, ctx, &suffix, error)
+      || !sf_tok_json_bool (
+          node, "fuse_unk", field, ctx, &self->fuse_unk, error)
+      || !sf_tok_json_bool (
+          node, "byte_fallback", field, ctx, &self->byte_fallback, error)
+      || !sf_tok_json_bool (
+          node, "ignore_merges", field, ctx, &self->ignore_merges, error))
     goto fail;
-  if (dropout && !cJSON_IsNull (dropout) && (!cJSON_IsNumber (dropout)
-          || dropout->valuedouble < 0 || dropout->valuedouble > 1)) {
+  if (dropout && !cJSON_IsNull (dropout)
+      && (!cJSON_IsNumber (dropout) || dropout->valuedouble < 0
+          || dropout->valuedouble > 1)) {
     sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
         "%s.dropout must be null or a number in [0, 1]", field);
     goto fail;
@@ -519,8 +516,8 @@ sf_model_bpe_new_from_json (const cJSON * node, const char *field,
   }
 
   if (merges != NULL && !cJSON_IsNull (merges) && !cJSON_IsArray (merges)) {
-    sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
-        "%s.merges must be an array", field);
+    sf_tok_set_error (
+        error, SF_ERROR_INVALID, ctx, "%s.merges must be an array", field);
     goto fail;
   }
   cJSON_ArrayForEach (item, merges) {

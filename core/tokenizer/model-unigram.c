@@ -22,32 +22,31 @@ typedef struct
 {
   SfModel parent;
   SfVocab *vocab;
-  gdouble *scores;              /* [n_pieces] */
+  gdouble *scores; /* [n_pieces] */
   guint n_pieces;
   gdouble min_score;
-  gint32 unk_id;                /* -1 when none */
+  gint32 unk_id; /* -1 when none */
   gboolean byte_fallback;
-  gint32 byte_ids[256];         /* ids of <0x00> .. <0xFF>, -1 if absent */
-  SfIntMap edges;               /* node << 21 | char → child node */
-  GArray *node_ids;             /* gint32 per trie node, -1 for no piece */
+  gint32 byte_ids[256]; /* ids of <0x00> .. <0xFF>, -1 if absent */
+  SfIntMap edges;       /* node << 21 | char → child node */
+  GArray *node_ids;     /* gint32 per trie node, -1 for no piece */
 } UnigramModel;
 
 typedef struct
 {
   gdouble score;
-  gint start;                   /* -1 while unreached */
+  gint start; /* -1 while unreached */
   gint32 id;
 } Best;
 
 static inline gboolean
-trie_step (const UnigramModel * self, guint64 node, gunichar c,
-    guint64 * child)
+trie_step (const UnigramModel *self, guint64 node, gunichar c, guint64 *child)
 {
   return sf_int_map_get (&self->edges, (node << 21) | c, child);
 }
 
 static void
-push_token (GArray * out, gint32 id, guint start, guint end, gboolean raw)
+push_token (GArray *out, gint32 id, guint start, guint end, gboolean raw)
 {
   SfModelToken t = { id, start, end, raw };
 
@@ -56,11 +55,11 @@ push_token (GArray * out, gint32 id, guint start, guint end, gboolean raw)
 
 /* Emits the unknown run @chars[start, end) (absolute indices). */
 static void
-push_unknown (const UnigramModel * self, const gunichar * chars, guint start,
-    guint end, GArray * out)
+push_unknown (const UnigramModel *self, const gunichar *chars, guint start,
+    guint end, GArray *out)
 {
-  g_autofree char *run = g_ucs4_to_utf8 (chars + start, end - start, NULL,
-      NULL, NULL);
+  g_autofree char *run =
+      g_ucs4_to_utf8 (chars + start, end - start, NULL, NULL, NULL);
   gint32 id = run ? sf_vocab_lookup (self->vocab, run) : -1;
 
   /* the run may spell a piece, e.g. the unk piece "<unk>" itself */
@@ -76,7 +75,7 @@ push_unknown (const UnigramModel * self, const gunichar * chars, guint start,
       gint n = g_unichar_to_utf8 (chars[i], utf8);
 
       for (gint k = 0; k < n && all; k++)
-        all = self->byte_ids[(guchar) utf8[k]] >= 0;
+        all = self->byte_ids[(guchar)utf8[k]] >= 0;
     }
     if (all) {
       for (guint i = start; i < end; i++) {
@@ -85,8 +84,7 @@ push_unknown (const UnigramModel * self, const gunichar * chars, guint start,
 
         /* every byte token covers the whole unknown run */
         for (gint k = 0; k < n; k++)
-          push_token (out, self->byte_ids[(guchar) utf8[k]], start, end,
-              FALSE);
+          push_token (out, self->byte_ids[(guchar)utf8[k]], start, end, FALSE);
       }
       return;
     }
@@ -95,10 +93,10 @@ push_unknown (const UnigramModel * self, const gunichar * chars, guint start,
 }
 
 static gboolean
-unigram_tokenize (const SfModel * base, const SfNormalized * text,
-    guint start, guint end, GArray * out, GError ** error)
+unigram_tokenize (const SfModel *base, const SfNormalized *text, guint start,
+    guint end, GArray *out, GError **error)
 {
-  const UnigramModel *self = (const UnigramModel *) base;
+  const UnigramModel *self = (const UnigramModel *)base;
   const gunichar *chars = text->chars + start;
   guint n = end - start;
   Best stack_best[STACK_CHARS + 1];
@@ -144,7 +142,8 @@ unigram_tokenize (const SfModel * base, const SfNormalized * text,
       if (self->unk_id < 0) {
         g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
             "tokenizer: Unigram model has no unk_id for the unknown "
-            "character U+%04X", chars[i]);
+            "character U+%04X",
+            chars[i]);
         if (best != stack_best)
           g_free (best);
         return FALSE;
@@ -172,8 +171,7 @@ unigram_tokenize (const SfModel * base, const SfNormalized * text,
       push_unknown (self, text->chars, start + pos, start + run_end, out);
       run_end = 0;
     }
-    push_token (out, best[pos].id, start + best[pos].start, start + pos,
-        FALSE);
+    push_token (out, best[pos].id, start + best[pos].start, start + pos, FALSE);
   }
   if (run_end)
     push_unknown (self, text->chars, start, start + run_end, out);
@@ -190,27 +188,27 @@ unigram_tokenize (const SfModel * base, const SfNormalized * text,
 }
 
 static gint32
-unigram_token_to_id (const SfModel * base, const char *token)
+unigram_token_to_id (const SfModel *base, const char *token)
 {
-  return sf_vocab_lookup (((const UnigramModel *) base)->vocab, token);
+  return sf_vocab_lookup (((const UnigramModel *)base)->vocab, token);
 }
 
 static const char *
-unigram_id_to_token (const SfModel * base, gint32 id)
+unigram_id_to_token (const SfModel *base, gint32 id)
 {
-  return sf_vocab_token (((const UnigramModel *) base)->vocab, id);
+  return sf_vocab_token (((const UnigramModel *)base)->vocab, id);
 }
 
 static guint
-unigram_vocab_size (const SfModel * base)
+unigram_vocab_size (const SfModel *base)
 {
-  return ((const UnigramModel *) base)->n_pieces;
+  return ((const UnigramModel *)base)->n_pieces;
 }
 
 static void
-unigram_free (SfModel * base)
+unigram_free (SfModel *base)
 {
-  UnigramModel *self = (UnigramModel *) base;
+  UnigramModel *self = (UnigramModel *)base;
 
   sf_vocab_free (self->vocab);
   g_free (self->scores);
@@ -230,7 +228,7 @@ static const SfModelClass unigram_class = {
 
 /* Adds @piece to the trie; a repeated piece keeps the later id. */
 static void
-trie_add (UnigramModel * self, const char *piece, gint32 id)
+trie_add (UnigramModel *self, const char *piece, gint32 id)
 {
   guint64 node = 0;
 
@@ -252,8 +250,8 @@ trie_add (UnigramModel * self, const char *piece, gint32 id)
 }
 
 SfModel *
-sf_model_unigram_new_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_model_unigram_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   const cJSON *list = cJSON_GetObjectItemCaseSensitive (node, "vocab");
   UnigramModel *self;
@@ -273,10 +271,10 @@ sf_model_unigram_new_from_json (const cJSON * node, const char *field,
   self->node_ids = g_array_new (FALSE, FALSE, sizeof (gint32));
   g_array_append_val (self->node_ids, root);
   sf_int_map_init (&self->edges);
-  if (!sf_tok_json_int (node, "unk_id", field, ctx, 0, SF_VOCAB_MAX_ID,
-          &unk_id, error)
-      || !sf_tok_json_bool (node, "byte_fallback", field, ctx,
-          &self->byte_fallback, error))
+  if (!sf_tok_json_int (
+          node, "unk_id", field, ctx, 0, SF_VOCAB_MAX_ID, &unk_id, error)
+      || !sf_tok_json_bool (
+          node, "byte_fallback", field, ctx, &self->byte_fallback, error))
     goto fail;
 
   self->n_pieces = cJSON_GetArraySize (list);
@@ -310,10 +308,11 @@ sf_model_unigram_new_from_json (const cJSON * node, const char *field,
   if (unk_id >= 0 && unk_id >= self->n_pieces) {
     sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
         "%s.unk_id %" G_GINT64_FORMAT " is outside the vocabulary of %u "
-        "pieces", field, unk_id, self->n_pieces);
+        "pieces",
+        field, unk_id, self->n_pieces);
     goto fail;
   }
-  self->unk_id = (gint32) unk_id;
+  self->unk_id = (gint32)unk_id;
   for (guint b = 0; b < 256; b++) {
     char name[8];
 

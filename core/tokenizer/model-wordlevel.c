@@ -15,10 +15,10 @@ typedef struct
 } WordLevelModel;
 
 static gboolean
-wordlevel_tokenize (const SfModel * base, const SfNormalized * text,
-    guint start, guint end, GArray * out, GError ** error)
+wordlevel_tokenize (const SfModel *base, const SfNormalized *text, guint start,
+    guint end, GArray *out, GError **error)
 {
-  const WordLevelModel *self = (const WordLevelModel *) base;
+  const WordLevelModel *self = (const WordLevelModel *)base;
   char stack[STACK_CHARS * 4 + 1];
   char *word;
   gsize bytes = 0;
@@ -46,27 +46,27 @@ wordlevel_tokenize (const SfModel * base, const SfNormalized * text,
 }
 
 static gint32
-wordlevel_token_to_id (const SfModel * base, const char *token)
+wordlevel_token_to_id (const SfModel *base, const char *token)
 {
-  return sf_vocab_lookup (((const WordLevelModel *) base)->vocab, token);
+  return sf_vocab_lookup (((const WordLevelModel *)base)->vocab, token);
 }
 
 static const char *
-wordlevel_id_to_token (const SfModel * base, gint32 id)
+wordlevel_id_to_token (const SfModel *base, gint32 id)
 {
-  return sf_vocab_token (((const WordLevelModel *) base)->vocab, id);
+  return sf_vocab_token (((const WordLevelModel *)base)->vocab, id);
 }
 
 static guint
-wordlevel_vocab_size (const SfModel * base)
+wordlevel_vocab_size (const SfModel *base)
 {
-  return g_hash_table_size (((const WordLevelModel *) base)->vocab->ids);
+  return g_hash_table_size (((const WordLevelModel *)base)->vocab->ids);
 }
 
 static void
-wordlevel_free (SfModel * base)
+wordlevel_free (SfModel *base)
 {
-  WordLevelModel *self = (WordLevelModel *) base;
+  WordLevelModel *self = (WordLevelModel *)base;
 
   sf_vocab_free (self->vocab);
   g_free (self->unk_token);
@@ -83,8 +83,8 @@ static const SfModelClass wordlevel_class = {
 };
 
 SfModel *
-sf_model_wordlevel_new_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_model_wordlevel_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   const char *unk = "<unk>";
   WordLevelModel *self;

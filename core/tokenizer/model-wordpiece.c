@@ -21,15 +21,15 @@ typedef struct
   SfModel parent;
   SfVocab *vocab;
   char *unk_token;
-  gint32 unk_id;                /* -1 when unk_token is not in the vocab */
+  gint32 unk_id; /* -1 when unk_token is not in the vocab */
   char *prefix;
-  gsize prefix_len;             /* bytes */
+  gsize prefix_len; /* bytes */
   guint max_input_chars_per_word;
 } WordPieceModel;
 
 static gboolean
-push_unk (const WordPieceModel * self, guint start, guint end, GArray * out,
-    GError ** error)
+push_unk (const WordPieceModel *self, guint start, guint end, GArray *out,
+    GError **error)
 {
   SfModelToken t = { self->unk_id, start, end };
 
@@ -44,16 +44,16 @@ push_unk (const WordPieceModel * self, guint start, guint end, GArray * out,
 }
 
 static gboolean
-wordpiece_tokenize (const SfModel * base, const SfNormalized * text,
-    guint start, guint end, GArray * out, GError ** error)
+wordpiece_tokenize (const SfModel *base, const SfNormalized *text, guint start,
+    guint end, GArray *out, GError **error)
 {
-  const WordPieceModel *self = (const WordPieceModel *) base;
+  const WordPieceModel *self = (const WordPieceModel *)base;
   guint n = end - start;
   guint first = out->len;
   char stack_utf8[STACK_BYTES], stack_key[STACK_BYTES];
   guint stack_offsets[STACK_BYTES / 4 + 1];
   char *utf8, *key;
-  guint *offsets;               /* [n + 1] byte offset of each char */
+  guint *offsets; /* [n + 1] byte offset of each char */
   gboolean bad = FALSE;
   gsize bytes;
   guint pos;
@@ -120,27 +120,27 @@ wordpiece_tokenize (const SfModel * base, const SfNormalized * text,
 }
 
 static gint32
-wordpiece_token_to_id (const SfModel * base, const char *token)
+wordpiece_token_to_id (const SfModel *base, const char *token)
 {
-  return sf_vocab_lookup (((const WordPieceModel *) base)->vocab, token);
+  return sf_vocab_lookup (((const WordPieceModel *)base)->vocab, token);
 }
 
 static const char *
-wordpiece_id_to_token (const SfModel * base, gint32 id)
+wordpiece_id_to_token (const SfModel *base, gint32 id)
 {
-  return sf_vocab_token (((const WordPieceModel *) base)->vocab, id);
+  return sf_vocab_token (((const WordPieceModel *)base)->vocab, id);
 }
 
 static guint
-wordpiece_vocab_size (const SfModel * base)
+wordpiece_vocab_size (const SfModel *base)
 {
-  return g_hash_table_size (((const WordPieceModel *) base)->vocab->ids);
+  return g_hash_table_size (((const WordPieceModel *)base)->vocab->ids);
 }
 
 static void
-wordpiece_free (SfModel * base)
+wordpiece_free (SfModel *base)
 {
-  WordPieceModel *self = (WordPieceModel *) base;
+  WordPieceModel *self = (WordPieceModel *)base;
 
   sf_vocab_free (self->vocab);
   g_free (self->unk_token);
@@ -158,9 +158,9 @@ static const SfModelClass wordpiece_class = {
 };
 
 SfModel *
-sf_model_wordpiece_new (SfVocab * vocab, const char *unk_token,
+sf_model_wordpiece_new (SfVocab *vocab, const char *unk_token,
     const char *prefix, guint max_input_chars_per_word,
-    const SfTokLoadContext * ctx, GError ** error)
+    const SfTokLoadContext *ctx, GError **error)
 {
   WordPieceModel *self = g_new0 (WordPieceModel, 1);
 
@@ -175,16 +175,16 @@ sf_model_wordpiece_new (SfVocab * vocab, const char *unk_token,
 }
 
 SfModel *
-sf_model_wordpiece_new_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_model_wordpiece_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   const char *unk = "[UNK]", *prefix = "##";
   gint64 max_chars = 100;
   SfVocab *vocab;
 
   if (!sf_tok_json_string (node, "unk_token", field, ctx, &unk, error)
-      || !sf_tok_json_string (node, "continuing_subword_prefix", field, ctx,
-          &prefix, error)
+      || !sf_tok_json_string (
+          node, "continuing_subword_prefix", field, ctx, &prefix, error)
       || !sf_tok_json_int (node, "max_input_chars_per_word", field, ctx, 0,
           G_MAXUINT32, &max_chars, error))
     return NULL;

@@ -19,7 +19,7 @@ sf_vocab_new (void)
 }
 
 void
-sf_vocab_free (SfVocab * vocab)
+sf_vocab_free (SfVocab *vocab)
 {
   if (vocab == NULL)
     return;
@@ -30,14 +30,14 @@ sf_vocab_free (SfVocab * vocab)
 }
 
 void
-sf_vocab_add (SfVocab * vocab, const char *token, gint32 id)
+sf_vocab_add (SfVocab *vocab, const char *token, gint32 id)
 {
   char *copy;
   guint nchars;
 
   g_return_if_fail (id >= 0);
   copy = g_string_chunk_insert (vocab->strings, token);
-  if ((guint) id >= vocab->tokens->len)
+  if ((guint)id >= vocab->tokens->len)
     g_ptr_array_set_size (vocab->tokens, id + 1);
   g_ptr_array_index (vocab->tokens, id) = copy;
   g_hash_table_insert (vocab->ids, copy, GINT_TO_POINTER (id + 1));
@@ -46,22 +46,22 @@ sf_vocab_add (SfVocab * vocab, const char *token, gint32 id)
 }
 
 gint32
-sf_vocab_lookup (const SfVocab * vocab, const char *token)
+sf_vocab_lookup (const SfVocab *vocab, const char *token)
 {
   return GPOINTER_TO_INT (g_hash_table_lookup (vocab->ids, token)) - 1;
 }
 
 const char *
-sf_vocab_token (const SfVocab * vocab, gint32 id)
+sf_vocab_token (const SfVocab *vocab, gint32 id)
 {
-  if (id < 0 || (guint) id >= vocab->tokens->len)
+  if (id < 0 || (guint)id >= vocab->tokens->len)
     return NULL;
   return g_ptr_array_index (vocab->tokens, id);
 }
 
 SfVocab *
-sf_vocab_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_vocab_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   const cJSON *vocab_node = cJSON_GetObjectItemCaseSensitive (node, "vocab");
   const cJSON *item;
@@ -77,44 +77,44 @@ sf_vocab_from_json (const cJSON * node, const char *field,
     double v = item->valuedouble;
 
     if (!cJSON_IsNumber (item) || v < 0 || v > SF_VOCAB_MAX_ID
-        || v != (double) (gint64) v || item->string == NULL) {
+        || v != (double)(gint64)v || item->string == NULL) {
       sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
           "%s.vocab['%s'] must be a non-negative integer id", field,
           item->string ? item->string : "");
       sf_vocab_free (vocab);
       return NULL;
     }
-    sf_vocab_add (vocab, item->string, (gint32) v);
+    sf_vocab_add (vocab, item->string, (gint32)v);
   }
   return vocab;
 }
 
 /* ---- factory ---- */
 
-typedef SfModel *(*ModelNewFunc) (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error);
+typedef SfModel *(*ModelNewFunc) (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error);
 
 static const struct
 {
   const char *type;
   ModelNewFunc new_func;
 } model_types[] = {
-  {"WordPiece", sf_model_wordpiece_new_from_json},
-  {"BPE", sf_model_bpe_new_from_json},
-  {"Unigram", sf_model_unigram_new_from_json},
-  {"WordLevel", sf_model_wordlevel_new_from_json},
+  { "WordPiece", sf_model_wordpiece_new_from_json },
+  { "BPE", sf_model_bpe_new_from_json },
+  { "Unigram", sf_model_unigram_new_from_json },
+  { "WordLevel", sf_model_wordlevel_new_from_json },
 };
 
 SfModel *
-sf_model_new_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_model_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   const cJSON *type_node;
   const char *type;
 
   if (!cJSON_IsObject (node)) {
-    sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
-        "%s must be an object", field);
+    sf_tok_set_error (
+        error, SF_ERROR_INVALID, ctx, "%s must be an object", field);
     return NULL;
   }
   /* older files leave the model's type out: WordPiece is the one with
@@ -142,7 +142,7 @@ sf_model_new_from_json (const cJSON * node, const char *field,
 }
 
 void
-sf_model_free (SfModel * self)
+sf_model_free (SfModel *self)
 {
   if (self != NULL)
     self->klass->free (self);

@@ -13,13 +13,13 @@
 #include <string.h>
 
 void
-sf_normalized_init (SfNormalized * text)
+sf_normalized_init (SfNormalized *text)
 {
   memset (text, 0, sizeof (*text));
 }
 
 void
-sf_normalized_clear (SfNormalized * text)
+sf_normalized_clear (SfNormalized *text)
 {
   g_free (text->chars);
   g_free (text->align);
@@ -27,18 +27,18 @@ sf_normalized_clear (SfNormalized * text)
 }
 
 void
-sf_normalized_reserve (SfNormalized * text, guint cap)
+sf_normalized_reserve (SfNormalized *text, guint cap)
 {
   if (cap <= text->cap)
     return;
   text->chars = g_renew (gunichar, text->chars, cap);
-  text->align = g_renew (guint32, text->align, 2 * (gsize) cap);
+  text->align = g_renew (guint32, text->align, 2 * (gsize)cap);
   text->cap = cap;
 }
 
 void
-sf_normalized_set (SfNormalized * text, const gunichar * chars, guint n,
-    guint32 first)
+sf_normalized_set (
+    SfNormalized *text, const gunichar *chars, guint n, guint32 first)
 {
   sf_normalized_reserve (text, MAX (n, 16));
   memcpy (text->chars, chars, n * sizeof (gunichar));
@@ -50,7 +50,7 @@ sf_normalized_set (SfNormalized * text, const gunichar * chars, guint n,
 }
 
 void
-sf_normalized_swap (SfNormalized * a, SfNormalized * b)
+sf_normalized_swap (SfNormalized *a, SfNormalized *b)
 {
   SfNormalized t = *a;
   *a = *b;
@@ -72,10 +72,8 @@ sf_unichar_is_white_space (gunichar c)
     case 0x2029:
     case 0x202f:
     case 0x205f:
-    case 0x3000:
-      return TRUE;
-    default:
-      return c >= 0x2000 && c <= 0x200a;
+    case 0x3000: return TRUE;
+    default: return c >= 0x2000 && c <= 0x200a;
   }
 }
 
@@ -93,10 +91,8 @@ sf_unichar_is_control (gunichar c)
     case G_UNICODE_FORMAT:
     case G_UNICODE_UNASSIGNED:
     case G_UNICODE_PRIVATE_USE:
-    case G_UNICODE_SURROGATE:
-      return TRUE;
-    default:
-      return FALSE;
+    case G_UNICODE_SURROGATE: return TRUE;
+    default: return FALSE;
   }
 }
 
@@ -104,8 +100,8 @@ gboolean
 sf_unichar_is_bert_punct (gunichar c)
 {
   if (c < 0x80)
-    return (c >= 33 && c <= 47) || (c >= 58 && c <= 64)
-        || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
+    return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96)
+        || (c >= 123 && c <= 126);
   switch (g_unichar_type (c)) {
     case G_UNICODE_CONNECT_PUNCTUATION:
     case G_UNICODE_DASH_PUNCTUATION:
@@ -113,10 +109,8 @@ sf_unichar_is_bert_punct (gunichar c)
     case G_UNICODE_FINAL_PUNCTUATION:
     case G_UNICODE_INITIAL_PUNCTUATION:
     case G_UNICODE_OTHER_PUNCTUATION:
-    case G_UNICODE_OPEN_PUNCTUATION:
-      return TRUE;
-    default:
-      return FALSE;
+    case G_UNICODE_OPEN_PUNCTUATION: return TRUE;
+    default: return FALSE;
   }
 }
 
@@ -147,10 +141,8 @@ sf_unichar_is_word (gunichar c)
     case G_UNICODE_NON_SPACING_MARK:
     case G_UNICODE_DECIMAL_NUMBER:
     case G_UNICODE_LETTER_NUMBER:
-    case G_UNICODE_CONNECT_PUNCTUATION:
-      return TRUE;
-    default:
-      return FALSE;
+    case G_UNICODE_CONNECT_PUNCTUATION: return TRUE;
+    default: return FALSE;
   }
 }
 
@@ -161,8 +153,8 @@ sf_unichar_is_word (gunichar c)
  * chars move: the ranges stay in text order, as `tokenizers` assigns them
  * by position, so offsets never run backwards. */
 static void
-push_decomposed (SfNormalized * out, gunichar c, gboolean compat,
-    guint32 start, guint32 end)
+push_decomposed (
+    SfNormalized *out, gunichar c, gboolean compat, guint32 start, guint32 end)
 {
   gunichar buf[G_UNICHAR_MAX_DECOMPOSITION_LENGTH];
   gsize n;
@@ -197,7 +189,7 @@ push_decomposed (SfNormalized * out, gunichar c, gboolean compat,
 
 /* Canonical composition of a decomposed text, in place. */
 static void
-compose (SfNormalized * text)
+compose (SfNormalized *text)
 {
   guint w = 0;
   gint starter = -1;
@@ -209,7 +201,7 @@ compose (SfNormalized * text)
     gunichar composed;
 
     if (starter >= 0 && c >= 0x300) {
-      gboolean adjacent = (gint) w - 1 == starter;
+      gboolean adjacent = (gint)w - 1 == starter;
 
       /* the composed char keeps the starter's original range, as
        * `tokenizers` reports it */
@@ -231,8 +223,8 @@ compose (SfNormalized * text)
 }
 
 void
-sf_normalized_apply_form (SfNormalized * text, SfNormalized * scratch,
-    SfNormForm form)
+sf_normalized_apply_form (
+    SfNormalized *text, SfNormalized *scratch, SfNormForm form)
 {
   gboolean compat = form == SF_NORM_FORM_NFKD || form == SF_NORM_FORM_NFKC;
   gunichar plain = compat ? 0xa0 : 0xc0;
@@ -256,7 +248,7 @@ sf_normalized_apply_form (SfNormalized * text, SfNormalized * scratch,
 }
 
 void
-sf_normalized_lowercase (SfNormalized * text, SfNormalized * scratch)
+sf_normalized_lowercase (SfNormalized *text, SfNormalized *scratch)
 {
   scratch->len = 0;
   sf_normalized_reserve (scratch, text->len + 16);
@@ -279,7 +271,7 @@ sf_normalized_lowercase (SfNormalized * text, SfNormalized * scratch)
 }
 
 void
-sf_normalized_drop_marks (SfNormalized * text, SfNormalized * scratch)
+sf_normalized_drop_marks (SfNormalized *text, SfNormalized *scratch)
 {
   guint w = 0;
 
@@ -297,7 +289,7 @@ sf_normalized_drop_marks (SfNormalized * text, SfNormalized * scratch)
 }
 
 void
-sf_normalized_drop_all_marks (SfNormalized * text)
+sf_normalized_drop_all_marks (SfNormalized *text)
 {
   guint w = 0;
 

@@ -21,8 +21,8 @@ typedef struct
 
 /* clean_text and handle_chinese_chars in one pass. */
 static void
-clean_and_space (const BertNormalizer * self, SfNormalized * text,
-    SfNormalized * scratch)
+clean_and_space (
+    const BertNormalizer *self, SfNormalized *text, SfNormalized *scratch)
 {
   scratch->len = 0;
   sf_normalized_reserve (scratch, text->len + 16);
@@ -48,10 +48,10 @@ clean_and_space (const BertNormalizer * self, SfNormalized * text,
 }
 
 static void
-bert_normalize (const SfNormalizer * base, SfNormalized * text,
-    SfNormalized * scratch)
+bert_normalize (
+    const SfNormalizer *base, SfNormalized *text, SfNormalized *scratch)
 {
-  const BertNormalizer *self = (const BertNormalizer *) base;
+  const BertNormalizer *self = (const BertNormalizer *)base;
 
   if (self->clean_text || self->handle_chinese_chars)
     clean_and_space (self, text, scratch);
@@ -64,14 +64,13 @@ bert_normalize (const SfNormalizer * base, SfNormalized * text,
 }
 
 static void
-bert_free (SfNormalizer * base)
+bert_free (SfNormalizer *base)
 {
   g_free (base);
 }
 
-static const SfNormalizerClass bert_class = {
-  "BertNormalizer", bert_normalize, bert_free
-};
+static const SfNormalizerClass bert_class = { "BertNormalizer", bert_normalize,
+  bert_free };
 
 SfNormalizer *
 sf_normalizer_bert_new (gboolean clean_text, gboolean handle_chinese_chars,
@@ -88,15 +87,15 @@ sf_normalizer_bert_new (gboolean clean_text, gboolean handle_chinese_chars,
 }
 
 SfNormalizer *
-sf_normalizer_bert_new_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_normalizer_bert_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   gboolean clean_text = TRUE, chinese = TRUE, lowercase = TRUE;
   gboolean strip = -1;
 
   if (!sf_tok_json_bool (node, "clean_text", field, ctx, &clean_text, error)
-      || !sf_tok_json_bool (node, "handle_chinese_chars", field, ctx,
-          &chinese, error)
+      || !sf_tok_json_bool (
+          node, "handle_chinese_chars", field, ctx, &chinese, error)
       || !sf_tok_json_bool (node, "lowercase", field, ctx, &lowercase, error)
       || !sf_tok_json_bool (node, "strip_accents", field, ctx, &strip, error))
     return NULL;

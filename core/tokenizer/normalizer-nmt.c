@@ -26,16 +26,14 @@ nmt_is_space (gunichar c)
     case 0x2029:
     case 0x2581:
     case 0xfeff:
-    case 0xfffd:
-      return TRUE;
-    default:
-      return c >= 0x200b && c <= 0x200f;
+    case 0xfffd: return TRUE;
+    default: return c >= 0x200b && c <= 0x200f;
   }
 }
 
 static void
-nmt_normalize (const SfNormalizer * base, SfNormalized * text,
-    SfNormalized * scratch)
+nmt_normalize (
+    const SfNormalizer *base, SfNormalized *text, SfNormalized *scratch)
 {
   guint w = 0;
 
@@ -53,18 +51,16 @@ nmt_normalize (const SfNormalizer * base, SfNormalized * text,
 }
 
 static void
-nmt_free (SfNormalizer * base)
+nmt_free (SfNormalizer *base)
 {
   g_free (base);
 }
 
-static const SfNormalizerClass nmt_class = {
-  "Nmt", nmt_normalize, nmt_free
-};
+static const SfNormalizerClass nmt_class = { "Nmt", nmt_normalize, nmt_free };
 
 SfNormalizer *
-sf_normalizer_nmt_new_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_normalizer_nmt_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   SfNormalizer *self = g_new0 (SfNormalizer, 1);
 

@@ -15,15 +15,15 @@ typedef struct
 {
   SfNormalizer parent;
   GRegex *regex;
-  gunichar *content;            /* [n_content] */
+  gunichar *content; /* [n_content] */
   guint n_content;
 } ReplaceNormalizer;
 
 static void
-replace_normalize (const SfNormalizer * base, SfNormalized * text,
-    SfNormalized * scratch)
+replace_normalize (
+    const SfNormalizer *base, SfNormalized *text, SfNormalized *scratch)
 {
-  const ReplaceNormalizer *self = (const ReplaceNormalizer *) base;
+  const ReplaceNormalizer *self = (const ReplaceNormalizer *)base;
   g_autoptr (GArray) matches = g_array_new (FALSE, FALSE, sizeof (SfSpan));
   guint pos = 0;
 
@@ -51,9 +51,9 @@ replace_normalize (const SfNormalizer * base, SfNormalized * text,
 }
 
 static void
-replace_free (SfNormalizer * base)
+replace_free (SfNormalizer *base)
 {
-  ReplaceNormalizer *self = (ReplaceNormalizer *) base;
+  ReplaceNormalizer *self = (ReplaceNormalizer *)base;
 
   if (self->regex)
     g_regex_unref (self->regex);
@@ -61,14 +61,13 @@ replace_free (SfNormalizer * base)
   g_free (self);
 }
 
-static const SfNormalizerClass replace_class = {
-  "Replace", replace_normalize, replace_free
-};
+static const SfNormalizerClass replace_class = { "Replace", replace_normalize,
+  replace_free };
 
 /* The "content" member as code points; (transfer full). */
 static gunichar *
-read_content (const cJSON * node, const char *key, const char *field,
-    const SfTokLoadContext * ctx, guint * n, GError ** error)
+read_content (const cJSON *node, const char *key, const char *field,
+    const SfTokLoadContext *ctx, guint *n, GError **error)
 {
   const char *content = NULL;
   glong len = 0;
@@ -77,14 +76,14 @@ read_content (const cJSON * node, const char *key, const char *field,
   if (!sf_tok_json_string (node, key, field, ctx, &content, error))
     return NULL;
   if (content == NULL) {
-    sf_tok_set_error (error, SF_ERROR_MISSING, ctx, "%s.%s is missing",
-        field, key);
+    sf_tok_set_error (
+        error, SF_ERROR_MISSING, ctx, "%s.%s is missing", field, key);
     return NULL;
   }
   chars = g_utf8_to_ucs4 (content, -1, NULL, &len, NULL);
   if (chars == NULL) {
-    sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
-        "%s.%s is not valid UTF-8", field, key);
+    sf_tok_set_error (
+        error, SF_ERROR_INVALID, ctx, "%s.%s is not valid UTF-8", field, key);
     return NULL;
   }
   *n = len;
@@ -92,16 +91,16 @@ read_content (const cJSON * node, const char *key, const char *field,
 }
 
 SfNormalizer *
-sf_normalizer_replace_new_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_normalizer_replace_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   ReplaceNormalizer *self = g_new0 (ReplaceNormalizer, 1);
 
   self->parent.klass = &replace_class;
   self->regex = sf_tok_regex_from_json (node, "pattern", field, ctx, error);
   if (self->regex == NULL
-      || !(self->content = read_content (node, "content", field, ctx,
-              &self->n_content, error))) {
+      || !(self->content = read_content (
+               node, "content", field, ctx, &self->n_content, error))) {
     replace_free (&self->parent);
     return NULL;
   }
@@ -113,51 +112,50 @@ sf_normalizer_replace_new_from_json (const cJSON * node, const char *field,
 typedef struct
 {
   SfNormalizer parent;
-  gunichar *prefix;             /* [n_prefix] */
+  gunichar *prefix; /* [n_prefix] */
   guint n_prefix;
 } PrependNormalizer;
 
 static void
-prepend_normalize (const SfNormalizer * base, SfNormalized * text,
-    SfNormalized * scratch)
+prepend_normalize (
+    const SfNormalizer *base, SfNormalized *text, SfNormalized *scratch)
 {
-  const PrependNormalizer *self = (const PrependNormalizer *) base;
+  const PrependNormalizer *self = (const PrependNormalizer *)base;
 
   if (text->len == 0)
     return;
   scratch->len = 0;
   sf_normalized_reserve (scratch, text->len + self->n_prefix + 16);
   for (guint k = 0; k < self->n_prefix; k++)
-    sf_normalized_push (scratch, self->prefix[k], text->align[0],
-        text->align[1]);
+    sf_normalized_push (
+        scratch, self->prefix[k], text->align[0], text->align[1]);
   for (guint i = 0; i < text->len; i++)
-    sf_normalized_push (scratch, text->chars[i], text->align[2 * i],
-        text->align[2 * i + 1]);
+    sf_normalized_push (
+        scratch, text->chars[i], text->align[2 * i], text->align[2 * i + 1]);
   sf_normalized_swap (text, scratch);
 }
 
 static void
-prepend_free (SfNormalizer * base)
+prepend_free (SfNormalizer *base)
 {
-  PrependNormalizer *self = (PrependNormalizer *) base;
+  PrependNormalizer *self = (PrependNormalizer *)base;
 
   g_free (self->prefix);
   g_free (self);
 }
 
-static const SfNormalizerClass prepend_class = {
-  "Prepend", prepend_normalize, prepend_free
-};
+static const SfNormalizerClass prepend_class = { "Prepend", prepend_normalize,
+  prepend_free };
 
 SfNormalizer *
-sf_normalizer_prepend_new_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_normalizer_prepend_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   PrependNormalizer *self = g_new0 (PrependNormalizer, 1);
 
   self->parent.klass = &prepend_class;
-  self->prefix = read_content (node, "prepend", field, ctx, &self->n_prefix,
-      error);
+  self->prefix =
+      read_content (node, "prepend", field, ctx, &self->n_prefix, error);
   if (self->prefix == NULL) {
     prepend_free (&self->parent);
     return NULL;

@@ -15,10 +15,10 @@ typedef struct
 } StripNormalizer;
 
 static void
-strip_normalize (const SfNormalizer * base, SfNormalized * text,
-    SfNormalized * scratch)
+strip_normalize (
+    const SfNormalizer *base, SfNormalized *text, SfNormalized *scratch)
 {
-  const StripNormalizer *self = (const StripNormalizer *) base;
+  const StripNormalizer *self = (const StripNormalizer *)base;
   guint start = 0, end = text->len;
 
   if (self->left)
@@ -28,8 +28,8 @@ strip_normalize (const SfNormalizer * base, SfNormalized * text,
     while (end > start && sf_unichar_is_white_space (text->chars[end - 1]))
       end--;
   if (start > 0) {
-    memmove (text->chars, text->chars + start,
-        (end - start) * sizeof (gunichar));
+    memmove (
+        text->chars, text->chars + start, (end - start) * sizeof (gunichar));
     memmove (text->align, text->align + 2 * start,
         2 * (end - start) * sizeof (guint32));
   }
@@ -37,18 +37,17 @@ strip_normalize (const SfNormalizer * base, SfNormalized * text,
 }
 
 static void
-strip_free (SfNormalizer * base)
+strip_free (SfNormalizer *base)
 {
   g_free (base);
 }
 
-static const SfNormalizerClass strip_class = {
-  "Strip", strip_normalize, strip_free
-};
+static const SfNormalizerClass strip_class = { "Strip", strip_normalize,
+  strip_free };
 
 SfNormalizer *
-sf_normalizer_strip_new_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_normalizer_strip_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   gboolean left = TRUE, right = TRUE;
   StripNormalizer *self;

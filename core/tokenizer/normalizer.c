@@ -26,15 +26,13 @@ typedef struct
 } SimpleNormalizer;
 
 static void
-simple_normalize (const SfNormalizer * base, SfNormalized * text,
-    SfNormalized * scratch)
+simple_normalize (
+    const SfNormalizer *base, SfNormalized *text, SfNormalized *scratch)
 {
-  const SimpleNormalizer *self = (const SimpleNormalizer *) base;
+  const SimpleNormalizer *self = (const SimpleNormalizer *)base;
 
   switch (self->kind) {
-    case SIMPLE_LOWERCASE:
-      sf_normalized_lowercase (text, scratch);
-      break;
+    case SIMPLE_LOWERCASE: sf_normalized_lowercase (text, scratch); break;
     case SIMPLE_STRIP_ACCENTS:
       /* `tokenizers` drops every combining mark only; callers pair it
        * with NFD */
@@ -56,14 +54,13 @@ simple_normalize (const SfNormalizer * base, SfNormalized * text,
 }
 
 static void
-simple_free (SfNormalizer * base)
+simple_free (SfNormalizer *base)
 {
   g_free (base);
 }
 
-static const SfNormalizerClass simple_class = {
-  "simple", simple_normalize, simple_free
-};
+static const SfNormalizerClass simple_class = { "simple", simple_normalize,
+  simple_free };
 
 static SfNormalizer *
 simple_new (SimpleKind kind)
@@ -75,12 +72,11 @@ simple_new (SimpleKind kind)
   return &self->parent;
 }
 
-#define SIMPLE_CONSTRUCTOR(name, kind)                                       \
-  static SfNormalizer *                                                      \
-  name (const cJSON * node, const char *field, const SfTokLoadContext * ctx, \
-      GError ** error)                                                       \
-  {                                                                          \
-    return simple_new (kind);                                                \
+#define SIMPLE_CONSTRUCTOR(name, kind)                                         \
+  static SfNormalizer *name (const cJSON *node, const char *field,             \
+      const SfTokLoadContext *ctx, GError **error)                             \
+  {                                                                            \
+    return simple_new (kind);                                                  \
   }
 
 SIMPLE_CONSTRUCTOR (lowercase_new, SIMPLE_LOWERCASE)
@@ -95,14 +91,14 @@ SIMPLE_CONSTRUCTOR (nfkc_new, SIMPLE_NFKC)
 typedef struct
 {
   SfNormalizer parent;
-  GPtrArray *children;          /* SfNormalizer */
+  GPtrArray *children; /* SfNormalizer */
 } SequenceNormalizer;
 
 static void
-sequence_normalize (const SfNormalizer * base, SfNormalized * text,
-    SfNormalized * scratch)
+sequence_normalize (
+    const SfNormalizer *base, SfNormalized *text, SfNormalized *scratch)
 {
-  const SequenceNormalizer *self = (const SequenceNormalizer *) base;
+  const SequenceNormalizer *self = (const SequenceNormalizer *)base;
 
   for (guint i = 0; i < self->children->len; i++) {
     const SfNormalizer *child = g_ptr_array_index (self->children, i);
@@ -112,21 +108,20 @@ sequence_normalize (const SfNormalizer * base, SfNormalized * text,
 }
 
 static void
-sequence_free (SfNormalizer * base)
+sequence_free (SfNormalizer *base)
 {
-  SequenceNormalizer *self = (SequenceNormalizer *) base;
+  SequenceNormalizer *self = (SequenceNormalizer *)base;
 
   g_ptr_array_unref (self->children);
   g_free (self);
 }
 
-static const SfNormalizerClass sequence_class = {
-  "Sequence", sequence_normalize, sequence_free
-};
+static const SfNormalizerClass sequence_class = { "Sequence",
+  sequence_normalize, sequence_free };
 
 static SfNormalizer *
-sequence_new (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sequence_new (const cJSON *node, const char *field, const SfTokLoadContext *ctx,
+    GError **error)
 {
   const cJSON *list = cJSON_GetObjectItemCaseSensitive (node, "normalizers");
   SequenceNormalizer *self;
@@ -134,14 +129,14 @@ sequence_new (const cJSON * node, const char *field,
   guint i = 0;
 
   if (!cJSON_IsArray (list)) {
-    sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
-        "%s.normalizers must be an array", field);
+    sf_tok_set_error (
+        error, SF_ERROR_INVALID, ctx, "%s.normalizers must be an array", field);
     return NULL;
   }
   self = g_new0 (SequenceNormalizer, 1);
   self->parent.klass = &sequence_class;
   self->children =
-      g_ptr_array_new_with_free_func ((GDestroyNotify) sf_normalizer_free);
+      g_ptr_array_new_with_free_func ((GDestroyNotify)sf_normalizer_free);
   cJSON_ArrayForEach (item, list) {
     g_autofree char *child_field =
         g_strdup_printf ("%s.normalizers[%u]", field, i++);
@@ -164,23 +159,23 @@ static const struct
   const char *type;
   SfNormalizerNewFunc new_func;
 } normalizer_types[] = {
-  {"BertNormalizer", sf_normalizer_bert_new_from_json},
-  {"Sequence", sequence_new},
-  {"Lowercase", lowercase_new},
-  {"StripAccents", strip_accents_new},
-  {"NFD", nfd_new},
-  {"NFKD", nfkd_new},
-  {"NFC", nfc_new},
-  {"NFKC", nfkc_new},
-  {"Replace", sf_normalizer_replace_new_from_json},
-  {"Prepend", sf_normalizer_prepend_new_from_json},
-  {"Strip", sf_normalizer_strip_new_from_json},
-  {"Nmt", sf_normalizer_nmt_new_from_json},
+  { "BertNormalizer", sf_normalizer_bert_new_from_json },
+  { "Sequence", sequence_new },
+  { "Lowercase", lowercase_new },
+  { "StripAccents", strip_accents_new },
+  { "NFD", nfd_new },
+  { "NFKD", nfkd_new },
+  { "NFC", nfc_new },
+  { "NFKC", nfkc_new },
+  { "Replace", sf_normalizer_replace_new_from_json },
+  { "Prepend", sf_normalizer_prepend_new_from_json },
+  { "Strip", sf_normalizer_strip_new_from_json },
+  { "Nmt", sf_normalizer_nmt_new_from_json },
 };
 
 SfNormalizer *
-sf_normalizer_new_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_normalizer_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   const char *type = sf_tok_json_type (node, field, ctx, error);
 
@@ -193,7 +188,8 @@ sf_normalizer_new_from_json (const cJSON * node, const char *field,
   if (g_strcmp0 (type, "Precompiled") == 0)
     sf_tok_set_error (error, SF_ERROR_UNSUPPORTED, ctx,
         "%s.type 'Precompiled' (a SentencePiece character map) is not "
-        "supported", field);
+        "supported",
+        field);
   else
     sf_tok_set_error (error, SF_ERROR_UNSUPPORTED, ctx,
         "%s.type '%s' is not supported", field, type);
@@ -201,7 +197,7 @@ sf_normalizer_new_from_json (const cJSON * node, const char *field,
 }
 
 void
-sf_normalizer_free (SfNormalizer * self)
+sf_normalizer_free (SfNormalizer *self)
 {
   if (self != NULL)
     self->klass->free (self);

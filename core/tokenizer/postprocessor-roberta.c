@@ -22,8 +22,8 @@ is_trimmed (gunichar c)
 }
 
 void
-sf_byte_level_trim_offsets (SfTokenEntry * entries, guint n,
-    gboolean add_prefix_space)
+sf_byte_level_trim_offsets (
+    SfTokenEntry *entries, guint n, gboolean add_prefix_space)
 {
   for (guint i = 0; i < n; i++) {
     SfTokenEntry *e = &entries[i];
@@ -32,7 +32,7 @@ sf_byte_level_trim_offsets (SfTokenEntry * entries, guint n,
     gint64 leading = 0, trailing = 0;
 
     for (p = token; *p && is_trimmed (g_utf8_get_char (p));
-        p = g_utf8_next_char (p))
+         p = g_utf8_next_char (p))
       leading++;
     for (p = end; p > token;) {
       const char *prev = g_utf8_prev_char (p);
@@ -58,14 +58,14 @@ typedef struct
   SfPostProcessor parent;
   gboolean trim_offsets;
   gboolean add_prefix_space;
-  char *cls;                    /* RobertaProcessing only */
+  char *cls; /* RobertaProcessing only */
   gint32 cls_id;
   char *sep;
   gint32 sep_id;
 } ByteLevelProcessor;
 
 static void
-push_special (GArray * out, const char *token, gint32 id)
+push_special (GArray *out, const char *token, gint32 id)
 {
   SfTokenEntry e = { id, 0, 1, token, 0, 0 };
 
@@ -74,8 +74,7 @@ push_special (GArray * out, const char *token, gint32 id)
 
 /* Appends @seq to @out, trimmed when asked; returns its first index. */
 static guint
-append_sequence (const ByteLevelProcessor * self, const GArray * seq,
-    GArray * out)
+append_sequence (const ByteLevelProcessor *self, const GArray *seq, GArray *out)
 {
   guint first = out->len;
 
@@ -87,16 +86,16 @@ append_sequence (const ByteLevelProcessor * self, const GArray * seq,
 }
 
 static guint
-roberta_added_tokens (const SfPostProcessor * base, gboolean is_pair)
+roberta_added_tokens (const SfPostProcessor *base, gboolean is_pair)
 {
   return is_pair ? 4 : 2;
 }
 
 static void
-roberta_process (const SfPostProcessor * base, const GArray * a,
-    const GArray * b, gboolean add_special_tokens, GArray * out)
+roberta_process (const SfPostProcessor *base, const GArray *a, const GArray *b,
+    gboolean add_special_tokens, GArray *out)
 {
-  const ByteLevelProcessor *self = (const ByteLevelProcessor *) base;
+  const ByteLevelProcessor *self = (const ByteLevelProcessor *)base;
 
   if (add_special_tokens)
     push_special (out, self->cls, self->cls_id);
@@ -116,16 +115,16 @@ roberta_process (const SfPostProcessor * base, const GArray * a,
 }
 
 static guint
-byte_level_added_tokens (const SfPostProcessor * base, gboolean is_pair)
+byte_level_added_tokens (const SfPostProcessor *base, gboolean is_pair)
 {
   return 0;
 }
 
 static void
-byte_level_process (const SfPostProcessor * base, const GArray * a,
-    const GArray * b, gboolean add_special_tokens, GArray * out)
+byte_level_process (const SfPostProcessor *base, const GArray *a,
+    const GArray *b, gboolean add_special_tokens, GArray *out)
 {
-  const ByteLevelProcessor *self = (const ByteLevelProcessor *) base;
+  const ByteLevelProcessor *self = (const ByteLevelProcessor *)base;
 
   append_sequence (self, a, out);
   if (b)
@@ -133,19 +132,19 @@ byte_level_process (const SfPostProcessor * base, const GArray * a,
 }
 
 static void
-byte_level_transform (const SfPostProcessor * base, GArray * seq)
+byte_level_transform (const SfPostProcessor *base, GArray *seq)
 {
-  const ByteLevelProcessor *self = (const ByteLevelProcessor *) base;
+  const ByteLevelProcessor *self = (const ByteLevelProcessor *)base;
 
   if (self->trim_offsets)
-    sf_byte_level_trim_offsets ((SfTokenEntry *) seq->data, seq->len,
-        self->add_prefix_space);
+    sf_byte_level_trim_offsets (
+        (SfTokenEntry *)seq->data, seq->len, self->add_prefix_space);
 }
 
 static void
-byte_level_free (SfPostProcessor * base)
+byte_level_free (SfPostProcessor *base)
 {
-  ByteLevelProcessor *self = (ByteLevelProcessor *) base;
+  ByteLevelProcessor *self = (ByteLevelProcessor *)base;
 
   g_free (self->cls);
   g_free (self->sep);
@@ -169,17 +168,17 @@ static const SfPostProcessorClass byte_level_class = {
 };
 
 static ByteLevelProcessor *
-byte_level_processor_new (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, const SfPostProcessorClass * klass,
-    GError ** error)
+byte_level_processor_new (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, const SfPostProcessorClass *klass,
+    GError **error)
 {
   ByteLevelProcessor *self = g_new0 (ByteLevelProcessor, 1);
 
   self->parent.klass = klass;
   self->trim_offsets = TRUE;
   self->add_prefix_space = TRUE;
-  if (!sf_tok_json_bool (node, "trim_offsets", field, ctx,
-          &self->trim_offsets, error)
+  if (!sf_tok_json_bool (
+          node, "trim_offsets", field, ctx, &self->trim_offsets, error)
       || !sf_tok_json_bool (node, "add_prefix_space", field, ctx,
           &self->add_prefix_space, error)) {
     g_free (self);
@@ -190,8 +189,8 @@ byte_level_processor_new (const cJSON * node, const char *field,
 
 /* A ["token", id] pair. */
 static gboolean
-read_token_pair (const cJSON * node, const char *key, const char *field,
-    const SfTokLoadContext * ctx, char **token, gint32 * id, GError ** error)
+read_token_pair (const cJSON *node, const char *key, const char *field,
+    const SfTokLoadContext *ctx, char **token, gint32 *id, GError **error)
 {
   const cJSON *pair = cJSON_GetObjectItemCaseSensitive (node, key);
   const cJSON *t, *i;
@@ -205,23 +204,23 @@ read_token_pair (const cJSON * node, const char *key, const char *field,
     return FALSE;
   }
   *token = g_strdup (t->valuestring);
-  *id = (gint32) i->valuedouble;
+  *id = (gint32)i->valuedouble;
   return TRUE;
 }
 
 SfPostProcessor *
-sf_post_processor_roberta_new_from_json (const cJSON * node,
-    const char *field, const SfTokLoadContext * ctx, GError ** error)
+sf_post_processor_roberta_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
-  ByteLevelProcessor *self = byte_level_processor_new (node, field, ctx,
-      &roberta_class, error);
+  ByteLevelProcessor *self =
+      byte_level_processor_new (node, field, ctx, &roberta_class, error);
 
   if (self == NULL)
     return NULL;
-  if (!read_token_pair (node, "cls", field, ctx, &self->cls, &self->cls_id,
-          error)
-      || !read_token_pair (node, "sep", field, ctx, &self->sep,
-          &self->sep_id, error)) {
+  if (!read_token_pair (
+          node, "cls", field, ctx, &self->cls, &self->cls_id, error)
+      || !read_token_pair (
+          node, "sep", field, ctx, &self->sep, &self->sep_id, error)) {
     byte_level_free (&self->parent);
     return NULL;
   }
@@ -229,11 +228,11 @@ sf_post_processor_roberta_new_from_json (const cJSON * node,
 }
 
 SfPostProcessor *
-sf_post_processor_byte_level_new_from_json (const cJSON * node,
-    const char *field, const SfTokLoadContext * ctx, GError ** error)
+sf_post_processor_byte_level_new_from_json (const cJSON *node,
+    const char *field, const SfTokLoadContext *ctx, GError **error)
 {
-  ByteLevelProcessor *self = byte_level_processor_new (node, field, ctx,
-      &byte_level_class, error);
+  ByteLevelProcessor *self =
+      byte_level_processor_new (node, field, ctx, &byte_level_class, error);
 
   return self ? &self->parent : NULL;
 }

@@ -15,13 +15,13 @@
 typedef struct
 {
   guint n;
-  gint32 *ids;                  /* [n] */
-  char **tokens;                /* [n] */
+  gint32 *ids;   /* [n] */
+  char **tokens; /* [n] */
 } SpecialTokens;
 
 typedef struct
 {
-  gint sequence;                /* 0 for $A, 1 for $B, -1 for special */
+  gint sequence; /* 0 for $A, 1 for $B, -1 for special */
   gint32 type_id;
   const SpecialTokens *special; /* when sequence is -1 */
 } Piece;
@@ -29,13 +29,13 @@ typedef struct
 typedef struct
 {
   SfPostProcessor parent;
-  GHashTable *specials;         /* name → SpecialTokens */
-  GArray *single;               /* Piece */
-  GArray *pair;                 /* Piece */
+  GHashTable *specials; /* name → SpecialTokens */
+  GArray *single;       /* Piece */
+  GArray *pair;         /* Piece */
 } TemplateProcessor;
 
 static void
-special_tokens_free (SpecialTokens * s)
+special_tokens_free (SpecialTokens *s)
 {
   g_free (s->ids);
   g_strfreev (s->tokens);
@@ -43,9 +43,9 @@ special_tokens_free (SpecialTokens * s)
 }
 
 static guint
-template_added_tokens (const SfPostProcessor * base, gboolean is_pair)
+template_added_tokens (const SfPostProcessor *base, gboolean is_pair)
 {
-  const TemplateProcessor *self = (const TemplateProcessor *) base;
+  const TemplateProcessor *self = (const TemplateProcessor *)base;
   const GArray *pieces = is_pair ? self->pair : self->single;
   guint n = 0;
 
@@ -59,10 +59,10 @@ template_added_tokens (const SfPostProcessor * base, gboolean is_pair)
 }
 
 static void
-template_process (const SfPostProcessor * base, const GArray * a,
-    const GArray * b, gboolean add_special_tokens, GArray * out)
+template_process (const SfPostProcessor *base, const GArray *a, const GArray *b,
+    gboolean add_special_tokens, GArray *out)
 {
-  const TemplateProcessor *self = (const TemplateProcessor *) base;
+  const TemplateProcessor *self = (const TemplateProcessor *)base;
   const GArray *pieces = b ? self->pair : self->single;
 
   for (guint i = 0; i < pieces->len; i++) {
@@ -80,8 +80,7 @@ template_process (const SfPostProcessor * base, const GArray * a,
     } else if (add_special_tokens) {
       for (guint k = 0; k < p->special->n; k++) {
         SfTokenEntry e = { p->special->ids[k], p->type_id, 1,
-          p->special->tokens[k], 0, 0
-        };
+          p->special->tokens[k], 0, 0 };
         g_array_append_val (out, e);
       }
     }
@@ -89,9 +88,9 @@ template_process (const SfPostProcessor * base, const GArray * a,
 }
 
 static void
-template_free (SfPostProcessor * base)
+template_free (SfPostProcessor *base)
 {
-  TemplateProcessor *self = (TemplateProcessor *) base;
+  TemplateProcessor *self = (TemplateProcessor *)base;
 
   g_hash_table_unref (self->specials);
   g_array_unref (self->single);
@@ -113,15 +112,15 @@ template_alloc (void)
   TemplateProcessor *self = g_new0 (TemplateProcessor, 1);
 
   self->parent.klass = &template_class;
-  self->specials = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      (GDestroyNotify) special_tokens_free);
+  self->specials = g_hash_table_new_full (
+      g_str_hash, g_str_equal, g_free, (GDestroyNotify)special_tokens_free);
   self->single = g_array_new (FALSE, FALSE, sizeof (Piece));
   self->pair = g_array_new (FALSE, FALSE, sizeof (Piece));
   return self;
 }
 
 static const SpecialTokens *
-add_special (TemplateProcessor * self, const char *name, gint32 id)
+add_special (TemplateProcessor *self, const char *name, gint32 id)
 {
   SpecialTokens *s = g_new0 (SpecialTokens, 1);
 
@@ -135,8 +134,8 @@ add_special (TemplateProcessor * self, const char *name, gint32 id)
 }
 
 static void
-push_piece (GArray * pieces, gint sequence, gint32 type_id,
-    const SpecialTokens * special)
+push_piece (
+    GArray *pieces, gint sequence, gint32 type_id, const SpecialTokens *special)
 {
   Piece p = { sequence, type_id, special };
 
@@ -144,8 +143,8 @@ push_piece (GArray * pieces, gint sequence, gint32 type_id,
 }
 
 SfPostProcessor *
-sf_post_processor_bert_new (const char *cls, gint32 cls_id,
-    const char *sep, gint32 sep_id)
+sf_post_processor_bert_new (
+    const char *cls, gint32 cls_id, const char *sep, gint32 sep_id)
 {
   TemplateProcessor *self = template_alloc ();
   const SpecialTokens *c = add_special (self, cls, cls_id);
@@ -162,9 +161,8 @@ sf_post_processor_bert_new (const char *cls, gint32 cls_id,
 
 /* A ["token", id] pair of BertProcessing. */
 static gboolean
-read_token_pair (const cJSON * node, const char *key, const char *field,
-    const SfTokLoadContext * ctx, const char **token, gint32 * id,
-    GError ** error)
+read_token_pair (const cJSON *node, const char *key, const char *field,
+    const SfTokLoadContext *ctx, const char **token, gint32 *id, GError **error)
 {
   const cJSON *pair = cJSON_GetObjectItemCaseSensitive (node, key);
   const cJSON *t, *i;
@@ -178,13 +176,13 @@ read_token_pair (const cJSON * node, const char *key, const char *field,
     return FALSE;
   }
   *token = t->valuestring;
-  *id = (gint32) i->valuedouble;
+  *id = (gint32)i->valuedouble;
   return TRUE;
 }
 
 static SfPostProcessor *
-bert_new (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+bert_new (const cJSON *node, const char *field, const SfTokLoadContext *ctx,
+    GError **error)
 {
   const char *cls, *sep;
   gint32 cls_id, sep_id;
@@ -196,11 +194,11 @@ bert_new (const cJSON * node, const char *field,
 }
 
 static gboolean
-read_specials (TemplateProcessor * self, const cJSON * node,
-    const char *field, const SfTokLoadContext * ctx, GError ** error)
+read_specials (TemplateProcessor *self, const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
-  const cJSON *table = cJSON_GetObjectItemCaseSensitive (node,
-      "special_tokens");
+  const cJSON *table =
+      cJSON_GetObjectItemCaseSensitive (node, "special_tokens");
   const cJSON *item;
 
   if (table == NULL || cJSON_IsNull (table))
@@ -229,7 +227,7 @@ read_specials (TemplateProcessor * self, const cJSON * node,
       if (!cJSON_IsNumber (i) || i->valuedouble < 0
           || i->valuedouble > SF_VOCAB_MAX_ID || !cJSON_IsString (t))
         goto invalid;
-      s->ids[k] = (gint32) i->valuedouble;
+      s->ids[k] = (gint32)i->valuedouble;
       s->tokens[k] = g_strdup (t->valuestring);
     }
   }
@@ -243,9 +241,9 @@ invalid:
 }
 
 static gboolean
-read_template (TemplateProcessor * self, const cJSON * node,
-    const char *key, const char *field, const SfTokLoadContext * ctx,
-    GArray * pieces, GError ** error)
+read_template (TemplateProcessor *self, const cJSON *node, const char *key,
+    const char *field, const SfTokLoadContext *ctx, GArray *pieces,
+    GError **error)
 {
   const cJSON *list = cJSON_GetObjectItemCaseSensitive (node, key);
   const cJSON *item;
@@ -269,7 +267,7 @@ read_template (TemplateProcessor * self, const cJSON * node,
         || (type_id && !cJSON_IsNumber (type_id)))
       goto invalid;
     if (type_id)
-      type = (gint32) type_id->valuedouble;
+      type = (gint32)type_id->valuedouble;
     if (seq) {
       if (g_strcmp0 (id->valuestring, "A") == 0)
         push_piece (pieces, 0, type, NULL);
@@ -278,13 +276,14 @@ read_template (TemplateProcessor * self, const cJSON * node,
       else
         goto invalid;
     } else {
-      const SpecialTokens *s = g_hash_table_lookup (self->specials,
-          id->valuestring);
+      const SpecialTokens *s =
+          g_hash_table_lookup (self->specials, id->valuestring);
 
       if (s == NULL) {
         sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
             "%s.%s[%u] names special token '%s', which is not in "
-            "%s.special_tokens", field, key, i, id->valuestring, field);
+            "%s.special_tokens",
+            field, key, i, id->valuestring, field);
         return FALSE;
       }
       push_piece (pieces, -1, type, s);
@@ -295,20 +294,18 @@ read_template (TemplateProcessor * self, const cJSON * node,
 
 invalid:
   sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
-      "%s.%s[%u] must be a Sequence (A or B) or a SpecialToken", field, key,
-      i);
+      "%s.%s[%u] must be a Sequence (A or B) or a SpecialToken", field, key, i);
   return FALSE;
 }
 
 static SfPostProcessor *
-template_new (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+template_new (const cJSON *node, const char *field, const SfTokLoadContext *ctx,
+    GError **error)
 {
   TemplateProcessor *self = template_alloc ();
 
   if (!read_specials (self, node, field, ctx, error)
-      || !read_template (self, node, "single", field, ctx, self->single,
-          error))
+      || !read_template (self, node, "single", field, ctx, self->single, error))
     goto fail;
   if (cJSON_GetObjectItemCaseSensitive (node, "pair") != NULL) {
     if (!read_template (self, node, "pair", field, ctx, self->pair, error))
@@ -333,13 +330,13 @@ fail:
 typedef struct
 {
   SfPostProcessor parent;
-  GPtrArray *children;          /* SfPostProcessor */
+  GPtrArray *children; /* SfPostProcessor */
 } SequenceProcessor;
 
 static guint
-sequence_added_tokens (const SfPostProcessor * base, gboolean is_pair)
+sequence_added_tokens (const SfPostProcessor *base, gboolean is_pair)
 {
-  const SequenceProcessor *self = (const SequenceProcessor *) base;
+  const SequenceProcessor *self = (const SequenceProcessor *)base;
   guint n = 0;
 
   for (guint i = 0; i < self->children->len; i++) {
@@ -351,20 +348,20 @@ sequence_added_tokens (const SfPostProcessor * base, gboolean is_pair)
 }
 
 static GArray *
-copy_entries (const GArray * src)
+copy_entries (const GArray *src)
 {
-  GArray *copy = g_array_sized_new (FALSE, FALSE, sizeof (SfTokenEntry),
-      src->len + 8);
+  GArray *copy =
+      g_array_sized_new (FALSE, FALSE, sizeof (SfTokenEntry), src->len + 8);
 
   g_array_append_vals (copy, src->data, src->len);
   return copy;
 }
 
 static void
-sequence_process (const SfPostProcessor * base, const GArray * a,
-    const GArray * b, gboolean add_special_tokens, GArray * out)
+sequence_process (const SfPostProcessor *base, const GArray *a, const GArray *b,
+    gboolean add_special_tokens, GArray *out)
 {
-  const SequenceProcessor *self = (const SequenceProcessor *) base;
+  const SequenceProcessor *self = (const SequenceProcessor *)base;
   GArray *cur_a = copy_entries (a);
   GArray *cur_b = b ? copy_entries (b) : NULL;
 
@@ -396,9 +393,9 @@ sequence_process (const SfPostProcessor * base, const GArray * a,
 }
 
 static void
-sequence_free (SfPostProcessor * base)
+sequence_free (SfPostProcessor *base)
 {
-  SequenceProcessor *self = (SequenceProcessor *) base;
+  SequenceProcessor *self = (SequenceProcessor *)base;
 
   g_ptr_array_unref (self->children);
   g_free (self);
@@ -413,8 +410,8 @@ static const SfPostProcessorClass sequence_class = {
 };
 
 static SfPostProcessor *
-sequence_new (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sequence_new (const cJSON *node, const char *field, const SfTokLoadContext *ctx,
+    GError **error)
 {
   const cJSON *list = cJSON_GetObjectItemCaseSensitive (node, "processors");
   SequenceProcessor *self;
@@ -422,14 +419,14 @@ sequence_new (const cJSON * node, const char *field,
   guint i = 0;
 
   if (!cJSON_IsArray (list)) {
-    sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
-        "%s.processors must be an array", field);
+    sf_tok_set_error (
+        error, SF_ERROR_INVALID, ctx, "%s.processors must be an array", field);
     return NULL;
   }
   self = g_new0 (SequenceProcessor, 1);
   self->parent.klass = &sequence_class;
-  self->children = g_ptr_array_new_with_free_func ((GDestroyNotify)
-      sf_post_processor_free);
+  self->children =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)sf_post_processor_free);
   cJSON_ArrayForEach (item, list) {
     g_autofree char *child_field =
         g_strdup_printf ("%s.processors[%u]", field, i++);
@@ -452,16 +449,16 @@ static const struct
   const char *type;
   SfPostProcessorNewFunc new_func;
 } post_processor_types[] = {
-  {"TemplateProcessing", template_new},
-  {"BertProcessing", bert_new},
-  {"RobertaProcessing", sf_post_processor_roberta_new_from_json},
-  {"ByteLevel", sf_post_processor_byte_level_new_from_json},
-  {"Sequence", sequence_new},
+  { "TemplateProcessing", template_new },
+  { "BertProcessing", bert_new },
+  { "RobertaProcessing", sf_post_processor_roberta_new_from_json },
+  { "ByteLevel", sf_post_processor_byte_level_new_from_json },
+  { "Sequence", sequence_new },
 };
 
 SfPostProcessor *
-sf_post_processor_new_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_post_processor_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   const char *type = sf_tok_json_type (node, field, ctx, error);
 
@@ -476,7 +473,7 @@ sf_post_processor_new_from_json (const cJSON * node, const char *field,
 }
 
 void
-sf_post_processor_free (SfPostProcessor * self)
+sf_post_processor_free (SfPostProcessor *self)
 {
   if (self != NULL)
     self->klass->free (self);

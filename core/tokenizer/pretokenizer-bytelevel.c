@@ -13,7 +13,8 @@
 #include "core/error.h"
 
 /* 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ */
-#define GPT2_PATTERN "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+" \
+#define GPT2_PATTERN                                                           \
+  "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+"                                \
   "| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
 
 /* The printable bytes stand for themselves; the other 68 (0-32, 127-160
@@ -48,13 +49,13 @@ typedef struct
 {
   SfPreTokenizer parent;
   gboolean add_prefix_space;
-  GRegex *regex;                /* NULL without use_regex */
+  GRegex *regex; /* NULL without use_regex */
 } ByteLevelPreTokenizer;
 
 /* Appends the byte chars of @word (chars of @src) to @out as one span. */
 static void
-push_bytes (const SfNormalized * src, SfSpan word, SfNormalized * out,
-    GArray * spans)
+push_bytes (
+    const SfNormalized *src, SfSpan word, SfNormalized *out, GArray *spans)
 {
   SfSpan span = { out->len, 0 };
 
@@ -63,7 +64,7 @@ push_bytes (const SfNormalized * src, SfSpan word, SfNormalized * out,
     gint n = g_unichar_to_utf8 (src->chars[i], utf8);
 
     for (gint k = 0; k < n; k++)
-      sf_normalized_push (out, sf_byte_level_char ((guint8) utf8[k]),
+      sf_normalized_push (out, sf_byte_level_char ((guint8)utf8[k]),
           src->align[2 * i], src->align[2 * i + 1]);
   }
   span.end = out->len;
@@ -72,10 +73,10 @@ push_bytes (const SfNormalized * src, SfSpan word, SfNormalized * out,
 }
 
 static void
-byte_level_split (const SfPreTokenizer * base, SfNormalized * text,
-    const GArray * in, GArray * out)
+byte_level_split (const SfPreTokenizer *base, SfNormalized *text,
+    const GArray *in, GArray *out)
 {
-  const ByteLevelPreTokenizer *self = (const ByteLevelPreTokenizer *) base;
+  const ByteLevelPreTokenizer *self = (const ByteLevelPreTokenizer *)base;
   g_autoptr (GArray) matches = g_array_new (FALSE, FALSE, sizeof (SfSpan));
   SfNormalized word, rebuilt;
 
@@ -96,8 +97,8 @@ byte_level_split (const SfPreTokenizer * base, SfNormalized * text,
       sf_normalized_push (&word, ' ', text->align[2 * span.start],
           text->align[2 * span.start + 1]);
       for (guint k = span.start; k < span.end; k++)
-        sf_normalized_push (&word, text->chars[k], text->align[2 * k],
-            text->align[2 * k + 1]);
+        sf_normalized_push (
+            &word, text->chars[k], text->align[2 * k], text->align[2 * k + 1]);
       src = &word;
       span.start = 0;
       span.end = word.len;
@@ -109,8 +110,7 @@ byte_level_split (const SfPreTokenizer * base, SfNormalized * text,
     }
     /* isolated: matches and the text between them are all words */
     g_array_set_size (matches, 0);
-    sf_tok_regex_find (self->regex, src->chars, span.start, span.end,
-        matches);
+    sf_tok_regex_find (self->regex, src->chars, span.start, span.end, matches);
     prev = span.start;
     for (guint m = 0; m < matches->len; m++) {
       SfSpan match = g_array_index (matches, SfSpan, m);
@@ -132,29 +132,28 @@ byte_level_split (const SfPreTokenizer * base, SfNormalized * text,
 }
 
 static void
-byte_level_free (SfPreTokenizer * base)
+byte_level_free (SfPreTokenizer *base)
 {
-  ByteLevelPreTokenizer *self = (ByteLevelPreTokenizer *) base;
+  ByteLevelPreTokenizer *self = (ByteLevelPreTokenizer *)base;
 
   if (self->regex)
     g_regex_unref (self->regex);
   g_free (self);
 }
 
-static const SfPreTokenizerClass byte_level_class = {
-  "ByteLevel", byte_level_split, byte_level_free
-};
+static const SfPreTokenizerClass byte_level_class = { "ByteLevel",
+  byte_level_split, byte_level_free };
 
 SfPreTokenizer *
-sf_pre_tokenizer_byte_level_new_from_json (const cJSON * node,
-    const char *field, const SfTokLoadContext * ctx, GError ** error)
+sf_pre_tokenizer_byte_level_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   gboolean add_prefix_space = TRUE, use_regex = TRUE;
   ByteLevelPreTokenizer *self;
   g_autofree char *where = NULL;
 
-  if (!sf_tok_json_bool (node, "add_prefix_space", field, ctx,
-          &add_prefix_space, error)
+  if (!sf_tok_json_bool (
+          node, "add_prefix_space", field, ctx, &add_prefix_space, error)
       || !sf_tok_json_bool (node, "use_regex", field, ctx, &use_regex, error))
     return NULL;
   self = g_new0 (ByteLevelPreTokenizer, 1);

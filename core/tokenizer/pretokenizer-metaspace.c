@@ -19,9 +19,9 @@ typedef struct
 } MetaspacePreTokenizer;
 
 gboolean
-sf_metaspace_read_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, gunichar * replacement,
-    SfPrependScheme * scheme, gboolean * split, GError ** error)
+sf_metaspace_read_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, gunichar *replacement, SfPrependScheme *scheme,
+    gboolean *split, GError **error)
 {
   const char *rep = "\xe2\x96\x81", *prepend = NULL;
   gboolean add_prefix_space = TRUE;
@@ -29,10 +29,10 @@ sf_metaspace_read_json (const cJSON * node, const char *field,
   *scheme = SF_PREPEND_ALWAYS;
   *split = TRUE;
   if (!sf_tok_json_string (node, "replacement", field, ctx, &rep, error)
-      || !sf_tok_json_string (node, "prepend_scheme", field, ctx, &prepend,
-          error)
-      || !sf_tok_json_bool (node, "add_prefix_space", field, ctx,
-          &add_prefix_space, error)
+      || !sf_tok_json_string (
+          node, "prepend_scheme", field, ctx, &prepend, error)
+      || !sf_tok_json_bool (
+          node, "add_prefix_space", field, ctx, &add_prefix_space, error)
       || !sf_tok_json_bool (node, "split", field, ctx, split, error))
     return FALSE;
   if (!g_utf8_validate (rep, -1, NULL) || g_utf8_strlen (rep, -1) != 1) {
@@ -59,10 +59,10 @@ sf_metaspace_read_json (const cJSON * node, const char *field,
 }
 
 static void
-metaspace_split (const SfPreTokenizer * base, SfNormalized * text,
-    const GArray * in, GArray * out)
+metaspace_split (const SfPreTokenizer *base, SfNormalized *text,
+    const GArray *in, GArray *out)
 {
-  const MetaspacePreTokenizer *self = (const MetaspacePreTokenizer *) base;
+  const MetaspacePreTokenizer *self = (const MetaspacePreTokenizer *)base;
   SfNormalized rebuilt;
 
   sf_normalized_init (&rebuilt);
@@ -78,8 +78,8 @@ metaspace_split (const SfPreTokenizer * base, SfNormalized * text,
     first = text->chars[span.start];
     prepend = first != ' ' && first != self->replacement
         && (self->scheme == SF_PREPEND_ALWAYS
-        || (self->scheme == SF_PREPEND_FIRST
-            && text->align[2 * span.start] == 0));
+            || (self->scheme == SF_PREPEND_FIRST
+                && text->align[2 * span.start] == 0));
     if (prepend)
       sf_normalized_push (&rebuilt, self->replacement,
           text->align[2 * span.start], text->align[2 * span.start + 1]);
@@ -89,8 +89,8 @@ metaspace_split (const SfPreTokenizer * base, SfNormalized * text,
           text->align[2 * k], text->align[2 * k + 1]);
     word.end = rebuilt.len;
     if (self->split)
-      sf_split_on_char (&rebuilt, word, self->replacement,
-          SF_SPLIT_MERGED_WITH_NEXT, out);
+      sf_split_on_char (
+          &rebuilt, word, self->replacement, SF_SPLIT_MERGED_WITH_NEXT, out);
     else
       g_array_append_val (out, word);
   }
@@ -99,18 +99,17 @@ metaspace_split (const SfPreTokenizer * base, SfNormalized * text,
 }
 
 static void
-metaspace_free (SfPreTokenizer * base)
+metaspace_free (SfPreTokenizer *base)
 {
   g_free (base);
 }
 
-static const SfPreTokenizerClass metaspace_class = {
-  "Metaspace", metaspace_split, metaspace_free
-};
+static const SfPreTokenizerClass metaspace_class = { "Metaspace",
+  metaspace_split, metaspace_free };
 
 SfPreTokenizer *
-sf_pre_tokenizer_metaspace_new_from_json (const cJSON * node,
-    const char *field, const SfTokLoadContext * ctx, GError ** error)
+sf_pre_tokenizer_metaspace_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   MetaspacePreTokenizer *self = g_new0 (MetaspacePreTokenizer, 1);
 

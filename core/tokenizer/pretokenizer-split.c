@@ -19,7 +19,7 @@ typedef struct
 } Piece;
 
 static inline void
-push_piece (GArray * pieces, guint start, guint end, gboolean match)
+push_piece (GArray *pieces, guint start, guint end, gboolean match)
 {
   Piece p = { start, end, match };
 
@@ -28,8 +28,8 @@ push_piece (GArray * pieces, guint start, guint end, gboolean match)
 
 /* Turns the sorted @matches of @span into pieces covering it. */
 static void
-pieces_from_matches (SfSpan span, const GArray * matches, gboolean invert,
-    GArray * pieces)
+pieces_from_matches (
+    SfSpan span, const GArray *matches, gboolean invert, GArray *pieces)
 {
   guint prev = span.start;
 
@@ -46,8 +46,7 @@ pieces_from_matches (SfSpan span, const GArray * matches, gboolean invert,
 }
 
 static void
-apply_behavior (const GArray * pieces, SfSplitBehavior behavior,
-    GArray * out)
+apply_behavior (const GArray *pieces, SfSplitBehavior behavior, GArray *out)
 {
   guint first = out->len;
   gboolean previous = FALSE;
@@ -67,8 +66,8 @@ apply_behavior (const GArray * pieces, SfSplitBehavior behavior,
     case SF_SPLIT_MERGED_WITH_PREVIOUS:
       for (guint i = 0; i < pieces->len; i++) {
         const Piece *p = &g_array_index (pieces, Piece, i);
-        gboolean glue = behavior == SF_SPLIT_CONTIGUOUS
-            ? p->match == previous : p->match && !previous;
+        gboolean glue = behavior == SF_SPLIT_CONTIGUOUS ? p->match == previous
+                                                        : p->match && !previous;
         SfSpan s = { p->start, p->end };
 
         if (glue && out->len > first)
@@ -113,8 +112,8 @@ typedef gboolean (*CharPredicate) (gunichar c, gunichar arg);
 
 /* Splits @span where single chars satisfy @pred. */
 static void
-split_on_predicate (const SfNormalized * text, SfSpan span,
-    CharPredicate pred, gunichar arg, SfSplitBehavior behavior, GArray * out)
+split_on_predicate (const SfNormalized *text, SfSpan span, CharPredicate pred,
+    gunichar arg, SfSplitBehavior behavior, GArray *out)
 {
   g_autoptr (GArray) pieces = g_array_new (FALSE, FALSE, sizeof (Piece));
   guint prev = span.start;
@@ -139,15 +138,15 @@ is_char (gunichar c, gunichar arg)
 }
 
 void
-sf_split_on_char (const SfNormalized * text, SfSpan span, gunichar c,
-    SfSplitBehavior behavior, GArray * out)
+sf_split_on_char (const SfNormalized *text, SfSpan span, gunichar c,
+    SfSplitBehavior behavior, GArray *out)
 {
   split_on_predicate (text, span, is_char, c, behavior, out);
 }
 
 gboolean
-sf_split_behavior_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, SfSplitBehavior * out, GError ** error)
+sf_split_behavior_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, SfSplitBehavior *out, GError **error)
 {
   static const struct
   {
@@ -155,12 +154,12 @@ sf_split_behavior_from_json (const cJSON * node, const char *field,
     const char *alias;
     SfSplitBehavior behavior;
   } names[] = {
-    {"Removed", "removed", SF_SPLIT_REMOVED},
-    {"Isolated", "isolated", SF_SPLIT_ISOLATED},
-    {"MergedWithPrevious", "merged_with_previous",
-        SF_SPLIT_MERGED_WITH_PREVIOUS},
-    {"MergedWithNext", "merged_with_next", SF_SPLIT_MERGED_WITH_NEXT},
-    {"Contiguous", "contiguous", SF_SPLIT_CONTIGUOUS},
+    { "Removed", "removed", SF_SPLIT_REMOVED },
+    { "Isolated", "isolated", SF_SPLIT_ISOLATED },
+    { "MergedWithPrevious", "merged_with_previous",
+        SF_SPLIT_MERGED_WITH_PREVIOUS },
+    { "MergedWithNext", "merged_with_next", SF_SPLIT_MERGED_WITH_NEXT },
+    { "Contiguous", "contiguous", SF_SPLIT_CONTIGUOUS },
   };
   const char *name = NULL;
 
@@ -190,10 +189,10 @@ typedef struct
 } SplitPreTokenizer;
 
 static void
-split_split (const SfPreTokenizer * base, SfNormalized * text,
-    const GArray * in, GArray * out)
+split_split (const SfPreTokenizer *base, SfNormalized *text, const GArray *in,
+    GArray *out)
 {
-  const SplitPreTokenizer *self = (const SplitPreTokenizer *) base;
+  const SplitPreTokenizer *self = (const SplitPreTokenizer *)base;
   g_autoptr (GArray) matches = g_array_new (FALSE, FALSE, sizeof (SfSpan));
   g_autoptr (GArray) pieces = g_array_new (FALSE, FALSE, sizeof (Piece));
 
@@ -202,30 +201,28 @@ split_split (const SfPreTokenizer * base, SfNormalized * text,
 
     g_array_set_size (matches, 0);
     g_array_set_size (pieces, 0);
-    sf_tok_regex_find (self->regex, text->chars, span.start, span.end,
-        matches);
+    sf_tok_regex_find (self->regex, text->chars, span.start, span.end, matches);
     pieces_from_matches (span, matches, self->invert, pieces);
     apply_behavior (pieces, self->behavior, out);
   }
 }
 
 static void
-split_free (SfPreTokenizer * base)
+split_free (SfPreTokenizer *base)
 {
-  SplitPreTokenizer *self = (SplitPreTokenizer *) base;
+  SplitPreTokenizer *self = (SplitPreTokenizer *)base;
 
   if (self->regex)
     g_regex_unref (self->regex);
   g_free (self);
 }
 
-static const SfPreTokenizerClass split_class = {
-  "Split", split_split, split_free
-};
+static const SfPreTokenizerClass split_class = { "Split", split_split,
+  split_free };
 
 SfPreTokenizer *
-sf_pre_tokenizer_split_new_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_pre_tokenizer_split_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   SplitPreTokenizer *self = g_new0 (SplitPreTokenizer, 1);
 
@@ -233,8 +230,8 @@ sf_pre_tokenizer_split_new_from_json (const cJSON * node, const char *field,
   self->behavior = SF_SPLIT_REMOVED;
   if (!sf_split_behavior_from_json (node, field, ctx, &self->behavior, error)
       || !sf_tok_json_bool (node, "invert", field, ctx, &self->invert, error)
-      || !(self->regex = sf_tok_regex_from_json (node, "pattern", field, ctx,
-              error))) {
+      || !(self->regex =
+               sf_tok_regex_from_json (node, "pattern", field, ctx, error))) {
     split_free (&self->parent);
     return NULL;
   }
@@ -264,18 +261,16 @@ is_numeric (gunichar c, gunichar arg)
   switch (g_unichar_type (c)) {
     case G_UNICODE_DECIMAL_NUMBER:
     case G_UNICODE_LETTER_NUMBER:
-    case G_UNICODE_OTHER_NUMBER:
-      return TRUE;
-    default:
-      return FALSE;
+    case G_UNICODE_OTHER_NUMBER: return TRUE;
+    default: return FALSE;
   }
 }
 
 static void
-char_split_split (const SfPreTokenizer * base, SfNormalized * text,
-    const GArray * in, GArray * out)
+char_split_split (const SfPreTokenizer *base, SfNormalized *text,
+    const GArray *in, GArray *out)
 {
-  const CharSplitPreTokenizer *self = (const CharSplitPreTokenizer *) base;
+  const CharSplitPreTokenizer *self = (const CharSplitPreTokenizer *)base;
 
   for (guint i = 0; i < in->len; i++)
     split_on_predicate (text, g_array_index (in, SfSpan, i), self->pred, 0,
@@ -283,14 +278,13 @@ char_split_split (const SfPreTokenizer * base, SfNormalized * text,
 }
 
 static void
-char_split_free (SfPreTokenizer * base)
+char_split_free (SfPreTokenizer *base)
 {
   g_free (base);
 }
 
-static const SfPreTokenizerClass char_split_class = {
-  "CharSplit", char_split_split, char_split_free
-};
+static const SfPreTokenizerClass char_split_class = { "CharSplit",
+  char_split_split, char_split_free };
 
 static SfPreTokenizer *
 char_split_new (CharPredicate pred, SfSplitBehavior behavior)
@@ -304,8 +298,8 @@ char_split_new (CharPredicate pred, SfSplitBehavior behavior)
 }
 
 SfPreTokenizer *
-sf_pre_tokenizer_punctuation_new_from_json (const cJSON * node,
-    const char *field, const SfTokLoadContext * ctx, GError ** error)
+sf_pre_tokenizer_punctuation_new_from_json (const cJSON *node,
+    const char *field, const SfTokLoadContext *ctx, GError **error)
 {
   SfSplitBehavior behavior = SF_SPLIT_ISOLATED;
 
@@ -315,14 +309,14 @@ sf_pre_tokenizer_punctuation_new_from_json (const cJSON * node,
 }
 
 SfPreTokenizer *
-sf_pre_tokenizer_digits_new_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_pre_tokenizer_digits_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   gboolean individual = FALSE;
 
-  if (!sf_tok_json_bool (node, "individual_digits", field, ctx, &individual,
-          error))
+  if (!sf_tok_json_bool (
+          node, "individual_digits", field, ctx, &individual, error))
     return NULL;
-  return char_split_new (is_numeric,
-      individual ? SF_SPLIT_ISOLATED : SF_SPLIT_CONTIGUOUS);
+  return char_split_new (
+      is_numeric, individual ? SF_SPLIT_ISOLATED : SF_SPLIT_CONTIGUOUS);
 }

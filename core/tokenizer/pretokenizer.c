@@ -25,7 +25,7 @@ typedef struct
 } SplitPreTokenizer;
 
 static inline void
-emit (GArray * out, guint start, guint end)
+emit (GArray *out, guint start, guint end)
 {
   SfSpan span = { start, end };
 
@@ -43,8 +43,7 @@ whitespace_class (gunichar c)
 }
 
 static void
-split_span (SplitKind kind, const SfNormalized * text, SfSpan span,
-    GArray * out)
+split_span (SplitKind kind, const SfNormalized *text, SfSpan span, GArray *out)
 {
   guint word = span.start;
 
@@ -73,7 +72,7 @@ split_span (SplitKind kind, const SfNormalized * text, SfSpan span,
       }
       emit (out, word, span.end);
       break;
-    case SPLIT_WHITESPACE:{
+    case SPLIT_WHITESPACE: {
       int run = 0;
 
       for (guint i = span.start; i < span.end; i++) {
@@ -94,24 +93,23 @@ split_span (SplitKind kind, const SfNormalized * text, SfSpan span,
 }
 
 static void
-split_split (const SfPreTokenizer * base, SfNormalized * text,
-    const GArray * in, GArray * out)
+split_split (const SfPreTokenizer *base, SfNormalized *text, const GArray *in,
+    GArray *out)
 {
-  const SplitPreTokenizer *self = (const SplitPreTokenizer *) base;
+  const SplitPreTokenizer *self = (const SplitPreTokenizer *)base;
 
   for (guint i = 0; i < in->len; i++)
     split_span (self->kind, text, g_array_index (in, SfSpan, i), out);
 }
 
 static void
-split_free (SfPreTokenizer * base)
+split_free (SfPreTokenizer *base)
 {
   g_free (base);
 }
 
-static const SfPreTokenizerClass split_class = {
-  "split", split_split, split_free
-};
+static const SfPreTokenizerClass split_class = { "split", split_split,
+  split_free };
 
 static SfPreTokenizer *
 split_new (SplitKind kind)
@@ -130,22 +128,22 @@ sf_pre_tokenizer_bert_new (void)
 }
 
 static SfPreTokenizer *
-bert_new (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+bert_new (const cJSON *node, const char *field, const SfTokLoadContext *ctx,
+    GError **error)
 {
   return split_new (SPLIT_BERT);
 }
 
 static SfPreTokenizer *
-whitespace_new (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+whitespace_new (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   return split_new (SPLIT_WHITESPACE);
 }
 
 static SfPreTokenizer *
-whitespace_split_new (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+whitespace_split_new (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   return split_new (SPLIT_WHITESPACE_SPLIT);
 }
@@ -155,14 +153,14 @@ whitespace_split_new (const cJSON * node, const char *field,
 typedef struct
 {
   SfPreTokenizer parent;
-  GPtrArray *children;          /* SfPreTokenizer */
+  GPtrArray *children; /* SfPreTokenizer */
 } SequencePreTokenizer;
 
 static void
-sequence_split (const SfPreTokenizer * base, SfNormalized * text,
-    const GArray * in, GArray * out)
+sequence_split (const SfPreTokenizer *base, SfNormalized *text,
+    const GArray *in, GArray *out)
 {
-  const SequencePreTokenizer *self = (const SequencePreTokenizer *) base;
+  const SequencePreTokenizer *self = (const SequencePreTokenizer *)base;
   g_autoptr (GArray) cur = g_array_new (FALSE, FALSE, sizeof (SfSpan));
   g_autoptr (GArray) next = g_array_new (FALSE, FALSE, sizeof (SfSpan));
 
@@ -181,24 +179,22 @@ sequence_split (const SfPreTokenizer * base, SfNormalized * text,
 }
 
 static void
-sequence_free (SfPreTokenizer * base)
+sequence_free (SfPreTokenizer *base)
 {
-  SequencePreTokenizer *self = (SequencePreTokenizer *) base;
+  SequencePreTokenizer *self = (SequencePreTokenizer *)base;
 
   g_ptr_array_unref (self->children);
   g_free (self);
 }
 
-static const SfPreTokenizerClass sequence_class = {
-  "Sequence", sequence_split, sequence_free
-};
+static const SfPreTokenizerClass sequence_class = { "Sequence", sequence_split,
+  sequence_free };
 
 static SfPreTokenizer *
-sequence_new (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sequence_new (const cJSON *node, const char *field, const SfTokLoadContext *ctx,
+    GError **error)
 {
-  const cJSON *list =
-      cJSON_GetObjectItemCaseSensitive (node, "pretokenizers");
+  const cJSON *list = cJSON_GetObjectItemCaseSensitive (node, "pretokenizers");
   SequencePreTokenizer *self;
   const cJSON *item;
   guint i = 0;
@@ -211,7 +207,7 @@ sequence_new (const cJSON * node, const char *field,
   self = g_new0 (SequencePreTokenizer, 1);
   self->parent.klass = &sequence_class;
   self->children =
-      g_ptr_array_new_with_free_func ((GDestroyNotify) sf_pre_tokenizer_free);
+      g_ptr_array_new_with_free_func ((GDestroyNotify)sf_pre_tokenizer_free);
   cJSON_ArrayForEach (item, list) {
     g_autofree char *child_field =
         g_strdup_printf ("%s.pretokenizers[%u]", field, i++);
@@ -234,20 +230,20 @@ static const struct
   const char *type;
   SfPreTokenizerNewFunc new_func;
 } pre_tokenizer_types[] = {
-  {"BertPreTokenizer", bert_new},
-  {"Whitespace", whitespace_new},
-  {"WhitespaceSplit", whitespace_split_new},
-  {"Sequence", sequence_new},
-  {"Split", sf_pre_tokenizer_split_new_from_json},
-  {"Punctuation", sf_pre_tokenizer_punctuation_new_from_json},
-  {"Digits", sf_pre_tokenizer_digits_new_from_json},
-  {"ByteLevel", sf_pre_tokenizer_byte_level_new_from_json},
-  {"Metaspace", sf_pre_tokenizer_metaspace_new_from_json},
+  { "BertPreTokenizer", bert_new },
+  { "Whitespace", whitespace_new },
+  { "WhitespaceSplit", whitespace_split_new },
+  { "Sequence", sequence_new },
+  { "Split", sf_pre_tokenizer_split_new_from_json },
+  { "Punctuation", sf_pre_tokenizer_punctuation_new_from_json },
+  { "Digits", sf_pre_tokenizer_digits_new_from_json },
+  { "ByteLevel", sf_pre_tokenizer_byte_level_new_from_json },
+  { "Metaspace", sf_pre_tokenizer_metaspace_new_from_json },
 };
 
 SfPreTokenizer *
-sf_pre_tokenizer_new_from_json (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_pre_tokenizer_new_from_json (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   const char *type = sf_tok_json_type (node, field, ctx, error);
 
@@ -262,7 +258,7 @@ sf_pre_tokenizer_new_from_json (const cJSON * node, const char *field,
 }
 
 void
-sf_pre_tokenizer_free (SfPreTokenizer * self)
+sf_pre_tokenizer_free (SfPreTokenizer *self)
 {
   if (self != NULL)
     self->klass->free (self);

@@ -16,7 +16,7 @@
 
 GRegex *
 sf_tok_regex_new (const char *pattern, gboolean literal, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+    const SfTokLoadContext *ctx, GError **error)
 {
   g_autofree char *escaped = NULL;
   g_autoptr (GError) local = NULL;
@@ -34,8 +34,8 @@ sf_tok_regex_new (const char *pattern, gboolean literal, const char *field,
 }
 
 GRegex *
-sf_tok_regex_from_json (const cJSON * node, const char *key,
-    const char *field, const SfTokLoadContext * ctx, GError ** error)
+sf_tok_regex_from_json (const cJSON *node, const char *key, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   const cJSON *pattern = cJSON_GetObjectItemCaseSensitive (node, key);
   const cJSON *string = cJSON_GetObjectItemCaseSensitive (pattern, "String");
@@ -56,14 +56,14 @@ sf_tok_regex_from_json (const cJSON * node, const char *key,
 }
 
 void
-sf_tok_regex_find (const GRegex * regex, const gunichar * chars, guint start,
-    guint end, GArray * out)
+sf_tok_regex_find (const GRegex *regex, const gunichar *chars, guint start,
+    guint end, GArray *out)
 {
   char stack[STACK_BYTES];
   char *utf8;
-  gsize bytes = 0, need = (gsize) (end - start) * 4 + 1;
+  gsize bytes = 0, need = (gsize)(end - start) * 4 + 1;
   GMatchInfo *info = NULL;
-  guint ci = start;             /* char index at byte offset cb */
+  guint ci = start; /* char index at byte offset cb */
   gsize cb = 0;
 
   if (end <= start)
@@ -80,13 +80,13 @@ sf_tok_regex_find (const GRegex * regex, const gunichar * chars, guint start,
 
     g_match_info_fetch_pos (info, 0, &ms, &me);
     if (me > ms) {
-      while (cb < (gsize) ms) {
-        cb += g_utf8_skip[(guchar) utf8[cb]];
+      while (cb < (gsize)ms) {
+        cb += g_utf8_skip[(guchar)utf8[cb]];
         ci++;
       }
       span.start = ci;
-      while (cb < (gsize) me) {
-        cb += g_utf8_skip[(guchar) utf8[cb]];
+      while (cb < (gsize)me) {
+        cb += g_utf8_skip[(guchar)utf8[cb]];
         ci++;
       }
       span.end = ci;

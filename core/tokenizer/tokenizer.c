@@ -15,7 +15,7 @@
 #define MODEL_MAX_LENGTH_SENTINEL 1e9
 
 void
-sf_tok_set_error (GError ** error, gint code, const SfTokLoadContext * ctx,
+sf_tok_set_error (GError **error, gint code, const SfTokLoadContext *ctx,
     const char *format, ...)
 {
   g_autofree char *msg = NULL;
@@ -24,21 +24,21 @@ sf_tok_set_error (GError ** error, gint code, const SfTokLoadContext * ctx,
   va_start (args, format);
   msg = g_strdup_vprintf (format, args);
   va_end (args);
-  g_set_error (error, SF_ERROR, code, "%s: %s", ctx ? ctx->file : "tokenizer",
-      msg);
+  g_set_error (
+      error, SF_ERROR, code, "%s: %s", ctx ? ctx->file : "tokenizer", msg);
 }
 
 gboolean
-sf_tok_json_bool (const cJSON * node, const char *key, const char *field,
-    const SfTokLoadContext * ctx, gboolean * out, GError ** error)
+sf_tok_json_bool (const cJSON *node, const char *key, const char *field,
+    const SfTokLoadContext *ctx, gboolean *out, GError **error)
 {
   const cJSON *item = cJSON_GetObjectItemCaseSensitive (node, key);
 
   if (item == NULL || cJSON_IsNull (item))
     return TRUE;
   if (!cJSON_IsBool (item)) {
-    sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
-        "%s.%s must be a boolean", field, key);
+    sf_tok_set_error (
+        error, SF_ERROR_INVALID, ctx, "%s.%s must be a boolean", field, key);
     return FALSE;
   }
   *out = cJSON_IsTrue (item);
@@ -46,16 +46,16 @@ sf_tok_json_bool (const cJSON * node, const char *key, const char *field,
 }
 
 gboolean
-sf_tok_json_string (const cJSON * node, const char *key, const char *field,
-    const SfTokLoadContext * ctx, const char **out, GError ** error)
+sf_tok_json_string (const cJSON *node, const char *key, const char *field,
+    const SfTokLoadContext *ctx, const char **out, GError **error)
 {
   const cJSON *item = cJSON_GetObjectItemCaseSensitive (node, key);
 
   if (item == NULL || cJSON_IsNull (item))
     return TRUE;
   if (!cJSON_IsString (item)) {
-    sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
-        "%s.%s must be a string", field, key);
+    sf_tok_set_error (
+        error, SF_ERROR_INVALID, ctx, "%s.%s must be a string", field, key);
     return FALSE;
   }
   *out = item->valuestring;
@@ -63,9 +63,9 @@ sf_tok_json_string (const cJSON * node, const char *key, const char *field,
 }
 
 gboolean
-sf_tok_json_int (const cJSON * node, const char *key, const char *field,
-    const SfTokLoadContext * ctx, gint64 min, gint64 max, gint64 * out,
-    GError ** error)
+sf_tok_json_int (const cJSON *node, const char *key, const char *field,
+    const SfTokLoadContext *ctx, gint64 min, gint64 max, gint64 *out,
+    GError **error)
 {
   const cJSON *item = cJSON_GetObjectItemCaseSensitive (node, key);
   double v;
@@ -73,26 +73,27 @@ sf_tok_json_int (const cJSON * node, const char *key, const char *field,
   if (item == NULL || cJSON_IsNull (item))
     return TRUE;
   v = item->valuedouble;
-  if (!cJSON_IsNumber (item) || v < (double) min || v > (double) max
-      || v != (double) (gint64) v) {
+  if (!cJSON_IsNumber (item) || v < (double)min || v > (double)max
+      || v != (double)(gint64)v) {
     sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
-        "%s.%s must be an integer in [%" G_GINT64_FORMAT ", %"
-        G_GINT64_FORMAT "]", field, key, min, max);
+        "%s.%s must be an integer in [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
+        "]",
+        field, key, min, max);
     return FALSE;
   }
-  *out = (gint64) v;
+  *out = (gint64)v;
   return TRUE;
 }
 
 const char *
-sf_tok_json_type (const cJSON * node, const char *field,
-    const SfTokLoadContext * ctx, GError ** error)
+sf_tok_json_type (const cJSON *node, const char *field,
+    const SfTokLoadContext *ctx, GError **error)
 {
   const cJSON *type;
 
   if (!cJSON_IsObject (node)) {
-    sf_tok_set_error (error, SF_ERROR_INVALID, ctx, "%s must be an object",
-        field);
+    sf_tok_set_error (
+        error, SF_ERROR_INVALID, ctx, "%s must be an object", field);
     return NULL;
   }
   type = cJSON_GetObjectItemCaseSensitive (node, "type");
@@ -105,7 +106,7 @@ sf_tok_json_type (const cJSON * node, const char *field,
 }
 
 cJSON *
-sf_tok_json_load (const char *path, GError ** error)
+sf_tok_json_load (const char *path, GError **error)
 {
   g_autofree char *data = NULL;
   g_autoptr (GError) local = NULL;
@@ -122,7 +123,7 @@ sf_tok_json_load (const char *path, GError ** error)
   if (root == NULL) {
     g_set_error (error, SF_ERROR, SF_ERROR_PARSE,
         "%s: not valid JSON (error near byte %" G_GSIZE_FORMAT ")", path,
-        end ? (gsize) (end - data) : (gsize) 0);
+        end ? (gsize)(end - data) : (gsize)0);
     return NULL;
   }
   if (!cJSON_IsObject (root)) {
@@ -135,11 +136,9 @@ sf_tok_json_load (const char *path, GError ** error)
 }
 
 gboolean
-sf_tokenizer_read_config (SfTokenizer * tok, const char *dir,
-    GError ** error)
+sf_tokenizer_read_config (SfTokenizer *tok, const char *dir, GError **error)
 {
-  g_autofree char *path = g_build_filename (dir, "tokenizer_config.json",
-      NULL);
+  g_autofree char *path = g_build_filename (dir, "tokenizer_config.json", NULL);
   const cJSON *item;
   cJSON *root;
 
@@ -156,15 +155,15 @@ sf_tokenizer_read_config (SfTokenizer * tok, const char *dir,
       return FALSE;
     }
     if (item->valuedouble >= 1 && item->valuedouble < MODEL_MAX_LENGTH_SENTINEL)
-      tok->model_max_length = (guint) item->valuedouble;
+      tok->model_max_length = (guint)item->valuedouble;
   }
   cJSON_Delete (root);
   return TRUE;
 }
 
 static gboolean
-read_added_tokens (SfTokenizer * tok, const cJSON * root,
-    const SfTokLoadContext * ctx, GError ** error)
+read_added_tokens (SfTokenizer *tok, const cJSON *root,
+    const SfTokLoadContext *ctx, GError **error)
 {
   const cJSON *list = cJSON_GetObjectItemCaseSensitive (root, "added_tokens");
   const cJSON *item;
@@ -173,8 +172,8 @@ read_added_tokens (SfTokenizer * tok, const cJSON * root,
   if (list == NULL || cJSON_IsNull (list))
     return TRUE;
   if (!cJSON_IsArray (list)) {
-    sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
-        "added_tokens must be an array");
+    sf_tok_set_error (
+        error, SF_ERROR_INVALID, ctx, "added_tokens must be an array");
     return FALSE;
   }
   cJSON_ArrayForEach (item, list) {
@@ -185,35 +184,35 @@ read_added_tokens (SfTokenizer * tok, const cJSON * root,
     gboolean rstrip = FALSE, normalized = TRUE;
 
     if (!cJSON_IsObject (item)) {
-      sf_tok_set_error (error, SF_ERROR_INVALID, ctx, "%s must be an object",
-          field);
+      sf_tok_set_error (
+          error, SF_ERROR_INVALID, ctx, "%s must be an object", field);
       return FALSE;
     }
     if (!sf_tok_json_string (item, "content", field, ctx, &content, error)
-        || !sf_tok_json_int (item, "id", field, ctx, 0, SF_VOCAB_MAX_ID, &id,
-            error)
+        || !sf_tok_json_int (
+            item, "id", field, ctx, 0, SF_VOCAB_MAX_ID, &id, error)
         || !sf_tok_json_bool (item, "special", field, ctx, &special, error)
-        || !sf_tok_json_bool (item, "single_word", field, ctx, &single_word,
-            error)
+        || !sf_tok_json_bool (
+            item, "single_word", field, ctx, &single_word, error)
         || !sf_tok_json_bool (item, "lstrip", field, ctx, &lstrip, error)
         || !sf_tok_json_bool (item, "rstrip", field, ctx, &rstrip, error)
-        || !sf_tok_json_bool (item, "normalized", field, ctx, &normalized,
-            error))
+        || !sf_tok_json_bool (
+            item, "normalized", field, ctx, &normalized, error))
       return FALSE;
     if (content == NULL || id < 0) {
-      sf_tok_set_error (error, SF_ERROR_MISSING, ctx,
-          "%s needs a content and an id", field);
+      sf_tok_set_error (
+          error, SF_ERROR_MISSING, ctx, "%s needs a content and an id", field);
       return FALSE;
     }
-    sf_added_vocab_add (tok->added, content, (gint32) id, special,
-        single_word, lstrip, rstrip, normalized);
+    sf_added_vocab_add (tok->added, content, (gint32)id, special, single_word,
+        lstrip, rstrip, normalized);
   }
   return TRUE;
 }
 
 /* A stage that may be absent or null. */
 static const cJSON *
-optional_stage (const cJSON * root, const char *key)
+optional_stage (const cJSON *root, const char *key)
 {
   const cJSON *node = cJSON_GetObjectItemCaseSensitive (root, key);
 
@@ -221,7 +220,7 @@ optional_stage (const cJSON * root, const char *key)
 }
 
 SfTokenizer *
-sf_tokenizer_load_json (const char *path, GError ** error)
+sf_tokenizer_load_json (const char *path, GError **error)
 {
   g_autoptr (SfTokenizer) tok = NULL;
   g_autofree char *dir = NULL;
@@ -242,12 +241,11 @@ sf_tokenizer_load_json (const char *path, GError ** error)
     goto out;
   if ((node = optional_stage (root, "normalizer")) != NULL
       && !(tok->normalizer =
-          sf_normalizer_new_from_json (node, "normalizer", &ctx, error)))
+               sf_normalizer_new_from_json (node, "normalizer", &ctx, error)))
     goto out;
   if ((node = optional_stage (root, "pre_tokenizer")) != NULL
-      && !(tok->pre_tokenizer =
-          sf_pre_tokenizer_new_from_json (node, "pre_tokenizer", &ctx,
-              error)))
+      && !(tok->pre_tokenizer = sf_pre_tokenizer_new_from_json (
+               node, "pre_tokenizer", &ctx, error)))
     goto out;
   node = cJSON_GetObjectItemCaseSensitive (root, "model");
   if (node == NULL) {
@@ -257,13 +255,12 @@ sf_tokenizer_load_json (const char *path, GError ** error)
   if (!(tok->model = sf_model_new_from_json (node, "model", &ctx, error)))
     goto out;
   if ((node = optional_stage (root, "post_processor")) != NULL
-      && !(tok->post_processor =
-          sf_post_processor_new_from_json (node, "post_processor", &ctx,
-              error)))
+      && !(tok->post_processor = sf_post_processor_new_from_json (
+               node, "post_processor", &ctx, error)))
     goto out;
   if ((node = optional_stage (root, "decoder")) != NULL
       && !(tok->decoder =
-          sf_decoder_new_from_json (node, "decoder", &ctx, error)))
+               sf_decoder_new_from_json (node, "decoder", &ctx, error)))
     goto out;
 
   padding = cJSON_GetObjectItemCaseSensitive (root, "padding");
@@ -273,7 +270,7 @@ sf_tokenizer_load_json (const char *path, GError ** error)
     if (!sf_tok_json_int (padding, "pad_id", "padding", &ctx, 0,
             SF_VOCAB_MAX_ID, &pad_id, error))
       goto out;
-    tok->pad_id = (gint32) pad_id;
+    tok->pad_id = (gint32)pad_id;
   }
   sf_added_vocab_prepare (tok->added, tok->normalizer);
 
@@ -286,7 +283,7 @@ out:
 }
 
 SfTokenizer *
-sf_tokenizer_load_dir (const char *dir, GError ** error)
+sf_tokenizer_load_dir (const char *dir, GError **error)
 {
   g_autofree char *json = NULL;
   g_autofree char *vocab = NULL;
@@ -305,7 +302,7 @@ sf_tokenizer_load_dir (const char *dir, GError ** error)
 }
 
 void
-sf_tokenizer_free (SfTokenizer * tok)
+sf_tokenizer_free (SfTokenizer *tok)
 {
   if (tok == NULL)
     return;
@@ -319,7 +316,7 @@ sf_tokenizer_free (SfTokenizer * tok)
 }
 
 guint
-sf_tokenizer_vocab_size (const SfTokenizer * tok)
+sf_tokenizer_vocab_size (const SfTokenizer *tok)
 {
   g_return_val_if_fail (tok != NULL, 0);
 
@@ -328,7 +325,7 @@ sf_tokenizer_vocab_size (const SfTokenizer * tok)
 }
 
 gint32
-sf_tokenizer_token_to_id (const SfTokenizer * tok, const char *token)
+sf_tokenizer_token_to_id (const SfTokenizer *tok, const char *token)
 {
   const SfAddedToken *added;
 
@@ -342,7 +339,7 @@ sf_tokenizer_token_to_id (const SfTokenizer * tok, const char *token)
 }
 
 const char *
-sf_tokenizer_id_to_token (const SfTokenizer * tok, gint32 id)
+sf_tokenizer_id_to_token (const SfTokenizer *tok, gint32 id)
 {
   const SfAddedToken *added;
 
@@ -355,7 +352,7 @@ sf_tokenizer_id_to_token (const SfTokenizer * tok, gint32 id)
 }
 
 gint32
-sf_tokenizer_pad_id (const SfTokenizer * tok)
+sf_tokenizer_pad_id (const SfTokenizer *tok)
 {
   gint32 id;
 
@@ -371,7 +368,7 @@ sf_tokenizer_pad_id (const SfTokenizer * tok)
 }
 
 guint
-sf_tokenizer_model_max_length (const SfTokenizer * tok)
+sf_tokenizer_model_max_length (const SfTokenizer *tok)
 {
   g_return_val_if_fail (tok != NULL, 0);
 

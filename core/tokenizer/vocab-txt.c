@@ -16,8 +16,8 @@
 
 /* A config token is a string or an {"content": ...} object. */
 static gboolean
-config_token (const cJSON * config, const char *key,
-    const SfTokLoadContext * ctx, const char **out, GError ** error)
+config_token (const cJSON *config, const char *key, const SfTokLoadContext *ctx,
+    const char **out, GError **error)
 {
   const cJSON *item = cJSON_GetObjectItemCaseSensitive (config, key);
 
@@ -35,7 +35,7 @@ config_token (const cJSON * config, const char *key,
 }
 
 static SfVocab *
-read_vocab (const char *path, GError ** error)
+read_vocab (const char *path, GError **error)
 {
   g_autofree char *data = NULL;
   g_autoptr (GError) local = NULL;
@@ -50,8 +50,8 @@ read_vocab (const char *path, GError ** error)
     return NULL;
   }
   if (!g_utf8_validate_len (data, len, NULL)) {
-    g_set_error (error, SF_ERROR, SF_ERROR_PARSE,
-        "%s: not valid UTF-8 text", path);
+    g_set_error (
+        error, SF_ERROR, SF_ERROR_PARSE, "%s: not valid UTF-8 text", path);
     return NULL;
   }
   vocab = sf_vocab_new ();
@@ -64,8 +64,8 @@ read_vocab (const char *path, GError ** error)
       end--;
     *end = '\0';
     if (id > SF_VOCAB_MAX_ID) {
-      g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-          "%s: more than %d tokens", path, SF_VOCAB_MAX_ID);
+      g_set_error (error, SF_ERROR, SF_ERROR_INVALID, "%s: more than %d tokens",
+          path, SF_VOCAB_MAX_ID);
       sf_vocab_free (vocab);
       return NULL;
     }
@@ -75,8 +75,8 @@ read_vocab (const char *path, GError ** error)
     line = nl + 1;
   }
   if (id == 0) {
-    g_set_error (error, SF_ERROR, SF_ERROR_INVALID, "%s: empty vocabulary",
-        path);
+    g_set_error (
+        error, SF_ERROR, SF_ERROR_INVALID, "%s: empty vocabulary", path);
     sf_vocab_free (vocab);
     return NULL;
   }
@@ -85,8 +85,8 @@ read_vocab (const char *path, GError ** error)
 
 /* added_tokens_decoder: {"id": {"content", "special", ...}}. */
 static gboolean
-read_added_tokens_decoder (SfTokenizer * tok, const cJSON * config,
-    const SfTokLoadContext * ctx, GError ** error)
+read_added_tokens_decoder (SfTokenizer *tok, const cJSON *config,
+    const SfTokLoadContext *ctx, GError **error)
 {
   const cJSON *table =
       cJSON_GetObjectItemCaseSensitive (config, "added_tokens_decoder");
@@ -95,8 +95,8 @@ read_added_tokens_decoder (SfTokenizer * tok, const cJSON * config,
   if (table == NULL || cJSON_IsNull (table))
     return TRUE;
   if (!cJSON_IsObject (table)) {
-    sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
-        "added_tokens_decoder must be an object");
+    sf_tok_set_error (
+        error, SF_ERROR_INVALID, ctx, "added_tokens_decoder must be an object");
     return FALSE;
   }
   cJSON_ArrayForEach (item, table) {
@@ -116,20 +116,20 @@ read_added_tokens_decoder (SfTokenizer * tok, const cJSON * config,
     }
     if (!sf_tok_json_string (item, "content", field, ctx, &content, error)
         || !sf_tok_json_bool (item, "special", field, ctx, &special, error)
-        || !sf_tok_json_bool (item, "single_word", field, ctx, &single_word,
-            error)
+        || !sf_tok_json_bool (
+            item, "single_word", field, ctx, &single_word, error)
         || !sf_tok_json_bool (item, "lstrip", field, ctx, &lstrip, error)
         || !sf_tok_json_bool (item, "rstrip", field, ctx, &rstrip, error)
-        || !sf_tok_json_bool (item, "normalized", field, ctx, &normalized,
-            error))
+        || !sf_tok_json_bool (
+            item, "normalized", field, ctx, &normalized, error))
       return FALSE;
     if (content == NULL) {
-      sf_tok_set_error (error, SF_ERROR_MISSING, ctx, "%s.content is missing",
-          field);
+      sf_tok_set_error (
+          error, SF_ERROR_MISSING, ctx, "%s.content is missing", field);
       return FALSE;
     }
-    sf_added_vocab_add (tok->added, content, (gint32) id, special,
-        single_word, lstrip, rstrip, normalized);
+    sf_added_vocab_add (tok->added, content, (gint32)id, special, single_word,
+        lstrip, rstrip, normalized);
   }
   return TRUE;
 }
@@ -138,7 +138,7 @@ read_added_tokens_decoder (SfTokenizer * tok, const cJSON * config,
  * missing from the vocabulary gets the next free id, as `transformers`
  * does. */
 static gint32
-special_id (SfTokenizer * tok, const char *token, gint32 * next_id)
+special_id (SfTokenizer *tok, const char *token, gint32 *next_id)
 {
   const SfAddedToken *added = sf_added_vocab_by_content (tok->added, token);
   gint32 id;
@@ -148,18 +148,17 @@ special_id (SfTokenizer * tok, const char *token, gint32 * next_id)
   id = tok->model->klass->token_to_id (tok->model, token);
   if (id < 0)
     id = (*next_id)++;
-  sf_added_vocab_add (tok->added, token, id, TRUE, FALSE, FALSE, FALSE,
-      FALSE);
+  sf_added_vocab_add (tok->added, token, id, TRUE, FALSE, FALSE, FALSE, FALSE);
   return id;
 }
 
 SfTokenizer *
-sf_tokenizer_load_vocab_txt (const char *dir, GError ** error)
+sf_tokenizer_load_vocab_txt (const char *dir, GError **error)
 {
   g_autoptr (SfTokenizer) tok = NULL;
   g_autofree char *vocab_path = g_build_filename (dir, "vocab.txt", NULL);
-  g_autofree char *config_path = g_build_filename (dir,
-      "tokenizer_config.json", NULL);
+  g_autofree char *config_path =
+      g_build_filename (dir, "tokenizer_config.json", NULL);
   SfTokLoadContext ctx = { config_path };
   gboolean lowercase = TRUE, chinese = TRUE, strip = -1;
   const char *unk = "[UNK]", *sep = "[SEP]", *pad = "[PAD]";
@@ -178,12 +177,12 @@ sf_tokenizer_load_vocab_txt (const char *dir, GError ** error)
   tok->pad_id = -1;
 
   if (config) {
-    if (!sf_tok_json_bool (config, "do_lower_case", "config", &ctx,
-            &lowercase, error)
-        || !sf_tok_json_bool (config, "tokenize_chinese_chars", "config",
-            &ctx, &chinese, error)
-        || !sf_tok_json_bool (config, "strip_accents", "config", &ctx,
-            &strip, error)
+    if (!sf_tok_json_bool (
+            config, "do_lower_case", "config", &ctx, &lowercase, error)
+        || !sf_tok_json_bool (
+            config, "tokenize_chinese_chars", "config", &ctx, &chinese, error)
+        || !sf_tok_json_bool (
+            config, "strip_accents", "config", &ctx, &strip, error)
         || !config_token (config, "unk_token", &ctx, &unk, error)
         || !config_token (config, "sep_token", &ctx, &sep, error)
         || !config_token (config, "pad_token", &ctx, &pad, error)
@@ -197,8 +196,8 @@ sf_tokenizer_load_vocab_txt (const char *dir, GError ** error)
 
   if ((vocab = read_vocab (vocab_path, error)) == NULL)
     goto out;
-  next_id = MAX ((gint32) vocab->tokens->len,
-      sf_added_vocab_id_end (tok->added));
+  next_id =
+      MAX ((gint32)vocab->tokens->len, sf_added_vocab_id_end (tok->added));
   ctx.file = vocab_path;
   tok->model = sf_model_wordpiece_new (vocab, unk, "##", 100, &ctx, error);
   if (tok->model == NULL)

@@ -8,15 +8,17 @@
 static const char *
 modality_name (SfModality m)
 {
-  return m == SF_MODALITY_TEXT ? "text" : m == SF_MODALITY_IMAGE ? "image"
-      : "audio";
+  return m == SF_MODALITY_TEXT ? "text"
+      : m == SF_MODALITY_IMAGE ? "image"
+                               : "audio";
 }
 
 static const char *
 problem_name (SfProblemType p)
 {
   return p == SF_PROBLEM_MULTI_LABEL ? "multi-label (sigmoid)"
-      : p == SF_PROBLEM_REGRESSION ? "regression" : "single-label (softmax)";
+      : p == SF_PROBLEM_REGRESSION   ? "regression"
+                                     : "single-label (softmax)";
 }
 
 int
@@ -33,8 +35,8 @@ sf_cmd_inspect (int argc, char **argv)
       "Prints a checkpoint's architecture, parameter count, dtypes, memory "
       "and the BLAS kernel in use.");
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc != 2) {
-    fprintf (stderr, "%s\n", error ? error->message :
-        "usage: streamformer inspect MODEL");
+    fprintf (stderr, "%s\n",
+        error ? error->message : "usage: streamformer inspect MODEL");
     return 2;
   }
   model = sf_model_load (argv[1], &error);
@@ -61,7 +63,8 @@ sf_cmd_inspect (int argc, char **argv)
   printf ("memory:       %.1f MiB stored, %.1f MiB as F32 weights\n",
       stored_bytes / 1048576.0, sf_model_n_params (model) * 4 / 1048576.0);
   printf ("hidden size:  %" G_GINT64_FORMAT ", max positions %" G_GINT64_FORMAT
-      "\n", sf_model_hidden_size (model), sf_model_max_positions (model));
+          "\n",
+      sf_model_hidden_size (model), sf_model_max_positions (model));
   if (sf_model_has_classifier (model)) {
     printf ("labels:       %u, %s:", sf_model_num_labels (model),
         problem_name (sf_model_problem_type (model)));

@@ -4,6 +4,8 @@
 #include "samples/cli/commands.h"
 #include "graphs/classify.h"
 #include "graphs/model.h"
+#include "samples/cli/media-audio.h"
+#include "samples/cli/media-image.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -183,6 +185,14 @@ sf_cmd_run (int argc, char **argv)
   model = sf_model_load (argv[1], &error);
   if (model == NULL) {
     fprintf (stderr, "streamformer: %s\n", error->message);
+    goto out;
+  }
+  if (opts.image && sf_model_modality (model) == SF_MODALITY_IMAGE) {
+    rc = sf_run_image (model, opts.image, opts.top_k, opts.json);
+    goto out;
+  }
+  if (opts.audio && sf_model_modality (model) == SF_MODALITY_AUDIO) {
+    rc = sf_run_audio (model, opts.audio, opts.top_k, opts.json);
     goto out;
   }
   if (opts.image || opts.audio || sf_model_modality (model) != SF_MODALITY_TEXT) {

@@ -30,6 +30,16 @@ run_case (SfVerify * v, const char *dump, GError ** error)
   if (g_str_has_prefix (model_class, "Bert")
       || g_str_has_prefix (model_class, "DistilBert"))
     return sf_verify_text_model_case (v, error);
+  if (g_str_has_prefix (model_class, "ViT")
+      || g_str_has_prefix (model_class, "Segformer"))
+    return sf_verify_image_model_case (v, error);
+  if (g_str_has_prefix (model_class, "AST")
+      || g_str_has_prefix (model_class, "Wav2Vec2"))
+    return sf_verify_audio_model_case (v, error);
+  if (g_str_has_prefix (model_class, "CLIP"))
+    return sf_verify_clip_case (v, error);
+  if (g_str_has_prefix (model_class, "Whisper"))
+    return sf_verify_whisper_case (v, error);
   g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
       "%s: model_class '%s' has no verifier yet", sf_config_origin (v->case_json),
       model_class);

@@ -17,14 +17,16 @@ static const struct
   int (*func) (int argc, char **argv);
   const char *summary;
 } commands[] = {
-  {"inspect", sf_cmd_inspect, "architecture, parameters, dtypes, memory, BLAS kernel"},
-  {"run", sf_cmd_run, "run a checkpoint's task on text"},
-  {"verify", sf_cmd_verify, "compare with a reference case (exit 0 iff all pass)"},
-  {"bench", sf_cmd_bench, "median milliseconds per forward pass"},
+  { "inspect", sf_cmd_inspect,
+      "architecture, parameters, dtypes, memory, BLAS kernel" },
+  { "run", sf_cmd_run, "run a checkpoint's task on text" },
+  { "verify", sf_cmd_verify,
+      "compare with a reference case (exit 0 iff all pass)" },
+  { "bench", sf_cmd_bench, "median milliseconds per forward pass" },
 };
 
 static int
-usage (FILE * out)
+usage (FILE *out)
 {
   fprintf (out, "Usage: streamformer COMMAND [ARGS…]\n\nCommands:\n");
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)

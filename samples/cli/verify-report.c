@@ -93,3 +93,33 @@ sf_verify_check_all_compared (SfVerify * v, const char *const *input_names)
     v->failed++;
   }
 }
+
+void
+sf_verify_tensor_tol (SfVerify *v, const char *name, const SfTensor *computed,
+    double atol, double rtol)
+{
+  double saved_atol = v->atol, saved_rtol = v->rtol;
+
+  v->atol = atol;
+  v->rtol = rtol;
+  sf_verify_tensor (v, name, computed);
+  v->atol = saved_atol;
+  v->rtol = saved_rtol;
+}
+
+void
+sf_verify_fraction (SfVerify *v, const char *name, double fraction, double tol,
+    const char *detail)
+{
+  gboolean ok = fraction <= tol;
+
+  g_hash_table_add (v->compared, g_strdup (name));
+  printf ("%s max_abs_err=%.3g tol=%g %s\n", name, fraction, tol,
+      ok ? "PASS" : "FAIL");
+  if (!ok && detail)
+    fprintf (stderr, "  %s: %s\n", name, detail);
+  if (ok)
+    v->passed++;
+  else
+    v->failed++;
+}

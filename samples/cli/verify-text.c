@@ -10,8 +10,8 @@
 
 /* Reads a list of strings, or a list of [a, b] pairs when @pairs is set. */
 static gboolean
-read_texts (SfVerify * v, const char *key, GPtrArray * a, GPtrArray * b,
-    GError ** error)
+read_texts (
+    SfVerify *v, const char *key, GPtrArray *a, GPtrArray *b, GError **error)
 {
   const cJSON *list = sf_config_get (v->case_json, key), *item;
 
@@ -36,22 +36,22 @@ read_texts (SfVerify * v, const char *key, GPtrArray * a, GPtrArray * b,
 }
 
 static void
-put (GHashTable * outputs, const char *prefix, const char *name, SfTensor * t)
+put (GHashTable *outputs, const char *prefix, const char *name, SfTensor *t)
 {
   g_hash_table_insert (outputs, g_strconcat (prefix, name, NULL), t);
 }
 
 /* Runs one batch and stores every output under its reference name. */
 static gboolean
-run_batch (SfModel * model, GPtrArray * a, GPtrArray * b, const char *prefix,
-    GHashTable * outputs, GError ** error)
+run_batch (SfModel *model, GPtrArray *a, GPtrArray *b, const char *prefix,
+    GHashTable *outputs, GError **error)
 {
   SfTextInput in;
   SfTextOutput out;
   SfTensor *pooled;
 
-  if (!sf_model_encode_texts (model, (const char *const *) a->pdata,
-          b ? (const char *const *) b->pdata : NULL, a->len, 0, &in, NULL,
+  if (!sf_model_encode_texts (model, (const char *const *)a->pdata,
+          b ? (const char *const *)b->pdata : NULL, a->len, 0, &in, NULL,
           error))
     return FALSE;
   if (!sf_model_forward_text (model, &in, TRUE, &out, error)) {
@@ -86,7 +86,7 @@ run_batch (SfModel * model, GPtrArray * a, GPtrArray * b, const char *prefix,
 
 /* The case's `labels` against the argmax of our logits. */
 static void
-compare_labels (SfVerify * v, SfModel * model, GHashTable * outputs)
+compare_labels (SfVerify *v, SfModel *model, GHashTable *outputs)
 {
   const cJSON *labels = sf_config_get (v->case_json, "labels"), *item;
   SfTensor *logits = g_hash_table_lookup (outputs, "logits");
@@ -95,7 +95,8 @@ compare_labels (SfVerify * v, SfModel * model, GHashTable * outputs)
 
   if (labels == NULL)
     return;
-  if (logits == NULL || sf_tensor_dim (logits, 0) != cJSON_GetArraySize (labels)) {
+  if (logits == NULL
+      || sf_tensor_dim (logits, 0) != cJSON_GetArraySize (labels)) {
     sf_verify_exact (v, "labels", MAX (1, cJSON_GetArraySize (labels)),
         "no logits for every labelled text");
     return;
@@ -117,14 +118,14 @@ compare_labels (SfVerify * v, SfModel * model, GHashTable * outputs)
 }
 
 gboolean
-sf_verify_text_model_case (SfVerify * v, GError ** error)
+sf_verify_text_model_case (SfVerify *v, GError **error)
 {
   g_autoptr (SfModel) model = sf_model_load (v->dir, error);
   g_autoptr (GPtrArray) texts = g_ptr_array_new ();
   g_autoptr (GPtrArray) pair_a = g_ptr_array_new ();
   g_autoptr (GPtrArray) pair_b = g_ptr_array_new ();
-  g_autoptr (GHashTable) outputs = g_hash_table_new_full (g_str_hash,
-      g_str_equal, g_free, (GDestroyNotify) sf_tensor_unref);
+  g_autoptr (GHashTable) outputs = g_hash_table_new_full (
+      g_str_hash, g_str_equal, g_free, (GDestroyNotify)sf_tensor_unref);
   g_autoptr (GList) names = NULL;
 
   if (model == NULL || !read_texts (v, "texts", texts, NULL, error)
@@ -137,8 +138,9 @@ sf_verify_text_model_case (SfVerify * v, GError ** error)
     return FALSE;
 
   /* compare what the case defines, in a stable order */
-  names = g_list_sort (g_hash_table_get_keys (outputs), (GCompareFunc) g_strcmp0);
-  for (GList * l = names; l; l = l->next) {
+  names =
+      g_list_sort (g_hash_table_get_keys (outputs), (GCompareFunc)g_strcmp0);
+  for (GList *l = names; l; l = l->next) {
     SfTensor *t = g_hash_table_lookup (outputs, l->data);
     if (sf_safetensors_contains (v->io, l->data))
       sf_verify_tensor (v, l->data, t);

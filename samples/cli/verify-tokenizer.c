@@ -8,19 +8,26 @@
 #include <string.h>
 
 enum
-{ F_IDS, F_TOKENS, F_OFFSETS, F_TYPE_IDS, F_NO_SPECIAL, F_DECODED, F_COUNT };
-
-static const char *const field_names[F_COUNT] = {
-  "ids", "tokens", "offsets", "type_ids", "no_special_ids", "decoded"
+{
+  F_IDS,
+  F_TOKENS,
+  F_OFFSETS,
+  F_TYPE_IDS,
+  F_NO_SPECIAL,
+  F_DECODED,
+  F_COUNT
 };
 
+static const char *const field_names[F_COUNT] = { "ids", "tokens", "offsets",
+  "type_ids", "no_special_ids", "decoded" };
+
 static gboolean
-int_list_equal (const cJSON * list, const gint32 * values, guint n)
+int_list_equal (const cJSON *list, const gint32 *values, guint n)
 {
   guint i = 0;
   const cJSON *item;
 
-  if (!cJSON_IsArray (list) || (guint) cJSON_GetArraySize (list) != n)
+  if (!cJSON_IsArray (list) || (guint)cJSON_GetArraySize (list) != n)
     return FALSE;
   cJSON_ArrayForEach (item, list) {
     if (!cJSON_IsNumber (item) || item->valuedouble != values[i++])
@@ -30,15 +37,16 @@ int_list_equal (const cJSON * list, const gint32 * values, guint n)
 }
 
 static gboolean
-offsets_equal (const cJSON * list, const SfEncoding * enc)
+offsets_equal (const cJSON *list, const SfEncoding *enc)
 {
   guint i = 0;
   const cJSON *pair;
 
-  if (!cJSON_IsArray (list) || (guint) cJSON_GetArraySize (list) != enc->n)
+  if (!cJSON_IsArray (list) || (guint)cJSON_GetArraySize (list) != enc->n)
     return FALSE;
   cJSON_ArrayForEach (pair, list) {
-    const cJSON *s = cJSON_GetArrayItem (pair, 0), *e = cJSON_GetArrayItem (pair, 1);
+    const cJSON *s = cJSON_GetArrayItem (pair, 0),
+                *e = cJSON_GetArrayItem (pair, 1);
     if (!cJSON_IsNumber (s) || !cJSON_IsNumber (e)
         || s->valuedouble != enc->offsets[2 * i]
         || e->valuedouble != enc->offsets[2 * i + 1])
@@ -49,22 +57,23 @@ offsets_equal (const cJSON * list, const SfEncoding * enc)
 }
 
 static gboolean
-tokens_equal (const cJSON * list, const SfEncoding * enc)
+tokens_equal (const cJSON *list, const SfEncoding *enc)
 {
   guint i = 0;
   const cJSON *item;
 
-  if (!cJSON_IsArray (list) || (guint) cJSON_GetArraySize (list) != enc->n)
+  if (!cJSON_IsArray (list) || (guint)cJSON_GetArraySize (list) != enc->n)
     return FALSE;
   cJSON_ArrayForEach (item, list) {
-    if (!cJSON_IsString (item) || g_strcmp0 (item->valuestring, enc->tokens[i++]))
+    if (!cJSON_IsString (item)
+        || g_strcmp0 (item->valuestring, enc->tokens[i++]))
       return FALSE;
   }
   return TRUE;
 }
 
 static cJSON *
-int_array (const gint32 * values, guint n)
+int_array (const gint32 *values, guint n)
 {
   cJSON *a = cJSON_CreateArray ();
   for (guint i = 0; i < n; i++)
@@ -73,7 +82,7 @@ int_array (const gint32 * values, guint n)
 }
 
 gboolean
-sf_verify_tokenizer_case (SfVerify * v, const char *dump_json, GError ** error)
+sf_verify_tokenizer_case (SfVerify *v, const char *dump_json, GError **error)
 {
   g_autoptr (SfTokenizer) tok = sf_tokenizer_load_dir (v->dir, error);
   const cJSON *cases = sf_config_get (v->case_json, "cases"), *c;
@@ -110,21 +119,26 @@ sf_verify_tokenizer_case (SfVerify * v, const char *dump_json, GError ** error)
     without.add_special_tokens = FALSE;
     enc = sf_tokenizer_encode (tok, text->valuestring,
         cJSON_IsString (pair) ? pair->valuestring : NULL, &with, error);
-    bare = enc ? sf_tokenizer_encode (tok, text->valuestring,
-        cJSON_IsString (pair) ? pair->valuestring : NULL, &without, error) : NULL;
+    bare = enc
+        ? sf_tokenizer_encode (tok, text->valuestring,
+            cJSON_IsString (pair) ? pair->valuestring : NULL, &without, error)
+        : NULL;
     if (bare == NULL)
       return FALSE;
     decoded = sf_tokenizer_decode (tok, enc->ids, enc->n, TRUE);
 
-    ok[F_IDS] = int_list_equal (cJSON_GetObjectItem (c, "ids"), enc->ids, enc->n);
+    ok[F_IDS] =
+        int_list_equal (cJSON_GetObjectItem (c, "ids"), enc->ids, enc->n);
     ok[F_TOKENS] = tokens_equal (cJSON_GetObjectItem (c, "tokens"), enc);
     ok[F_OFFSETS] = offsets_equal (cJSON_GetObjectItem (c, "offsets"), enc);
-    ok[F_TYPE_IDS] = int_list_equal (cJSON_GetObjectItem (c, "type_ids"),
-        enc->type_ids, enc->n);
-    ok[F_NO_SPECIAL] = int_list_equal (cJSON_GetObjectItem (c,
-            "no_special_ids"), bare->ids, bare->n);
-    ok[F_DECODED] = g_strcmp0 (cJSON_GetStringValue (cJSON_GetObjectItem (c,
-                "decoded")), decoded) == 0;
+    ok[F_TYPE_IDS] = int_list_equal (
+        cJSON_GetObjectItem (c, "type_ids"), enc->type_ids, enc->n);
+    ok[F_NO_SPECIAL] = int_list_equal (
+        cJSON_GetObjectItem (c, "no_special_ids"), bare->ids, bare->n);
+    ok[F_DECODED] =
+        g_strcmp0 (
+            cJSON_GetStringValue (cJSON_GetObjectItem (c, "decoded")), decoded)
+        == 0;
     for (int f = 0; f < F_COUNT; f++) {
       /* a case may define only some fields (pairs carry no offsets) */
       if (cJSON_GetObjectItem (c, field_names[f]) == NULL)
@@ -134,7 +148,8 @@ sf_verify_tokenizer_case (SfVerify * v, const char *dump_json, GError ** error)
         continue;
       if (mismatches[f]++ == 0)
         details->pdata[f] = g_strdup_printf ("first mismatch in cases[%u] "
-            "(text \"%.60s\")", index, text->valuestring);
+                                             "(text \"%.60s\")",
+            index, text->valuestring);
     }
 
     d = cJSON_CreateObject ();
@@ -142,7 +157,7 @@ sf_verify_tokenizer_case (SfVerify * v, const char *dump_json, GError ** error)
     cJSON_AddItemToObject (d, "type_ids", int_array (enc->type_ids, enc->n));
     cJSON_AddItemToObject (d, "no_special_ids", int_array (bare->ids, bare->n));
     cJSON_AddItemToObject (d, "tokens",
-        cJSON_CreateStringArray ((const char *const *) enc->tokens, enc->n));
+        cJSON_CreateStringArray ((const char *const *)enc->tokens, enc->n));
     cJSON_AddStringToObject (d, "decoded", decoded);
     cJSON_AddItemToArray (dump_cases, d);
     index++;

@@ -41,3 +41,16 @@ void sf_verify_check_all_compared (SfVerify * v,
 gboolean sf_verify_tokenizer_case (SfVerify * v, const char *dump_json,
     GError ** error);
 gboolean sf_verify_text_model_case (SfVerify * v, GError ** error);
+
+/* sf_verify_tensor with this output's own tolerance (vs the case's). */
+void sf_verify_tensor_tol (SfVerify * v, const char *name,
+    const SfTensor * computed, double atol, double rtol);
+/* Records a comparison whose error is a fraction (e.g. of pixels that
+ * differ); passes when @fraction ≤ @tol. */
+void sf_verify_fraction (SfVerify * v, const char *name, double fraction,
+    double tol, const char *detail);
+gboolean sf_verify_image_model_case (SfVerify * v, GError ** error);
+gboolean sf_verify_whisper_case (SfVerify * v, GError ** error);
+gboolean sf_verify_clip_case (SfVerify * v, GError ** error);
+/* AST and wav2vec2 cases, from the raw clips audio.K (verify-audio.c). */
+gboolean sf_verify_audio_model_case (SfVerify * v, GError ** error);

@@ -41,8 +41,8 @@ sf_test_rewrite_safetensors (const char *dir, const char *file,
   g_autofree char *tmp = g_strconcat (path, ".new", NULL);
   g_autoptr (SfSafetensors) st = sf_safetensors_open (path, NULL);
   g_autoptr (GPtrArray) names = g_ptr_array_new ();
-  g_autoptr (GPtrArray) tensors = g_ptr_array_new_with_free_func (
-      (GDestroyNotify) sf_tensor_unref);
+  g_autoptr (GPtrArray) tensors =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)sf_tensor_unref);
 
   g_assert_nonnull (st);
   for (guint i = 0; i < sf_safetensors_n_tensors (st); i++) {
@@ -51,13 +51,13 @@ sf_test_rewrite_safetensors (const char *dir, const char *file,
     SfTensor *out = edit (name, t, user_data);
     sf_tensor_unref (t);
     if (out) {
-      g_ptr_array_add (names, (gpointer) name);
+      g_ptr_array_add (names, (gpointer)name);
       g_ptr_array_add (tensors, out);
     }
   }
-  g_assert_true (sf_safetensors_write (tmp, names->len,
-          (const char *const *) names->pdata,
-          (SfTensor * const *) tensors->pdata, NULL));
+  g_assert_true (
+      sf_safetensors_write (tmp, names->len, (const char *const *)names->pdata,
+          (SfTensor *const *)tensors->pdata, NULL));
   g_assert_cmpint (g_rename (tmp, path), ==, 0);
 }
 

@@ -11,13 +11,13 @@ char *sf_test_fixture (const char *case_name);
 char *sf_test_copy_fixture (const char *case_name);
 /* Rewrites @dir/@file after editing: every tensor passes through @edit,
  * which returns the tensor to store (transfer full) or NULL to drop it. */
-typedef SfTensor *(*SfTestTensorEdit) (const char *name, SfTensor * t,
-    gpointer user_data);
+typedef SfTensor *(*SfTestTensorEdit) (
+    const char *name, SfTensor *t, gpointer user_data);
 void sf_test_rewrite_safetensors (const char *dir, const char *file,
     SfTestTensorEdit edit, gpointer user_data);
 /* Replaces @dir/@file with @contents. */
-void sf_test_write_file (const char *dir, const char *file,
-    const char *contents);
+void sf_test_write_file (
+    const char *dir, const char *file, const char *contents);
 /* Removes a temp folder made by sf_test_copy_fixture (recursively). */
 void sf_test_remove_dir (const char *dir);
 

@@ -13,8 +13,8 @@ static void
 test_getters (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (SfConfig) c = sf_config_new_from_string (json, "config.json",
-      &error);
+  g_autoptr (SfConfig) c =
+      sf_config_new_from_string (json, "config.json", &error);
   gint64 i;
   double d;
   const char *s;
@@ -40,8 +40,8 @@ test_getters (void)
 static void
 test_errors (void)
 {
-  g_autoptr (SfConfig) c = sf_config_new_from_string (json, "cfg/config.json",
-      NULL);
+  g_autoptr (SfConfig) c =
+      sf_config_new_from_string (json, "cfg/config.json", NULL);
   GError *error = NULL;
   gint64 i;
   const char *s;
@@ -74,8 +74,8 @@ test_invalid_json (void)
   g_autofree char *dir = g_dir_make_tmp ("sf-config-XXXXXX", NULL);
   g_autofree char *path = g_build_filename (dir, "config.json", NULL);
 
-  g_assert_null (sf_config_new_from_string ("{\"a\": 1,\n \"b\": }", "x.json",
-          &error));
+  g_assert_null (
+      sf_config_new_from_string ("{\"a\": 1,\n \"b\": }", "x.json", &error));
   g_assert_error (error, SF_ERROR, SF_ERROR_PARSE);
   g_assert_nonnull (strstr (error->message, "x.json"));
   g_assert_nonnull (strstr (error->message, "line 2"));

@@ -10,19 +10,19 @@ static char *tmpdir;
 
 /* Writes an 8-byte length, @header and @data_len bytes of data. */
 static char *
-write_raw (const char *name, const char *header, gsize data_len,
-    guint64 claimed_len)
+write_raw (
+    const char *name, const char *header, gsize data_len, guint64 claimed_len)
 {
   char *path = g_build_filename (tmpdir, name, NULL);
   GByteArray *bytes = g_byte_array_new ();
   guint64 len = GUINT64_TO_LE (claimed_len ? claimed_len : strlen (header));
   guint8 *zeros = g_malloc0 (data_len + 1);
 
-  g_byte_array_append (bytes, (guint8 *) & len, 8);
-  g_byte_array_append (bytes, (const guint8 *) header, strlen (header));
+  g_byte_array_append (bytes, (guint8 *)&len, 8);
+  g_byte_array_append (bytes, (const guint8 *)header, strlen (header));
   g_byte_array_append (bytes, zeros, data_len);
-  g_assert_true (g_file_set_contents (path, (char *) bytes->data, bytes->len,
-          NULL));
+  g_assert_true (
+      g_file_set_contents (path, (char *)bytes->data, bytes->len, NULL));
   g_byte_array_unref (bytes);
   g_free (zeros);
   return path;
@@ -47,9 +47,9 @@ static void
 test_round_trip (void)
 {
   g_autofree char *path = g_build_filename (tmpdir, "rt.safetensors", NULL);
-  g_autoptr (SfTensor) a = sf_tensor_new_f32 (2, (gint64) 2, (gint64) 3);
-  g_autoptr (SfTensor) b = sf_tensor_new (SF_DTYPE_I64, 1, (gint64[]) { 5 });
-  g_autoptr (SfTensor) c = sf_tensor_new (SF_DTYPE_BF16, 1, (gint64[]) { 3 });
+  g_autoptr (SfTensor) a = sf_tensor_new_f32 (2, (gint64)2, (gint64)3);
+  g_autoptr (SfTensor) b = sf_tensor_new (SF_DTYPE_I64, 1, (gint64[]){ 5 });
+  g_autoptr (SfTensor) c = sf_tensor_new (SF_DTYPE_BF16, 1, (gint64[]){ 3 });
   const char *names[] = { "a.weight", "b", "c" };
   SfTensor *tensors[] = { a, b, c };
   g_autoptr (GError) error = NULL;
@@ -60,7 +60,7 @@ test_round_trip (void)
     sf_tensor_f32 (a)[i] = i * 0.5f;
   for (int i = 0; i < 5; i++)
     sf_tensor_i64 (b)[i] = -i;
-  ((guint16 *) c->data)[1] = 0x3f80;
+  ((guint16 *)c->data)[1] = 0x3f80;
 
   g_assert_true (sf_safetensors_write (path, 3, names, tensors, &error));
   g_assert_no_error (error);
@@ -82,8 +82,8 @@ test_round_trip (void)
 static void
 test_fixture (void)
 {
-  g_autofree char *path = g_build_filename (g_getenv ("SF_FIXTURES_DIR"),
-      "bert-tiny-cls", "model.safetensors", NULL);
+  g_autofree char *path = g_build_filename (
+      g_getenv ("SF_FIXTURES_DIR"), "bert-tiny-cls", "model.safetensors", NULL);
   g_autoptr (GError) error = NULL;
   g_autoptr (SfSafetensors) st = sf_safetensors_open (path, &error);
   g_autoptr (SfTensor) emb = NULL;
@@ -99,10 +99,10 @@ test_fixture (void)
 static void
 test_truncated_fixture (void)
 {
-  g_autofree char *src = g_build_filename (g_getenv ("SF_FIXTURES_DIR"),
-      "bert-tiny-cls", "model.safetensors", NULL);
-  g_autofree char *dst = g_build_filename (tmpdir, "truncated.safetensors",
-      NULL);
+  g_autofree char *src = g_build_filename (
+      g_getenv ("SF_FIXTURES_DIR"), "bert-tiny-cls", "model.safetensors", NULL);
+  g_autofree char *dst =
+      g_build_filename (tmpdir, "truncated.safetensors", NULL);
   g_autofree char *data = NULL;
   g_autoptr (GError) error = NULL;
   gsize len;
@@ -119,29 +119,29 @@ static void
 test_bad_files (void)
 {
   expect_error ("nolen.st", "", 0, 0, SF_ERROR_PARSE, "JSON object");
-  expect_error ("hugelen.st", "{}", 0, 1000, SF_ERROR_PARSE,
-      "exceeds the file size");
+  expect_error (
+      "hugelen.st", "{}", 0, 1000, SF_ERROR_PARSE, "exceeds the file size");
   expect_error ("badjson.st", "{\"a\": {", 0, 0, SF_ERROR_PARSE, "JSON");
   expect_error ("notobj.st", "[1, 2]  ", 0, 0, SF_ERROR_PARSE, "JSON object");
   expect_error ("dtype.st",
-      "{\"w\":{\"dtype\":\"F8_E4M3\",\"shape\":[2],\"data_offsets\":[0,2]}}",
-      2, 0, SF_ERROR_UNSUPPORTED, "F8_E4M3");
+      "{\"w\":{\"dtype\":\"F8_E4M3\",\"shape\":[2],\"data_offsets\":[0,2]}}", 2,
+      0, SF_ERROR_UNSUPPORTED, "F8_E4M3");
   expect_error ("span.st",
-      "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,12]}}",
-      16, 0, SF_ERROR_INVALID, "span");
+      "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,12]}}", 16,
+      0, SF_ERROR_INVALID, "span");
   expect_error ("past.st",
-      "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}",
-      8, 0, SF_ERROR_INVALID, "past the end");
+      "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 8, 0,
+      SF_ERROR_INVALID, "past the end");
   expect_error ("overlap.st",
       "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
       "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
       16, 0, SF_ERROR_INVALID, "overlap");
   expect_error ("shape.st",
-      "{\"w\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}",
-      4, 0, SF_ERROR_PARSE, "shape");
+      "{\"w\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 4, 0,
+      SF_ERROR_PARSE, "shape");
   expect_error ("offsets.st",
-      "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,4]}}",
-      8, 0, SF_ERROR_INVALID, "data_offsets");
+      "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,4]}}", 8, 0,
+      SF_ERROR_INVALID, "data_offsets");
   expect_error ("nodtype.st", "{\"w\":{\"shape\":[1],\"data_offsets\":[0,4]}}",
       4, 0, SF_ERROR_PARSE, "dtype");
   expect_error ("meta.st", "{\"__metadata__\":{\"format\":1}}", 0, 0,
@@ -169,8 +169,8 @@ static void
 test_missing_file (void)
 {
   g_autoptr (GError) error = NULL;
-  g_assert_null (sf_safetensors_open ("/nonexistent/model.safetensors",
-          &error));
+  g_assert_null (
+      sf_safetensors_open ("/nonexistent/model.safetensors", &error));
   g_assert_error (error, SF_ERROR, SF_ERROR_MISSING);
   g_assert_nonnull (strstr (error->message, "/nonexistent/model.safetensors"));
 }
@@ -187,7 +187,7 @@ test_unaligned (void)
 
   g_assert_no_error (error);
   w = sf_safetensors_get (st, "w");
-  g_assert_cmpuint ((guintptr) w->data % 4, ==, 0);
+  g_assert_cmpuint ((guintptr)w->data % 4, ==, 0);
   g_assert_cmpfloat (sf_tensor_f32 (w)[1], ==, 0.0f);
 }
 

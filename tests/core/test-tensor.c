@@ -6,8 +6,8 @@
 static void
 test_new_and_views (void)
 {
-  g_autoptr (SfTensor) t = sf_tensor_new_f32 (3, (gint64) 2, (gint64) 3,
-      (gint64) 4);
+  g_autoptr (SfTensor) t =
+      sf_tensor_new_f32 (3, (gint64)2, (gint64)3, (gint64)4);
   g_autoptr (SfTensor) r = NULL, s = NULL;
 
   g_assert_cmpint (sf_tensor_numel (t), ==, 24);
@@ -18,7 +18,7 @@ test_new_and_views (void)
   for (int i = 0; i < 24; i++)
     sf_tensor_f32 (t)[i] = i;
 
-  r = sf_tensor_reshape (t, 2, (gint64[]) { 6, 4 });
+  r = sf_tensor_reshape (t, 2, (gint64[]){ 6, 4 });
   g_assert_true (r->data == t->data);
   g_assert_cmpint (r->shape[0], ==, 6);
 
@@ -45,11 +45,11 @@ test_wrapped_storage (void)
 {
   float *data = g_new0 (float, 8);
   SfStorage *st = sf_storage_new_wrapped (data, 32, data, on_wrapped_free);
-  SfTensor *a = sf_tensor_new_view (st, 16, SF_DTYPE_F32, 1, (gint64[]) { 4 });
+  SfTensor *a = sf_tensor_new_view (st, 16, SF_DTYPE_F32, 1, (gint64[]){ 4 });
 
   wrapped_freed = 0;
   sf_storage_unref (st);
-  g_assert_cmpint (wrapped_freed, ==, 0);       /* the view keeps it alive */
+  g_assert_cmpint (wrapped_freed, ==, 0); /* the view keeps it alive */
   g_assert_true (a->data == data + 4);
   sf_tensor_unref (a);
   g_assert_cmpint (wrapped_freed, ==, 1);
@@ -60,11 +60,10 @@ test_half_conversion (void)
 {
   /* exactly representable values round-trip through both half formats */
   const float values[] = { 0.0f, -0.0f, 1.0f, -2.5f, 65504.0f, 0.000061035156f,
-    5.9604645e-08f, 0.333251953125f, INFINITY
-  };
+    5.9604645e-08f, 0.333251953125f, INFINITY };
   for (guint i = 0; i < G_N_ELEMENTS (values); i++) {
-    g_assert_cmpfloat (sf_f16_to_f32 (sf_f32_to_f16 (values[i])), ==,
-        values[i]);
+    g_assert_cmpfloat (
+        sf_f16_to_f32 (sf_f32_to_f16 (values[i])), ==, values[i]);
   }
   g_assert_cmpfloat (sf_bf16_to_f32 (sf_f32_to_bf16 (1.0f)), ==, 1.0f);
   g_assert_cmpfloat (sf_bf16_to_f32 (sf_f32_to_bf16 (-3.0f)), ==, -3.0f);
@@ -81,12 +80,12 @@ test_half_conversion (void)
 static void
 test_to_f32 (void)
 {
-  guint16 h[3] = { 0x3c00, 0xc000, 0x3800 };     /* 1, -2, 0.5 */
+  guint16 h[3] = { 0x3c00, 0xc000, 0x3800 }; /* 1, -2, 0.5 */
   gint64 i[3] = { 5, -7, 0 };
-  g_autoptr (SfTensor) th = sf_tensor_new_from_data (SF_DTYPE_F16, 1,
-      (gint64[]) { 3 }, h);
-  g_autoptr (SfTensor) ti = sf_tensor_new_from_data (SF_DTYPE_I64, 1,
-      (gint64[]) { 3 }, i);
+  g_autoptr (SfTensor) th =
+      sf_tensor_new_from_data (SF_DTYPE_F16, 1, (gint64[]){ 3 }, h);
+  g_autoptr (SfTensor) ti =
+      sf_tensor_new_from_data (SF_DTYPE_I64, 1, (gint64[]){ 3 }, i);
   g_autoptr (SfTensor) fh = sf_tensor_to_f32 (th);
   g_autoptr (SfTensor) fi = sf_tensor_to_f32 (ti);
   g_autoptr (SfTensor) same = sf_tensor_to_f32 (fh);

@@ -107,9 +107,9 @@ typedef enum
 } CheckFlags;
 
 static gboolean
-ints_match (const cJSON * expected, const gint32 * got, guint n)
+ints_match (const cJSON *expected, const gint32 *got, guint n)
 {
-  if ((guint) cJSON_GetArraySize (expected) != n)
+  if ((guint)cJSON_GetArraySize (expected) != n)
     return FALSE;
   for (guint i = 0; i < n; i++)
     if (cJSON_GetArrayItem (expected, i)->valuedouble != got[i])
@@ -118,7 +118,7 @@ ints_match (const cJSON * expected, const gint32 * got, guint n)
 }
 
 static char *
-ints_to_string (const gint32 * v, guint n)
+ints_to_string (const gint32 *v, guint n)
 {
   GString *s = g_string_new ("[");
 
@@ -130,7 +130,7 @@ ints_to_string (const gint32 * v, guint n)
 
 /* Returns the number of mismatching fields of one case. */
 static guint
-check_case (SfTokenizer * tok, const cJSON * c, guint index, CheckFlags flags)
+check_case (SfTokenizer *tok, const cJSON *c, guint index, CheckFlags flags)
 {
   const char *text = cJSON_GetObjectItem (c, "text")->valuestring;
   const cJSON *pair_node = cJSON_GetObjectItem (c, "pair");
@@ -158,11 +158,12 @@ check_case (SfTokenizer * tok, const cJSON * c, guint index, CheckFlags flags)
     bad++;
   }
   if ((flags & CHECK_TOKENS) && tokens) {
-    gboolean same = (guint) cJSON_GetArraySize (tokens) == enc->n;
+    gboolean same = (guint)cJSON_GetArraySize (tokens) == enc->n;
 
     for (guint i = 0; same && i < enc->n; i++)
-      same = g_strcmp0 (cJSON_GetArrayItem (tokens, i)->valuestring,
-          enc->tokens[i]) == 0;
+      same = g_strcmp0 (
+                 cJSON_GetArrayItem (tokens, i)->valuestring, enc->tokens[i])
+          == 0;
     if (!same) {
       g_autofree char *got = g_strjoinv ("|", enc->tokens);
 
@@ -171,7 +172,7 @@ check_case (SfTokenizer * tok, const cJSON * c, guint index, CheckFlags flags)
     }
   }
   if ((flags & CHECK_OFFSETS) && offsets) {
-    gboolean same = (guint) cJSON_GetArraySize (offsets) == enc->n;
+    gboolean same = (guint)cJSON_GetArraySize (offsets) == enc->n;
 
     for (guint i = 0; same && i < enc->n; i++) {
       const cJSON *o = cJSON_GetArrayItem (offsets, i);
@@ -179,9 +180,10 @@ check_case (SfTokenizer * tok, const cJSON * c, guint index, CheckFlags flags)
       same = cJSON_GetArrayItem (o, 0)->valuedouble == enc->offsets[2 * i]
           && cJSON_GetArrayItem (o, 1)->valuedouble == enc->offsets[2 * i + 1];
       if (!same)
-        g_test_message ("case %u '%s': token %u '%s' offsets (%"
-            G_GINT64_FORMAT ", %" G_GINT64_FORMAT ")", index, text, i,
-            enc->tokens[i], enc->offsets[2 * i], enc->offsets[2 * i + 1]);
+        g_test_message ("case %u '%s': token %u '%s' offsets (%" G_GINT64_FORMAT
+                        ", %" G_GINT64_FORMAT ")",
+            index, text, i, enc->tokens[i], enc->offsets[2 * i],
+            enc->offsets[2 * i + 1]);
     }
     bad += !same;
   }
@@ -199,8 +201,8 @@ check_case (SfTokenizer * tok, const cJSON * c, guint index, CheckFlags flags)
     for (guint i = 0; i < plain->n; i++)
       g_assert_cmpint (plain->special_mask[i], ==, 0);
     if (!ints_match (no_special, plain->ids, plain->n)) {
-      g_test_message ("case %u '%s': ids without special tokens differ",
-          index, text);
+      g_test_message (
+          "case %u '%s': ids without special tokens differ", index, text);
       bad++;
     }
   }
@@ -216,7 +218,7 @@ check_case (SfTokenizer * tok, const cJSON * c, guint index, CheckFlags flags)
 }
 
 static void
-run_fixture_cases (SfTokenizer * tok, const char *name, CheckFlags flags)
+run_fixture_cases (SfTokenizer *tok, const char *name, CheckFlags flags)
 {
   g_autofree char *path = fixture (name, "case.json");
   cJSON *root = load_json_file (path);
@@ -226,13 +228,13 @@ run_fixture_cases (SfTokenizer * tok, const char *name, CheckFlags flags)
 
   g_assert_cmpint (cJSON_GetArraySize (cases), >, 0);
   cJSON_ArrayForEach (c, cases)
-      bad += check_case (tok, c, index++, flags);
+    bad += check_case (tok, c, index++, flags);
   cJSON_Delete (root);
   g_assert_cmpuint (bad, ==, 0);
 }
 
 static void
-run_cases (SfTokenizer * tok, CheckFlags flags)
+run_cases (SfTokenizer *tok, CheckFlags flags)
 {
   run_fixture_cases (tok, "tok-wordpiece-uncased", flags);
 }
@@ -317,7 +319,7 @@ read_i64_tensor (const char *path, const char *name, gint64 shape[2])
   g_assert_true (g_file_get_contents (path, &data, &len, NULL));
   g_assert_cmpuint (len, >=, 8);
   for (int i = 7; i >= 0; i--)
-    header_len = (header_len << 8) | (guint8) data[i];
+    header_len = (header_len << 8) | (guint8)data[i];
   g_assert_cmpuint (header_len + 8, <=, len);
   header = cJSON_ParseWithLength (data + 8, header_len);
   g_assert_nonnull (header);
@@ -338,8 +340,8 @@ read_i64_tensor (const char *path, const char *name, gint64 shape[2])
     guint64 v = 0;
 
     for (int b = 7; b >= 0; b--)
-      v = (v << 8) | (guint8) data[8 + header_len + start + 8 * i + b];
-    out[i] = (gint64) v;
+      v = (v << 8) | (guint8)data[8 + header_len + start + 8 * i + b];
+    out[i] = (gint64)v;
   }
   cJSON_Delete (header);
   return out;
@@ -347,8 +349,8 @@ read_i64_tensor (const char *path, const char *name, gint64 shape[2])
 
 /* Each row: the encoding, then padding with the pad id. */
 static void
-check_padded_row (SfTokenizer * tok, const SfEncoding * enc,
-    const gint64 * ids, const gint64 * type_ids, gint64 width)
+check_padded_row (SfTokenizer *tok, const SfEncoding *enc, const gint64 *ids,
+    const gint64 *type_ids, gint64 width)
 {
   g_assert_cmpint (enc->n, <=, width);
   for (gint64 j = 0; j < width; j++) {
@@ -361,7 +363,7 @@ check_padded_row (SfTokenizer * tok, const SfEncoding * enc,
 }
 
 static void
-check_bert_tiny_cls (SfTokenizer * tok)
+check_bert_tiny_cls (SfTokenizer *tok)
 {
   g_autofree char *case_path = fixture ("bert-tiny-cls", "case.json");
   g_autofree char *io_path = fixture ("bert-tiny-cls", "io.safetensors");
@@ -388,9 +390,9 @@ check_bert_tiny_cls (SfTokenizer * tok)
   g_assert_cmpint (cJSON_GetArraySize (pairs), ==, pshape[0]);
   for (gint64 i = 0; i < pshape[0]; i++) {
     const cJSON *p = cJSON_GetArrayItem (pairs, i);
-    g_autoptr (SfEncoding) enc = sf_tokenizer_encode (tok,
-        cJSON_GetArrayItem (p, 0)->valuestring,
-        cJSON_GetArrayItem (p, 1)->valuestring, NULL, &error);
+    g_autoptr (SfEncoding) enc =
+        sf_tokenizer_encode (tok, cJSON_GetArrayItem (p, 0)->valuestring,
+            cJSON_GetArrayItem (p, 1)->valuestring, NULL, &error);
 
     g_assert_no_error (error);
     check_padded_row (tok, enc, pair_ids + i * pshape[1],
@@ -436,10 +438,10 @@ test_bert_tiny_cls_vocab_txt (void)
     const char *text = cJSON_GetObjectItem (c, "text")->valuestring;
     const cJSON *pair = cJSON_GetObjectItem (c, "pair");
     const char *p = pair ? pair->valuestring : NULL;
-    g_autoptr (SfEncoding) a = sf_tokenizer_encode (fallback, text, p, NULL,
-        &error);
-    g_autoptr (SfEncoding) b = sf_tokenizer_encode (reference, text, p, NULL,
-        &error);
+    g_autoptr (SfEncoding) a =
+        sf_tokenizer_encode (fallback, text, p, NULL, &error);
+    g_autoptr (SfEncoding) b =
+        sf_tokenizer_encode (reference, text, p, NULL, &error);
 
     g_assert_no_error (error);
     g_assert_cmpuint (a->n, ==, b->n);
@@ -456,8 +458,8 @@ test_bert_tiny_cls_vocab_txt (void)
 /* Writes the fixture's tokenizer.json with @normalizer (JSON text) into a
  * temp dir; returns the file path. */
 static char *
-write_with_stage (const char *name, const char *stage, const char *json,
-    char **dir_out)
+write_with_stage (
+    const char *name, const char *stage, const char *json, char **dir_out)
 {
   g_autofree char *src = fixture (name, "tokenizer.json");
   cJSON *root = load_json_file (src);
@@ -477,8 +479,8 @@ write_with_stage (const char *name, const char *stage, const char *json,
 static char *
 write_with_normalizer (const char *normalizer, char **dir_out)
 {
-  return write_with_stage ("tok-wordpiece-uncased", "normalizer", normalizer,
-      dir_out);
+  return write_with_stage (
+      "tok-wordpiece-uncased", "normalizer", normalizer, dir_out);
 }
 
 /* An unknown type in any stage, however deep in a Sequence, is an
@@ -493,28 +495,34 @@ test_error_unknown_type (void)
     const char *json;
     const char *expected;
   } cases[] = {
-    {"tok-bytelevel-bpe", "pre_tokenizer", "{\"type\": \"Sequence\", "
-          "\"pretokenizers\": [{\"type\": \"ByteLevel\"}, "
-          "{\"type\": \"NoSuchSplit\"}]}",
-        "pre_tokenizer.pretokenizers[1].type 'NoSuchSplit'"},
-    {"tok-bytelevel-bpe", "post_processor", "{\"type\": \"Sequence\", "
-          "\"processors\": [{\"type\": \"NoSuchFrame\"}]}",
-        "post_processor.processors[0].type 'NoSuchFrame'"},
-    {"tok-clip-bpe", "decoder", "{\"type\": \"Sequence\", \"decoders\": "
-          "[{\"type\": \"Fuse\"}, {\"type\": \"NoSuchDecoder\"}]}",
-        "decoder.decoders[1].type 'NoSuchDecoder'"},
-    {"tok-unigram-metaspace", "model", "{\"type\": \"NoSuchModel\", "
-          "\"vocab\": []}", "model.type 'NoSuchModel'"},
-    {"tok-unigram-metaspace", "normalizer", "{\"type\": \"Sequence\", "
-          "\"normalizers\": [{\"type\": \"Nmt\"}, "
-          "{\"type\": \"NoSuchNorm\"}]}",
-        "normalizer.normalizers[1].type 'NoSuchNorm'"},
+    { "tok-bytelevel-bpe", "pre_tokenizer",
+        "{\"type\": \"Sequence\", "
+        "\"pretokenizers\": [{\"type\": \"ByteLevel\"}, "
+        "{\"type\": \"NoSuchSplit\"}]}",
+        "pre_tokenizer.pretokenizers[1].type 'NoSuchSplit'" },
+    { "tok-bytelevel-bpe", "post_processor",
+        "{\"type\": \"Sequence\", "
+        "\"processors\": [{\"type\": \"NoSuchFrame\"}]}",
+        "post_processor.processors[0].type 'NoSuchFrame'" },
+    { "tok-clip-bpe", "decoder",
+        "{\"type\": \"Sequence\", \"decoders\": "
+        "[{\"type\": \"Fuse\"}, {\"type\": \"NoSuchDecoder\"}]}",
+        "decoder.decoders[1].type 'NoSuchDecoder'" },
+    { "tok-unigram-metaspace", "model",
+        "{\"type\": \"NoSuchModel\", "
+        "\"vocab\": []}",
+        "model.type 'NoSuchModel'" },
+    { "tok-unigram-metaspace", "normalizer",
+        "{\"type\": \"Sequence\", "
+        "\"normalizers\": [{\"type\": \"Nmt\"}, "
+        "{\"type\": \"NoSuchNorm\"}]}",
+        "normalizer.normalizers[1].type 'NoSuchNorm'" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     g_autofree char *dir = NULL;
-    g_autofree char *path = write_with_stage (cases[i].fixture,
-        cases[i].stage, cases[i].json, &dir);
+    g_autofree char *path = write_with_stage (
+        cases[i].fixture, cases[i].stage, cases[i].json, &dir);
     g_autoptr (GError) error = NULL;
     g_autoptr (SfTokenizer) tok = sf_tokenizer_load_json (path, &error);
 
@@ -538,24 +546,28 @@ test_error_bad_fields (void)
     const char *json;
     const char *expected;
   } cases[] = {
-    {"tok-clip-bpe", "normalizer", "{\"type\": \"Replace\", "
-          "\"pattern\": {\"Regex\": \"(unclosed\"}, \"content\": \"\"}",
-        "normalizer.pattern.Regex"},
-    {"tok-clip-bpe", "pre_tokenizer", "{\"type\": \"Split\", "
-          "\"pattern\": {\"Nothing\": 1}, \"behavior\": \"Removed\"}",
-        "pre_tokenizer.pattern"},
-    {"tok-bytelevel-bpe", "model", "{\"type\": \"BPE\", \"vocab\": "
-          "{\"a\": 0, \"b\": 1}, \"merges\": [\"a b\"]}",
-        "model.merges[0]"},
-    {"tok-unigram-metaspace", "model", "{\"type\": \"Unigram\", "
-          "\"unk_id\": 0, \"vocab\": [[\"a\", \"high\"]]}",
-        "model.vocab[0]"},
+    { "tok-clip-bpe", "normalizer",
+        "{\"type\": \"Replace\", "
+        "\"pattern\": {\"Regex\": \"(unclosed\"}, \"content\": \"\"}",
+        "normalizer.pattern.Regex" },
+    { "tok-clip-bpe", "pre_tokenizer",
+        "{\"type\": \"Split\", "
+        "\"pattern\": {\"Nothing\": 1}, \"behavior\": \"Removed\"}",
+        "pre_tokenizer.pattern" },
+    { "tok-bytelevel-bpe", "model",
+        "{\"type\": \"BPE\", \"vocab\": "
+        "{\"a\": 0, \"b\": 1}, \"merges\": [\"a b\"]}",
+        "model.merges[0]" },
+    { "tok-unigram-metaspace", "model",
+        "{\"type\": \"Unigram\", "
+        "\"unk_id\": 0, \"vocab\": [[\"a\", \"high\"]]}",
+        "model.vocab[0]" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     g_autofree char *dir = NULL;
-    g_autofree char *path = write_with_stage (cases[i].fixture,
-        cases[i].stage, cases[i].json, &dir);
+    g_autofree char *path = write_with_stage (
+        cases[i].fixture, cases[i].stage, cases[i].json, &dir);
     g_autoptr (GError) error = NULL;
     g_autoptr (SfTokenizer) tok = sf_tokenizer_load_json (path, &error);
 
@@ -585,17 +597,19 @@ static void
 test_error_precompiled (void)
 {
   g_autofree char *dir = NULL;
-  g_autofree char *path = write_with_normalizer ("{\"type\": \"Sequence\", "
+  g_autofree char *path = write_with_normalizer (
+      "{\"type\": \"Sequence\", "
       "\"normalizers\": [{\"type\": \"NFKC\"}, {\"type\": \"Precompiled\", "
-      "\"precompiled_charsmap\": \"AAAA\"}]}", &dir);
+      "\"precompiled_charsmap\": \"AAAA\"}]}",
+      &dir);
   g_autoptr (GError) error = NULL;
   g_autoptr (SfTokenizer) tok = sf_tokenizer_load_json (path, &error);
 
   g_assert_null (tok);
   g_assert_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED);
   g_assert_nonnull (strstr (error->message, path));
-  g_assert_nonnull (strstr (error->message,
-          "normalizer.normalizers[1].type 'Precompiled'"));
+  g_assert_nonnull (
+      strstr (error->message, "normalizer.normalizers[1].type 'Precompiled'"));
   remove_dir (dir);
 }
 
@@ -620,8 +634,10 @@ test_error_corrupt_json (void)
   g_clear_error (&error);
 
   /* valid JSON of the wrong shape */
-  g_assert_true (g_file_set_contents (path, "{\"model\": {\"type\": "
-          "\"WordPiece\", \"vocab\": [1, 2]}}", -1, NULL));
+  g_assert_true (g_file_set_contents (path,
+      "{\"model\": {\"type\": "
+      "\"WordPiece\", \"vocab\": [1, 2]}}",
+      -1, NULL));
   tok = sf_tokenizer_load_json (path, &error);
   g_assert_null (tok);
   g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
@@ -701,8 +717,8 @@ test_truncation_pair (void)
   guint count[2];
 
   for (int round = 0; round < 2; round++) {
-    g_autoptr (SfEncoding) enc = sf_tokenizer_encode (tok, long_text,
-        round == 0 ? "b b b b b" : long_text, &opts, &error);
+    g_autoptr (SfEncoding) enc = sf_tokenizer_encode (
+        tok, long_text, round == 0 ? "b b b b b" : long_text, &opts, &error);
 
     g_assert_no_error (error);
     g_assert_cmpuint (enc->n, ==, 20);
@@ -733,11 +749,11 @@ test_empty (void)
   g_autofree char *dir = fixture ("tok-wordpiece-uncased", "");
   g_autoptr (GError) error = NULL;
   g_autoptr (SfTokenizer) tok = sf_tokenizer_load_dir (dir, &error);
-  g_autoptr (SfEncoding) enc = sf_tokenizer_encode (tok, "", NULL, NULL,
-      &error);
+  g_autoptr (SfEncoding) enc =
+      sf_tokenizer_encode (tok, "", NULL, NULL, &error);
   SfEncodeOptions plain = { FALSE, 0 };
-  g_autoptr (SfEncoding) none = sf_tokenizer_encode (tok, "", NULL, &plain,
-      &error);
+  g_autoptr (SfEncoding) none =
+      sf_tokenizer_encode (tok, "", NULL, &plain, &error);
   g_autofree char *text = NULL;
 
   g_assert_no_error (error);
@@ -760,8 +776,8 @@ test_added_tokens_in_text (void)
   g_autofree char *dir = fixture ("tok-wordpiece-uncased", "");
   g_autoptr (GError) error = NULL;
   g_autoptr (SfTokenizer) tok = sf_tokenizer_load_dir (dir, &error);
-  g_autoptr (SfEncoding) enc = sf_tokenizer_encode (tok,
-      "the [MASK] is[SEP]here", NULL, NULL, &error);
+  g_autoptr (SfEncoding) enc =
+      sf_tokenizer_encode (tok, "the [MASK] is[SEP]here", NULL, NULL, &error);
   g_autofree char *with = NULL;
   g_autofree char *without = NULL;
   gint32 mask = sf_tokenizer_token_to_id (tok, "[MASK]");
@@ -807,8 +823,8 @@ test_accessors (void)
   g_assert_null (sf_tokenizer_id_to_token (tok, -1));
   g_assert_null (sf_tokenizer_id_to_token (tok, n));
   g_assert_cmpint (sf_tokenizer_token_to_id (tok, "no-such-token"), ==, -1);
-  g_assert_cmpint (sf_tokenizer_pad_id (tok), ==,
-      sf_tokenizer_token_to_id (tok, "[PAD]"));
+  g_assert_cmpint (
+      sf_tokenizer_pad_id (tok), ==, sf_tokenizer_token_to_id (tok, "[PAD]"));
   g_assert_cmpuint (sf_tokenizer_model_max_length (tok), ==, 512);
 }
 
@@ -820,9 +836,8 @@ test_accessors (void)
 static void
 test_normalizer_forms (void)
 {
-  const char *words[] = { "Ｆｕｌｌ", "ﬁne", "Cafe\xcc\x81s", "Ångström",
-    "①", "ＡＢＣ", NULL
-  };
+  const char *words[] = { "Ｆｕｌｌ", "ﬁne", "Cafe\xcc\x81s", "Ångström", "①",
+    "ＡＢＣ", NULL };
   g_autofree char *dir = make_temp_dir ();
   g_autofree char *path = g_build_filename (dir, "tokenizer.json", NULL);
   cJSON *root = cJSON_CreateObject ();
@@ -835,18 +850,18 @@ test_normalizer_forms (void)
   g_autoptr (SfEncoding) enc = NULL;
   glong pos = 0;
 
-  cJSON_AddItemToObject (root, "normalizer", cJSON_Parse ("{\"type\": "
-          "\"Sequence\", \"normalizers\": [{\"type\": \"NFKC\"}, "
-          "{\"type\": \"Lowercase\"}]}"));
-  cJSON_AddItemToObject (root, "pre_tokenizer",
-      cJSON_Parse ("{\"type\": \"WhitespaceSplit\"}"));
+  cJSON_AddItemToObject (root, "normalizer",
+      cJSON_Parse ("{\"type\": "
+                   "\"Sequence\", \"normalizers\": [{\"type\": \"NFKC\"}, "
+                   "{\"type\": \"Lowercase\"}]}"));
+  cJSON_AddItemToObject (
+      root, "pre_tokenizer", cJSON_Parse ("{\"type\": \"WhitespaceSplit\"}"));
   cJSON_AddStringToObject (model, "type", "WordPiece");
   cJSON_AddStringToObject (model, "unk_token", "[UNK]");
   vocab = cJSON_AddObjectToObject (model, "vocab");
   cJSON_AddNumberToObject (vocab, "[UNK]", 0);
   for (guint i = 0; words[i]; i++) {
-    g_autofree char *nfkc = g_utf8_normalize (words[i], -1,
-        G_NORMALIZE_NFKC);
+    g_autofree char *nfkc = g_utf8_normalize (words[i], -1, G_NORMALIZE_NFKC);
     g_autofree char *lower = g_utf8_strdown (nfkc, -1);
 
     cJSON_AddNumberToObject (vocab, lower, i + 1);
@@ -857,10 +872,10 @@ test_normalizer_forms (void)
 
   tok = sf_tokenizer_load_json (path, &error);
   g_assert_no_error (error);
-  text = g_strjoinv ("  ", (char **) words);
+  text = g_strjoinv ("  ", (char **)words);
   enc = sf_tokenizer_encode (tok, text, NULL, NULL, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (enc->n, ==, g_strv_length ((char **) words));
+  g_assert_cmpuint (enc->n, ==, g_strv_length ((char **)words));
   for (guint i = 0; words[i]; i++) {
     glong len = g_utf8_strlen (words[i], -1);
 
@@ -894,8 +909,8 @@ load_json_text (const char *json)
 /* A WordLevel tokenizer whose vocabulary is [UNK] and @words, with
  * @pre_tokenizer and @decoder (JSON, nullable). */
 static SfTokenizer *
-word_level_tokenizer (const char *const *words, const char *pre_tokenizer,
-    const char *decoder)
+word_level_tokenizer (
+    const char *const *words, const char *pre_tokenizer, const char *decoder)
 {
   cJSON *root = cJSON_CreateObject ();
   cJSON *model = cJSON_AddObjectToObject (root, "model");
@@ -920,12 +935,12 @@ word_level_tokenizer (const char *const *words, const char *pre_tokenizer,
 /* Encodes @text and checks that the words are @expected ("|"-joined) with
  * offsets that find each word in @text. */
 static void
-check_words (SfTokenizer * tok, const char *text, const char *expected)
+check_words (SfTokenizer *tok, const char *text, const char *expected)
 {
   g_auto (GStrv) words = g_strsplit (expected, "|", -1);
   g_autoptr (GError) error = NULL;
-  g_autoptr (SfEncoding) enc = sf_tokenizer_encode (tok, text, NULL, NULL,
-      &error);
+  g_autoptr (SfEncoding) enc =
+      sf_tokenizer_encode (tok, text, NULL, NULL, &error);
   g_autofree char *got = NULL;
   const char *from = text;
 
@@ -936,8 +951,8 @@ check_words (SfTokenizer * tok, const char *text, const char *expected)
     const char *at = strstr (from, words[i]);
 
     g_assert_nonnull (at);
-    g_assert_cmpint (enc->offsets[2 * i], ==, g_utf8_pointer_to_offset (text,
-            at));
+    g_assert_cmpint (
+        enc->offsets[2 * i], ==, g_utf8_pointer_to_offset (text, at));
     g_assert_cmpint (enc->offsets[2 * i + 1], ==,
         enc->offsets[2 * i] + g_utf8_strlen (words[i], -1));
     from = at + strlen (words[i]);
@@ -955,49 +970,49 @@ test_split_behaviors (void)
     const char *text;
     const char *expected;
   } cases[] = {
-    {"{\"type\": \"Split\", \"pattern\": {\"String\": \"-\"}, "
-          "\"behavior\": \"Removed\"}", "the-final--countdown",
-        "the|final|countdown"},
-    {"{\"type\": \"Split\", \"pattern\": {\"String\": \"-\"}, "
-          "\"behavior\": \"Isolated\"}", "the-final--countdown",
-        "the|-|final|-|-|countdown"},
-    {"{\"type\": \"Split\", \"pattern\": {\"String\": \"-\"}, "
-          "\"behavior\": \"MergedWithPrevious\"}", "the-final--countdown",
-        "the-|final-|-|countdown"},
-    {"{\"type\": \"Split\", \"pattern\": {\"String\": \"-\"}, "
-          "\"behavior\": \"MergedWithNext\"}", "the-final--countdown",
-        "the|-final|-|-countdown"},
-    {"{\"type\": \"Split\", \"pattern\": {\"String\": \"-\"}, "
-          "\"behavior\": \"Contiguous\"}", "the-final--countdown",
-        "the|-|final|--|countdown"},
-    {"{\"type\": \"Split\", \"pattern\": {\"Regex\": "
-          "\"\\\\w+|[^\\\\w\\\\s]+\"}, \"behavior\": \"Removed\", "
-          "\"invert\": true}", "How are you doing?",
-        "How|are|you|doing|?"},
-    {"{\"type\": \"Split\", \"pattern\": {\"Regex\": "
-          "\"\\\\w+|[^\\\\w\\\\s]+\"}, \"behavior\": "
-          "\"MergedWithPrevious\", \"invert\": true}", "How are you doing?",
-        "How |are |you |doing|?"},
-    {"{\"type\": \"Split\", \"pattern\": {\"Regex\": "
-          "\"\\\\w+|[^\\\\w\\\\s]+\"}, \"behavior\": "
-          "\"MergedWithNext\", \"invert\": true}", "How are you doing?",
-        "How| are| you| doing|?"},
-    {"{\"type\": \"Split\", \"pattern\": {\"Regex\": "
-          "\"\\\\w+|[^\\\\w\\\\s]+\"}, \"behavior\": "
-          "\"Contiguous\", \"invert\": true}", "How are you doing?",
-        "How| |are| |you| |doing?"},
-    {"{\"type\": \"Digits\", \"individual_digits\": false}",
-        "Hey 123 friend!", "Hey |123| friend!"},
-    {"{\"type\": \"Digits\", \"individual_digits\": true}",
-        "Hey 123 friend!", "Hey |1|2|3| friend!"},
-    {"{\"type\": \"Punctuation\"}", "Hey friend!     How are you?!?",
-        "Hey friend|!|     How are you|?|!|?"},
+    { "{\"type\": \"Split\", \"pattern\": {\"String\": \"-\"}, "
+      "\"behavior\": \"Removed\"}",
+        "the-final--countdown", "the|final|countdown" },
+    { "{\"type\": \"Split\", \"pattern\": {\"String\": \"-\"}, "
+      "\"behavior\": \"Isolated\"}",
+        "the-final--countdown", "the|-|final|-|-|countdown" },
+    { "{\"type\": \"Split\", \"pattern\": {\"String\": \"-\"}, "
+      "\"behavior\": \"MergedWithPrevious\"}",
+        "the-final--countdown", "the-|final-|-|countdown" },
+    { "{\"type\": \"Split\", \"pattern\": {\"String\": \"-\"}, "
+      "\"behavior\": \"MergedWithNext\"}",
+        "the-final--countdown", "the|-final|-|-countdown" },
+    { "{\"type\": \"Split\", \"pattern\": {\"String\": \"-\"}, "
+      "\"behavior\": \"Contiguous\"}",
+        "the-final--countdown", "the|-|final|--|countdown" },
+    { "{\"type\": \"Split\", \"pattern\": {\"Regex\": "
+      "\"\\\\w+|[^\\\\w\\\\s]+\"}, \"behavior\": \"Removed\", "
+      "\"invert\": true}",
+        "How are you doing?", "How|are|you|doing|?" },
+    { "{\"type\": \"Split\", \"pattern\": {\"Regex\": "
+      "\"\\\\w+|[^\\\\w\\\\s]+\"}, \"behavior\": "
+      "\"MergedWithPrevious\", \"invert\": true}",
+        "How are you doing?", "How |are |you |doing|?" },
+    { "{\"type\": \"Split\", \"pattern\": {\"Regex\": "
+      "\"\\\\w+|[^\\\\w\\\\s]+\"}, \"behavior\": "
+      "\"MergedWithNext\", \"invert\": true}",
+        "How are you doing?", "How| are| you| doing|?" },
+    { "{\"type\": \"Split\", \"pattern\": {\"Regex\": "
+      "\"\\\\w+|[^\\\\w\\\\s]+\"}, \"behavior\": "
+      "\"Contiguous\", \"invert\": true}",
+        "How are you doing?", "How| |are| |you| |doing?" },
+    { "{\"type\": \"Digits\", \"individual_digits\": false}", "Hey 123 friend!",
+        "Hey |123| friend!" },
+    { "{\"type\": \"Digits\", \"individual_digits\": true}", "Hey 123 friend!",
+        "Hey |1|2|3| friend!" },
+    { "{\"type\": \"Punctuation\"}", "Hey friend!     How are you?!?",
+        "Hey friend|!|     How are you|?|!|?" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     g_auto (GStrv) words = g_strsplit (cases[i].expected, "|", -1);
-    g_autoptr (SfTokenizer) tok = word_level_tokenizer ((const char *const *)
-        words, cases[i].pre_tokenizer, NULL);
+    g_autoptr (SfTokenizer) tok = word_level_tokenizer (
+        (const char *const *)words, cases[i].pre_tokenizer, NULL);
 
     check_words (tok, cases[i].text, cases[i].expected);
   }
@@ -1011,40 +1026,47 @@ test_decoders (void)
   const struct
   {
     const char *decoder;
-    const char *tokens;         /* "|"-joined */
+    const char *tokens; /* "|"-joined */
     const char *expected;
   } cases[] = {
-    {"{\"type\": \"ByteFallback\"}", "<0x61>", "a"},
-    {"{\"type\": \"ByteFallback\"}", "<0xE5>", "\xef\xbf\xbd"},
-    {"{\"type\": \"ByteFallback\"}", "<0xE5>|<0x8f>",
-        "\xef\xbf\xbd\xef\xbf\xbd"},
-    {"{\"type\": \"ByteFallback\"}", "<0xE5>|<0x8f>|<0xab>|a", "叫a"},
-    {"{\"type\": \"ByteFallback\"}", "<0xE5>|<0x8f>|a",
-        "\xef\xbf\xbd\xef\xbf\xbd" "a"},
-    {"{\"type\": \"Strip\", \"content\": \"H\", \"start\": 1, "
-          "\"stop\": 0}", "Hey| friend!|HHH", "ey friend!HH"},
-    {"{\"type\": \"Strip\", \"content\": \"y\", \"start\": 0, "
-          "\"stop\": 1}", "Hey| friend!", "He friend!"},
-    {"{\"type\": \"BPEDecoder\", \"suffix\": \"</w>\"}",
-        "My</w>|na|me</w>|is</w>|Jo|hn</w>", "My name is John"},
-    {"{\"type\": \"Metaspace\", \"replacement\": \"▁\", "
-          "\"prepend_scheme\": \"always\"}", "▁Hey|▁friend!", "Hey friend!"},
-    {"{\"type\": \"Metaspace\", \"replacement\": \"▁\", "
-          "\"prepend_scheme\": \"never\"}", "▁Hey|▁friend!",
-        " Hey friend!"},
-    {"{\"type\": \"ByteLevel\"}", "Hello|Ġmy|Ġfriend|,|Ġhow|Ġis|Ġyour|Ġday"
-          "|Ġgoing|?", "Hello my friend, how is your day going?"},
-    {"{\"type\": \"Sequence\", \"decoders\": [{\"type\": \"Replace\", "
-          "\"pattern\": {\"String\": \"▁\"}, \"content\": \" \"}, "
-          "{\"type\": \"ByteFallback\"}, {\"type\": \"Fuse\"}, "
-          "{\"type\": \"Strip\", \"content\": \" \", \"start\": 1, "
-          "\"stop\": 0}]}", "▁Hey|▁friend|<0x21>", "Hey friend!"},
+    { "{\"type\": \"ByteFallback\"}", "<0x61>", "a" },
+    { "{\"type\": \"ByteFallback\"}", "<0xE5>", "\xef\xbf\xbd" },
+    { "{\"type\": \"ByteFallback\"}", "<0xE5>|<0x8f>",
+        "\xef\xbf\xbd\xef\xbf\xbd" },
+    { "{\"type\": \"ByteFallback\"}", "<0xE5>|<0x8f>|<0xab>|a", "叫a" },
+    { "{\"type\": \"ByteFallback\"}", "<0xE5>|<0x8f>|a",
+        "\xef\xbf\xbd\xef\xbf\xbd"
+        "a" },
+    { "{\"type\": \"Strip\", \"content\": \"H\", \"start\": 1, "
+      "\"stop\": 0}",
+        "Hey| friend!|HHH", "ey friend!HH" },
+    { "{\"type\": \"Strip\", \"content\": \"y\", \"start\": 0, "
+      "\"stop\": 1}",
+        "Hey| friend!", "He friend!" },
+    { "{\"type\": \"BPEDecoder\", \"suffix\": \"</w>\"}",
+        "My</w>|na|me</w>|is</w>|Jo|hn</w>", "My name is John" },
+    { "{\"type\": \"Metaspace\", \"replacement\": \"▁\", "
+      "\"prepend_scheme\": \"always\"}",
+        "▁Hey|▁friend!", "Hey friend!" },
+    { "{\"type\": \"Metaspace\", \"replacement\": \"▁\", "
+      "\"prepend_scheme\": \"never\"}",
+        "▁Hey|▁friend!", " Hey friend!" },
+    { "{\"type\": \"ByteLevel\"}",
+        "Hello|Ġmy|Ġfriend|,|Ġhow|Ġis|Ġyour|Ġday"
+        "|Ġgoing|?",
+        "Hello my friend, how is your day going?" },
+    { "{\"type\": \"Sequence\", \"decoders\": [{\"type\": \"Replace\", "
+      "\"pattern\": {\"String\": \"▁\"}, \"content\": \" \"}, "
+      "{\"type\": \"ByteFallback\"}, {\"type\": \"Fuse\"}, "
+      "{\"type\": \"Strip\", \"content\": \" \", \"start\": 1, "
+      "\"stop\": 0}]}",
+        "▁Hey|▁friend|<0x21>", "Hey friend!" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     g_auto (GStrv) tokens = g_strsplit (cases[i].tokens, "|", -1);
-    g_autoptr (SfTokenizer) tok = word_level_tokenizer ((const char *const *)
-        tokens, NULL, cases[i].decoder);
+    g_autoptr (SfTokenizer) tok = word_level_tokenizer (
+        (const char *const *)tokens, NULL, cases[i].decoder);
     guint n = g_strv_length (tokens);
     g_autofree gint32 *ids = g_new (gint32, n);
     g_autofree char *text = NULL;
@@ -1062,13 +1084,22 @@ test_decoders (void)
  * ASCII, Latin with accents, combining marks, CJK, emoji, spaces of all
  * kinds, controls, and the byte-level and metaspace chars themselves. */
 static void
-append_random_char (GRand * rand, GString * s)
+append_random_char (GRand *rand, GString *s)
 {
   static const gunichar ranges[][2] = {
-    {0x20, 0x7e}, {0x01, 0x1f}, {0xa0, 0x17f}, {0x300, 0x36f},
-    {0x400, 0x4ff}, {0x4e00, 0x4e80}, {0x1f600, 0x1f64f}, {0x2000, 0x200f},
-    {0x2028, 0x202f}, {0x2580, 0x2582}, {0xfe00, 0xfeff}, {0xfff0, 0xfffd},
-    {0x10000, 0x10100},
+    { 0x20, 0x7e },
+    { 0x01, 0x1f },
+    { 0xa0, 0x17f },
+    { 0x300, 0x36f },
+    { 0x400, 0x4ff },
+    { 0x4e00, 0x4e80 },
+    { 0x1f600, 0x1f64f },
+    { 0x2000, 0x200f },
+    { 0x2028, 0x202f },
+    { 0x2580, 0x2582 },
+    { 0xfe00, 0xfeff },
+    { 0xfff0, 0xfffd },
+    { 0x10000, 0x10100 },
   };
   guint r = g_rand_int_range (rand, 0, G_N_ELEMENTS (ranges));
   gunichar c = g_rand_int_range (rand, ranges[r][0], ranges[r][1] + 1);
@@ -1079,7 +1110,7 @@ append_random_char (GRand * rand, GString * s)
 /* A random string of up to 200 bytes: raw bytes (mostly invalid UTF-8),
  * valid text, or valid text with special tokens spliced in. */
 static char *
-random_text (GRand * rand)
+random_text (GRand *rand)
 {
   guint len = g_rand_int_range (rand, 0, 201);
   guint kind = g_rand_int_range (rand, 0, 3);
@@ -1088,14 +1119,13 @@ random_text (GRand * rand)
   while (s->len < len) {
     if (kind == 0) {
       /* no NUL: the API takes NUL-terminated text */
-      g_string_append_c (s, (char) g_rand_int_range (rand, 1, 256));
+      g_string_append_c (s, (char)g_rand_int_range (rand, 1, 256));
     } else if (kind == 2 && g_rand_int_range (rand, 0, 20) == 0) {
-      static const char *const specials[] = { "<|endoftext|>", "</s>",
-        "[CLS]", "<|startoftext|>", "<unk>", "[MASK]"
-      };
+      static const char *const specials[] = { "<|endoftext|>", "</s>", "[CLS]",
+        "<|startoftext|>", "<unk>", "[MASK]" };
 
-      g_string_append (s, specials[g_rand_int_range (rand, 0,
-                  G_N_ELEMENTS (specials))]);
+      g_string_append (
+          s, specials[g_rand_int_range (rand, 0, G_N_ELEMENTS (specials))]);
     } else {
       append_random_char (rand, s);
     }
@@ -1113,8 +1143,7 @@ static void
 test_fuzz (void)
 {
   const char *names[] = { "tok-wordpiece-uncased", "tok-bytelevel-bpe",
-    "tok-clip-bpe", "tok-unigram-metaspace"
-  };
+    "tok-clip-bpe", "tok-unigram-metaspace" };
 
   for (guint t = 0; t < G_N_ELEMENTS (names); t++) {
     g_autofree char *dir = fixture (names[t], "");
@@ -1128,8 +1157,8 @@ test_fuzz (void)
     for (guint i = 0; i < 10000; i++) {
       g_autofree char *text = random_text (rand);
       g_autofree char *decoded = NULL;
-      g_autoptr (SfEncoding) enc = sf_tokenizer_encode (tok, text, NULL,
-          NULL, &error);
+      g_autoptr (SfEncoding) enc =
+          sf_tokenizer_encode (tok, text, NULL, NULL, &error);
       glong nchars;
 
       if (!g_utf8_validate (text, -1, NULL)) {
@@ -1147,8 +1176,8 @@ test_fuzz (void)
         g_assert_cmpint (enc->offsets[2 * k], <=, enc->offsets[2 * k + 1]);
         g_assert_cmpint (enc->offsets[2 * k + 1], <=, nchars);
       }
-      decoded = sf_tokenizer_decode (tok, enc->ids, enc->n, exact ? FALSE
-          : TRUE);
+      decoded =
+          sf_tokenizer_decode (tok, enc->ids, enc->n, exact ? FALSE : TRUE);
       g_assert_nonnull (decoded);
       g_assert_true (g_utf8_validate (decoded, -1, NULL));
       if (exact)
@@ -1169,42 +1198,41 @@ main (int argc, char **argv)
   g_test_add_func ("/core/tokenizer/wordpiece/cases", test_wordpiece_cases);
   g_test_add_data_func ("/core/tokenizer/bytelevel-bpe/cases",
       "tok-bytelevel-bpe", test_fixture_cases);
-  g_test_add_data_func ("/core/tokenizer/clip-bpe/cases", "tok-clip-bpe",
-      test_fixture_cases);
+  g_test_add_data_func (
+      "/core/tokenizer/clip-bpe/cases", "tok-clip-bpe", test_fixture_cases);
   g_test_add_data_func ("/core/tokenizer/unigram/cases",
       "tok-unigram-metaspace", test_fixture_cases);
-  g_test_add_func ("/core/tokenizer/wordpiece/special-mask",
-      test_wordpiece_special_mask);
-  g_test_add_func ("/core/tokenizer/wordpiece/vocab-txt",
-      test_wordpiece_vocab_txt);
-  g_test_add_func ("/core/tokenizer/wordpiece/added-tokens",
-      test_added_tokens_in_text);
+  g_test_add_func (
+      "/core/tokenizer/wordpiece/special-mask", test_wordpiece_special_mask);
+  g_test_add_func (
+      "/core/tokenizer/wordpiece/vocab-txt", test_wordpiece_vocab_txt);
+  g_test_add_func (
+      "/core/tokenizer/wordpiece/added-tokens", test_added_tokens_in_text);
   g_test_add_func ("/core/tokenizer/wordpiece/accessors", test_accessors);
-  g_test_add_func ("/core/tokenizer/bert-tiny-cls/json",
-      test_bert_tiny_cls_json);
-  g_test_add_func ("/core/tokenizer/bert-tiny-cls/vocab-txt",
-      test_bert_tiny_cls_vocab_txt);
-  g_test_add_func ("/core/tokenizer/normalizer/nfkc-lowercase",
-      test_normalizer_forms);
-  g_test_add_func ("/core/tokenizer/truncation/long-line",
-      test_truncation_long_line);
+  g_test_add_func (
+      "/core/tokenizer/bert-tiny-cls/json", test_bert_tiny_cls_json);
+  g_test_add_func (
+      "/core/tokenizer/bert-tiny-cls/vocab-txt", test_bert_tiny_cls_vocab_txt);
+  g_test_add_func (
+      "/core/tokenizer/normalizer/nfkc-lowercase", test_normalizer_forms);
+  g_test_add_func (
+      "/core/tokenizer/truncation/long-line", test_truncation_long_line);
   g_test_add_func ("/core/tokenizer/truncation/pair", test_truncation_pair);
   g_test_add_func ("/core/tokenizer/edge/empty", test_empty);
   g_test_add_func ("/core/tokenizer/errors/unknown-normalizer",
       test_error_unknown_normalizer);
-  g_test_add_func ("/core/tokenizer/errors/unknown-type",
-      test_error_unknown_type);
-  g_test_add_func ("/core/tokenizer/errors/bad-fields",
-      test_error_bad_fields);
+  g_test_add_func (
+      "/core/tokenizer/errors/unknown-type", test_error_unknown_type);
+  g_test_add_func ("/core/tokenizer/errors/bad-fields", test_error_bad_fields);
   g_test_add_func ("/core/tokenizer/fuzz/random-bytes", test_fuzz);
-  g_test_add_func ("/core/tokenizer/pre-tokenizer/split-behaviors",
-      test_split_behaviors);
+  g_test_add_func (
+      "/core/tokenizer/pre-tokenizer/split-behaviors", test_split_behaviors);
   g_test_add_func ("/core/tokenizer/decoder/examples", test_decoders);
-  g_test_add_func ("/core/tokenizer/errors/precompiled",
-      test_error_precompiled);
-  g_test_add_func ("/core/tokenizer/errors/corrupt-json",
-      test_error_corrupt_json);
-  g_test_add_func ("/core/tokenizer/errors/invalid-utf8",
-      test_error_invalid_utf8);
+  g_test_add_func (
+      "/core/tokenizer/errors/precompiled", test_error_precompiled);
+  g_test_add_func (
+      "/core/tokenizer/errors/corrupt-json", test_error_corrupt_json);
+  g_test_add_func (
+      "/core/tokenizer/errors/invalid-utf8", test_error_invalid_utf8);
   return g_test_run ();
 }

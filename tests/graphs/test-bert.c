@@ -16,18 +16,19 @@ static const char *texts[] = {
 
 /* (transfer full) logits [2, labels] or pooled embeddings for texts[]. */
 static SfTensor *
-run_texts (SfModel * model, SfPooling pooling, gboolean normalize)
+run_texts (SfModel *model, SfPooling pooling, gboolean normalize)
 {
   g_autoptr (GError) error = NULL;
   SfTextInput in;
   SfTextOutput out;
   SfTensor *result;
 
-  g_assert_true (sf_model_encode_texts (model, texts, NULL, 2, 0, &in, NULL,
-          &error));
+  g_assert_true (
+      sf_model_encode_texts (model, texts, NULL, 2, 0, &in, NULL, &error));
   g_assert_true (sf_model_forward_text (model, &in, FALSE, &out, &error));
   g_assert_no_error (error);
-  result = pooling == SF_POOLING_NONE ? sf_tensor_ref (out.logits)
+  result = pooling == SF_POOLING_NONE
+      ? sf_tensor_ref (out.logits)
       : sf_text_output_pool (&out, &in, pooling, normalize);
   sf_text_output_clear (&out);
   sf_text_input_clear (&in);
@@ -35,7 +36,7 @@ run_texts (SfModel * model, SfPooling pooling, gboolean normalize)
 }
 
 static double
-max_abs_diff (const SfTensor * a, const SfTensor * b)
+max_abs_diff (const SfTensor *a, const SfTensor *b)
 {
   double m = 0;
   g_assert_true (sf_tensor_same_shape (a, b));
@@ -45,14 +46,14 @@ max_abs_diff (const SfTensor * a, const SfTensor * b)
 }
 
 static SfTensor *
-to_half (const char *name, SfTensor * t, gpointer user_data)
+to_half (const char *name, SfTensor *t, gpointer user_data)
 {
   SfDtype dtype = GPOINTER_TO_INT (user_data);
   SfTensor *out = sf_tensor_new (dtype, t->ndim, t->shape);
   guint16 *dst = out->data;
   for (gint64 i = 0; i < sf_tensor_numel (t); i++)
     dst[i] = dtype == SF_DTYPE_F16 ? sf_f32_to_f16 (sf_tensor_f32 (t)[i])
-        : sf_f32_to_bf16 (sf_tensor_f32 (t)[i]);
+                                   : sf_f32_to_bf16 (sf_tensor_f32 (t)[i]);
   return out;
 }
 
@@ -67,16 +68,16 @@ check_half (SfDtype dtype, double tol)
   g_autoptr (SfTensor) a = NULL, b = NULL;
 
   g_assert_no_error (error);
-  sf_test_rewrite_safetensors (dir, "model.safetensors", to_half,
-      GINT_TO_POINTER (dtype));
+  sf_test_rewrite_safetensors (
+      dir, "model.safetensors", to_half, GINT_TO_POINTER (dtype));
   half = sf_model_load (dir, &error);
   g_assert_no_error (error);
   a = run_texts (ref, SF_POOLING_NONE, FALSE);
   b = run_texts (half, SF_POOLING_NONE, FALSE);
-  g_test_message ("%s logits max abs diff %g", sf_dtype_name (dtype),
-      max_abs_diff (a, b));
+  g_test_message (
+      "%s logits max abs diff %g", sf_dtype_name (dtype), max_abs_diff (a, b));
   g_assert_cmpfloat (max_abs_diff (a, b), <, tol);
-  g_assert_cmpfloat (max_abs_diff (a, b), >, 0.0);      /* really converted */
+  g_assert_cmpfloat (max_abs_diff (a, b), >, 0.0); /* really converted */
   sf_test_remove_dir (dir);
 }
 
@@ -191,8 +192,8 @@ test_sentence_transformers_pooling (void)
   io_path = g_build_filename (dir, "io.safetensors", NULL);
   io = sf_safetensors_open (io_path, &error);
   g_assert_no_error (error);
-  pooled = run_texts (m, sf_model_default_pooling (m),
-      sf_model_default_normalize (m));
+  pooled = run_texts (
+      m, sf_model_default_pooling (m), sf_model_default_normalize (m));
   {
     g_autoptr (SfTensor) all = sf_safetensors_get (io, "mean_pooled_l2");
     ref = sf_tensor_slice0 (all, 0, 2);

@@ -23,12 +23,12 @@ assert_load_fails (const char *dir, int code, const char *const *fragments)
 }
 
 static SfTensor *
-drop_and_reshape (const char *name, SfTensor * t, gpointer user_data)
+drop_and_reshape (const char *name, SfTensor *t, gpointer user_data)
 {
   if (g_str_equal (name, "bert.encoder.layer.1.attention.self.key.bias"))
     return NULL;
   if (g_str_equal (name, "bert.pooler.dense.weight"))
-    return sf_tensor_new_f32 (2, (gint64) 64, (gint64) 32);
+    return sf_tensor_new_f32 (2, (gint64)64, (gint64)32);
   return sf_tensor_copy (t);
 }
 
@@ -38,12 +38,12 @@ test_missing_and_misshaped (void)
   g_autofree char *dir = sf_test_copy_fixture ("bert-tiny-cls");
   const char *want[] = { "2 weights",
     "missing tensor 'bert.encoder.layer.1.attention.self.key.bias'",
-    "tensor 'bert.pooler.dense.weight' has shape [64, 32], the config implies [64, 64]",
-    NULL
-  };
+    "tensor 'bert.pooler.dense.weight' has shape [64, 32], the config implies "
+    "[64, 64]",
+    NULL };
 
-  sf_test_rewrite_safetensors (dir, "model.safetensors", drop_and_reshape,
-      NULL);
+  sf_test_rewrite_safetensors (
+      dir, "model.safetensors", drop_and_reshape, NULL);
   assert_load_fails (dir, SF_ERROR_SHAPE, want);
   sf_test_remove_dir (dir);
 }
@@ -81,8 +81,7 @@ test_unknown_architecture (void)
   g_autofree char *edited = NULL;
   g_auto (GStrv) parts = NULL;
   const char *want[] = { "config.json", "BertForQuestionAnswering",
-    "BertForSequenceClassification", NULL
-  };
+    "BertForSequenceClassification", NULL };
   const char *want_type[] = { "config.json", "'llama'", "bert", NULL };
 
   g_assert_true (g_file_get_contents (cfg_path, &cfg, NULL, NULL));
@@ -150,17 +149,17 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/graphs/errors/missing-and-misshaped",
-      test_missing_and_misshaped);
+  g_test_add_func (
+      "/graphs/errors/missing-and-misshaped", test_missing_and_misshaped);
   g_test_add_func ("/graphs/errors/invalid-config", test_invalid_config);
   g_test_add_func ("/graphs/errors/wrong-field-type", test_wrong_field_type);
-  g_test_add_func ("/graphs/errors/unknown-architecture",
-      test_unknown_architecture);
+  g_test_add_func (
+      "/graphs/errors/unknown-architecture", test_unknown_architecture);
   g_test_add_func ("/graphs/errors/truncated-weights", test_truncated_weights);
-  g_test_add_func ("/graphs/errors/missing-weights-file",
-      test_missing_weights_file);
-  g_test_add_func ("/graphs/errors/inconsistent-sizes",
-      test_inconsistent_sizes);
+  g_test_add_func (
+      "/graphs/errors/missing-weights-file", test_missing_weights_file);
+  g_test_add_func (
+      "/graphs/errors/inconsistent-sizes", test_inconsistent_sizes);
   g_test_add_func ("/graphs/errors/not-a-folder", test_not_a_folder);
   return g_test_run ();
 }

@@ -4,7 +4,7 @@
 #include "sftest.h"
 
 gchar *
-sftest_fixture (const gchar * name)
+sftest_fixture (const gchar *name)
 {
   const gchar *root = g_getenv ("SF_FIXTURES_DIR");
 
@@ -13,7 +13,7 @@ sftest_fixture (const gchar * name)
 }
 
 cJSON *
-sftest_load_json (const gchar * path)
+sftest_load_json (const gchar *path)
 {
   gchar *contents = NULL;
   GError *error = NULL;
@@ -28,7 +28,7 @@ sftest_load_json (const gchar * path)
 }
 
 SfTestCase *
-sftest_case_open (const gchar * name)
+sftest_case_open (const gchar *name)
 {
   SfTestCase *tc = g_new0 (SfTestCase, 1);
   GError *error = NULL;
@@ -54,7 +54,7 @@ sftest_case_open (const gchar * name)
 }
 
 void
-sftest_case_free (SfTestCase * tc)
+sftest_case_free (SfTestCase *tc)
 {
   if (tc == NULL)
     return;
@@ -65,23 +65,22 @@ sftest_case_free (SfTestCase * tc)
 }
 
 guint
-sftest_case_n_texts (SfTestCase * tc)
+sftest_case_n_texts (SfTestCase *tc)
 {
   return cJSON_GetArraySize (cJSON_GetObjectItem (tc->json, "texts"));
 }
 
 const gchar *
-sftest_case_text (SfTestCase * tc, guint i)
+sftest_case_text (SfTestCase *tc, guint i)
 {
-  cJSON *item = cJSON_GetArrayItem (cJSON_GetObjectItem (tc->json, "texts"),
-      i);
+  cJSON *item = cJSON_GetArrayItem (cJSON_GetObjectItem (tc->json, "texts"), i);
 
   g_assert_true (cJSON_IsString (item));
   return cJSON_GetStringValue (item);
 }
 
 SfTensor *
-sftest_case_tensor (SfTestCase * tc, const gchar * name)
+sftest_case_tensor (SfTestCase *tc, const gchar *name)
 {
   SfTensor *raw = sf_safetensors_get (tc->io, name), *f32;
 
@@ -92,13 +91,13 @@ sftest_case_tensor (SfTestCase * tc, const gchar * name)
 }
 
 gchar *
-sftest_case_label (SfTestCase * tc, guint index)
+sftest_case_label (SfTestCase *tc, guint index)
 {
   gchar *path = g_build_filename (tc->dir, "config.json", NULL);
   cJSON *config = sftest_load_json (path);
   gchar *key = g_strdup_printf ("%u", index);
-  cJSON *label = cJSON_GetObjectItem (cJSON_GetObjectItem (config,
-          "id2label"), key);
+  cJSON *label =
+      cJSON_GetObjectItem (cJSON_GetObjectItem (config, "id2label"), key);
   gchar *result;
 
   g_assert_true (cJSON_IsString (label));
@@ -110,15 +109,15 @@ sftest_case_label (SfTestCase * tc, guint index)
 }
 
 void
-sftest_assert_close (const float *got, const float *want, gsize n,
-    double atol, double rtol, const gchar * what)
+sftest_assert_close (const float *got, const float *want, gsize n, double atol,
+    double rtol, const gchar *what)
 {
   gsize i;
 
   for (i = 0; i < n; i++) {
-    double tol = atol + rtol * fabs ((double) want[i]);
+    double tol = atol + rtol * fabs ((double)want[i]);
 
-    if (!(fabs ((double) got[i] - (double) want[i]) <= tol))
+    if (!(fabs ((double)got[i] - (double)want[i]) <= tol))
       g_test_message ("%s[%" G_GSIZE_FORMAT "] is off", what, i);
     g_assert_cmpfloat_with_epsilon (got[i], want[i], tol);
   }

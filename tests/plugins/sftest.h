@@ -12,29 +12,29 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  gchar *dir;                   /* the case folder */
-  cJSON *json;                  /* case.json */
-  SfSafetensors *io;            /* io.safetensors */
+  gchar *dir;        /* the case folder */
+  cJSON *json;       /* case.json */
+  SfSafetensors *io; /* io.safetensors */
   double atol, rtol;
 } SfTestCase;
 
 /* (transfer full) path of @name under SF_FIXTURES_DIR. */
-gchar *sftest_fixture (const gchar * name);
+gchar *sftest_fixture (const gchar *name);
 /* (transfer full) the parsed JSON file at @path; fails the test otherwise. */
-cJSON *sftest_load_json (const gchar * path);
+cJSON *sftest_load_json (const gchar *path);
 /* Opens the case @name; fails the test when it cannot. */
-SfTestCase *sftest_case_open (const gchar * name);
-void sftest_case_free (SfTestCase * tc);
+SfTestCase *sftest_case_open (const gchar *name);
+void sftest_case_free (SfTestCase *tc);
 /* case.json "texts"[i] and their count. */
-guint sftest_case_n_texts (SfTestCase * tc);
-const gchar *sftest_case_text (SfTestCase * tc, guint i);
+guint sftest_case_n_texts (SfTestCase *tc);
+const gchar *sftest_case_text (SfTestCase *tc, guint i);
 /* (transfer full) a tensor of io.safetensors as F32; fails when absent. */
-SfTensor *sftest_case_tensor (SfTestCase * tc, const gchar * name);
+SfTensor *sftest_case_tensor (SfTestCase *tc, const gchar *name);
 /* id2label[@index] from the case's config.json. (transfer full) */
-gchar *sftest_case_label (SfTestCase * tc, guint index);
+gchar *sftest_case_label (SfTestCase *tc, guint index);
 
 /* Asserts |got[i] - want[i]| <= atol + rtol·|want[i]| for @n values. */
 void sftest_assert_close (const float *got, const float *want, gsize n,
-    double atol, double rtol, const gchar * what);
+    double atol, double rtol, const gchar *what);
 
 G_END_DECLS

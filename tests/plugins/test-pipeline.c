@@ -13,7 +13,7 @@
 /* Runs @pipeline to EOS or ERROR. Returns the error message (or NULL) and
  * counts the element messages from sfclassifier. */
 static GstMessage *
-run_pipeline (GstElement * pipeline, guint * n_results)
+run_pipeline (GstElement *pipeline, guint *n_results)
 {
   GstBus *bus = gst_element_get_bus (pipeline);
   GstMessage *error = NULL;
@@ -50,7 +50,7 @@ run_pipeline (GstElement * pipeline, guint * n_results)
 }
 
 static gint64
-label_index (SfTestCase * tc, gint64 n_labels, const gchar * label)
+label_index (SfTestCase *tc, gint64 n_labels, const gchar *label)
 {
   gint64 j, found = -1;
 
@@ -86,8 +86,9 @@ test_classify_text_file (void)
   g_assert_no_error (error);
 
   desc = g_strdup_printf ("filesrc location=\"%s\" ! sftextencoder "
-      "model=\"%s\" split=lines ! sfclassifier top-k=2 ! "
-      "sfjsonsink location=\"%s\"", in_path, tc->dir, out_path);
+                          "model=\"%s\" split=lines ! sfclassifier top-k=2 ! "
+                          "sfjsonsink location=\"%s\"",
+      in_path, tc->dir, out_path);
   pipeline = gst_parse_launch (desc, &error);
   g_assert_no_error (error);
   g_assert_null (run_pipeline (pipeline, &n_results));
@@ -105,15 +106,15 @@ test_classify_text_file (void)
     cJSON *obj = cJSON_Parse (lines[i]);
     cJSON *labels = cJSON_GetObjectItem (obj, "labels");
     cJSON *scores = cJSON_GetObjectItem (obj, "scores");
-    cJSON *want = cJSON_GetArrayItem (cJSON_GetObjectItem (tc->json,
-            "labels"), i);
+    cJSON *want =
+        cJSON_GetArrayItem (cJSON_GetObjectItem (tc->json, "labels"), i);
     gint k;
 
     g_assert_nonnull (obj);
     g_assert_cmpint (cJSON_GetArraySize (labels), ==, 2);
     g_assert_cmpint (cJSON_GetArraySize (scores), ==, 2);
-    g_assert_cmpstr (cJSON_GetStringValue (cJSON_GetArrayItem (labels, 0)),
-        ==, cJSON_GetStringValue (want));
+    g_assert_cmpstr (cJSON_GetStringValue (cJSON_GetArrayItem (labels, 0)), ==,
+        cJSON_GetStringValue (want));
     for (k = 0; k < 2; k++) {
       const gchar *label =
           cJSON_GetStringValue (cJSON_GetArrayItem (labels, k));
@@ -122,8 +123,8 @@ test_classify_text_file (void)
 
       sftest_assert_close (&score, &row[j], 1, tc->atol, tc->rtol, "probs");
     }
-    g_assert_cmpstr (cJSON_GetStringValue (cJSON_GetObjectItem (obj,
-                "text")), ==, sftest_case_text (tc, i));
+    g_assert_cmpstr (cJSON_GetStringValue (cJSON_GetObjectItem (obj, "text")),
+        ==, sftest_case_text (tc, i));
     g_assert_true (cJSON_IsNumber (cJSON_GetObjectItem (obj, "pts")));
     cJSON_Delete (obj);
   }
@@ -147,8 +148,7 @@ static void
 test_corrupt_config (void)
 {
   static const gchar *files[] = { "model.safetensors", "tokenizer.json",
-    "tokenizer_config.json", "vocab.txt", NULL
-  };
+    "tokenizer_config.json", "vocab.txt", NULL };
   gchar *src = sftest_fixture ("bert-tiny-cls");
   gchar *dir = g_dir_make_tmp ("sfcorrupt-XXXXXX", NULL);
   gchar *config = g_build_filename (dir, "config.json", NULL);
@@ -167,13 +167,14 @@ test_corrupt_config (void)
     g_free (from);
     g_free (to);
   }
-  g_file_set_contents (config, "{\"model_type\": \"bert\", \"hidden_", -1,
-      &error);
+  g_file_set_contents (
+      config, "{\"model_type\": \"bert\", \"hidden_", -1, &error);
   g_assert_no_error (error);
   g_file_set_contents (in_path, "some text\n", -1, &error);
   g_assert_no_error (error);
 
-  desc = g_strdup_printf ("filesrc location=\"%s\" ! sftextencoder "
+  desc = g_strdup_printf (
+      "filesrc location=\"%s\" ! sftextencoder "
       "model=\"%s\" ! sfclassifier ! sfjsonsink location=/dev/null",
       in_path, dir);
   pipeline = gst_parse_launch (desc, &error);
@@ -213,10 +214,10 @@ main (int argc, char **argv)
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/plugins/pipeline/classify-text-file",
-      test_classify_text_file);
-  g_test_add_func ("/plugins/pipeline/errors/corrupt-config",
-      test_corrupt_config);
+  g_test_add_func (
+      "/plugins/pipeline/classify-text-file", test_classify_text_file);
+  g_test_add_func (
+      "/plugins/pipeline/errors/corrupt-config", test_corrupt_config);
 
   return g_test_run ();
 }

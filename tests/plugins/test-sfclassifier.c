@@ -11,13 +11,14 @@
 #include "gstsftensors.h"
 #include "sftest.h"
 
-#define LOGITS_CAPS "other/tensors, format=(string)static, num_tensors=(int)1, " \
+#define LOGITS_CAPS                                                            \
+  "other/tensors, format=(string)static, num_tensors=(int)1, "                 \
   "types=(string)float32, dimensions=(string)4:1, framerate=(fraction)0/1"
 
 static const float logits[4] = { 0.5f, 2.0f, -1.0f, 1.0f };
 
 static GstHarness *
-classifier_harness (const gchar * first_property, ...)
+classifier_harness (const gchar *first_property, ...)
 {
   GstElement *element = gst_element_factory_make ("sfclassifier", NULL);
   const gchar *prop = first_property;
@@ -27,8 +28,8 @@ classifier_harness (const gchar * first_property, ...)
   g_assert_nonnull (element);
   va_start (args, first_property);
   while (prop != NULL) {
-    gst_util_set_object_arg (G_OBJECT (element), prop,
-        va_arg (args, const gchar *));
+    gst_util_set_object_arg (
+        G_OBJECT (element), prop, va_arg (args, const gchar *));
     prop = va_arg (args, const gchar *);
   }
   va_end (args);
@@ -40,7 +41,7 @@ classifier_harness (const gchar * first_property, ...)
 }
 
 static gchar *
-classify (GstHarness * h, GstClockTime pts)
+classify (GstHarness *h, GstClockTime pts)
 {
   GstBuffer *in = gst_buffer_new_memdup (logits, sizeof (logits));
   GstBuffer *out;
@@ -52,7 +53,7 @@ classify (GstHarness * h, GstClockTime pts)
   out = gst_harness_pull (h);
   g_assert_cmpuint (GST_BUFFER_PTS (out), ==, pts);
   g_assert_true (gst_buffer_map (out, &map, GST_MAP_READ));
-  text = g_strndup ((const gchar *) map.data, map.size);
+  text = g_strndup ((const gchar *)map.data, map.size);
   gst_buffer_unmap (out, &map);
   gst_buffer_unref (out);
   return text;
@@ -98,7 +99,8 @@ test_default_top_k_bounded (void)
   softmax_ref (p);
   text = classify (h, 0);
   want = g_strdup_printf ("LABEL_1 %.4f, LABEL_3 %.4f, LABEL_0 %.4f, "
-      "LABEL_2 %.4f\n", p[1], p[3], p[0], p[2]);
+                          "LABEL_2 %.4f\n",
+      p[1], p[3], p[0], p[2]);
   g_assert_cmpstr (text, ==, want);
   g_free (text);
   g_free (want);
@@ -109,8 +111,7 @@ test_default_top_k_bounded (void)
 static void
 test_threshold (void)
 {
-  GstHarness *h = classifier_harness ("top-k", "0", "threshold", "0.15",
-      NULL);
+  GstHarness *h = classifier_harness ("top-k", "0", "threshold", "0.15", NULL);
   double p[4];
   gchar *text, *want;
 
@@ -129,8 +130,8 @@ test_threshold (void)
 static void
 test_sigmoid (void)
 {
-  GstHarness *h = classifier_harness ("top-k", "3", "activation", "sigmoid",
-      NULL);
+  GstHarness *h =
+      classifier_harness ("top-k", "3", "activation", "sigmoid", NULL);
   gchar *text, *want;
 
   text = classify (h, 0);
@@ -147,8 +148,8 @@ test_sigmoid (void)
 static void
 test_no_activation (void)
 {
-  GstHarness *h = classifier_harness ("top-k", "0", "activation", "none",
-      "threshold", "-100", NULL);
+  GstHarness *h = classifier_harness (
+      "top-k", "0", "activation", "none", "threshold", "-100", NULL);
   gchar *text;
 
   text = classify (h, 0);
@@ -160,7 +161,7 @@ test_no_activation (void)
 }
 
 static void
-assert_string_array (const GValue * array, guint i, const gchar * want)
+assert_string_array (const GValue *array, guint i, const gchar *want)
 {
   const GValue *v = gst_value_array_get_value (array, i);
 
@@ -202,18 +203,18 @@ test_message_and_meta (void)
   g_assert_cmpuint (gst_value_array_get_size (scores), ==, 2);
   assert_string_array (labels, 0, "LABEL_1");
   assert_string_array (labels, 1, "LABEL_3");
-  g_assert_cmpfloat_with_epsilon (g_value_get_double
-      (gst_value_array_get_value (scores, 0)), p[1], 1e-6);
-  g_assert_cmpfloat_with_epsilon (g_value_get_double
-      (gst_value_array_get_value (scores, 1)), p[3], 1e-6);
+  g_assert_cmpfloat_with_epsilon (
+      g_value_get_double (gst_value_array_get_value (scores, 0)), p[1], 1e-6);
+  g_assert_cmpfloat_with_epsilon (
+      g_value_get_double (gst_value_array_get_value (scores, 1)), p[3], 1e-6);
   gst_message_unref (msg);
 
   out = gst_harness_pull (h);
   meta = gst_buffer_get_sf_result_meta (out);
   g_assert_nonnull (meta);
   g_assert_true (gst_structure_has_name (meta->result, "sfclassifier"));
-  assert_string_array (gst_structure_get_value (meta->result, "labels"), 0,
-      "LABEL_1");
+  assert_string_array (
+      gst_structure_get_value (meta->result, "labels"), 0, "LABEL_1");
   gst_buffer_unref (out);
 
   gst_element_set_bus (h->element, NULL);
@@ -226,11 +227,13 @@ test_rejects_several_rows (void)
 {
   GstHarness *h = classifier_harness (NULL);
 
-  gst_harness_set_src_caps_str (h, "other/tensors, format=(string)static, "
+  gst_harness_set_src_caps_str (h,
+      "other/tensors, format=(string)static, "
       "num_tensors=(int)1, types=(string)float32, dimensions=(string)2:2, "
       "framerate=(fraction)0/1");
-  g_assert_cmpint (gst_harness_push (h, gst_buffer_new_memdup (logits,
-              sizeof (logits))), ==, GST_FLOW_NOT_NEGOTIATED);
+  g_assert_cmpint (
+      gst_harness_push (h, gst_buffer_new_memdup (logits, sizeof (logits))), ==,
+      GST_FLOW_NOT_NEGOTIATED);
   gst_harness_teardown (h);
 }
 
@@ -243,7 +246,8 @@ test_model_labels (void)
   SfTensor *probs = sftest_case_tensor (tc, "probs");
   gint64 n_labels = sf_tensor_dim (probs, 1);
   gchar *desc = g_strdup_printf ("sftextencoder model=\"%s\" ! sfclassifier "
-      "top-k=%" G_GINT64_FORMAT, tc->dir, n_labels);
+                                 "top-k=%" G_GINT64_FORMAT,
+      tc->dir, n_labels);
   GstHarness *h = gst_harness_new_parse (desc);
   guint i, n = sftest_case_n_texts (tc);
 
@@ -256,13 +260,14 @@ test_model_labels (void)
     gchar **parts;
     gint64 k;
 
-    g_assert_cmpint (gst_harness_push (h, gst_buffer_new_memdup (line,
-                strlen (line))), ==, GST_FLOW_OK);
+    g_assert_cmpint (
+        gst_harness_push (h, gst_buffer_new_memdup (line, strlen (line))), ==,
+        GST_FLOW_OK);
     out = gst_harness_pull (h);
     g_assert_true (gst_buffer_map (out, &map, GST_MAP_READ));
     g_assert_true (map.size > 0 && map.data[map.size - 1] == '\n');
     {
-      gchar *text = g_strndup ((const gchar *) map.data, map.size - 1);
+      gchar *text = g_strndup ((const gchar *)map.data, map.size - 1);
 
       parts = g_strsplit (text, ", ", -1);
       g_free (text);
@@ -288,8 +293,8 @@ test_model_labels (void)
       score = g_ascii_strtod (pair[1], NULL);
       g_assert_cmpfloat_with_epsilon (score, row[found], 5e-5 + tc->atol);
       if (k == 0) {
-        cJSON *want = cJSON_GetArrayItem (cJSON_GetObjectItem (tc->json,
-                "labels"), i);
+        cJSON *want =
+            cJSON_GetArrayItem (cJSON_GetObjectItem (tc->json, "labels"), i);
         g_assert_cmpstr (pair[0], ==, cJSON_GetStringValue (want));
       }
       g_strfreev (pair);
@@ -317,10 +322,10 @@ main (int argc, char **argv)
   g_test_add_func ("/plugins/sfclassifier/softmax/threshold", test_threshold);
   g_test_add_func ("/plugins/sfclassifier/sigmoid", test_sigmoid);
   g_test_add_func ("/plugins/sfclassifier/none", test_no_activation);
-  g_test_add_func ("/plugins/sfclassifier/message-and-meta",
-      test_message_and_meta);
-  g_test_add_func ("/plugins/sfclassifier/caps/several-rows",
-      test_rejects_several_rows);
+  g_test_add_func (
+      "/plugins/sfclassifier/message-and-meta", test_message_and_meta);
+  g_test_add_func (
+      "/plugins/sfclassifier/caps/several-rows", test_rejects_several_rows);
   g_test_add_func ("/plugins/sfclassifier/model/labels", test_model_labels);
 
   return g_test_run ();

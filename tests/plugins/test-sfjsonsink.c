@@ -10,7 +10,7 @@
 #include "sftest.h"
 
 static GstHarness *
-sink_harness (const gchar * location)
+sink_harness (const gchar *location)
 {
   GstElement *element = gst_element_factory_make ("sfjsonsink", NULL);
   GstHarness *h;
@@ -24,10 +24,10 @@ sink_harness (const gchar * location)
 
 /* The lines of @path, each parsed. (transfer full) */
 static GPtrArray *
-read_lines (const gchar * path)
+read_lines (const gchar *path)
 {
-  GPtrArray *objects = g_ptr_array_new_with_free_func ((GDestroyNotify)
-      cJSON_Delete);
+  GPtrArray *objects =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)cJSON_Delete);
   gchar *contents = NULL, **lines;
   GError *error = NULL;
   guint i;
@@ -51,7 +51,7 @@ read_lines (const gchar * path)
 }
 
 static double
-number (cJSON * obj, const gchar * name)
+number (cJSON *obj, const gchar *name)
 {
   cJSON *item = cJSON_GetObjectItem (obj, name);
 
@@ -60,7 +60,7 @@ number (cJSON * obj, const gchar * name)
 }
 
 static const gchar *
-string (cJSON * obj, const gchar * name)
+string (cJSON *obj, const gchar *name)
 {
   cJSON *item = cJSON_GetObjectItem (obj, name);
 
@@ -102,8 +102,8 @@ test_write_lines (void)
   g_value_set_double (&v, 0.75);
   gst_value_array_append_value (&scores, &v);
   g_value_unset (&v);
-  result = gst_structure_new ("sfclassifier", "pts", G_TYPE_UINT64,
-      (guint64) 2 * GST_SECOND, NULL);
+  result = gst_structure_new (
+      "sfclassifier", "pts", G_TYPE_UINT64, (guint64)2 * GST_SECOND, NULL);
   gst_structure_take_value (result, "labels", &labels);
   gst_structure_take_value (result, "scores", &scores);
   gst_structure_set (result, "text", G_TYPE_STRING, "caf\xc3\xa9", NULL);
@@ -111,12 +111,12 @@ test_write_lines (void)
   g_assert_cmpint (gst_harness_push (h, buffer), ==, GST_FLOW_OK);
 
   /* 3. an embedding tensor, with its text in the tensor meta */
-  gst_harness_set_src_caps_str (h, "other/tensors, format=(string)static, "
+  gst_harness_set_src_caps_str (h,
+      "other/tensors, format=(string)static, "
       "num_tensors=(int)1, types=(string)float32, dimensions=(string)3:1, "
       "framerate=(fraction)0/1");
   buffer = gst_buffer_new_memdup (embedding, sizeof (embedding));
-  gst_buffer_add_sf_tensor_meta (buffer, NULL, NULL, NULL, NULL, "hello",
-      NULL);
+  gst_buffer_add_sf_tensor_meta (buffer, NULL, NULL, NULL, NULL, "hello", NULL);
   g_assert_cmpint (gst_harness_push (h, buffer), ==, GST_FLOW_OK);
 
   gst_harness_teardown (h);
@@ -134,12 +134,12 @@ test_write_lines (void)
   g_assert_cmpfloat_with_epsilon (number (obj, "duration"), 1.0, 1e-9);
   array = cJSON_GetObjectItem (obj, "labels");
   g_assert_cmpint (cJSON_GetArraySize (array), ==, 1);
-  g_assert_cmpstr (cJSON_GetStringValue (cJSON_GetArrayItem (array, 0)), ==,
-      "positive");
+  g_assert_cmpstr (
+      cJSON_GetStringValue (cJSON_GetArrayItem (array, 0)), ==, "positive");
   array = cJSON_GetObjectItem (obj, "scores");
   g_assert_cmpint (cJSON_GetArraySize (array), ==, 1);
-  g_assert_cmpfloat (cJSON_GetNumberValue (cJSON_GetArrayItem (array, 0)),
-      ==, 0.75);
+  g_assert_cmpfloat (
+      cJSON_GetNumberValue (cJSON_GetArrayItem (array, 0)), ==, 0.75);
   g_assert_cmpstr (string (obj, "text"), ==, "caf\xc3\xa9");
 
   obj = g_ptr_array_index (objects, 2);
@@ -150,12 +150,12 @@ test_write_lines (void)
   g_assert_cmpstr (string (tensor, "type"), ==, "float32");
   array = cJSON_GetObjectItem (tensor, "dims");
   g_assert_cmpint (cJSON_GetArraySize (array), ==, 2);
-  g_assert_cmpfloat (cJSON_GetNumberValue (cJSON_GetArrayItem (array, 0)),
-      ==, 3);
+  g_assert_cmpfloat (
+      cJSON_GetNumberValue (cJSON_GetArrayItem (array, 0)), ==, 3);
   array = cJSON_GetObjectItem (tensor, "data");
   g_assert_cmpint (cJSON_GetArraySize (array), ==, 3);
-  g_assert_cmpfloat (cJSON_GetNumberValue (cJSON_GetArrayItem (array, 1)),
-      ==, -1.5);
+  g_assert_cmpfloat (
+      cJSON_GetNumberValue (cJSON_GetArrayItem (array, 1)), ==, -1.5);
 
   g_ptr_array_unref (objects);
   g_unlink (path);
@@ -180,8 +180,8 @@ test_bad_location (void)
   msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
   g_assert_nonnull (msg);
   gst_message_parse_error (msg, &error, NULL);
-  g_assert_true (g_error_matches (error, GST_RESOURCE_ERROR,
-          GST_RESOURCE_ERROR_OPEN_WRITE));
+  g_assert_true (g_error_matches (
+      error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_WRITE));
   g_assert_nonnull (strstr (error->message, path));
 
   g_clear_error (&error);
@@ -201,8 +201,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/plugins/sfjsonsink/write-lines", test_write_lines);
-  g_test_add_func ("/plugins/sfjsonsink/errors/bad-location",
-      test_bad_location);
+  g_test_add_func (
+      "/plugins/sfjsonsink/errors/bad-location", test_bad_location);
 
   return g_test_run ();
 }

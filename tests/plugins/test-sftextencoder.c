@@ -15,7 +15,7 @@
 /* A harness around an sftextencoder on case @name, with extra properties
  * given as name and value strings, NULL-terminated. */
 static GstHarness *
-encoder_harness (const gchar * name, ...)
+encoder_harness (const gchar *name, ...)
 {
   GstElement *element = gst_element_factory_make ("sftextencoder", NULL);
   gchar *dir = sftest_fixture (name);
@@ -27,8 +27,8 @@ encoder_harness (const gchar * name, ...)
   g_object_set (element, "model", dir, NULL);
   va_start (args, name);
   while ((prop = va_arg (args, const gchar *)) != NULL)
-    gst_util_set_object_arg (G_OBJECT (element), prop,
-        va_arg (args, const gchar *));
+    gst_util_set_object_arg (
+        G_OBJECT (element), prop, va_arg (args, const gchar *));
   va_end (args);
   g_free (dir);
 
@@ -39,7 +39,7 @@ encoder_harness (const gchar * name, ...)
 }
 
 static GstFlowReturn
-push_text (GstHarness * h, const gchar * text, gsize len, GstClockTime pts)
+push_text (GstHarness *h, const gchar *text, gsize len, GstClockTime pts)
 {
   GstBuffer *buffer = gst_buffer_new_memdup (text, len);
 
@@ -48,14 +48,14 @@ push_text (GstHarness * h, const gchar * text, gsize len, GstClockTime pts)
 }
 
 static GstFlowReturn
-push_string (GstHarness * h, const gchar * text)
+push_string (GstHarness *h, const gchar *text)
 {
   return push_text (h, text, strlen (text), GST_CLOCK_TIME_NONE);
 }
 
 /* The tensor caps on the harness' sink pad, parsed. */
 static void
-current_info (GstHarness * h, GstSfTensorsInfo * info)
+current_info (GstHarness *h, GstSfTensorsInfo *info)
 {
   GstCaps *caps = gst_pad_get_current_caps (h->sinkpad);
 
@@ -65,7 +65,7 @@ current_info (GstHarness * h, GstSfTensorsInfo * info)
 }
 
 static gchar *
-current_dims (GstHarness * h)
+current_dims (GstHarness *h)
 {
   GstSfTensorsInfo info;
 
@@ -78,8 +78,8 @@ current_dims (GstHarness * h)
 /* Compares @buffer's floats with row @row of @ref ([N, K] or [N, T, H]),
  * taking the first @n values of that row. */
 static void
-assert_row (GstBuffer * buffer, SfTensor * ref, gint64 row, gsize n,
-    SfTestCase * tc, const gchar * what)
+assert_row (GstBuffer *buffer, SfTensor *ref, gint64 row, gsize n,
+    SfTestCase *tc, const gchar *what)
 {
   gsize row_size = sf_tensor_numel (ref) / sf_tensor_dim (ref, 0);
   GstMapInfo map;
@@ -87,13 +87,13 @@ assert_row (GstBuffer * buffer, SfTensor * ref, gint64 row, gsize n,
   g_assert_cmpuint (gst_buffer_n_memory (buffer), ==, 1);
   g_assert_true (gst_buffer_map (buffer, &map, GST_MAP_READ));
   g_assert_cmpuint (map.size, ==, n * sizeof (float));
-  sftest_assert_close ((const float *) map.data,
+  sftest_assert_close ((const float *)map.data,
       sf_tensor_f32 (ref) + row * row_size, n, tc->atol, tc->rtol, what);
   gst_buffer_unmap (buffer, &map);
 }
 
 static const gchar *
-meta_text (GstBuffer * buffer)
+meta_text (GstBuffer *buffer)
 {
   GstSfTensorMeta *meta = gst_buffer_get_sf_tensor_meta (buffer);
 
@@ -116,8 +116,8 @@ test_logits_lines (gconstpointer data)
 
   for (i = 0; i < n; i++)
     g_string_append_printf (all, "%s\n", sftest_case_text (tc, i));
-  g_assert_cmpint (push_text (h, all->str, all->len, GST_CLOCK_TIME_NONE), ==,
-      GST_FLOW_OK);
+  g_assert_cmpint (
+      push_text (h, all->str, all->len, GST_CLOCK_TIME_NONE), ==, GST_FLOW_OK);
   g_assert_cmpuint (gst_harness_buffers_in_queue (h), ==, n);
 
   dims = current_dims (h);
@@ -148,8 +148,8 @@ test_mean_pooled (void)
 {
   SfTestCase *tc = sftest_case_open ("bert-tiny-embed");
   SfTensor *ref = sftest_case_tensor (tc, "mean_pooled_l2");
-  GstHarness *h = encoder_harness ("bert-tiny-embed", "pooling", "mean",
-      "normalize", "true", NULL);
+  GstHarness *h = encoder_harness (
+      "bert-tiny-embed", "pooling", "mean", "normalize", "true", NULL);
   guint i, n = sftest_case_n_texts (tc);
   gchar *dims, *want;
 
@@ -188,8 +188,7 @@ test_hidden_state_caps (void)
   SfTensor *hidden = sftest_case_tensor (tc, "hidden_states.2");
   SfTensor *mask = sf_safetensors_get (tc->io, "attention_mask");
   SfTensor *mask64 = sf_tensor_to_i64 (mask);
-  GstHarness *h = encoder_harness ("bert-tiny-embed", "pooling", "none",
-      NULL);
+  GstHarness *h = encoder_harness ("bert-tiny-embed", "pooling", "none", NULL);
   gint64 T = sf_tensor_dim (mask64, 1), H = sf_tensor_dim (hidden, 2);
   guint i, n = sftest_case_n_texts (tc);
   GstSfTensorsInfo info;
@@ -227,8 +226,7 @@ test_split_buffer (void)
 {
   SfTestCase *tc = sftest_case_open ("bert-tiny-cls");
   SfTensor *logits = sftest_case_tensor (tc, "logits");
-  GstHarness *h = encoder_harness ("bert-tiny-cls", "split", "buffer",
-      NULL);
+  GstHarness *h = encoder_harness ("bert-tiny-cls", "split", "buffer", NULL);
   guint i, n = sftest_case_n_texts (tc);
 
   for (i = 0; i < n; i++) {
@@ -261,11 +259,11 @@ test_line_across_buffers (void)
   gsize half = strlen (text) / 2;
   GstBuffer *out;
 
-  g_assert_cmpint (push_text (h, text, half, 2 * GST_SECOND), ==,
-      GST_FLOW_OK);
+  g_assert_cmpint (push_text (h, text, half, 2 * GST_SECOND), ==, GST_FLOW_OK);
   g_assert_cmpuint (gst_harness_buffers_in_queue (h), ==, 0);
-  g_assert_cmpint (push_text (h, text + half, strlen (text) - half,
-          3 * GST_SECOND), ==, GST_FLOW_OK);
+  g_assert_cmpint (
+      push_text (h, text + half, strlen (text) - half, 3 * GST_SECOND), ==,
+      GST_FLOW_OK);
   g_assert_cmpuint (gst_harness_buffers_in_queue (h), ==, 0);
   g_assert_cmpint (push_string (h, "\n"), ==, GST_FLOW_OK);
 
@@ -289,8 +287,7 @@ test_eos_flushes_last_line (void)
   GstHarness *h = encoder_harness ("bert-tiny-cls", NULL);
   GstBuffer *out;
 
-  g_assert_cmpint (push_string (h, sftest_case_text (tc, 1)), ==,
-      GST_FLOW_OK);
+  g_assert_cmpint (push_string (h, sftest_case_text (tc, 1)), ==, GST_FLOW_OK);
   g_assert_cmpuint (gst_harness_buffers_in_queue (h), ==, 0);
   g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
   g_assert_cmpuint (gst_harness_buffers_in_queue (h), ==, 1);
@@ -309,8 +306,8 @@ test_empty_lines_skipped (void)
   SfTestCase *tc = sftest_case_open ("bert-tiny-cls");
   SfTensor *logits = sftest_case_tensor (tc, "logits");
   GstHarness *h = encoder_harness ("bert-tiny-cls", NULL);
-  gchar *input = g_strdup_printf ("\n\r\n%s\r\n  \n\n", sftest_case_text (tc,
-          2));
+  gchar *input =
+      g_strdup_printf ("\n\r\n%s\r\n  \n\n", sftest_case_text (tc, 2));
   GstBuffer *out;
 
   g_assert_cmpint (push_string (h, input), ==, GST_FLOW_OK);
@@ -328,7 +325,7 @@ test_empty_lines_skipped (void)
 }
 
 static void
-assert_finite (GstBuffer * buffer, gsize n)
+assert_finite (GstBuffer *buffer, gsize n)
 {
   GstMapInfo map;
   gsize i;
@@ -336,7 +333,7 @@ assert_finite (GstBuffer * buffer, gsize n)
   g_assert_true (gst_buffer_map (buffer, &map, GST_MAP_READ));
   g_assert_cmpuint (map.size, ==, n * sizeof (float));
   for (i = 0; i < n; i++)
-    g_assert_true (isfinite (((const float *) map.data)[i]));
+    g_assert_true (isfinite (((const float *)map.data)[i]));
   gst_buffer_unmap (buffer, &map);
 }
 
@@ -348,16 +345,17 @@ test_invalid_utf8 (void)
   GstBuffer *out;
   const gchar *text;
 
-  g_assert_cmpint (push_text (h, bytes, sizeof (bytes) - 1,
-          GST_CLOCK_TIME_NONE), ==, GST_FLOW_OK);
+  g_assert_cmpint (
+      push_text (h, bytes, sizeof (bytes) - 1, GST_CLOCK_TIME_NONE), ==,
+      GST_FLOW_OK);
   g_assert_cmpint (push_string (h, "\n"), ==, GST_FLOW_OK);
   g_assert_cmpuint (gst_harness_buffers_in_queue (h), ==, 1);
   out = gst_harness_pull (h);
   assert_finite (out, 3);
   text = meta_text (out);
   g_assert_true (g_utf8_validate (text, -1, NULL));
-  g_assert_nonnull (strstr (text, "\xef\xbf\xbd"));   /* U+FFFD */
-  g_assert_nonnull (strstr (text, " bin"));     /* text after the NUL kept */
+  g_assert_nonnull (strstr (text, "\xef\xbf\xbd")); /* U+FFFD */
+  g_assert_nonnull (strstr (text, " bin")); /* text after the NUL kept */
   gst_buffer_unref (out);
 
   gst_harness_teardown (h);
@@ -387,14 +385,15 @@ test_long_line_truncated (void)
 static void
 test_max_length (void)
 {
-  GstHarness *h = encoder_harness ("bert-tiny-embed", "pooling", "none",
-      "max-length", "8", NULL);
+  GstHarness *h = encoder_harness (
+      "bert-tiny-embed", "pooling", "none", "max-length", "8", NULL);
   GstBuffer *out;
   gchar *dims;
 
-  g_assert_cmpint (push_string (h,
-          "one two three four five six seven eight nine ten eleven\n"), ==,
-      GST_FLOW_OK);
+  g_assert_cmpint (
+      push_string (
+          h, "one two three four five six seven eight nine ten eleven\n"),
+      ==, GST_FLOW_OK);
   out = gst_harness_pull (h);
   dims = current_dims (h);
   g_assert_cmpstr (dims, ==, "64:8:1");
@@ -412,10 +411,10 @@ test_timestamps_increase (void)
   guint i;
 
   /* Two lines end in each buffer, and the second buffer goes back in time. */
-  g_assert_cmpint (push_text (h, "a b\nc d\n", 8, 5 * GST_SECOND), ==,
-      GST_FLOW_OK);
-  g_assert_cmpint (push_text (h, "e f\ng h\n", 8, 4 * GST_SECOND), ==,
-      GST_FLOW_OK);
+  g_assert_cmpint (
+      push_text (h, "a b\nc d\n", 8, 5 * GST_SECOND), ==, GST_FLOW_OK);
+  g_assert_cmpint (
+      push_text (h, "e f\ng h\n", 8, 4 * GST_SECOND), ==, GST_FLOW_OK);
   g_assert_cmpuint (gst_harness_buffers_in_queue (h), ==, 4);
   for (i = 0; i < 4; i++) {
     GstBuffer *out = gst_harness_pull (h);
@@ -434,7 +433,7 @@ test_timestamps_increase (void)
 
 /* Start fails and the bus gets an error that names the folder. */
 static void
-assert_start_fails (const gchar * path, const gchar * needle)
+assert_start_fails (const gchar *path, const gchar *needle)
 {
   GstElement *element = gst_element_factory_make ("sftextencoder", NULL);
   GstBus *bus = gst_bus_new ();
@@ -466,8 +465,8 @@ assert_start_fails (const gchar * path, const gchar * needle)
 static void
 test_bad_model_path (void)
 {
-  assert_start_fails ("/nonexistent/streamformer-model",
-      "/nonexistent/streamformer-model");
+  assert_start_fails (
+      "/nonexistent/streamformer-model", "/nonexistent/streamformer-model");
 }
 
 static void
@@ -497,31 +496,30 @@ main (int argc, char **argv)
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_data_func ("/plugins/sftextencoder/logits/bert",
-      "bert-tiny-cls", test_logits_lines);
+  g_test_add_data_func (
+      "/plugins/sftextencoder/logits/bert", "bert-tiny-cls", test_logits_lines);
   g_test_add_data_func ("/plugins/sftextencoder/logits/distilbert",
       "distilbert-tiny-cls", test_logits_lines);
-  g_test_add_func ("/plugins/sftextencoder/pooling/mean-normalized",
-      test_mean_pooled);
-  g_test_add_func ("/plugins/sftextencoder/pooling/none-caps",
-      test_hidden_state_caps);
+  g_test_add_func (
+      "/plugins/sftextencoder/pooling/mean-normalized", test_mean_pooled);
+  g_test_add_func (
+      "/plugins/sftextencoder/pooling/none-caps", test_hidden_state_caps);
   g_test_add_func ("/plugins/sftextencoder/split/buffer", test_split_buffer);
-  g_test_add_func ("/plugins/sftextencoder/split/across-buffers",
-      test_line_across_buffers);
-  g_test_add_func ("/plugins/sftextencoder/split/eos-flush",
-      test_eos_flushes_last_line);
-  g_test_add_func ("/plugins/sftextencoder/split/empty-lines",
-      test_empty_lines_skipped);
-  g_test_add_func ("/plugins/sftextencoder/input/invalid-utf8",
-      test_invalid_utf8);
-  g_test_add_func ("/plugins/sftextencoder/input/long-line",
-      test_long_line_truncated);
-  g_test_add_func ("/plugins/sftextencoder/input/max-length",
-      test_max_length);
-  g_test_add_func ("/plugins/sftextencoder/timestamps/increasing",
-      test_timestamps_increase);
-  g_test_add_func ("/plugins/sftextencoder/errors/bad-model-path",
-      test_bad_model_path);
+  g_test_add_func (
+      "/plugins/sftextencoder/split/across-buffers", test_line_across_buffers);
+  g_test_add_func (
+      "/plugins/sftextencoder/split/eos-flush", test_eos_flushes_last_line);
+  g_test_add_func (
+      "/plugins/sftextencoder/split/empty-lines", test_empty_lines_skipped);
+  g_test_add_func (
+      "/plugins/sftextencoder/input/invalid-utf8", test_invalid_utf8);
+  g_test_add_func (
+      "/plugins/sftextencoder/input/long-line", test_long_line_truncated);
+  g_test_add_func ("/plugins/sftextencoder/input/max-length", test_max_length);
+  g_test_add_func (
+      "/plugins/sftextencoder/timestamps/increasing", test_timestamps_increase);
+  g_test_add_func (
+      "/plugins/sftextencoder/errors/bad-model-path", test_bad_model_path);
   g_test_add_func ("/plugins/sftextencoder/errors/no-model", test_no_model);
 
   return g_test_run ();
