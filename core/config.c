@@ -7,7 +7,7 @@
 
 struct SfConfig
 {
-  char *origin;                 /* file path or caller-given name */
+  char *origin; /* file path or caller-given name */
   cJSON *root;
 };
 
@@ -28,8 +28,7 @@ locate (const char *text, gsize offset, int *line, int *col)
 }
 
 SfConfig *
-sf_config_new_from_string (const char *json, const char *origin,
-    GError ** error)
+sf_config_new_from_string (const char *json, const char *origin, GError **error)
 {
   SfConfig *config;
   const char *end = NULL;
@@ -39,7 +38,7 @@ sf_config_new_from_string (const char *json, const char *origin,
   if (root == NULL) {
     int line, col;
     const char *where = cJSON_GetErrorPtr ();
-    locate (json, where ? (gsize) (where - json) : 0, &line, &col);
+    locate (json, where ? (gsize)(where - json) : 0, &line, &col);
     g_set_error (error, SF_ERROR, SF_ERROR_PARSE,
         "%s: invalid JSON at line %d, column %d", origin, line, col);
     return NULL;
@@ -57,7 +56,7 @@ sf_config_new_from_string (const char *json, const char *origin,
 }
 
 SfConfig *
-sf_config_load (const char *path, GError ** error)
+sf_config_load (const char *path, GError **error)
 {
   g_autofree char *text = NULL;
   gsize len = 0;
@@ -65,8 +64,10 @@ sf_config_load (const char *path, GError ** error)
 
   if (!g_file_get_contents (path, &text, &len, &local)) {
     g_set_error (error, SF_ERROR,
-        g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ?
-        SF_ERROR_MISSING : SF_ERROR_IO, "%s: %s", path, local->message);
+        g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+            ? SF_ERROR_MISSING
+            : SF_ERROR_IO,
+        "%s: %s", path, local->message);
     g_error_free (local);
     return NULL;
   }
@@ -79,7 +80,7 @@ sf_config_load (const char *path, GError ** error)
 }
 
 void
-sf_config_free (SfConfig * config)
+sf_config_free (SfConfig *config)
 {
   if (config == NULL)
     return;
@@ -89,32 +90,32 @@ sf_config_free (SfConfig * config)
 }
 
 const char *
-sf_config_origin (const SfConfig * config)
+sf_config_origin (const SfConfig *config)
 {
   return config->origin;
 }
 
 const cJSON *
-sf_config_root (const SfConfig * config)
+sf_config_root (const SfConfig *config)
 {
   return config->root;
 }
 
 const cJSON *
-sf_config_get (const SfConfig * config, const char *key)
+sf_config_get (const SfConfig *config, const char *key)
 {
   const cJSON *item = cJSON_GetObjectItemCaseSensitive (config->root, key);
   return cJSON_IsNull (item) ? NULL : item;
 }
 
 gboolean
-sf_config_has (const SfConfig * config, const char *key)
+sf_config_has (const SfConfig *config, const char *key)
 {
   return sf_config_get (config, key) != NULL;
 }
 
 static gboolean
-missing (const SfConfig * config, const char *key, GError ** error)
+missing (const SfConfig *config, const char *key, GError **error)
 {
   g_set_error (error, SF_ERROR, SF_ERROR_MISSING,
       "%s: required field '%s' is missing", config->origin, key);
@@ -122,17 +123,17 @@ missing (const SfConfig * config, const char *key, GError ** error)
 }
 
 static gboolean
-wrong_type (const SfConfig * config, const char *key, const char *expected,
-    GError ** error)
+wrong_type (const SfConfig *config, const char *key, const char *expected,
+    GError **error)
 {
-  g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-      "%s: field '%s' must be %s", config->origin, key, expected);
+  g_set_error (error, SF_ERROR, SF_ERROR_INVALID, "%s: field '%s' must be %s",
+      config->origin, key, expected);
   return FALSE;
 }
 
 static gboolean
-read_int (const SfConfig * config, const char *key, const cJSON * item,
-    gint64 * out, GError ** error)
+read_int (const SfConfig *config, const char *key, const cJSON *item,
+    gint64 *out, GError **error)
 {
   double v;
 
@@ -141,22 +142,22 @@ read_int (const SfConfig * config, const char *key, const cJSON * item,
   v = item->valuedouble;
   if (v != floor (v) || fabs (v) > 9.0e15)
     return wrong_type (config, key, "an integer", error);
-  *out = (gint64) v;
+  *out = (gint64)v;
   return TRUE;
 }
 
 gboolean
-sf_config_int (const SfConfig * config, const char *key, gint64 * out,
-    GError ** error)
+sf_config_int (
+    const SfConfig *config, const char *key, gint64 *out, GError **error)
 {
   const cJSON *item = sf_config_get (config, key);
   return item ? read_int (config, key, item, out, error)
-      : missing (config, key, error);
+              : missing (config, key, error);
 }
 
 gboolean
-sf_config_int_or (const SfConfig * config, const char *key, gint64 def,
-    gint64 * out, GError ** error)
+sf_config_int_or (const SfConfig *config, const char *key, gint64 def,
+    gint64 *out, GError **error)
 {
   const cJSON *item = sf_config_get (config, key);
   if (item == NULL) {
@@ -167,23 +168,24 @@ sf_config_int_or (const SfConfig * config, const char *key, gint64 def,
 }
 
 gboolean
-sf_config_int_min (const SfConfig * config, const char *key, gint64 min,
-    gint64 * out, GError ** error)
+sf_config_int_min (const SfConfig *config, const char *key, gint64 min,
+    gint64 *out, GError **error)
 {
   if (!sf_config_int (config, key, out, error))
     return FALSE;
   if (*out < min) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-        "%s: field '%s' is %" G_GINT64_FORMAT ", but must be at least %"
-        G_GINT64_FORMAT, config->origin, key, *out, min);
+        "%s: field '%s' is %" G_GINT64_FORMAT
+        ", but must be at least %" G_GINT64_FORMAT,
+        config->origin, key, *out, min);
     return FALSE;
   }
   return TRUE;
 }
 
 static gboolean
-read_double (const SfConfig * config, const char *key, const cJSON * item,
-    double *out, GError ** error)
+read_double (const SfConfig *config, const char *key, const cJSON *item,
+    double *out, GError **error)
 {
   if (!cJSON_IsNumber (item) || !isfinite (item->valuedouble))
     return wrong_type (config, key, "a finite number", error);
@@ -192,17 +194,17 @@ read_double (const SfConfig * config, const char *key, const cJSON * item,
 }
 
 gboolean
-sf_config_double (const SfConfig * config, const char *key, double *out,
-    GError ** error)
+sf_config_double (
+    const SfConfig *config, const char *key, double *out, GError **error)
 {
   const cJSON *item = sf_config_get (config, key);
   return item ? read_double (config, key, item, out, error)
-      : missing (config, key, error);
+              : missing (config, key, error);
 }
 
 gboolean
-sf_config_double_or (const SfConfig * config, const char *key, double def,
-    double *out, GError ** error)
+sf_config_double_or (const SfConfig *config, const char *key, double def,
+    double *out, GError **error)
 {
   const cJSON *item = sf_config_get (config, key);
   if (item == NULL) {
@@ -213,8 +215,8 @@ sf_config_double_or (const SfConfig * config, const char *key, double def,
 }
 
 gboolean
-sf_config_bool_or (const SfConfig * config, const char *key, gboolean def,
-    gboolean * out, GError ** error)
+sf_config_bool_or (const SfConfig *config, const char *key, gboolean def,
+    gboolean *out, GError **error)
 {
   const cJSON *item = sf_config_get (config, key);
   if (item == NULL) {
@@ -228,8 +230,8 @@ sf_config_bool_or (const SfConfig * config, const char *key, gboolean def,
 }
 
 static gboolean
-read_string (const SfConfig * config, const char *key, const cJSON * item,
-    const char **out, GError ** error)
+read_string (const SfConfig *config, const char *key, const cJSON *item,
+    const char **out, GError **error)
 {
   if (!cJSON_IsString (item))
     return wrong_type (config, key, "a string", error);
@@ -238,17 +240,17 @@ read_string (const SfConfig * config, const char *key, const cJSON * item,
 }
 
 gboolean
-sf_config_string (const SfConfig * config, const char *key, const char **out,
-    GError ** error)
+sf_config_string (
+    const SfConfig *config, const char *key, const char **out, GError **error)
 {
   const cJSON *item = sf_config_get (config, key);
   return item ? read_string (config, key, item, out, error)
-      : missing (config, key, error);
+              : missing (config, key, error);
 }
 
 gboolean
-sf_config_string_or (const SfConfig * config, const char *key,
-    const char *def, const char **out, GError ** error)
+sf_config_string_or (const SfConfig *config, const char *key, const char *def,
+    const char **out, GError **error)
 {
   const cJSON *item = sf_config_get (config, key);
   if (item == NULL) {
@@ -259,8 +261,7 @@ sf_config_string_or (const SfConfig * config, const char *key,
 }
 
 SfConfig *
-sf_config_get_object (const SfConfig * config, const char *key,
-    GError ** error)
+sf_config_get_object (const SfConfig *config, const char *key, GError **error)
 {
   const cJSON *item = sf_config_get (config, key);
   SfConfig *sub;

@@ -30,31 +30,39 @@
 
 enum
 {
-  SZ_HIDDEN, SZ_INTER, SZ_VOCAB, SZ_POS, SZ_CHANNELS, SZ_PATCH, SZ_PROJ,
-  SZ_TEXT_HIDDEN, SZ_VISION_HIDDEN, SZ_COUNT
+  SZ_HIDDEN,
+  SZ_INTER,
+  SZ_VOCAB,
+  SZ_POS,
+  SZ_CHANNELS,
+  SZ_PATCH,
+  SZ_PROJ,
+  SZ_TEXT_HIDDEN,
+  SZ_VISION_HIDDEN,
+  SZ_COUNT
 };
 
 typedef struct
 {
-  SfTensor *tok_emb;            /* (V, H) */
-  SfTensor *pos_emb;            /* (P, H) */
-  SfTensor *final_ln_g, *final_ln_b;    /* (H) */
+  SfTensor *tok_emb;                 /* (V, H) */
+  SfTensor *pos_emb;                 /* (P, H) */
+  SfTensor *final_ln_g, *final_ln_b; /* (H) */
 } ClipTextGlobals;
 
 typedef struct
 {
-  SfTensor *class_emb;          /* (H) */
-  SfTensor *patch_w;            /* (H, C, p, p), no bias */
-  SfTensor *pos_emb;            /* (N + 1, H) */
-  SfTensor *pre_ln_g, *pre_ln_b;        /* (H) pre_layrnorm */
-  SfTensor *post_ln_g, *post_ln_b;      /* (H) post_layernorm */
+  SfTensor *class_emb;             /* (H) */
+  SfTensor *patch_w;               /* (H, C, p, p), no bias */
+  SfTensor *pos_emb;               /* (N + 1, H) */
+  SfTensor *pre_ln_g, *pre_ln_b;   /* (H) pre_layrnorm */
+  SfTensor *post_ln_g, *post_ln_b; /* (H) post_layernorm */
 } ClipVisionGlobals;
 
 typedef struct
 {
-  SfTensor *text_proj;          /* (P, Ht) */
-  SfTensor *visual_proj;        /* (P, Hv) */
-  SfTensor *logit_scale;        /* () log of the similarity scale */
+  SfTensor *text_proj;   /* (P, Ht) */
+  SfTensor *visual_proj; /* (P, Hv) */
+  SfTensor *logit_scale; /* () log of the similarity scale */
 } ClipHeadGlobals;
 
 /* One tower: its globals, its layers and where the loader put them. */
@@ -65,7 +73,7 @@ typedef struct
   int n_layers;
   SfEncoderParams params;
   gint64 sizes[SZ_COUNT];
-  GArray *specs;                /* SfWeightSpec; NULL until loaded */
+  GArray *specs; /* SfWeightSpec; NULL until loaded */
   SfWeightTarget target;
 } ClipTower;
 
@@ -75,8 +83,8 @@ typedef struct
   ClipVisionGlobals vg;
   ClipHeadGlobals hg;
   ClipTower text, vision, head;
-  gint64 eos_id;                /* text_config eos_token_id */
-  gint64 image_size, grid;      /* pixels, patches per side */
+  gint64 eos_id;           /* text_config eos_token_id */
+  gint64 image_size, grid; /* pixels, patches per side */
 } ClipGraph;
 
 #define TG(field) offsetof (ClipTextGlobals, field)
@@ -87,52 +95,68 @@ typedef struct
 
 /* under "text_model." */
 static const SfWeightSpec clip_text_weights[] = {
-  {"embeddings.token_embedding.weight", {SZ_VOCAB, SZ_HIDDEN, -1}, 0, TG (tok_emb)},
-  {"embeddings.position_embedding.weight", {SZ_POS, SZ_HIDDEN, -1}, 0, TG (pos_emb)},
-  {"final_layer_norm.weight", {SZ_HIDDEN, -1}, 0, TG (final_ln_g)},
-  {"final_layer_norm.bias", {SZ_HIDDEN, -1}, 0, TG (final_ln_b)},
+  { "embeddings.token_embedding.weight", { SZ_VOCAB, SZ_HIDDEN, -1 }, 0,
+      TG (tok_emb) },
+  { "embeddings.position_embedding.weight", { SZ_POS, SZ_HIDDEN, -1 }, 0,
+      TG (pos_emb) },
+  { "final_layer_norm.weight", { SZ_HIDDEN, -1 }, 0, TG (final_ln_g) },
+  { "final_layer_norm.bias", { SZ_HIDDEN, -1 }, 0, TG (final_ln_b) },
 };
 
 /* under "vision_model." */
 static const SfWeightSpec clip_vision_weights[] = {
-  {"embeddings.class_embedding", {SZ_HIDDEN, -1}, 0, VG (class_emb)},
-  {"embeddings.patch_embedding.weight", {SZ_HIDDEN, SZ_CHANNELS, SZ_PATCH, SZ_PATCH}, 0, VG (patch_w)},
-  {"embeddings.position_embedding.weight", {SZ_POS, SZ_HIDDEN, -1}, 0, VG (pos_emb)},
-  {"pre_layrnorm.weight", {SZ_HIDDEN, -1}, 0, VG (pre_ln_g)},
-  {"pre_layrnorm.bias", {SZ_HIDDEN, -1}, 0, VG (pre_ln_b)},
-  {"post_layernorm.weight", {SZ_HIDDEN, -1}, 0, VG (post_ln_g)},
-  {"post_layernorm.bias", {SZ_HIDDEN, -1}, 0, VG (post_ln_b)},
+  { "embeddings.class_embedding", { SZ_HIDDEN, -1 }, 0, VG (class_emb) },
+  { "embeddings.patch_embedding.weight",
+      { SZ_HIDDEN, SZ_CHANNELS, SZ_PATCH, SZ_PATCH }, 0, VG (patch_w) },
+  { "embeddings.position_embedding.weight", { SZ_POS, SZ_HIDDEN, -1 }, 0,
+      VG (pos_emb) },
+  { "pre_layrnorm.weight", { SZ_HIDDEN, -1 }, 0, VG (pre_ln_g) },
+  { "pre_layrnorm.bias", { SZ_HIDDEN, -1 }, 0, VG (pre_ln_b) },
+  { "post_layernorm.weight", { SZ_HIDDEN, -1 }, 0, VG (post_ln_g) },
+  { "post_layernorm.bias", { SZ_HIDDEN, -1 }, 0, VG (post_ln_b) },
 };
 
 /* CLIPEncoderLayer, the same in both towers */
 static const SfWeightSpec clip_layer_weights[] = {
-  {"encoder.layers.{L}.layer_norm1.weight", {SZ_HIDDEN, -1}, PL, L (ln1_g)},
-  {"encoder.layers.{L}.layer_norm1.bias", {SZ_HIDDEN, -1}, PL, L (ln1_b)},
-  {"encoder.layers.{L}.self_attn.q_proj.weight", {SZ_HIDDEN, SZ_HIDDEN, -1}, PL, L (q_w)},
-  {"encoder.layers.{L}.self_attn.q_proj.bias", {SZ_HIDDEN, -1}, PL, L (q_b)},
-  {"encoder.layers.{L}.self_attn.k_proj.weight", {SZ_HIDDEN, SZ_HIDDEN, -1}, PL, L (k_w)},
-  {"encoder.layers.{L}.self_attn.k_proj.bias", {SZ_HIDDEN, -1}, PL, L (k_b)},
-  {"encoder.layers.{L}.self_attn.v_proj.weight", {SZ_HIDDEN, SZ_HIDDEN, -1}, PL, L (v_w)},
-  {"encoder.layers.{L}.self_attn.v_proj.bias", {SZ_HIDDEN, -1}, PL, L (v_b)},
-  {"encoder.layers.{L}.self_attn.out_proj.weight", {SZ_HIDDEN, SZ_HIDDEN, -1}, PL, L (o_w)},
-  {"encoder.layers.{L}.self_attn.out_proj.bias", {SZ_HIDDEN, -1}, PL, L (o_b)},
-  {"encoder.layers.{L}.layer_norm2.weight", {SZ_HIDDEN, -1}, PL, L (ln2_g)},
-  {"encoder.layers.{L}.layer_norm2.bias", {SZ_HIDDEN, -1}, PL, L (ln2_b)},
-  {"encoder.layers.{L}.mlp.fc1.weight", {SZ_INTER, SZ_HIDDEN, -1}, PL, L (ffn_in_w)},
-  {"encoder.layers.{L}.mlp.fc1.bias", {SZ_INTER, -1}, PL, L (ffn_in_b)},
-  {"encoder.layers.{L}.mlp.fc2.weight", {SZ_HIDDEN, SZ_INTER, -1}, PL, L (ffn_out_w)},
-  {"encoder.layers.{L}.mlp.fc2.bias", {SZ_HIDDEN, -1}, PL, L (ffn_out_b)},
+  { "encoder.layers.{L}.layer_norm1.weight", { SZ_HIDDEN, -1 }, PL, L (ln1_g) },
+  { "encoder.layers.{L}.layer_norm1.bias", { SZ_HIDDEN, -1 }, PL, L (ln1_b) },
+  { "encoder.layers.{L}.self_attn.q_proj.weight", { SZ_HIDDEN, SZ_HIDDEN, -1 },
+      PL, L (q_w) },
+  { "encoder.layers.{L}.self_attn.q_proj.bias", { SZ_HIDDEN, -1 }, PL,
+      L (q_b) },
+  { "encoder.layers.{L}.self_attn.k_proj.weight", { SZ_HIDDEN, SZ_HIDDEN, -1 },
+      PL, L (k_w) },
+  { "encoder.layers.{L}.self_attn.k_proj.bias", { SZ_HIDDEN, -1 }, PL,
+      L (k_b) },
+  { "encoder.layers.{L}.self_attn.v_proj.weight", { SZ_HIDDEN, SZ_HIDDEN, -1 },
+      PL, L (v_w) },
+  { "encoder.layers.{L}.self_attn.v_proj.bias", { SZ_HIDDEN, -1 }, PL,
+      L (v_b) },
+  { "encoder.layers.{L}.self_attn.out_proj.weight",
+      { SZ_HIDDEN, SZ_HIDDEN, -1 }, PL, L (o_w) },
+  { "encoder.layers.{L}.self_attn.out_proj.bias", { SZ_HIDDEN, -1 }, PL,
+      L (o_b) },
+  { "encoder.layers.{L}.layer_norm2.weight", { SZ_HIDDEN, -1 }, PL, L (ln2_g) },
+  { "encoder.layers.{L}.layer_norm2.bias", { SZ_HIDDEN, -1 }, PL, L (ln2_b) },
+  { "encoder.layers.{L}.mlp.fc1.weight", { SZ_INTER, SZ_HIDDEN, -1 }, PL,
+      L (ffn_in_w) },
+  { "encoder.layers.{L}.mlp.fc1.bias", { SZ_INTER, -1 }, PL, L (ffn_in_b) },
+  { "encoder.layers.{L}.mlp.fc2.weight", { SZ_HIDDEN, SZ_INTER, -1 }, PL,
+      L (ffn_out_w) },
+  { "encoder.layers.{L}.mlp.fc2.bias", { SZ_HIDDEN, -1 }, PL, L (ffn_out_b) },
 };
 
 /* top level */
 static const SfWeightSpec clip_head_weights[] = {
-  {"text_projection.weight", {SZ_PROJ, SZ_TEXT_HIDDEN, -1}, 0, HG (text_proj)},
-  {"visual_projection.weight", {SZ_PROJ, SZ_VISION_HIDDEN, -1}, 0, HG (visual_proj)},
-  {"logit_scale", {-1}, 0, HG (logit_scale)},
+  { "text_projection.weight", { SZ_PROJ, SZ_TEXT_HIDDEN, -1 }, 0,
+      HG (text_proj) },
+  { "visual_projection.weight", { SZ_PROJ, SZ_VISION_HIDDEN, -1 }, 0,
+      HG (visual_proj) },
+  { "logit_scale", { -1 }, 0, HG (logit_scale) },
 };
 
 static const SfArchitecture clip_architectures[] = {
-  {"CLIPModel", FALSE},
+  { "CLIPModel", FALSE },
 };
 
 /* CLIPImageProcessor's defaults, for folders without
@@ -147,10 +171,10 @@ static const char clip_default_processor[] =
     "\"do_convert_rgb\": true}";
 
 static void
-clip_tower_clear (ClipTower * tower)
+clip_tower_clear (ClipTower *tower)
 {
   if (tower->specs) {
-    sf_weights_clear ((const SfWeightSpec *) tower->specs->data,
+    sf_weights_clear ((const SfWeightSpec *)tower->specs->data,
         tower->specs->len, &tower->target);
     g_array_unref (tower->specs);
     tower->specs = NULL;
@@ -173,29 +197,29 @@ clip_free (gpointer data)
 
 /* The settings both towers share (CLIPEncoder). */
 static gboolean
-clip_read_encoder (ClipTower * tower, const SfConfig * cfg, gint64 hidden,
-    gint64 inter, gint64 layers, gint64 heads, GError ** error)
+clip_read_encoder (ClipTower *tower, const SfConfig *cfg, gint64 hidden,
+    gint64 inter, gint64 layers, gint64 heads, GError **error)
 {
   const char *act_name;
   double eps;
 
-  if (!sf_config_int_or (cfg, "hidden_size", hidden, &tower->sizes[SZ_HIDDEN],
-          error)
-      || !sf_config_int_or (cfg, "intermediate_size", inter,
-          &tower->sizes[SZ_INTER], error)
+  if (!sf_config_int_or (
+          cfg, "hidden_size", hidden, &tower->sizes[SZ_HIDDEN], error)
+      || !sf_config_int_or (
+          cfg, "intermediate_size", inter, &tower->sizes[SZ_INTER], error)
       || !sf_config_int_or (cfg, "num_hidden_layers", layers, &layers, error)
       || !sf_config_int_or (cfg, "num_attention_heads", heads, &heads, error)
       || !sf_config_double_or (cfg, "layer_norm_eps", 1e-5, &eps, error)
-      || !sf_config_string_or (cfg, "hidden_act", "quick_gelu", &act_name,
-          error))
+      || !sf_config_string_or (
+          cfg, "hidden_act", "quick_gelu", &act_name, error))
     return FALSE;
-  if (tower->sizes[SZ_HIDDEN] < 1 || tower->sizes[SZ_INTER] < 1
-      || heads < 1 || layers < 1 || layers > 1000
-      || tower->sizes[SZ_HIDDEN] % heads != 0) {
+  if (tower->sizes[SZ_HIDDEN] < 1 || tower->sizes[SZ_INTER] < 1 || heads < 1
+      || layers < 1 || layers > 1000 || tower->sizes[SZ_HIDDEN] % heads != 0) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "%s: hidden_size, intermediate_size, num_hidden_layers and "
         "num_attention_heads must be positive, and hidden_size a multiple "
-        "of num_attention_heads", sf_config_origin (cfg));
+        "of num_attention_heads",
+        sf_config_origin (cfg));
     return FALSE;
   }
   if (!sf_activation_from_name (act_name, &tower->params.act)) {
@@ -204,23 +228,23 @@ clip_read_encoder (ClipTower * tower, const SfConfig * cfg, gint64 hidden,
         act_name);
     return FALSE;
   }
-  tower->n_layers = (int) layers;
-  tower->params.n_heads = (int) heads;
-  tower->params.eps = (float) eps;
+  tower->n_layers = (int)layers;
+  tower->params.n_heads = (int)heads;
+  tower->params.eps = (float)eps;
   return TRUE;
 }
 
 static gboolean
-clip_read_text_config (ClipGraph * g, const SfConfig * root, GError ** error)
+clip_read_text_config (ClipGraph *g, const SfConfig *root, GError **error)
 {
   g_autoptr (SfConfig) cfg = sf_config_get_object (root, "text_config", error);
   ClipTower *t = &g->text;
 
   if (cfg == NULL || !clip_read_encoder (t, cfg, 512, 2048, 12, 8, error)
-      || !sf_config_int_or (cfg, "vocab_size", 49408, &t->sizes[SZ_VOCAB],
-          error)
-      || !sf_config_int_or (cfg, "max_position_embeddings", 77,
-          &t->sizes[SZ_POS], error)
+      || !sf_config_int_or (
+          cfg, "vocab_size", 49408, &t->sizes[SZ_VOCAB], error)
+      || !sf_config_int_or (
+          cfg, "max_position_embeddings", 77, &t->sizes[SZ_POS], error)
       || !sf_config_int_or (cfg, "eos_token_id", 49407, &g->eos_id, error))
     return FALSE;
   if (t->sizes[SZ_VOCAB] < 1 || t->sizes[SZ_POS] < 1) {
@@ -234,25 +258,24 @@ clip_read_text_config (ClipGraph * g, const SfConfig * root, GError ** error)
 }
 
 static gboolean
-clip_read_vision_config (ClipGraph * g, const SfConfig * root,
-    GError ** error)
+clip_read_vision_config (ClipGraph *g, const SfConfig *root, GError **error)
 {
-  g_autoptr (SfConfig) cfg = sf_config_get_object (root, "vision_config",
-      error);
+  g_autoptr (SfConfig) cfg =
+      sf_config_get_object (root, "vision_config", error);
   ClipTower *v = &g->vision;
 
   if (cfg == NULL || !clip_read_encoder (v, cfg, 768, 3072, 12, 12, error)
-      || !sf_config_int_or (cfg, "num_channels", 3, &v->sizes[SZ_CHANNELS],
-          error)
+      || !sf_config_int_or (
+          cfg, "num_channels", 3, &v->sizes[SZ_CHANNELS], error)
       || !sf_config_int_or (cfg, "image_size", 224, &g->image_size, error)
-      || !sf_config_int_or (cfg, "patch_size", 32, &v->sizes[SZ_PATCH],
-          error))
+      || !sf_config_int_or (cfg, "patch_size", 32, &v->sizes[SZ_PATCH], error))
     return FALSE;
   if (v->sizes[SZ_CHANNELS] < 1 || v->sizes[SZ_PATCH] < 1
       || g->image_size < v->sizes[SZ_PATCH] || g->image_size > 1000000) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "%s: num_channels, image_size and patch_size must be positive, "
-        "with image_size ≥ patch_size", sf_config_origin (cfg));
+        "with image_size ≥ patch_size",
+        sf_config_origin (cfg));
     return FALSE;
   }
   g->grid = g->image_size / v->sizes[SZ_PATCH];
@@ -262,20 +285,20 @@ clip_read_vision_config (ClipGraph * g, const SfConfig * root,
 
 /* Loads one tower's table under @prefix into @tower. */
 static gboolean
-clip_tower_load (ClipTower * tower, SfCheckpoint * ckpt, const char *prefix,
-    gpointer globals, const SfWeightSpec * table, guint n_table,
-    gboolean with_layers, gint64 * n_params, GError ** error)
+clip_tower_load (ClipTower *tower, SfCheckpoint *ckpt, const char *prefix,
+    gpointer globals, const SfWeightSpec *table, guint n_table,
+    gboolean with_layers, gint64 *n_params, GError **error)
 {
   GArray *specs = g_array_new (FALSE, FALSE, sizeof (SfWeightSpec));
 
   g_array_append_vals (specs, table, n_table);
   if (with_layers) {
-    g_array_append_vals (specs, clip_layer_weights,
-        G_N_ELEMENTS (clip_layer_weights));
+    g_array_append_vals (
+        specs, clip_layer_weights, G_N_ELEMENTS (clip_layer_weights));
     tower->layers = g_new0 (SfEncoderLayer, tower->n_layers);
   }
   tower->globals = globals;
-  tower->target = (SfWeightTarget) {
+  tower->target = (SfWeightTarget){
     .prefix = prefix,
     .sizes = tower->sizes,
     .n_layers = with_layers ? tower->n_layers : 0,
@@ -283,7 +306,7 @@ clip_tower_load (ClipTower * tower, SfCheckpoint * ckpt, const char *prefix,
     .layers = tower->layers,
     .layer_stride = sizeof (SfEncoderLayer),
   };
-  if (!sf_weights_load (ckpt, (const SfWeightSpec *) specs->data, specs->len,
+  if (!sf_weights_load (ckpt, (const SfWeightSpec *)specs->data, specs->len,
           &tower->target, n_params, error)) {
     g_array_unref (specs);
     return FALSE;
@@ -293,18 +316,18 @@ clip_tower_load (ClipTower * tower, SfCheckpoint * ckpt, const char *prefix,
 }
 
 static gboolean
-clip_load_tokenizer (SfModel * model, GError ** error)
+clip_load_tokenizer (SfModel *model, GError **error)
 {
   g_autofree char *json = sf_checkpoint_file (model->ckpt, "tokenizer.json");
 
-  if (json == NULL)             /* text input then fails with a clear error */
+  if (json == NULL) /* text input then fails with a clear error */
     return TRUE;
   model->tokenizer = sf_tokenizer_load_dir (sf_model_dir (model), error);
   return model->tokenizer != NULL;
 }
 
 static gpointer
-clip_load (SfModel * model, SfCheckpoint * ckpt, GError ** error)
+clip_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
 {
   const SfConfig *cfg = sf_checkpoint_config (ckpt);
   ClipGraph *g = g_new0 (ClipGraph, 1);
@@ -322,8 +345,8 @@ clip_load (SfModel * model, SfCheckpoint * ckpt, GError ** error)
   g->head.sizes[SZ_TEXT_HIDDEN] = g->text.sizes[SZ_HIDDEN];
   g->head.sizes[SZ_VISION_HIDDEN] = g->vision.sizes[SZ_HIDDEN];
 
-  default_proc = g_strdup_printf (clip_default_processor,
-      (int) g->image_size, (int) g->image_size, (int) g->image_size);
+  default_proc = g_strdup_printf (clip_default_processor, (int)g->image_size,
+      (int)g->image_size, (int)g->image_size);
   if (!sf_image_family_load_processor (model, default_proc, error)
       || !clip_load_tokenizer (model, error))
     goto fail;
@@ -342,6 +365,12 @@ clip_load (SfModel * model, SfCheckpoint * ckpt, GError ** error)
   model->max_positions = g->text.sizes[SZ_POS];
   model->projection_dim = proj;
   model->logit_scale = expf (sf_tensor_f32 (g->hg.logit_scale)[0]);
+  if (!isfinite (model->logit_scale)) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "%s: tensor 'logit_scale' is not a finite log scale",
+        sf_model_dir (model));
+    goto fail;
+  }
   return g;
 
 fail:
@@ -351,10 +380,10 @@ fail:
 
 /* Projects pooled [B, H] with @w (P, H) and L2-normalises: [B, P]. */
 static SfTensor *
-clip_project (const SfTensor * pooled, const SfTensor * w)
+clip_project (const SfTensor *pooled, const SfTensor *w)
 {
-  SfTensor *out = sf_tensor_new_f32 (2, sf_tensor_dim (pooled, 0),
-      sf_tensor_dim (w, 0));
+  SfTensor *out =
+      sf_tensor_new_f32 (2, sf_tensor_dim (pooled, 0), sf_tensor_dim (w, 0));
   sf_op_linear (out, pooled, w, NULL);
   sf_op_l2_normalize (out, out);
   return out;
@@ -366,7 +395,7 @@ clip_project (const SfTensor * pooled, const SfTensor * w)
  * it repeats). Otherwise it is the first occurrence of eos_token_id, and 0
  * when the row has none, as torch's argmax over an all-false row gives. */
 static gint64
-clip_eos_position (const ClipGraph * g, const gint64 * ids, gint64 t)
+clip_eos_position (const ClipGraph *g, const gint64 *ids, gint64 t)
 {
   gint64 best = 0;
 
@@ -384,25 +413,26 @@ clip_eos_position (const ClipGraph * g, const gint64 * ids, gint64 t)
 
 /* Mirrors CLIPTextEmbeddings.forward with positions 0..T-1. */
 static SfTensor *
-clip_text_embed (ClipGraph * g, const SfTensor * input_ids, GError ** error)
+clip_text_embed (ClipGraph *g, const SfTensor *input_ids, GError **error)
 {
   gint64 b = sf_tensor_dim (input_ids, 0), t = sf_tensor_dim (input_ids, 1);
   gint64 h = g->text.sizes[SZ_HIDDEN];
-  g_autoptr (SfTensor) x = sf_tensor_new_f32 (3, b, t, h);     /* (B, T, H) */
-  g_autoptr (SfTensor) rows = sf_tensor_reshape (x, 2, (gint64[]) { b * t, h });
+  g_autoptr (SfTensor) x = sf_tensor_new_f32 (3, b, t, h); /* (B, T, H) */
+  g_autoptr (SfTensor) rows = sf_tensor_reshape (x, 2, (gint64[]){ b * t, h });
   g_autoptr (SfTensor) pos = sf_tensor_new_f32 (2, b * t, h);
   g_autofree gint64 *pos_ids = g_new (gint64, b * t);
 
   if (t > g->text.sizes[SZ_POS]) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "input has %" G_GINT64_FORMAT " tokens, more than the model's "
-        "max_position_embeddings %" G_GINT64_FORMAT, t, g->text.sizes[SZ_POS]);
+        "max_position_embeddings %" G_GINT64_FORMAT,
+        t, g->text.sizes[SZ_POS]);
     return NULL;
   }
   for (gint64 i = 0; i < b * t; i++)
     pos_ids[i] = i % t;
-  if (!sf_op_embedding (rows, g->tg.tok_emb, sf_tensor_i64 (input_ids),
-          b * t, error))
+  if (!sf_op_embedding (
+          rows, g->tg.tok_emb, sf_tensor_i64 (input_ids), b * t, error))
     return NULL;
   sf_op_embedding (pos, g->tg.pos_emb, pos_ids, b * t, NULL);
   sf_op_add (rows, rows, pos);
@@ -410,8 +440,8 @@ clip_text_embed (ClipGraph * g, const SfTensor * input_ids, GError ** error)
 }
 
 static gboolean
-clip_forward_text (gpointer data, const SfTextInput * in,
-    gboolean want_hidden, SfTextOutput * out, GError ** error)
+clip_forward_text (gpointer data, const SfTextInput *in, gboolean want_hidden,
+    SfTextOutput *out, GError **error)
 {
   ClipGraph *g = data;
   gint64 b = sf_tensor_dim (in->input_ids, 0);
@@ -423,8 +453,8 @@ clip_forward_text (gpointer data, const SfTextInput * in,
   if (x == NULL)
     return FALSE;
   if (want_hidden)
-    out->hidden_states = g_ptr_array_new_with_free_func (
-        (GDestroyNotify) sf_tensor_unref);
+    out->hidden_states =
+        g_ptr_array_new_with_free_func ((GDestroyNotify)sf_tensor_unref);
   x = sf_encoder_stack_pre_ln (g->text.layers, g->text.n_layers,
       &g->text.params, x, in->attention_mask, out->hidden_states);
   /* final_layer_norm into a new tensor: x may be a hidden state */
@@ -435,11 +465,10 @@ clip_forward_text (gpointer data, const SfTextInput * in,
 
   /* pooler_output [B, H]: each row's end-of-text hidden state */
   out->pooler_output = sf_tensor_new_f32 (2, b, h);
-  rows = sf_tensor_reshape (out->last_hidden_state, 2,
-      (gint64[]) { b * t, h });
+  rows = sf_tensor_reshape (out->last_hidden_state, 2, (gint64[]){ b * t, h });
   for (gint64 i = 0; i < b; i++) {
-    gint64 pos = clip_eos_position (g, sf_tensor_i64 (in->input_ids) + i * t,
-        t);
+    gint64 pos =
+        clip_eos_position (g, sf_tensor_i64 (in->input_ids) + i * t, t);
     g_autoptr (SfTensor) src = sf_tensor_slice0 (rows, i * t + pos, 1);
     g_autoptr (SfTensor) dst = sf_tensor_slice0 (out->pooler_output, i, 1);
     sf_op_copy (dst, src);
@@ -450,21 +479,21 @@ clip_forward_text (gpointer data, const SfTextInput * in,
 
 /* Mirrors CLIPVisionEmbeddings.forward: [B, C, S, S] → [B, N + 1, H]. */
 static SfTensor *
-clip_vision_embed (ClipGraph * g, const SfTensor * px)
+clip_vision_embed (ClipGraph *g, const SfTensor *px)
 {
   gint64 b = px->shape[0], h = g->vision.sizes[SZ_HIDDEN];
   gint64 n = g->grid * g->grid, t = n + 1;
-  int patch = (int) g->vision.sizes[SZ_PATCH];
-  SfConv2dParams conv = {.stride = {patch, patch},.groups = 1 };
+  int patch = (int)g->vision.sizes[SZ_PATCH];
+  SfConv2dParams conv = { .stride = { patch, patch }, .groups = 1 };
   g_autoptr (SfTensor) maps = sf_tensor_new_f32 (4, b, h, g->grid, g->grid);
-  g_autoptr (SfTensor) maps3 = sf_tensor_reshape (maps, 3,
-      (gint64[]) { b, h, n });  /* (B, H, N) */
-  g_autoptr (SfTensor) patches = sf_tensor_new_f32 (3, b, n, h);   /* (B, N, H) */
-  g_autoptr (SfTensor) x = sf_tensor_new_f32 (3, b, t, h);  /* (B, N + 1, H) */
-  g_autoptr (SfTensor) rows = sf_tensor_reshape (x, 2, (gint64[]) { b * t, h });
-  g_autoptr (SfTensor) flat = sf_tensor_reshape (x, 2, (gint64[]) { b, t * h });
-  g_autoptr (SfTensor) pos = sf_tensor_reshape (g->vg.pos_emb, 1,
-      (gint64[]) { t * h });
+  g_autoptr (SfTensor) maps3 =
+      sf_tensor_reshape (maps, 3, (gint64[]){ b, h, n });        /* (B, H, N) */
+  g_autoptr (SfTensor) patches = sf_tensor_new_f32 (3, b, n, h); /* (B, N, H) */
+  g_autoptr (SfTensor) x = sf_tensor_new_f32 (3, b, t, h); /* (B, N + 1, H) */
+  g_autoptr (SfTensor) rows = sf_tensor_reshape (x, 2, (gint64[]){ b * t, h });
+  g_autoptr (SfTensor) flat = sf_tensor_reshape (x, 2, (gint64[]){ b, t * h });
+  g_autoptr (SfTensor) pos =
+      sf_tensor_reshape (g->vg.pos_emb, 1, (gint64[]){ t * h });
 
   sf_op_conv2d (maps, px, g->vg.patch_w, NULL, &conv);
   sf_op_transpose_last2 (patches, maps3);
@@ -480,8 +509,8 @@ clip_vision_embed (ClipGraph * g, const SfTensor * px)
 }
 
 static gboolean
-clip_forward_image (gpointer data, const SfImageInput * in,
-    gboolean want_hidden, SfImageOutput * out, GError ** error)
+clip_forward_image (gpointer data, const SfImageInput *in, gboolean want_hidden,
+    SfImageOutput *out, GError **error)
 {
   ClipGraph *g = data;
   const SfTensor *px = in->pixel_values;
@@ -492,14 +521,13 @@ clip_forward_image (gpointer data, const SfImageInput * in,
           g->image_size, g->image_size, error))
     return FALSE;
   x = clip_vision_embed (g, px);
-  sf_op_layer_norm (x, x, g->vg.pre_ln_g, g->vg.pre_ln_b,
-      g->vision.params.eps);
+  sf_op_layer_norm (x, x, g->vg.pre_ln_g, g->vg.pre_ln_b, g->vision.params.eps);
   if (want_hidden)
-    out->hidden_states = g_ptr_array_new_with_free_func (
-        (GDestroyNotify) sf_tensor_unref);
+    out->hidden_states =
+        g_ptr_array_new_with_free_func ((GDestroyNotify)sf_tensor_unref);
   x = sf_encoder_stack_pre_ln (g->vision.layers, g->vision.n_layers,
       &g->vision.params, x, NULL, out->hidden_states);
-  out->last_hidden_state = x;   /* no final norm: only the pooled token */
+  out->last_hidden_state = x; /* no final norm: only the pooled token */
 
   out->pooler_output = sf_tensor_new_f32 (2, px->shape[0], h);
   sf_op_first_token (out->pooler_output, x);

@@ -2,7 +2,7 @@
 #include "graphs/encoder.h"
 
 static SfTensor *
-new_like (const SfTensor * x, gint64 last)
+new_like (const SfTensor *x, gint64 last)
 {
   gint64 shape[SF_TENSOR_MAX_DIMS];
   for (int i = 0; i < x->ndim; i++)
@@ -12,25 +12,24 @@ new_like (const SfTensor * x, gint64 last)
 }
 
 SfTensor *
-sf_encoder_layer_post_ln (const SfEncoderLayer * layer,
-    const SfEncoderParams * params, SfTensor * x, const SfTensor * mask)
+sf_encoder_layer_post_ln (const SfEncoderLayer *layer,
+    const SfEncoderParams *params, SfTensor *x, const SfTensor *mask)
 {
   gint64 hidden = sf_tensor_dim (x, -1);
   gint64 inter = sf_tensor_dim (layer->ffn_in_w, 0);
-  g_autoptr (SfTensor) q = new_like (x, hidden);        /* (B, T, H) */
+  g_autoptr (SfTensor) q = new_like (x, hidden); /* (B, T, H) */
   g_autoptr (SfTensor) k = new_like (x, hidden);
   g_autoptr (SfTensor) v = new_like (x, hidden);
   g_autoptr (SfTensor) ctx = new_like (x, hidden);
   g_autoptr (SfTensor) attn = new_like (x, hidden);
-  g_autoptr (SfTensor) ffn = new_like (x, inter);       /* (B, T, I) */
+  g_autoptr (SfTensor) ffn = new_like (x, inter); /* (B, T, I) */
   SfTensor *out = new_like (x, hidden);
 
   /* self-attention block */
   sf_op_linear (q, x, layer->q_w, layer->q_b);
   sf_op_linear (k, x, layer->k_w, layer->k_b);
   sf_op_linear (v, x, layer->v_w, layer->v_b);
-  sf_op_attention (ctx, q, k, v, params->n_heads, mask,
-      params->causal);
+  sf_op_attention (ctx, q, k, v, params->n_heads, mask, params->causal);
   sf_op_linear (attn, ctx, layer->o_w, layer->o_b);
   sf_op_add (attn, attn, x);
   sf_op_layer_norm (attn, attn, layer->ln1_g, layer->ln1_b, params->eps);
@@ -45,9 +44,9 @@ sf_encoder_layer_post_ln (const SfEncoderLayer * layer,
 }
 
 SfTensor *
-sf_encoder_stack_post_ln (const SfEncoderLayer * layers, int n_layers,
-    const SfEncoderParams * params, SfTensor * x, const SfTensor * mask,
-    GPtrArray * hidden_states)
+sf_encoder_stack_post_ln (const SfEncoderLayer *layers, int n_layers,
+    const SfEncoderParams *params, SfTensor *x, const SfTensor *mask,
+    GPtrArray *hidden_states)
 {
   for (int l = 0; l < n_layers; l++) {
     SfTensor *next;

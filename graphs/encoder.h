@@ -11,14 +11,14 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  SfTensor *q_w, *q_b;          /* (H, H), (H) */
+  SfTensor *q_w, *q_b; /* (H, H), (H) */
   SfTensor *k_w, *k_b;
   SfTensor *v_w, *v_b;
-  SfTensor *o_w, *o_b;          /* attention output projection */
-  SfTensor *ln1_g, *ln1_b;      /* (H) after attention */
-  SfTensor *ffn_in_w, *ffn_in_b;        /* (I, H), (I) */
-  SfTensor *ffn_out_w, *ffn_out_b;      /* (H, I), (H) */
-  SfTensor *ln2_g, *ln2_b;      /* (H) after the feed-forward */
+  SfTensor *o_w, *o_b;             /* attention output projection */
+  SfTensor *ln1_g, *ln1_b;         /* (H) after attention */
+  SfTensor *ffn_in_w, *ffn_in_b;   /* (I, H), (I) */
+  SfTensor *ffn_out_w, *ffn_out_b; /* (H, I), (H) */
+  SfTensor *ln2_g, *ln2_b;         /* (H) after the feed-forward */
 } SfEncoderLayer;
 
 typedef struct
@@ -26,19 +26,19 @@ typedef struct
   int n_heads;
   SfActivation act;
   float eps;
-  gboolean causal;              /* token t attends to tokens ≤ t (CLIP text) */
+  gboolean causal; /* token t attends to tokens ≤ t (CLIP text) */
 } SfEncoderParams;
 
 /* (transfer full) x [B, T, H] → [B, T, H]; mask [B, T] or NULL. */
-SfTensor *sf_encoder_layer_post_ln (const SfEncoderLayer * layer,
-    const SfEncoderParams * params, SfTensor * x, const SfTensor * mask);
+SfTensor *sf_encoder_layer_post_ln (const SfEncoderLayer *layer,
+    const SfEncoderParams *params, SfTensor *x, const SfTensor *mask);
 
 /* (transfer full) runs @n_layers layers over @x (transfer full). When
  * @hidden_states is non-NULL, appends the input of every layer and the
  * final output (HF's output_hidden_states order). */
-SfTensor *sf_encoder_stack_post_ln (const SfEncoderLayer * layers,
-    int n_layers, const SfEncoderParams * params, SfTensor * x,
-    const SfTensor * mask, GPtrArray * hidden_states);
+SfTensor *sf_encoder_stack_post_ln (const SfEncoderLayer *layers, int n_layers,
+    const SfEncoderParams *params, SfTensor *x, const SfTensor *mask,
+    GPtrArray *hidden_states);
 
 /* Pre-LN layer, mirroring modeling_vit.ViTLayer: h = x + attn (LN1 (x)),
  * out = h + ffn (LN2 (h)); ln1 is layernorm_before, ln2 layernorm_after.

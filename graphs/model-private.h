@@ -11,19 +11,20 @@ typedef struct
 {
   const char *name;
   SfModality modality;
-  const char *const *model_types;       /* config.json model_type values, NULL-terminated */
+  const char *const
+      *model_types; /* config.json model_type values, NULL-terminated */
   /* Builds the graph state from a checkpoint: reads the config, validates
    * and loads every weight, and fills the model's shared fields
    * (hidden_size, max_positions, classifier). */
-  gpointer (*load) (SfModel * model, SfCheckpoint * ckpt, GError ** error);
+  gpointer (*load) (SfModel *model, SfCheckpoint *ckpt, GError **error);
   void (*free) (gpointer graph);
   /* One forward per modality; NULL where the family takes no such input. */
-  gboolean (*forward_text) (gpointer graph, const SfTextInput * input,
-      gboolean want_hidden_states, SfTextOutput * output, GError ** error);
-  gboolean (*forward_image) (gpointer graph, const SfImageInput * input,
-      gboolean want_hidden_states, SfImageOutput * output, GError ** error);
-  gboolean (*forward_audio) (gpointer graph, const SfAudioInput * input,
-      gboolean want_hidden_states, SfAudioOutput * output, GError ** error);
+  gboolean (*forward_text) (gpointer graph, const SfTextInput *input,
+      gboolean want_hidden_states, SfTextOutput *output, GError **error);
+  gboolean (*forward_image) (gpointer graph, const SfImageInput *input,
+      gboolean want_hidden_states, SfImageOutput *output, GError **error);
+  gboolean (*forward_audio) (gpointer graph, const SfAudioInput *input,
+      gboolean want_hidden_states, SfAudioOutput *output, GError **error);
 } SfFamily;
 
 struct SfModel
@@ -35,21 +36,21 @@ struct SfModel
   const SfFamily *family;
   gpointer graph;
   SfTokenizer *tokenizer;
-  struct SfImageProcessor *image_processor;    /* image families: set by load */
-  struct SfAudioFrontend *audio_frontend;      /* audio families: set by load */
+  struct SfImageProcessor *image_processor; /* image families: set by load */
+  struct SfAudioFrontend *audio_frontend;   /* audio families: set by load */
 
   gint64 hidden_size;
   gint64 max_positions;
   gint64 n_params;
 
   gboolean has_classifier;
-  GPtrArray *labels;            /* char*, num_labels entries */
+  GPtrArray *labels; /* char*, num_labels entries */
   SfProblemType problem_type;
   SfPooling default_pooling;
   gboolean default_normalize;
 
-  gint64 projection_dim;        /* joint embedding size (CLIP), 0 when none */
-  float logit_scale;            /* exp (logit_scale) (CLIP); 1.0 otherwise */
+  gint64 projection_dim; /* joint embedding size (CLIP), 0 when none */
+  float logit_scale;     /* exp (logit_scale) (CLIP); 1.0 otherwise */
 };
 
 /* An architecture a family runs, and whether it has a sequence-
@@ -62,26 +63,25 @@ typedef struct
 
 /* Finds model->architecture in @table (TRUE with *classifier FALSE when
  * the config names no architecture); else an error listing the table. */
-gboolean sf_model_match_architecture (SfModel * model,
-    const SfArchitecture * table, guint n, gboolean * classifier,
-    GError ** error);
+gboolean sf_model_match_architecture (SfModel *model,
+    const SfArchitecture *table, guint n, gboolean *classifier, GError **error);
 
 /* graphs/model-cache.c: drops one reference under the cache lock,
  * removing the model from the cache on the last one; TRUE when the caller
  * must free it. */
-gboolean sf_model_cache_release (SfModel * model);
+gboolean sf_model_cache_release (SfModel *model);
 
 /* graphs/registry.c: the family for a config, or an error listing what is
  * supported. *architecture is set to the config's first architecture (or
  * NULL when the config lists none). */
-const SfFamily *sf_registry_lookup (const SfConfig * config,
-    const char **architecture, GError ** error);
+const SfFamily *sf_registry_lookup (
+    const SfConfig *config, const char **architecture, GError **error);
 /* The supported families, NULL-terminated (for messages and `inspect`). */
 const SfFamily *const *sf_registry_families (void);
 
 /* graphs/model.c: reads id2label / num_labels / problem_type for a head
  * with @rows outputs; TRUE when consistent. */
-gboolean sf_model_read_labels (SfModel * model, const SfConfig * config,
-    GError ** error);
+gboolean sf_model_read_labels (
+    SfModel *model, const SfConfig *config, GError **error);
 
 G_END_DECLS

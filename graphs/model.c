@@ -9,14 +9,14 @@
 #include <string.h>
 
 gboolean
-sf_model_match_architecture (SfModel * model, const SfArchitecture * table,
-    guint n, gboolean * classifier, GError ** error)
+sf_model_match_architecture (SfModel *model, const SfArchitecture *table,
+    guint n, gboolean *classifier, GError **error)
 {
   g_autoptr (GString) known = g_string_new (NULL);
 
   *classifier = FALSE;
   if (model->architecture == NULL)
-    return TRUE;                /* bare model_type: the encoder alone */
+    return TRUE; /* bare model_type: the encoder alone */
   for (guint i = 0; i < n; i++) {
     if (g_strcmp0 (model->architecture, table[i].name) == 0) {
       *classifier = table[i].classifier;
@@ -26,15 +26,15 @@ sf_model_match_architecture (SfModel * model, const SfArchitecture * table,
   }
   g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
       "%s: architectures '%s' is not supported for model_type '%s' "
-      "(supported: %s)", sf_config_origin (sf_checkpoint_config (model->ckpt)),
+      "(supported: %s)",
+      sf_config_origin (sf_checkpoint_config (model->ckpt)),
       model->architecture, model->family->name, known->str);
   return FALSE;
 }
 
 /* id2label keys are decimal strings "0".."n-1"; num_labels may stand alone. */
 gboolean
-sf_model_read_labels (SfModel * model, const SfConfig * config,
-    GError ** error)
+sf_model_read_labels (SfModel *model, const SfConfig *config, GError **error)
 {
   const cJSON *id2label = sf_config_get (config, "id2label");
   const char *problem = NULL;
@@ -48,11 +48,12 @@ sf_model_read_labels (SfModel * model, const SfConfig * config,
   n = id2label ? cJSON_GetArraySize (id2label) : 0;
   if (!sf_config_int_or (config, "num_labels", n ? n : 2, &n, error))
     return FALSE;
-  if (n < 1 || n > 1000000 || (id2label
-          && cJSON_GetArraySize (id2label) != n)) {
+  if (n < 1 || n > 1000000
+      || (id2label && cJSON_GetArraySize (id2label) != n)) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "%s: num_labels %" G_GINT64_FORMAT " disagrees with id2label or is "
-        "out of range", sf_config_origin (config), n);
+        "out of range",
+        sf_config_origin (config), n);
     return FALSE;
   }
   model->labels = g_ptr_array_new_full (n, g_free);
@@ -66,9 +67,9 @@ sf_model_read_labels (SfModel * model, const SfConfig * config,
       if (end == item->string || *end != '\0' || id < 0 || id >= n
           || !cJSON_IsString (item) || model->labels->pdata[id] != NULL) {
         g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-            "%s: id2label entry '%s' must map a unique id in [0, %"
-            G_GINT64_FORMAT ") to a string", sf_config_origin (config),
-            item->string, n);
+            "%s: id2label entry '%s' must map a unique id in [0, "
+            "%" G_GINT64_FORMAT ") to a string",
+            sf_config_origin (config), item->string, n);
         return FALSE;
       }
       model->labels->pdata[id] = g_strdup (item->valuestring);
@@ -80,8 +81,9 @@ sf_model_read_labels (SfModel * model, const SfConfig * config,
 
   if (!sf_config_string_or (config, "problem_type", NULL, &problem, error))
     return FALSE;
-  if (problem == NULL)          /* as the HF pipelines decide */
-    model->problem_type = n == 1 ? SF_PROBLEM_MULTI_LABEL : SF_PROBLEM_SINGLE_LABEL;
+  if (problem == NULL) /* as the HF pipelines decide */
+    model->problem_type =
+        n == 1 ? SF_PROBLEM_MULTI_LABEL : SF_PROBLEM_SINGLE_LABEL;
   else if (strcmp (problem, "single_label_classification") == 0)
     model->problem_type = SF_PROBLEM_SINGLE_LABEL;
   else if (strcmp (problem, "multi_label_classification") == 0)
@@ -100,10 +102,10 @@ sf_model_read_labels (SfModel * model, const SfConfig * config,
 /* sentence-transformers folders: modules.json lists a Pooling module (its
  * config says cls or mean) and optionally a Normalize module. */
 static gboolean
-read_sentence_transformers (SfModel * model, GError ** error)
+read_sentence_transformers (SfModel *model, GError **error)
 {
-  g_autofree char *modules_path = sf_checkpoint_file (model->ckpt,
-      "modules.json");
+  g_autofree char *modules_path =
+      sf_checkpoint_file (model->ckpt, "modules.json");
   g_autofree char *text = NULL;
   g_autoptr (cJSON) modules = NULL;
   const cJSON *m;
@@ -125,20 +127,21 @@ read_sentence_transformers (SfModel * model, GError ** error)
       model->default_normalize = TRUE;
     } else if (g_str_has_suffix (type->valuestring, ".Pooling")
         && cJSON_IsString (path) && strstr (path->valuestring, "..") == NULL) {
-      g_autofree char *cfg_path = g_build_filename (sf_model_dir (model),
-          path->valuestring, "config.json", NULL);
+      g_autofree char *cfg_path = g_build_filename (
+          sf_model_dir (model), path->valuestring, "config.json", NULL);
       g_autoptr (SfConfig) cfg = sf_config_load (cfg_path, error);
       gboolean mean = FALSE, cls = FALSE;
       if (cfg == NULL
-          || !sf_config_bool_or (cfg, "pooling_mode_mean_tokens", FALSE,
-              &mean, error)
-          || !sf_config_bool_or (cfg, "pooling_mode_cls_token", FALSE, &cls,
-              error))
+          || !sf_config_bool_or (
+              cfg, "pooling_mode_mean_tokens", FALSE, &mean, error)
+          || !sf_config_bool_or (
+              cfg, "pooling_mode_cls_token", FALSE, &cls, error))
         return FALSE;
       if (!mean && !cls) {
         g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
             "%s: only pooling_mode_mean_tokens and pooling_mode_cls_token "
-            "are supported", cfg_path);
+            "are supported",
+            cfg_path);
         return FALSE;
       }
       model->default_pooling = mean ? SF_POOLING_MEAN : SF_POOLING_CLS;
@@ -148,7 +151,7 @@ read_sentence_transformers (SfModel * model, GError ** error)
 }
 
 static gboolean
-load_tokenizer (SfModel * model, GError ** error)
+load_tokenizer (SfModel *model, GError **error)
 {
   g_autofree char *json = sf_checkpoint_file (model->ckpt, "tokenizer.json");
   g_autofree char *vocab = sf_checkpoint_file (model->ckpt, "vocab.txt");
@@ -160,7 +163,7 @@ load_tokenizer (SfModel * model, GError ** error)
 }
 
 SfModel *
-sf_model_load (const char *dir, GError ** error)
+sf_model_load (const char *dir, GError **error)
 {
   g_autoptr (SfModel) model = g_new0 (SfModel, 1);
   const char *arch = NULL;
@@ -172,8 +175,8 @@ sf_model_load (const char *dir, GError ** error)
   if (model->ckpt == NULL)
     return NULL;
   model->name = g_path_get_basename (sf_checkpoint_dir (model->ckpt));
-  model->family = sf_registry_lookup (sf_checkpoint_config (model->ckpt),
-      &arch, error);
+  model->family =
+      sf_registry_lookup (sf_checkpoint_config (model->ckpt), &arch, error);
   if (model->family == NULL)
     return NULL;
   model->architecture = g_strdup (arch);
@@ -185,7 +188,7 @@ sf_model_load (const char *dir, GError ** error)
 }
 
 SfModel *
-sf_model_ref (SfModel * model)
+sf_model_ref (SfModel *model)
 {
   g_return_val_if_fail (model != NULL, NULL);
   g_atomic_int_inc (&model->refcount);
@@ -193,7 +196,7 @@ sf_model_ref (SfModel * model)
 }
 
 void
-sf_model_unref (SfModel * model)
+sf_model_unref (SfModel *model)
 {
   if (model == NULL || !sf_model_cache_release (model))
     return;
@@ -211,139 +214,136 @@ sf_model_unref (SfModel * model)
 }
 
 const char *
-sf_model_dir (const SfModel * model)
+sf_model_dir (const SfModel *model)
 {
   return sf_checkpoint_dir (model->ckpt);
 }
 
 const char *
-sf_model_name (const SfModel * model)
+sf_model_name (const SfModel *model)
 {
   return model->name;
 }
 
 const char *
-sf_model_family (const SfModel * model)
+sf_model_family (const SfModel *model)
 {
   return model->family->name;
 }
 
 const char *
-sf_model_architecture (const SfModel * model)
+sf_model_architecture (const SfModel *model)
 {
   return model->architecture ? model->architecture : model->family->name;
 }
 
 SfModality
-sf_model_modality (const SfModel * model)
+sf_model_modality (const SfModel *model)
 {
   return model->family->modality;
 }
 
 SfCheckpoint *
-sf_model_checkpoint (const SfModel * model)
+sf_model_checkpoint (const SfModel *model)
 {
   return model->ckpt;
 }
 
 SfTokenizer *
-sf_model_tokenizer (const SfModel * model)
+sf_model_tokenizer (const SfModel *model)
 {
   return model->tokenizer;
 }
 
 gint64
-sf_model_hidden_size (const SfModel * model)
+sf_model_hidden_size (const SfModel *model)
 {
   return model->hidden_size;
 }
 
 gint64
-sf_model_max_positions (const SfModel * model)
+sf_model_max_positions (const SfModel *model)
 {
   return model->max_positions;
 }
 
 gint64
-sf_model_n_params (const SfModel * model)
+sf_model_n_params (const SfModel *model)
 {
   return model->n_params;
 }
 
 gboolean
-sf_model_has_classifier (const SfModel * model)
+sf_model_has_classifier (const SfModel *model)
 {
   return model->has_classifier;
 }
 
 guint
-sf_model_num_labels (const SfModel * model)
+sf_model_num_labels (const SfModel *model)
 {
   return model->has_classifier && model->labels ? model->labels->len : 0;
 }
 
 const char *
-sf_model_label (const SfModel * model, guint index)
+sf_model_label (const SfModel *model, guint index)
 {
   g_return_val_if_fail (index < sf_model_num_labels (model), NULL);
   return model->labels->pdata[index];
 }
 
 SfProblemType
-sf_model_problem_type (const SfModel * model)
+sf_model_problem_type (const SfModel *model)
 {
   return model->problem_type;
 }
 
 SfPooling
-sf_model_default_pooling (const SfModel * model)
+sf_model_default_pooling (const SfModel *model)
 {
   return model->default_pooling;
 }
 
 gboolean
-sf_model_default_normalize (const SfModel * model)
+sf_model_default_normalize (const SfModel *model)
 {
   return model->default_normalize;
 }
 
 gboolean
-sf_model_takes_input (const SfModel * model, SfModality modality)
+sf_model_takes_input (const SfModel *model, SfModality modality)
 {
   switch (modality) {
-    case SF_MODALITY_TEXT:
-      return model->family->forward_text != NULL;
-    case SF_MODALITY_IMAGE:
-      return model->family->forward_image != NULL;
-    case SF_MODALITY_AUDIO:
-      return model->family->forward_audio != NULL;
+    case SF_MODALITY_TEXT: return model->family->forward_text != NULL;
+    case SF_MODALITY_IMAGE: return model->family->forward_image != NULL;
+    case SF_MODALITY_AUDIO: return model->family->forward_audio != NULL;
   }
   return FALSE;
 }
 
 gint64
-sf_model_projection_dim (const SfModel * model)
+sf_model_projection_dim (const SfModel *model)
 {
   return model->projection_dim;
 }
 
 float
-sf_model_logit_scale (const SfModel * model)
+sf_model_logit_scale (const SfModel *model)
 {
   return model->logit_scale;
 }
 
 SfTensor *
-sf_model_similarity (const SfModel * model, const SfTensor * a,
-    const SfTensor * b)
+sf_model_similarity (const SfModel *model, const SfTensor *a, const SfTensor *b)
 {
   g_autoptr (SfTensor) na = NULL, nb = NULL;
   SfTensor *out;
 
   g_return_val_if_fail (a != NULL && b != NULL, NULL);
-  g_return_val_if_fail (a->ndim == 2 && b->ndim == 2
-      && a->dtype == SF_DTYPE_F32 && b->dtype == SF_DTYPE_F32
-      && sf_tensor_dim (a, 1) == sf_tensor_dim (b, 1), NULL);
+  g_return_val_if_fail (a->ndim == 2 && b->ndim == 2 && a->dtype == SF_DTYPE_F32
+          && b->dtype == SF_DTYPE_F32
+          && sf_tensor_dim (a, 1) == sf_tensor_dim (b, 1),
+      NULL);
   na = sf_tensor_new (SF_DTYPE_F32, 2, a->shape);
   nb = sf_tensor_new (SF_DTYPE_F32, 2, b->shape);
   sf_op_l2_normalize (na, a);

@@ -38,14 +38,14 @@ supported_list (void)
   GString *s = g_string_new (NULL);
   for (guint i = 0; families[i]; i++)
     for (guint j = 0; families[i]->model_types[j]; j++)
-      g_string_append_printf (s, "%s%s", s->len ? ", " : "",
-          families[i]->model_types[j]);
+      g_string_append_printf (
+          s, "%s%s", s->len ? ", " : "", families[i]->model_types[j]);
   return g_string_free (s, FALSE);
 }
 
 const SfFamily *
-sf_registry_lookup (const SfConfig * config, const char **architecture,
-    GError ** error)
+sf_registry_lookup (
+    const SfConfig *config, const char **architecture, GError **error)
 {
   const cJSON *archs = sf_config_get (config, "architectures");
   const char *model_type = NULL;
@@ -80,7 +80,8 @@ sf_registry_lookup (const SfConfig * config, const char **architecture,
   else
     g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
         "%s: model_type '%s'%s%s%s is not supported (supported model types: "
-        "%s)", sf_config_origin (config), model_type,
+        "%s)",
+        sf_config_origin (config), model_type,
         *architecture ? " (architecture " : "",
         *architecture ? *architecture : "", *architecture ? ")" : "", known);
   return NULL;

@@ -30,20 +30,17 @@
 #include "config.h"
 #endif
 
-
 #include "graphs/classify.h"
 #include "gstsfclassifier.h"
 #include "gstsfmodel.h"
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
-    GST_PAD_SINK,
-    GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_SF_TENSORS_MIME ", format = (string) static"));
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
+        GST_STATIC_CAPS (GST_SF_TENSORS_MIME ", format = (string) static"));
 
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
-    GST_PAD_SRC,
-    GST_PAD_ALWAYS,
-    GST_STATIC_CAPS ("text/x-raw, format = (string) utf8"));
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
+        GST_STATIC_CAPS ("text/x-raw, format = (string) utf8"));
 
 GST_DEBUG_CATEGORY_STATIC (gst_sf_classifier_debug);
 #define GST_CAT_DEFAULT gst_sf_classifier_debug
@@ -85,14 +82,14 @@ gst_sf_activation_get_type (void)
 {
   static GType type = 0;
   static const GEnumValue values[] = {
-    {GST_SF_ACTIVATION_AUTO,
-          "Follow the checkpoint's problem_type: sigmoid for multi-label, "
-          "none for regression, softmax otherwise",
-        "auto"},
-    {GST_SF_ACTIVATION_SOFTMAX, "Softmax over all labels", "softmax"},
-    {GST_SF_ACTIVATION_SIGMOID, "Independent sigmoid per label", "sigmoid"},
-    {GST_SF_ACTIVATION_NONE, "Raw logits", "none"},
-    {0, NULL, NULL},
+    { GST_SF_ACTIVATION_AUTO,
+        "Follow the checkpoint's problem_type: sigmoid for multi-label, "
+        "none for regression, softmax otherwise",
+        "auto" },
+    { GST_SF_ACTIVATION_SOFTMAX, "Softmax over all labels", "softmax" },
+    { GST_SF_ACTIVATION_SIGMOID, "Independent sigmoid per label", "sigmoid" },
+    { GST_SF_ACTIVATION_NONE, "Raw logits", "none" },
+    { 0, NULL, NULL },
   };
 
   if (g_once_init_enter (&type)) {
@@ -105,26 +102,26 @@ gst_sf_activation_get_type (void)
 #define gst_sf_classifier_parent_class parent_class
 G_DEFINE_TYPE_WITH_CODE (GstSfClassifier, gst_sf_classifier,
     GST_TYPE_BASE_TRANSFORM,
-    GST_DEBUG_CATEGORY_INIT (gst_sf_classifier_debug, "sfclassifier", 0,
-        "Streamformer classifier"));
-GST_ELEMENT_REGISTER_DEFINE (sfclassifier, "sfclassifier", GST_RANK_NONE,
-    GST_TYPE_SF_CLASSIFIER);
+    GST_DEBUG_CATEGORY_INIT (
+        gst_sf_classifier_debug, "sfclassifier", 0, "Streamformer classifier"));
+GST_ELEMENT_REGISTER_DEFINE (
+    sfclassifier, "sfclassifier", GST_RANK_NONE, GST_TYPE_SF_CLASSIFIER);
 
-static void gst_sf_classifier_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec);
-static void gst_sf_classifier_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec);
-static GstCaps *gst_sf_classifier_transform_caps (GstBaseTransform * trans,
-    GstPadDirection direction, GstCaps * caps, GstCaps * filter);
-static gboolean gst_sf_classifier_set_caps (GstBaseTransform * trans,
-    GstCaps * incaps, GstCaps * outcaps);
-static GstFlowReturn gst_sf_classifier_prepare_output_buffer (GstBaseTransform
-    * trans, GstBuffer * input, GstBuffer ** outbuf);
-static GstFlowReturn gst_sf_classifier_transform (GstBaseTransform * trans,
-    GstBuffer * inbuf, GstBuffer * outbuf);
+static void gst_sf_classifier_set_property (
+    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec);
+static void gst_sf_classifier_get_property (
+    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec);
+static GstCaps *gst_sf_classifier_transform_caps (GstBaseTransform *trans,
+    GstPadDirection direction, GstCaps *caps, GstCaps *filter);
+static gboolean gst_sf_classifier_set_caps (
+    GstBaseTransform *trans, GstCaps *incaps, GstCaps *outcaps);
+static GstFlowReturn gst_sf_classifier_prepare_output_buffer (
+    GstBaseTransform *trans, GstBuffer *input, GstBuffer **outbuf);
+static GstFlowReturn gst_sf_classifier_transform (
+    GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *outbuf);
 
 static void
-gst_sf_classifier_class_init (GstSfClassifierClass * klass)
+gst_sf_classifier_class_init (GstSfClassifierClass *klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
@@ -136,21 +133,22 @@ gst_sf_classifier_class_init (GstSfClassifierClass * klass)
   g_object_class_install_property (gobject_class, PROP_TOP_K,
       g_param_spec_uint ("top-k", "Top k",
           "Number of best labels reported per input, at most the number of "
-          "labels (0 = all)", 0, G_MAXINT, DEFAULT_TOP_K,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
+          "labels (0 = all)",
+          0, G_MAXINT, DEFAULT_TOP_K,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_THRESHOLD,
       g_param_spec_double ("threshold", "Threshold",
           "Labels whose score (after the activation) is below this value are "
-          "dropped", -G_MAXDOUBLE, G_MAXDOUBLE, DEFAULT_THRESHOLD,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
+          "dropped",
+          -G_MAXDOUBLE, G_MAXDOUBLE, DEFAULT_THRESHOLD,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_ACTIVATION,
-      g_param_spec_enum ("activation", "Activation",
-          "How logits become scores", GST_TYPE_SF_ACTIVATION,
-          DEFAULT_ACTIVATION,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
+      g_param_spec_enum ("activation", "Activation", "How logits become scores",
+          GST_TYPE_SF_ACTIVATION, DEFAULT_ACTIVATION,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_PLAYING));
 
   gst_element_class_set_static_metadata (element_class,
       "Streamformer classifier", "Filter/Analyzer",
@@ -173,7 +171,7 @@ gst_sf_classifier_class_init (GstSfClassifierClass * klass)
 }
 
 static void
-gst_sf_classifier_init (GstSfClassifier * self)
+gst_sf_classifier_init (GstSfClassifier *self)
 {
   self->top_k = DEFAULT_TOP_K;
   self->threshold = DEFAULT_THRESHOLD;
@@ -181,56 +179,40 @@ gst_sf_classifier_init (GstSfClassifier * self)
 }
 
 static void
-gst_sf_classifier_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
+gst_sf_classifier_set_property (
+    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   GstSfClassifier *self = GST_SF_CLASSIFIER (object);
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
-    case PROP_TOP_K:
-      self->top_k = g_value_get_uint (value);
-      break;
-    case PROP_THRESHOLD:
-      self->threshold = g_value_get_double (value);
-      break;
-    case PROP_ACTIVATION:
-      self->activation = g_value_get_enum (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
+    case PROP_TOP_K: self->top_k = g_value_get_uint (value); break;
+    case PROP_THRESHOLD: self->threshold = g_value_get_double (value); break;
+    case PROP_ACTIVATION: self->activation = g_value_get_enum (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
 }
 
 static void
-gst_sf_classifier_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec)
+gst_sf_classifier_get_property (
+    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   GstSfClassifier *self = GST_SF_CLASSIFIER (object);
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
-    case PROP_TOP_K:
-      g_value_set_uint (value, self->top_k);
-      break;
-    case PROP_THRESHOLD:
-      g_value_set_double (value, self->threshold);
-      break;
-    case PROP_ACTIVATION:
-      g_value_set_enum (value, self->activation);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
+    case PROP_TOP_K: g_value_set_uint (value, self->top_k); break;
+    case PROP_THRESHOLD: g_value_set_double (value, self->threshold); break;
+    case PROP_ACTIVATION: g_value_set_enum (value, self->activation); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
 }
 
 static GstCaps *
-gst_sf_classifier_transform_caps (GstBaseTransform * trans,
-    GstPadDirection direction, GstCaps * caps, GstCaps * filter)
+gst_sf_classifier_transform_caps (GstBaseTransform *trans,
+    GstPadDirection direction, GstCaps *caps, GstCaps *filter)
 {
   GstCaps *result;
 
@@ -240,8 +222,8 @@ gst_sf_classifier_transform_caps (GstBaseTransform * trans,
     result = gst_static_pad_template_get_caps (&sink_template);
 
   if (filter != NULL) {
-    GstCaps *tmp = gst_caps_intersect_full (filter, result,
-        GST_CAPS_INTERSECT_FIRST);
+    GstCaps *tmp =
+        gst_caps_intersect_full (filter, result, GST_CAPS_INTERSECT_FIRST);
 
     gst_caps_unref (result);
     result = tmp;
@@ -250,8 +232,8 @@ gst_sf_classifier_transform_caps (GstBaseTransform * trans,
 }
 
 static gboolean
-gst_sf_classifier_set_caps (GstBaseTransform * trans, GstCaps * incaps,
-    GstCaps * outcaps)
+gst_sf_classifier_set_caps (
+    GstBaseTransform *trans, GstCaps *incaps, GstCaps *outcaps)
 {
   GstSfClassifier *self = GST_SF_CLASSIFIER (trans);
   GstSfTensorsInfo info;
@@ -268,38 +250,38 @@ gst_sf_classifier_set_caps (GstBaseTransform * trans, GstCaps * incaps,
       || gst_sf_tensor_info_numel (t) != t->dims[0])
     goto bad_shape;
 
-  self->n_values = (guint) t->dims[0];
+  self->n_values = (guint)t->dims[0];
   GST_DEBUG_OBJECT (self, "%u scores per buffer", self->n_values);
   return TRUE;
 
-bad_caps:
-  {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
-        ("could not parse tensor caps %" GST_PTR_FORMAT, incaps));
-    return FALSE;
-  }
-bad_type:
-  {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-        ("sfclassifier needs float32 logits, got %s.",
-            gst_sf_tensor_type_name (t->type)), (NULL));
-    return FALSE;
-  }
-bad_shape:
-  {
-    dims = gst_sf_tensor_info_dims_string (t);
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-        ("sfclassifier needs one row of logits per buffer, got dimensions "
-            "%s.", dims), (NULL));
-    g_free (dims);
-    return FALSE;
-  }
+bad_caps : {
+  GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+      ("could not parse tensor caps %" GST_PTR_FORMAT, incaps));
+  return FALSE;
+}
+bad_type : {
+  GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+      ("sfclassifier needs float32 logits, got %s.",
+          gst_sf_tensor_type_name (t->type)),
+      (NULL));
+  return FALSE;
+}
+bad_shape : {
+  dims = gst_sf_tensor_info_dims_string (t);
+  GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+      ("sfclassifier needs one row of logits per buffer, got dimensions "
+       "%s.",
+          dims),
+      (NULL));
+  g_free (dims);
+  return FALSE;
+}
 }
 
 /* The text length is known only after the transform, which appends it. */
 static GstFlowReturn
-gst_sf_classifier_prepare_output_buffer (GstBaseTransform * trans,
-    GstBuffer * input, GstBuffer ** outbuf)
+gst_sf_classifier_prepare_output_buffer (
+    GstBaseTransform *trans, GstBuffer *input, GstBuffer **outbuf)
 {
   *outbuf = gst_buffer_new ();
   gst_buffer_copy_into (*outbuf, input,
@@ -308,8 +290,8 @@ gst_sf_classifier_prepare_output_buffer (GstBaseTransform * trans,
 }
 
 static GstFlowReturn
-gst_sf_classifier_transform (GstBaseTransform * trans, GstBuffer * inbuf,
-    GstBuffer * outbuf)
+gst_sf_classifier_transform (
+    GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *outbuf)
 {
   GstSfClassifier *self = GST_SF_CLASSIFIER (trans);
   GstSfTensorMeta *meta = gst_buffer_get_sf_tensor_meta (inbuf);
@@ -339,13 +321,13 @@ gst_sf_classifier_transform (GstBaseTransform * trans, GstBuffer * inbuf,
 
   if (!gst_buffer_map (inbuf, &map, GST_MAP_READ))
     goto map_failed;
-  if (map.size < (gsize) n * sizeof (float)) {
+  if (map.size < (gsize)n * sizeof (float)) {
     gst_buffer_unmap (inbuf, &map);
     goto too_small;
   }
   ranked = g_new (SfLabelScore, n);
-  shown = sf_classify (model, (const float *) map.data, n, activation, top_k,
-      threshold, ranked);
+  shown = sf_classify (
+      model, (const float *)map.data, n, activation, top_k, threshold, ranked);
   gst_buffer_unmap (inbuf, &map);
 
   g_value_init (&labels, GST_TYPE_ARRAY);
@@ -353,12 +335,12 @@ gst_sf_classifier_transform (GstBaseTransform * trans, GstBuffer * inbuf,
   line = g_string_new (NULL);
   for (i = 0; i < shown; i++) {
     GValue v = G_VALUE_INIT;
-    gchar *label = names ? g_strdup (names->labels[ranked[i].index])
+    gchar *label = names  ? g_strdup (names->labels[ranked[i].index])
         : ranked[i].label ? g_strdup (ranked[i].label)
-        : g_strdup_printf ("LABEL_%u", ranked[i].index);
+                          : g_strdup_printf ("LABEL_%u", ranked[i].index);
 
-    g_string_append_printf (line, "%s%s %.4f", i ? ", " : "", label,
-        ranked[i].score);
+    g_string_append_printf (
+        line, "%s%s %.4f", i ? ", " : "", label, ranked[i].score);
 
     g_value_init (&v, G_TYPE_STRING);
     g_value_take_string (&v, label);
@@ -369,47 +351,44 @@ gst_sf_classifier_transform (GstBaseTransform * trans, GstBuffer * inbuf,
   }
   g_string_append_c (line, '\n');
 
-  result = gst_structure_new ("sfclassifier",
-      "pts", G_TYPE_UINT64, GST_BUFFER_PTS (inbuf),
-      "duration", G_TYPE_UINT64, GST_BUFFER_DURATION (inbuf), NULL);
+  result = gst_structure_new ("sfclassifier", "pts", G_TYPE_UINT64,
+      GST_BUFFER_PTS (inbuf), "duration", G_TYPE_UINT64,
+      GST_BUFFER_DURATION (inbuf), NULL);
   gst_structure_take_value (result, "labels", &labels);
   gst_structure_take_value (result, "scores", &scores);
   if (meta != NULL && meta->text != NULL)
     gst_structure_set (result, "text", G_TYPE_STRING, meta->text, NULL);
 
   gst_element_post_message (GST_ELEMENT_CAST (self),
-      gst_message_new_element (GST_OBJECT_CAST (self),
-          gst_structure_copy (result)));
+      gst_message_new_element (
+          GST_OBJECT_CAST (self), gst_structure_copy (result)));
   gst_buffer_add_sf_result_meta (outbuf, result);
 
   len = line->len;
   text = g_string_free (line, FALSE);
-  gst_buffer_append_memory (outbuf,
-      gst_memory_new_wrapped (0, text, len, 0, len, text, g_free));
+  gst_buffer_append_memory (
+      outbuf, gst_memory_new_wrapped (0, text, len, 0, len, text, g_free));
 
   g_free (ranked);
   return GST_FLOW_OK;
 
-label_mismatch:
-  {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-        ("Model \"%s\" has %u labels but the tensor holds %u values.",
-            sf_model_name (model), sf_model_num_labels (model), n),
-        ("is the encoder producing logits (pooling=auto on a checkpoint "
-            "with a classifier head)?"));
-    return GST_FLOW_ERROR;
-  }
-map_failed:
-  {
-    GST_ELEMENT_ERROR (self, RESOURCE, READ, (NULL),
-        ("could not map the input buffer"));
-    return GST_FLOW_ERROR;
-  }
-too_small:
-  {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
-        ("buffer of %" G_GSIZE_FORMAT " bytes is too small for %u floats",
-            map.size, n));
-    return GST_FLOW_ERROR;
-  }
+label_mismatch : {
+  GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+      ("Model \"%s\" has %u labels but the tensor holds %u values.",
+          sf_model_name (model), sf_model_num_labels (model), n),
+      ("is the encoder producing logits (pooling=auto on a checkpoint "
+       "with a classifier head)?"));
+  return GST_FLOW_ERROR;
+}
+map_failed : {
+  GST_ELEMENT_ERROR (
+      self, RESOURCE, READ, (NULL), ("could not map the input buffer"));
+  return GST_FLOW_ERROR;
+}
+too_small : {
+  GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+      ("buffer of %" G_GSIZE_FORMAT " bytes is too small for %u floats",
+          map.size, n));
+  return GST_FLOW_ERROR;
+}
 }

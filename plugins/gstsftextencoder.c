@@ -45,17 +45,16 @@
 #include "gstsfmodel.h"
 #include "gstsftextencoder.h"
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
-    GST_PAD_SINK,
-    GST_PAD_ALWAYS,
-    GST_STATIC_CAPS ("text/x-raw, format = (string) utf8"));
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
+        GST_STATIC_CAPS ("text/x-raw, format = (string) utf8"));
 
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
-    GST_PAD_SRC,
-    GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_SF_TENSORS_MIME ", format = (string) static, "
-        "num_tensors = (int) 1, types = (string) float32, "
-        "framerate = (fraction) [ 0/1, 2147483647/1 ]"));
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
+        GST_STATIC_CAPS (GST_SF_TENSORS_MIME
+            ", format = (string) static, "
+            "num_tensors = (int) 1, types = (string) float32, "
+            "framerate = (fraction) [ 0/1, 2147483647/1 ]"));
 
 GST_DEBUG_CATEGORY_STATIC (gst_sf_text_encoder_debug);
 #define GST_CAT_DEFAULT gst_sf_text_encoder_debug
@@ -112,20 +111,20 @@ struct _GstSfTextEncoder
   SfModel *model;
   GstSfTextSplit cur_split;
   guint cur_max_length;
-  gboolean want_logits;         /* classifier output */
-  gboolean want_embeds;         /* projected text embeddings (CLIP) */
-  SfPooling cur_pooling;        /* CLS/MEAN, or NONE for the last hidden state */
+  gboolean want_logits;  /* classifier output */
+  gboolean want_embeds;  /* projected text embeddings (CLIP) */
+  SfPooling cur_pooling; /* CLS/MEAN, or NONE for the last hidden state */
   gboolean cur_normalize;
 
-  GString *pending;             /* bytes of a line not yet ended */
-  GstClockTime pending_pts;     /* pts of the buffer in which it began */
+  GString *pending;         /* bytes of a line not yet ended */
+  GstClockTime pending_pts; /* pts of the buffer in which it began */
   GstClockTime last_pts;
   guint64 n_lines;
   gboolean warned_utf8;
 
-  GstSfTensorsInfo out_info;    /* last caps pushed */
+  GstSfTensorsInfo out_info; /* last caps pushed */
   gboolean have_caps;
-  GstEvent *segment_event;      /* waiting until caps are pushed */
+  GstEvent *segment_event; /* waiting until caps are pushed */
 };
 
 GType
@@ -133,11 +132,11 @@ gst_sf_text_split_get_type (void)
 {
   static GType type = 0;
   static const GEnumValue values[] = {
-    {GST_SF_TEXT_SPLIT_LINES,
+    { GST_SF_TEXT_SPLIT_LINES,
         "Each complete line is one text; input is accumulated across buffers",
-        "lines"},
-    {GST_SF_TEXT_SPLIT_BUFFER, "Each buffer is one text", "buffer"},
-    {0, NULL, NULL},
+        "lines" },
+    { GST_SF_TEXT_SPLIT_BUFFER, "Each buffer is one text", "buffer" },
+    { 0, NULL, NULL },
   };
 
   if (g_once_init_enter (&type)) {
@@ -152,15 +151,15 @@ gst_sf_pooling_get_type (void)
 {
   static GType type = 0;
   static const GEnumValue values[] = {
-    {SF_POOLING_AUTO,
-          "The checkpoint's own output: logits with a classifier head, else "
-          "its sentence-transformers pooling, else the last hidden state",
-        "auto"},
-    {SF_POOLING_NONE, "Per-token last hidden state [T, H]", "none"},
-    {SF_POOLING_CLS, "Hidden state of the first token [H]", "cls"},
-    {SF_POOLING_MEAN, "Attention-masked mean of the last hidden state [H]",
-        "mean"},
-    {0, NULL, NULL},
+    { SF_POOLING_AUTO,
+        "The checkpoint's own output: logits with a classifier head, else "
+        "its sentence-transformers pooling, else the last hidden state",
+        "auto" },
+    { SF_POOLING_NONE, "Per-token last hidden state [T, H]", "none" },
+    { SF_POOLING_CLS, "Hidden state of the first token [H]", "cls" },
+    { SF_POOLING_MEAN, "Attention-masked mean of the last hidden state [H]",
+        "mean" },
+    { 0, NULL, NULL },
   };
 
   if (g_once_init_enter (&type)) {
@@ -175,25 +174,25 @@ G_DEFINE_TYPE_WITH_CODE (GstSfTextEncoder, gst_sf_text_encoder,
     GST_TYPE_ELEMENT,
     GST_DEBUG_CATEGORY_INIT (gst_sf_text_encoder_debug, "sftextencoder", 0,
         "Streamformer text encoder"));
-GST_ELEMENT_REGISTER_DEFINE (sftextencoder, "sftextencoder", GST_RANK_NONE,
-    GST_TYPE_SF_TEXT_ENCODER);
+GST_ELEMENT_REGISTER_DEFINE (
+    sftextencoder, "sftextencoder", GST_RANK_NONE, GST_TYPE_SF_TEXT_ENCODER);
 
-static void gst_sf_text_encoder_finalize (GObject * object);
-static void gst_sf_text_encoder_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec);
-static void gst_sf_text_encoder_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec);
-static GstStateChangeReturn gst_sf_text_encoder_change_state (GstElement *
-    element, GstStateChange transition);
-static GstFlowReturn gst_sf_text_encoder_chain (GstPad * pad,
-    GstObject * parent, GstBuffer * buffer);
-static gboolean gst_sf_text_encoder_sink_event (GstPad * pad,
-    GstObject * parent, GstEvent * event);
-static gboolean gst_sf_text_encoder_src_query (GstPad * pad,
-    GstObject * parent, GstQuery * query);
+static void gst_sf_text_encoder_finalize (GObject *object);
+static void gst_sf_text_encoder_set_property (
+    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec);
+static void gst_sf_text_encoder_get_property (
+    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec);
+static GstStateChangeReturn gst_sf_text_encoder_change_state (
+    GstElement *element, GstStateChange transition);
+static GstFlowReturn gst_sf_text_encoder_chain (
+    GstPad *pad, GstObject *parent, GstBuffer *buffer);
+static gboolean gst_sf_text_encoder_sink_event (
+    GstPad *pad, GstObject *parent, GstEvent *event);
+static gboolean gst_sf_text_encoder_src_query (
+    GstPad *pad, GstObject *parent, GstQuery *query);
 
 static void
-gst_sf_text_encoder_class_init (GstSfTextEncoderClass * klass)
+gst_sf_text_encoder_class_init (GstSfTextEncoderClass *klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
@@ -205,36 +204,37 @@ gst_sf_text_encoder_class_init (GstSfTextEncoderClass * klass)
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model",
           "Hugging Face checkpoint folder (config.json, model.safetensors, "
-          "tokenizer.json) of a text encoder", DEFAULT_MODEL,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+          "tokenizer.json) of a text encoder",
+          DEFAULT_MODEL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_SPLIT,
       g_param_spec_enum ("split", "Split",
           "How the input stream is cut into texts", GST_TYPE_SF_TEXT_SPLIT,
           DEFAULT_SPLIT,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_MAX_LENGTH,
       g_param_spec_uint ("max-length", "Maximum length",
           "Tokens per text, special tokens included; longer texts are "
-          "truncated (0 = the model's position limit)", 0, G_MAXINT,
-          DEFAULT_MAX_LENGTH,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+          "truncated (0 = the model's position limit)",
+          0, G_MAXINT, DEFAULT_MAX_LENGTH,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_POOLING,
       g_param_spec_enum ("pooling", "Pooling",
           "What each text becomes: the checkpoint's own output, the per-token "
-          "hidden states, or a pooled sentence embedding", GST_TYPE_SF_POOLING,
-          DEFAULT_POOLING,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+          "hidden states, or a pooled sentence embedding",
+          GST_TYPE_SF_POOLING, DEFAULT_POOLING,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_NORMALIZE,
       g_param_spec_boolean ("normalize", "Normalize",
           "L2-normalise pooled embeddings. Unless set explicitly, "
           "pooling=auto follows the checkpoint's own setting",
           DEFAULT_NORMALIZE,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_READY));
 
   gst_element_class_set_static_metadata (element_class,
       "Streamformer text encoder", "Filter/Converter/Text",
@@ -253,18 +253,18 @@ gst_sf_text_encoder_class_init (GstSfTextEncoderClass * klass)
 }
 
 static void
-gst_sf_text_encoder_init (GstSfTextEncoder * self)
+gst_sf_text_encoder_init (GstSfTextEncoder *self)
 {
   self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
-  gst_pad_set_chain_function (self->sinkpad,
-      GST_DEBUG_FUNCPTR (gst_sf_text_encoder_chain));
-  gst_pad_set_event_function (self->sinkpad,
-      GST_DEBUG_FUNCPTR (gst_sf_text_encoder_sink_event));
+  gst_pad_set_chain_function (
+      self->sinkpad, GST_DEBUG_FUNCPTR (gst_sf_text_encoder_chain));
+  gst_pad_set_event_function (
+      self->sinkpad, GST_DEBUG_FUNCPTR (gst_sf_text_encoder_sink_event));
   gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
 
   self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
-  gst_pad_set_query_function (self->srcpad,
-      GST_DEBUG_FUNCPTR (gst_sf_text_encoder_src_query));
+  gst_pad_set_query_function (
+      self->srcpad, GST_DEBUG_FUNCPTR (gst_sf_text_encoder_src_query));
   gst_pad_use_fixed_caps (self->srcpad);
   gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
 
@@ -281,7 +281,7 @@ gst_sf_text_encoder_init (GstSfTextEncoder * self)
 }
 
 static void
-gst_sf_text_encoder_finalize (GObject * object)
+gst_sf_text_encoder_finalize (GObject *object)
 {
   GstSfTextEncoder *self = GST_SF_TEXT_ENCODER (object);
 
@@ -294,8 +294,8 @@ gst_sf_text_encoder_finalize (GObject * object)
 }
 
 static void
-gst_sf_text_encoder_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
+gst_sf_text_encoder_set_property (
+    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   GstSfTextEncoder *self = GST_SF_TEXT_ENCODER (object);
 
@@ -305,58 +305,38 @@ gst_sf_text_encoder_set_property (GObject * object, guint prop_id,
       g_free (self->model_path);
       self->model_path = g_value_dup_string (value);
       break;
-    case PROP_SPLIT:
-      self->split = g_value_get_enum (value);
-      break;
-    case PROP_MAX_LENGTH:
-      self->max_length = g_value_get_uint (value);
-      break;
-    case PROP_POOLING:
-      self->pooling = g_value_get_enum (value);
-      break;
+    case PROP_SPLIT: self->split = g_value_get_enum (value); break;
+    case PROP_MAX_LENGTH: self->max_length = g_value_get_uint (value); break;
+    case PROP_POOLING: self->pooling = g_value_get_enum (value); break;
     case PROP_NORMALIZE:
       self->normalize = g_value_get_boolean (value);
       self->normalize_set = TRUE;
       break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
 }
 
 static void
-gst_sf_text_encoder_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec)
+gst_sf_text_encoder_get_property (
+    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   GstSfTextEncoder *self = GST_SF_TEXT_ENCODER (object);
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
-    case PROP_MODEL:
-      g_value_set_string (value, self->model_path);
-      break;
-    case PROP_SPLIT:
-      g_value_set_enum (value, self->split);
-      break;
-    case PROP_MAX_LENGTH:
-      g_value_set_uint (value, self->max_length);
-      break;
-    case PROP_POOLING:
-      g_value_set_enum (value, self->pooling);
-      break;
-    case PROP_NORMALIZE:
-      g_value_set_boolean (value, self->normalize);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
+    case PROP_MODEL: g_value_set_string (value, self->model_path); break;
+    case PROP_SPLIT: g_value_set_enum (value, self->split); break;
+    case PROP_MAX_LENGTH: g_value_set_uint (value, self->max_length); break;
+    case PROP_POOLING: g_value_set_enum (value, self->pooling); break;
+    case PROP_NORMALIZE: g_value_set_boolean (value, self->normalize); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
 }
 
 static void
-gst_sf_text_encoder_reset (GstSfTextEncoder * self)
+gst_sf_text_encoder_reset (GstSfTextEncoder *self)
 {
   g_string_truncate (self->pending, 0);
   self->pending_pts = GST_CLOCK_TIME_NONE;
@@ -369,7 +349,7 @@ gst_sf_text_encoder_reset (GstSfTextEncoder * self)
 }
 
 static gboolean
-gst_sf_text_encoder_start (GstSfTextEncoder * self)
+gst_sf_text_encoder_start (GstSfTextEncoder *self)
 {
   gchar *path;
   SfPooling pooling;
@@ -395,8 +375,8 @@ gst_sf_text_encoder_start (GstSfTextEncoder * self)
 
   /* 0 lets the model apply its own limit (which may be below the
    * position table, as with RoBERTa's padding offset). */
-  max_positions = (guint) CLAMP (sf_model_max_positions (self->model), 0,
-      G_MAXINT);
+  max_positions =
+      (guint)CLAMP (sf_model_max_positions (self->model), 0, G_MAXINT);
   if (max_positions > 0 && self->cur_max_length > max_positions)
     self->cur_max_length = 0;
 
@@ -418,49 +398,50 @@ gst_sf_text_encoder_start (GstSfTextEncoder * self)
   if (pooling == SF_POOLING_AUTO)
     pooling = SF_POOLING_NONE;
   self->cur_pooling = pooling;
-  self->cur_normalize = normalize && !self->want_logits
-      && pooling != SF_POOLING_NONE;
+  self->cur_normalize =
+      normalize && !self->want_logits && pooling != SF_POOLING_NONE;
 
-  GST_INFO_OBJECT (self, "model %s (%s), output %s, normalize %d, "
-      "max length %u", sf_model_name (self->model),
-      sf_model_architecture (self->model),
-      self->want_logits ? "logits" : self->want_embeds ? "text embeds" :
-      pooling == SF_POOLING_NONE ?
-      "last hidden state" : pooling == SF_POOLING_CLS ? "cls" : "mean",
+  GST_INFO_OBJECT (self,
+      "model %s (%s), output %s, normalize %d, "
+      "max length %u",
+      sf_model_name (self->model), sf_model_architecture (self->model),
+      self->want_logits                ? "logits"
+          : self->want_embeds          ? "text embeds"
+          : pooling == SF_POOLING_NONE ? "last hidden state"
+          : pooling == SF_POOLING_CLS  ? "cls"
+                                       : "mean",
       self->cur_normalize, self->cur_max_length);
 
   gst_sf_text_encoder_reset (self);
   g_free (path);
   return TRUE;
 
-load_failed:
-  {
-    g_free (path);
-    return FALSE;
-  }
-not_text:
-  {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("Model \"%s\" is not a text model with a tokenizer "
-            "(architecture %s).", path,
-            sf_model_architecture (self->model)),
-        ("sftextencoder needs a text encoder checkpoint"));
-    g_clear_pointer (&self->model, sf_model_unref);
-    g_free (path);
-    return FALSE;
-  }
+load_failed : {
+  g_free (path);
+  return FALSE;
+}
+not_text : {
+  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+      ("Model \"%s\" is not a text model with a tokenizer "
+       "(architecture %s).",
+          path, sf_model_architecture (self->model)),
+      ("sftextencoder needs a text encoder checkpoint"));
+  g_clear_pointer (&self->model, sf_model_unref);
+  g_free (path);
+  return FALSE;
+}
 }
 
 static void
-gst_sf_text_encoder_stop (GstSfTextEncoder * self)
+gst_sf_text_encoder_stop (GstSfTextEncoder *self)
 {
   gst_sf_text_encoder_reset (self);
   g_clear_pointer (&self->model, sf_model_unref);
 }
 
 static GstStateChangeReturn
-gst_sf_text_encoder_change_state (GstElement * element,
-    GstStateChange transition)
+gst_sf_text_encoder_change_state (
+    GstElement *element, GstStateChange transition)
 {
   GstSfTextEncoder *self = GST_SF_TEXT_ENCODER (element);
   GstStateChangeReturn ret;
@@ -470,8 +451,7 @@ gst_sf_text_encoder_change_state (GstElement * element,
       if (!gst_sf_text_encoder_start (self))
         return GST_STATE_CHANGE_FAILURE;
       break;
-    default:
-      break;
+    default: break;
   }
 
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
@@ -480,16 +460,14 @@ gst_sf_text_encoder_change_state (GstElement * element,
     case GST_STATE_CHANGE_PAUSED_TO_READY:
       gst_sf_text_encoder_stop (self);
       break;
-    default:
-      break;
+    default: break;
   }
   return ret;
 }
 
 /* Output caps for the current mode; FALSE while they depend on the text. */
 static gboolean
-gst_sf_text_encoder_fixed_info (GstSfTextEncoder * self,
-    GstSfTensorsInfo * info)
+gst_sf_text_encoder_fixed_info (GstSfTextEncoder *self, GstSfTensorsInfo *info)
 {
   gint64 shape[2] = { 1, 0 };
 
@@ -506,17 +484,17 @@ gst_sf_text_encoder_fixed_info (GstSfTextEncoder * self,
 
   gst_sf_tensors_info_init (info);
   info->num_tensors = 1;
-  return gst_sf_tensor_info_set_shape (&info->tensors[0],
-      GST_SF_TENSOR_TYPE_FLOAT32, 2, shape);
+  return gst_sf_tensor_info_set_shape (
+      &info->tensors[0], GST_SF_TENSOR_TYPE_FLOAT32, 2, shape);
 }
 
 /* Pushes caps when they change, then any segment that waited for them. */
 static gboolean
-gst_sf_text_encoder_push_caps (GstSfTextEncoder * self,
-    const GstSfTensorsInfo * info)
+gst_sf_text_encoder_push_caps (
+    GstSfTextEncoder *self, const GstSfTensorsInfo *info)
 {
-  if (!self->have_caps || !gst_sf_tensors_info_is_equal (info,
-          &self->out_info)) {
+  if (!self->have_caps
+      || !gst_sf_tensors_info_is_equal (info, &self->out_info)) {
     GstCaps *caps = gst_sf_tensors_info_to_caps (info);
 
     GST_DEBUG_OBJECT (self, "output caps %" GST_PTR_FORMAT, caps);
@@ -538,8 +516,8 @@ gst_sf_text_encoder_push_caps (GstSfTextEncoder * self,
 }
 
 static void
-gst_sf_text_encoder_stamp (GstSfTextEncoder * self, GstClockTime in_pts,
-    GstClockTime in_duration, GstClockTime * pts, GstClockTime * duration)
+gst_sf_text_encoder_stamp (GstSfTextEncoder *self, GstClockTime in_pts,
+    GstClockTime in_duration, GstClockTime *pts, GstClockTime *duration)
 {
   if (GST_CLOCK_TIME_IS_VALID (in_pts)) {
     *pts = in_pts;
@@ -555,8 +533,8 @@ gst_sf_text_encoder_stamp (GstSfTextEncoder * self, GstClockTime in_pts,
 }
 
 static GstFlowReturn
-gst_sf_text_encoder_push_tensor (GstSfTextEncoder * self, SfTensor * tensor,
-    const TextItem * item)
+gst_sf_text_encoder_push_tensor (
+    GstSfTextEncoder *self, SfTensor *tensor, const TextItem *item)
 {
   GstSfTensorsInfo info;
   GstBuffer *buffer;
@@ -580,24 +558,21 @@ gst_sf_text_encoder_push_tensor (GstSfTextEncoder * self, SfTensor * tensor,
 
   return gst_pad_push (self->srcpad, buffer);
 
-bad_shape:
-  {
-    GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
-        ("model output has %d dimensions", tensor->ndim));
-    return GST_FLOW_ERROR;
-  }
-not_negotiated:
-  {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
-        ("downstream did not accept the tensor caps"));
-    return GST_FLOW_NOT_NEGOTIATED;
-  }
+bad_shape : {
+  GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
+      ("model output has %d dimensions", tensor->ndim));
+  return GST_FLOW_ERROR;
+}
+not_negotiated : {
+  GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+      ("downstream did not accept the tensor caps"));
+  return GST_FLOW_NOT_NEGOTIATED;
+}
 }
 
 /* Encodes @n texts as one padded batch and pushes one buffer per text. */
 static GstFlowReturn
-gst_sf_text_encoder_encode (GstSfTextEncoder * self, TextItem * items,
-    guint n)
+gst_sf_text_encoder_encode (GstSfTextEncoder *self, TextItem *items, guint n)
 {
   const gchar *texts[MAX_BATCH];
   SfTextInput input = { 0 };
@@ -612,13 +587,13 @@ gst_sf_text_encoder_encode (GstSfTextEncoder * self, TextItem * items,
   for (i = 0; i < n; i++)
     texts[i] = items[i].text;
 
-  if (!sf_model_encode_texts (self->model, texts, NULL, n,
-          self->cur_max_length, &input, &truncated, &error))
+  if (!sf_model_encode_texts (self->model, texts, NULL, n, self->cur_max_length,
+          &input, &truncated, &error))
     goto failed;
   if (truncated)
     GST_WARNING_OBJECT (self, "text truncated to %u tokens",
-        self->cur_max_length ? self->cur_max_length :
-        (guint) sf_model_max_positions (self->model));
+        self->cur_max_length ? self->cur_max_length
+                             : (guint)sf_model_max_positions (self->model));
 
   if (!sf_model_forward_text (self->model, &input, FALSE, &output, &error))
     goto failed;
@@ -630,8 +605,8 @@ gst_sf_text_encoder_encode (GstSfTextEncoder * self, TextItem * items,
   } else if (self->cur_pooling == SF_POOLING_NONE) {
     result = sf_tensor_ref (output.last_hidden_state);
   } else {
-    result = sf_text_output_pool (&output, &input, self->cur_pooling,
-        self->cur_normalize);
+    result = sf_text_output_pool (
+        &output, &input, self->cur_pooling, self->cur_normalize);
   }
   if (result == NULL)
     goto no_output;
@@ -654,40 +629,40 @@ done:
   sf_text_input_clear (&input);
   return ret;
 
-failed:
-  {
-    GST_ELEMENT_ERROR (self, STREAM, FAILED,
-        ("Could not encode text with model \"%s\": %s",
-            sf_model_name (self->model), error->message), (NULL));
-    g_clear_error (&error);
-    ret = GST_FLOW_ERROR;
-    goto done;
-  }
-no_output:
-  {
-    GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
-        ("model \"%s\" produced no output for the requested pooling",
-            sf_model_name (self->model)));
-    ret = GST_FLOW_ERROR;
-    goto done;
-  }
+failed : {
+  GST_ELEMENT_ERROR (self, STREAM, FAILED,
+      ("Could not encode text with model \"%s\": %s",
+          sf_model_name (self->model), error->message),
+      (NULL));
+  g_clear_error (&error);
+  ret = GST_FLOW_ERROR;
+  goto done;
+}
+no_output : {
+  GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
+      ("model \"%s\" produced no output for the requested pooling",
+          sf_model_name (self->model)));
+  ret = GST_FLOW_ERROR;
+  goto done;
+}
 }
 
 /* Takes ownership of the texts in @items. Batches pooled outputs; the
  * per-token output goes one text at a time, so T is that text's length. */
 static GstFlowReturn
-gst_sf_text_encoder_process (GstSfTextEncoder * self, GArray * items)
+gst_sf_text_encoder_process (GstSfTextEncoder *self, GArray *items)
 {
   GstFlowReturn ret = GST_FLOW_OK;
   guint batch = (self->want_logits || self->want_embeds
-      || self->cur_pooling != SF_POOLING_NONE) ?
-      MAX_BATCH : 1;
+                    || self->cur_pooling != SF_POOLING_NONE)
+      ? MAX_BATCH
+      : 1;
   guint i, n;
 
   for (i = 0; i < items->len && ret == GST_FLOW_OK; i += n) {
     n = MIN (batch, items->len - i);
-    ret = gst_sf_text_encoder_encode (self,
-        &g_array_index (items, TextItem, i), n);
+    ret = gst_sf_text_encoder_encode (
+        self, &g_array_index (items, TextItem, i), n);
   }
   for (i = 0; i < items->len; i++)
     g_free (g_array_index (items, TextItem, i).text);
@@ -699,8 +674,7 @@ gst_sf_text_encoder_process (GstSfTextEncoder * self, GArray * items)
  * invalid sequences become U+FFFD. A trailing "\r" is dropped. Returns NULL
  * for an empty (or blank) text. */
 static gchar *
-gst_sf_text_encoder_clean (GstSfTextEncoder * self, const gchar * data,
-    gsize len)
+gst_sf_text_encoder_clean (GstSfTextEncoder *self, const gchar *data, gsize len)
 {
   const gchar *end;
   gchar *text, *p;
@@ -715,7 +689,7 @@ gst_sf_text_encoder_clean (GstSfTextEncoder * self, const gchar * data,
     /* 0xFF never occurs in UTF-8, so make_valid replaces it too. */
     for (i = 0; i < len; i++) {
       if (tmp[i] == '\0')
-        tmp[i] = (gchar) 0xff;
+        tmp[i] = (gchar)0xff;
     }
     text = g_utf8_make_valid (tmp, len);
     g_free (tmp);
@@ -739,8 +713,8 @@ gst_sf_text_encoder_clean (GstSfTextEncoder * self, const gchar * data,
 }
 
 static void
-gst_sf_text_encoder_add_item (GstSfTextEncoder * self, GArray * items,
-    const gchar * data, gsize len, GstClockTime pts, GstClockTime duration)
+gst_sf_text_encoder_add_item (GstSfTextEncoder *self, GArray *items,
+    const gchar *data, gsize len, GstClockTime pts, GstClockTime duration)
 {
   TextItem item;
 
@@ -755,7 +729,7 @@ gst_sf_text_encoder_add_item (GstSfTextEncoder * self, GArray * items,
 /* Moves every complete line out of the pending bytes. At EOS (@flush) the
  * rest counts as a line too. */
 static void
-gst_sf_text_encoder_take_lines (GstSfTextEncoder * self, GArray * items,
+gst_sf_text_encoder_take_lines (GstSfTextEncoder *self, GArray *items,
     GstClockTime buffer_pts, gboolean flush)
 {
   gsize start = 0, i;
@@ -779,8 +753,7 @@ gst_sf_text_encoder_take_lines (GstSfTextEncoder * self, GArray * items,
 }
 
 static GstFlowReturn
-gst_sf_text_encoder_chain (GstPad * pad, GstObject * parent,
-    GstBuffer * buffer)
+gst_sf_text_encoder_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
 {
   GstSfTextEncoder *self = GST_SF_TEXT_ENCODER (parent);
   GArray *items;
@@ -799,14 +772,14 @@ gst_sf_text_encoder_chain (GstPad * pad, GstObject * parent,
     /* One text per buffer; a final line break is not part of it. */
     if (len > 0 && map.data[len - 1] == '\n')
       len--;
-    gst_sf_text_encoder_add_item (self, items, (const gchar *) map.data, len,
+    gst_sf_text_encoder_add_item (self, items, (const gchar *)map.data, len,
         GST_BUFFER_PTS (buffer), GST_BUFFER_DURATION (buffer));
   } else {
     if (self->pending->len == 0)
       self->pending_pts = GST_BUFFER_PTS (buffer);
-    g_string_append_len (self->pending, (const gchar *) map.data, map.size);
-    gst_sf_text_encoder_take_lines (self, items, GST_BUFFER_PTS (buffer),
-        FALSE);
+    g_string_append_len (self->pending, (const gchar *)map.data, map.size);
+    gst_sf_text_encoder_take_lines (
+        self, items, GST_BUFFER_PTS (buffer), FALSE);
   }
   gst_buffer_unmap (buffer, &map);
   gst_buffer_unref (buffer);
@@ -815,30 +788,26 @@ gst_sf_text_encoder_chain (GstPad * pad, GstObject * parent,
   g_array_unref (items);
   return ret;
 
-not_started:
-  {
-    GST_ELEMENT_ERROR (self, CORE, FAILED, (NULL), ("no model loaded"));
-    gst_buffer_unref (buffer);
-    return GST_FLOW_ERROR;
-  }
-map_failed:
-  {
-    GST_ELEMENT_ERROR (self, RESOURCE, READ, (NULL),
-        ("could not map the input buffer"));
-    gst_buffer_unref (buffer);
-    return GST_FLOW_ERROR;
-  }
+not_started : {
+  GST_ELEMENT_ERROR (self, CORE, FAILED, (NULL), ("no model loaded"));
+  gst_buffer_unref (buffer);
+  return GST_FLOW_ERROR;
+}
+map_failed : {
+  GST_ELEMENT_ERROR (
+      self, RESOURCE, READ, (NULL), ("could not map the input buffer"));
+  gst_buffer_unref (buffer);
+  return GST_FLOW_ERROR;
+}
 }
 
 static gboolean
-gst_sf_text_encoder_sink_event (GstPad * pad, GstObject * parent,
-    GstEvent * event)
+gst_sf_text_encoder_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
 {
   GstSfTextEncoder *self = GST_SF_TEXT_ENCODER (parent);
 
   switch (GST_EVENT_TYPE (event)) {
-    case GST_EVENT_CAPS:
-    {
+    case GST_EVENT_CAPS: {
       GstSfTensorsInfo info;
 
       /* The output caps follow from the model, not from the text caps. */
@@ -847,8 +816,7 @@ gst_sf_text_encoder_sink_event (GstPad * pad, GstObject * parent,
         return gst_sf_text_encoder_push_caps (self, &info);
       return TRUE;
     }
-    case GST_EVENT_SEGMENT:
-    {
+    case GST_EVENT_SEGMENT: {
       const GstSegment *in;
       GstSfTensorsInfo info;
 
@@ -864,8 +832,8 @@ gst_sf_text_encoder_sink_event (GstPad * pad, GstObject * parent,
       gst_clear_event (&self->segment_event);
       self->segment_event = event;
       if (self->have_caps || gst_sf_text_encoder_fixed_info (self, &info))
-        return gst_sf_text_encoder_push_caps (self,
-            self->have_caps ? &self->out_info : &info);
+        return gst_sf_text_encoder_push_caps (
+            self, self->have_caps ? &self->out_info : &info);
       return TRUE;
     }
     case GST_EVENT_FLUSH_STOP:
@@ -873,33 +841,28 @@ gst_sf_text_encoder_sink_event (GstPad * pad, GstObject * parent,
       self->pending_pts = GST_CLOCK_TIME_NONE;
       self->last_pts = GST_CLOCK_TIME_NONE;
       break;
-    case GST_EVENT_EOS:
-    {
+    case GST_EVENT_EOS: {
       GArray *items = g_array_new (FALSE, FALSE, sizeof (TextItem));
 
       if (self->model != NULL) {
-        gst_sf_text_encoder_take_lines (self, items, GST_CLOCK_TIME_NONE,
-            TRUE);
+        gst_sf_text_encoder_take_lines (self, items, GST_CLOCK_TIME_NONE, TRUE);
         gst_sf_text_encoder_process (self, items);
       }
       g_array_unref (items);
       break;
     }
-    default:
-      break;
+    default: break;
   }
   return gst_pad_event_default (pad, parent, event);
 }
 
 static gboolean
-gst_sf_text_encoder_src_query (GstPad * pad, GstObject * parent,
-    GstQuery * query)
+gst_sf_text_encoder_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
   GstSfTextEncoder *self = GST_SF_TEXT_ENCODER (parent);
 
   switch (GST_QUERY_TYPE (query)) {
-    case GST_QUERY_CAPS:
-    {
+    case GST_QUERY_CAPS: {
       GstSfTensorsInfo info;
       GstCaps *filter, *caps;
 
@@ -911,8 +874,8 @@ gst_sf_text_encoder_src_query (GstPad * pad, GstObject * parent,
       else
         caps = gst_pad_get_pad_template_caps (pad);
       if (filter != NULL) {
-        GstCaps *tmp = gst_caps_intersect_full (filter, caps,
-            GST_CAPS_INTERSECT_FIRST);
+        GstCaps *tmp =
+            gst_caps_intersect_full (filter, caps, GST_CAPS_INTERSECT_FIRST);
 
         gst_caps_unref (caps);
         caps = tmp;
@@ -921,7 +884,6 @@ gst_sf_text_encoder_src_query (GstPad * pad, GstObject * parent,
       gst_caps_unref (caps);
       return TRUE;
     }
-    default:
-      return gst_pad_query_default (pad, parent, query);
+    default: return gst_pad_query_default (pad, parent, query);
   }
 }

@@ -7,24 +7,24 @@
 #include <gst/gst.h>
 
 #include "gstsfclassifier.h"
+#include "gstsffuse.h"
 #include "gstsfjsonsink.h"
 #include "gstsftextencoder.h"
 
 static gboolean
-plugin_init (GstPlugin * plugin)
+plugin_init (GstPlugin *plugin)
 {
   gboolean ret = FALSE;
 
   ret |= GST_ELEMENT_REGISTER (sftextencoder, plugin);
   ret |= GST_ELEMENT_REGISTER (sfclassifier, plugin);
   ret |= GST_ELEMENT_REGISTER (sfjsonsink, plugin);
+  ret |= GST_ELEMENT_REGISTER (sffuse, plugin);
 
   return ret;
 }
 
-GST_PLUGIN_DEFINE (GST_VERSION_MAJOR,
-    GST_VERSION_MINOR,
-    streamformer,
+GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, streamformer,
     "Runs Hugging Face transformer checkpoints (safetensors, config.json, "
     "tokenizer.json) on text, audio and video streams",
     plugin_init, VERSION, "LGPL", PACKAGE, GST_PACKAGE_ORIGIN)

@@ -497,7 +497,8 @@ struct SfTokenizer
   SfPostProcessor *post_processor; /* nullable */
   SfDecoder *decoder;              /* nullable */
   gint32 pad_id;                   /* padding.pad_id, -1 when not given */
-  guint model_max_length;          /* 0 when unknown */
+  char *pad_token;        /* tokenizer_config.json pad_token, or NULL */
+  guint model_max_length; /* 0 when unknown */
 };
 
 /* Reads model_max_length from @dir/tokenizer_config.json when present. */

@@ -157,6 +157,14 @@ sf_tokenizer_read_config (SfTokenizer *tok, const char *dir, GError **error)
     if (item->valuedouble >= 1 && item->valuedouble < MODEL_MAX_LENGTH_SENTINEL)
       tok->model_max_length = (guint)item->valuedouble;
   }
+  /* pad_token: a string, or an added-token object with "content" */
+  item = cJSON_GetObjectItemCaseSensitive (root, "pad_token");
+  if (cJSON_IsObject (item))
+    item = cJSON_GetObjectItemCaseSensitive (item, "content");
+  if (cJSON_IsString (item)) {
+    g_free (tok->pad_token);
+    tok->pad_token = g_strdup (item->valuestring);
+  }
   cJSON_Delete (root);
   return TRUE;
 }
@@ -312,6 +320,7 @@ sf_tokenizer_free (SfTokenizer *tok)
   sf_model_free (tok->model);
   sf_post_processor_free (tok->post_processor);
   sf_decoder_free (tok->decoder);
+  g_free (tok->pad_token);
   g_free (tok);
 }
 
@@ -360,6 +369,9 @@ sf_tokenizer_pad_id (const SfTokenizer *tok)
 
   if (tok->pad_id >= 0)
     return tok->pad_id;
+  if (tok->pad_token
+      && (id = sf_tokenizer_token_to_id (tok, tok->pad_token)) >= 0)
+    return id;
   if ((id = sf_tokenizer_token_to_id (tok, "[PAD]")) >= 0)
     return id;
   if ((id = sf_tokenizer_token_to_id (tok, "<pad>")) >= 0)

@@ -30,7 +30,7 @@
 #define BENCH_EXIT_ERROR 1
 #define BENCH_EXIT_USAGE 2
 
-#define DEFAULT_THREADS 0       /* one per online core */
+#define DEFAULT_THREADS 0 /* one per online core */
 #define DEFAULT_ITERS 10
 #define DEFAULT_WARMUP 2
 #define DEFAULT_SEQ 128
@@ -44,8 +44,8 @@ typedef struct
   int warmup;
   int seq;
   int batch;
-  char *size;                   /* "HxW", image models */
-  char *seconds;                /* audio models */
+  char *size;    /* "HxW", image models */
+  char *seconds; /* audio models */
   gboolean json;
 } BenchOptions;
 
@@ -55,7 +55,7 @@ typedef struct
   double median_ms;
   double min_ms;
   double mean_ms;
-  double gflop;                 /* per forward pass; < 0 when unknown */
+  double gflop; /* per forward pass; < 0 when unknown */
   double peak_rss_mib;
 } BenchResult;
 
@@ -72,8 +72,8 @@ bench_parse_size (const char *text, int *height, int *width)
   w = g_ascii_strtoll (text, &end, 10);
   if (end == text || *end != '\0' || h < 1 || w < 1 || h > 65536 || w > 65536)
     return FALSE;
-  *height = (int) h;
-  *width = (int) w;
+  *height = (int)h;
+  *width = (int)w;
   return TRUE;
 }
 
@@ -92,8 +92,8 @@ bench_parse_seconds (const char *text, double *seconds)
 /* Looks a positive integer field up under its BERT name or, failing that,
  * under its DistilBERT name. */
 static gboolean
-bench_config_size (const SfConfig * config, const char *key,
-    const char *alias, gint64 * out)
+bench_config_size (
+    const SfConfig *config, const char *key, const char *alias, gint64 *out)
 {
   const cJSON *item = sf_config_get (config, key);
 
@@ -101,43 +101,41 @@ bench_config_size (const SfConfig * config, const char *key,
     item = sf_config_get (config, alias);
   if (!cJSON_IsNumber (item) || item->valuedouble < 1)
     return FALSE;
-  *out = (gint64) item->valuedouble;
+  *out = (gint64)item->valuedouble;
   return TRUE;
 }
 
 /* Flops of one forward pass over @batch sequences of @seq tokens; -1 when
  * the config lacks the encoder's sizes (not a BERT-style encoder). */
 static double
-bench_encoder_gflop (const SfModel * model, gint64 batch, gint64 seq,
-    gboolean has_pooler)
+bench_encoder_gflop (
+    const SfModel *model, gint64 batch, gint64 seq, gboolean has_pooler)
 {
-  const SfConfig *config =
-      sf_checkpoint_config (sf_model_checkpoint (model));
+  const SfConfig *config = sf_checkpoint_config (sf_model_checkpoint (model));
   gint64 hidden, inter, layers;
-  double tokens = (double) batch * (double) seq;
+  double tokens = (double)batch * (double)seq;
   double per_layer, flops;
 
   if (!bench_config_size (config, "hidden_size", "dim", &hidden)
       || !bench_config_size (config, "intermediate_size", "hidden_dim", &inter)
-      || !bench_config_size (config, "num_hidden_layers", "n_layers",
-          &layers))
+      || !bench_config_size (config, "num_hidden_layers", "n_layers", &layers))
     return -1;
 
   /* query, key, value and attention output: 4 · H·H; feed-forward: 2 · H·I */
   per_layer = 2.0 * tokens * (4.0 * hidden * hidden + 2.0 * hidden * inter);
   /* scores [T, T] = Q·Kᵀ and context = P·V, summed over heads: 2 · T²·H each */
-  per_layer += 4.0 * (double) batch * (double) seq * (double) seq * hidden;
-  flops = per_layer * (double) layers;
+  per_layer += 4.0 * (double)batch * (double)seq * (double)seq * hidden;
+  flops = per_layer * (double)layers;
   /* pooler: one H×H linear on the first token of each sequence */
   if (has_pooler)
-    flops += 2.0 * (double) batch * hidden * hidden;
+    flops += 2.0 * (double)batch * hidden * hidden;
   return flops / 1e9;
 }
 
 static int
 bench_compare_double (gconstpointer a, gconstpointer b)
 {
-  double x = *(const double *) a, y = *(const double *) b;
+  double x = *(const double *)a, y = *(const double *)b;
 
   return (x > y) - (x < y);
 }
@@ -149,13 +147,13 @@ bench_peak_rss_mib (void)
 
   if (getrusage (RUSAGE_SELF, &usage) != 0)
     return -1;
-  return usage.ru_maxrss / 1024.0;      /* Linux reports KiB */
+  return usage.ru_maxrss / 1024.0; /* Linux reports KiB */
 }
 
 /* Fills @input with a [batch, seq] batch of ids below @vocab. */
 static void
-bench_make_text_input (SfTextInput * input, gint64 batch, gint64 seq,
-    gint64 vocab)
+bench_make_text_input (
+    SfTextInput *input, gint64 batch, gint64 seq, gint64 vocab)
 {
   gint64 shape[2] = { batch, seq };
   GRand *rand = g_rand_new_with_seed (BENCH_SEED);
@@ -168,7 +166,7 @@ bench_make_text_input (SfTextInput * input, gint64 batch, gint64 seq,
   ids = sf_tensor_i64 (input->input_ids);
   mask = sf_tensor_i64 (input->attention_mask);
   for (i = 0; i < n; i++) {
-    ids[i] = (gint64) (g_rand_double (rand) * (double) vocab);
+    ids[i] = (gint64)(g_rand_double (rand) * (double)vocab);
     if (ids[i] >= vocab)
       ids[i] = vocab - 1;
     mask[i] = 1;
@@ -177,11 +175,10 @@ bench_make_text_input (SfTextInput * input, gint64 batch, gint64 seq,
 }
 
 static gboolean
-bench_run_text (SfModel * model, const BenchOptions * opts,
-    BenchResult * result, GError ** error)
+bench_run_text (SfModel *model, const BenchOptions *opts, BenchResult *result,
+    GError **error)
 {
-  const SfConfig *config =
-      sf_checkpoint_config (sf_model_checkpoint (model));
+  const SfConfig *config = sf_checkpoint_config (sf_model_checkpoint (model));
   SfTextInput input = { 0 };
   SfTextOutput output = { 0 };
   gboolean has_pooler = FALSE;
@@ -228,8 +225,8 @@ bench_run_text (SfModel * model, const BenchOptions * opts,
 }
 
 static void
-bench_print_text (SfModel * model, const BenchOptions * opts,
-    const BenchResult * r)
+bench_print_text (
+    SfModel *model, const BenchOptions *opts, const BenchResult *r)
 {
   g_print ("model         %s\n", sf_model_name (model));
   g_print ("architecture  %s (%s)\n", sf_model_architecture (model),
@@ -239,8 +236,7 @@ bench_print_text (SfModel * model, const BenchOptions * opts,
   g_print ("threads       %d\n", sf_threads_get ());
   g_print ("seq           %d\n", opts->seq);
   g_print ("batch         %d\n", opts->batch);
-  g_print ("iterations    %d (after %d warm-up)\n", opts->iters,
-      opts->warmup);
+  g_print ("iterations    %d (after %d warm-up)\n", opts->iters, opts->warmup);
   g_print ("load ms       %.1f\n", r->load_ms);
   g_print ("median ms     %.2f\n", r->median_ms);
   g_print ("min ms        %.2f\n", r->min_ms);
@@ -253,15 +249,14 @@ bench_print_text (SfModel * model, const BenchOptions * opts,
 }
 
 static void
-bench_print_json (SfModel * model, const BenchOptions * opts,
-    const BenchResult * r)
+bench_print_json (
+    SfModel *model, const BenchOptions *opts, const BenchResult *r)
 {
   cJSON *root = cJSON_CreateObject ();
   char *text;
 
   cJSON_AddStringToObject (root, "model", sf_model_name (model));
-  cJSON_AddStringToObject (root, "architecture",
-      sf_model_architecture (model));
+  cJSON_AddStringToObject (root, "architecture", sf_model_architecture (model));
   cJSON_AddStringToObject (root, "family", sf_model_family (model));
   cJSON_AddStringToObject (root, "blas_core", sf_blas_corename ());
   cJSON_AddStringToObject (root, "blas_core_source", sf_blas_core_source ());
@@ -276,8 +271,8 @@ bench_print_json (SfModel * model, const BenchOptions * opts,
   cJSON_AddNumberToObject (root, "mean_ms", r->mean_ms);
   if (r->gflop > 0) {
     cJSON_AddNumberToObject (root, "gflop_per_pass", r->gflop);
-    cJSON_AddNumberToObject (root, "gflops",
-        r->gflop / (r->median_ms / 1000.0));
+    cJSON_AddNumberToObject (
+        root, "gflops", r->gflop / (r->median_ms / 1000.0));
   } else {
     cJSON_AddNullToObject (root, "gflop_per_pass");
     cJSON_AddNullToObject (root, "gflops");
@@ -309,23 +304,23 @@ sf_cmd_bench (int argc, char **argv)
     .batch = DEFAULT_BATCH,
   };
   GOptionEntry entries[] = {
-    {"threads", 't', 0, G_OPTION_ARG_INT, &opts.threads,
-        "Threads for ops and BLAS (0 = one per core)", "T"},
-    {"iters", 'n', 0, G_OPTION_ARG_INT, &opts.iters,
-        "Timed forward passes (default 10)", "N"},
-    {"warmup", 'w', 0, G_OPTION_ARG_INT, &opts.warmup,
-        "Untimed passes first (default 2)", "W"},
-    {"seq", 'l', 0, G_OPTION_ARG_INT, &opts.seq,
-        "Tokens per sequence, text models (default 128)", "L"},
-    {"batch", 'b', 0, G_OPTION_ARG_INT, &opts.batch,
-        "Sequences per pass (default 1)", "B"},
-    {"size", 0, 0, G_OPTION_ARG_STRING, &opts.size,
-        "Input size, image models", "HxW"},
-    {"seconds", 0, 0, G_OPTION_ARG_STRING, &opts.seconds,
-        "Input length, audio models", "S"},
-    {"json", 0, 0, G_OPTION_ARG_NONE, &opts.json,
-        "Print one JSON object", NULL},
-    {NULL}
+    { "threads", 't', 0, G_OPTION_ARG_INT, &opts.threads,
+        "Threads for ops and BLAS (0 = one per core)", "T" },
+    { "iters", 'n', 0, G_OPTION_ARG_INT, &opts.iters,
+        "Timed forward passes (default 10)", "N" },
+    { "warmup", 'w', 0, G_OPTION_ARG_INT, &opts.warmup,
+        "Untimed passes first (default 2)", "W" },
+    { "seq", 'l', 0, G_OPTION_ARG_INT, &opts.seq,
+        "Tokens per sequence, text models (default 128)", "L" },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &opts.batch,
+        "Sequences per pass (default 1)", "B" },
+    { "size", 0, 0, G_OPTION_ARG_STRING, &opts.size, "Input size, image models",
+        "HxW" },
+    { "seconds", 0, 0, G_OPTION_ARG_STRING, &opts.seconds,
+        "Input length, audio models", "S" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &opts.json, "Print one JSON object",
+        NULL },
+    { NULL }
   };
   GOptionContext *ctx;
   GError *error = NULL;
@@ -349,14 +344,14 @@ sf_cmd_bench (int argc, char **argv)
     goto out_opts;
   }
   if (argc != 2) {
-    status = bench_usage_error (argc < 2 ? "missing MODEL folder" :
-        "expected exactly one MODEL folder");
+    status = bench_usage_error (argc < 2 ? "missing MODEL folder"
+                                         : "expected exactly one MODEL folder");
     goto out_opts;
   }
   if (opts.threads < 0 || opts.iters < 1 || opts.warmup < 0 || opts.seq < 1
       || opts.batch < 1) {
     status = bench_usage_error ("--threads and --warmup must be >= 0; "
-        "--iters, --seq and --batch must be >= 1");
+                                "--iters, --seq and --batch must be >= 1");
     goto out_opts;
   }
   if (opts.size && !bench_parse_size (opts.size, &size_h, &size_w)) {
@@ -391,14 +386,16 @@ sf_cmd_bench (int argc, char **argv)
 
   if (sf_model_modality (model) != SF_MODALITY_TEXT) {
     g_printerr ("streamformer bench: %s is an %s model; bench supports "
-        "text models only for now\n", dir,
+                "text models only for now\n",
+        dir,
         sf_model_modality (model) == SF_MODALITY_IMAGE ? "image" : "audio");
     status = BENCH_EXIT_ERROR;
     goto out_model;
   }
   if (opts.size || opts.seconds) {
     g_printerr ("streamformer bench: %s is a text model: use --seq and "
-        "--batch, not %s\n", dir, opts.size ? "--size" : "--seconds");
+                "--batch, not %s\n",
+        dir, opts.size ? "--size" : "--seconds");
     status = BENCH_EXIT_USAGE;
     goto out_model;
   }
@@ -406,7 +403,8 @@ sf_cmd_bench (int argc, char **argv)
   max_pos = sf_model_max_positions (model);
   if (max_pos > 0 && opts.seq > max_pos) {
     g_printerr ("streamformer bench: --seq %d exceeds the %" G_GINT64_FORMAT
-        " positions of %s\n", opts.seq, max_pos, dir);
+                " positions of %s\n",
+        opts.seq, max_pos, dir);
     status = BENCH_EXIT_USAGE;
     goto out_model;
   }

@@ -23,7 +23,7 @@ typedef struct
 } RunOptions;
 
 static GPtrArray *
-read_texts (const RunOptions * opts, GError ** error)
+read_texts (const RunOptions *opts, GError **error)
 {
   GPtrArray *texts = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *contents = NULL;
@@ -39,7 +39,7 @@ read_texts (const RunOptions * opts, GError ** error)
   }
   lines = g_strsplit (contents, "\n", -1);
   for (guint i = 0; lines[i]; i++) {
-    g_strchomp (lines[i]);      /* also drops a trailing \r */
+    g_strchomp (lines[i]); /* also drops a trailing \r */
     if (lines[i][0] != '\0')
       g_ptr_array_add (texts, g_utf8_make_valid (lines[i], -1));
   }
@@ -47,13 +47,13 @@ read_texts (const RunOptions * opts, GError ** error)
 }
 
 static void
-print_labels (const SfModel * model, const char *text, const float *logits,
-    const RunOptions * opts)
+print_labels (const SfModel *model, const char *text, const float *logits,
+    const RunOptions *opts)
 {
   guint n = sf_model_num_labels (model);
   g_autofree SfLabelScore *scores = g_new (SfLabelScore, n);
-  guint k = sf_classify (model, logits, n, SF_SCORE_AUTO, opts->top_k, 0.0f,
-      scores);
+  guint k =
+      sf_classify (model, logits, n, SF_SCORE_AUTO, opts->top_k, 0.0f, scores);
 
   if (opts->json) {
     g_autoptr (cJSON) obj = cJSON_CreateObject ();
@@ -76,8 +76,8 @@ print_labels (const SfModel * model, const char *text, const float *logits,
 }
 
 static void
-print_embedding (const char *text, const float *v, gint64 dim,
-    const RunOptions * opts)
+print_embedding (
+    const char *text, const float *v, gint64 dim, const RunOptions *opts)
 {
   if (opts->json) {
     g_autoptr (cJSON) obj = cJSON_CreateObject ();
@@ -98,7 +98,7 @@ print_embedding (const char *text, const float *v, gint64 dim,
 }
 
 static int
-run_text (SfModel * model, const RunOptions * opts)
+run_text (SfModel *model, const RunOptions *opts)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) texts = read_texts (opts, &error);
@@ -109,7 +109,7 @@ run_text (SfModel * model, const RunOptions * opts)
     fprintf (stderr, "streamformer: %s\n", error->message);
     return 1;
   }
-  if (pooling == SF_POOLING_NONE) {     /* a plain encoder: mean + L2 */
+  if (pooling == SF_POOLING_NONE) { /* a plain encoder: mean + L2 */
     pooling = SF_POOLING_MEAN;
     normalize = TRUE;
   }
@@ -120,23 +120,23 @@ run_text (SfModel * model, const RunOptions * opts)
     SfTextOutput output;
     gboolean truncated = FALSE;
 
-    if (!sf_model_encode_texts (model, &text, NULL, 1, opts->max_length,
-            &input, &truncated, &error)
+    if (!sf_model_encode_texts (
+            model, &text, NULL, 1, opts->max_length, &input, &truncated, &error)
         || !sf_model_forward_text (model, &input, FALSE, &output, &error)) {
       fprintf (stderr, "streamformer: %s\n", error->message);
       sf_text_input_clear (&input);
       return 1;
     }
     if (truncated)
-      fprintf (stderr, "streamformer: line %u truncated to %" G_GINT64_FORMAT
-          " tokens\n", i + 1, sf_tensor_dim (input.input_ids, 1));
+      fprintf (stderr,
+          "streamformer: line %u truncated to %" G_GINT64_FORMAT " tokens\n",
+          i + 1, sf_tensor_dim (input.input_ids, 1));
     if (output.logits) {
       print_labels (model, text, sf_tensor_f32 (output.logits), opts);
     } else {
-      g_autoptr (SfTensor) emb = sf_text_output_pool (&output, &input,
-          pooling, normalize);
-      print_embedding (text, sf_tensor_f32 (emb), sf_tensor_dim (emb, 1),
-          opts);
+      g_autoptr (SfTensor) emb =
+          sf_text_output_pool (&output, &input, pooling, normalize);
+      print_embedding (text, sf_tensor_f32 (emb), sf_tensor_dim (emb, 1), opts);
     }
     sf_text_output_clear (&output);
     sf_text_input_clear (&input);
@@ -147,37 +147,41 @@ run_text (SfModel * model, const RunOptions * opts)
 int
 sf_cmd_run (int argc, char **argv)
 {
-  RunOptions opts = {.top_k = 5 };
-  GOptionEntry entries[] = {
-    {"text", 0, 0, G_OPTION_ARG_STRING, &opts.text, "Text to run", "T"},
-    {"text-file", 0, 0, G_OPTION_ARG_FILENAME, &opts.text_file,
-        "One text per line", "F"},
-    {"image", 0, 0, G_OPTION_ARG_FILENAME, &opts.image, "Image file", "F"},
-    {"audio", 0, 0, G_OPTION_ARG_FILENAME, &opts.audio, "Audio file", "F"},
-    {"top-k", 0, 0, G_OPTION_ARG_INT, &opts.top_k,
-        "Labels to print per input (default 5)", "K"},
-    {"max-length", 0, 0, G_OPTION_ARG_INT, &opts.max_length,
-        "Truncate texts to this many tokens (default: the model's limit)", "L"},
-    {"json", 0, 0, G_OPTION_ARG_NONE, &opts.json, "One JSON object per input",
-        NULL},
-    {NULL}
-  };
+  RunOptions opts = { .top_k = 5 };
+  GOptionEntry entries[] = { { "text", 0, 0, G_OPTION_ARG_STRING, &opts.text,
+                                 "Text to run", "T" },
+    { "text-file", 0, 0, G_OPTION_ARG_FILENAME, &opts.text_file,
+        "One text per line", "F" },
+    { "image", 0, 0, G_OPTION_ARG_FILENAME, &opts.image, "Image file", "F" },
+    { "audio", 0, 0, G_OPTION_ARG_FILENAME, &opts.audio, "Audio file", "F" },
+    { "top-k", 0, 0, G_OPTION_ARG_INT, &opts.top_k,
+        "Labels to print per input (default 5)", "K" },
+    { "max-length", 0, 0, G_OPTION_ARG_INT, &opts.max_length,
+        "Truncate texts to this many tokens (default: the model's limit)",
+        "L" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &opts.json, "One JSON object per input",
+        NULL },
+    { NULL } };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL");
   g_autoptr (GError) error = NULL;
   g_autoptr (SfModel) model = NULL;
   int n_inputs, rc = 2;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
-  g_option_context_set_summary (ctx, "Runs a checkpoint's task: labels for "
+  g_option_context_set_summary (ctx,
+      "Runs a checkpoint's task: labels for "
       "a classifier, a sentence embedding for an encoder.");
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc != 2) {
-    fprintf (stderr, "%s\n", error ? error->message :
-        "usage: streamformer run MODEL (--text T | --text-file F) [--json]");
+    fprintf (stderr, "%s\n",
+        error ? error->message
+              : "usage: streamformer run MODEL (--text T | --text-file F) "
+                "[--json]");
     goto out;
   }
   n_inputs = !!opts.text + !!opts.text_file + !!opts.image + !!opts.audio;
   if (n_inputs != 1 || opts.top_k < 0 || opts.max_length < 0) {
-    fprintf (stderr, "streamformer run: give exactly one of --text, "
+    fprintf (stderr,
+        "streamformer run: give exactly one of --text, "
         "--text-file, --image, --audio (and non-negative sizes)\n");
     goto out;
   }
@@ -195,11 +199,13 @@ sf_cmd_run (int argc, char **argv)
     rc = sf_run_audio (model, opts.audio, opts.top_k, opts.json);
     goto out;
   }
-  if (opts.image || opts.audio || sf_model_modality (model) != SF_MODALITY_TEXT) {
+  if (opts.image || opts.audio
+      || sf_model_modality (model) != SF_MODALITY_TEXT) {
     fprintf (stderr, "streamformer: %s is a %s model (%s); it takes %s input\n",
         argv[1], sf_model_family (model), sf_model_architecture (model),
-        sf_model_modality (model) == SF_MODALITY_TEXT ? "text" :
-        sf_model_modality (model) == SF_MODALITY_IMAGE ? "image" : "audio");
+        sf_model_modality (model) == SF_MODALITY_TEXT        ? "text"
+            : sf_model_modality (model) == SF_MODALITY_IMAGE ? "image"
+                                                             : "audio");
     goto out;
   }
   rc = run_text (model, &opts);

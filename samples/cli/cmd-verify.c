@@ -11,7 +11,7 @@
 static const char *const case_inputs[] = { "dummy", NULL };
 
 static gboolean
-run_case (SfVerify * v, const char *dump, GError ** error)
+run_case (SfVerify *v, const char *dump, GError **error)
 {
   const char *kind = NULL, *model_class = NULL;
 
@@ -41,21 +41,21 @@ run_case (SfVerify * v, const char *dump, GError ** error)
   if (g_str_has_prefix (model_class, "Whisper"))
     return sf_verify_whisper_case (v, error);
   g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
-      "%s: model_class '%s' has no verifier yet", sf_config_origin (v->case_json),
-      model_class);
+      "%s: model_class '%s' has no verifier yet",
+      sf_config_origin (v->case_json), model_class);
   return FALSE;
 }
 
 static gboolean
-write_dump (SfVerify * v, const char *dump, GError ** error)
+write_dump (SfVerify *v, const char *dump, GError **error)
 {
   return sf_safetensors_write (dump, v->dump_names->len,
-      (const char *const *) v->dump_names->pdata,
-      (SfTensor * const *) v->dump_tensors->pdata, error);
+      (const char *const *)v->dump_names->pdata,
+      (SfTensor *const *)v->dump_tensors->pdata, error);
 }
 
 static gboolean
-read_tolerance (SfVerify * v, GError ** error)
+read_tolerance (SfVerify *v, GError **error)
 {
   const cJSON *tol = sf_config_get (v->case_json, "tolerance");
   const cJSON *atol = cJSON_GetObjectItem (tol, "atol");
@@ -81,10 +81,11 @@ sf_cmd_verify (int argc, char **argv)
 {
   char *dump = NULL;
   GOptionEntry entries[] = {
-    {"dump", 0, 0, G_OPTION_ARG_FILENAME, &dump,
+    { "dump", 0, 0, G_OPTION_ARG_FILENAME, &dump,
         "Write every computed output (OUT.safetensors; OUT.json for "
-        "tokenizer cases)", "OUT"},
-    {NULL}
+        "tokenizer cases)",
+        "OUT" },
+    { NULL }
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("CASE_DIR");
   g_autoptr (GError) error = NULL;
@@ -93,20 +94,22 @@ sf_cmd_verify (int argc, char **argv)
   int rc = 2;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
-  g_option_context_set_summary (ctx, "Runs a reference case and prints "
+  g_option_context_set_summary (ctx,
+      "Runs a reference case and prints "
       "`NAME max_abs_err=E tol=T PASS|FAIL` per output, then `N passed, M "
       "failed`.");
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc != 2) {
-    fprintf (stderr, "%s\n", error ? error->message :
-        "usage: streamformer verify CASE_DIR [--dump OUT]");
+    fprintf (stderr, "%s\n",
+        error ? error->message
+              : "usage: streamformer verify CASE_DIR [--dump OUT]");
     g_free (dump);
     return 2;
   }
   v.dir = argv[1];
   v.compared = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   v.dump_names = g_ptr_array_new_with_free_func (g_free);
-  v.dump_tensors = g_ptr_array_new_with_free_func (
-      (GDestroyNotify) sf_tensor_unref);
+  v.dump_tensors =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)sf_tensor_unref);
   case_path = g_build_filename (v.dir, "case.json", NULL);
   io_path = g_build_filename (v.dir, "io.safetensors", NULL);
 
@@ -122,7 +125,8 @@ sf_cmd_verify (int argc, char **argv)
   if (!run_case (&v, dump, &error))
     goto out;
   sf_verify_check_all_compared (&v, case_inputs);
-  if (dump && !g_str_has_suffix (dump, ".json") && !write_dump (&v, dump, &error))
+  if (dump && !g_str_has_suffix (dump, ".json")
+      && !write_dump (&v, dump, &error))
     goto out;
   printf ("%u passed, %u failed\n", v.passed, v.failed);
   rc = v.failed == 0 && v.passed > 0 ? 0 : 1;

@@ -26,7 +26,7 @@
 
 /* (transfer full) io tensor @name, or NULL with an error. */
 static SfTensor *
-io_get (SfVerify * v, const char *name, GError ** error)
+io_get (SfVerify *v, const char *name, GError **error)
 {
   SfTensor *t = v->io ? sf_safetensors_get (v->io, name) : NULL;
 
@@ -38,7 +38,7 @@ io_get (SfVerify * v, const char *name, GError ** error)
 
 /* Reads case.json's list of strings @key into @out. */
 static gboolean
-read_strings (SfVerify * v, const char *key, GPtrArray * out, GError ** error)
+read_strings (SfVerify *v, const char *key, GPtrArray *out, GError **error)
 {
   const cJSON *list = sf_config_get (v->case_json, key), *item;
 
@@ -53,8 +53,8 @@ read_strings (SfVerify * v, const char *key, GPtrArray * out, GError ** error)
   }
   if (out->len == 0) {
     g_set_error (error, SF_ERROR, SF_ERROR_MISSING,
-        "%s: field '%s' is missing or empty",
-        sf_config_origin (v->case_json), key);
+        "%s: field '%s' is missing or empty", sf_config_origin (v->case_json),
+        key);
     return FALSE;
   }
   return TRUE;
@@ -62,7 +62,7 @@ read_strings (SfVerify * v, const char *key, GPtrArray * out, GError ** error)
 
 /* Our tokens against the reference on real tokens; the mask exactly. */
 static void
-compare_tokens (SfVerify * v, const SfTextInput * ours)
+compare_tokens (SfVerify *v, const SfTextInput *ours)
 {
   g_autoptr (SfTensor) ids = sf_safetensors_get (v->io, "input_ids");
   g_autoptr (SfTensor) mask = sf_safetensors_get (v->io, "attention_mask");
@@ -84,20 +84,21 @@ compare_tokens (SfVerify * v, const SfTextInput * ours)
         || sf_tensor_i64 (ids)[i] == sf_tensor_i64 (ours->input_ids)[i])
       continue;
     if (mismatches++ == 0)
-      detail = g_strdup_printf ("flat index %" G_GINT64_FORMAT ": id %"
-          G_GINT64_FORMAT ", reference %" G_GINT64_FORMAT, i,
-          sf_tensor_i64 (ours->input_ids)[i], sf_tensor_i64 (ids)[i]);
+      detail = g_strdup_printf ("flat index %" G_GINT64_FORMAT
+                                ": id %" G_GINT64_FORMAT
+                                ", reference %" G_GINT64_FORMAT,
+          i, sf_tensor_i64 (ours->input_ids)[i], sf_tensor_i64 (ids)[i]);
   }
   sf_verify_exact (v, "input_ids", mismatches, detail);
 }
 
 /* (transfer full) pixel_values [N, 3, H, W] for every image.K. */
 static SfTensor *
-preprocess (SfVerify * v, SfModel * model, GPtrArray * keys, GError ** error)
+preprocess (SfVerify *v, SfModel *model, GPtrArray *keys, GError **error)
 {
   const SfImageProcessor *proc = sf_model_image_processor (model);
-  g_autoptr (GPtrArray) pixels = g_ptr_array_new_with_free_func (
-      (GDestroyNotify) sf_tensor_unref);
+  g_autoptr (GPtrArray) pixels =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)sf_tensor_unref);
   const SfTensor *first;
   SfTensor *batch;
 
@@ -113,19 +114,20 @@ preprocess (SfVerify * v, SfModel * model, GPtrArray * keys, GError ** error)
           "%s/io.safetensors: '%s' is not HWC RGB uint8", v->dir, name);
       return NULL;
     }
-    g_hash_table_add (v->compared, g_strdup (name));    /* an input */
-    image = sf_image_new_from_packed (t->data, (int) t->shape[1],
-        (int) t->shape[0], 3 * t->shape[1], SF_PIXEL_FORMAT_RGB);
+    g_hash_table_add (v->compared, g_strdup (name)); /* an input */
+    image = sf_image_new_from_packed (t->data, (int)t->shape[1],
+        (int)t->shape[0], 3 * t->shape[1], SF_PIXEL_FORMAT_RGB);
     g_ptr_array_add (pixels, sf_image_processor_apply (proc, image));
   }
   first = pixels->pdata[0];
-  batch = sf_tensor_new_f32 (4, (gint64) pixels->len, first->shape[0],
+  batch = sf_tensor_new_f32 (4, (gint64)pixels->len, first->shape[0],
       first->shape[1], first->shape[2]);
   {
-    g_autoptr (SfTensor) rows = sf_tensor_reshape (batch, 3, (gint64[]) {
-        pixels->len * first->shape[0], first->shape[1], first->shape[2]});
-    if (!sf_op_concat (rows, (SfTensor * const *) pixels->pdata,
-            pixels->len, 0)) {
+    g_autoptr (SfTensor) rows = sf_tensor_reshape (batch, 3,
+        (gint64[]){
+            pixels->len * first->shape[0], first->shape[1], first->shape[2] });
+    if (!sf_op_concat (
+            rows, (SfTensor *const *)pixels->pdata, pixels->len, 0)) {
       sf_tensor_unref (batch);
       g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
           "the images' pixel_values differ in size");
@@ -137,10 +139,10 @@ preprocess (SfVerify * v, SfModel * model, GPtrArray * keys, GError ** error)
 
 /* Runs both towers; (transfer full) logits_per_image [images, texts]. */
 static SfTensor *
-run_clip (SfModel * model, const SfTextInput * text, SfTensor * pixels,
-    SfTextOutput * tout, SfImageOutput * iout, GError ** error)
+run_clip (SfModel *model, const SfTextInput *text, SfTensor *pixels,
+    SfTextOutput *tout, SfImageOutput *iout, GError **error)
 {
-  SfImageInput in = {.pixel_values = pixels };
+  SfImageInput in = { .pixel_values = pixels };
 
   if (!sf_model_forward_text (model, text, FALSE, tout, error))
     return NULL;
@@ -159,7 +161,7 @@ run_clip (SfModel * model, const SfTextInput * text, SfTensor * pixels,
 }
 
 static gint64
-row_argmax (const SfTensor * m, gint64 row)
+row_argmax (const SfTensor *m, gint64 row)
 {
   gint64 n = sf_tensor_dim (m, 1), best = 0;
   const float *x = sf_tensor_f32 (m) + row * n;
@@ -172,8 +174,7 @@ row_argmax (const SfTensor * m, gint64 row)
 
 /* Our end-to-end choice of text per image against the reference's. */
 static void
-compare_zero_shot (SfVerify * v, const SfTensor * ours,
-    const SfTensor * reference)
+compare_zero_shot (SfVerify *v, const SfTensor *ours, const SfTensor *reference)
 {
   g_autofree char *detail = NULL;
   guint mismatches = 0;
@@ -185,14 +186,16 @@ compare_zero_shot (SfVerify * v, const SfTensor * ours,
   for (gint64 i = 0; i < sf_tensor_dim (ours, 0); i++) {
     gint64 a = row_argmax (ours, i), b = row_argmax (reference, i);
     if (a != b && mismatches++ == 0)
-      detail = g_strdup_printf ("image %" G_GINT64_FORMAT ": text %"
-          G_GINT64_FORMAT ", reference %" G_GINT64_FORMAT, i, a, b);
+      detail =
+          g_strdup_printf ("image %" G_GINT64_FORMAT ": text %" G_GINT64_FORMAT
+                           ", reference %" G_GINT64_FORMAT,
+              i, a, b);
   }
   sf_verify_exact (v, "zero_shot", mismatches, detail);
 }
 
 gboolean
-sf_verify_clip_case (SfVerify * v, GError ** error)
+sf_verify_clip_case (SfVerify *v, GError **error)
 {
   g_autoptr (SfModel) model = sf_model_load (v->dir, error);
   g_autoptr (GPtrArray) texts = g_ptr_array_new ();
@@ -211,7 +214,8 @@ sf_verify_clip_case (SfVerify * v, GError ** error)
       || !sf_model_takes_input (model, SF_MODALITY_IMAGE) || v->io == NULL) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "%s: not a CLIP case (a text-image model and io.safetensors are "
-        "needed)", v->dir);
+        "needed)",
+        v->dir);
     return FALSE;
   }
   if ((ref_ids = io_get (v, "input_ids", error)) == NULL
@@ -220,8 +224,8 @@ sf_verify_clip_case (SfVerify * v, GError ** error)
     return FALSE;
 
   /* our own preprocessing */
-  if (!sf_model_encode_texts (model, (const char *const *) texts->pdata,
-          NULL, texts->len, 0, &ours, NULL, error))
+  if (!sf_model_encode_texts (model, (const char *const *)texts->pdata, NULL,
+          texts->len, 0, &ours, NULL, error))
     return FALSE;
   compare_tokens (v, &ours);
   if ((pixels = preprocess (v, model, keys, error)) == NULL)
@@ -231,16 +235,16 @@ sf_verify_clip_case (SfVerify * v, GError ** error)
   /* the model on the reference inputs */
   ref_in.input_ids = ref_ids;
   ref_in.attention_mask = ref_mask;
-  if ((per_image = run_clip (model, &ref_in, ref_pixels, &tout, &iout,
-              error)) == NULL)
+  if ((per_image = run_clip (model, &ref_in, ref_pixels, &tout, &iout, error))
+      == NULL)
     goto fail;
-  per_text = sf_tensor_new_f32 (2, sf_tensor_dim (per_image, 1),
-      sf_tensor_dim (per_image, 0));
+  per_text = sf_tensor_new_f32 (
+      2, sf_tensor_dim (per_image, 1), sf_tensor_dim (per_image, 0));
   {
-    g_autoptr (SfTensor) src = sf_tensor_reshape (per_image, 3, (gint64[]) {
-        1, per_image->shape[0], per_image->shape[1]});
-    g_autoptr (SfTensor) dst = sf_tensor_reshape (per_text, 3, (gint64[]) {
-        1, per_text->shape[0], per_text->shape[1]});
+    g_autoptr (SfTensor) src = sf_tensor_reshape (per_image, 3,
+        (gint64[]){ 1, per_image->shape[0], per_image->shape[1] });
+    g_autoptr (SfTensor) dst = sf_tensor_reshape (
+        per_text, 3, (gint64[]){ 1, per_text->shape[0], per_text->shape[1] });
     sf_op_transpose_last2 (dst, src);
   }
   sf_verify_tensor (v, "text_last_hidden_state", tout.last_hidden_state);
@@ -253,12 +257,12 @@ sf_verify_clip_case (SfVerify * v, GError ** error)
   sf_image_output_clear (&iout);
 
   /* and end to end on ours */
-  if ((own_logits = run_clip (model, &ours, pixels, &tout, &iout,
-              error)) == NULL)
+  if ((own_logits = run_clip (model, &ours, pixels, &tout, &iout, error))
+      == NULL)
     goto fail;
   {
-    g_autoptr (SfTensor) reference = sf_safetensors_get (v->io,
-        "logits_per_image");
+    g_autoptr (SfTensor) reference =
+        sf_safetensors_get (v->io, "logits_per_image");
     compare_zero_shot (v, own_logits, reference ? reference : per_image);
   }
   sf_text_output_clear (&tout);

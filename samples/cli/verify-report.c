@@ -5,8 +5,8 @@
 #include <stdio.h>
 
 void
-sf_verify_exact (SfVerify * v, const char *name, guint mismatches,
-    const char *detail)
+sf_verify_exact (
+    SfVerify *v, const char *name, guint mismatches, const char *detail)
 {
   printf ("%s max_abs_err=%u tol=0 %s\n", name, mismatches,
       mismatches == 0 ? "PASS" : "FAIL");
@@ -19,14 +19,14 @@ sf_verify_exact (SfVerify * v, const char *name, guint mismatches,
 }
 
 void
-sf_verify_keep (SfVerify * v, const char *name, const SfTensor * t)
+sf_verify_keep (SfVerify *v, const char *name, const SfTensor *t)
 {
   g_ptr_array_add (v->dump_names, g_strdup (name));
   g_ptr_array_add (v->dump_tensors, sf_tensor_copy (t));
 }
 
 void
-sf_verify_tensor (SfVerify * v, const char *name, const SfTensor * computed)
+sf_verify_tensor (SfVerify *v, const char *name, const SfTensor *computed)
 {
   g_autoptr (SfTensor) ref = v->io ? sf_safetensors_get (v->io, name) : NULL;
   g_autoptr (SfTensor) a = NULL, b = NULL;
@@ -50,7 +50,7 @@ sf_verify_tensor (SfVerify * v, const char *name, const SfTensor * computed)
     v->failed++;
     return;
   }
-  a = sf_tensor_to_f32 ((SfTensor *) computed);
+  a = sf_tensor_to_f32 ((SfTensor *)computed);
   b = sf_tensor_to_f32 (ref);
   for (gint64 i = 0; i < sf_tensor_numel (a); i++) {
     double x = sf_tensor_f32 (a)[i], r = sf_tensor_f32 (b)[i];
@@ -68,10 +68,12 @@ sf_verify_tensor (SfVerify * v, const char *name, const SfTensor * computed)
   printf ("%s max_abs_err=%.3g tol=%g %s\n", name, max_err, tol,
       bad ? "FAIL" : "PASS");
   if (bad)
-    fprintf (stderr, "  %s: %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
+    fprintf (stderr,
+        "  %s: %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
         " elements out of tolerance; worst at flat index %" G_GINT64_FORMAT
-        ": %.6g vs reference %.6g\n", name, bad, sf_tensor_numel (a), worst,
-        sf_tensor_f32 (a)[worst], sf_tensor_f32 (b)[worst]);
+        ": %.6g vs reference %.6g\n",
+        name, bad, sf_tensor_numel (a), worst, sf_tensor_f32 (a)[worst],
+        sf_tensor_f32 (b)[worst]);
   if (bad)
     v->failed++;
   else
@@ -79,7 +81,7 @@ sf_verify_tensor (SfVerify * v, const char *name, const SfTensor * computed)
 }
 
 void
-sf_verify_check_all_compared (SfVerify * v, const char *const *input_names)
+sf_verify_check_all_compared (SfVerify *v, const char *const *input_names)
 {
   if (v->io == NULL)
     return;

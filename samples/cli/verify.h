@@ -15,42 +15,40 @@ typedef struct
 {
   const char *dir;
   SfConfig *case_json;
-  SfSafetensors *io;            /* NULL for cases without tensors */
+  SfSafetensors *io; /* NULL for cases without tensors */
   double atol, rtol;
   guint passed, failed;
-  GHashTable *compared;         /* io names already compared */
-  GPtrArray *dump_names;        /* char*, for --dump */
-  GPtrArray *dump_tensors;      /* SfTensor* */
+  GHashTable *compared;    /* io names already compared */
+  GPtrArray *dump_names;   /* char*, for --dump */
+  GPtrArray *dump_tensors; /* SfTensor* */
 } SfVerify;
 
 /* Compares @computed (F32 or integer) with io.safetensors' @name, prints
  * the line and keeps @computed for the dump. */
-void sf_verify_tensor (SfVerify * v, const char *name,
-    const SfTensor * computed);
+void sf_verify_tensor (SfVerify *v, const char *name, const SfTensor *computed);
 /* Keeps a computed output for --dump without comparing it. */
-void sf_verify_keep (SfVerify * v, const char *name, const SfTensor * t);
+void sf_verify_keep (SfVerify *v, const char *name, const SfTensor *t);
 /* Records an exact comparison done by the caller (@mismatches = 0 passes). */
-void sf_verify_exact (SfVerify * v, const char *name, guint mismatches,
-    const char *detail);
+void sf_verify_exact (
+    SfVerify *v, const char *name, guint mismatches, const char *detail);
 /* Every io tensor that holds an output but was never compared is a FAIL,
  * so a case cannot pass by computing less than it defines. */
-void sf_verify_check_all_compared (SfVerify * v,
-    const char *const *input_names);
+void sf_verify_check_all_compared (SfVerify *v, const char *const *input_names);
 
 /* Case kinds. Return FALSE (with @error) when the case cannot be run at all. */
-gboolean sf_verify_tokenizer_case (SfVerify * v, const char *dump_json,
-    GError ** error);
-gboolean sf_verify_text_model_case (SfVerify * v, GError ** error);
+gboolean sf_verify_tokenizer_case (
+    SfVerify *v, const char *dump_json, GError **error);
+gboolean sf_verify_text_model_case (SfVerify *v, GError **error);
 
 /* sf_verify_tensor with this output's own tolerance (vs the case's). */
-void sf_verify_tensor_tol (SfVerify * v, const char *name,
-    const SfTensor * computed, double atol, double rtol);
+void sf_verify_tensor_tol (SfVerify *v, const char *name,
+    const SfTensor *computed, double atol, double rtol);
 /* Records a comparison whose error is a fraction (e.g. of pixels that
  * differ); passes when @fraction ≤ @tol. */
-void sf_verify_fraction (SfVerify * v, const char *name, double fraction,
+void sf_verify_fraction (SfVerify *v, const char *name, double fraction,
     double tol, const char *detail);
-gboolean sf_verify_image_model_case (SfVerify * v, GError ** error);
-gboolean sf_verify_whisper_case (SfVerify * v, GError ** error);
-gboolean sf_verify_clip_case (SfVerify * v, GError ** error);
+gboolean sf_verify_image_model_case (SfVerify *v, GError **error);
+gboolean sf_verify_whisper_case (SfVerify *v, GError **error);
+gboolean sf_verify_clip_case (SfVerify *v, GError **error);
 /* AST and wav2vec2 cases, from the raw clips audio.K (verify-audio.c). */
-gboolean sf_verify_audio_model_case (SfVerify * v, GError ** error);
+gboolean sf_verify_audio_model_case (SfVerify *v, GError **error);

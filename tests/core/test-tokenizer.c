@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/tokenizer.h"
+#include "tests/common/test-util.h"
 
 static char *
 fixture (const char *name, const char *file)
@@ -1190,6 +1191,30 @@ test_fuzz (void)
   }
 }
 
+/* tokenizer_config.json's pad_token names the padding id (CLIP pads with
+ * <|endoftext|>, which tokenizer.json does not record). */
+static void
+test_pad_token_from_config (void)
+{
+  g_autofree char *dir = sf_test_copy_fixture ("tok-clip-bpe");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfTokenizer) plain = NULL, padded = NULL;
+  gint32 eot;
+
+  plain = sf_tokenizer_load_dir (dir, &error);
+  g_assert_no_error (error);
+  eot = sf_tokenizer_token_to_id (plain, "<|endoftext|>");
+  g_assert_cmpint (eot, >, 0);
+  sf_test_write_file (dir, "tokenizer_config.json",
+      "{\"model_max_length\": 77, \"pad_token\": {\"content\": "
+      "\"<|endoftext|>\", \"special\": true}}");
+  padded = sf_tokenizer_load_dir (dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sf_tokenizer_pad_id (padded), ==, eot);
+  g_assert_cmpuint (sf_tokenizer_model_max_length (padded), ==, 77);
+  sf_test_remove_dir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1228,6 +1253,8 @@ main (int argc, char **argv)
   g_test_add_func (
       "/core/tokenizer/pre-tokenizer/split-behaviors", test_split_behaviors);
   g_test_add_func ("/core/tokenizer/decoder/examples", test_decoders);
+  g_test_add_func (
+      "/core/tokenizer/config/pad-token", test_pad_token_from_config);
   g_test_add_func (
       "/core/tokenizer/errors/precompiled", test_error_precompiled);
   g_test_add_func (
