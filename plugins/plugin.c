@@ -8,7 +8,9 @@
 
 #include "gstsfclassifier.h"
 #include "gstsffuse.h"
+#include "gstsfimageencoder.h"
 #include "gstsfjsonsink.h"
+#include "gstsfsegmenter.h"
 #include "gstsftextencoder.h"
 
 static gboolean
@@ -19,6 +21,8 @@ plugin_init (GstPlugin *plugin)
   ret |= GST_ELEMENT_REGISTER (sftextencoder, plugin);
   ret |= GST_ELEMENT_REGISTER (sfclassifier, plugin);
   ret |= GST_ELEMENT_REGISTER (sfjsonsink, plugin);
+  ret |= GST_ELEMENT_REGISTER (sfimageencoder, plugin);
+  ret |= GST_ELEMENT_REGISTER (sfsegmenter, plugin);
   ret |= GST_ELEMENT_REGISTER (sffuse, plugin);
 
   return ret;

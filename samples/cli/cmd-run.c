@@ -16,6 +16,7 @@ typedef struct
   char *text;
   char *text_file;
   char *image;
+  char *mask; /* segmenters: label map as a binary PGM */
   char *audio;
   int top_k;
   int max_length;
@@ -154,6 +155,8 @@ sf_cmd_run (int argc, char **argv)
         "One text per line", "F" },
     { "image", 0, 0, G_OPTION_ARG_FILENAME, &opts.image, "Image file", "F" },
     { "audio", 0, 0, G_OPTION_ARG_FILENAME, &opts.audio, "Audio file", "F" },
+    { "mask", 0, 0, G_OPTION_ARG_FILENAME, &opts.mask,
+        "Segmenters: write the label map to this PGM file", "OUT" },
     { "top-k", 0, 0, G_OPTION_ARG_INT, &opts.top_k,
         "Labels to print per input (default 5)", "K" },
     { "max-length", 0, 0, G_OPTION_ARG_INT, &opts.max_length,
@@ -192,7 +195,7 @@ sf_cmd_run (int argc, char **argv)
     goto out;
   }
   if (opts.image && sf_model_modality (model) == SF_MODALITY_IMAGE) {
-    rc = sf_run_image (model, opts.image, opts.top_k, opts.json);
+    rc = sf_run_image (model, opts.image, opts.top_k, opts.json, opts.mask);
     goto out;
   }
   if (opts.audio && sf_model_modality (model) == SF_MODALITY_AUDIO) {
@@ -213,6 +216,7 @@ out:
   g_free (opts.text);
   g_free (opts.text_file);
   g_free (opts.image);
+  g_free (opts.mask);
   g_free (opts.audio);
   return rc;
 }

@@ -12,7 +12,9 @@ SfImage *sf_media_load_image (const char *path, GError **error);
 
 /* `streamformer run MODEL --image F`: top-k labels (classifiers) or
  * per-class pixel fractions (segmenters), as text or one JSON object.
- * Returns the exit code. */
-int sf_run_image (SfModel *model, const char *path, int top_k, gboolean json);
+ * A segmenter also writes its label map to @mask_path (nullable) as a
+ * binary PGM, one label index per pixel. Returns the exit code. */
+int sf_run_image (SfModel *model, const char *path, int top_k, gboolean json,
+    const char *mask_path);
 
 G_END_DECLS

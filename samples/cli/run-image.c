@@ -42,14 +42,40 @@ print_classes (SfModel *model, const char *path, const SfTensor *logits,
     printf ("  %-20s %.4f\n", scores[i].label, scores[i].score);
 }
 
-static void
+/* The label map [1, H, W] as a binary PGM: one byte (the label index,
+ * 255 above 254) per pixel. */
+static gboolean
+write_mask (const SfTensor *labels, const char *path)
+{
+  gint64 h = labels->shape[1], w = labels->shape[2];
+  const gint32 *src = (const gint32 *)labels->data;
+  g_autofree guint8 *pixels = g_new (guint8, h * w);
+  g_autofree char *header = g_strdup_printf (
+      "P5\n%" G_GINT64_FORMAT " %" G_GINT64_FORMAT "\n255\n", w, h);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) data = g_string_new (header);
+
+  for (gint64 i = 0; i < h * w; i++)
+    pixels[i] = (guint8)MIN (src[i], 255);
+  g_string_append_len (data, (const char *)pixels, h * w);
+  if (!g_file_set_contents (path, data->str, data->len, &error)) {
+    fprintf (stderr, "streamformer: %s\n", error->message);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static int
 print_fractions (SfModel *model, const char *path, const SfTensor *logits,
-    const SfImage *image, gboolean json)
+    const SfImage *image, gboolean json, const char *mask_path)
 {
   guint n = sf_model_num_labels (model);
   g_autoptr (SfTensor) labels =
       sf_segment_labels (logits, image->width, image->height);
   g_autofree double *fractions = g_new0 (double, n);
+
+  if (mask_path != NULL && !write_mask (labels, mask_path))
+    return 1;
 
   sf_segment_class_fractions (labels, n, fractions);
   if (json) {
@@ -63,16 +89,18 @@ print_fractions (SfModel *model, const char *path, const SfTensor *logits,
         cJSON_AddNumberToObject (
             classes, sf_model_label (model, c), fractions[c]);
     print_json (obj);
-    return;
+    return 0;
   }
   printf ("%s (%dx%d)\n", path, image->width, image->height);
   for (guint c = 0; c < n; c++)
     if (fractions[c] > 0.0)
       printf ("  %-20s %.4f\n", sf_model_label (model, c), fractions[c]);
+  return 0;
 }
 
 int
-sf_run_image (SfModel *model, const char *path, int top_k, gboolean json)
+sf_run_image (SfModel *model, const char *path, int top_k, gboolean json,
+    const char *mask_path)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (SfImage) image = sf_media_load_image (path, &error);
@@ -95,7 +123,7 @@ sf_run_image (SfModel *model, const char *path, int top_k, gboolean json)
     return 1;
   }
   if (output.logits && output.logits->ndim == 4)
-    print_fractions (model, path, output.logits, image, json);
+    rc = print_fractions (model, path, output.logits, image, json, mask_path);
   else if (output.logits)
     print_classes (model, path, output.logits, top_k, json);
   else {

@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * SECTION:element-sfimageencoder
+ * @title: sfimageencoder
+ *
+ * Runs a Hugging Face vision checkpoint (ViT, SegFormer, CLIP vision) on
+ * each video frame, after the checkpoint's own preprocessing
+ * (preprocessor_config.json: resize, crop, rescale, normalise). Each frame
+ * becomes one buffer of `other/tensors` holding one float32 tensor:
+ *
+ * - classification logits, dimensions "labels:1" (ViTForImageClassification);
+ * - segmentation logits, dimensions "w:h:labels:1", at the model's output
+ *   resolution (SegformerForSemanticSegmentation); sfsegmenter upsamples
+ *   them to the frame size;
+ * - the projected image embedding, dimensions "P:1" (CLIP);
+ * - otherwise the pooled output "H:1", or the last hidden state "H:N:1".
+ *
+ * Every output buffer carries a GstSfTensorMeta that names the model and
+ * references the source frame (with a GstVideoMeta describing its layout),
+ * so sfsegmenter can draw on the original frame at its original size.
+ *
+ * The output caps follow from the model and the processed frame size; they
+ * are worked out once per size by running the model on a blank frame, and
+ * renegotiated when the input resolution changes.
+ *
+ * With inference-interval=N the model runs on every Nth frame only; the
+ * frames in between reuse the last result (and still reference their own
+ * frame). Quality of service is enabled: when a downstream sink reports
+ * that the pipeline runs late (sink qos=true, as video sinks have by
+ * default), frames that would already be too late are dropped before the
+ * model runs, so a live pipeline does not build up latency. Dropped frames
+ * are reported in QoS messages on the bus.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 v4l2src ! videoconvert ! sfimageencoder model=./vit ! sfclassifier top-k=3 ! sfjsonsink
+ * ]| Prints the three most likely ImageNet labels of every camera frame.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "core/error.h"
+#include "gstsfimageencoder.h"
+#include "gstsfmodel.h"
+#include "gstsfvideo.h"
+
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
+        GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (GST_SF_VIDEO_FORMATS)));
+
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
+        GST_STATIC_CAPS (GST_SF_TENSORS_MIME ", format = (string) static, "
+                                             "num_tensors = (int) 1, "
+                                             "types = (string) float32"));
+
+GST_DEBUG_CATEGORY_STATIC (gst_sf_image_encoder_debug);
+#define GST_CAT_DEFAULT gst_sf_image_encoder_debug
+
+#define DEFAULT_MODEL NULL
+#define DEFAULT_INFERENCE_INTERVAL 1
+
+enum
+{
+  PROP_0,
+  PROP_MODEL,
+  PROP_INFERENCE_INTERVAL,
+};
+
+struct _GstSfImageEncoder
+{
+  GstBaseTransform parent;
+
+  /* properties, under the object lock */
+  gchar *model_path;
+  guint interval;
+
+  /* between start() and stop() */
+  SfModel *model;
+  const SfImageProcessor *proc;
+  GstVideoInfo vinfo; /* negotiated input */
+  SfTensor *last;     /* last output [1, ...], reused between inferences */
+  guint64 n_frames;   /* frames since the last (re)negotiation */
+
+  /* output shape for processed frames of probe_width x probe_height */
+  int probe_width, probe_height;
+  GstSfTensorInfo probe_info;
+};
+
+#define gst_sf_image_encoder_parent_class parent_class
+G_DEFINE_TYPE_WITH_CODE (GstSfImageEncoder, gst_sf_image_encoder,
+    GST_TYPE_BASE_TRANSFORM,
+    GST_DEBUG_CATEGORY_INIT (gst_sf_image_encoder_debug, "sfimageencoder", 0,
+        "Streamformer image encoder"));
+GST_ELEMENT_REGISTER_DEFINE (
+    sfimageencoder, "sfimageencoder", GST_RANK_NONE, GST_TYPE_SF_IMAGE_ENCODER);
+
+static void gst_sf_image_encoder_finalize (GObject *object);
+static void gst_sf_image_encoder_set_property (
+    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec);
+static void gst_sf_image_encoder_get_property (
+    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec);
+static gboolean gst_sf_image_encoder_start (GstBaseTransform *trans);
+static gboolean gst_sf_image_encoder_stop (GstBaseTransform *trans);
+static GstCaps *gst_sf_image_encoder_transform_caps (GstBaseTransform *trans,
+    GstPadDirection direction, GstCaps *caps, GstCaps *filter);
+static gboolean gst_sf_image_encoder_set_caps (
+    GstBaseTransform *trans, GstCaps *incaps, GstCaps *outcaps);
+static GstFlowReturn gst_sf_image_encoder_prepare_output_buffer (
+    GstBaseTransform *trans, GstBuffer *input, GstBuffer **outbuf);
+static GstFlowReturn gst_sf_image_encoder_transform (
+    GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *outbuf);
+
+static void
+gst_sf_image_encoder_class_init (GstSfImageEncoderClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+
+  gobject_class->finalize = gst_sf_image_encoder_finalize;
+  gobject_class->set_property = gst_sf_image_encoder_set_property;
+  gobject_class->get_property = gst_sf_image_encoder_get_property;
+
+  g_object_class_install_property (gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Model",
+          "Hugging Face checkpoint folder (config.json, model.safetensors, "
+          "preprocessor_config.json) of a vision model",
+          DEFAULT_MODEL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_INFERENCE_INTERVAL,
+      g_param_spec_uint ("inference-interval", "Inference interval",
+          "Run the model on every Nth frame and reuse its result for the "
+          "frames in between",
+          1, G_MAXINT, DEFAULT_INFERENCE_INTERVAL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_PLAYING));
+
+  gst_element_class_set_static_metadata (element_class,
+      "Streamformer image encoder", "Filter/Converter/Video",
+      "Preprocesses video frames as the checkpoint's image processor does "
+      "and runs a Hugging Face vision model (ViT, SegFormer, CLIP), "
+      "producing logits or embeddings as other/tensors",
+      "Streamformer contributors");
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_sf_image_encoder_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_sf_image_encoder_stop);
+  trans_class->transform_caps =
+      GST_DEBUG_FUNCPTR (gst_sf_image_encoder_transform_caps);
+  trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_sf_image_encoder_set_caps);
+  trans_class->prepare_output_buffer =
+      GST_DEBUG_FUNCPTR (gst_sf_image_encoder_prepare_output_buffer);
+  trans_class->transform = GST_DEBUG_FUNCPTR (gst_sf_image_encoder_transform);
+  trans_class->passthrough_on_same_caps = FALSE;
+}
+
+static void
+gst_sf_image_encoder_init (GstSfImageEncoder *self)
+{
+  self->model_path = g_strdup (DEFAULT_MODEL);
+  self->interval = DEFAULT_INFERENCE_INTERVAL;
+  gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), TRUE);
+}
+
+static void
+gst_sf_image_encoder_finalize (GObject *object)
+{
+  GstSfImageEncoder *self = GST_SF_IMAGE_ENCODER (object);
+
+  g_free (self->model_path);
+  sf_tensor_unref (self->last);
+  sf_model_unref (self->model);
+
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_sf_image_encoder_set_property (
+    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  GstSfImageEncoder *self = GST_SF_IMAGE_ENCODER (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_free (self->model_path);
+      self->model_path = g_value_dup_string (value);
+      break;
+    case PROP_INFERENCE_INTERVAL:
+      self->interval = g_value_get_uint (value);
+      break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_sf_image_encoder_get_property (
+    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GstSfImageEncoder *self = GST_SF_IMAGE_ENCODER (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL: g_value_set_string (value, self->model_path); break;
+    case PROP_INFERENCE_INTERVAL:
+      g_value_set_uint (value, self->interval);
+      break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static gboolean
+gst_sf_image_encoder_start (GstBaseTransform *trans)
+{
+  GstSfImageEncoder *self = GST_SF_IMAGE_ENCODER (trans);
+  gchar *path;
+
+  GST_OBJECT_LOCK (self);
+  path = g_strdup (self->model_path);
+  GST_OBJECT_UNLOCK (self);
+
+  self->model = gst_sf_model_load (GST_ELEMENT (self), path);
+  if (self->model == NULL)
+    goto load_failed;
+  self->proc = sf_model_image_processor (self->model);
+  if (!sf_model_takes_input (self->model, SF_MODALITY_IMAGE)
+      || self->proc == NULL)
+    goto not_vision;
+
+  self->probe_width = self->probe_height = 0;
+  self->n_frames = 0;
+  g_clear_pointer (&self->last, sf_tensor_unref);
+  gst_video_info_init (&self->vinfo);
+  GST_INFO_OBJECT (self, "model %s (%s)", sf_model_name (self->model),
+      sf_model_architecture (self->model));
+  g_free (path);
+  return TRUE;
+
+load_failed : {
+  g_free (path);
+  return FALSE;
+}
+not_vision : {
+  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+      ("Model \"%s\" is not a vision model: it is a %s (%s). sfimageencoder "
+       "runs image checkpoints such as ViT, SegFormer or CLIP.",
+          path, sf_model_family (self->model),
+          sf_model_architecture (self->model)),
+      (NULL));
+  g_clear_pointer (&self->model, sf_model_unref);
+  self->proc = NULL;
+  g_free (path);
+  return FALSE;
+}
+}
+
+static gboolean
+gst_sf_image_encoder_stop (GstBaseTransform *trans)
+{
+  GstSfImageEncoder *self = GST_SF_IMAGE_ENCODER (trans);
+
+  g_clear_pointer (&self->last, sf_tensor_unref);
+  g_clear_pointer (&self->model, sf_model_unref);
+  self->proc = NULL;
+  return TRUE;
+}
+
+/* The tensor this element emits from a forward pass. (transfer none) */
+static SfTensor *
+pick_output (const SfImageOutput *out)
+{
+  if (out->logits != NULL)
+    return out->logits;
+  if (out->image_embeds != NULL)
+    return out->image_embeds;
+  if (out->pooler_output != NULL)
+    return out->pooler_output;
+  return out->last_hidden_state;
+}
+
+/* (transfer full) the output of a forward pass on @pixels [3, H, W]. */
+static SfTensor *
+encode (GstSfImageEncoder *self, SfTensor *pixels, GError **error)
+{
+  SfImageInput input = { 0 };
+  SfImageOutput output;
+  SfTensor *result;
+
+  input.pixel_values = sf_tensor_reshape (pixels, 4,
+      (gint64[]){ 1, pixels->shape[0], pixels->shape[1], pixels->shape[2] });
+  if (!sf_model_forward_image (self->model, &input, FALSE, &output, error)) {
+    sf_tensor_unref (input.pixel_values);
+    return NULL;
+  }
+  sf_tensor_unref (input.pixel_values);
+  result = pick_output (&output);
+  if (result != NULL)
+    sf_tensor_ref (result);
+  sf_image_output_clear (&output);
+  if (result == NULL)
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "the model produced no output tensor");
+  return result;
+}
+
+/* The output shape for frames of @width x @height, from a forward pass on
+ * a blank frame of the processed size (cached per processed size). */
+static gboolean
+probe_output (GstSfImageEncoder *self, int width, int height)
+{
+  GError *error = NULL;
+  SfTensor *pixels, *out;
+  int pw, ph;
+
+  sf_image_processor_output_size (self->proc, width, height, &pw, &ph);
+  if (pw == self->probe_width && ph == self->probe_height)
+    return TRUE;
+
+  pixels = sf_tensor_new_f32 (3, (gint64)3, (gint64)ph, (gint64)pw);
+  out = encode (self, pixels, &error);
+  sf_tensor_unref (pixels);
+  if (out == NULL) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED,
+        ("Model \"%s\" failed on %dx%d frames: %s", sf_model_dir (self->model),
+            width, height, error->message),
+        (NULL));
+    g_clear_error (&error);
+    return FALSE;
+  }
+  if (!gst_sf_tensor_info_set_shape (&self->probe_info,
+          GST_SF_TENSOR_TYPE_FLOAT32, out->ndim, out->shape)) {
+    sf_tensor_unref (out);
+    return FALSE;
+  }
+  sf_tensor_unref (out);
+  self->probe_width = pw;
+  self->probe_height = ph;
+  return TRUE;
+}
+
+static GstCaps *
+gst_sf_image_encoder_transform_caps (GstBaseTransform *trans,
+    GstPadDirection direction, GstCaps *caps, GstCaps *filter)
+{
+  GstSfImageEncoder *self = GST_SF_IMAGE_ENCODER (trans);
+  GstCaps *result = NULL;
+  GstVideoInfo vinfo;
+
+  if (direction == GST_PAD_SRC) {
+    result = gst_static_pad_template_get_caps (&sink_template);
+  } else if (self->model != NULL && gst_caps_is_fixed (caps)
+      && gst_video_info_from_caps (&vinfo, caps)
+      && probe_output (self, GST_VIDEO_INFO_WIDTH (&vinfo),
+          GST_VIDEO_INFO_HEIGHT (&vinfo))) {
+    GstSfTensorsInfo info;
+
+    gst_sf_tensors_info_init (&info);
+    info.num_tensors = 1;
+    info.tensors[0] = self->probe_info;
+    info.rate_n = GST_VIDEO_INFO_FPS_N (&vinfo);
+    info.rate_d = GST_VIDEO_INFO_FPS_D (&vinfo);
+    result = gst_sf_tensors_info_to_caps (&info);
+  } else {
+    result = gst_static_pad_template_get_caps (&src_template);
+  }
+
+  if (filter != NULL) {
+    GstCaps *tmp =
+        gst_caps_intersect_full (filter, result, GST_CAPS_INTERSECT_FIRST);
+
+    gst_caps_unref (result);
+    result = tmp;
+  }
+  GST_DEBUG_OBJECT (self, "%s caps %" GST_PTR_FORMAT " -> %" GST_PTR_FORMAT,
+      direction == GST_PAD_SINK ? "sink" : "src", caps, result);
+  return result;
+}
+
+static gboolean
+gst_sf_image_encoder_set_caps (
+    GstBaseTransform *trans, GstCaps *incaps, GstCaps *outcaps)
+{
+  GstSfImageEncoder *self = GST_SF_IMAGE_ENCODER (trans);
+  GstVideoInfo vinfo;
+
+  if (!gst_video_info_from_caps (&vinfo, incaps))
+    goto bad_caps;
+
+  /* A new resolution may change the output shape: start afresh. */
+  self->vinfo = vinfo;
+  self->n_frames = 0;
+  g_clear_pointer (&self->last, sf_tensor_unref);
+  GST_DEBUG_OBJECT (self, "frames %dx%d %s, output %" GST_PTR_FORMAT,
+      GST_VIDEO_INFO_WIDTH (&vinfo), GST_VIDEO_INFO_HEIGHT (&vinfo),
+      GST_VIDEO_INFO_NAME (&vinfo), outcaps);
+  return TRUE;
+
+bad_caps : {
+  GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+      ("could not parse video caps %" GST_PTR_FORMAT, incaps));
+  return FALSE;
+}
+}
+
+/* The tensors are appended in transform(); only timestamps are copied. */
+static GstFlowReturn
+gst_sf_image_encoder_prepare_output_buffer (
+    GstBaseTransform *trans, GstBuffer *input, GstBuffer **outbuf)
+{
+  *outbuf = gst_buffer_new ();
+  gst_buffer_copy_into (*outbuf, input,
+      GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_TIMESTAMPS, 0, -1);
+  return GST_FLOW_OK;
+}
+
+/* (transfer full) the model's output for @inbuf. */
+static SfTensor *
+encode_frame (GstSfImageEncoder *self, GstBuffer *inbuf, GError **error)
+{
+  GstVideoFrame frame;
+  SfImage *image;
+  SfTensor *pixels, *out;
+
+  if (!gst_video_frame_map (&frame, &self->vinfo, inbuf, GST_MAP_READ)) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "could not map a %dx%d %s frame", GST_VIDEO_INFO_WIDTH (&self->vinfo),
+        GST_VIDEO_INFO_HEIGHT (&self->vinfo),
+        GST_VIDEO_INFO_NAME (&self->vinfo));
+    return NULL;
+  }
+  image = gst_sf_video_frame_to_image (&frame);
+  gst_video_frame_unmap (&frame);
+  if (image == NULL) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "unsupported frame format %s", GST_VIDEO_INFO_NAME (&self->vinfo));
+    return NULL;
+  }
+  pixels = sf_image_processor_apply (self->proc, image); /* [3, H, W] */
+  sf_image_free (image);
+  out = encode (self, pixels, error);
+  sf_tensor_unref (pixels);
+  return out;
+}
+
+static GstFlowReturn
+gst_sf_image_encoder_transform (
+    GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *outbuf)
+{
+  GstSfImageEncoder *self = GST_SF_IMAGE_ENCODER (trans);
+  GError *error = NULL;
+  GstBuffer *media;
+  guint interval;
+
+  GST_OBJECT_LOCK (self);
+  interval = self->interval;
+  GST_OBJECT_UNLOCK (self);
+
+  if (self->last == NULL || self->n_frames % interval == 0) {
+    SfTensor *out = encode_frame (self, inbuf, &error);
+    GstSfTensorInfo info;
+
+    if (out == NULL)
+      goto encode_failed;
+    if (!gst_sf_tensor_info_set_shape (
+            &info, GST_SF_TENSOR_TYPE_FLOAT32, out->ndim, out->shape)
+        || gst_sf_tensor_info_nbytes (&info)
+            != gst_sf_tensor_info_nbytes (&self->probe_info)) {
+      sf_tensor_unref (out);
+      goto shape_changed;
+    }
+    sf_tensor_unref (self->last);
+    self->last = out;
+  }
+  self->n_frames++;
+
+  gst_buffer_append_memory (outbuf, gst_sf_memory_new_from_tensor (self->last));
+  media = gst_sf_video_buffer_with_meta (inbuf, &self->vinfo);
+  gst_sf_buffer_add_model_meta (outbuf, self->model, NULL, media);
+  gst_buffer_unref (media);
+  return GST_FLOW_OK;
+
+encode_failed : {
+  GST_ELEMENT_ERROR (self, STREAM, FAILED,
+      ("Model \"%s\" failed on a frame: %s", sf_model_dir (self->model),
+          error->message),
+      (NULL));
+  g_clear_error (&error);
+  return GST_FLOW_ERROR;
+}
+shape_changed : {
+  GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
+      ("the output shape differs from the negotiated one"));
+  return GST_FLOW_ERROR;
+}
+}
