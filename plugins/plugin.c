@@ -6,12 +6,14 @@
 
 #include <gst/gst.h>
 
+#include "gstsfaudioencoder.h"
 #include "gstsfclassifier.h"
 #include "gstsffuse.h"
 #include "gstsfimageencoder.h"
 #include "gstsfjsonsink.h"
 #include "gstsfsegmenter.h"
 #include "gstsftextencoder.h"
+#include "gstsftranscriber.h"
 
 static gboolean
 plugin_init (GstPlugin *plugin)
@@ -24,6 +26,8 @@ plugin_init (GstPlugin *plugin)
   ret |= GST_ELEMENT_REGISTER (sfimageencoder, plugin);
   ret |= GST_ELEMENT_REGISTER (sfsegmenter, plugin);
   ret |= GST_ELEMENT_REGISTER (sffuse, plugin);
+  ret |= GST_ELEMENT_REGISTER (sfaudioencoder, plugin);
+  ret |= GST_ELEMENT_REGISTER (sftranscriber, plugin);
 
   return ret;
 }

@@ -41,4 +41,41 @@ gst-launch-1.0 -q filesrc location="$texts" \
 echo "$(wc -l < "$out/embeddings.jsonl") embeddings written"
 
 echo
-echo "outputs: $out/labels.jsonl $out/embeddings.jsonl"
+echo "== video segmentation: samples/media/shapes.mp4 with the bundled shapes-segformer"
+seg_model=samples/models/shapes-segformer
+start=$(date +%s%N)
+# openh264 reports a harmless parameter error when it flushes at the end.
+gst-launch-1.0 -q filesrc location=samples/media/shapes.mp4 ! decodebin \
+  ! videoconvert ! sfimageencoder model="$seg_model" \
+  ! sfsegmenter mode=overlay alpha=0.6 palette=none,ff0000,00ff00,0000ff \
+  ! tee name=t ! queue ! sfjsonsink location="$out/shapes-fractions.jsonl" \
+  t. ! queue ! videoconvert ! openh264enc bitrate=1500000 rate-control=bitrate \
+  ! h264parse ! mp4mux ! filesink location="$out/shapes-overlay.mp4" \
+  2> >(grep -v 'OpenH264' >&2)
+frames=$(wc -l < "$out/shapes-fractions.jsonl")
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+echo "$frames frames segmented in ${ms} ms" \
+  "($(( frames * 1000 / (ms > 0 ? ms : 1) )) fps end to end, decode and encode included)"
+echo "overlay video: $out/shapes-overlay.mp4"
+
+echo
+echo "== spoken commands with the bundled kws-ast (1 s windows every 250 ms)"
+# shapes.mp4 has no audio track: the commands come from espeak-ng.
+sf_install_packages "${SF_DEMO_PACKAGES[@]}"
+samples/media/make-commands.sh "$PWD/$out/commands.wav" >/dev/null
+gst-launch-1.0 -q filesrc location="$out/commands.wav" ! decodebin \
+  ! audioconvert ! audioresample \
+  ! sfaudioencoder model=samples/models/kws-ast window-ms=1000 hop-ms=250 \
+  ! sfclassifier top-k=1 ! sfjsonsink location="$out/commands.jsonl"
+# Overlapping windows hear each word several times: print one line per run
+# of windows that are not silence, with its best-scoring command.
+sed -n 's/^{"pts":\([0-9.e-]*\),"duration":\([0-9.e-]*\),"labels":\["\([^"]*\)"\],"scores":\[\([0-9.e-]*\)\].*/\1 \2 \3 \4/p' \
+  "$out/commands.jsonl" | awk '
+  function show() { if (best != "") printf "%6.2f s  %-6s %.2f\n", at, best, score }
+  $3 == "_silence_" { show(); best = ""; score = 0; next }
+  $3 !~ /^_/ && $4 > score { best = $3; score = $4; at = $1 + $2 / 2 }
+  END { show() }'
+
+echo
+echo "outputs: $out/labels.jsonl $out/embeddings.jsonl $out/shapes-overlay.mp4" \
+  "$out/shapes-fractions.jsonl $out/commands.jsonl"

@@ -8,8 +8,11 @@ SF_BUILD_PACKAGES=(
   libavformat-dev libavcodec-dev libswscale-dev libswresample-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-libav
 )
 SF_TEST_PACKAGES=(clang-format)
+# Only the demo's spoken-command sample (samples/media/make-commands.sh).
+SF_DEMO_PACKAGES=(espeak-ng sox)
 
 sf_install_packages () {
   local missing=() pkg sudo=()

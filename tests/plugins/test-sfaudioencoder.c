@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* sfaudioencoder: windows, hops and their timestamps, the tail at EOS,
+ * S16 against F32 input, and bad input. The logits of a window are
+ * checked against the reference logits of ast-tiny-cls (transformers). */
+#include <math.h>
+#include <string.h>
+
+#include <gst/check/gstharness.h>
+#include <gst/gst.h>
+
+#include "gstsftensors.h"
+#include "sftest.h"
+
+#define RATE 16000
+
+static gchar *
+kws_model (void)
+{
+  const gchar *src = g_getenv ("SF_SOURCE_DIR");
+
+  g_assert_nonnull (src);
+  return g_build_filename (src, "samples", "models", "kws-ast", NULL);
+}
+
+static gchar *
+audio_caps (const gchar *format)
+{
+  return g_strdup_printf ("audio/x-raw, format=(string)%s, rate=(int)%d, "
+                          "channels=(int)1, layout=(string)interleaved",
+      format, RATE);
+}
+
+static GstHarness *
+encoder_harness (
+    const gchar *model, guint window_ms, guint hop_ms, const gchar *format)
+{
+  GstElement *enc = gst_element_factory_make ("sfaudioencoder", NULL);
+  gchar *caps = audio_caps (format);
+  GstHarness *h;
+
+  g_assert_nonnull (enc);
+  g_object_set (
+      enc, "model", model, "window-ms", window_ms, "hop-ms", hop_ms, NULL);
+  h = gst_harness_new_with_element (enc, "sink", "src");
+  gst_object_unref (enc);
+  gst_harness_set_src_caps_str (h, caps);
+  g_free (caps);
+  return h;
+}
+
+/* A 440 Hz tone with a slow swell, @n samples. */
+static float *
+tone (gsize n)
+{
+  float *x = g_new (float, n);
+
+  for (gsize i = 0; i < n; i++)
+    x[i] = 0.3f * sinf (2.0f * G_PI * 440.0f * i / RATE)
+        * (0.5f + 0.5f * sinf (2.0f * G_PI * 0.7f * i / RATE));
+  return x;
+}
+
+/* Pushes @n F32 samples in chunks of @chunk, the first at @pts0. */
+static void
+push_f32 (
+    GstHarness *h, const float *x, gsize n, gsize chunk, GstClockTime pts0)
+{
+  for (gsize at = 0; at < n; at += chunk) {
+    gsize len = MIN (chunk, n - at);
+    GstBuffer *b = gst_buffer_new_memdup (x + at, len * sizeof (float));
+
+    GST_BUFFER_PTS (b) = GST_CLOCK_TIME_IS_VALID (pts0)
+        ? pts0 + gst_util_uint64_scale_int (at, GST_SECOND, RATE)
+        : GST_CLOCK_TIME_NONE;
+    GST_BUFFER_DURATION (b) = gst_util_uint64_scale_int (len, GST_SECOND, RATE);
+    g_assert_cmpint (gst_harness_push (h, b), ==, GST_FLOW_OK);
+  }
+}
+
+static void
+copy_floats (GstBuffer *b, float *out, gsize n)
+{
+  g_assert_cmpuint (gst_buffer_get_size (b), ==, n * sizeof (float));
+  gst_buffer_extract (b, 0, out, n * sizeof (float));
+}
+
+/* 2.6 s in odd-sized chunks, 1 s windows every 250 ms: seven full windows
+ * while streaming, one more at EOS for the last 100 ms. */
+static void
+test_windows (void)
+{
+  g_autofree gchar *model = kws_model ();
+  GstHarness *h = encoder_harness (model, 1000, 250, "F32LE");
+  const GstClockTime pts0 = 10 * GST_SECOND;
+  g_autofree float *x = tone (RATE * 13 / 5);
+  GstSfTensorsInfo info;
+  GstCaps *caps;
+  guint k;
+
+  push_f32 (h, x, RATE * 13 / 5, 1234, pts0);
+  g_assert_cmpuint (gst_harness_buffers_received (h), ==, 7);
+
+  caps = gst_pad_get_current_caps (h->sinkpad);
+  g_assert_true (gst_sf_tensors_info_from_caps (&info, caps));
+  gst_caps_unref (caps);
+  g_assert_cmpuint (info.num_tensors, ==, 1);
+  g_assert_cmpuint (info.tensors[0].dims[0], ==, 12); /* kws labels */
+  g_assert_cmpuint (gst_sf_tensor_info_numel (&info.tensors[0]), ==, 12);
+  g_assert_cmpint (info.rate_n, ==, 4);
+  g_assert_cmpint (info.rate_d, ==, 1);
+
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+  g_assert_cmpuint (gst_harness_buffers_received (h), ==, 8);
+  for (k = 0; k < 8; k++) {
+    GstBuffer *b = gst_harness_pull (h);
+    GstSfTensorMeta *meta = gst_buffer_get_sf_tensor_meta (b);
+
+    g_assert_cmpuint (GST_BUFFER_PTS (b), ==, pts0 + k * 250 * GST_MSECOND);
+    g_assert_cmpuint (GST_BUFFER_DURATION (b), ==, GST_SECOND);
+    g_assert_cmpuint (GST_BUFFER_OFFSET (b), ==, k);
+    g_assert_nonnull (meta);
+    g_assert_cmpstr (meta->model_name, ==, "kws-ast");
+    g_assert_cmpuint (gst_buffer_get_size (b), ==, 12 * sizeof (float));
+    gst_buffer_unref (b);
+  }
+  gst_harness_teardown (h);
+}
+
+/* Hops longer than the window skip audio; input without timestamps is
+ * timed by its sample count. */
+static void
+test_gaps_untimed (void)
+{
+  g_autofree gchar *model = kws_model ();
+  GstHarness *h = encoder_harness (model, 500, 1500, "F32LE");
+  g_autofree float *x = tone (RATE * 4);
+
+  push_f32 (h, x, RATE * 4, 4000, GST_CLOCK_TIME_NONE);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  /* windows at 0, 1.5 and 3 s; the audio after 3.5 s is in no window */
+  g_assert_cmpuint (gst_harness_buffers_received (h), ==, 3);
+  for (guint k = 0; k < 3; k++) {
+    GstBuffer *b = gst_harness_pull (h);
+
+    g_assert_cmpuint (GST_BUFFER_PTS (b), ==, k * 1500 * GST_MSECOND);
+    g_assert_cmpuint (GST_BUFFER_DURATION (b), ==, 500 * GST_MSECOND);
+    gst_buffer_unref (b);
+  }
+  gst_harness_teardown (h);
+}
+
+/* ast-tiny-cls on audio.speech1 with the natural window (the samples of
+ * max_length = 100 frames): the first window must give transformers'
+ * logits, which saw the same 100 frames. The rest of the clip is one
+ * padded window at EOS. */
+static void
+test_ast_reference (void)
+{
+  SfTestCase *tc = sftest_case_open ("ast-tiny-cls");
+  SfTensor *audio = sftest_case_tensor (tc, "audio.speech1");
+  SfTensor *logits = sftest_case_tensor (tc, "logits");
+  GstHarness *h = encoder_harness (tc->dir, 0, 0, "F32LE");
+  gint64 n = sf_tensor_numel (audio);
+  float got[5];
+  GstBuffer *b;
+
+  push_f32 (h, sf_tensor_f32 (audio), n, 3000, 0);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  g_assert_cmpuint (gst_harness_buffers_received (h), ==, 2);
+
+  b = gst_harness_pull (h);
+  /* 99 shifts of 10 ms plus one 25 ms frame */
+  g_assert_cmpuint (GST_BUFFER_DURATION (b), ==, 1015 * GST_MSECOND);
+  copy_floats (b, got, 5);
+  sftest_assert_close (
+      got, sf_tensor_f32 (logits), 5, tc->atol, tc->rtol, "logits.speech1");
+  gst_buffer_unref (b);
+
+  b = gst_harness_pull (h);
+  g_assert_cmpuint (GST_BUFFER_PTS (b), ==, 1015 * GST_MSECOND);
+  g_assert_cmpuint (GST_BUFFER_DURATION (b), ==, 1015 * GST_MSECOND);
+  copy_floats (b, got, 5);
+  for (guint i = 0; i < 5; i++)
+    g_assert_true (isfinite (got[i]));
+  gst_buffer_unref (b);
+
+  gst_harness_teardown (h);
+  sf_tensor_unref (audio);
+  sf_tensor_unref (logits);
+  sftest_case_free (tc);
+}
+
+/* The same audio as S16LE and as F32LE (the exact float values of the
+ * integers) gives the same logits. */
+static void
+test_s16_f32 (void)
+{
+  g_autofree gchar *model = kws_model ();
+  GstHarness *hf = encoder_harness (model, 1000, 0, "F32LE");
+  GstHarness *hs = encoder_harness (model, 1000, 0, "S16LE");
+  g_autofree float *x = tone (RATE);
+  g_autofree gint16 *s16 = g_new (gint16, RATE);
+  float a[12], b[12];
+  GstBuffer *buf, *out;
+
+  for (guint i = 0; i < RATE; i++) {
+    s16[i] = GINT16_TO_LE ((gint16)lrintf (x[i] * 32767.0f));
+    x[i] = (float)(gint16)lrintf (x[i] * 32767.0f) / 32768.0f;
+  }
+  push_f32 (hf, x, RATE, RATE, 0);
+  buf = gst_buffer_new_memdup (s16, RATE * sizeof (gint16));
+  GST_BUFFER_PTS (buf) = 0;
+  g_assert_cmpint (gst_harness_push (hs, buf), ==, GST_FLOW_OK);
+
+  out = gst_harness_pull (hf);
+  copy_floats (out, a, 12);
+  gst_buffer_unref (out);
+  out = gst_harness_pull (hs);
+  copy_floats (out, b, 12);
+  gst_buffer_unref (out);
+  sftest_assert_close (b, a, 12, 1e-5, 1e-5, "s16 logits");
+
+  gst_harness_teardown (hf);
+  gst_harness_teardown (hs);
+}
+
+/* Empty buffers are skipped; NaN samples become silence with a warning;
+ * a format change mid-stream keeps the buffered audio. */
+static void
+test_bad_samples (void)
+{
+  g_autofree gchar *model = kws_model ();
+  GstHarness *h = encoder_harness (model, 1000, 0, "F32LE");
+  g_autofree float *x = tone (RATE);
+  g_autofree gchar *s16caps = audio_caps ("S16LE");
+  g_autofree gint16 *s16 = g_new0 (gint16, RATE / 2);
+  GstBuffer *b;
+  float logits[12];
+
+  g_assert_cmpint (gst_harness_push (h, gst_buffer_new ()), ==, GST_FLOW_OK);
+  for (guint i = 0; i < RATE / 2; i += 97)
+    x[i] = NAN;
+  x[5] = INFINITY;
+  push_f32 (h, x, RATE / 2, RATE / 2, 0);
+  g_assert_cmpint (gst_harness_push (h, gst_buffer_new ()), ==, GST_FLOW_OK);
+  g_assert_cmpuint (gst_harness_buffers_received (h), ==, 0);
+
+  /* the second half second arrives as S16 */
+  gst_harness_set_src_caps_str (h, s16caps);
+  b = gst_buffer_new_memdup (s16, RATE / 2 * sizeof (gint16));
+  GST_BUFFER_PTS (b) = GST_SECOND / 2;
+  g_assert_cmpint (gst_harness_push (h, b), ==, GST_FLOW_OK);
+  g_assert_cmpuint (gst_harness_buffers_received (h), ==, 1);
+
+  b = gst_harness_pull (h);
+  g_assert_cmpuint (GST_BUFFER_PTS (b), ==, 0);
+  copy_floats (b, logits, 12);
+  for (guint i = 0; i < 12; i++)
+    g_assert_true (isfinite (logits[i]));
+  gst_buffer_unref (b);
+  gst_harness_teardown (h);
+}
+
+/* A sample rate other than the model's is refused at negotiation (the
+ * sink caps name the model's rate, so audioresample converts to it). */
+static void
+test_rate_change (void)
+{
+  g_autofree gchar *model = kws_model ();
+  GstHarness *h = encoder_harness (model, 1000, 0, "F32LE");
+  g_autofree float *x = tone (RATE / 2);
+  GstCaps *caps = gst_caps_from_string (
+      "audio/x-raw, format=(string)F32LE, rate=(int)44100, channels=(int)1, "
+      "layout=(string)interleaved");
+  GstQuery *query;
+  gboolean accepted = TRUE;
+  GstBuffer *b;
+
+  query = gst_query_new_accept_caps (caps);
+  g_assert_true (gst_pad_peer_query (h->srcpad, query));
+  gst_query_parse_accept_caps_result (query, &accepted);
+  g_assert_false (accepted);
+  gst_query_unref (query);
+
+  push_f32 (h, x, RATE / 2, RATE / 2, 0);
+  gst_harness_set_src_caps (h, caps);
+  b = gst_buffer_new_memdup (x, RATE / 2 * sizeof (float));
+  g_assert_cmpint (gst_harness_push (h, b), ==, GST_FLOW_NOT_NEGOTIATED);
+  gst_harness_teardown (h);
+}
+
+/* A text checkpoint fails at start with an error naming it. */
+static void
+test_not_audio_model (void)
+{
+  GstElement *enc = gst_element_factory_make ("sfaudioencoder", NULL);
+  g_autofree gchar *model = sftest_fixture ("bert-tiny-cls");
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *error = NULL;
+
+  gst_element_set_bus (enc, bus);
+  g_object_set (enc, "model", model, NULL);
+  g_assert_cmpint (gst_element_set_state (enc, GST_STATE_PAUSED), ==,
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  gst_message_parse_error (msg, &error, NULL);
+  g_assert_nonnull (strstr (error->message, "not an audio model"));
+  g_assert_nonnull (strstr (error->message, "bert-tiny-cls"));
+  g_clear_error (&error);
+  gst_message_unref (msg);
+  gst_element_set_state (enc, GST_STATE_NULL);
+  gst_element_set_bus (enc, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (enc);
+}
+
+int
+main (int argc, char **argv)
+{
+  gst_init (&argc, &argv);
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/plugins/sfaudioencoder/windows/overlap", test_windows);
+  g_test_add_func (
+      "/plugins/sfaudioencoder/windows/gaps-untimed", test_gaps_untimed);
+  g_test_add_func ("/plugins/sfaudioencoder/reference/ast", test_ast_reference);
+  g_test_add_func ("/plugins/sfaudioencoder/input/s16-f32", test_s16_f32);
+  g_test_add_func (
+      "/plugins/sfaudioencoder/input/bad-samples", test_bad_samples);
+  g_test_add_func (
+      "/plugins/sfaudioencoder/input/rate-change", test_rate_change);
+  g_test_add_func (
+      "/plugins/sfaudioencoder/model/not-audio", test_not_audio_model);
+  return g_test_run ();
+}
