@@ -26,8 +26,8 @@
 
 enum
 {
-  SZ_HIDDEN,
-  SZ_INTER,
+  SZ_HIDDEN = SF_ENCODER_SIZE_HIDDEN,
+  SZ_INTER = SF_ENCODER_SIZE_INTER,
   SZ_PATCH,
   SZ_POS,
   SZ_LABELS,
@@ -63,8 +63,6 @@ typedef struct
 } AstGraph;
 
 #define G(field) offsetof (AstGlobals, field)
-#define L(field) offsetof (SfEncoderLayer, field)
-#define PL (SF_WEIGHT_PER_LAYER)
 
 static const SfWeightSpec ast_weights[] = {
   { "embeddings.cls_token", { SZ_ONE, SZ_ONE, SZ_HIDDEN, -1 }, 0,
@@ -79,42 +77,6 @@ static const SfWeightSpec ast_weights[] = {
       G (patch_b) },
   { "layernorm.weight", { SZ_HIDDEN, -1 }, 0, G (ln_g) },
   { "layernorm.bias", { SZ_HIDDEN, -1 }, 0, G (ln_b) },
-  { "encoder.layer.{L}.attention.attention.query.weight",
-      { SZ_HIDDEN, SZ_HIDDEN, -1 }, PL, L (q_w) },
-  { "encoder.layer.{L}.attention.attention.key.weight",
-      { SZ_HIDDEN, SZ_HIDDEN, -1 }, PL, L (k_w) },
-  { "encoder.layer.{L}.attention.attention.value.weight",
-      { SZ_HIDDEN, SZ_HIDDEN, -1 }, PL, L (v_w) },
-  { "encoder.layer.{L}.attention.output.dense.weight",
-      { SZ_HIDDEN, SZ_HIDDEN, -1 }, PL, L (o_w) },
-  { "encoder.layer.{L}.attention.output.dense.bias", { SZ_HIDDEN, -1 }, PL,
-      L (o_b) },
-  { "encoder.layer.{L}.layernorm_before.weight", { SZ_HIDDEN, -1 }, PL,
-      L (ln1_g) },
-  { "encoder.layer.{L}.layernorm_before.bias", { SZ_HIDDEN, -1 }, PL,
-      L (ln1_b) },
-  { "encoder.layer.{L}.intermediate.dense.weight", { SZ_INTER, SZ_HIDDEN, -1 },
-      PL, L (ffn_in_w) },
-  { "encoder.layer.{L}.intermediate.dense.bias", { SZ_INTER, -1 }, PL,
-      L (ffn_in_b) },
-  { "encoder.layer.{L}.output.dense.weight", { SZ_HIDDEN, SZ_INTER, -1 }, PL,
-      L (ffn_out_w) },
-  { "encoder.layer.{L}.output.dense.bias", { SZ_HIDDEN, -1 }, PL,
-      L (ffn_out_b) },
-  { "encoder.layer.{L}.layernorm_after.weight", { SZ_HIDDEN, -1 }, PL,
-      L (ln2_g) },
-  { "encoder.layer.{L}.layernorm_after.bias", { SZ_HIDDEN, -1 }, PL,
-      L (ln2_b) },
-};
-
-/* Present unless qkv_bias is false. */
-static const SfWeightSpec ast_qkv_bias_weights[] = {
-  { "encoder.layer.{L}.attention.attention.query.bias", { SZ_HIDDEN, -1 }, PL,
-      L (q_b) },
-  { "encoder.layer.{L}.attention.attention.key.bias", { SZ_HIDDEN, -1 }, PL,
-      L (k_b) },
-  { "encoder.layer.{L}.attention.attention.value.bias", { SZ_HIDDEN, -1 }, PL,
-      L (v_b) },
 };
 
 static const SfWeightSpec ast_classifier_weights[] = {
@@ -269,9 +231,11 @@ ast_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
   };
   g->specs = g_array_new (FALSE, FALSE, sizeof (SfWeightSpec));
   g_array_append_vals (g->specs, ast_weights, G_N_ELEMENTS (ast_weights));
+  g_array_append_vals (
+      g->specs, sf_encoder_vit_layer_weights, sf_encoder_vit_layer_weights_len);
   if (qkv_bias)
-    g_array_append_vals (
-        g->specs, ast_qkv_bias_weights, G_N_ELEMENTS (ast_qkv_bias_weights));
+    g_array_append_vals (g->specs, sf_encoder_vit_qkv_bias_weights,
+        sf_encoder_vit_qkv_bias_weights_len);
   if (g->classifier)
     g_array_append_vals (g->specs, ast_classifier_weights,
         G_N_ELEMENTS (ast_classifier_weights));

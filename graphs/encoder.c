@@ -1,6 +1,8 @@
 /* Streamformer graphs: post-LN transformer encoder layer. */
 #include "graphs/encoder.h"
 
+#include <stddef.h>
+
 static SfTensor *
 new_like (const SfTensor *x, gint64 last)
 {
@@ -112,3 +114,36 @@ sf_encoder_stack_pre_ln (const SfEncoderLayer *layers, int n_layers,
     g_ptr_array_add (hidden_states, sf_tensor_ref (x));
   return x;
 }
+
+/* clang-format off */
+#define H SF_ENCODER_SIZE_HIDDEN
+#define I SF_ENCODER_SIZE_INTER
+#define L(field) offsetof (SfEncoderLayer, field)
+#define PL SF_WEIGHT_PER_LAYER
+
+const SfWeightSpec sf_encoder_vit_layer_weights[] = {
+  { "encoder.layer.{L}.layernorm_before.weight", { H, -1 }, PL, L (ln1_g) },
+  { "encoder.layer.{L}.layernorm_before.bias", { H, -1 }, PL, L (ln1_b) },
+  { "encoder.layer.{L}.attention.attention.query.weight", { H, H, -1 }, PL, L (q_w) },
+  { "encoder.layer.{L}.attention.attention.key.weight", { H, H, -1 }, PL, L (k_w) },
+  { "encoder.layer.{L}.attention.attention.value.weight", { H, H, -1 }, PL, L (v_w) },
+  { "encoder.layer.{L}.attention.output.dense.weight", { H, H, -1 }, PL, L (o_w) },
+  { "encoder.layer.{L}.attention.output.dense.bias", { H, -1 }, PL, L (o_b) },
+  { "encoder.layer.{L}.layernorm_after.weight", { H, -1 }, PL, L (ln2_g) },
+  { "encoder.layer.{L}.layernorm_after.bias", { H, -1 }, PL, L (ln2_b) },
+  { "encoder.layer.{L}.intermediate.dense.weight", { I, H, -1 }, PL, L (ffn_in_w) },
+  { "encoder.layer.{L}.intermediate.dense.bias", { I, -1 }, PL, L (ffn_in_b) },
+  { "encoder.layer.{L}.output.dense.weight", { H, I, -1 }, PL, L (ffn_out_w) },
+  { "encoder.layer.{L}.output.dense.bias", { H, -1 }, PL, L (ffn_out_b) },
+};
+const guint sf_encoder_vit_layer_weights_len =
+    G_N_ELEMENTS (sf_encoder_vit_layer_weights);
+
+const SfWeightSpec sf_encoder_vit_qkv_bias_weights[] = {
+  { "encoder.layer.{L}.attention.attention.query.bias", { H, -1 }, PL, L (q_b) },
+  { "encoder.layer.{L}.attention.attention.key.bias", { H, -1 }, PL, L (k_b) },
+  { "encoder.layer.{L}.attention.attention.value.bias", { H, -1 }, PL, L (v_b) },
+};
+const guint sf_encoder_vit_qkv_bias_weights_len =
+    G_N_ELEMENTS (sf_encoder_vit_qkv_bias_weights);
+/* clang-format on */

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "core/ops.h"
+#include "graphs/weights.h"
 
 G_BEGIN_DECLS
 
@@ -50,5 +51,22 @@ SfTensor *sf_encoder_layer_pre_ln (const SfEncoderLayer *layer,
 SfTensor *sf_encoder_stack_pre_ln (const SfEncoderLayer *layers, int n_layers,
     const SfEncoderParams *params, SfTensor *x, const SfTensor *mask,
     GPtrArray *hidden_states);
+
+/* Slots of a family's size table that the shared layer tables below
+ * read: families keep the hidden size at index 0 and the intermediate
+ * (feed-forward) size at index 1. */
+enum
+{
+  SF_ENCODER_SIZE_HIDDEN = 0,
+  SF_ENCODER_SIZE_INTER = 1,
+};
+
+/* Per-layer weights of ViT-style encoders (modeling_vit.ViTLayer: the
+ * layernorm_before/after pre-LN layer), shared by ViT and AST; the
+ * query/key/value biases are separate because qkv_bias may drop them. */
+extern const SfWeightSpec sf_encoder_vit_layer_weights[];
+extern const guint sf_encoder_vit_layer_weights_len;
+extern const SfWeightSpec sf_encoder_vit_qkv_bias_weights[];
+extern const guint sf_encoder_vit_qkv_bias_weights_len;
 
 G_END_DECLS

@@ -19,8 +19,8 @@
 
 enum
 {
-  SZ_HIDDEN,
-  SZ_INTER,
+  SZ_HIDDEN = SF_ENCODER_SIZE_HIDDEN,
+  SZ_INTER = SF_ENCODER_SIZE_INTER,
   SZ_CHANNELS,
   SZ_PATCH_H,
   SZ_PATCH_W,
@@ -57,8 +57,6 @@ typedef struct
 } VitGraph;
 
 #define G(field) offsetof (VitGlobals, field)
-#define L(field) offsetof (SfEncoderLayer, field)
-#define PL (SF_WEIGHT_PER_LAYER)
 
 static const SfWeightSpec vit_weights[] = {
   { "embeddings.cls_token", { SZ_ONE, SZ_ONE, SZ_HIDDEN, -1 }, 0,
@@ -71,42 +69,6 @@ static const SfWeightSpec vit_weights[] = {
       G (patch_b) },
   { "layernorm.weight", { SZ_HIDDEN, -1 }, 0, G (ln_g) },
   { "layernorm.bias", { SZ_HIDDEN, -1 }, 0, G (ln_b) },
-  { "encoder.layer.{L}.layernorm_before.weight", { SZ_HIDDEN, -1 }, PL,
-      L (ln1_g) },
-  { "encoder.layer.{L}.layernorm_before.bias", { SZ_HIDDEN, -1 }, PL,
-      L (ln1_b) },
-  { "encoder.layer.{L}.attention.attention.query.weight",
-      { SZ_HIDDEN, SZ_HIDDEN, -1 }, PL, L (q_w) },
-  { "encoder.layer.{L}.attention.attention.key.weight",
-      { SZ_HIDDEN, SZ_HIDDEN, -1 }, PL, L (k_w) },
-  { "encoder.layer.{L}.attention.attention.value.weight",
-      { SZ_HIDDEN, SZ_HIDDEN, -1 }, PL, L (v_w) },
-  { "encoder.layer.{L}.attention.output.dense.weight",
-      { SZ_HIDDEN, SZ_HIDDEN, -1 }, PL, L (o_w) },
-  { "encoder.layer.{L}.attention.output.dense.bias", { SZ_HIDDEN, -1 }, PL,
-      L (o_b) },
-  { "encoder.layer.{L}.layernorm_after.weight", { SZ_HIDDEN, -1 }, PL,
-      L (ln2_g) },
-  { "encoder.layer.{L}.layernorm_after.bias", { SZ_HIDDEN, -1 }, PL,
-      L (ln2_b) },
-  { "encoder.layer.{L}.intermediate.dense.weight", { SZ_INTER, SZ_HIDDEN, -1 },
-      PL, L (ffn_in_w) },
-  { "encoder.layer.{L}.intermediate.dense.bias", { SZ_INTER, -1 }, PL,
-      L (ffn_in_b) },
-  { "encoder.layer.{L}.output.dense.weight", { SZ_HIDDEN, SZ_INTER, -1 }, PL,
-      L (ffn_out_w) },
-  { "encoder.layer.{L}.output.dense.bias", { SZ_HIDDEN, -1 }, PL,
-      L (ffn_out_b) },
-};
-
-/* qkv_bias = true (the default) */
-static const SfWeightSpec vit_qkv_bias_weights[] = {
-  { "encoder.layer.{L}.attention.attention.query.bias", { SZ_HIDDEN, -1 }, PL,
-      L (q_b) },
-  { "encoder.layer.{L}.attention.attention.key.bias", { SZ_HIDDEN, -1 }, PL,
-      L (k_b) },
-  { "encoder.layer.{L}.attention.attention.value.bias", { SZ_HIDDEN, -1 }, PL,
-      L (v_b) },
 };
 
 /* ViTModel's pooler; checkpoints saved with add_pooling_layer=False omit it. */
@@ -243,9 +205,11 @@ vit_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
   };
   g->specs = g_array_new (FALSE, FALSE, sizeof (SfWeightSpec));
   g_array_append_vals (g->specs, vit_weights, G_N_ELEMENTS (vit_weights));
+  g_array_append_vals (
+      g->specs, sf_encoder_vit_layer_weights, sf_encoder_vit_layer_weights_len);
   if (qkv_bias)
-    g_array_append_vals (
-        g->specs, vit_qkv_bias_weights, G_N_ELEMENTS (vit_qkv_bias_weights));
+    g_array_append_vals (g->specs, sf_encoder_vit_qkv_bias_weights,
+        sf_encoder_vit_qkv_bias_weights_len);
   if (g->classifier)
     g_array_append_vals (g->specs, vit_classifier_weights,
         G_N_ELEMENTS (vit_classifier_weights));
