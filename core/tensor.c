@@ -9,6 +9,7 @@
 
 struct SfStorage
 {
+  gsize alloc_size; /* our heap block's padded size; 0 when wrapped */
   gint refcount;
   gpointer data;
   gsize size;
@@ -61,18 +62,79 @@ sf_dtype_from_name (const char *name, SfDtype *dtype)
 
 /* ---- storage ---- */
 
+/* Large heap blocks are recycled. A forward pass allocates the same
+ * activation sizes every time, and glibc serves large blocks with fresh
+ * mmaps, so without reuse every pass pays the page faults and the kernel's
+ * zeroing again (a quarter of SegFormer's time at 512×512). Freed blocks of
+ * at least SF_CACHE_MIN_BLOCK bytes are kept by size, up to
+ * SF_CACHE_MAX_BYTES in all, and handed out again zero-filled. */
+#define SF_CACHE_MIN_BLOCK ((gsize)64 * 1024)
+#define SF_CACHE_MAX_BYTES ((gsize)256 * 1024 * 1024)
+
+static GMutex cache_lock;
+static GHashTable *cache; /* padded size → GSList of blocks, under cache_lock */
+static gsize cache_bytes; /* total kept, under cache_lock */
+
+static gpointer
+block_take (gsize padded)
+{
+  gpointer block = NULL;
+  GSList *list;
+
+  if (padded < SF_CACHE_MIN_BLOCK)
+    return NULL;
+  g_mutex_lock (&cache_lock);
+  if (cache
+      && (list = g_hash_table_lookup (cache, GSIZE_TO_POINTER (padded)))) {
+    block = list->data;
+    list = g_slist_delete_link (list, list);
+    if (list)
+      g_hash_table_insert (cache, GSIZE_TO_POINTER (padded), list);
+    else
+      g_hash_table_remove (cache, GSIZE_TO_POINTER (padded));
+    cache_bytes -= padded;
+  }
+  g_mutex_unlock (&cache_lock);
+  return block;
+}
+
+/* TRUE when the cache took @block. */
+static gboolean
+block_keep (gpointer block, gsize padded)
+{
+  gboolean kept = FALSE;
+
+  if (padded < SF_CACHE_MIN_BLOCK)
+    return FALSE;
+  g_mutex_lock (&cache_lock);
+  if (cache_bytes + padded <= SF_CACHE_MAX_BYTES) {
+    if (cache == NULL)
+      cache = g_hash_table_new (g_direct_hash, g_direct_equal);
+    g_hash_table_insert (cache, GSIZE_TO_POINTER (padded),
+        g_slist_prepend (
+            g_hash_table_lookup (cache, GSIZE_TO_POINTER (padded)), block));
+    cache_bytes += padded;
+    kept = TRUE;
+  }
+  g_mutex_unlock (&cache_lock);
+  return kept;
+}
+
 SfStorage *
 sf_storage_new (gsize size)
 {
   SfStorage *s = g_new0 (SfStorage, 1);
-  gsize padded =
-      (size + SF_STORAGE_ALIGN - 1) / SF_STORAGE_ALIGN * SF_STORAGE_ALIGN;
+  gsize padded = (MAX (size, 1) + SF_STORAGE_ALIGN - 1) / SF_STORAGE_ALIGN
+      * SF_STORAGE_ALIGN;
 
   s->refcount = 1;
   s->size = size;
-  /* like every GLib allocation, this aborts only on memory exhaustion */
-  s->data = g_aligned_alloc0 (
-      1, padded ? padded : SF_STORAGE_ALIGN, SF_STORAGE_ALIGN);
+  s->alloc_size = padded;
+  s->data = block_take (padded);
+  if (s->data)
+    memset (s->data, 0, padded);
+  else /* like every GLib allocation, this aborts only on memory exhaustion */
+    s->data = g_aligned_alloc0 (1, padded, SF_STORAGE_ALIGN);
   return s;
 }
 
@@ -105,7 +167,7 @@ sf_storage_unref (SfStorage *storage)
     return;
   if (storage->notify)
     storage->notify (storage->owner);
-  else
+  else if (!block_keep (storage->data, storage->alloc_size))
     g_aligned_free (storage->data);
   g_free (storage);
 }
