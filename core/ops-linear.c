@@ -22,6 +22,9 @@
 /* Columns per unit when splitting over N: a multiple of the SIMD kernels'
  * register block, so no chunk ends in a partial block. */
 #define SF_GEMM_COL_BLOCK 16
+/* Column chunks per pool thread: two still let a thread that finishes
+ * early take over part of a delayed one's share. */
+#define SF_GEMM_CHUNKS_PER_THREAD 2
 
 /* C[M, N] = A[M, K] · op(B) (+ bias[N] on every row), split over the pool
  * along N (column blocks) or, when N is narrow, along M (rows). */
@@ -81,14 +84,19 @@ gemm_parallel (GemmArgs *g)
   /* Column blocks share A and split B, the weight, which is usually the
    * larger operand; rows are the fallback for narrow outputs. */
   g->split_n = col_units >= sf_threads_get () || col_units >= g->m;
-  if (g->split_n)
-    sf_parallel_for (col_units,
-        MAX (1,
-            SF_GEMM_MIN_CHUNK_WORK / MAX (g->m * g->k * SF_GEMM_COL_BLOCK, 1)),
-        gemm_chunk, g);
-  else
+  if (g->split_n) {
+    /* Every chunk's sgemm packs all of A again, which costs as much as a
+     * few percent of the product per chunk for a BERT- or ViT-sized layer:
+     * at most SF_GEMM_CHUNKS_PER_THREAD chunks per thread. */
+    gint64 per_chunk =
+        MAX (SF_GEMM_MIN_CHUNK_WORK / MAX (g->m * g->k * SF_GEMM_COL_BLOCK, 1),
+            (col_units + SF_GEMM_CHUNKS_PER_THREAD * sf_threads_get () - 1)
+                / (SF_GEMM_CHUNKS_PER_THREAD * sf_threads_get ()));
+    sf_parallel_for (col_units, MAX (1, per_chunk), gemm_chunk, g);
+  } else {
     sf_parallel_for (
         g->m, MAX (1, SF_GEMM_MIN_CHUNK_WORK / row_work), gemm_chunk, g);
+  }
 }
 
 static gboolean

@@ -11,6 +11,39 @@
 
 #include <string.h>
 
+/* ---- copies ---- */
+
+/* Bytes per unit of a parallel copy. */
+#define SF_COPY_BLOCK ((gsize)1 << 20)
+
+typedef struct
+{
+  guint8 *dst;
+  const guint8 *src;
+  gsize n;
+} CopyArgs;
+
+static void
+copy_blocks (gint64 start, gint64 end, gpointer data)
+{
+  const CopyArgs *a = data;
+  gsize b0 = (gsize)start * SF_COPY_BLOCK;
+  gsize b1 = MIN ((gsize)end * SF_COPY_BLOCK, a->n);
+
+  memcpy (a->dst + b0, a->src + b0, b1 - b0);
+}
+
+/* memcpy of @n bytes between buffers that do not overlap, split over the
+ * pool in blocks: one core does not reach the memory bandwidth of two. */
+static void
+parallel_copy (void *dst, const void *src, gsize n)
+{
+  CopyArgs a = { dst, src, n };
+
+  sf_parallel_for (
+      (gint64)((n + SF_COPY_BLOCK - 1) / SF_COPY_BLOCK), 1, copy_blocks, &a);
+}
+
 typedef struct
 {
   gint64 i0, i1;
@@ -58,21 +91,58 @@ typedef struct
   gint64 c, h, w, ho, wo;
   Tap *ty, *tx;
   float *out;     /* resize: (B, C, Ho, Wo) */
+  gint64 bands;   /* resize: row bands per plane */
   gint32 *labels; /* argmax: (B, Ho, Wo) */
 } ResizeArgs;
 
-/* units are (image, channel, output row) */
+/* Row bands per plane when there are too few planes to share out. */
+#define SF_RESIZE_BANDS 8
+
+/* Source row @y of @src blended along the width into rows[y], computed on
+ * first use: every output row between the same two source rows reuses it. */
+static const float *
+width_blended_row (
+    const ResizeArgs *a, const float *src, float *rows, guint8 *ready, gint64 y)
+{
+  float *dst = rows + y * a->wo;
+
+  if (!ready[y]) {
+    const float *r = src + y * a->w;
+    for (gint64 ox = 0; ox < a->wo; ox++)
+      dst[ox] = r[a->tx[ox].i0] * a->tx[ox].w0 + r[a->tx[ox].i1] * a->tx[ox].w1;
+    ready[y] = 1;
+  }
+  return dst;
+}
+
+/* units are (image and channel, band of output rows). Each output element
+ * is (r0[x0]·wx0 + r0[x1]·wx1)·wy0 + (r1[x0]·wx0 + r1[x1]·wx1)·wy1, the
+ * same arithmetic as blend (), with the width blends shared between rows. */
 static void
-resize_rows (gint64 start, gint64 end, gpointer data)
+resize_bands (gint64 start, gint64 end, gpointer data)
 {
   const ResizeArgs *a = data;
+  gint64 band_rows = (a->ho + a->bands - 1) / a->bands;
+  float *rows = g_new (float, a->h * a->wo); /* (h, wo) */
+  guint8 *ready = g_new (guint8, a->h);
+
   for (gint64 u = start; u < end; u++) {
-    gint64 oy = u % a->ho, plane = u / a->ho;
+    gint64 plane = u / a->bands, band = u % a->bands;
+    gint64 oy0 = band * band_rows, oy1 = MIN (a->ho, oy0 + band_rows);
     const float *src = a->x + plane * a->h * a->w;
-    float *dst = a->out + u * a->wo;
-    for (gint64 ox = 0; ox < a->wo; ox++)
-      dst[ox] = blend (src, a->w, &a->ty[oy], &a->tx[ox]);
+    float *dst = a->out + plane * a->ho * a->wo;
+    memset (ready, 0, a->h);
+    for (gint64 oy = oy0; oy < oy1; oy++) {
+      const Tap *ty = &a->ty[oy];
+      const float *r0 = width_blended_row (a, src, rows, ready, ty->i0);
+      const float *r1 = width_blended_row (a, src, rows, ready, ty->i1);
+      float *out = dst + oy * a->wo;
+      for (gint64 ox = 0; ox < a->wo; ox++)
+        out[ox] = r0[ox] * ty->w0 + r1[ox] * ty->w1;
+    }
   }
+  g_free (rows);
+  g_free (ready);
 }
 
 /* units are (image, output row) */
@@ -104,6 +174,7 @@ gboolean
 sf_op_resize_bilinear (SfTensor *out, const SfTensor *x)
 {
   ResizeArgs a;
+  gint64 planes;
 
   g_return_val_if_fail (out && x && x->ndim == 4 && out->ndim == 4, FALSE);
   g_return_val_if_fail (
@@ -117,10 +188,21 @@ sf_op_resize_bilinear (SfTensor *out, const SfTensor *x)
     .w = x->shape[3],
     .ho = out->shape[2],
     .wo = out->shape[3] };
+  planes = x->shape[0] * a.c;
+  if (planes == 0 || a.ho == 0 || a.wo == 0)
+    return TRUE;
+  g_return_val_if_fail (a.h > 0 && a.w > 0, FALSE);
+  /* same size: the taps are (i, weight 1) and (i + 1, weight 0), so the
+   * blend reproduces every finite input exactly */
+  if (a.h == a.ho && a.w == a.wo) {
+    parallel_copy (a.out, a.x, sf_tensor_nbytes (out));
+    return TRUE;
+  }
+  a.bands = planes >= SF_RESIZE_BANDS ? 1 : MIN (SF_RESIZE_BANDS, a.ho);
   a.ty = linear_taps (a.h, a.ho);
   a.tx = linear_taps (a.w, a.wo);
-  sf_parallel_for (
-      x->shape[0] * a.c * a.ho, MAX (1, 4096 / a.wo), resize_rows, &a);
+  sf_parallel_for (planes * a.bands,
+      MAX (1, 16384 / (a.ho / a.bands * a.wo + 1)), resize_bands, &a);
   g_free (a.ty);
   g_free (a.tx);
   return TRUE;
@@ -194,23 +276,34 @@ typedef struct
 
 #define SF_TRANSPOSE_TILE 32
 
-/* units are (image, tile row of the input) */
+/* units are (image, tile row of the input). Each tile goes through a
+ * small buffer: it is read along the input's rows and written along the
+ * output's rows, so both sides touch whole cache lines once. Writing a tile
+ * column by column instead would hit SF_TRANSPOSE_TILE output rows per
+ * element, which thrash one cache set when the row length is a power of
+ * two (feature maps of 128 x 128). */
 static void
 transpose_tiles (gint64 start, gint64 end, gpointer data)
 {
   const TransposeArgs *a = data;
   gint64 tiles_m = (a->m + SF_TRANSPOSE_TILE - 1) / SF_TRANSPOSE_TILE;
+  float tile[SF_TRANSPOSE_TILE * SF_TRANSPOSE_TILE]; /* (tile j, tile i) */
 
   for (gint64 u = start; u < end; u++) {
     gint64 b = u / tiles_m, i0 = (u % tiles_m) * SF_TRANSPOSE_TILE;
-    gint64 i1 = MIN (i0 + SF_TRANSPOSE_TILE, a->m);
+    gint64 ni = MIN (SF_TRANSPOSE_TILE, a->m - i0);
     const float *src = a->x + b * a->m * a->n;
     float *dst = a->out + b * a->m * a->n;
     for (gint64 j0 = 0; j0 < a->n; j0 += SF_TRANSPOSE_TILE) {
-      gint64 j1 = MIN (j0 + SF_TRANSPOSE_TILE, a->n);
-      for (gint64 i = i0; i < i1; i++)
-        for (gint64 j = j0; j < j1; j++)
-          dst[j * a->m + i] = src[i * a->n + j];
+      gint64 nj = MIN (SF_TRANSPOSE_TILE, a->n - j0);
+      for (gint64 i = 0; i < ni; i++) {
+        const float *row = src + (i0 + i) * a->n + j0;
+        for (gint64 j = 0; j < nj; j++)
+          tile[j * SF_TRANSPOSE_TILE + i] = row[j];
+      }
+      for (gint64 j = 0; j < nj; j++)
+        memcpy (dst + (j0 + j) * a->m + i0, tile + j * SF_TRANSPOSE_TILE,
+            ni * sizeof (float));
     }
   }
 }
@@ -262,7 +355,7 @@ sf_op_concat (SfTensor *out, SfTensor *const *inputs, guint n, int dim)
     gint64 inner = sf_tensor_numel (t) / MAX (1, outer);
     gsize es = sf_dtype_size (t->dtype);
     for (gint64 o = 0; o < outer; o++)
-      memcpy ((guint8 *)out->data + (o * out_inner + offset) * es,
+      parallel_copy ((guint8 *)out->data + (o * out_inner + offset) * es,
           (const guint8 *)t->data + o * inner * es, inner * es);
     offset += inner;
   }
@@ -272,9 +365,16 @@ sf_op_concat (SfTensor *out, SfTensor *const *inputs, guint n, int dim)
 gboolean
 sf_op_copy (SfTensor *out, const SfTensor *x)
 {
+  gsize nbytes = sf_tensor_nbytes (x);
+
   g_return_val_if_fail (out && x && out->dtype == x->dtype, FALSE);
   g_return_val_if_fail (sf_tensor_numel (out) == sf_tensor_numel (x), FALSE);
-  if (out->data != x->data)
-    memmove (out->data, x->data, sf_tensor_nbytes (x));
+  if (out->data == x->data)
+    return TRUE;
+  if ((const guint8 *)out->data < (const guint8 *)x->data + nbytes
+      && (const guint8 *)x->data < (const guint8 *)out->data + nbytes)
+    memmove (out->data, x->data, nbytes);
+  else
+    parallel_copy (out->data, x->data, nbytes);
   return TRUE;
 }
