@@ -17,6 +17,10 @@
  *   follows. sf_blas_set_threads() still changes this for direct callers.
  * - A missing BLAS is an environment problem, reported as a GError from
  *   sf_blas_init(), never an abort.
+ * - A product with one output row (a decoder step over one token) goes to
+ *   sgemv: OpenBLAS's sgemm would first copy the whole of the other
+ *   operand, usually a weight matrix, into its packing buffer, which costs
+ *   about three passes over the weight where sgemv needs one.
  */
 #include "core/blas.h"
 #include "core/error.h"
@@ -40,6 +44,9 @@
 typedef void (*SfCblasSgemmFunc) (int order, int trans_a, int trans_b, int m,
     int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
     float beta, float *c, int ldc);
+typedef void (*SfCblasSgemvFunc) (int order, int trans, int m, int n,
+    float alpha, const float *a, int lda, const float *x, int incx, float beta,
+    float *y, int incy);
 typedef char *(*SfOpenblasCorenameFunc) (void);
 typedef void (*SfOpenblasSetThreadsFunc) (int n);
 typedef int (*SfOpenblasGetThreadsFunc) (void);
@@ -50,6 +57,7 @@ typedef struct
   GError *error; /* why loading failed, when !ok */
   void *handle;
   SfCblasSgemmFunc sgemm;
+  SfCblasSgemvFunc sgemv; /* NULL when the library lacks it */
   SfOpenblasCorenameFunc get_corename;
   SfOpenblasSetThreadsFunc set_threads;
   SfOpenblasGetThreadsFunc get_threads;
@@ -58,7 +66,7 @@ typedef struct
 } SfBlasState;
 
 static SfBlasState blas_state = { FALSE, NULL, NULL, NULL, NULL, NULL, NULL,
-  NULL, "library" };
+  NULL, NULL, "library" };
 
 static const char *const blas_sonames[] = {
   "libopenblas.so.0",
@@ -191,6 +199,7 @@ load_blas (SfBlasState *st)
 
   st->handle = handle;
   st->sgemm = (SfCblasSgemmFunc)dlsym (handle, "cblas_sgemm");
+  st->sgemv = (SfCblasSgemvFunc)dlsym (handle, "cblas_sgemv");
   st->get_corename =
       (SfOpenblasCorenameFunc)dlsym (handle, "openblas_get_corename");
   st->set_threads =
@@ -289,6 +298,20 @@ sf_blas_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k,
       for (j = 0; j < n; j++)
         row[j] = beta == 0.0f ? 0.0f : beta * row[j];
     }
+    return;
+  }
+  if (m == 1 && st->sgemv != NULL) {
+    /* c[N] = alpha · a · op(B) + beta · c for the single row a [K]
+     * (strided by lda when trans_a). beta 0 must ignore what c holds,
+     * NaN included, so c is cleared rather than scaled. */
+    if (beta == 0.0f)
+      memset (c, 0, (gsize)n * sizeof (float));
+    if (trans_b) /* B [N, K]: c = B · a */
+      st->sgemv (SF_CBLAS_ROW_MAJOR, SF_CBLAS_NO_TRANS, n, k, alpha, b, ldb, a,
+          trans_a ? lda : 1, beta, c, 1);
+    else /* B [K, N]: c = Bᵀ · a */
+      st->sgemv (SF_CBLAS_ROW_MAJOR, SF_CBLAS_TRANS, k, n, alpha, b, ldb, a,
+          trans_a ? lda : 1, beta, c, 1);
     return;
   }
   st->sgemm (SF_CBLAS_ROW_MAJOR, trans_a ? SF_CBLAS_TRANS : SF_CBLAS_NO_TRANS,
