@@ -15,8 +15,10 @@
  */
 
 #include "samples/cli/commands.h"
+#include "samples/cli/bench-audio.h"
 
 #include "core/blas.h"
+#include "core/image.h"
 #include "core/threads.h"
 #include "graphs/model.h"
 
@@ -35,6 +37,7 @@
 #define DEFAULT_WARMUP 2
 #define DEFAULT_SEQ 128
 #define DEFAULT_BATCH 1
+#define DEFAULT_TOKENS 32 /* Whisper: tokens decoded per pass */
 #define BENCH_SEED 20240611
 
 typedef struct
@@ -46,6 +49,7 @@ typedef struct
   int batch;
   char *size;    /* "HxW", image models */
   char *seconds; /* audio models */
+  int tokens;    /* Whisper: tokens decoded per pass, 0 = encoder only */
   gboolean json;
 } BenchOptions;
 
@@ -57,6 +61,8 @@ typedef struct
   double mean_ms;
   double gflop; /* per forward pass; < 0 when unknown */
   double peak_rss_mib;
+  double *times_ms; /* each timed pass, in run order */
+  int n_times;
 } BenchResult;
 
 static gboolean
@@ -207,6 +213,8 @@ bench_run_text (SfModel *model, const BenchOptions *opts, BenchResult *result,
   }
   sf_text_input_clear (&input);
 
+  result->times_ms = g_memdup2 (times, sizeof (double) * opts->iters);
+  result->n_times = opts->iters;
   qsort (times, opts->iters, sizeof (double), bench_compare_double);
   result->min_ms = times[0];
   if (opts->iters % 2 == 1)
@@ -278,11 +286,119 @@ bench_print_json (
     cJSON_AddNullToObject (root, "gflops");
   }
   cJSON_AddNumberToObject (root, "peak_rss_mib", r->peak_rss_mib);
+  cJSON_AddItemToObject (
+      root, "times_ms", cJSON_CreateDoubleArray (r->times_ms, r->n_times));
 
   text = cJSON_PrintUnformatted (root);
   g_print ("%s\n", text);
   cJSON_free (text);
   cJSON_Delete (root);
+}
+
+/* ---- image models (ViT, SegFormer, CLIP vision) ---- */
+
+/* Times sf_model_forward_image on a [batch, 3, H, W] batch of pixel values
+ * drawn uniformly from [-1, 1), about the range of a normalised image.
+ * Without --size, H x W is what the checkpoint's image processor makes of a
+ * 640x480 frame. Prints the report and returns the exit code. */
+static int
+bench_image (SfModel *model, const BenchOptions *opts, int height, int width,
+    double load_ms)
+{
+  const SfImageProcessor *proc = sf_model_image_processor (model);
+  SfImageInput input = { 0 };
+  GError *error = NULL;
+  GRand *rand;
+  double *times, *sorted, median, mean = 0;
+  float *px;
+  gint64 n;
+  int i, iters = opts->iters;
+
+  if (height <= 0 && proc != NULL)
+    sf_image_processor_output_size (proc, 640, 480, &width, &height);
+  if (height <= 0 || width <= 0) {
+    height = 224;
+    width = 224;
+  }
+  input.pixel_values = sf_tensor_new_f32 (
+      4, (gint64)opts->batch, (gint64)3, (gint64)height, (gint64)width);
+  px = sf_tensor_f32 (input.pixel_values);
+  n = sf_tensor_numel (input.pixel_values);
+  rand = g_rand_new_with_seed (BENCH_SEED);
+  for (gint64 j = 0; j < n; j++)
+    px[j] = (float)g_rand_double_range (rand, -1.0, 1.0);
+  g_rand_free (rand);
+
+  times = g_new (double, iters); /* in run order */
+  for (i = 0; i < opts->warmup + iters; i++) {
+    SfImageOutput output = { 0 };
+    gint64 start = g_get_monotonic_time ();
+
+    if (!sf_model_forward_image (model, &input, FALSE, &output, &error)) {
+      g_printerr ("streamformer bench: %s\n", error->message);
+      g_clear_error (&error);
+      sf_tensor_unref (input.pixel_values);
+      g_free (times);
+      return BENCH_EXIT_ERROR;
+    }
+    if (i >= opts->warmup)
+      times[i - opts->warmup] = (g_get_monotonic_time () - start) / 1000.0;
+    sf_image_output_clear (&output);
+  }
+  sf_tensor_unref (input.pixel_values);
+
+  sorted = g_memdup2 (times, sizeof (double) * iters);
+  qsort (sorted, iters, sizeof (double), bench_compare_double);
+  median = iters % 2 ? sorted[iters / 2]
+                     : 0.5 * (sorted[iters / 2 - 1] + sorted[iters / 2]);
+  for (i = 0; i < iters; i++)
+    mean += times[i] / iters;
+
+  if (opts->json) {
+    cJSON *root = cJSON_CreateObject ();
+    char *text;
+    cJSON_AddStringToObject (root, "model", sf_model_name (model));
+    cJSON_AddStringToObject (
+        root, "architecture", sf_model_architecture (model));
+    cJSON_AddStringToObject (root, "family", sf_model_family (model));
+    cJSON_AddStringToObject (root, "blas_core", sf_blas_corename ());
+    cJSON_AddStringToObject (root, "blas_core_source", sf_blas_core_source ());
+    cJSON_AddNumberToObject (root, "threads", sf_threads_get ());
+    cJSON_AddNumberToObject (root, "height", height);
+    cJSON_AddNumberToObject (root, "width", width);
+    cJSON_AddNumberToObject (root, "batch", opts->batch);
+    cJSON_AddNumberToObject (root, "iters", iters);
+    cJSON_AddNumberToObject (root, "warmup", opts->warmup);
+    cJSON_AddNumberToObject (root, "load_ms", load_ms);
+    cJSON_AddNumberToObject (root, "median_ms", median);
+    cJSON_AddNumberToObject (root, "min_ms", sorted[0]);
+    cJSON_AddNumberToObject (root, "mean_ms", mean);
+    cJSON_AddNumberToObject (root, "fps", 1000.0 * opts->batch / median);
+    cJSON_AddNumberToObject (root, "peak_rss_mib", bench_peak_rss_mib ());
+    cJSON_AddItemToObject (
+        root, "times_ms", cJSON_CreateDoubleArray (times, iters));
+    text = cJSON_PrintUnformatted (root);
+    g_print ("%s\n", text);
+    cJSON_free (text);
+    cJSON_Delete (root);
+  } else {
+    g_print ("model         %s\n", sf_model_name (model));
+    g_print ("architecture  %s (%s)\n", sf_model_architecture (model),
+        sf_model_family (model));
+    g_print ("blas kernel   %s (chosen by %s)\n", sf_blas_corename (),
+        sf_blas_core_source ());
+    g_print ("threads       %d\n", sf_threads_get ());
+    g_print ("input         %d x 3 x %d x %d\n", opts->batch, height, width);
+    g_print ("iterations    %d (after %d warm-up)\n", iters, opts->warmup);
+    g_print ("load ms       %.1f\n", load_ms);
+    g_print ("median ms     %.2f\n", median);
+    g_print ("min ms        %.2f\n", sorted[0]);
+    g_print ("images/s      %.2f\n", 1000.0 * opts->batch / median);
+    g_print ("peak RSS MiB  %.1f\n", bench_peak_rss_mib ());
+  }
+  g_free (sorted);
+  g_free (times);
+  return BENCH_EXIT_OK;
 }
 
 static int
@@ -302,6 +418,7 @@ sf_cmd_bench (int argc, char **argv)
     .warmup = DEFAULT_WARMUP,
     .seq = DEFAULT_SEQ,
     .batch = DEFAULT_BATCH,
+    .tokens = DEFAULT_TOKENS,
   };
   GOptionEntry entries[] = {
     { "threads", 't', 0, G_OPTION_ARG_INT, &opts.threads,
@@ -318,6 +435,8 @@ sf_cmd_bench (int argc, char **argv)
         "HxW" },
     { "seconds", 0, 0, G_OPTION_ARG_STRING, &opts.seconds,
         "Input length, audio models", "S" },
+    { "tokens", 0, 0, G_OPTION_ARG_INT, &opts.tokens,
+        "Tokens Whisper decodes per pass (default 32)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &opts.json, "Print one JSON object",
         NULL },
     { NULL }
@@ -328,8 +447,8 @@ sf_cmd_bench (int argc, char **argv)
   BenchResult result = { 0 };
   const char *dir;
   gint64 start, max_pos;
-  int size_h, size_w;
-  double seconds;
+  int size_h = 0, size_w = 0; /* 0: the model's own size */
+  double seconds = 0;
   int status = BENCH_EXIT_OK;
 
   ctx = g_option_context_new ("MODEL - time forward passes of a checkpoint");
@@ -384,6 +503,17 @@ sf_cmd_bench (int argc, char **argv)
   }
   result.load_ms = (g_get_monotonic_time () - start) / 1000.0;
 
+  if (sf_model_modality (model) == SF_MODALITY_AUDIO) {
+    SfBenchAudioOptions audio = { opts.iters, opts.warmup,
+      opts.seconds ? seconds : 0, MAX (opts.tokens, 0), opts.json,
+      result.load_ms };
+    status = sf_bench_audio (model, &audio);
+    goto out_model;
+  }
+  if (sf_model_modality (model) == SF_MODALITY_IMAGE) {
+    status = bench_image (model, &opts, size_h, size_w, result.load_ms);
+    goto out_model;
+  }
   if (sf_model_modality (model) != SF_MODALITY_TEXT) {
     g_printerr ("streamformer bench: %s is an %s model; bench supports "
                 "text models only for now\n",
@@ -424,6 +554,7 @@ sf_cmd_bench (int argc, char **argv)
 
 out_model:
   sf_model_unref (model);
+  g_free (result.times_ms);
 out_opts:
   if (ctx)
     g_option_context_free (ctx);

@@ -1,0 +1,176 @@
+/* sgemm-peak: what the BLAS kernels Streamformer picks reach on this machine.
+ *
+ *   sgemm-peak [--threads 1,2] [--iters N] [--json]
+ *
+ * Goes through core/blas.h, so it loads OpenBLAS and chooses its kernels
+ * exactly as `streamformer` does. Times one square product (the machine's
+ * practical sgemm peak) and the products one BERT-base block makes for a
+ * 128-token sequence, all in the linear-layer layout (row-major, the weight
+ * [N, K] transposed), two ways per thread count:
+ *   openblas      one sgemm call, threaded by OpenBLAS itself: the peak;
+ *   sf_op_linear  the same product through core/ops.h, threaded by
+ *                 Streamformer's pool over single-threaded BLAS calls, as
+ *                 the model graphs run it.
+ * It prints the best GFLOP/s of each (not the median: this is a ceiling).
+ */
+
+#include "core/blas.h"
+#include "core/ops.h"
+#include "core/threads.h"
+
+#define DEFAULT_ITERS 10
+
+typedef struct
+{
+  const char *name;
+  int m, n, k;
+} GemmShape;
+
+static const GemmShape shapes[] = {
+  { "square", 1024, 1024, 1024 },
+  /* x [128, 768] · W [3072, 768]ᵀ: the feed-forward up-projection */
+  { "ffn-up", 128, 3072, 768 },
+  /* x [128, 3072] · W [768, 3072]ᵀ: the feed-forward down-projection */
+  { "ffn-down", 128, 768, 3072 },
+  /* x [128, 768] · W [768, 768]ᵀ: query, key, value, attention output */
+  { "attn-proj", 128, 768, 768 },
+};
+
+typedef enum
+{
+  PATH_OPENBLAS,
+  PATH_OP_LINEAR,
+} GemmPath;
+
+static const char *const path_names[] = { "openblas", "sf_op_linear" };
+
+static void
+fill_random (SfTensor *t, GRand *rand)
+{
+  float *data = sf_tensor_f32 (t);
+  gint64 i, n = sf_tensor_numel (t);
+
+  for (i = 0; i < n; i++)
+    data[i] = (float)g_rand_double_range (rand, -1.0, 1.0);
+}
+
+/* Best GFLOP/s over @iters products of @shape (after one warm-up). */
+static double
+time_shape (const GemmShape *shape, GemmPath path, int iters, GRand *rand)
+{
+  SfTensor *x = sf_tensor_new_f32 (2, (gint64)shape->m, (gint64)shape->k);
+  SfTensor *w = sf_tensor_new_f32 (2, (gint64)shape->n, (gint64)shape->k);
+  SfTensor *y = sf_tensor_new_f32 (2, (gint64)shape->m, (gint64)shape->n);
+  double flops = 2.0 * shape->m * shape->n * shape->k;
+  double best = 0;
+  int i;
+
+  fill_random (x, rand);
+  fill_random (w, rand);
+  for (i = 0; i <= iters; i++) {
+    gint64 start = g_get_monotonic_time ();
+    double seconds;
+
+    /* y [M, N] = x [M, K] · w [N, K]ᵀ */
+    if (path == PATH_OPENBLAS)
+      sf_blas_sgemm (FALSE, TRUE, shape->m, shape->n, shape->k, 1.0f,
+          sf_tensor_f32 (x), shape->k, sf_tensor_f32 (w), shape->k, 0.0f,
+          sf_tensor_f32 (y), shape->n);
+    else
+      sf_op_linear (y, x, w, NULL);
+    seconds = (g_get_monotonic_time () - start) / 1e6;
+    if (i > 0 && seconds > 0 && flops / seconds / 1e9 > best)
+      best = flops / seconds / 1e9;
+  }
+  sf_tensor_unref (x);
+  sf_tensor_unref (w);
+  sf_tensor_unref (y);
+  return best;
+}
+
+int
+main (int argc, char **argv)
+{
+  char *threads_arg = NULL;
+  int iters = DEFAULT_ITERS;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "threads", 't', 0, G_OPTION_ARG_STRING, &threads_arg,
+        "Comma-separated thread counts (default 1,2)", "LIST" },
+    { "iters", 'n', 0, G_OPTION_ARG_INT, &iters,
+        "Timed products per shape and path (default 10)", "N" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per line",
+        NULL },
+    { NULL }
+  };
+  GOptionContext *ctx = g_option_context_new ("- sgemm GFLOP/s");
+  GError *error = NULL;
+  char **counts;
+  GRand *rand;
+  guint s, t;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
+    g_printerr ("sgemm-peak: %s\n", error->message);
+    g_error_free (error);
+    g_option_context_free (ctx);
+    return 2;
+  }
+  g_option_context_free (ctx);
+  if (iters < 1) {
+    g_printerr ("sgemm-peak: --iters must be >= 1\n");
+    return 2;
+  }
+  if (!sf_blas_init (&error)) {
+    g_printerr ("sgemm-peak: %s\n", error->message);
+    g_error_free (error);
+    return 1;
+  }
+
+  counts = g_strsplit (threads_arg ? threads_arg : "1,2", ",", -1);
+  rand = g_rand_new_with_seed (1);
+  if (!json) {
+    g_print ("blas kernel %s (chosen by %s); best GFLOP/s\n",
+        sf_blas_corename (), sf_blas_core_source ());
+    g_print ("%-10s %-14s %-3s %9s  %12s\n", "shape", "MxNxK", "thr",
+        "openblas", "sf_op_linear");
+  }
+  for (t = 0; counts[t] != NULL; t++) {
+    char *end;
+    gint64 n_threads = g_ascii_strtoll (counts[t], &end, 10);
+
+    if (end == counts[t] || *end != '\0' || n_threads < 1) {
+      g_printerr ("sgemm-peak: bad thread count '%s'\n", counts[t]);
+      g_strfreev (counts);
+      g_rand_free (rand);
+      g_free (threads_arg);
+      return 2;
+    }
+    for (s = 0; s < G_N_ELEMENTS (shapes); s++) {
+      double gflops[2];
+      int p;
+
+      for (p = PATH_OPENBLAS; p <= PATH_OP_LINEAR; p++) {
+        /* the pool first, then BLAS's own threads, so neither setting
+         * undoes the other */
+        sf_threads_set (p == PATH_OPENBLAS ? 1 : (int)n_threads);
+        sf_blas_set_threads (p == PATH_OPENBLAS ? (int)n_threads : 1);
+        gflops[p] = time_shape (&shapes[s], p, iters, rand);
+        if (json)
+          g_print ("{\"shape\":\"%s\",\"m\":%d,\"n\":%d,\"k\":%d,"
+                   "\"path\":\"%s\",\"threads\":%d,\"blas_core\":\"%s\","
+                   "\"gflops\":%.2f}\n",
+              shapes[s].name, shapes[s].m, shapes[s].n, shapes[s].k,
+              path_names[p], (int)n_threads, sf_blas_corename (), gflops[p]);
+      }
+      if (!json)
+        g_print ("%-10s %4dx%4dx%4d %2d  %9.1f  %12.1f\n", shapes[s].name,
+            shapes[s].m, shapes[s].n, shapes[s].k, (int)n_threads,
+            gflops[PATH_OPENBLAS], gflops[PATH_OP_LINEAR]);
+    }
+  }
+  g_strfreev (counts);
+  g_rand_free (rand);
+  g_free (threads_arg);
+  return 0;
+}
