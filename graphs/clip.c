@@ -315,17 +315,6 @@ clip_tower_load (ClipTower *tower, SfCheckpoint *ckpt, const char *prefix,
   return TRUE;
 }
 
-static gboolean
-clip_load_tokenizer (SfModel *model, GError **error)
-{
-  g_autofree char *json = sf_checkpoint_file (model->ckpt, "tokenizer.json");
-
-  if (json == NULL) /* text input then fails with a clear error */
-    return TRUE;
-  model->tokenizer = sf_tokenizer_load_dir (sf_model_dir (model), error);
-  return model->tokenizer != NULL;
-}
-
 static gpointer
 clip_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
 {
@@ -348,7 +337,7 @@ clip_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
   default_proc = g_strdup_printf (clip_default_processor, (int)g->image_size,
       (int)g->image_size, (int)g->image_size);
   if (!sf_image_family_load_processor (model, default_proc, error)
-      || !clip_load_tokenizer (model, error))
+      || !sf_model_load_tokenizer (model, error))
     goto fail;
 
   if (!clip_tower_load (&g->text, ckpt, "text_model.", &g->tg,

@@ -66,6 +66,10 @@ typedef struct
 gboolean sf_model_match_architecture (SfModel *model,
     const SfArchitecture *table, guint n, gboolean *classifier, GError **error);
 
+/* Loads the folder's tokenizer when it has one (tokenizer.json, vocab.txt,
+ * or vocab.json with merges.txt); TRUE without one. */
+gboolean sf_model_load_tokenizer (SfModel *model, GError **error);
+
 /* graphs/model-cache.c: drops one reference under the cache lock,
  * removing the model from the cache on the last one; TRUE when the caller
  * must free it. */

@@ -150,16 +150,22 @@ read_sentence_transformers (SfModel *model, GError **error)
   return TRUE;
 }
 
-static gboolean
-load_tokenizer (SfModel *model, GError **error)
+gboolean
+sf_model_load_tokenizer (SfModel *model, GError **error)
 {
-  g_autofree char *json = sf_checkpoint_file (model->ckpt, "tokenizer.json");
-  g_autofree char *vocab = sf_checkpoint_file (model->ckpt, "vocab.txt");
+  static const char *const files[] = { "tokenizer.json", "vocab.txt",
+    "merges.txt" /* with vocab.json: byte-level BPE */ };
 
-  if (model->family->modality != SF_MODALITY_TEXT || (!json && !vocab))
+  if (model->tokenizer != NULL)
     return TRUE;
-  model->tokenizer = sf_tokenizer_load_dir (sf_model_dir (model), error);
-  return model->tokenizer != NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++) {
+    g_autofree char *path = sf_checkpoint_file (model->ckpt, files[i]);
+    if (path != NULL) {
+      model->tokenizer = sf_tokenizer_load_dir (sf_model_dir (model), error);
+      return model->tokenizer != NULL;
+    }
+  }
+  return TRUE;
 }
 
 SfModel *
@@ -181,7 +187,9 @@ sf_model_load (const char *dir, GError **error)
     return NULL;
   model->architecture = g_strdup (arch);
   model->graph = model->family->load (model, model->ckpt, error);
-  if (model->graph == NULL || !load_tokenizer (model, error)
+  if (model->graph == NULL
+      || (model->family->modality == SF_MODALITY_TEXT
+          && !sf_model_load_tokenizer (model, error))
       || !read_sentence_transformers (model, error))
     return NULL;
   return g_steal_pointer (&model);

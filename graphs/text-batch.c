@@ -23,7 +23,8 @@ sf_model_encode_texts (SfModel *model, const char *const *texts,
     *truncated = FALSE;
   if (model->tokenizer == NULL) {
     g_set_error (error, SF_ERROR, SF_ERROR_MISSING,
-        "%s: no tokenizer.json or vocab.txt; cannot encode text",
+        "%s: no tokenizer (tokenizer.json, vocab.txt, or vocab.json with "
+        "merges.txt); cannot encode text",
         sf_model_dir (model));
     return FALSE;
   }

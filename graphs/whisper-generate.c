@@ -533,7 +533,8 @@ sf_whisper_decode_text (
     return NULL;
   if (model->tokenizer == NULL) {
     g_set_error (error, SF_ERROR, SF_ERROR_MISSING,
-        "%s: no tokenizer.json to turn Whisper's ids into text",
+        "%s: no tokenizer (tokenizer.json, or vocab.json with merges.txt) to "
+        "turn Whisper's ids into text",
         sf_model_dir (model));
     return NULL;
   }
@@ -575,7 +576,8 @@ sf_whisper_segments (SfModel *model, const gint64 *ids, guint n,
     return FALSE;
   if (model->tokenizer == NULL) {
     g_set_error (error, SF_ERROR, SF_ERROR_MISSING,
-        "%s: no tokenizer.json to turn Whisper's ids into text",
+        "%s: no tokenizer (tokenizer.json, or vocab.json with merges.txt) to "
+        "turn Whisper's ids into text",
         sf_model_dir (model));
     return FALSE;
   }

@@ -270,7 +270,6 @@ whisper_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
   const SfConfig *cfg = sf_checkpoint_config (ckpt);
   WhisperGraph *g = g_new0 (WhisperGraph, 1);
   gboolean classifier;
-  g_autofree char *tok_json = sf_checkpoint_file (ckpt, "tokenizer.json");
 
   g->model = model;
   if (!sf_model_match_architecture (model, whisper_architectures,
@@ -279,10 +278,7 @@ whisper_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
       || !whisper_load_weights (g, model, ckpt, error)
       || !whisper_load_frontend (g, model, ckpt, error))
     goto fail;
-  if (model->tokenizer == NULL && tok_json != NULL
-      && (model->tokenizer =
-                 sf_tokenizer_load_dir (sf_checkpoint_dir (ckpt), error))
-          == NULL)
+  if (!sf_model_load_tokenizer (model, error))
     goto fail;
   if (!sf_whisper_generation_load (g, ckpt, error))
     goto fail;

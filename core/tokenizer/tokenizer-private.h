@@ -506,5 +506,12 @@ gboolean sf_tokenizer_read_config (
     SfTokenizer *tok, const char *dir, GError **error);
 /* The vocab.txt + tokenizer_config.json fallback; @dir holds both. */
 SfTokenizer *sf_tokenizer_load_vocab_txt (const char *dir, GError **error);
+/* vocab.json + merges.txt (+ added_tokens.json): the byte-level BPE that
+ * transformers converts a slow GPT-2/RoBERTa/Whisper tokenizer into. */
+SfTokenizer *sf_tokenizer_load_vocab_json (const char *dir, GError **error);
+/* Builds a tokenizer from a parsed tokenizer.json document (takes @root);
+ * @origin names it in errors, @dir holds tokenizer_config.json. */
+SfTokenizer *sf_tokenizer_load_root (
+    cJSON *root, const char *origin, const char *dir, GError **error);
 
 G_END_DECLS

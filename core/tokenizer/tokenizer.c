@@ -230,17 +230,26 @@ optional_stage (const cJSON *root, const char *key)
 SfTokenizer *
 sf_tokenizer_load_json (const char *path, GError **error)
 {
-  g_autoptr (SfTokenizer) tok = NULL;
   g_autofree char *dir = NULL;
-  SfTokLoadContext ctx = { path };
-  const cJSON *node, *padding;
   cJSON *root;
-  gboolean ok = FALSE;
 
   g_return_val_if_fail (path != NULL, NULL);
 
   if ((root = sf_tok_json_load (path, error)) == NULL)
     return NULL;
+  dir = g_path_get_dirname (path);
+  return sf_tokenizer_load_root (root, path, dir, error);
+}
+
+SfTokenizer *
+sf_tokenizer_load_root (
+    cJSON *root, const char *origin, const char *dir, GError **error)
+{
+  g_autoptr (SfTokenizer) tok = NULL;
+  SfTokLoadContext ctx = { origin };
+  const cJSON *node, *padding;
+  gboolean ok = FALSE;
+
   tok = g_new0 (SfTokenizer, 1);
   tok->added = sf_added_vocab_new ();
   tok->pad_id = -1;
@@ -281,8 +290,6 @@ sf_tokenizer_load_json (const char *path, GError **error)
     tok->pad_id = (gint32)pad_id;
   }
   sf_added_vocab_prepare (tok->added, tok->normalizer);
-
-  dir = g_path_get_dirname (path);
   ok = sf_tokenizer_read_config (tok, dir, error);
 
 out:
@@ -304,8 +311,12 @@ sf_tokenizer_load_dir (const char *dir, GError **error)
   vocab = g_build_filename (dir, "vocab.txt", NULL);
   if (g_file_test (vocab, G_FILE_TEST_EXISTS))
     return sf_tokenizer_load_vocab_txt (dir, error);
+  g_free (vocab);
+  vocab = g_build_filename (dir, "vocab.json", NULL);
+  if (g_file_test (vocab, G_FILE_TEST_EXISTS))
+    return sf_tokenizer_load_vocab_json (dir, error);
   g_set_error (error, SF_ERROR, SF_ERROR_MISSING,
-      "%s: no tokenizer.json or vocab.txt in this folder", dir);
+      "%s: no tokenizer.json, vocab.txt or vocab.json in this folder", dir);
   return NULL;
 }
 

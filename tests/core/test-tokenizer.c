@@ -1215,6 +1215,95 @@ test_pad_token_from_config (void)
   sf_test_remove_dir (dir);
 }
 
+/* Without tokenizer.json, vocab.json + merges.txt build the same byte-level
+ * BPE: every case of the fixture encodes and decodes identically. */
+static void
+test_vocab_json_fallback (void)
+{
+  g_autofree char *ref_dir = sf_test_fixture ("tok-bytelevel-bpe");
+  g_autofree char *dir = sf_test_copy_fixture ("tok-bytelevel-bpe");
+  g_autofree char *json_path = g_build_filename (dir, "tokenizer.json", NULL);
+  g_autofree char *case_path = g_build_filename (ref_dir, "case.json", NULL);
+  g_autofree char *case_text = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfTokenizer) ref = sf_tokenizer_load_dir (ref_dir, &error);
+  g_autoptr (SfTokenizer) fallback = NULL;
+  cJSON *root, *item;
+  guint n = 0;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (g_unlink (json_path), ==, 0);
+  fallback = sf_tokenizer_load_dir (dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (
+      sf_tokenizer_vocab_size (fallback), ==, sf_tokenizer_vocab_size (ref));
+
+  g_assert_true (g_file_get_contents (case_path, &case_text, NULL, NULL));
+  root = cJSON_Parse (case_text);
+  cJSON_ArrayForEach (item, cJSON_GetObjectItem (root, "cases")) {
+    const char *text = cJSON_GetObjectItem (item, "text")->valuestring;
+    SfEncodeOptions opts = SF_ENCODE_OPTIONS_DEFAULT;
+    g_autoptr (SfEncoding) a =
+        sf_tokenizer_encode (ref, text, NULL, &opts, NULL);
+    g_autoptr (SfEncoding) b =
+        sf_tokenizer_encode (fallback, text, NULL, &opts, NULL);
+    g_autofree char *da = NULL, *db = NULL;
+
+    g_assert_nonnull (a);
+    g_assert_nonnull (b);
+    g_assert_cmpuint (a->n, ==, b->n);
+    g_assert_cmpmem (
+        a->ids, a->n * sizeof (gint32), b->ids, b->n * sizeof (gint32));
+    g_assert_cmpmem (a->offsets, 2 * a->n * sizeof (gint64), b->offsets,
+        2 * b->n * sizeof (gint64));
+    da = sf_tokenizer_decode (ref, a->ids, a->n, TRUE);
+    db = sf_tokenizer_decode (fallback, b->ids, b->n, TRUE);
+    g_assert_cmpstr (da, ==, db);
+    n++;
+  }
+  g_assert_cmpuint (n, >, 10);
+  cJSON_Delete (root);
+  sf_test_remove_dir (dir);
+}
+
+/* Whisper's slow files: added_tokens.json supplies the <|…|> special
+ * tokens, and the greedy ids of the reference decode to its text. */
+static void
+test_vocab_json_whisper (void)
+{
+  g_autofree char *dir = sf_test_copy_fixture ("whisper-tiny-asr");
+  g_autofree char *json_path = g_build_filename (dir, "tokenizer.json", NULL);
+  g_autofree char *case_path = g_build_filename (dir, "case.json", NULL);
+  g_autofree char *case_text = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfTokenizer) tok = NULL;
+  cJSON *root, *ids, *texts;
+
+  g_assert_cmpint (g_unlink (json_path), ==, 0);
+  tok = sf_tokenizer_load_dir (dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (
+      sf_tokenizer_token_to_id (tok, "<|startoftranscript|>"), ==, 1);
+  g_assert_true (g_file_get_contents (case_path, &case_text, NULL, NULL));
+  root = cJSON_Parse (case_text);
+  ids = cJSON_GetObjectItem (root, "greedy_ids");
+  texts = cJSON_GetObjectItem (root, "greedy_text");
+  for (int i = 0; i < cJSON_GetArraySize (ids); i++) {
+    cJSON *row = cJSON_GetArrayItem (ids, i), *v;
+    g_autoptr (GArray) seq = g_array_new (FALSE, FALSE, sizeof (gint32));
+    g_autofree char *text = NULL;
+
+    cJSON_ArrayForEach (v, row) {
+      gint32 id = (gint32)v->valuedouble;
+      g_array_append_val (seq, id);
+    }
+    text = sf_tokenizer_decode (tok, (gint32 *)seq->data, seq->len, TRUE);
+    g_assert_cmpstr (text, ==, cJSON_GetArrayItem (texts, i)->valuestring);
+  }
+  cJSON_Delete (root);
+  sf_test_remove_dir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1253,6 +1342,10 @@ main (int argc, char **argv)
   g_test_add_func (
       "/core/tokenizer/pre-tokenizer/split-behaviors", test_split_behaviors);
   g_test_add_func ("/core/tokenizer/decoder/examples", test_decoders);
+  g_test_add_func (
+      "/core/tokenizer/vocab-json/bytelevel", test_vocab_json_fallback);
+  g_test_add_func (
+      "/core/tokenizer/vocab-json/whisper", test_vocab_json_whisper);
   g_test_add_func (
       "/core/tokenizer/config/pad-token", test_pad_token_from_config);
   g_test_add_func (
