@@ -58,8 +58,7 @@ typedef struct
   gint64 freq_out, time_out; /* patches along each axis */
   int freq_stride, time_stride;
   gboolean classifier;
-  GArray *specs;
-  SfWeightTarget target;
+  SfWeightTarget target; /* with this variant's weight table */
 } AstGraph;
 
 #define G(field) offsetof (AstGlobals, field)
@@ -100,11 +99,7 @@ ast_free (gpointer data)
   AstGraph *g = data;
   if (g == NULL)
     return;
-  if (g->specs) {
-    sf_weights_clear (
-        (const SfWeightSpec *)g->specs->data, g->specs->len, &g->target);
-    g_array_unref (g->specs);
-  }
+  sf_weight_target_clear (&g->target);
   g_free (g->layers);
   g_free (g);
 }
@@ -229,18 +224,16 @@ ast_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
     .layers = g->layers,
     .layer_stride = sizeof (SfEncoderLayer),
   };
-  g->specs = g_array_new (FALSE, FALSE, sizeof (SfWeightSpec));
-  g_array_append_vals (g->specs, ast_weights, G_N_ELEMENTS (ast_weights));
-  g_array_append_vals (
-      g->specs, sf_encoder_vit_layer_weights, sf_encoder_vit_layer_weights_len);
+  sf_weight_target_add (&g->target, ast_weights, G_N_ELEMENTS (ast_weights));
+  sf_weight_target_add (&g->target, sf_encoder_vit_layer_weights,
+      sf_encoder_vit_layer_weights_len);
   if (qkv_bias)
-    g_array_append_vals (g->specs, sf_encoder_vit_qkv_bias_weights,
+    sf_weight_target_add (&g->target, sf_encoder_vit_qkv_bias_weights,
         sf_encoder_vit_qkv_bias_weights_len);
   if (g->classifier)
-    g_array_append_vals (g->specs, ast_classifier_weights,
+    sf_weight_target_add (&g->target, ast_classifier_weights,
         G_N_ELEMENTS (ast_classifier_weights));
-  if (!sf_weights_load (ckpt, (const SfWeightSpec *)g->specs->data,
-          g->specs->len, &g->target, &model->n_params, error)
+  if (!sf_weight_target_load (&g->target, ckpt, &model->n_params, error)
       || !ast_load_frontend (g, model, ckpt, error))
     goto fail;
   model->has_classifier = g->classifier;

@@ -44,8 +44,7 @@ typedef struct
   SfEncoderParams params;
   gint64 sizes[SZ_COUNT];
   gboolean classifier;
-  GArray *specs; /* SfWeightSpec: this variant's table */
-  SfWeightTarget target;
+  SfWeightTarget target; /* with this variant's weight table */
 } BertGraph;
 
 /* clang-format off */
@@ -116,22 +115,17 @@ bert_free (gpointer data)
   BertGraph *g = data;
   if (g == NULL)
     return;
-  if (g->specs) {
-    sf_weights_clear (
-        (const SfWeightSpec *)g->specs->data, g->specs->len, &g->target);
-    g_array_unref (g->specs);
-  }
+  sf_weight_target_clear (&g->target);
   g_free (g->layers);
   g_free (g);
 }
 
 /* The weight table of this checkpoint's variant. */
-static GArray *
-bert_specs (const BertGraph *g)
+static void
+bert_add_specs (BertGraph *g)
 {
-  GArray *specs = g_array_new (FALSE, FALSE, sizeof (SfWeightSpec));
-
-#define APPEND(table) g_array_append_vals (specs, table, G_N_ELEMENTS (table))
+#define APPEND(table)                                                          \
+  sf_weight_target_add (&g->target, table, G_N_ELEMENTS (table))
   APPEND (bert_weights);
   if (g->sizes[SZ_TYPES] > 0)
     APPEND (bert_type_weights);
@@ -142,7 +136,6 @@ bert_specs (const BertGraph *g)
     APPEND (bert_optional_pooler_weights);
   }
 #undef APPEND
-  return specs;
 }
 
 static gboolean
@@ -241,9 +234,8 @@ bert_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
     .layers = g->layers,
     .layer_stride = sizeof (SfEncoderLayer),
   };
-  g->specs = bert_specs (g);
-  if (!sf_weights_load (ckpt, (const SfWeightSpec *)g->specs->data,
-          g->specs->len, &g->target, &model->n_params, error))
+  bert_add_specs (g);
+  if (!sf_weight_target_load (&g->target, ckpt, &model->n_params, error))
     goto fail;
   model->has_classifier = g->classifier;
   return g;

@@ -73,8 +73,7 @@ typedef struct
   int n_layers;
   SfEncoderParams params;
   gint64 sizes[SZ_COUNT];
-  GArray *specs; /* SfWeightSpec; NULL until loaded */
-  SfWeightTarget target;
+  SfWeightTarget target; /* with the tower's weight table */
 } ClipTower;
 
 typedef struct
@@ -173,12 +172,7 @@ static const char clip_default_processor[] =
 static void
 clip_tower_clear (ClipTower *tower)
 {
-  if (tower->specs) {
-    sf_weights_clear ((const SfWeightSpec *)tower->specs->data,
-        tower->specs->len, &tower->target);
-    g_array_unref (tower->specs);
-    tower->specs = NULL;
-  }
+  sf_weight_target_clear (&tower->target);
   g_free (tower->layers);
   tower->layers = NULL;
 }
@@ -289,14 +283,8 @@ clip_tower_load (ClipTower *tower, SfCheckpoint *ckpt, const char *prefix,
     gpointer globals, const SfWeightSpec *table, guint n_table,
     gboolean with_layers, gint64 *n_params, GError **error)
 {
-  GArray *specs = g_array_new (FALSE, FALSE, sizeof (SfWeightSpec));
-
-  g_array_append_vals (specs, table, n_table);
-  if (with_layers) {
-    g_array_append_vals (
-        specs, clip_layer_weights, G_N_ELEMENTS (clip_layer_weights));
+  if (with_layers)
     tower->layers = g_new0 (SfEncoderLayer, tower->n_layers);
-  }
   tower->globals = globals;
   tower->target = (SfWeightTarget){
     .prefix = prefix,
@@ -306,13 +294,11 @@ clip_tower_load (ClipTower *tower, SfCheckpoint *ckpt, const char *prefix,
     .layers = tower->layers,
     .layer_stride = sizeof (SfEncoderLayer),
   };
-  if (!sf_weights_load (ckpt, (const SfWeightSpec *)specs->data, specs->len,
-          &tower->target, n_params, error)) {
-    g_array_unref (specs);
-    return FALSE;
-  }
-  tower->specs = specs;
-  return TRUE;
+  sf_weight_target_add (&tower->target, table, n_table);
+  if (with_layers)
+    sf_weight_target_add (
+        &tower->target, clip_layer_weights, G_N_ELEMENTS (clip_layer_weights));
+  return sf_weight_target_load (&tower->target, ckpt, n_params, error);
 }
 
 static gpointer

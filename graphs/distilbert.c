@@ -41,8 +41,7 @@ typedef struct
   SfEncoderParams params;
   gint64 sizes[SZ_COUNT];
   gboolean classifier;
-  GArray *specs; /* SfWeightSpec: this variant's table */
-  SfWeightTarget target;
+  SfWeightTarget target; /* with this variant's weight table */
 } DistilBertGraph;
 
 /* clang-format off */
@@ -95,11 +94,7 @@ distilbert_free (gpointer data)
   DistilBertGraph *g = data;
   if (g == NULL)
     return;
-  if (g->specs) {
-    sf_weights_clear (
-        (const SfWeightSpec *)g->specs->data, g->specs->len, &g->target);
-    g_array_unref (g->specs);
-  }
+  sf_weight_target_clear (&g->target);
   g_free (g->layers);
   g_free (g);
 }
@@ -189,14 +184,12 @@ distilbert_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
     .layers = g->layers,
     .layer_stride = sizeof (SfEncoderLayer),
   };
-  g->specs = g_array_new (FALSE, FALSE, sizeof (SfWeightSpec));
-  g_array_append_vals (
-      g->specs, distilbert_weights, G_N_ELEMENTS (distilbert_weights));
+  sf_weight_target_add (
+      &g->target, distilbert_weights, G_N_ELEMENTS (distilbert_weights));
   if (g->classifier)
-    g_array_append_vals (g->specs, distilbert_classifier_weights,
+    sf_weight_target_add (&g->target, distilbert_classifier_weights,
         G_N_ELEMENTS (distilbert_classifier_weights));
-  if (!sf_weights_load (ckpt, (const SfWeightSpec *)g->specs->data,
-          g->specs->len, &g->target, &model->n_params, error))
+  if (!sf_weight_target_load (&g->target, ckpt, &model->n_params, error))
     goto fail;
   if (g->g.pos_emb == NULL) {
     if (!sinusoidal) {

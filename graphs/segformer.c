@@ -72,8 +72,7 @@ typedef struct
   SegLayer *layers;
   int depth, heads, sr, patch, stride;
   gint64 sizes[SZ_COUNT];
-  GArray *specs; /* SfWeightSpec, names owned by the graph */
-  SfWeightTarget target;
+  SfWeightTarget target; /* with the stage's table; names owned by the graph */
 } SegStage;
 
 typedef struct
@@ -201,11 +200,7 @@ seg_free (gpointer data)
     return;
   for (int s = 0; s < g->n_stages; s++) {
     SegStage *st = &g->stages[s];
-    if (st->specs) {
-      sf_weights_clear (
-          (const SfWeightSpec *)st->specs->data, st->specs->len, &st->target);
-      g_array_unref (st->specs);
-    }
+    sf_weight_target_clear (&st->target);
     g_free (st->layers);
   }
   if (g->head_target.globals)
@@ -218,8 +213,8 @@ seg_free (gpointer data)
 
 /* Appends @table with {S} replaced by the stage index. */
 static void
-append_stage_specs (
-    SegGraph *g, GArray *specs, const SfWeightSpec *table, guint n, int stage)
+append_stage_specs (SegGraph *g, SfWeightTarget *target,
+    const SfWeightSpec *table, guint n, int stage)
 {
   g_autofree char *index = g_strdup_printf ("%d", stage);
   for (guint i = 0; i < n; i++) {
@@ -228,7 +223,7 @@ append_stage_specs (
     char *name = g_strjoinv (index, parts);
     g_ptr_array_add (g->names, name);
     spec.name = name;
-    g_array_append_val (specs, spec);
+    sf_weight_target_add (target, &spec, 1);
   }
 }
 
@@ -339,17 +334,15 @@ seg_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
       .layers = st->layers,
       .layer_stride = sizeof (SegLayer),
     };
-    st->specs = g_array_new (FALSE, FALSE, sizeof (SfWeightSpec));
     append_stage_specs (
-        g, st->specs, seg_stage_weights, G_N_ELEMENTS (seg_stage_weights), s);
+        g, &st->target, seg_stage_weights, G_N_ELEMENTS (seg_stage_weights), s);
     if (st->sr > 1)
       append_stage_specs (
-          g, st->specs, seg_sr_weights, G_N_ELEMENTS (seg_sr_weights), s);
+          g, &st->target, seg_sr_weights, G_N_ELEMENTS (seg_sr_weights), s);
     if (g->classifier)
-      append_stage_specs (g, st->specs, seg_stage_head_weights,
+      append_stage_specs (g, &st->target, seg_stage_head_weights,
           G_N_ELEMENTS (seg_stage_head_weights), s);
-    if (!sf_weights_load (ckpt, (const SfWeightSpec *)st->specs->data,
-            st->specs->len, &st->target, &model->n_params, error))
+    if (!sf_weight_target_load (&st->target, ckpt, &model->n_params, error))
       goto fail;
   }
   g->head_target = (SfWeightTarget){

@@ -52,8 +52,7 @@ typedef struct
   gint64 image[2]; /* image_size (h, w) */
   gint64 grid[2];  /* patches per column, per row */
   gboolean classifier;
-  GArray *specs;
-  SfWeightTarget target;
+  SfWeightTarget target; /* with this variant's weight table */
 } VitGraph;
 
 #define G(field) offsetof (VitGlobals, field)
@@ -101,11 +100,7 @@ vit_free (gpointer data)
   VitGraph *g = data;
   if (g == NULL)
     return;
-  if (g->specs) {
-    sf_weights_clear (
-        (const SfWeightSpec *)g->specs->data, g->specs->len, &g->target);
-    g_array_unref (g->specs);
-  }
+  sf_weight_target_clear (&g->target);
   g_free (g->layers);
   g_free (g);
 }
@@ -203,21 +198,19 @@ vit_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
     .layers = g->layers,
     .layer_stride = sizeof (SfEncoderLayer),
   };
-  g->specs = g_array_new (FALSE, FALSE, sizeof (SfWeightSpec));
-  g_array_append_vals (g->specs, vit_weights, G_N_ELEMENTS (vit_weights));
-  g_array_append_vals (
-      g->specs, sf_encoder_vit_layer_weights, sf_encoder_vit_layer_weights_len);
+  sf_weight_target_add (&g->target, vit_weights, G_N_ELEMENTS (vit_weights));
+  sf_weight_target_add (&g->target, sf_encoder_vit_layer_weights,
+      sf_encoder_vit_layer_weights_len);
   if (qkv_bias)
-    g_array_append_vals (g->specs, sf_encoder_vit_qkv_bias_weights,
+    sf_weight_target_add (&g->target, sf_encoder_vit_qkv_bias_weights,
         sf_encoder_vit_qkv_bias_weights_len);
   if (g->classifier)
-    g_array_append_vals (g->specs, vit_classifier_weights,
+    sf_weight_target_add (&g->target, vit_classifier_weights,
         G_N_ELEMENTS (vit_classifier_weights));
   else
-    g_array_append_vals (
-        g->specs, vit_pooler_weights, G_N_ELEMENTS (vit_pooler_weights));
-  if (!sf_weights_load (ckpt, (const SfWeightSpec *)g->specs->data,
-          g->specs->len, &g->target, &model->n_params, error))
+    sf_weight_target_add (
+        &g->target, vit_pooler_weights, G_N_ELEMENTS (vit_pooler_weights));
+  if (!sf_weight_target_load (&g->target, ckpt, &model->n_params, error))
     goto fail;
   model->has_classifier = g->classifier;
   return g;

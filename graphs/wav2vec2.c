@@ -87,9 +87,8 @@ typedef struct
   gboolean stable; /* do_stable_layer_norm */
   int pos_groups;
   gboolean ctc;
-  GArray *specs;    /* SfWeightSpec */
-  GPtrArray *names; /* char*: the generated spec names */
-  SfWeightTarget target;
+  GPtrArray *names;      /* char*: the generated spec names */
+  SfWeightTarget target; /* with this variant's weight table */
 } W2vGraph;
 
 #define G(field) offsetof (W2vGlobals, field)
@@ -170,11 +169,7 @@ w2v_free (gpointer data)
   W2vGraph *g = data;
   if (g == NULL)
     return;
-  if (g->specs) {
-    sf_weights_clear (
-        (const SfWeightSpec *)g->specs->data, g->specs->len, &g->target);
-    g_array_unref (g->specs);
-  }
+  sf_weight_target_clear (&g->target);
   if (g->names)
     g_ptr_array_unref (g->names);
   sf_tensor_unref (g->pos_w);
@@ -326,13 +321,12 @@ add_spec (W2vGraph *g, char *name, int d0, int d1, int d2, gsize offset)
     .name = name, .dims = { d0, d1, d2, -1 }, .flags = 0, .offset = offset
   };
   g_ptr_array_add (g->names, name);
-  g_array_append_val (g->specs, spec);
+  sf_weight_target_add (&g->target, &spec, 1);
 }
 
 static void
 w2v_build_specs (W2vGraph *g, gboolean legacy_pos)
 {
-  g->specs = g_array_new (FALSE, FALSE, sizeof (SfWeightSpec));
   g->names = g_ptr_array_new_with_free_func (g_free);
   for (int i = 0; i < g->n_conv; i++) {
     gboolean normed = g->feat_norm == W2V_NORM_LAYER || i == 0;
@@ -362,7 +356,7 @@ w2v_build_specs (W2vGraph *g, gboolean legacy_pos)
     }
   }
 #define APPEND(table)                                                          \
-  g_array_append_vals (g->specs, table, G_N_ELEMENTS (table))
+  sf_weight_target_add (&g->target, table, G_N_ELEMENTS (table))
   APPEND (w2v_weights);
   if (legacy_pos)
     APPEND (w2v_pos_legacy_weights);
@@ -404,8 +398,7 @@ w2v_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
     .layer_stride = sizeof (SfEncoderLayer),
   };
   w2v_build_specs (g, legacy != NULL);
-  if (!sf_weights_load (ckpt, (const SfWeightSpec *)g->specs->data,
-          g->specs->len, &g->target, &model->n_params, error))
+  if (!sf_weight_target_load (&g->target, ckpt, &model->n_params, error))
     goto fail;
 
   /* weight_norm (dim=2): one norm per kernel tap, over (out, in) */

@@ -140,3 +140,31 @@ sf_weights_find_prefix (
   }
   return NULL;
 }
+
+void
+sf_weight_target_add (
+    SfWeightTarget *target, const SfWeightSpec *specs, guint n)
+{
+  if (target->specs == NULL)
+    target->specs = g_array_new (FALSE, FALSE, sizeof (SfWeightSpec));
+  g_array_append_vals (target->specs, specs, n);
+}
+
+gboolean
+sf_weight_target_load (SfWeightTarget *target, SfCheckpoint *ckpt,
+    gint64 *n_params, GError **error)
+{
+  g_return_val_if_fail (target->specs != NULL, FALSE);
+  return sf_weights_load (ckpt, (const SfWeightSpec *)target->specs->data,
+      target->specs->len, target, n_params, error);
+}
+
+void
+sf_weight_target_clear (SfWeightTarget *target)
+{
+  if (target->specs == NULL)
+    return;
+  sf_weights_clear (
+      (const SfWeightSpec *)target->specs->data, target->specs->len, target);
+  g_clear_pointer (&target->specs, g_array_unref);
+}

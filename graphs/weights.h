@@ -25,12 +25,13 @@ typedef enum
 
 typedef struct
 {
-  const char *name; /* e.g. "encoder.layer.{L}.attention.self.query.weight" */
-  int dims
-      [SF_WEIGHT_MAX_DIMS]; /* indices into the size table; -1 ends the shape */
+  /* the HF name, e.g. "encoder.layer.{L}.attention.self.query.weight" */
+  const char *name;
+  /* indices into the size table; -1 ends the shape */
+  int dims[SF_WEIGHT_MAX_DIMS];
   SfWeightFlags flags;
-  gsize
-      offset; /* offsetof the SfTensor* slot: in the global struct, or in the layer struct */
+  /* offsetof the SfTensor * slot, in the global or in the layer struct */
+  gsize offset;
 } SfWeightSpec;
 
 typedef struct
@@ -41,7 +42,19 @@ typedef struct
   gpointer globals;   /* struct receiving non-layer tensors */
   gpointer layers;    /* array of n_layers layer structs */
   gsize layer_stride; /* sizeof one layer struct */
+  /* this checkpoint variant's table, built with sf_weight_target_add () */
+  GArray *specs; /* SfWeightSpec, NULL until the first add */
 } SfWeightTarget;
+
+/* Appends @n entries to the target's own table (copied). */
+void sf_weight_target_add (
+    SfWeightTarget *target, const SfWeightSpec *specs, guint n);
+/* sf_weights_load () over the target's own table. */
+gboolean sf_weight_target_load (SfWeightTarget *target, SfCheckpoint *ckpt,
+    gint64 *n_params, GError **error);
+/* Unrefs every tensor the table loaded and frees the table; safe on a
+ * zero-filled or already cleared target. */
+void sf_weight_target_clear (SfWeightTarget *target);
 
 /* Loads every entry of @specs into @target. On failure, no tensor is kept
  * and the error lists every problem found. Adds the element count of every
