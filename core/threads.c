@@ -9,6 +9,12 @@
  *   calls from several threads at once do not interfere.
  * - A call made from inside a pool worker runs inline: nesting never waits
  *   on the pool it is running on.
+ * - A worker that finishes a job stays awake for SF_SPIN_US, polling a
+ *   one-slot handoff, before it goes back to the pool's queue. A forward
+ *   pass issues one call after another, and a sleeping worker woken
+ *   through the queue starts tens of microseconds late on every call.
+ *   The handoff is only a hint: the caller runs every unclaimed chunk
+ *   itself, and takes back a job no worker picked up.
  * - BLAS runs single-threaded on whichever thread calls it (core/blas.c),
  *   and the ops split their products over this pool, so the thread count
  *   set here is also the number of threads doing BLAS work.
@@ -16,6 +22,7 @@
 #include "core/threads.h"
 
 #define SF_CHUNKS_PER_THREAD 4
+#define SF_SPIN_US 100
 
 typedef struct
 {
@@ -35,6 +42,8 @@ static GThreadPool *pool;      /* written under pool_lock */
 static gint pool_workers;      /* its worker count (atomic) */
 static gint n_threads_setting; /* 0 until set or first read (atomic) */
 static GPrivate in_worker;
+static gpointer handoff; /* SfJob * offered to a spinning worker (atomic) */
+static gint n_spinning;  /* workers polling @handoff (atomic) */
 
 static int
 default_threads (void)
@@ -78,14 +87,47 @@ job_run_chunks (SfJob *job)
   }
 }
 
+/* The job in the handoff slot, now owned by the caller, or NULL. */
+static SfJob *
+handoff_take (void)
+{
+  SfJob *job = g_atomic_pointer_get (&handoff);
+
+  if (job && g_atomic_pointer_compare_and_exchange (&handoff, job, NULL))
+    return job;
+  return NULL;
+}
+
 static void
 pool_worker (gpointer data, gpointer user_data)
 {
   SfJob *job = data;
+  gint64 deadline;
 
   g_private_set (&in_worker, GINT_TO_POINTER (1));
   job_run_chunks (job);
   job_unref (job);
+
+  /* stay awake briefly for the next call of the same pass */
+  g_atomic_int_inc (&n_spinning);
+  deadline = g_get_monotonic_time () + SF_SPIN_US;
+  while (g_get_monotonic_time () < deadline) {
+    if ((job = handoff_take ()) != NULL) {
+      job_run_chunks (job);
+      job_unref (job);
+      deadline = g_get_monotonic_time () + SF_SPIN_US;
+    } else {
+      /* yield, not pause: on a loaded machine the caller may need this
+       * very core */
+      g_thread_yield ();
+    }
+  }
+  g_atomic_int_add (&n_spinning, -1);
+  /* a job offered just as we stopped polling */
+  if ((job = handoff_take ()) != NULL) {
+    job_run_chunks (job);
+    job_unref (job);
+  }
 }
 
 /* The pool, created or resized to @n_threads - 1 workers. */
@@ -171,9 +213,13 @@ sf_parallel_for (
   g_mutex_init (&job->lock);
   g_cond_init (&job->done_cond);
 
-  /* One task per helper thread; the caller takes part as well. */
+  /* One task per helper thread, offered first to a worker that is still
+   * awake; the caller takes part as well. */
   for (i = 1; i < MIN (n_chunks, n_threads); i++) {
     g_atomic_int_inc (&job->refcount);
+    if (g_atomic_int_get (&n_spinning) > 0
+        && g_atomic_pointer_compare_and_exchange (&handoff, NULL, job))
+      continue;
     g_thread_pool_push (p, job, NULL);
   }
   job_run_chunks (job);
@@ -182,5 +228,8 @@ sf_parallel_for (
   while (job->n_done < job->n_chunks)
     g_cond_wait (&job->done_cond, &job->lock);
   g_mutex_unlock (&job->lock);
+  /* an offer nobody took: its reference comes back to us */
+  if (g_atomic_pointer_compare_and_exchange (&handoff, job, NULL))
+    job_unref (job);
   job_unref (job);
 }
