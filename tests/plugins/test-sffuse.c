@@ -429,6 +429,79 @@ test_concat (gconstpointer data)
   g_free (desc);
 }
 
+/* max-lag-ms: the 4 Hz stream pauses from 1 s to 3 s; video frames in the
+ * pause would pair with a window up to 2 s old, so they are dropped, and
+ * every output that remains pairs buffers at most 300 ms apart. */
+static void
+test_max_lag (void)
+{
+  const guint n_video = 120; /* 4 s at 30 fps */
+  GstElement *pipeline, *sink, *audio;
+  GstClockTime before_gap = 0, after_gap = 0;
+  GError *error = NULL;
+  GstSample *sample;
+  guint n_out = 0;
+
+  pipeline = gst_parse_launch (
+      "appsrc name=video format=time max-bytes=0 caps=\"other/tensors,"
+      "format=static,num_tensors=1,types=float32,dimensions=(string)8:1,"
+      "framerate=30/1\" ! f.sink_0 "
+      "appsrc name=audio format=time max-bytes=0 caps=\"other/tensors,"
+      "format=static,num_tensors=1,types=float32,dimensions=(string)3:1,"
+      "framerate=4/1\" ! f.sink_1 "
+      "sffuse name=f mode=concat sync-mode=basepad base-pad=0 "
+      "max-lag-ms=300 ! appsink name=out sync=false",
+      &error);
+  g_assert_no_error (error);
+  queue_stream (pipeline, "video", n_video, VIDEO_PERIOD, 8);
+  audio = gst_bin_get_by_name (GST_BIN (pipeline), "audio");
+  for (guint i = 0; i < 16; i++) {
+    float *values;
+    GstBuffer *buf;
+
+    if (i >= 4 && i < 12) /* no windows from 1 s to 3 s */
+      continue;
+    values = g_new0 (float, 3);
+    values[0] = (float)i;
+    buf = gst_buffer_new_wrapped (values, 3 * sizeof (float));
+    GST_BUFFER_PTS (buf) = i * AUDIO_PERIOD;
+    GST_BUFFER_DURATION (buf) = AUDIO_PERIOD;
+    g_assert_cmpint (
+        gst_app_src_push_buffer (GST_APP_SRC (audio), buf), ==, GST_FLOW_OK);
+  }
+  gst_app_src_end_of_stream (GST_APP_SRC (audio));
+  gst_object_unref (audio);
+
+  sink = gst_bin_get_by_name (GST_BIN (pipeline), "out");
+  g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_PLAYING), !=,
+      GST_STATE_CHANGE_FAILURE);
+  while ((sample = gst_app_sink_try_pull_sample (
+              GST_APP_SINK (sink), 60 * GST_SECOND))
+      != NULL) {
+    GstBuffer *buf = gst_sample_get_buffer (sample);
+    GstClockTime tv = (GstClockTime)first_value (buf, 0) * VIDEO_PERIOD;
+    GstClockTime ta = (GstClockTime)first_value (buf, 1) * AUDIO_PERIOD;
+
+    g_assert_cmpuint (ta, <=, tv);
+    g_assert_cmpuint (tv - ta, <=, 300 * GST_MSECOND);
+    if (tv < GST_SECOND + 300 * GST_MSECOND)
+      before_gap++;
+    else
+      after_gap++;
+    n_out++;
+    gst_sample_unref (sample);
+  }
+  /* frames on both sides of the pause came through, those inside did not */
+  g_assert_cmpuint (before_gap, >, 0);
+  g_assert_cmpuint (after_gap, >, 0);
+  g_assert_cmpuint (n_out, <, n_video - 40);
+
+  g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_NULL), ==,
+      GST_STATE_CHANGE_SUCCESS);
+  gst_object_unref (sink);
+  gst_object_unref (pipeline);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -443,5 +516,6 @@ main (int argc, char **argv)
     g_test_add_data_func (path, GUINT_TO_POINTER (i), test_concat);
     g_free (path);
   }
+  g_test_add_func ("/plugins/sffuse/concat/max-lag", test_max_lag);
   return g_test_run ();
 }
