@@ -99,42 +99,16 @@ preprocess (SfVerify *v, SfModel *model, GPtrArray *keys, GError **error)
   const SfImageProcessor *proc = sf_model_image_processor (model);
   g_autoptr (GPtrArray) pixels =
       g_ptr_array_new_with_free_func ((GDestroyNotify)sf_tensor_unref);
-  const SfTensor *first;
-  SfTensor *batch;
 
   for (guint i = 0; i < keys->len; i++) {
     g_autofree char *name = g_strconcat ("image.", keys->pdata[i], NULL);
-    g_autoptr (SfTensor) t = io_get (v, name, error);
-    g_autoptr (SfImage) image = NULL;
+    g_autoptr (SfImage) image = sf_verify_input_image (v, name, error);
 
-    if (t == NULL)
+    if (image == NULL)
       return NULL;
-    if (t->dtype != SF_DTYPE_U8 || t->ndim != 3 || t->shape[2] != 3) {
-      g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-          "%s/io.safetensors: '%s' is not HWC RGB uint8", v->dir, name);
-      return NULL;
-    }
-    g_hash_table_add (v->compared, g_strdup (name)); /* an input */
-    image = sf_image_new_from_packed (t->data, (int)t->shape[1],
-        (int)t->shape[0], 3 * t->shape[1], SF_PIXEL_FORMAT_RGB);
     g_ptr_array_add (pixels, sf_image_processor_apply (proc, image));
   }
-  first = pixels->pdata[0];
-  batch = sf_tensor_new_f32 (4, (gint64)pixels->len, first->shape[0],
-      first->shape[1], first->shape[2]);
-  {
-    g_autoptr (SfTensor) rows = sf_tensor_reshape (batch, 3,
-        (gint64[]){
-            pixels->len * first->shape[0], first->shape[1], first->shape[2] });
-    if (!sf_op_concat (
-            rows, (SfTensor *const *)pixels->pdata, pixels->len, 0)) {
-      sf_tensor_unref (batch);
-      g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
-          "the images' pixel_values differ in size");
-      return NULL;
-    }
-  }
-  return batch;
+  return sf_verify_stack_pixels (pixels, error);
 }
 
 /* Runs both towers; (transfer full) logits_per_image [images, texts]. */

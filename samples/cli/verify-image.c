@@ -25,8 +25,8 @@
 #define SEGMENTATION_TOL 1e-3
 
 /* The io tensor @name as an image, or NULL with an error. */
-static SfImage *
-io_image (SfVerify *v, const char *name, GError **error)
+SfImage *
+sf_verify_input_image (SfVerify *v, const char *name, GError **error)
 {
   g_autoptr (SfTensor) t = v->io ? sf_safetensors_get (v->io, name) : NULL;
 
@@ -40,6 +40,25 @@ io_image (SfVerify *v, const char *name, GError **error)
   g_hash_table_add (v->compared, g_strdup (name)); /* an input */
   return sf_image_new_from_packed (t->data, (int)t->shape[1], (int)t->shape[0],
       3 * t->shape[1], SF_PIXEL_FORMAT_RGB);
+}
+
+SfTensor *
+sf_verify_stack_pixels (GPtrArray *pixels, GError **error)
+{
+  const SfTensor *first = pixels->pdata[0];
+  SfTensor *batch = sf_tensor_new_f32 (4, (gint64)pixels->len, first->shape[0],
+      first->shape[1], first->shape[2]);
+  g_autoptr (SfTensor) rows = sf_tensor_reshape (batch, 3,
+      (gint64[]){
+          pixels->len * first->shape[0], first->shape[1], first->shape[2] });
+
+  if (!sf_op_concat (rows, (SfTensor *const *)pixels->pdata, pixels->len, 0)) {
+    sf_tensor_unref (batch);
+    g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
+        "the images' pixel_values differ in size");
+    return NULL;
+  }
+  return batch;
 }
 
 static void
@@ -119,7 +138,6 @@ preprocess (SfVerify *v, SfModel *model, const cJSON *keys, GPtrArray *images,
   g_autoptr (GPtrArray) pixels =
       g_ptr_array_new_with_free_func ((GDestroyNotify)sf_tensor_unref);
   const cJSON *key;
-  SfTensor *batch;
 
   cJSON_ArrayForEach (key, keys) {
     g_autofree char *image_name = NULL, *pv_name = NULL, *pil_name = NULL;
@@ -134,7 +152,7 @@ preprocess (SfVerify *v, SfModel *model, const cJSON *keys, GPtrArray *images,
     image_name = g_strconcat ("image.", key->valuestring, NULL);
     pv_name = g_strconcat ("pixel_values.", key->valuestring, NULL);
     pil_name = g_strconcat ("pil_reference.", key->valuestring, NULL);
-    if ((image = io_image (v, image_name, error)) == NULL)
+    if ((image = sf_verify_input_image (v, image_name, error)) == NULL)
       return NULL;
     g_ptr_array_add (images, image);
     px = sf_image_processor_apply (proc, image);
@@ -148,22 +166,7 @@ preprocess (SfVerify *v, SfModel *model, const cJSON *keys, GPtrArray *images,
         "%s: field 'images' is empty", sf_config_origin (v->case_json));
     return NULL;
   }
-  {
-    const SfTensor *first = pixels->pdata[0];
-    batch = sf_tensor_new_f32 (4, (gint64)pixels->len, first->shape[0],
-        first->shape[1], first->shape[2]);
-    g_autoptr (SfTensor) rows = sf_tensor_reshape (batch, 3,
-        (gint64[]){
-            pixels->len * first->shape[0], first->shape[1], first->shape[2] });
-    if (!sf_op_concat (
-            rows, (SfTensor *const *)pixels->pdata, pixels->len, 0)) {
-      sf_tensor_unref (batch);
-      g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
-          "the images' pixel_values differ in size");
-      return NULL;
-    }
-  }
-  return batch;
+  return sf_verify_stack_pixels (pixels, error);
 }
 
 gboolean

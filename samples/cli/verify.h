@@ -9,6 +9,7 @@
 #pragma once
 
 #include "core/config.h"
+#include "core/image.h"
 #include "core/safetensors.h"
 
 typedef struct
@@ -34,6 +35,12 @@ void sf_verify_exact (
 /* Every io tensor that holds an output but was never compared is a FAIL,
  * so a case cannot pass by computing less than it defines. */
 void sf_verify_check_all_compared (SfVerify *v, const char *const *input_names);
+
+/* (transfer full) the reference input image @name of io.safetensors (HWC
+ * RGB uint8), marked as an input so it needs no output of its own. */
+SfImage *sf_verify_input_image (SfVerify *v, const char *name, GError **error);
+/* (transfer full) [C, H, W] pixel tensors stacked into [N, C, H, W]. */
+SfTensor *sf_verify_stack_pixels (GPtrArray *pixels, GError **error);
 
 /* Case kinds. Return FALSE (with @error) when the case cannot be run at all. */
 gboolean sf_verify_tokenizer_case (
