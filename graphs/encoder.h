@@ -5,7 +5,7 @@
  * computation under other weight names. */
 #pragma once
 
-#include "core/ops.h"
+#include "core/ops/ops.h"
 #include "graphs/weights.h"
 
 G_BEGIN_DECLS

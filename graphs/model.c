@@ -1,9 +1,9 @@
 /* Streamformer graphs: loading a model and its shared metadata. */
 #include "graphs/model-private.h"
-#include "core/audio.h"
+#include "core/audio/audio.h"
 #include "core/error.h"
-#include "core/image.h"
-#include "core/ops.h"
+#include "core/image/image.h"
+#include "core/ops/ops.h"
 
 #include <stdlib.h>
 #include <string.h>

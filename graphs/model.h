@@ -8,9 +8,9 @@
  */
 #pragma once
 
-#include "core/checkpoint.h"
+#include "core/io/checkpoint.h"
 #include "core/tensor.h"
-#include "core/tokenizer.h"
+#include "core/tokenizer/tokenizer.h"
 
 G_BEGIN_DECLS
 

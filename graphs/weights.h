@@ -8,7 +8,7 @@
  */
 #pragma once
 
-#include "core/checkpoint.h"
+#include "core/io/checkpoint.h"
 
 G_BEGIN_DECLS
 

@@ -53,12 +53,12 @@
 #include <math.h>
 #include <string.h>
 
-#include "core/audio.h"
-#include "core/checkpoint.h"
-#include "core/config.h"
+#include "core/audio/audio.h"
+#include "core/io/checkpoint.h"
+#include "core/io/config.h"
 #include "core/error.h"
-#include "graphs/wav2vec2.h"
-#include "graphs/whisper.h"
+#include "graphs/families/wav2vec2.h"
+#include "graphs/families/whisper.h"
 #include "gstsfaudioencoder.h"
 #include "gstsfmodel.h"
 

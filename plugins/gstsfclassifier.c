@@ -30,7 +30,7 @@
 #include "config.h"
 #endif
 
-#include "graphs/classify.h"
+#include "graphs/post/classify.h"
 #include "gstsfclassifier.h"
 #include "gstsfmodel.h"
 

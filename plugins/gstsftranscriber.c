@@ -44,10 +44,10 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "graphs/ctc.h"
-#include "graphs/transcript.h"
-#include "graphs/wav2vec2.h"
-#include "graphs/whisper.h"
+#include "graphs/post/ctc.h"
+#include "graphs/post/transcript.h"
+#include "graphs/families/wav2vec2.h"
+#include "graphs/families/whisper.h"
 #include "gstsfmodel.h"
 #include "gstsftranscriber.h"
 

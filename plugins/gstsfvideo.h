@@ -10,7 +10,7 @@
 
 #include <gst/video/video.h>
 
-#include "core/image.h"
+#include "core/image/image.h"
 
 G_BEGIN_DECLS
 

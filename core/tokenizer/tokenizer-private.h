@@ -20,7 +20,7 @@
 #include <glib.h>
 #include <cjson/cJSON.h>
 
-#include "core/tokenizer.h"
+#include "core/tokenizer/tokenizer.h"
 
 G_BEGIN_DECLS
 

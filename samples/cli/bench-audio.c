@@ -19,12 +19,12 @@
  */
 #include "samples/cli/bench-audio.h"
 
-#include "core/audio.h"
+#include "core/audio/audio.h"
 #include "core/blas.h"
-#include "core/config.h"
+#include "core/io/config.h"
 #include "core/error.h"
 #include "core/threads.h"
-#include "graphs/whisper.h"
+#include "graphs/families/whisper.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -18,7 +18,7 @@
 #include "samples/cli/bench-audio.h"
 
 #include "core/blas.h"
-#include "core/image.h"
+#include "core/image/image.h"
 #include "core/threads.h"
 #include "graphs/model.h"
 

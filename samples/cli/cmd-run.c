@@ -2,7 +2,7 @@
  * A classifier prints its top-k labels; an encoder prints the sentence
  * embedding (its sentence-transformers pooling, else mean + L2). */
 #include "samples/cli/commands.h"
-#include "graphs/classify.h"
+#include "graphs/post/classify.h"
 #include "graphs/model.h"
 #include "samples/cli/media-audio.h"
 #include "samples/cli/media-image.h"

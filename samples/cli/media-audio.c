@@ -8,12 +8,12 @@
  */
 #include "samples/cli/media-audio.h"
 #include "samples/cli/run-whisper.h"
-#include "graphs/whisper.h"
-#include "core/audio.h"
+#include "graphs/families/whisper.h"
+#include "core/audio/audio.h"
 #include "core/error.h"
-#include "graphs/classify.h"
-#include "graphs/ctc.h"
-#include "graphs/wav2vec2.h"
+#include "graphs/post/classify.h"
+#include "graphs/post/ctc.h"
+#include "graphs/families/wav2vec2.h"
 
 #include <cjson/cJSON.h>
 #include <libavcodec/avcodec.h>

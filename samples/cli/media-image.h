@@ -1,7 +1,7 @@
 /* streamformer CLI: still images in, image-model results out. */
 #pragma once
 
-#include "core/image.h"
+#include "core/image/image.h"
 #include "graphs/model.h"
 
 G_BEGIN_DECLS

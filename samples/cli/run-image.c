@@ -2,8 +2,8 @@
  * top-k labels; a segmenter prints the fraction of pixels of each class
  * in the label map at the image's own size. */
 #include "samples/cli/media-image.h"
-#include "graphs/classify.h"
-#include "graphs/segment.h"
+#include "graphs/post/classify.h"
+#include "graphs/post/segment.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
 /* `streamformer run` on Whisper: log-mel front-end, encoder, greedy
  * decoding with segment timestamps when the vocabulary has them. */
 #include "samples/cli/run-whisper.h"
-#include "core/audio.h"
-#include "graphs/whisper.h"
+#include "core/audio/audio.h"
+#include "graphs/families/whisper.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

@@ -8,13 +8,13 @@
  * conv_features.K, ctc_ids.K and ctc_text in case.json); both are run.
  */
 #include "samples/cli/verify.h"
-#include "core/audio.h"
+#include "core/audio/audio.h"
 #include "core/error.h"
-#include "core/ops.h"
-#include "graphs/classify.h"
-#include "graphs/ctc.h"
+#include "core/ops/ops.h"
+#include "graphs/post/classify.h"
+#include "graphs/post/ctc.h"
 #include "graphs/model.h"
-#include "graphs/wav2vec2.h"
+#include "graphs/families/wav2vec2.h"
 
 #include <stdio.h>
 #include <string.h>

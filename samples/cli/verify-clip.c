@@ -15,9 +15,9 @@
  */
 #include "samples/cli/verify.h"
 #include "core/error.h"
-#include "core/image.h"
-#include "core/ops.h"
-#include "core/ops-conv.h"
+#include "core/image/image.h"
+#include "core/ops/ops.h"
+#include "core/ops/conv.h"
 #include "graphs/model.h"
 
 #include <stdio.h>

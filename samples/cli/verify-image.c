@@ -12,11 +12,11 @@
  */
 #include "samples/cli/verify.h"
 #include "core/error.h"
-#include "core/image.h"
-#include "core/ops.h"
-#include "core/ops-conv.h"
+#include "core/image/image.h"
+#include "core/ops/ops.h"
+#include "core/ops/conv.h"
 #include "graphs/model.h"
-#include "graphs/segment.h"
+#include "graphs/post/segment.h"
 
 #include <stdio.h>
 

@@ -3,7 +3,7 @@
  * the single texts and the sentence pairs of the case. */
 #include "samples/cli/verify.h"
 #include "core/error.h"
-#include "core/ops.h"
+#include "core/ops/ops.h"
 #include "graphs/model.h"
 
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * offsets, type ids, ids without special tokens, and decoded text. */
 #include "samples/cli/verify.h"
 #include "core/error.h"
-#include "core/tokenizer.h"
+#include "core/tokenizer/tokenizer.h"
 
 #include <stdio.h>
 #include <string.h>

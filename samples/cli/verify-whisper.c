@@ -13,10 +13,10 @@
  *   budget: the same number of new tokens is allowed here.
  */
 #include "samples/cli/verify.h"
-#include "core/audio.h"
+#include "core/audio/audio.h"
 #include "core/error.h"
 #include "graphs/model.h"
-#include "graphs/whisper.h"
+#include "graphs/families/whisper.h"
 
 #include <stdio.h>
 #include <string.h>

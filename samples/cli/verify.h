@@ -8,9 +8,9 @@
  */
 #pragma once
 
-#include "core/config.h"
-#include "core/image.h"
-#include "core/safetensors.h"
+#include "core/io/config.h"
+#include "core/image/image.h"
+#include "core/io/safetensors.h"
 
 typedef struct
 {

@@ -15,7 +15,7 @@
  */
 
 #include "core/blas.h"
-#include "core/ops.h"
+#include "core/ops/ops.h"
 #include "core/threads.h"
 
 #define DEFAULT_ITERS 10

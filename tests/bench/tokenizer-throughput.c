@@ -16,7 +16,7 @@
  * Exit codes: 0 success, 1 a load or encode error, 2 a usage error.
  */
 
-#include "core/tokenizer.h"
+#include "core/tokenizer/tokenizer.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>

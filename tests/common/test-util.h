@@ -1,7 +1,7 @@
 /* Helpers shared by the test programs: scratch copies of fixture cases. */
 #pragma once
 
-#include "core/safetensors.h"
+#include "core/io/safetensors.h"
 
 G_BEGIN_DECLS
 

@@ -5,10 +5,10 @@
  * transformers computed for the reference cases (input_values.K from
  * audio.K in io.safetensors), and against bad configs and input.
  */
-#include "core/audio.h"
+#include "core/audio/audio.h"
 #include "core/error.h"
-#include "core/fft.h"
-#include "core/safetensors.h"
+#include "core/audio/fft.h"
+#include "core/io/safetensors.h"
 #include "tests/common/test-util.h"
 
 #include <glib/gstdio.h>

@@ -1,5 +1,5 @@
 /* Tests for core/config: typed getters and errors that name file and field. */
-#include "core/config.h"
+#include "core/io/config.h"
 #include "core/error.h"
 
 #include <glib/gstdio.h>

@@ -2,7 +2,7 @@
  * and the preprocessor_config.json image processor. References are
  * written here from the definitions (PIL's filters, BT.601); the fixture
  * cases (streamformer verify) compare with PIL's own output as well. */
-#include "core/image.h"
+#include "core/image/image.h"
 #include "core/error.h"
 
 #include <math.h>

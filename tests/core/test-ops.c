@@ -6,7 +6,7 @@
  * Σ(out - ref)² / Σ ref², and fails past a tolerance chosen for float
  * arithmetic of that op.
  */
-#include "core/ops.h"
+#include "core/ops/ops.h"
 #include "core/blas.h"
 #include "core/error.h"
 #include "core/threads.h"

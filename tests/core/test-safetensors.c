@@ -1,7 +1,7 @@
 /* Tests for core/safetensors: round trips, the fixtures, and every kind of
  * malformed file, each of which must give an error naming the file. */
 #include "core/error.h"
-#include "core/safetensors.h"
+#include "core/io/safetensors.h"
 
 #include <stdlib.h>
 #include <string.h>

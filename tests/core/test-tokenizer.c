@@ -12,7 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/error.h"
-#include "core/tokenizer.h"
+#include "core/tokenizer/tokenizer.h"
 #include "tests/common/test-util.h"
 
 static char *

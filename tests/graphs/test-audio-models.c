@@ -3,9 +3,9 @@
  * positional kernel, checkpoints whose front-end disagrees with the model,
  * audio too short for the feature encoder, and CTC words with frames.
  * Expected numbers come from the reference cases' io.safetensors. */
-#include "graphs/ctc.h"
+#include "graphs/post/ctc.h"
 #include "graphs/model.h"
-#include "core/audio.h"
+#include "core/audio/audio.h"
 #include "core/error.h"
 #include "tests/common/test-util.h"
 

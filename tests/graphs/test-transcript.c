@@ -1,7 +1,7 @@
 /* Joining overlapping windows of a transcript (graphs/transcript.h): a
  * known sequence of words, cut into windows the way a streaming encoder
  * cuts audio, must come out whole, in order, each word once. */
-#include "graphs/transcript.h"
+#include "graphs/post/transcript.h"
 
 #include <math.h>
 #include <string.h>

@@ -2,9 +2,9 @@
  * input. (The full comparison with transformers is `streamformer verify`
  * on the vit-tiny-cls and segformer-tiny-seg cases.) */
 #include "graphs/model.h"
-#include "graphs/segment.h"
+#include "graphs/post/segment.h"
 #include "core/error.h"
-#include "core/image.h"
+#include "core/image/image.h"
 #include "tests/common/test-util.h"
 
 #include <cjson/cJSON.h>

@@ -1,6 +1,6 @@
 /* Whisper: the decoder's KV cache against transformers' teacher-forced
  * logits, generation limits, and broken checkpoints. */
-#include "graphs/whisper.h"
+#include "graphs/families/whisper.h"
 #include "core/error.h"
 #include "tests/common/test-util.h"
 

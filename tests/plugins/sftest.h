@@ -6,7 +6,7 @@
 #include <cjson/cJSON.h>
 #include <glib.h>
 
-#include "core/safetensors.h"
+#include "core/io/safetensors.h"
 
 G_BEGIN_DECLS
 

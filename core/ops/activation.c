@@ -1,0 +1,368 @@
+/* Streamformer core: element-wise ops (activations, sigmoid, add, scale).
+ *
+ * Design decisions:
+ * - Every op is a flat loop over the elements, split into contiguous ranges
+ *   for the worker pool; a range is small enough to stay in cache and large
+ *   enough that the pool's hand-off costs nothing next to it.
+ * - The formulas are the ones PyTorch uses (exact GELU through erf, the tanh
+ *   form for gelu_new), in float, so results match `transformers` to float
+ *   rounding.
+ * - Outputs may alias inputs: each element is read before it is written.
+ * - erf, tanh and exp dominate these loops, and the scalar libm versions
+ *   cost 15-20 ns an element. glibc's vector math library (libmvec, which
+ *   -lm pulls in) has SSE versions of all three, four lanes per call and
+ *   within a few ulp, so activations go through small array helpers that
+ *   use it where it exists and the scalar functions elsewhere.
+ */
+#include "core/ops/ops.h"
+#include "core/threads.h"
+
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GLIBC__)                                  \
+    && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#define SF_HAVE_LIBMVEC 1
+#include <immintrin.h>
+/* libmvec's 4-lane SSE entry points, under the x86-64 vector ABI names. */
+extern __m128 sf_vec4_erff (__m128 x) __asm__("_ZGVbN4v_erff");
+extern __m128 sf_vec4_expf (__m128 x) __asm__("_ZGVbN4v_expf");
+extern __m128 sf_vec4_tanhf (__m128 x) __asm__("_ZGVbN4v_tanhf");
+#endif
+
+/* Elements per worker range. */
+#define SF_ELEMWISE_CHUNK 16384
+/* Elements per scratch block inside a range (stays in L1). */
+#define SF_BLOCK 256
+
+/* x[i] = erf (x[i]), in place. */
+static void
+erf_array (float *x, gint64 n)
+{
+  gint64 i = 0;
+
+#ifdef SF_HAVE_LIBMVEC
+  for (; i + 4 <= n; i += 4)
+    _mm_storeu_ps (x + i, sf_vec4_erff (_mm_loadu_ps (x + i)));
+#endif
+  for (; i < n; i++)
+    x[i] = erff (x[i]);
+}
+
+/* x[i] = tanh (x[i]), in place. */
+static void
+tanh_array (float *x, gint64 n)
+{
+  gint64 i = 0;
+
+#ifdef SF_HAVE_LIBMVEC
+  for (; i + 4 <= n; i += 4)
+    _mm_storeu_ps (x + i, sf_vec4_tanhf (_mm_loadu_ps (x + i)));
+#endif
+  for (; i < n; i++)
+    x[i] = tanhf (x[i]);
+}
+
+/* x[i] = exp (x[i]), in place. */
+static void
+exp_array (float *x, gint64 n)
+{
+  gint64 i = 0;
+
+#ifdef SF_HAVE_LIBMVEC
+  for (; i + 4 <= n; i += 4)
+    _mm_storeu_ps (x + i, sf_vec4_expf (_mm_loadu_ps (x + i)));
+#endif
+  for (; i < n; i++)
+    x[i] = expf (x[i]);
+}
+
+static const struct
+{
+  const char *name;
+  SfActivation act;
+} activation_names[] = {
+  { "gelu", SF_ACTIVATION_GELU },
+  { "gelu_new", SF_ACTIVATION_GELU_NEW },
+  { "gelu_pytorch_tanh", SF_ACTIVATION_GELU_NEW },
+  { "gelu_fast", SF_ACTIVATION_GELU_NEW },
+  { "gelu_accurate", SF_ACTIVATION_GELU_NEW },
+  { "quick_gelu", SF_ACTIVATION_QUICK_GELU },
+  { "relu", SF_ACTIVATION_RELU },
+  { "silu", SF_ACTIVATION_SILU },
+  { "swish", SF_ACTIVATION_SILU },
+  { "tanh", SF_ACTIVATION_TANH },
+  { "sigmoid", SF_ACTIVATION_SIGMOID },
+  { "linear", SF_ACTIVATION_IDENTITY },
+  { "identity", SF_ACTIVATION_IDENTITY },
+};
+
+gboolean
+sf_activation_from_name (const char *name, SfActivation *act)
+{
+  guint i;
+
+  g_return_val_if_fail (act != NULL, FALSE);
+  if (name == NULL)
+    return FALSE;
+  for (i = 0; i < G_N_ELEMENTS (activation_names); i++) {
+    if (g_ascii_strcasecmp (name, activation_names[i].name) == 0) {
+      *act = activation_names[i].act;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+const char *
+sf_activation_name (SfActivation act)
+{
+  guint i;
+
+  /* The first spelling listed for each value is its canonical name. */
+  for (i = 0; i < G_N_ELEMENTS (activation_names); i++) {
+    if (activation_names[i].act == act)
+      return activation_names[i].name;
+  }
+  return "unknown";
+}
+
+typedef struct
+{
+  float *out;
+  const float *a;
+  const float *b;
+  gint64 b_len; /* b's length: the row length when broadcast */
+  float factor;
+  SfActivation act;
+} ElemwiseArgs;
+
+static void
+gelu_range (float *out, const float *x, gint64 n)
+{
+  float t[SF_BLOCK];
+  gint64 i0, i;
+
+  for (i0 = 0; i0 < n; i0 += SF_BLOCK) {
+    gint64 len = MIN (SF_BLOCK, n - i0);
+
+    for (i = 0; i < len; i++)
+      t[i] = x[i0 + i] * (float)M_SQRT1_2;
+    erf_array (t, len);
+    for (i = 0; i < len; i++)
+      out[i0 + i] = 0.5f * x[i0 + i] * (1.0f + t[i]);
+  }
+}
+
+static void
+gelu_tanh_range (float *out, const float *x, gint64 n)
+{
+  /* √(2/π) */
+  const float k0 = 0.7978845608028654f;
+  const float k1 = 0.044715f;
+  float t[SF_BLOCK];
+  gint64 i0, i;
+
+  for (i0 = 0; i0 < n; i0 += SF_BLOCK) {
+    gint64 len = MIN (SF_BLOCK, n - i0);
+
+    for (i = 0; i < len; i++) {
+      float v = x[i0 + i];
+      t[i] = k0 * (v + k1 * v * v * v);
+    }
+    tanh_array (t, len);
+    for (i = 0; i < len; i++)
+      out[i0 + i] = 0.5f * x[i0 + i] * (1.0f + t[i]);
+  }
+}
+
+/* sigmoid(alpha · x), times x when @times_x: SiLU is alpha 1, quick GELU
+ * alpha 1.702, and the plain sigmoid alpha 1 without the factor. */
+static void
+sigmoid_range (
+    float *out, const float *x, gint64 n, float alpha, gboolean times_x)
+{
+  float t[SF_BLOCK];
+  gint64 i0, i;
+
+  for (i0 = 0; i0 < n; i0 += SF_BLOCK) {
+    gint64 len = MIN (SF_BLOCK, n - i0);
+
+    for (i = 0; i < len; i++)
+      t[i] = -alpha * x[i0 + i];
+    exp_array (t, len);
+    if (times_x) {
+      for (i = 0; i < len; i++)
+        out[i0 + i] = x[i0 + i] / (1.0f + t[i]);
+    } else {
+      for (i = 0; i < len; i++)
+        out[i0 + i] = 1.0f / (1.0f + t[i]);
+    }
+  }
+}
+
+static void
+relu_range (float *out, const float *x, gint64 n)
+{
+  gint64 i;
+
+  for (i = 0; i < n; i++)
+    out[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+static void
+tanh_range (float *out, const float *x, gint64 n)
+{
+  if (out != x)
+    memmove (out, x, (gsize)n * sizeof (float));
+  tanh_array (out, n);
+}
+
+static void
+activation_chunk (gint64 start, gint64 end, gpointer user_data)
+{
+  ElemwiseArgs *args = user_data;
+  float *out = args->out + start;
+  const float *x = args->a + start;
+  gint64 n = end - start;
+
+  switch (args->act) {
+    case SF_ACTIVATION_GELU: gelu_range (out, x, n); break;
+    case SF_ACTIVATION_GELU_NEW: gelu_tanh_range (out, x, n); break;
+    case SF_ACTIVATION_QUICK_GELU:
+      sigmoid_range (out, x, n, 1.702f, TRUE);
+      break;
+    case SF_ACTIVATION_RELU: relu_range (out, x, n); break;
+    case SF_ACTIVATION_SILU: sigmoid_range (out, x, n, 1.0f, TRUE); break;
+    case SF_ACTIVATION_TANH: tanh_range (out, x, n); break;
+    case SF_ACTIVATION_SIGMOID: sigmoid_range (out, x, n, 1.0f, FALSE); break;
+    case SF_ACTIVATION_IDENTITY:
+      if (out != x)
+        memmove (out, x, (gsize)n * sizeof (float));
+      break;
+  }
+}
+
+gboolean
+sf_op_activation (SfTensor *out, const SfTensor *x, SfActivation act)
+{
+  ElemwiseArgs args = { 0 };
+
+  g_return_val_if_fail (out != NULL && x != NULL, FALSE);
+  g_return_val_if_fail (
+      out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32, FALSE);
+  g_return_val_if_fail (sf_tensor_same_shape (out, x), FALSE);
+  g_return_val_if_fail (
+      act >= SF_ACTIVATION_GELU && act <= SF_ACTIVATION_IDENTITY, FALSE);
+
+  args.out = sf_tensor_f32 (out);
+  args.a = sf_tensor_f32 (x);
+  args.act = act;
+  sf_parallel_for (
+      sf_tensor_numel (x), SF_ELEMWISE_CHUNK, activation_chunk, &args);
+  return TRUE;
+}
+
+gboolean
+sf_op_sigmoid (SfTensor *out, const SfTensor *x)
+{
+  return sf_op_activation (out, x, SF_ACTIVATION_SIGMOID);
+}
+
+static void
+add_chunk (gint64 start, gint64 end, gpointer user_data)
+{
+  ElemwiseArgs *args = user_data;
+  float *out = args->out;
+  const float *a = args->a;
+  const float *b = args->b;
+  gint64 i;
+
+  for (i = start; i < end; i++)
+    out[i] = a[i] + b[i];
+}
+
+/* Ranges here are rows of length b_len. */
+static void
+add_rows_chunk (gint64 start, gint64 end, gpointer user_data)
+{
+  ElemwiseArgs *args = user_data;
+  gint64 len = args->b_len, r, i;
+  const float *b = args->b;
+
+  for (r = start; r < end; r++) {
+    float *out = args->out + r * len;
+    const float *a = args->a + r * len;
+
+    for (i = 0; i < len; i++)
+      out[i] = a[i] + b[i];
+  }
+}
+
+gboolean
+sf_op_add (SfTensor *out, const SfTensor *a, const SfTensor *b)
+{
+  ElemwiseArgs args = { 0 };
+  gint64 n;
+
+  g_return_val_if_fail (out != NULL && a != NULL && b != NULL, FALSE);
+  g_return_val_if_fail (out->dtype == SF_DTYPE_F32 && a->dtype == SF_DTYPE_F32
+          && b->dtype == SF_DTYPE_F32,
+      FALSE);
+  g_return_val_if_fail (sf_tensor_same_shape (out, a), FALSE);
+
+  n = sf_tensor_numel (a);
+  args.out = sf_tensor_f32 (out);
+  args.a = sf_tensor_f32 (a);
+  args.b = sf_tensor_f32 (b);
+
+  if (sf_tensor_same_shape (a, b)) {
+    sf_parallel_for (n, SF_ELEMWISE_CHUNK, add_chunk, &args);
+    return TRUE;
+  }
+
+  /* b [C] broadcast over the rows of a [..., C]. */
+  g_return_val_if_fail (
+      b->ndim == 1 && a->ndim >= 1 && b->shape[0] == sf_tensor_dim (a, -1),
+      FALSE);
+  args.b_len = b->shape[0];
+  /* b must not be part of out's rows when it is broadcast. */
+  g_return_val_if_fail (args.b_len == 0 || args.b + args.b_len <= args.out
+          || args.b >= args.out + n,
+      FALSE);
+  if (args.b_len == 0)
+    return TRUE;
+  sf_parallel_for (n / args.b_len, MAX (1, SF_ELEMWISE_CHUNK / args.b_len),
+      add_rows_chunk, &args);
+  return TRUE;
+}
+
+static void
+scale_chunk (gint64 start, gint64 end, gpointer user_data)
+{
+  ElemwiseArgs *args = user_data;
+  float *out = args->out;
+  const float *x = args->a;
+  float f = args->factor;
+  gint64 i;
+
+  for (i = start; i < end; i++)
+    out[i] = x[i] * f;
+}
+
+gboolean
+sf_op_scale (SfTensor *out, const SfTensor *x, float factor)
+{
+  ElemwiseArgs args = { 0 };
+
+  g_return_val_if_fail (out != NULL && x != NULL, FALSE);
+  g_return_val_if_fail (
+      out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32, FALSE);
+  g_return_val_if_fail (sf_tensor_same_shape (out, x), FALSE);
+
+  args.out = sf_tensor_f32 (out);
+  args.a = sf_tensor_f32 (x);
+  args.factor = factor;
+  sf_parallel_for (sf_tensor_numel (x), SF_ELEMWISE_CHUNK, scale_chunk, &args);
+  return TRUE;
+}

@@ -1,0 +1,255 @@
+/* Streamformer core: multi-head scaled dot-product attention.
+ *
+ * Design decisions:
+ * - Heads are never copied out: head h of q [B, T, H] is the [T, D] matrix
+ *   at column h·D with leading dimension H, which sgemm reads directly;
+ *   the result goes to out the same way.
+ * - The work unit is (batch, head, block of query rows), and units are
+ *   spread over the worker pool; BLAS runs single-threaded inside each
+ *   (core/blas.c), so nothing is oversubscribed. A block's scores stay
+ *   within a few hundred KiB, so they are still in cache for the softmax
+ *   and the product with v.
+ * - Excluded keys (padding, or later positions under causal) get weight
+ *   exactly zero, like HF's large negative additive mask. A query row with
+ *   no visible key at all averages its visible range uniformly, as HF's
+ *   additive mask effectively does, so no NaN can appear.
+ * - Causal masks are aligned to the end of the key sequence: with T queries
+ *   and S ≥ T keys (a KV cache), query t sees keys ≤ t + S - T. For S = T
+ *   this is the plain lower-triangular mask.
+ */
+#include "core/ops/ops.h"
+#include "core/blas.h"
+#include "core/threads.h"
+
+#include <math.h>
+
+#if defined(__x86_64__) && defined(__GLIBC__)                                  \
+    && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#define SF_HAVE_LIBMVEC 1
+#include <immintrin.h>
+/* libmvec's 4-lane SSE expf (see ops-activation.c). */
+extern __m128 sf_vec4_expf (__m128 x) __asm__("_ZGVbN4v_expf");
+#endif
+
+/* Score floats per unit (256 KiB), and the fewest query rows per unit. */
+#define SF_ATTENTION_BLOCK_SCORES 65536
+#define SF_ATTENTION_MIN_ROWS 16
+
+typedef struct
+{
+  float *out;            /* [B, T, H] */
+  const float *q;        /* [B, T, H] */
+  const float *k;        /* [B, S, H] */
+  const float *v;        /* [B, S, H] */
+  const guint8 *allowed; /* [B, S] 1 where a key may be seen, or NULL */
+  gint64 t_len, s_len, hidden, head_dim;
+  int n_heads;
+  gboolean causal;
+  gint64 causal_offset; /* S - T */
+  gint64 block_rows;
+  gint64 n_blocks; /* query-row blocks per (batch, head) */
+  float scale;
+} AttnArgs;
+
+/* x[i] = exp (x[i] - shift), in place; returns the sum of the results. */
+static float
+exp_shifted_sum (float *x, gint64 n, float shift)
+{
+  float acc[4] = { 0 };
+  float total = 0.0f;
+  gint64 i = 0;
+
+#ifdef SF_HAVE_LIBMVEC
+  {
+    const __m128 s = _mm_set1_ps (shift);
+    __m128 sum = _mm_setzero_ps ();
+
+    for (; i + 4 <= n; i += 4) {
+      __m128 e = sf_vec4_expf (_mm_sub_ps (_mm_loadu_ps (x + i), s));
+      _mm_storeu_ps (x + i, e);
+      sum = _mm_add_ps (sum, e);
+    }
+    _mm_storeu_ps (acc, sum);
+  }
+#endif
+  for (; i < n; i++) {
+    x[i] = expf (x[i] - shift);
+    total += x[i];
+  }
+  return total + ((acc[0] + acc[2]) + (acc[1] + acc[3]));
+}
+
+static void
+mask_row_softmax (
+    const AttnArgs *args, float *row, gint64 n_cols, gint64 b, gint64 t)
+{
+  const guint8 *allowed =
+      args->allowed ? args->allowed + b * args->s_len : NULL;
+  gint64 limit = n_cols, s;
+  float m = -INFINITY, inv;
+
+  if (args->causal)
+    limit = CLAMP (t + args->causal_offset + 1, 0, n_cols);
+
+  if (allowed != NULL) {
+    for (s = 0; s < limit; s++)
+      if (!allowed[s])
+        row[s] = -INFINITY;
+  }
+  for (s = 0; s < limit; s++)
+    m = row[s] > m ? row[s] : m;
+
+  if (m == -INFINITY) {
+    /* No visible key: a uniform average over the visible range. */
+    for (s = 0; s < limit; s++)
+      row[s] = 1.0f / (float)limit;
+  } else {
+    inv = 1.0f / exp_shifted_sum (row, limit, m);
+    for (s = 0; s < limit; s++)
+      row[s] *= inv;
+  }
+  for (s = limit; s < n_cols; s++)
+    row[s] = 0.0f;
+}
+
+/* One unit: query rows [t0, t0 + rows) of head h in batch b. @scores holds
+ * at least rows · S floats. */
+static void
+attend_block (const AttnArgs *args, gint64 b, int h, gint64 t0, gint64 rows,
+    float *scores)
+{
+  gint64 hid = args->hidden, d = args->head_dim;
+  const float *q =
+      args->q + (b * args->t_len + t0) * hid + h * d; /* [rows, D], ld H */
+  const float *k = args->k + b * args->s_len * hid + h * d; /* [S, D], ld H */
+  const float *v = args->v + b * args->s_len * hid + h * d; /* [S, D], ld H */
+  float *out =
+      args->out + (b * args->t_len + t0) * hid + h * d; /* [rows, D], ld H */
+  gint64 n_cols = args->s_len, r;
+
+  /* Under causal masking no row of this block sees past its last row. */
+  if (args->causal)
+    n_cols = CLAMP (t0 + rows + args->causal_offset, 0, args->s_len);
+
+  /* scores [rows, n_cols] = q · kᵀ / √D */
+  if (n_cols > 0)
+    sf_blas_sgemm (FALSE, TRUE, (int)rows, (int)n_cols, (int)d, args->scale, q,
+        (int)hid, k, (int)hid, 0.0f, scores, (int)n_cols);
+
+  for (r = 0; r < rows; r++)
+    mask_row_softmax (args, scores + r * n_cols, n_cols, b, t0 + r);
+
+  /* out [rows, D] = p [rows, n_cols] · v [n_cols, D] */
+  sf_blas_sgemm (FALSE, FALSE, (int)rows, (int)d, (int)n_cols, 1.0f, scores,
+      (int)MAX (n_cols, 1), v, (int)hid, 0.0f, out, (int)hid);
+}
+
+/* Units [start, end) in (batch, head, block) order, on one thread. */
+static void
+attend_units (gint64 start, gint64 end, gpointer user_data)
+{
+  const AttnArgs *args = user_data;
+  float *scores = g_new (float, args->block_rows * args->s_len);
+  gint64 u;
+
+  for (u = start; u < end; u++) {
+    gint64 blk = u % args->n_blocks;
+    gint64 bh = u / args->n_blocks;
+    gint64 t0 = blk * args->block_rows;
+
+    attend_block (args, bh / args->n_heads, (int)(bh % args->n_heads), t0,
+        MIN (args->block_rows, args->t_len - t0), scores);
+  }
+  g_free (scores);
+}
+
+static gboolean
+check_operand (const SfTensor *t, gint64 batch, gint64 hidden)
+{
+  g_return_val_if_fail (t != NULL && t->dtype == SF_DTYPE_F32, FALSE);
+  g_return_val_if_fail (
+      t->ndim == 3 && t->shape[0] == batch && t->shape[2] == hidden, FALSE);
+  return TRUE;
+}
+
+static gboolean
+overlaps (const SfTensor *a, const SfTensor *b)
+{
+  const char *a0 = a->data, *b0 = b->data;
+
+  return a0 < b0 + sf_tensor_nbytes (b) && b0 < a0 + sf_tensor_nbytes (a);
+}
+
+gboolean
+sf_op_attention (SfTensor *out, const SfTensor *q, const SfTensor *k,
+    const SfTensor *v, int n_heads, const SfTensor *mask, gboolean causal)
+{
+  AttnArgs args = { 0 };
+  guint8 *allowed = NULL;
+  gint64 batch, rows;
+
+  g_return_val_if_fail (q != NULL && q->ndim == 3, FALSE);
+  batch = q->shape[0];
+  args.t_len = q->shape[1];
+  args.hidden = q->shape[2];
+  g_return_val_if_fail (check_operand (q, batch, args.hidden), FALSE);
+  g_return_val_if_fail (
+      check_operand (out, batch, args.hidden) && out->shape[1] == args.t_len,
+      FALSE);
+  g_return_val_if_fail (check_operand (k, batch, args.hidden), FALSE);
+  args.s_len = k->shape[1];
+  g_return_val_if_fail (
+      check_operand (v, batch, args.hidden) && v->shape[1] == args.s_len,
+      FALSE);
+  g_return_val_if_fail (n_heads > 0 && args.hidden % n_heads == 0, FALSE);
+  g_return_val_if_fail (mask == NULL
+          || (mask->ndim == 2 && mask->shape[0] == batch
+              && mask->shape[1] == args.s_len),
+      FALSE);
+  g_return_val_if_fail (
+      !overlaps (out, q) && !overlaps (out, k) && !overlaps (out, v), FALSE);
+  g_return_val_if_fail (args.hidden <= G_MAXINT && args.s_len <= G_MAXINT
+          && args.t_len <= G_MAXINT,
+      FALSE);
+  g_return_val_if_fail (sf_blas_init (NULL), FALSE);
+
+  if (batch == 0 || args.t_len == 0 || args.hidden == 0)
+    return TRUE;
+
+  args.out = sf_tensor_f32 (out);
+  args.q = sf_tensor_f32 (q);
+  args.k = sf_tensor_f32 (k);
+  args.v = sf_tensor_f32 (v);
+  args.n_heads = n_heads;
+  args.head_dim = args.hidden / n_heads;
+  args.scale = 1.0f / sqrtf ((float)args.head_dim);
+  args.causal = causal;
+  args.causal_offset = args.s_len - args.t_len;
+
+  if (mask != NULL) {
+    SfTensor *m = sf_tensor_to_f32 ((SfTensor *)mask);
+    const float *mv = sf_tensor_f32 (m);
+    gint64 i, n = batch * args.s_len;
+
+    allowed = g_new (guint8, MAX (n, 1));
+    for (i = 0; i < n; i++)
+      allowed[i] = mv[i] != 0.0f;
+    sf_tensor_unref (m);
+    args.allowed = allowed;
+  }
+
+  /* Rows per unit: as many as the score budget allows, fewer when that
+   * leaves too few units to keep every thread busy. */
+  rows = CLAMP (SF_ATTENTION_BLOCK_SCORES / MAX (args.s_len, 1),
+      SF_ATTENTION_MIN_ROWS, MAX (args.t_len, 1));
+  while (rows > SF_ATTENTION_MIN_ROWS
+      && batch * n_heads * ((args.t_len + rows - 1) / rows)
+          < 2 * sf_threads_get ())
+    rows = MAX (SF_ATTENTION_MIN_ROWS, rows / 2);
+  args.block_rows = MIN (rows, args.t_len);
+  args.n_blocks = (args.t_len + args.block_rows - 1) / args.block_rows;
+  sf_parallel_for (batch * n_heads * args.n_blocks, 1, attend_units, &args);
+
+  g_free (allowed);
+  return TRUE;
+}

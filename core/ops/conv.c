@@ -1,0 +1,325 @@
+/* Streamformer core: convolution, batch norm, resizing and layout ops on
+ * NCHW feature maps.
+ *
+ * Design decisions:
+ * - A dense or grouped convolution is im2col + one matrix product per
+ *   (image, group): cols [Cin/g · kh · kw, Ho · Wo], then
+ *   out [Cout/g, Ho · Wo] = w [Cout/g, Cin/g · kh · kw] · cols. A 1x1
+ *   convolution with stride 1 and no padding skips im2col. The product is
+ *   split over the pool in column blocks, one single-threaded sgemm each,
+ *   as core/ops-linear.c does.
+ * - A depthwise convolution (one input channel per group) has too little
+ *   work per group for a product; it is a direct loop over planes. With a
+ *   unit stride along the width, each tap adds a shifted input row to the
+ *   output row, a contiguous multiply-add the compiler vectorises.
+ * - Bilinear resizing computes source indices and weights in float, and
+ *   blends along the width first, then the height, as PyTorch's CPU kernel
+ *   does, so labels derived from it agree with PyTorch at ties.
+ */
+#include "core/ops/conv.h"
+#include "core/blas.h"
+#include "core/threads.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Columns of the output per sgemm unit. */
+#define SF_CONV_COL_BLOCK 64
+/* Multiply-adds below which a unit is not worth a hand-off. */
+#define SF_CONV_MIN_WORK (1 << 17)
+
+gint64
+sf_conv2d_out_size (gint64 in, int kernel, int stride, int padding)
+{
+  gint64 span = in + 2 * (gint64)padding - kernel;
+  return span < 0 || stride < 1 ? 0 : span / stride + 1;
+}
+
+typedef struct
+{
+  const float *x; /* (Cg, H, W) of one image and group */
+  float *cols;    /* (Cg · kh · kw, Ho · Wo) */
+  gint64 h, w, ho, wo;
+  int kh, kw;
+  const SfConv2dParams *p;
+} Im2colArgs;
+
+static void
+im2col_rows (gint64 start, gint64 end, gpointer data)
+{
+  const Im2colArgs *a = data;
+  gint64 plane = a->ho * a->wo;
+
+  for (gint64 r = start; r < end; r++) {
+    int kx = (int)(r % a->kw), ky = (int)((r / a->kw) % a->kh);
+    gint64 c = r / ((gint64)a->kw * a->kh);
+    const float *src = a->x + c * a->h * a->w;
+    float *dst = a->cols + r * plane;
+    for (gint64 oy = 0; oy < a->ho; oy++) {
+      gint64 iy = oy * a->p->stride[0] - a->p->padding[0] + ky;
+      float *row = dst + oy * a->wo;
+      if (iy < 0 || iy >= a->h) {
+        memset (row, 0, a->wo * sizeof (float));
+        continue;
+      }
+      for (gint64 ox = 0; ox < a->wo; ox++) {
+        gint64 ix = ox * a->p->stride[1] - a->p->padding[1] + kx;
+        row[ox] = ix >= 0 && ix < a->w ? src[iy * a->w + ix] : 0.0f;
+      }
+    }
+  }
+}
+
+typedef struct
+{
+  const float *w;    /* (Og, K) */
+  const float *cols; /* (K, P) */
+  const float *bias; /* (Og) or NULL */
+  float *out;        /* (Og, P) */
+  gint64 og, k, p;
+} GemmArgs;
+
+static void
+gemm_blocks (gint64 start, gint64 end, gpointer data)
+{
+  const GemmArgs *a = data;
+  gint64 n0 = start * SF_CONV_COL_BLOCK;
+  gint64 n1 = MIN (end * SF_CONV_COL_BLOCK, a->p);
+
+  if (n1 <= n0)
+    return;
+  if (a->bias)
+    for (gint64 i = 0; i < a->og; i++)
+      for (gint64 j = n0; j < n1; j++)
+        a->out[i * a->p + j] = a->bias[i];
+  sf_blas_sgemm (FALSE, FALSE, (int)a->og, (int)(n1 - n0), (int)a->k, 1.0f,
+      a->w, (int)a->k, a->cols + n0, (int)a->p, a->bias ? 1.0f : 0.0f,
+      a->out + n0, (int)a->p);
+}
+
+typedef struct
+{
+  const float *x, *w, *b;
+  float *out;
+  gint64 c, h, wd, ho, wo;
+  int kh, kw;
+  const SfConv2dParams *p;
+} DepthwiseArgs;
+
+/* One output plane with a unit stride along the width: every (ky, kx) tap
+ * adds a shifted source row to the output row, over the columns where the
+ * tap lands inside the image, so the inner loop is a contiguous
+ * multiply-add the compiler vectorises. Each output element still sums its
+ * in-bounds taps in (ky, kx) order from zero and adds the bias last. */
+static void
+depthwise_plane_unit_stride (const DepthwiseArgs *a, const float *src,
+    const float *k, float *dst, float bias)
+{
+  gint64 pw = a->p->padding[1];
+
+  for (gint64 oy = 0; oy < a->ho; oy++) {
+    float *out = dst + oy * a->wo;
+    memset (out, 0, a->wo * sizeof (float));
+    for (int ky = 0; ky < a->kh; ky++) {
+      gint64 iy = oy * a->p->stride[0] - a->p->padding[0] + ky;
+      const float *row;
+      if (iy < 0 || iy >= a->h)
+        continue;
+      row = src + iy * a->wd;
+      for (int kx = 0; kx < a->kw; kx++) {
+        /* ix = ox - pw + kx must lie in [0, wd) */
+        gint64 shift = kx - pw;
+        gint64 ox0 = MAX (0, -shift), ox1 = MIN (a->wo, a->wd - shift);
+        float kv = k[ky * a->kw + kx];
+        for (gint64 ox = ox0; ox < ox1; ox++)
+          out[ox] += row[ox + shift] * kv;
+      }
+    }
+    for (gint64 ox = 0; ox < a->wo; ox++)
+      out[ox] += bias;
+  }
+}
+
+static void
+depthwise_planes (gint64 start, gint64 end, gpointer data)
+{
+  const DepthwiseArgs *a = data;
+
+  for (gint64 plane = start; plane < end; plane++) {
+    gint64 c = plane % a->c;
+    const float *src = a->x + plane * a->h * a->wd;
+    const float *k = a->w + c * a->kh * a->kw;
+    float *dst = a->out + plane * a->ho * a->wo;
+    float bias = a->b ? a->b[c] : 0.0f;
+    if (a->p->stride[1] == 1) {
+      depthwise_plane_unit_stride (a, src, k, dst, bias);
+      continue;
+    }
+    for (gint64 oy = 0; oy < a->ho; oy++) {
+      for (gint64 ox = 0; ox < a->wo; ox++) {
+        float acc = 0.0f;
+        for (int ky = 0; ky < a->kh; ky++) {
+          gint64 iy = oy * a->p->stride[0] - a->p->padding[0] + ky;
+          if (iy < 0 || iy >= a->h)
+            continue;
+          for (int kx = 0; kx < a->kw; kx++) {
+            gint64 ix = ox * a->p->stride[1] - a->p->padding[1] + kx;
+            if (ix >= 0 && ix < a->wd)
+              acc += src[iy * a->wd + ix] * k[ky * a->kw + kx];
+          }
+        }
+        dst[oy * a->wo + ox] = acc + bias;
+      }
+    }
+  }
+}
+
+gboolean
+sf_op_conv2d (SfTensor *out, const SfTensor *x, const SfTensor *w,
+    const SfTensor *b, const SfConv2dParams *p)
+{
+  gint64 batch, cin, h, wd, cout, kh, kw, ho, wo, cg, og, k, plane;
+  g_autofree float *cols = NULL;
+
+  g_return_val_if_fail (out && x && w && p, FALSE);
+  g_return_val_if_fail (x->dtype == SF_DTYPE_F32 && w->dtype == SF_DTYPE_F32
+          && out->dtype == SF_DTYPE_F32,
+      FALSE);
+  g_return_val_if_fail (x->ndim == 4 && w->ndim == 4 && out->ndim == 4, FALSE);
+  g_return_val_if_fail (p->groups >= 1 && p->stride[0] >= 1 && p->stride[1] >= 1
+          && p->padding[0] >= 0 && p->padding[1] >= 0,
+      FALSE);
+  batch = x->shape[0];
+  cin = x->shape[1];
+  h = x->shape[2];
+  wd = x->shape[3];
+  cout = w->shape[0];
+  kh = w->shape[2];
+  kw = w->shape[3];
+  g_return_val_if_fail (cin % p->groups == 0 && cout % p->groups == 0, FALSE);
+  cg = cin / p->groups;
+  og = cout / p->groups;
+  g_return_val_if_fail (w->shape[1] == cg, FALSE);
+  g_return_val_if_fail (
+      b == NULL || (b->ndim == 1 && b->shape[0] == cout), FALSE);
+  ho = sf_conv2d_out_size (h, (int)kh, p->stride[0], p->padding[0]);
+  wo = sf_conv2d_out_size (wd, (int)kw, p->stride[1], p->padding[1]);
+  g_return_val_if_fail (ho > 0 && wo > 0, FALSE);
+  g_return_val_if_fail (out->shape[0] == batch && out->shape[1] == cout
+          && out->shape[2] == ho && out->shape[3] == wo,
+      FALSE);
+  plane = ho * wo;
+
+  if (cg == 1 && og == 1) {
+    DepthwiseArgs a = { .x = sf_tensor_f32 (x),
+      .w = sf_tensor_f32 (w),
+      .b = b ? sf_tensor_f32 (b) : NULL,
+      .out = sf_tensor_f32 (out),
+      .c = cin,
+      .h = h,
+      .wd = wd,
+      .ho = ho,
+      .wo = wo,
+      .kh = (int)kh,
+      .kw = (int)kw,
+      .p = p };
+    sf_parallel_for (
+        batch * cin, MAX (1, 16384 / (plane * kh * kw)), depthwise_planes, &a);
+    return TRUE;
+  }
+
+  k = cg * kh * kw;
+  if (!(kh == 1 && kw == 1 && p->stride[0] == 1 && p->stride[1] == 1
+          && p->padding[0] == 0 && p->padding[1] == 0))
+    cols = g_new (float, k *plane);
+  for (gint64 bi = 0; bi < batch; bi++) {
+    for (int g = 0; g < p->groups; g++) {
+      const float *xg = sf_tensor_f32 (x) + (bi * cin + g * cg) * h * wd;
+      gint64 n_blocks = (plane + SF_CONV_COL_BLOCK - 1) / SF_CONV_COL_BLOCK;
+      gint64 block_work = og * k * SF_CONV_COL_BLOCK;
+      GemmArgs ga = { .w = sf_tensor_f32 (w) + g * og * k,
+        .cols = cols ? cols : xg,
+        .bias = b ? sf_tensor_f32 (b) + g * og : NULL,
+        .out = sf_tensor_f32 (out) + (bi * cout + g * og) * plane,
+        .og = og,
+        .k = k,
+        .p = plane };
+      if (cols) {
+        Im2colArgs ia = { .x = xg,
+          .cols = cols,
+          .h = h,
+          .w = wd,
+          .ho = ho,
+          .wo = wo,
+          .kh = (int)kh,
+          .kw = (int)kw,
+          .p = p };
+        sf_parallel_for (k, MAX (1, 16384 / plane), im2col_rows, &ia);
+      }
+      sf_parallel_for (n_blocks,
+          MAX (1, SF_CONV_MIN_WORK / MAX (1, block_work)), gemm_blocks, &ga);
+    }
+  }
+  return TRUE;
+}
+
+/* ---- batch norm ---- */
+
+typedef struct
+{
+  const float *x;
+  float *out;
+  float *scale, *shift; /* (C) folded: y = x · scale + shift */
+  gint64 c, plane;
+} BnArgs;
+
+static void
+bn_planes (gint64 start, gint64 end, gpointer data)
+{
+  const BnArgs *a = data;
+  for (gint64 pl = start; pl < end; pl++) {
+    gint64 c = pl % a->c;
+    const float *src = a->x + pl * a->plane;
+    float *dst = a->out + pl * a->plane;
+    for (gint64 i = 0; i < a->plane; i++)
+      dst[i] = src[i] * a->scale[c] + a->shift[c];
+  }
+}
+
+gboolean
+sf_op_batch_norm (SfTensor *out, const SfTensor *x, const SfTensor *mean,
+    const SfTensor *var, const SfTensor *gamma, const SfTensor *beta, float eps)
+{
+  gint64 c, plane = 1;
+  g_autofree float *inv = NULL, *m = NULL;
+  BnArgs a;
+
+  g_return_val_if_fail (out && x && mean && var, FALSE);
+  g_return_val_if_fail (x->ndim >= 2 && sf_tensor_same_shape (out, x), FALSE);
+  c = x->shape[1];
+  for (int d = 2; d < x->ndim; d++)
+    plane *= x->shape[d];
+  g_return_val_if_fail (
+      sf_tensor_numel (mean) == c && sf_tensor_numel (var) == c, FALSE);
+  g_return_val_if_fail (gamma == NULL || sf_tensor_numel (gamma) == c, FALSE);
+  g_return_val_if_fail (beta == NULL || sf_tensor_numel (beta) == c, FALSE);
+  /* PyTorch's eval-mode folding: y = x · s + t with
+   * s = gamma / sqrt (var + eps) and t = beta - mean · s */
+  inv = g_new (float, c);
+  m = g_new (float, c);
+  for (gint64 i = 0; i < c; i++) {
+    float g = gamma ? sf_tensor_f32 (gamma)[i] : 1.0f;
+    float bt = beta ? sf_tensor_f32 (beta)[i] : 0.0f;
+    inv[i] = g / sqrtf (sf_tensor_f32 (var)[i] + eps);
+    m[i] = bt - sf_tensor_f32 (mean)[i] * inv[i];
+  }
+  a = (BnArgs){ .x = sf_tensor_f32 (x),
+    .out = sf_tensor_f32 (out),
+    .scale = inv,
+    .shift = m,
+    .c = c,
+    .plane = plane };
+  sf_parallel_for (
+      sf_tensor_numel (x) / plane, MAX (1, 16384 / plane), bn_planes, &a);
+  return TRUE;
+}

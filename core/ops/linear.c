@@ -1,0 +1,181 @@
+/* Streamformer core: linear layers and plain matrix products.
+ *
+ * Design decisions:
+ * - A linear layer over x [..., K] is one sgemm over all rows at once,
+ *   x viewed as [M, K]: one large call lets BLAS block and thread well.
+ * - The bias goes into C before the call and BLAS runs with beta = 1, so C
+ *   is written in one pass instead of a zeroing pass plus a bias pass.
+ * - BLAS itself runs single-threaded (core/blas.c); the worker pool splits
+ *   each product into column blocks of the output, one sgemm per thread.
+ *   One pool for all ops means no BLAS threads spin on cores the pool
+ *   needs right after a product.
+ * - Weights follow nn.Linear: w [N, K], hence op(B) = wᵀ (core/tensor.h).
+ */
+#include "core/ops/ops.h"
+#include "core/blas.h"
+#include "core/threads.h"
+
+#include <string.h>
+
+/* Multiply-adds below which a chunk is not worth a hand-off to the pool. */
+#define SF_GEMM_MIN_CHUNK_WORK (1 << 18)
+/* Columns per unit when splitting over N: a multiple of the SIMD kernels'
+ * register block, so no chunk ends in a partial block. */
+#define SF_GEMM_COL_BLOCK 16
+/* Column chunks per pool thread: two still let a thread that finishes
+ * early take over part of a delayed one's share. */
+#define SF_GEMM_CHUNKS_PER_THREAD 2
+
+/* C[M, N] = A[M, K] · op(B) (+ bias[N] on every row), split over the pool
+ * along N (column blocks) or, when N is narrow, along M (rows). */
+typedef struct
+{
+  gboolean trans_b;
+  gint64 m, n, k;
+  const float *a; /* [M, K], ld lda */
+  gint64 lda;
+  const float *b; /* [K, N] or, trans_b, [N, K]; ld ldb */
+  gint64 ldb;
+  const float *bias; /* [N] or NULL */
+  float *c;          /* [M, N], ld ldc */
+  gint64 ldc;
+  gboolean split_n;
+} GemmArgs;
+
+static void
+gemm_part (const GemmArgs *g, gint64 m0, gint64 m1, gint64 n0, gint64 n1)
+{
+  const float *a = g->a + m0 * g->lda;
+  const float *b = g->trans_b ? g->b + n0 * g->ldb : g->b + n0;
+  float *c = g->c + m0 * g->ldc + n0;
+  gint64 i;
+
+  if (m1 <= m0 || n1 <= n0)
+    return;
+  if (g->bias != NULL) {
+    for (i = 0; i < m1 - m0; i++)
+      memcpy (c + i * g->ldc, g->bias + n0, (n1 - n0) * sizeof (float));
+  }
+  sf_blas_sgemm (FALSE, g->trans_b, (int)(m1 - m0), (int)(n1 - n0), (int)g->k,
+      1.0f, a, (int)g->lda, b, (int)g->ldb, g->bias != NULL ? 1.0f : 0.0f, c,
+      (int)g->ldc);
+}
+
+static void
+gemm_chunk (gint64 start, gint64 end, gpointer user_data)
+{
+  const GemmArgs *g = user_data;
+
+  if (g->split_n)
+    gemm_part (g, 0, g->m, start * SF_GEMM_COL_BLOCK,
+        MIN (end * SF_GEMM_COL_BLOCK, g->n));
+  else
+    gemm_part (g, start, end, 0, g->n);
+}
+
+static void
+gemm_parallel (GemmArgs *g)
+{
+  gint64 col_units = (g->n + SF_GEMM_COL_BLOCK - 1) / SF_GEMM_COL_BLOCK;
+  gint64 row_work = MAX (g->n * g->k, 1);
+
+  if (g->m == 0 || g->n == 0)
+    return;
+  /* Column blocks share A and split B, the weight, which is usually the
+   * larger operand; rows are the fallback for narrow outputs. */
+  g->split_n = col_units >= sf_threads_get () || col_units >= g->m;
+  if (g->split_n) {
+    /* Every chunk's sgemm packs all of A again, which costs as much as a
+     * few percent of the product per chunk for a BERT- or ViT-sized layer:
+     * at most SF_GEMM_CHUNKS_PER_THREAD chunks per thread. */
+    gint64 per_chunk =
+        MAX (SF_GEMM_MIN_CHUNK_WORK / MAX (g->m * g->k * SF_GEMM_COL_BLOCK, 1),
+            (col_units + SF_GEMM_CHUNKS_PER_THREAD * sf_threads_get () - 1)
+                / (SF_GEMM_CHUNKS_PER_THREAD * sf_threads_get ()));
+    sf_parallel_for (col_units, MAX (1, per_chunk), gemm_chunk, g);
+  } else {
+    sf_parallel_for (
+        g->m, MAX (1, SF_GEMM_MIN_CHUNK_WORK / row_work), gemm_chunk, g);
+  }
+}
+
+static gboolean
+ranges_overlap (const SfTensor *a, const SfTensor *b)
+{
+  const char *a0 = a->data, *b0 = b->data;
+
+  return a0 < b0 + sf_tensor_nbytes (b) && b0 < a0 + sf_tensor_nbytes (a);
+}
+
+gboolean
+sf_op_linear (
+    SfTensor *out, const SfTensor *x, const SfTensor *w, const SfTensor *b)
+{
+  gint64 k, n, m;
+  int d;
+
+  g_return_val_if_fail (out != NULL && x != NULL && w != NULL, FALSE);
+  g_return_val_if_fail (out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32
+          && w->dtype == SF_DTYPE_F32,
+      FALSE);
+  g_return_val_if_fail (
+      x->ndim >= 1 && w->ndim == 2 && out->ndim == x->ndim, FALSE);
+  k = sf_tensor_dim (x, -1);
+  n = w->shape[0];
+  g_return_val_if_fail (w->shape[1] == k, FALSE);
+  g_return_val_if_fail (sf_tensor_dim (out, -1) == n, FALSE);
+  for (d = 0; d < x->ndim - 1; d++)
+    g_return_val_if_fail (out->shape[d] == x->shape[d], FALSE);
+  g_return_val_if_fail (b == NULL
+          || (b->dtype == SF_DTYPE_F32 && b->ndim == 1 && b->shape[0] == n),
+      FALSE);
+  g_return_val_if_fail (!ranges_overlap (out, x), FALSE);
+  g_return_val_if_fail (sf_blas_init (NULL), FALSE);
+
+  m = 1;
+  for (d = 0; d < x->ndim - 1; d++)
+    m *= x->shape[d];
+  g_return_val_if_fail (m <= G_MAXINT && n <= G_MAXINT && k <= G_MAXINT, FALSE);
+  if (m == 0 || n == 0)
+    return TRUE;
+
+  {
+    /* out[M, N] = x[M, K] · w[N, K]ᵀ + b[N] */
+    GemmArgs g = { TRUE, m, n, k, sf_tensor_f32 (x), MAX (k, 1),
+      sf_tensor_f32 (w), MAX (k, 1), b ? sf_tensor_f32 (b) : NULL,
+      sf_tensor_f32 (out), n, FALSE };
+    gemm_parallel (&g);
+  }
+  return TRUE;
+}
+
+gboolean
+sf_op_matmul (
+    SfTensor *out, const SfTensor *a, const SfTensor *b, gboolean trans_b)
+{
+  gint64 m, k, n;
+
+  g_return_val_if_fail (out != NULL && a != NULL && b != NULL, FALSE);
+  g_return_val_if_fail (out->dtype == SF_DTYPE_F32 && a->dtype == SF_DTYPE_F32
+          && b->dtype == SF_DTYPE_F32,
+      FALSE);
+  g_return_val_if_fail (out->ndim == 2 && a->ndim == 2 && b->ndim == 2, FALSE);
+  m = a->shape[0];
+  k = a->shape[1];
+  n = trans_b ? b->shape[0] : b->shape[1];
+  g_return_val_if_fail ((trans_b ? b->shape[1] : b->shape[0]) == k, FALSE);
+  g_return_val_if_fail (out->shape[0] == m && out->shape[1] == n, FALSE);
+  g_return_val_if_fail (
+      !ranges_overlap (out, a) && !ranges_overlap (out, b), FALSE);
+  g_return_val_if_fail (m <= G_MAXINT && n <= G_MAXINT && k <= G_MAXINT, FALSE);
+  g_return_val_if_fail (sf_blas_init (NULL), FALSE);
+
+  {
+    /* out[M, N] = a[M, K] · (b[K, N] or b[N, K]ᵀ) */
+    GemmArgs g = { trans_b, m, n, k, sf_tensor_f32 (a), MAX (k, 1),
+      sf_tensor_f32 (b), MAX (trans_b ? k : n, 1), NULL, sf_tensor_f32 (out),
+      MAX (n, 1), FALSE };
+    gemm_parallel (&g);
+  }
+  return TRUE;
+}

@@ -1,0 +1,146 @@
+/* Streamformer core: gathering and pooling (embedding lookup, masked mean
+ * pooling, first-token pooling).
+ *
+ * Design decisions:
+ * - Token ids come from a tokenizer or from the user, so an id outside the
+ *   table is bad input: sf_op_embedding() checks all ids before writing and
+ *   reports the first bad one as a GError.
+ * - Masks arrive in whatever dtype the producer used (HF uses int64; other
+ *   producers use int32, float or bool), so they are read element by
+ *   element as float weights.
+ */
+#include "core/ops/ops.h"
+#include "core/error.h"
+
+#include <string.h>
+
+/* Element @i of a mask tensor as a float weight. */
+static float
+mask_weight (const SfTensor *mask, gint64 i)
+{
+  switch (mask->dtype) {
+    case SF_DTYPE_F32: return ((const float *)mask->data)[i];
+    case SF_DTYPE_F64: return (float)((const double *)mask->data)[i];
+    case SF_DTYPE_F16: return sf_f16_to_f32 (((const guint16 *)mask->data)[i]);
+    case SF_DTYPE_BF16:
+      return sf_bf16_to_f32 (((const guint16 *)mask->data)[i]);
+    case SF_DTYPE_I64: return (float)((const gint64 *)mask->data)[i];
+    case SF_DTYPE_I32: return (float)((const gint32 *)mask->data)[i];
+    case SF_DTYPE_I16: return (float)((const gint16 *)mask->data)[i];
+    case SF_DTYPE_I8: return (float)((const gint8 *)mask->data)[i];
+    case SF_DTYPE_U8:
+    case SF_DTYPE_BOOL: return (float)((const guint8 *)mask->data)[i];
+    default: return 0.0f;
+  }
+}
+
+gboolean
+sf_op_embedding (SfTensor *out, const SfTensor *table, const gint64 *ids,
+    gint64 n_ids, GError **error)
+{
+  gint64 vocab, hidden, t;
+  const float *src;
+  float *dst;
+
+  g_return_val_if_fail (out != NULL && table != NULL, FALSE);
+  g_return_val_if_fail (ids != NULL || n_ids == 0, FALSE);
+  g_return_val_if_fail (n_ids >= 0, FALSE);
+  g_return_val_if_fail (
+      out->dtype == SF_DTYPE_F32 && table->dtype == SF_DTYPE_F32, FALSE);
+  g_return_val_if_fail (table->ndim == 2 && out->ndim >= 1, FALSE);
+  vocab = table->shape[0];
+  hidden = table->shape[1];
+  /* out is [T, H], or any shape with T·H elements and H last ([B, T, H]). */
+  g_return_val_if_fail (sf_tensor_dim (out, -1) == hidden
+          && sf_tensor_numel (out) == n_ids * hidden,
+      FALSE);
+
+  for (t = 0; t < n_ids; t++) {
+    if (ids[t] < 0 || ids[t] >= vocab) {
+      g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+          "token id %" G_GINT64_FORMAT " at position %" G_GINT64_FORMAT
+          " is out of range for an embedding table of %" G_GINT64_FORMAT
+          " rows",
+          ids[t], t, vocab);
+      return FALSE;
+    }
+  }
+
+  src = sf_tensor_f32 (table);
+  dst = sf_tensor_f32 (out);
+  for (t = 0; t < n_ids; t++)
+    memcpy (dst + t * hidden, src + ids[t] * hidden, hidden * sizeof (float));
+  return TRUE;
+}
+
+gboolean
+sf_op_mean_pool (SfTensor *out, const SfTensor *x, const SfTensor *mask)
+{
+  gint64 batch, seq, hidden, b, t, i;
+  const float *src;
+  float *dst;
+
+  g_return_val_if_fail (out != NULL && x != NULL, FALSE);
+  g_return_val_if_fail (
+      out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32, FALSE);
+  g_return_val_if_fail (x->ndim == 3 && out->ndim == 2, FALSE);
+  batch = x->shape[0];
+  seq = x->shape[1];
+  hidden = x->shape[2];
+  g_return_val_if_fail (
+      out->shape[0] == batch && out->shape[1] == hidden, FALSE);
+  g_return_val_if_fail (mask == NULL
+          || (mask->ndim == 2 && mask->shape[0] == batch
+              && mask->shape[1] == seq),
+      FALSE);
+  g_return_val_if_fail (out->data != x->data, FALSE);
+
+  src = sf_tensor_f32 (x);
+  dst = sf_tensor_f32 (out);
+  for (b = 0; b < batch; b++) {
+    float *o = dst + b * hidden;
+    float total = 0.0f;
+    float denom;
+
+    /* o [H] = Σ_t x[b, t, :] · mask[b, t] */
+    for (i = 0; i < hidden; i++)
+      o[i] = 0.0f;
+    for (t = 0; t < seq; t++) {
+      const float *row = src + (b * seq + t) * hidden;
+      float w = mask ? mask_weight (mask, b * seq + t) : 1.0f;
+
+      total += w;
+      if (w == 0.0f)
+        continue;
+      for (i = 0; i < hidden; i++)
+        o[i] += row[i] * w;
+    }
+    denom = total > 1e-9f ? total : 1e-9f;
+    for (i = 0; i < hidden; i++)
+      o[i] /= denom;
+  }
+  return TRUE;
+}
+
+gboolean
+sf_op_first_token (SfTensor *out, const SfTensor *x)
+{
+  gint64 batch, seq, hidden, b;
+
+  g_return_val_if_fail (out != NULL && x != NULL, FALSE);
+  g_return_val_if_fail (
+      out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32, FALSE);
+  g_return_val_if_fail (x->ndim == 3 && out->ndim == 2, FALSE);
+  batch = x->shape[0];
+  seq = x->shape[1];
+  hidden = x->shape[2];
+  g_return_val_if_fail (seq >= 1, FALSE);
+  g_return_val_if_fail (
+      out->shape[0] == batch && out->shape[1] == hidden, FALSE);
+
+  /* memmove: out may be a view into x. */
+  for (b = 0; b < batch; b++)
+    memmove (sf_tensor_f32 (out) + b * hidden,
+        sf_tensor_f32 (x) + b * seq * hidden, hidden * sizeof (float));
+  return TRUE;
+}

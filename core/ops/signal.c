@@ -1,0 +1,158 @@
+/* Streamformer core: 1-D convolution, group norm and weight norm.
+ *
+ * Design decisions:
+ * - A 1-D convolution is a 2-D one over a [B, C, 1, T] view with a
+ *   [Cout, Cin/g, 1, K] kernel view (core/ops-conv.h): one im2col + sgemm
+ *   path for both.
+ * - Group norm sums in double per group: a group of a speech feature
+ *   encoder spans a whole clip (up to millions of values).
+ * - Weight norm runs once, at load time; it is written for clarity.
+ */
+#include "core/ops/signal.h"
+#include "core/ops/conv.h"
+#include "core/threads.h"
+
+#include <math.h>
+
+gint64
+sf_conv1d_out_size (gint64 in, int kernel, int stride, int padding)
+{
+  return sf_conv2d_out_size (in, kernel, stride, padding);
+}
+
+gboolean
+sf_op_conv1d (SfTensor *out, const SfTensor *x, const SfTensor *w,
+    const SfTensor *b, int stride, int padding, int groups)
+{
+  SfConv2dParams p = {
+    .stride = { 1, stride }, .padding = { 0, padding }, .groups = groups
+  };
+  g_autoptr (SfTensor) x4 = NULL, w4 = NULL, out4 = NULL;
+
+  g_return_val_if_fail (out && x && w, FALSE);
+  g_return_val_if_fail (x->ndim == 3 && w->ndim == 3 && out->ndim == 3, FALSE);
+  x4 = sf_tensor_reshape (
+      (SfTensor *)x, 4, (gint64[]){ x->shape[0], x->shape[1], 1, x->shape[2] });
+  w4 = sf_tensor_reshape (
+      (SfTensor *)w, 4, (gint64[]){ w->shape[0], w->shape[1], 1, w->shape[2] });
+  out4 = sf_tensor_reshape (
+      out, 4, (gint64[]){ out->shape[0], out->shape[1], 1, out->shape[2] });
+  return sf_op_conv2d (out4, x4, w4, b, &p);
+}
+
+typedef struct
+{
+  float *out;
+  const float *x;
+  const float *gamma, *beta; /* (C) or NULL */
+  gint64 channels, per_group,
+      plane; /* channels per group; positions per channel */
+  gint64 groups;
+  float eps;
+} GroupNormArgs;
+
+static void
+group_norm_range (gint64 start, gint64 end, gpointer data)
+{
+  const GroupNormArgs *a = data;
+  gint64 n = a->per_group * a->plane;
+
+  for (gint64 bg = start; bg < end; bg++) {
+    const float *x = a->x + bg * n;
+    float *y = a->out + bg * n;
+    gint64 c0 = (bg % a->groups) * a->per_group;
+    double mean = 0.0, var = 0.0;
+    float inv;
+
+    for (gint64 i = 0; i < n; i++)
+      mean += x[i];
+    mean /= n;
+    for (gint64 i = 0; i < n; i++) {
+      double d = x[i] - mean;
+      var += d * d;
+    }
+    inv = (float)(1.0 / sqrt (var / n + a->eps));
+    for (gint64 c = 0; c < a->per_group; c++) {
+      float g = a->gamma ? a->gamma[c0 + c] : 1.0f;
+      float bt = a->beta ? a->beta[c0 + c] : 0.0f;
+      const float *xc = x + c * a->plane;
+      float *yc = y + c * a->plane;
+      for (gint64 i = 0; i < a->plane; i++)
+        yc[i] = ((float)(xc[i] - mean) * inv) * g + bt;
+    }
+  }
+}
+
+gboolean
+sf_op_group_norm (SfTensor *out, const SfTensor *x, int groups,
+    const SfTensor *gamma, const SfTensor *beta, float eps)
+{
+  gint64 batch, channels, plane = 1;
+  GroupNormArgs a;
+
+  g_return_val_if_fail (out && x && groups >= 1, FALSE);
+  g_return_val_if_fail (x->dtype == SF_DTYPE_F32 && out->dtype == SF_DTYPE_F32
+          && x->ndim >= 2 && sf_tensor_same_shape (out, x),
+      FALSE);
+  batch = x->shape[0];
+  channels = x->shape[1];
+  for (int d = 2; d < x->ndim; d++)
+    plane *= x->shape[d];
+  g_return_val_if_fail (channels % groups == 0, FALSE);
+  g_return_val_if_fail ((gamma == NULL) == (beta == NULL), FALSE);
+  g_return_val_if_fail (gamma == NULL
+          || (sf_tensor_numel (gamma) == channels
+              && sf_tensor_numel (beta) == channels),
+      FALSE);
+
+  a = (GroupNormArgs){ .out = sf_tensor_f32 (out),
+    .x = sf_tensor_f32 (x),
+    .gamma = gamma ? sf_tensor_f32 (gamma) : NULL,
+    .beta = beta ? sf_tensor_f32 (beta) : NULL,
+    .channels = channels,
+    .per_group = channels / groups,
+    .plane = plane,
+    .groups = groups,
+    .eps = eps };
+  sf_parallel_for (batch * groups, 1, group_norm_range, &a);
+  return TRUE;
+}
+
+gboolean
+sf_op_weight_norm (SfTensor *out, const SfTensor *g, const SfTensor *v, int dim)
+{
+  gint64 outer = 1, inner = 1, len;
+  const float *vd, *gd;
+  float *od;
+
+  g_return_val_if_fail (out && g && v, FALSE);
+  g_return_val_if_fail (v->dtype == SF_DTYPE_F32 && g->dtype == SF_DTYPE_F32
+          && out->dtype == SF_DTYPE_F32 && sf_tensor_same_shape (out, v),
+      FALSE);
+  g_return_val_if_fail (dim >= 0 && dim < v->ndim, FALSE);
+  len = v->shape[dim];
+  g_return_val_if_fail (sf_tensor_numel (g) == len, FALSE);
+  for (int d = 0; d < dim; d++)
+    outer *= v->shape[d];
+  for (int d = dim + 1; d < v->ndim; d++)
+    inner *= v->shape[d];
+  vd = sf_tensor_f32 (v);
+  gd = sf_tensor_f32 (g);
+  od = sf_tensor_f32 (out);
+
+  /* v viewed as (outer, len, inner); one norm per index along len */
+  for (gint64 j = 0; j < len; j++) {
+    double sum = 0.0;
+    float scale;
+    for (gint64 o = 0; o < outer; o++)
+      for (gint64 i = 0; i < inner; i++) {
+        double e = vd[(o * len + j) * inner + i];
+        sum += e * e;
+      }
+    scale = sum > 0.0 ? (float)(gd[j] / sqrt (sum)) : 0.0f;
+    for (gint64 o = 0; o < outer; o++)
+      for (gint64 i = 0; i < inner; i++)
+        od[(o * len + j) * inner + i] = vd[(o * len + j) * inner + i] * scale;
+  }
+  return TRUE;
+}

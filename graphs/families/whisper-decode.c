@@ -1,0 +1,252 @@
+/* Streamformer graphs: the Whisper decoder with KV caches.
+ *
+ * Mirrors modeling_whisper.WhisperDecoder: token embeddings plus learned
+ * positions (offset by the positions already cached), pre-LN layers of
+ * causal self-attention, cross-attention over the encoder output and a
+ * feed-forward block, a final LayerNorm, then proj_out (tied to
+ * embed_tokens unless the checkpoint stores its own).
+ *
+ * Self-attention keys and values of every fed position are kept in
+ * per-layer buffers [B, capacity, D]; cross-attention keys and values are
+ * computed once per encoder output. Teacher forcing feeds the whole
+ * sequence in one step; generation feeds one token at a time.
+ */
+#include "graphs/families/whisper.h"
+#include "graphs/families/whisper-private.h"
+#include "core/error.h"
+
+#include <string.h>
+
+struct SfWhisperState
+{
+  WhisperGraph *g;
+  SfModel *model; /* owned reference */
+  gint64 batch, capacity, length;
+  SfTensor **self_k, **self_v;   /* n_dec × (B, capacity, D) */
+  SfTensor **cross_k, **cross_v; /* n_dec × (B, S, D) */
+};
+
+gboolean
+sf_whisper_check (SfModel *model)
+{
+  WhisperGraph *g;
+  return sf_whisper_graph_check (model, &g, NULL);
+}
+
+gint64
+sf_whisper_window_samples (SfModel *model)
+{
+  WhisperGraph *g;
+  return sf_whisper_graph_check (model, &g, NULL) ? g->window_samples : 0;
+}
+
+void
+sf_whisper_state_free (SfWhisperState *s)
+{
+  if (s == NULL)
+    return;
+  for (int l = 0; s->g && l < s->g->n_dec; l++) {
+    sf_tensor_unref (s->self_k[l]);
+    sf_tensor_unref (s->self_v[l]);
+    sf_tensor_unref (s->cross_k[l]);
+    sf_tensor_unref (s->cross_v[l]);
+  }
+  g_free (s->self_k);
+  g_free (s->self_v);
+  g_free (s->cross_k);
+  g_free (s->cross_v);
+  sf_model_unref (s->model);
+  g_free (s);
+}
+
+SfWhisperState *
+sf_whisper_state_new (
+    SfModel *model, const SfTensor *enc, gint64 capacity, GError **error)
+{
+  WhisperGraph *g;
+  SfWhisperState *s;
+  gint64 b, src, d;
+
+  if (!sf_whisper_graph_check (model, &g, error))
+    return NULL;
+  d = g->sizes[WHISPER_SZ_D];
+  if (enc == NULL || enc->dtype != SF_DTYPE_F32 || enc->ndim != 3
+      || enc->shape[2] != d || enc->shape[0] < 1 || enc->shape[1] < 1) {
+    g_autofree char *shape = enc ? sf_tensor_shape_string (enc) : NULL;
+    g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
+        "Whisper decoder: the encoder output must be F32 [B, S, "
+        "%" G_GINT64_FORMAT "], got %s",
+        d, shape ? shape : "none");
+    return NULL;
+  }
+  if (capacity < 1 || capacity > g->sizes[WHISPER_SZ_TGT_POS]) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "Whisper decoder: %" G_GINT64_FORMAT " positions asked, the model "
+        "has max_target_positions %" G_GINT64_FORMAT,
+        capacity, g->sizes[WHISPER_SZ_TGT_POS]);
+    return NULL;
+  }
+  b = enc->shape[0];
+  src = enc->shape[1];
+  s = g_new0 (SfWhisperState, 1);
+  s->g = g;
+  s->model = sf_model_ref (model);
+  s->batch = b;
+  s->capacity = capacity;
+  s->self_k = g_new0 (SfTensor *, g->n_dec);
+  s->self_v = g_new0 (SfTensor *, g->n_dec);
+  s->cross_k = g_new0 (SfTensor *, g->n_dec);
+  s->cross_v = g_new0 (SfTensor *, g->n_dec);
+  for (int l = 0; l < g->n_dec; l++) {
+    const WhisperAttention *a = &g->dec_layers[l].cross;
+    s->self_k[l] = sf_tensor_new_f32 (3, b, capacity, d);
+    s->self_v[l] = sf_tensor_new_f32 (3, b, capacity, d);
+    s->cross_k[l] = sf_tensor_new_f32 (3, b, src, d);
+    s->cross_v[l] = sf_tensor_new_f32 (3, b, src, d);
+    sf_op_linear (s->cross_k[l], enc, a->k_w, NULL);
+    sf_op_linear (s->cross_v[l], enc, a->v_w, a->v_b);
+  }
+  return s;
+}
+
+gint64
+sf_whisper_state_length (const SfWhisperState *s)
+{
+  return s->length;
+}
+
+/* Writes @src [B, T, D] at positions [length, length + T) of @cache and
+ * returns (transfer full) positions [0, length + T) as [B, length + T, D]:
+ * a view when contiguous (B = 1 or a full cache), else a copy. */
+static SfTensor *
+cache_append (SfWhisperState *s, SfTensor *cache, const SfTensor *src)
+{
+  gint64 t = src->shape[1], d = src->shape[2], n = s->length + t;
+  const float *from = sf_tensor_f32 (src);
+  float *to = sf_tensor_f32 (cache);
+  SfTensor *out;
+
+  for (gint64 b = 0; b < s->batch; b++)
+    memcpy (to + (b * s->capacity + s->length) * d, from + b * t * d,
+        t * d * sizeof (float));
+  if (s->batch == 1 || n == s->capacity)
+    return sf_tensor_new_view (cache->storage,
+        (guint8 *)cache->data - (guint8 *)sf_storage_data (cache->storage),
+        SF_DTYPE_F32, 3, (gint64[]){ s->batch, n, d });
+  out = sf_tensor_new_f32 (3, s->batch, n, d);
+  for (gint64 b = 0; b < s->batch; b++)
+    memcpy (sf_tensor_f32 (out) + b * n * d, to + b * s->capacity * d,
+        n * d * sizeof (float));
+  return out;
+}
+
+/* One pre-LN WhisperDecoderLayer over x [B, T, D], in place. */
+static void
+decoder_layer (SfWhisperState *s, int index, SfTensor *x)
+{
+  const WhisperGraph *g = s->g;
+  const WhisperLayer *l = &g->dec_layers[index];
+  gint64 b = x->shape[0], t = x->shape[1], d = x->shape[2];
+  gint64 f = sf_tensor_dim (l->fc1_w, 0);
+  g_autoptr (SfTensor) h = sf_tensor_new_f32 (3, b, t, d); /* (B, T, D) */
+  g_autoptr (SfTensor) q = sf_tensor_new_f32 (3, b, t, d);
+  g_autoptr (SfTensor) k = sf_tensor_new_f32 (3, b, t, d);
+  g_autoptr (SfTensor) v = sf_tensor_new_f32 (3, b, t, d);
+  g_autoptr (SfTensor) ctx = sf_tensor_new_f32 (3, b, t, d);
+  g_autoptr (SfTensor) ffn = sf_tensor_new_f32 (3, b, t, f); /* (B, T, F) */
+  g_autoptr (SfTensor) keys = NULL; /* (B, past + T, D) */
+  g_autoptr (SfTensor) values = NULL;
+
+  /* causal self-attention over the cached and the new positions */
+  sf_op_layer_norm (h, x, l->ln_self_g, l->ln_self_b, WHISPER_LN_EPS);
+  sf_op_linear (q, h, l->self.q_w, l->self.q_b);
+  sf_op_linear (k, h, l->self.k_w, NULL);
+  sf_op_linear (v, h, l->self.v_w, l->self.v_b);
+  keys = cache_append (s, s->self_k[index], k);
+  values = cache_append (s, s->self_v[index], v);
+  sf_op_attention (ctx, q, keys, values, g->dec_heads, NULL, TRUE);
+  sf_op_linear (h, ctx, l->self.o_w, l->self.o_b);
+  sf_op_add (x, x, h);
+
+  /* cross-attention over the encoder output */
+  sf_op_layer_norm (h, x, l->ln_cross_g, l->ln_cross_b, WHISPER_LN_EPS);
+  sf_op_linear (q, h, l->cross.q_w, l->cross.q_b);
+  sf_op_attention (
+      ctx, q, s->cross_k[index], s->cross_v[index], g->dec_heads, NULL, FALSE);
+  sf_op_linear (h, ctx, l->cross.o_w, l->cross.o_b);
+  sf_op_add (x, x, h);
+
+  /* feed-forward */
+  sf_op_layer_norm (h, x, l->ln_ffn_g, l->ln_ffn_b, WHISPER_LN_EPS);
+  sf_op_linear (ffn, h, l->fc1_w, l->fc1_b);
+  sf_op_activation (ffn, ffn, g->act);
+  sf_op_linear (h, ffn, l->fc2_w, l->fc2_b);
+  sf_op_add (x, x, h);
+}
+
+SfTensor *
+sf_whisper_state_step (SfWhisperState *s, const gint64 *ids, gint64 t,
+    gboolean all_logits, GPtrArray *hidden_states, GError **error)
+{
+  const WhisperGraph *g;
+  gint64 b, d, vocab;
+  g_autoptr (SfTensor) x = NULL;    /* (B, T, D) */
+  g_autoptr (SfTensor) flat = NULL; /* (B·T, D) view */
+  g_autoptr (SfTensor) pos = NULL;  /* (1, T, D) */
+  g_autoptr (SfTensor) last = NULL; /* (B, 1, D) */
+  const SfTensor *proj;
+  SfTensor *logits;
+
+  g_return_val_if_fail (s != NULL && ids != NULL, NULL);
+  g = s->g;
+  b = s->batch;
+  d = g->sizes[WHISPER_SZ_D];
+  vocab = g->sizes[WHISPER_SZ_VOCAB];
+  if (t < 1 || s->length + t > s->capacity) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "Whisper decoder: %" G_GINT64_FORMAT
+        " more tokens after %" G_GINT64_FORMAT " exceed the %" G_GINT64_FORMAT
+        " positions of this "
+        "decoder",
+        t, s->length, s->capacity);
+    return NULL;
+  }
+
+  x = sf_tensor_new_f32 (3, b, t, d);
+  flat = sf_tensor_reshape (x, 2, (gint64[]){ b * t, d });
+  if (!sf_op_embedding (flat, g->g.tok_emb, ids, b * t, error))
+    return NULL;
+  {
+    g_autoptr (SfTensor) rows = sf_tensor_slice0 (g->g.dec_pos, s->length, t);
+    pos = sf_tensor_reshape (rows, 3, (gint64[]){ 1, t, d });
+  }
+  for (gint64 i = 0; i < b; i++) {
+    g_autoptr (SfTensor) xi = sf_tensor_slice0 (x, i, 1);
+    sf_op_add (xi, xi, pos);
+  }
+
+  for (int l = 0; l < g->n_dec; l++) {
+    if (hidden_states)
+      g_ptr_array_add (hidden_states, sf_tensor_copy (x));
+    decoder_layer (s, l, x);
+  }
+  s->length += t;
+  sf_op_layer_norm (x, x, g->g.dec_ln_g, g->g.dec_ln_b, WHISPER_LN_EPS);
+  if (hidden_states)
+    g_ptr_array_add (hidden_states, sf_tensor_copy (x));
+
+  proj = g->g.proj_out ? g->g.proj_out : g->g.tok_emb;
+  if (all_logits || t == 1) {
+    logits = sf_tensor_new_f32 (3, b, t, vocab);
+    sf_op_linear (logits, x, proj, NULL);
+    return logits;
+  }
+  /* only the last position: copy its rows, then project */
+  last = sf_tensor_new_f32 (3, b, (gint64)1, d);
+  for (gint64 i = 0; i < b; i++)
+    memcpy (sf_tensor_f32 (last) + i * d,
+        sf_tensor_f32 (x) + (i * t + t - 1) * d, d * sizeof (float));
+  logits = sf_tensor_new_f32 (3, b, (gint64)1, vocab);
+  sf_op_linear (logits, last, proj, NULL);
+  return logits;
+}

@@ -1,0 +1,159 @@
+/* Streamformer graphs: text batches in, pooled embeddings out. */
+#include "graphs/model-private.h"
+#include "core/error.h"
+#include "core/ops/ops.h"
+
+#include <string.h>
+
+gboolean
+sf_model_encode_texts (SfModel *model, const char *const *texts,
+    const char *const *pairs, guint n, guint max_length, SfTextInput *input,
+    gboolean *truncated, GError **error)
+{
+  g_autoptr (GPtrArray) encodings =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)sf_encoding_free);
+  SfEncodeOptions opts = SF_ENCODE_OPTIONS_DEFAULT;
+  guint limit = model->max_positions > 0 ? (guint)model->max_positions : 0;
+  guint tok_limit;
+  gint64 longest = 0;
+  gint32 pad;
+
+  memset (input, 0, sizeof (*input));
+  if (truncated)
+    *truncated = FALSE;
+  if (model->tokenizer == NULL) {
+    g_set_error (error, SF_ERROR, SF_ERROR_MISSING,
+        "%s: no tokenizer (tokenizer.json, vocab.txt, or vocab.json with "
+        "merges.txt); cannot encode text",
+        sf_model_dir (model));
+    return FALSE;
+  }
+  tok_limit = sf_tokenizer_model_max_length (model->tokenizer);
+  if (tok_limit > 0 && (limit == 0 || tok_limit < limit))
+    limit = tok_limit;
+  opts.max_length =
+      max_length > 0 && (limit == 0 || max_length < limit) ? max_length : limit;
+
+  for (guint i = 0; i < n; i++) {
+    SfEncoding *enc = sf_tokenizer_encode (
+        model->tokenizer, texts[i], pairs ? pairs[i] : NULL, &opts, error);
+    if (enc == NULL)
+      return FALSE;
+    if (truncated && enc->truncated)
+      *truncated = TRUE;
+    longest = MAX (longest, (gint64)enc->n);
+    g_ptr_array_add (encodings, enc);
+  }
+
+  pad = sf_tokenizer_pad_id (model->tokenizer);
+  input->input_ids = sf_tensor_new (SF_DTYPE_I64, 2, (gint64[]){ n, longest });
+  input->attention_mask =
+      sf_tensor_new (SF_DTYPE_I64, 2, (gint64[]){ n, longest });
+  input->token_type_ids =
+      sf_tensor_new (SF_DTYPE_I64, 2, (gint64[]){ n, longest });
+  for (guint i = 0; i < n; i++) {
+    const SfEncoding *enc = encodings->pdata[i];
+    gint64 *ids = sf_tensor_i64 (input->input_ids) + i * longest;
+    gint64 *mask = sf_tensor_i64 (input->attention_mask) + i * longest;
+    gint64 *types = sf_tensor_i64 (input->token_type_ids) + i * longest;
+    for (gint64 t = 0; t < longest; t++) {
+      gboolean real = t < (gint64)enc->n;
+      ids[t] = real ? enc->ids[t] : pad;
+      mask[t] = real;
+      types[t] = real ? enc->type_ids[t] : 0;
+    }
+  }
+  return TRUE;
+}
+
+void
+sf_text_input_clear (SfTextInput *input)
+{
+  g_clear_pointer (&input->input_ids, sf_tensor_unref);
+  g_clear_pointer (&input->attention_mask, sf_tensor_unref);
+  g_clear_pointer (&input->token_type_ids, sf_tensor_unref);
+}
+
+static gboolean
+check_ids (
+    const char *what, const SfTensor *t, const SfTensor *ids, GError **error)
+{
+  if (t == NULL)
+    return TRUE;
+  if (t->dtype != SF_DTYPE_I64 || !sf_tensor_same_shape (t, ids)) {
+    g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
+        "%s must be I64 with the shape of input_ids", what);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+sf_model_forward_text (SfModel *model, const SfTextInput *input,
+    gboolean want_hidden_states, SfTextOutput *output, GError **error)
+{
+  memset (output, 0, sizeof (*output));
+  if (model->family->forward_text == NULL) {
+    g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
+        "%s: a %s model does not take text input", sf_model_dir (model),
+        model->family->name);
+    return FALSE;
+  }
+  if (input->input_ids == NULL || input->input_ids->dtype != SF_DTYPE_I64
+      || input->input_ids->ndim != 2 || sf_tensor_dim (input->input_ids, 0) < 1
+      || sf_tensor_dim (input->input_ids, 1) < 1) {
+    g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
+        "input_ids must be a non-empty I64 tensor [batch, tokens]");
+    return FALSE;
+  }
+  if (!check_ids (
+          "attention_mask", input->attention_mask, input->input_ids, error)
+      || !check_ids (
+          "token_type_ids", input->token_type_ids, input->input_ids, error))
+    return FALSE;
+  if (!model->family->forward_text (
+          model->graph, input, want_hidden_states, output, error)) {
+    sf_text_output_clear (output);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+void
+sf_text_output_clear (SfTextOutput *output)
+{
+  g_clear_pointer (&output->last_hidden_state, sf_tensor_unref);
+  g_clear_pointer (&output->pooler_output, sf_tensor_unref);
+  g_clear_pointer (&output->logits, sf_tensor_unref);
+  g_clear_pointer (&output->hidden_states, g_ptr_array_unref);
+  g_clear_pointer (&output->text_embeds, sf_tensor_unref);
+}
+
+SfTensor *
+sf_text_output_pool (const SfTextOutput *output, const SfTextInput *input,
+    SfPooling pooling, gboolean normalize)
+{
+  const SfTensor *x = output->last_hidden_state;
+  SfTensor *pooled;
+
+  g_return_val_if_fail (x != NULL, NULL);
+  g_return_val_if_fail (
+      pooling == SF_POOLING_CLS || pooling == SF_POOLING_MEAN, NULL);
+  pooled = sf_tensor_new_f32 (2, sf_tensor_dim (x, 0), sf_tensor_dim (x, 2));
+  if (pooling == SF_POOLING_CLS || input->attention_mask == NULL) {
+    if (pooling == SF_POOLING_CLS)
+      sf_op_first_token (pooled, x);
+    else {
+      g_autoptr (SfTensor) ones = sf_tensor_new (SF_DTYPE_I64, 2,
+          (gint64[]){ sf_tensor_dim (x, 0), sf_tensor_dim (x, 1) });
+      for (gint64 i = 0; i < sf_tensor_numel (ones); i++)
+        sf_tensor_i64 (ones)[i] = 1;
+      sf_op_mean_pool (pooled, x, ones);
+    }
+  } else {
+    sf_op_mean_pool (pooled, x, input->attention_mask);
+  }
+  if (normalize)
+    sf_op_l2_normalize (pooled, pooled);
+  return pooled;
+}
