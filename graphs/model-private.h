@@ -6,6 +6,16 @@
 
 G_BEGIN_DECLS
 
+/* The shapes of a family's outputs for one input item, without the batch
+ * dimension; ndim 0 for an output the family does not give. */
+typedef struct
+{
+  SfShape last_hidden_state;
+  SfShape pooler_output;
+  SfShape logits;
+  SfShape embeds; /* text_embeds or image_embeds (joint models) */
+} SfOutputShapes;
+
 /* A model family: one graph file (bert.c, distilbert.c, …). */
 typedef struct
 {
@@ -25,7 +35,17 @@ typedef struct
       gboolean want_hidden_states, SfImageOutput *output, GError **error);
   gboolean (*forward_audio) (gpointer graph, const SfAudioInput *input,
       gboolean want_hidden_states, SfAudioOutput *output, GError **error);
+  /* What the forward of @input gives for one item whose input is @in
+   * (without the batch dimension: token ids [T], pixel_values [C, H, W], or
+   * the front-end's features), known without running it. FALSE with an
+   * error when the graph cannot take such an input. With @in NULL: which
+   * outputs there are, with -1 for the sizes that follow the input. */
+  gboolean (*output_shapes) (gpointer graph, SfModality input,
+      const SfShape *in, SfOutputShapes *out, GError **error);
 } SfFamily;
+
+/* Sets @shape to the @ndim dimensions that follow. */
+void sf_shape_set (SfShape *shape, int ndim, ...);
 
 struct SfModel
 {

@@ -5,6 +5,7 @@
 #include "core/image/image.h"
 #include "core/ops/ops.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -360,4 +361,18 @@ sf_model_similarity (const SfModel *model, const SfTensor *a, const SfTensor *b)
   sf_op_matmul (out, na, nb, TRUE);
   sf_op_scale (out, out, model ? model->logit_scale : 1.0f);
   return out;
+}
+
+void
+sf_shape_set (SfShape *shape, int ndim, ...)
+{
+  va_list args;
+
+  g_return_if_fail (ndim >= 0 && ndim <= SF_TENSOR_MAX_DIMS);
+  memset (shape, 0, sizeof (*shape));
+  shape->ndim = ndim;
+  va_start (args, ndim);
+  for (int i = 0; i < ndim; i++)
+    shape->dims[i] = va_arg (args, gint64);
+  va_end (args);
 }

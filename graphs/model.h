@@ -38,6 +38,13 @@ typedef enum
 
 typedef struct SfModel SfModel;
 
+/* A tensor shape, outermost first. */
+typedef struct
+{
+  int ndim; /* 0: no such tensor */
+  gint64 dims[SF_TENSOR_MAX_DIMS];
+} SfShape;
+
 /* (transfer full) */
 SfModel *sf_model_load (const char *dir, GError **error);
 SfModel *sf_model_ref (SfModel *model);

@@ -18,6 +18,8 @@ typedef struct SfAudioLogmel SfAudioLogmel;
 SfAudioLogmel *sf_audio_logmel_load (const SfConfig *cfg, GError **error);
 void sf_audio_logmel_free (SfAudioLogmel *lm); /* accepts NULL */
 int sf_audio_logmel_sample_rate (const SfAudioLogmel *lm);
+gsize sf_audio_logmel_window_samples (const SfAudioLogmel *lm);
+void sf_audio_logmel_feature_shape (const SfAudioLogmel *lm, gint64 shape[2]);
 SfTensor *sf_audio_logmel_apply (
     const SfAudioLogmel *lm, const float *samples, gsize n, GError **error);
 
@@ -28,6 +30,8 @@ typedef struct SfAudioFbank SfAudioFbank;
 SfAudioFbank *sf_audio_fbank_load (const SfConfig *cfg, GError **error);
 void sf_audio_fbank_free (SfAudioFbank *fb); /* accepts NULL */
 int sf_audio_fbank_sample_rate (const SfAudioFbank *fb);
+gsize sf_audio_fbank_window_samples (const SfAudioFbank *fb);
+void sf_audio_fbank_feature_shape (const SfAudioFbank *fb, gint64 shape[2]);
 SfTensor *sf_audio_fbank_apply (
     const SfAudioFbank *fb, const float *samples, gsize n, GError **error);
 

@@ -94,6 +94,37 @@ sf_audio_frontend_sample_rate (const SfAudioFrontend *fe)
   return 0;
 }
 
+gsize
+sf_audio_frontend_window_samples (const SfAudioFrontend *fe)
+{
+  g_return_val_if_fail (fe != NULL, 0);
+  switch (fe->kind) {
+    case SF_AUDIO_FRONTEND_WHISPER_LOGMEL:
+      return sf_audio_logmel_window_samples (fe->impl.logmel);
+    case SF_AUDIO_FRONTEND_KALDI_FBANK:
+      return sf_audio_fbank_window_samples (fe->impl.fbank);
+    case SF_AUDIO_FRONTEND_WAVEFORM: return 0;
+  }
+  return 0;
+}
+
+int
+sf_audio_frontend_feature_shape (
+    const SfAudioFrontend *fe, gsize n, gint64 shape[2])
+{
+  g_return_val_if_fail (fe != NULL, 0);
+  switch (fe->kind) {
+    case SF_AUDIO_FRONTEND_WHISPER_LOGMEL:
+      sf_audio_logmel_feature_shape (fe->impl.logmel, shape);
+      return 2;
+    case SF_AUDIO_FRONTEND_KALDI_FBANK:
+      sf_audio_fbank_feature_shape (fe->impl.fbank, shape);
+      return 2;
+    case SF_AUDIO_FRONTEND_WAVEFORM: shape[0] = (gint64)n; return 1;
+  }
+  return 0;
+}
+
 SfTensor *
 sf_audio_frontend_apply (
     const SfAudioFrontend *fe, const float *samples, gsize n, GError **error)

@@ -31,6 +31,17 @@ void sf_audio_frontend_free (SfAudioFrontend *fe); /* accepts NULL */
 SfAudioFrontendKind sf_audio_frontend_kind (const SfAudioFrontend *fe);
 int sf_audio_frontend_sample_rate (const SfAudioFrontend *fe);
 
+/* The audio length the model was made for, in samples: Whisper's
+ * chunk_length, or what fills AST's max_length fbank frames. 0 for a
+ * front-end that takes any length (wav2vec2). */
+gsize sf_audio_frontend_window_samples (const SfAudioFrontend *fe);
+
+/* The shape sf_audio_frontend_apply() gives for @n samples, known without
+ * computing it: [mels, frames], [frames, mels] or [n]. Returns the number
+ * of dimensions written to @shape. */
+int sf_audio_frontend_feature_shape (
+    const SfAudioFrontend *fe, gsize n, gint64 shape[2]);
+
 /* (transfer full) features for @n samples, without a batch dimension
  * (shapes above). Whisper pads or truncates to chunk_length, AST to
  * max_length frames. FALSE/NULL with an error on empty input. */

@@ -171,6 +171,22 @@ sf_audio_fbank_sample_rate (const SfAudioFbank *fb)
   return fb->sample_rate;
 }
 
+/* The last of max_length frames starts (max_length - 1) shifts in. */
+gsize
+sf_audio_fbank_window_samples (const SfAudioFbank *fb)
+{
+  return (gsize)(fb->max_length - 1) * (gsize)fb->window_shift
+      + (gsize)fb->window_size;
+}
+
+/* Every input is padded or cut to max_length frames. */
+void
+sf_audio_fbank_feature_shape (const SfAudioFbank *fb, gint64 shape[2])
+{
+  shape[0] = fb->max_length;
+  shape[1] = fb->n_mels;
+}
+
 /* One frame of @fb->window_size samples into @frame (fft_size, the tail
  * zero): DC removal, pre-emphasis, window. */
 static void

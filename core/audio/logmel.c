@@ -163,6 +163,20 @@ sf_audio_logmel_sample_rate (const SfAudioLogmel *lm)
   return lm->sample_rate;
 }
 
+gsize
+sf_audio_logmel_window_samples (const SfAudioLogmel *lm)
+{
+  return (gsize)lm->n_samples;
+}
+
+/* Every input is padded or cut to chunk_length. */
+void
+sf_audio_logmel_feature_shape (const SfAudioLogmel *lm, gint64 shape[2])
+{
+  shape[0] = lm->n_mels;
+  shape[1] = lm->n_frames;
+}
+
 typedef struct
 {
   const SfAudioLogmel *lm;

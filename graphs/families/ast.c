@@ -338,6 +338,27 @@ ast_forward_audio (gpointer data, const SfAudioInput *in, gboolean want_hidden,
 static const char *const ast_model_types[] = { "audio-spectrogram-transformer",
   NULL };
 
+static gboolean
+ast_output_shapes (gpointer data, SfModality input, const SfShape *in,
+    SfOutputShapes *out, GError **error)
+{
+  AstGraph *g = data;
+
+  if (in != NULL
+      && (in->ndim != 2 || in->dims[0] != g->max_length
+          || in->dims[1] != g->n_mels)) {
+    g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
+        "AST takes fbank features [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
+        "] (max_length, num_mel_bins)",
+        g->max_length, g->n_mels);
+    return FALSE;
+  }
+  sf_shape_set (&out->last_hidden_state, 2, g->freq_out * g->time_out + 2,
+      g->sizes[SZ_HIDDEN]);
+  sf_shape_set (&out->logits, 1, g->sizes[SZ_LABELS]);
+  return TRUE;
+}
+
 const SfFamily sf_family_ast = {
   .name = "ast",
   .modality = SF_MODALITY_AUDIO,
@@ -345,4 +366,5 @@ const SfFamily sf_family_ast = {
   .load = ast_load,
   .free = ast_free,
   .forward_audio = ast_forward_audio,
+  .output_shapes = ast_output_shapes,
 };

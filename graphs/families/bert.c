@@ -318,6 +318,21 @@ bert_forward_text (gpointer data, const SfTextInput *in, gboolean want_hidden,
 
 static const char *const bert_model_types[] = { "bert", NULL };
 
+static gboolean
+bert_output_shapes (gpointer data, SfModality input, const SfShape *in,
+    SfOutputShapes *out, GError **error)
+{
+  BertGraph *g = data;
+
+  sf_shape_set (
+      &out->last_hidden_state, 2, in ? in->dims[0] : -1, g->sizes[SZ_HIDDEN]);
+  if (g->g.pool_w)
+    sf_shape_set (&out->pooler_output, 1, g->sizes[SZ_HIDDEN]);
+  if (g->classifier)
+    sf_shape_set (&out->logits, 1, g->sizes[SZ_LABELS]);
+  return TRUE;
+}
+
 const SfFamily sf_family_bert = {
   .name = "bert",
   .modality = SF_MODALITY_TEXT,
@@ -325,4 +340,5 @@ const SfFamily sf_family_bert = {
   .load = bert_load,
   .free = bert_free,
   .forward_text = bert_forward_text,
+  .output_shapes = bert_output_shapes,
 };

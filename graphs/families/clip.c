@@ -514,6 +514,27 @@ clip_forward_image (gpointer data, const SfImageInput *in, gboolean want_hidden,
 
 static const char *const clip_model_types[] = { "clip", NULL };
 
+static gboolean
+clip_output_shapes (gpointer data, SfModality input, const SfShape *in,
+    SfOutputShapes *out, GError **error)
+{
+  ClipGraph *g = data;
+  const ClipTower *tower = input == SF_MODALITY_TEXT ? &g->text : &g->vision;
+  gint64 h = tower->sizes[SZ_HIDDEN], tokens = in ? in->dims[0] : -1;
+
+  if (input != SF_MODALITY_TEXT) {
+    if (in != NULL
+        && !sf_image_family_check_shape (in, g->vision.sizes[SZ_CHANNELS],
+            g->image_size, g->image_size, error))
+      return FALSE;
+    tokens = g->grid * g->grid + 1;
+  }
+  sf_shape_set (&out->last_hidden_state, 2, tokens, h);
+  sf_shape_set (&out->pooler_output, 1, h);
+  sf_shape_set (&out->embeds, 1, g->head.sizes[SZ_PROJ]);
+  return TRUE;
+}
+
 const SfFamily sf_family_clip = {
   .name = "clip",
   .modality = SF_MODALITY_IMAGE,
@@ -522,4 +543,5 @@ const SfFamily sf_family_clip = {
   .free = clip_free,
   .forward_text = clip_forward_text,
   .forward_image = clip_forward_image,
+  .output_shapes = clip_output_shapes,
 };

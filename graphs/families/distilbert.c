@@ -261,6 +261,19 @@ distilbert_forward_text (gpointer data, const SfTextInput *in,
 
 static const char *const distilbert_model_types[] = { "distilbert", NULL };
 
+static gboolean
+distilbert_output_shapes (gpointer data, SfModality input, const SfShape *in,
+    SfOutputShapes *out, GError **error)
+{
+  DistilBertGraph *g = data;
+
+  sf_shape_set (
+      &out->last_hidden_state, 2, in ? in->dims[0] : -1, g->sizes[SZ_HIDDEN]);
+  if (g->classifier)
+    sf_shape_set (&out->logits, 1, g->sizes[SZ_LABELS]);
+  return TRUE;
+}
+
 const SfFamily sf_family_distilbert = {
   .name = "distilbert",
   .modality = SF_MODALITY_TEXT,
@@ -268,4 +281,5 @@ const SfFamily sf_family_distilbert = {
   .load = distilbert_load,
   .free = distilbert_free,
   .forward_text = distilbert_forward_text,
+  .output_shapes = distilbert_output_shapes,
 };

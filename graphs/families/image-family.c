@@ -105,3 +105,23 @@ sf_image_family_check_input (const SfTensor *px, gint64 channels, gint64 height,
   }
   return TRUE;
 }
+
+gboolean
+sf_image_family_check_shape (const SfShape *in, gint64 channels, gint64 height,
+    gint64 width, GError **error)
+{
+  if (in->ndim != 3 || in->dims[0] != channels || in->dims[1] < 1
+      || in->dims[2] < 1) {
+    g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
+        "the model takes images of %" G_GINT64_FORMAT " channels", channels);
+    return FALSE;
+  }
+  if (height > 0 && (in->dims[1] != height || in->dims[2] != width)) {
+    g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
+        "pixel_values are %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
+        " (HxW); the model takes %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT,
+        in->dims[1], in->dims[2], height, width);
+    return FALSE;
+  }
+  return TRUE;
+}

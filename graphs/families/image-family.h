@@ -24,6 +24,9 @@ gboolean sf_image_family_read_ints (const SfConfig *config, const char *key,
 
 /* Checks pixel_values [B, C, H, W]: F32, 4-D, @channels channels and, when
  * @height > 0, exactly @height x @width. */
+/* The same check on one item's shape [C, H, W]. */
+gboolean sf_image_family_check_shape (const SfShape *in, gint64 channels,
+    gint64 height, gint64 width, GError **error);
 gboolean sf_image_family_check_input (const SfTensor *pixel_values,
     gint64 channels, gint64 height, gint64 width, GError **error);
 

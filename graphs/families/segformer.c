@@ -565,6 +565,50 @@ out:
 
 static const char *const seg_model_types[] = { "segformer", NULL };
 
+/* Each stage's overlapping patch embedding shrinks the map by its stride;
+ * the logits keep the first stage's resolution. */
+static gboolean
+seg_output_shapes (gpointer data, SfModality input, const SfShape *in,
+    SfOutputShapes *out, GError **error)
+{
+  SegGraph *g = data;
+  gint64 h = -1, w = -1, h0 = -1, w0 = -1, c = 0;
+
+  if (in != NULL && !sf_image_family_check_shape (in, g->channels, 0, 0, error))
+    return FALSE;
+  if (in != NULL) {
+    h = in->dims[1];
+    w = in->dims[2];
+  }
+  for (int s = 0; s < g->n_stages; s++) {
+    const SegStage *st = &g->stages[s];
+
+    if (in != NULL) {
+      h = sf_conv2d_out_size (h, st->patch, st->stride, st->patch / 2);
+      w = sf_conv2d_out_size (w, st->patch, st->stride, st->patch / 2);
+    }
+    if (in != NULL && (h < 1 || w < 1)) {
+      g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
+          "a %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
+          " image is too small for SegFormer stage %d",
+          in->dims[1], in->dims[2], s);
+      return FALSE;
+    }
+    if (s == 0) {
+      h0 = h;
+      w0 = w;
+    }
+    c = st->sizes[SZ_HIDDEN];
+  }
+  if (g->reshape_last_stage)
+    sf_shape_set (&out->last_hidden_state, 3, c, h, w);
+  else
+    sf_shape_set (&out->last_hidden_state, 2, in ? h * w : -1, c);
+  if (g->classifier)
+    sf_shape_set (&out->logits, 3, g->head_sizes[SZ_LABELS], h0, w0);
+  return TRUE;
+}
+
 const SfFamily sf_family_segformer = {
   .name = "segformer",
   .modality = SF_MODALITY_IMAGE,
@@ -572,4 +616,5 @@ const SfFamily sf_family_segformer = {
   .load = seg_load,
   .free = seg_free,
   .forward_image = seg_forward_image,
+  .output_shapes = seg_output_shapes,
 };

@@ -298,6 +298,25 @@ vit_forward_image (gpointer data, const SfImageInput *in, gboolean want_hidden,
 
 static const char *const vit_model_types[] = { "vit", NULL };
 
+static gboolean
+vit_output_shapes (gpointer data, SfModality input, const SfShape *in,
+    SfOutputShapes *out, GError **error)
+{
+  VitGraph *g = data;
+
+  if (in != NULL
+      && !sf_image_family_check_shape (
+          in, g->sizes[SZ_CHANNELS], g->image[0], g->image[1], error))
+    return FALSE;
+  sf_shape_set (
+      &out->last_hidden_state, 2, g->sizes[SZ_TOKENS], g->sizes[SZ_HIDDEN]);
+  if (g->g.pool_w)
+    sf_shape_set (&out->pooler_output, 1, g->sizes[SZ_POOL]);
+  if (g->classifier)
+    sf_shape_set (&out->logits, 1, g->sizes[SZ_LABELS]);
+  return TRUE;
+}
+
 const SfFamily sf_family_vit = {
   .name = "vit",
   .modality = SF_MODALITY_IMAGE,
@@ -305,4 +324,5 @@ const SfFamily sf_family_vit = {
   .load = vit_load,
   .free = vit_free,
   .forward_image = vit_forward_image,
+  .output_shapes = vit_output_shapes,
 };

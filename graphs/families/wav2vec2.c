@@ -582,6 +582,30 @@ w2v_forward_audio (gpointer data, const SfAudioInput *in, gboolean want_hidden,
 
 static const char *const w2v_model_types[] = { "wav2vec2", NULL };
 
+/* T is what the feature encoder's convolutions leave of the samples. */
+static gboolean
+w2v_output_shapes (gpointer data, SfModality input, const SfShape *in,
+    SfOutputShapes *out, GError **error)
+{
+  W2vGraph *g = data;
+  gint64 t = in == NULL ? -1 : in->ndim == 1 ? in->dims[0] : 0;
+
+  for (int i = 0; in != NULL && i < g->n_conv && t >= 1; i++)
+    t = sf_conv1d_out_size (
+        t, (int)g->sizes[SZ_CONV_K (i)], g->conv_stride[i], 0);
+  if (in != NULL && t < 1) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "%" G_GINT64_FORMAT " audio samples are too few for the feature "
+        "encoder",
+        in->ndim == 1 ? in->dims[0] : 0);
+    return FALSE;
+  }
+  sf_shape_set (&out->last_hidden_state, 2, t, g->sizes[SZ_HIDDEN]);
+  if (g->ctc)
+    sf_shape_set (&out->logits, 2, t, g->sizes[SZ_VOCAB]);
+  return TRUE;
+}
+
 const SfFamily sf_family_wav2vec2 = {
   .name = "wav2vec2",
   .modality = SF_MODALITY_AUDIO,
@@ -589,4 +613,5 @@ const SfFamily sf_family_wav2vec2 = {
   .load = w2v_load,
   .free = w2v_free,
   .forward_audio = w2v_forward_audio,
+  .output_shapes = w2v_output_shapes,
 };

@@ -404,6 +404,31 @@ sf_whisper_graph_check (SfModel *model, WhisperGraph **graph, GError **error)
 
 static const char *const whisper_model_types[] = { "whisper", NULL };
 
+/* The conv stem halves the frames: conv2 has stride 2. */
+static gboolean
+whisper_output_shapes (gpointer data, SfModality input, const SfShape *in,
+    SfOutputShapes *out, GError **error)
+{
+  WhisperGraph *g = data;
+  gint64 t = -1;
+
+  if (in == NULL)
+    goto out;
+  t = 0;
+  if (in->ndim == 2 && in->dims[0] == g->sizes[MELS] && in->dims[1] >= 1)
+    t = sf_conv1d_out_size (sf_conv1d_out_size (in->dims[1], 3, 1, 1), 3, 2, 1);
+  if (t < 1 || t > g->sizes[SP]) {
+    g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
+        "Whisper takes log-mel features [%" G_GINT64_FORMAT
+        ", 1 to %" G_GINT64_FORMAT " frames]",
+        g->sizes[MELS], 2 * g->sizes[SP]);
+    return FALSE;
+  }
+out:
+  sf_shape_set (&out->last_hidden_state, 2, t, g->sizes[D]);
+  return TRUE;
+}
+
 const SfFamily sf_family_whisper = {
   .name = "whisper",
   .modality = SF_MODALITY_AUDIO,
@@ -411,4 +436,5 @@ const SfFamily sf_family_whisper = {
   .load = whisper_load,
   .free = whisper_free,
   .forward_audio = whisper_forward_audio,
+  .output_shapes = whisper_output_shapes,
 };

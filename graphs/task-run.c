@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Streamformer graphs: running a resolved task on a batch of inputs (see
+ * graphs/task.h): preprocessing, the forward pass, the output it names,
+ * split into one tensor per item. */
+#include "graphs/task-private.h"
+#include "core/audio/audio.h"
+#include "core/error.h"
+
+#include <string.h>
+
+/* (transfer full) @n items [1, ...] of @batch [n, ...], appended to
+ * @items: views of the same storage, no copy. */
+static void
+split_items (SfTensor *batch, GPtrArray *items)
+{
+  for (gint64 i = 0; i < batch->shape[0]; i++)
+    g_ptr_array_add (items, sf_tensor_slice0 (batch, i, 1));
+}
+
+/* (transfer full) the F32 output the task names, or NULL. */
+static SfTensor *
+take_output (SfTensor *tensor, GError **error)
+{
+  if (tensor == NULL) {
+    g_set_error (
+        error, SF_ERROR, SF_ERROR_INVALID, "the model gave no output tensor");
+    return NULL;
+  }
+  return sf_tensor_to_f32 (tensor);
+}
+
+static gboolean
+run_text_batch (SfTask *task, const char *const *texts, guint n,
+    GPtrArray *items, gboolean *truncated, GError **error)
+{
+  SfTextInput input = { 0 };
+  SfTextOutput output = { 0 };
+  SfTensor *out = NULL;
+  gboolean cut = FALSE;
+
+  if (!sf_model_encode_texts (
+          task->model, texts, NULL, n, task->max_length, &input, &cut, error))
+    goto fail;
+  if (cut && truncated != NULL)
+    *truncated = TRUE;
+  if (!sf_model_forward_text (task->model, &input, FALSE, &output, error))
+    goto fail;
+  switch (task->output) {
+    case SF_TASK_OUT_LOGITS: out = take_output (output.logits, error); break;
+    case SF_TASK_OUT_EMBEDS:
+      out = take_output (output.text_embeds, error);
+      break;
+    case SF_TASK_OUT_POOLER:
+      out = take_output (output.pooler_output, error);
+      break;
+    case SF_TASK_OUT_HIDDEN:
+      out = take_output (output.last_hidden_state, error);
+      break;
+    case SF_TASK_OUT_POOLED:
+      out =
+          sf_text_output_pool (&output, &input, task->pooling, task->normalize);
+      break;
+  }
+  if (out == NULL)
+    goto fail;
+  split_items (out, items);
+  sf_tensor_unref (out);
+  sf_text_output_clear (&output);
+  sf_text_input_clear (&input);
+  return TRUE;
+
+fail:
+  sf_text_output_clear (&output);
+  sf_text_input_clear (&input);
+  return FALSE;
+}
+
+GPtrArray *
+sf_task_run_texts (SfTask *task, const char *const *texts, guint n,
+    gboolean *truncated, GError **error)
+{
+  g_autoptr (GPtrArray) items =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)sf_tensor_unref);
+  /* Per-token outputs keep each text's own length: no padding. */
+  guint step = task->kind == SF_TASK_TOKENS ? 1 : MAX (n, 1);
+
+  g_return_val_if_fail (task->input == SF_MODALITY_TEXT, NULL);
+  if (truncated != NULL)
+    *truncated = FALSE;
+  for (guint i = 0; i < n; i += step) {
+    if (!run_text_batch (
+            task, texts + i, MIN (step, n - i), items, truncated, error))
+      return NULL;
+  }
+  return g_steal_pointer (&items);
+}
+
+/* (transfer full) [count, ...] from @count tensors of one shape. */
+static SfTensor *
+stack (SfTensor *const *parts, guint count)
+{
+  SfTensor *first = parts[0];
+  gint64 shape[SF_TENSOR_MAX_DIMS];
+  gsize bytes = sf_tensor_nbytes (first);
+  SfTensor *out;
+
+  shape[0] = count;
+  memcpy (shape + 1, first->shape, first->ndim * sizeof (gint64));
+  out = sf_tensor_new (first->dtype, first->ndim + 1, shape);
+  for (guint i = 0; i < count; i++)
+    memcpy ((guint8 *)out->data + i * bytes, parts[i]->data, bytes);
+  return out;
+}
+
+/* Runs the model on @inputs (each one item without a batch dimension),
+ * batching runs of equal shape, and appends one output per item. */
+static gboolean
+run_stacked (SfTask *task, GPtrArray *inputs, GPtrArray *items, GError **error)
+{
+  for (guint i = 0; i < inputs->len;) {
+    SfTensor **parts = (SfTensor **)inputs->pdata + i;
+    g_autoptr (SfTensor) batch = NULL;
+    SfTensor *out = NULL;
+    guint count = 1;
+
+    while (i + count < inputs->len
+        && sf_tensor_same_shape (parts[0], parts[count]))
+      count++;
+    batch = stack (parts, count);
+    i += count;
+
+    if (task->input == SF_MODALITY_IMAGE) {
+      SfImageInput input = { batch };
+      SfImageOutput output;
+
+      if (!sf_model_forward_image (task->model, &input, FALSE, &output, error))
+        return FALSE;
+      out = take_output (task->output == SF_TASK_OUT_LOGITS ? output.logits
+              : task->output == SF_TASK_OUT_EMBEDS ? output.image_embeds
+              : task->output == SF_TASK_OUT_POOLER ? output.pooler_output
+                                                   : output.last_hidden_state,
+          error);
+      sf_image_output_clear (&output);
+    } else {
+      SfAudioInput input = { batch };
+      SfAudioOutput output;
+
+      if (!sf_model_forward_audio (task->model, &input, FALSE, &output, error))
+        return FALSE;
+      out = take_output (task->output == SF_TASK_OUT_LOGITS
+              ? output.logits
+              : output.last_hidden_state,
+          error);
+      sf_audio_output_clear (&output);
+    }
+    if (out == NULL)
+      return FALSE;
+    split_items (out, items);
+    sf_tensor_unref (out);
+  }
+  return TRUE;
+}
+
+GPtrArray *
+sf_task_run_images (
+    SfTask *task, SfImage *const *images, guint n, GError **error)
+{
+  g_autoptr (GPtrArray) pixels =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)sf_tensor_unref);
+  g_autoptr (GPtrArray) items =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)sf_tensor_unref);
+
+  g_return_val_if_fail (task->input == SF_MODALITY_IMAGE, NULL);
+  for (guint i = 0; i < n; i++) /* [3, H, W] each */
+    g_ptr_array_add (
+        pixels, sf_image_processor_apply (task->processor, images[i]));
+  if (!run_stacked (task, pixels, items, error))
+    return NULL;
+  return g_steal_pointer (&items);
+}
+
+GPtrArray *
+sf_task_run_audio (SfTask *task, const float *const *windows,
+    const gsize *lengths, guint n, GError **error)
+{
+  g_autoptr (GPtrArray) features =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)sf_tensor_unref);
+  g_autoptr (GPtrArray) items =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)sf_tensor_unref);
+  gsize min = sf_task_audio_min_samples (task);
+
+  g_return_val_if_fail (task->input == SF_MODALITY_AUDIO, NULL);
+  for (guint i = 0; i < n; i++) {
+    g_autofree float *padded = NULL;
+    const float *samples = windows[i];
+    gsize len = lengths[i];
+    SfTensor *f;
+
+    if (len > 0 && len < min) { /* silence up to the shortest input */
+      padded = g_new0 (float, min);
+      memcpy (padded, samples, len * sizeof (float));
+      samples = padded;
+      len = min;
+    }
+    /* [mels, frames], [frames, mels] or [samples] */
+    f = sf_audio_frontend_apply (task->frontend, samples, len, error);
+    if (f == NULL)
+      return NULL;
+    g_ptr_array_add (features, f);
+  }
+  if (!run_stacked (task, features, items, error))
+    return NULL;
+  return g_steal_pointer (&items);
+}
