@@ -20,6 +20,7 @@ typedef enum
 
 struct SfTask
 {
+  gint refcount;
   SfModel *model; /* owned ref */
   SfModality input;
   SfTaskKind kind;

@@ -205,6 +205,7 @@ sf_task_new (SfModel *model, const SfTaskOptions *options, GError **error)
   }
 
   task = g_new0 (SfTask, 1);
+  task->refcount = 1;
   task->model = sf_model_ref (model);
   task->input = options->input;
   task->max_length = options->max_length;
@@ -234,10 +235,18 @@ sf_task_new (SfModel *model, const SfTaskOptions *options, GError **error)
   return g_steal_pointer (&task);
 }
 
-void
-sf_task_free (SfTask *task)
+SfTask *
+sf_task_ref (SfTask *task)
 {
-  if (task == NULL)
+  g_return_val_if_fail (task != NULL, NULL);
+  g_atomic_int_inc (&task->refcount);
+  return task;
+}
+
+void
+sf_task_unref (SfTask *task)
+{
+  if (task == NULL || !g_atomic_int_dec_and_test (&task->refcount))
     return;
   sf_model_unref (task->model);
   g_free (task);

@@ -50,10 +50,12 @@ typedef struct
 typedef struct SfTask SfTask;
 
 /* (transfer full) the task of @model for @options; an error when the model
- * takes no such input or an option does not apply to it. */
+ * takes no such input or an option does not apply to it. A task is
+ * immutable and refcounted: threads may share one. */
 SfTask *sf_task_new (
     SfModel *model, const SfTaskOptions *options, GError **error);
-void sf_task_free (SfTask *task); /* accepts NULL */
+SfTask *sf_task_ref (SfTask *task);
+void sf_task_unref (SfTask *task); /* accepts NULL */
 
 SfModel *sf_task_model (const SfTask *task); /* (transfer none) */
 SfModality sf_task_input (const SfTask *task);
@@ -117,6 +119,6 @@ GPtrArray *sf_task_run_images (
 GPtrArray *sf_task_run_audio (SfTask *task, const float *const *windows,
     const gsize *lengths, guint n, GError **error);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfTask, sf_task_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfTask, sf_task_unref)
 
 G_END_DECLS

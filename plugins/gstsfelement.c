@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Streamformer plugin: the glue every element shares (gstsfelement.h). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstsfelement.h"
+#include "gstsfmodel.h"
+
+void
+gst_sf_element_install_model_property (
+    GObjectClass *klass, guint prop_id, const gchar *what)
+{
+  gchar *blurb = g_strdup_printf (
+      "Hugging Face checkpoint folder (config.json, model.safetensors, …) "
+      "of %s",
+      what);
+
+  /* The blurb must outlive the class: it is interned once per element. */
+  g_object_class_install_property (klass, prop_id,
+      g_param_spec_string ("model", "Model", g_intern_string (blurb), NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_READY));
+  g_free (blurb);
+}
+
+static const gchar *
+element_kind (GstElement *element)
+{
+  GstElementFactory *factory = gst_element_get_factory (element);
+
+  return factory ? gst_plugin_feature_get_name (factory)
+                 : GST_ELEMENT_NAME (element);
+}
+
+SfTask *
+gst_sf_element_load_task (GstElement *element, const gchar *path,
+    const SfTaskOptions *options, const gchar *needs)
+{
+  g_autoptr (SfModel) model = gst_sf_model_load (element, path);
+  g_autoptr (GError) error = NULL;
+  SfTask *task;
+
+  if (model == NULL)
+    return NULL; /* gst_sf_model_load posted the error */
+  task = sf_task_new (model, options, &error);
+  if (task == NULL) {
+    GST_ELEMENT_ERROR (element, RESOURCE, SETTINGS,
+        ("Model \"%s\" (%s) cannot be used by %s: %s", path,
+            sf_model_architecture (model), element_kind (element),
+            error->message),
+        ("%s runs %s", element_kind (element), needs));
+    return NULL;
+  }
+  {
+    g_autofree gchar *what = sf_task_describe (task);
+    GST_INFO_OBJECT (element, "model %s (%s): %s", sf_model_name (model),
+        sf_model_architecture (model), what);
+  }
+  return task;
+}
+
+SfTask *
+gst_sf_element_get_task (GstElement *element, SfTask **slot)
+{
+  SfTask *task;
+
+  GST_OBJECT_LOCK (element);
+  task = *slot ? sf_task_ref (*slot) : NULL;
+  GST_OBJECT_UNLOCK (element);
+  return task;
+}
+
+void
+gst_sf_element_set_task (GstElement *element, SfTask **slot, SfTask *task)
+{
+  SfTask *old;
+
+  GST_OBJECT_LOCK (element);
+  old = *slot;
+  *slot = task;
+  GST_OBJECT_UNLOCK (element);
+  sf_task_unref (old);
+}
+
+void
+gst_sf_src_init (GstSfSrc *src, GstPad *pad)
+{
+  src->pad = pad;
+  src->caps = NULL;
+  src->segment = NULL;
+}
+
+void
+gst_sf_src_reset (GstSfSrc *src)
+{
+  gst_clear_caps (&src->caps);
+  gst_clear_event (&src->segment);
+}
+
+gboolean
+gst_sf_src_has_caps (const GstSfSrc *src)
+{
+  return src->caps != NULL;
+}
+
+gboolean
+gst_sf_src_set_segment (GstSfSrc *src, GstEvent *event)
+{
+  const GstSegment *in;
+
+  gst_event_parse_segment (event, &in);
+  if (in->format != GST_FORMAT_TIME) {
+    GstSegment segment;
+
+    /* Byte segments (filesrc) become a time segment for the stamps. */
+    gst_segment_init (&segment, GST_FORMAT_TIME);
+    gst_event_unref (event);
+    event = gst_event_new_segment (&segment);
+  }
+  gst_event_replace (&src->segment, NULL);
+  if (src->caps == NULL) {
+    src->segment = event;
+    return TRUE;
+  }
+  return gst_pad_push_event (src->pad, event);
+}
+
+gboolean
+gst_sf_src_push_caps (GstSfSrc *src, GstCaps *caps)
+{
+  if (src->caps == NULL || !gst_caps_is_equal (src->caps, caps)) {
+    GST_DEBUG_OBJECT (src->pad, "output caps %" GST_PTR_FORMAT, caps);
+    if (!gst_pad_push_event (src->pad, gst_event_new_caps (caps)))
+      return FALSE;
+    gst_caps_replace (&src->caps, caps);
+  }
+  if (src->segment != NULL) {
+    GstEvent *event = src->segment;
+
+    src->segment = NULL;
+    gst_pad_push_event (src->pad, event);
+  }
+  return TRUE;
+}
+
+gboolean
+gst_sf_src_push_tensors (GstSfSrc *src, const GstSfTensorsInfo *info)
+{
+  GstCaps *caps = gst_sf_tensors_info_to_caps (info);
+  gboolean ok = gst_sf_src_push_caps (src, caps);
+
+  gst_caps_unref (caps);
+  return ok;
+}
+
+gboolean
+gst_sf_tensors_info_set_f32 (GstSfTensorsInfo *info, const SfShape *shape)
+{
+  gst_sf_tensors_info_init (info);
+  info->num_tensors = 1;
+  return gst_sf_tensor_info_set_shape (&info->tensors[0],
+      GST_SF_TENSOR_TYPE_FLOAT32, (guint)shape->ndim, shape->dims);
+}
+
+void
+gst_sf_element_post_result (
+    GstElement *element, GstBuffer *buffer, GstStructure *result)
+{
+  gst_element_post_message (element,
+      gst_message_new_element (
+          GST_OBJECT_CAST (element), gst_structure_copy (result)));
+  gst_buffer_add_sf_result_meta (buffer, result);
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Streamformer plugin: the glue every element shares.
+ *
+ * Private to the plugin. Elements are GStreamer glue only: what a
+ * checkpoint does is decided by the task layer (graphs/task.h). What is
+ * left in common lives here, once:
+ *
+ *  - the `model` property, and loading a model with the task the element
+ *    runs, with one element error when the model cannot do it;
+ *  - an output pad whose caps the element makes itself, with the segment
+ *    held back until the first caps (byte segments become time segments);
+ *  - posting a result as an element message and a GstSfResultMeta.
+ */
+#pragma once
+
+#include <gst/gst.h>
+
+#include "graphs/task.h"
+#include "gstsftensors.h"
+
+G_BEGIN_DECLS
+
+/* Installs the `model` property (a checkpoint folder) as @prop_id, its
+ * blurb naming the checkpoints the element runs (@what). */
+void gst_sf_element_install_model_property (
+    GObjectClass *klass, guint prop_id, const gchar *what);
+
+/* (transfer full) the task of the model in folder @path for @options,
+ * or NULL after posting one element error: the model did not load, or it
+ * cannot run here (the message names the folder, the model's
+ * architecture, and what the element runs: @needs). */
+SfTask *gst_sf_element_load_task (GstElement *element, const gchar *path,
+    const SfTaskOptions *options, const gchar *needs);
+
+/* (transfer full) the element's current task, read under its object lock
+ * from *@slot; NULL when stopped. Threads other than the streaming thread
+ * (caps queries) hold this reference while they use the task. */
+SfTask *gst_sf_element_get_task (GstElement *element, SfTask **slot);
+/* Swaps *@slot for @task (transfer full, nullable) under the object lock. */
+void gst_sf_element_set_task (GstElement *element, SfTask **slot, SfTask *task);
+
+/* ---- a source pad whose caps the element makes ---- */
+
+typedef struct
+{
+  GstPad *pad;
+  GstCaps *caps;     /* last pushed; NULL before the first */
+  GstEvent *segment; /* waiting for the first caps */
+} GstSfSrc;
+
+void gst_sf_src_init (GstSfSrc *src, GstPad *pad);
+/* Forgets the caps and any held segment (stop, flush). */
+void gst_sf_src_reset (GstSfSrc *src);
+/* Takes @event (a SEGMENT): held until caps are pushed, else pushed now.
+ * A segment in another format becomes a time segment, since outputs carry
+ * timestamps. */
+gboolean gst_sf_src_set_segment (GstSfSrc *src, GstEvent *event);
+/* Pushes @caps (transfer none) if they differ from the last, then a held
+ * segment. FALSE when downstream refused the caps. */
+gboolean gst_sf_src_push_caps (GstSfSrc *src, GstCaps *caps);
+/* The same for other/tensors caps made from @info. */
+gboolean gst_sf_src_push_tensors (GstSfSrc *src, const GstSfTensorsInfo *info);
+/* TRUE once caps went out. */
+gboolean gst_sf_src_has_caps (const GstSfSrc *src);
+
+/* Fills a one-tensor @info with F32 @shape (outermost first). */
+gboolean gst_sf_tensors_info_set_f32 (
+    GstSfTensorsInfo *info, const SfShape *shape);
+
+/* ---- results ---- */
+
+/* Posts @result (transfer full) as an element message from @element and
+ * attaches it to @buffer as a GstSfResultMeta. */
+void gst_sf_element_post_result (
+    GstElement *element, GstBuffer *buffer, GstStructure *result);
+
+G_END_DECLS
