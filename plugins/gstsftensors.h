@@ -142,7 +142,7 @@ GstSfResultMeta *gst_buffer_add_sf_result_meta (
 
 /* GstSfLabelsMeta: names for the entries of a buffer's single row of
  * scores, when they are not the model's id2label (e.g. the prompt texts
- * sffuse scored an image against). sfclassifier prefers them. */
+ * sfsimilarity scored an image against). sfclassifier prefers them. */
 
 typedef struct
 {
