@@ -6,8 +6,8 @@
  * Turns a tensor of classification logits into the top-k labels and their
  * scores. Labels come from the id2label table of the model named by the
  * buffer's GstSfTensorMeta, or are "LABEL_<i>" when no model is known. A
- * GstSfLabelsMeta with one name per value overrides both (sffuse's
- * mode=similarity names each value after its prompt text).
+ * GstSfLabelsMeta with one name per value overrides both (sfsimilarity
+ * names each value after its prompt text).
  *
  * The scores follow the checkpoint's problem type unless activation is set:
  * softmax for single-label classification, a sigmoid per label for

@@ -265,6 +265,32 @@ done:
   return ok;
 }
 
+gboolean
+gst_sf_tensors_append (GstBuffer *dst, GstSfTensorsInfo *dst_info,
+    GstBuffer *src, const GstSfTensorsInfo *src_info)
+{
+  guint n = gst_buffer_n_memory (src);
+
+  g_return_val_if_fail (dst_info != NULL && src_info != NULL, FALSE);
+
+  if (src_info->num_tensors != n
+      || dst_info->num_tensors + n > GST_SF_TENSORS_MAX)
+    return FALSE;
+  for (guint m = 0; m < n; m++) {
+    dst_info->tensors[dst_info->num_tensors++] = src_info->tensors[m];
+    gst_buffer_append_memory (dst, gst_buffer_get_memory (src, m));
+  }
+  /* a stack of periodic streams comes out at the slowest one's rate */
+  if (src_info->rate_n > 0
+      && (dst_info->rate_n == 0
+          || (gint64)src_info->rate_n * dst_info->rate_d
+              < (gint64)dst_info->rate_n * src_info->rate_d)) {
+    dst_info->rate_n = src_info->rate_n;
+    dst_info->rate_d = src_info->rate_d;
+  }
+  return TRUE;
+}
+
 /* GstSfTensorMeta */
 
 GType

@@ -83,6 +83,13 @@ GstCaps *gst_sf_tensors_info_to_caps (const GstSfTensorsInfo *info);
  * is missing or malformed, or the counts of types and dimensions disagree. */
 gboolean gst_sf_tensors_info_from_caps (
     GstSfTensorsInfo *info, const GstCaps *caps);
+/* Appends @src's tensors to the multi-tensor buffer @dst, sharing their
+ * GstMemory (no copy), and their infos to @dst_info, whose rate becomes the
+ * slower of the two periodic ones. FALSE, changing nothing, when @src's
+ * memory count disagrees with @src_info or there would be more than
+ * GST_SF_TENSORS_MAX tensors. */
+gboolean gst_sf_tensors_append (GstBuffer *dst, GstSfTensorsInfo *dst_info,
+    GstBuffer *src, const GstSfTensorsInfo *src_info);
 
 /* GstSfTensorMeta */
 
@@ -135,7 +142,7 @@ GstSfResultMeta *gst_buffer_add_sf_result_meta (
 
 /* GstSfLabelsMeta: names for the entries of a buffer's single row of
  * scores, when they are not the model's id2label (e.g. the prompt texts
- * sffuse scored an image against). sfclassifier prefers them. */
+ * sfsimilarity scored an image against). sfclassifier prefers them. */
 
 typedef struct
 {

@@ -10,7 +10,7 @@
  * - logits, dimensions "num_labels:1", when the checkpoint has a
  *   classification head and pooling is auto;
  * - the projected, L2-normalised text embedding, dimensions "P:1", for a
- *   CLIP checkpoint with pooling=auto (what sffuse mode=similarity takes);
+ *   CLIP checkpoint with pooling=auto (what sfsimilarity takes);
  * - a sentence embedding, dimensions "H:1", with pooling=cls or mean, or
  *   with pooling=auto when the checkpoint names its own pooling
  *   (sentence-transformers);

@@ -12,6 +12,7 @@
 #include "gstsfimageencoder.h"
 #include "gstsfjsonsink.h"
 #include "gstsfsegmenter.h"
+#include "gstsfsimilarity.h"
 #include "gstsftextencoder.h"
 #include "gstsftranscriber.h"
 
@@ -26,6 +27,7 @@ plugin_init (GstPlugin *plugin)
   ret |= GST_ELEMENT_REGISTER (sfimageencoder, plugin);
   ret |= GST_ELEMENT_REGISTER (sfsegmenter, plugin);
   ret |= GST_ELEMENT_REGISTER (sffuse, plugin);
+  ret |= GST_ELEMENT_REGISTER (sfsimilarity, plugin);
   ret |= GST_ELEMENT_REGISTER (sfaudioencoder, plugin);
   ret |= GST_ELEMENT_REGISTER (sftranscriber, plugin);
 
