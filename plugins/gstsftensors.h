@@ -11,13 +11,15 @@
  * of shape [1, 17, 64] is written "64:17:1". A buffer carries one GstMemory
  * per tensor, in caps order.
  *
- * Two metas ride on the buffers:
+ * Three metas ride on the buffers:
  *  - GstSfTensorMeta names the model that produced the tensors (an opaque,
  *    refcounted handle, so this header needs nothing beyond GStreamer), the
  *    source text for text encoders, and optionally the media buffer the
  *    tensors were computed from, so overlays can draw on the original frame.
  *  - GstSfResultMeta holds a task element's structured result (labels,
  *    scores, text, …) as a GstStructure, which sfjsonsink writes out.
+ *  - GstSfLabelsMeta names the entries of a row of scores when they are not
+ *    the model's id2label (the prompts sfsimilarity scored against).
  */
 #pragma once
 
