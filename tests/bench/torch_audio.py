@@ -15,8 +15,9 @@ eval mode, each with its feature extractor written in torch ops:
   <|endoftext|> is masked so every pass decodes all --tokens tokens, the
   same as `streamformer bench`.
 - Wav2Vec2ForCTC: zero-mean unit-variance normalisation, the conv feature
-  encoder, the weight-normed positional convolution (fused once at load),
-  the encoder and lm_head.
+  encoder (GroupNorm or LayerNorm conv layers), the weight-normed
+  positional convolution (fused once at load), the post-LN or the
+  stable-layer-norm encoder, and lm_head.
 - ASTForAudioClassification: Kaldi fbank as torchaudio.compliance.kaldi
   computes it with ASTFeatureExtractor's arguments, mean/std
   normalisation, the patch embedding, the encoder and the classifier.
@@ -327,80 +328,140 @@ class WhisperRunner:
 
 # ---- wav2vec2 ----
 
-class PostLnLayer(nn.Module):
-    """Wav2Vec2EncoderLayer (post-LN)."""
+W2V_ACTIVATIONS = {
+    "gelu": F.gelu,
+    "gelu_new": lambda x: F.gelu(x, approximate="tanh"),
+    "relu": F.relu,
+    "silu": F.silu,
+    "swish": F.silu,
+}
 
-    def __init__(self, h, heads, inter, eps):
+
+def w2v_activation(cfg, key):
+    name = cfg.get(key, "gelu")
+    if name not in W2V_ACTIVATIONS:
+        sys.exit("torch_audio.py: %s %r is not written here" % (key, name))
+    return W2V_ACTIVATIONS[name]
+
+
+class W2vLayer(nn.Module):
+    """Wav2Vec2EncoderLayer (post-LN) or, with stable,
+    Wav2Vec2EncoderLayerStableLayerNorm (pre-LN): norm1 is HF's layer_norm,
+    norm2 its final_layer_norm in both."""
+
+    def __init__(self, h, heads, inter, eps, act, stable):
         super().__init__()
         self.attn = Attention(h, heads)
         self.norm1 = nn.LayerNorm(h, eps=eps)
         self.fc1 = nn.Linear(h, inter)
         self.fc2 = nn.Linear(inter, h)
         self.norm2 = nn.LayerNorm(h, eps=eps)
+        self.act, self.stable = act, stable
+
+    def ffn(self, x):
+        return self.fc2(self.act(self.fc1(x)))
 
     def forward(self, x):
+        if self.stable:
+            x = x + self.attn(self.norm1(x))
+            return x + self.ffn(self.norm2(x))
         x = self.norm1(x + self.attn(x))
-        return self.norm2(x + self.fc2(gelu(self.fc1(x))))
+        return self.norm2(x + self.ffn(x))
 
 
 class Wav2Vec2Ctc(nn.Module):
+    """Wav2Vec2ForCTC in eval mode, both encoder variants:
+
+    - feat_extract_norm "group": a GroupNorm (one group per channel) after
+      the first conv only; "layer": a LayerNorm over channels after every
+      conv. Both keep PyTorch's default eps 1e-5.
+    - Wav2Vec2Encoder: LayerNorm(x + positions), then post-LN layers; the
+      hidden states are that input and every layer's output.
+    - Wav2Vec2EncoderStableLayerNorm (do_stable_layer_norm): x + positions
+      goes into pre-LN layers without a norm; encoder.layer_norm follows
+      the last layer. The hidden states are every layer's input, then the
+      normalised output: the last layer's raw output is not one of them.
+    """
+
     def __init__(self, cfg):
         super().__init__()
         dims, ks, ss = cfg["conv_dim"], cfg["conv_kernel"], cfg["conv_stride"]
         h, eps = cfg["hidden_size"], cfg.get("layer_norm_eps", 1e-5)
+        self.feat_norm = cfg.get("feat_extract_norm", "group")
+        if self.feat_norm not in ("group", "layer"):
+            sys.exit("torch_audio.py: feat_extract_norm %r is not group or "
+                     "layer" % self.feat_norm)
+        self.stable = bool(cfg.get("do_stable_layer_norm", False))
+        self.feat_act = w2v_activation(cfg, "feat_extract_activation")
         self.convs = nn.ModuleList(
             nn.Conv1d(dims[i - 1] if i else 1, c, k, stride=s,
                       bias=cfg.get("conv_bias", False))
             for i, (c, k, s) in enumerate(zip(dims, ks, ss)))
-        self.group_norm = nn.GroupNorm(dims[0], dims[0])
+        if self.feat_norm == "group":
+            self.conv_norms = nn.ModuleList([nn.GroupNorm(dims[0], dims[0])])
+        else:
+            self.conv_norms = nn.ModuleList(nn.LayerNorm(c) for c in dims)
         self.fp_norm = nn.LayerNorm(dims[-1], eps=eps)
         self.fp = nn.Linear(dims[-1], h)
         k = cfg["num_conv_pos_embeddings"]
         self.pos_conv = nn.Conv1d(h, h, k, padding=k // 2,
                                   groups=cfg["num_conv_pos_embedding_groups"])
         self.enc_norm = nn.LayerNorm(h, eps=eps)
+        act = w2v_activation(cfg, "hidden_act")
         self.layers = nn.ModuleList(
-            PostLnLayer(h, cfg["num_attention_heads"], cfg["intermediate_size"],
-                        eps) for _ in range(cfg["num_hidden_layers"]))
+            W2vLayer(h, cfg["num_attention_heads"], cfg["intermediate_size"],
+                     eps, act, self.stable)
+            for _ in range(cfg["num_hidden_layers"]))
         self.lm_head = nn.Linear(h, cfg["vocab_size"])
         self.even_pos = k % 2 == 0
 
-    def forward(self, wave):
+    def features(self, wave):
+        """The feature encoder: [B, N] -> [B, C, T]."""
         x = wave[:, None]
         for i, conv in enumerate(self.convs):
             x = conv(x)
-            if i == 0:
-                x = self.group_norm(x)
-            x = gelu(x)
-        x = self.fp(self.fp_norm(x.transpose(1, 2)))
+            if self.feat_norm == "layer":
+                x = self.conv_norms[i](x.transpose(1, 2)).transpose(1, 2)
+            elif i == 0:
+                x = self.conv_norms[0](x)
+            x = self.feat_act(x)
+        return x
+
+    def run(self, wave):
+        """-> (conv features [B, C, T], hidden states [B, T, H] each,
+        logits [B, T, V])"""
+        conv = self.features(wave)
+        x = self.fp(self.fp_norm(conv.transpose(1, 2)))
         pos = self.pos_conv(x.transpose(1, 2))
         if self.even_pos:
             pos = pos[:, :, :-1]
-        x = self.enc_norm(x + gelu(pos).transpose(1, 2))
+        x = x + self.feat_act(pos).transpose(1, 2)
+        if not self.stable:
+            x = self.enc_norm(x)
+        hidden = []
         for layer in self.layers:
+            hidden.append(x)
             x = layer(x)
-        return self.lm_head(x)
+        if self.stable:
+            x = self.enc_norm(x)
+        hidden.append(x)
+        return conv, hidden, self.lm_head(x)
+
+    def forward(self, wave):
+        return self.run(wave)[2]
 
 
 class Wav2Vec2Runner:
     default_seconds = 10.0
 
     def __init__(self, model_dir, cfg, weights):
-        if cfg.get("do_stable_layer_norm") or \
-                cfg.get("feat_extract_norm", "group") != "group":
-            sys.exit("torch_audio.py: only the base (group norm, post-LN) "
-                     "wav2vec2 layout is written here")
         pre = read_json(model_dir, "preprocessor_config.json")
         self.rate = pre.get("sampling_rate", 16000)
         self.normalize = pre.get("do_normalize", True)
         self.model = Wav2Vec2Ctc(cfg).eval()
         w = "wav2vec2." if "wav2vec2.feature_projection.projection.weight" \
             in weights else ""
-        names = {"group_norm.weight":
-                 "feature_extractor.conv_layers.0.layer_norm.weight",
-                 "group_norm.bias":
-                 "feature_extractor.conv_layers.0.layer_norm.bias",
-                 "fp_norm.weight": "feature_projection.layer_norm.weight",
+        names = {"fp_norm.weight": "feature_projection.layer_norm.weight",
                  "fp_norm.bias": "feature_projection.layer_norm.bias",
                  "fp.weight": "feature_projection.projection.weight",
                  "fp.bias": "feature_projection.projection.bias",
@@ -408,11 +469,13 @@ class Wav2Vec2Runner:
                  "enc_norm.weight": "encoder.layer_norm.weight",
                  "enc_norm.bias": "encoder.layer_norm.bias"}
         for i in range(len(cfg["conv_dim"])):
-            names["convs.%d.weight" % i] = \
-                "feature_extractor.conv_layers.%d.conv.weight" % i
+            c = "feature_extractor.conv_layers.%d." % i
+            names["convs.%d.weight" % i] = c + "conv.weight"
             if cfg.get("conv_bias"):
-                names["convs.%d.bias" % i] = \
-                    "feature_extractor.conv_layers.%d.conv.bias" % i
+                names["convs.%d.bias" % i] = c + "conv.bias"
+            if i < len(self.model.conv_norms):
+                for x in ("weight", "bias"):
+                    names["conv_norms.%d.%s" % (i, x)] = c + "layer_norm." + x
         parts = {"attn.q": "attention.q_proj", "attn.k": "attention.k_proj",
                  "attn.v": "attention.v_proj", "attn.o": "attention.out_proj",
                  "norm1": "layer_norm", "fc1": "feed_forward.intermediate_dense",
@@ -423,6 +486,9 @@ class Wav2Vec2Runner:
                 for x in ("weight", "bias"):
                     names["layers.%d.%s.%s" % (i, a, x)] = \
                         "encoder.layers.%d.%s.%s" % (i, b, x)
+        missing = sorted(w + v for v in names.values() if w + v not in weights)
+        if missing:
+            sys.exit("model.safetensors: no %s" % ", ".join(missing))
         state = {k: weights[w + v] for k, v in names.items()}
         state["lm_head.weight"] = weights["lm_head.weight"]
         state["lm_head.bias"] = weights["lm_head.bias"]
