@@ -60,7 +60,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/ops/conv.h"
+#include "core/ops/layout.h"
 #include "gstsffuse.h"
 #include "gstsfmodel.h"
 

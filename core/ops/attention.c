@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: multi-head scaled dot-product attention.
  *
  * Design decisions:
@@ -17,7 +18,7 @@
  *   and S ≥ T keys (a KV cache), query t sees keys ≤ t + S - T. For S = T
  *   this is the plain lower-triangular mask.
  */
-#include "core/ops/ops.h"
+#include "core/ops/attention.h"
 #include "core/blas.h"
 #include "core/threads.h"
 
@@ -27,7 +28,7 @@
     && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
 #define SF_HAVE_LIBMVEC 1
 #include <immintrin.h>
-/* libmvec's 4-lane SSE expf (see ops-activation.c). */
+/* libmvec's 4-lane SSE expf (see core/ops/activation.c). */
 extern __m128 sf_vec4_expf (__m128 x) __asm__("_ZGVbN4v_expf");
 #endif
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: linear layers and plain matrix products.
  *
  * Design decisions:
@@ -11,7 +12,7 @@
  *   needs right after a product.
  * - Weights follow nn.Linear: w [N, K], hence op(B) = wᵀ (core/tensor.h).
  */
-#include "core/ops/ops.h"
+#include "core/ops/linear.h"
 #include "core/blas.h"
 #include "core/threads.h"
 

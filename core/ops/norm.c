@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: per-row ops over the last dimension (layer norm,
  * softmax, L2 normalisation).
  *
@@ -10,7 +11,7 @@
  * - Layer norm takes two passes (mean, then variance around it), as
  *   PyTorch does, which avoids the cancellation of E[x²] - E[x]².
  */
-#include "core/ops/ops.h"
+#include "core/ops/norm.h"
 #include "core/threads.h"
 
 #include <math.h>
@@ -20,7 +21,7 @@
     && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
 #define SF_HAVE_LIBMVEC 1
 #include <immintrin.h>
-/* libmvec's 4-lane SSE expf (see ops-activation.c). */
+/* libmvec's 4-lane SSE expf (see core/ops/activation.c). */
 extern __m128 sf_vec4_expf (__m128 x) __asm__("_ZGVbN4v_expf");
 #endif
 

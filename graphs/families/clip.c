@@ -24,6 +24,7 @@
 #include "graphs/weights.h"
 #include "core/error.h"
 #include "core/ops/conv.h"
+#include "core/ops/layout.h"
 
 #include <math.h>
 #include <stddef.h>

@@ -13,6 +13,7 @@
 #include "graphs/weights.h"
 #include "core/error.h"
 #include "core/ops/conv.h"
+#include "core/ops/layout.h"
 
 #include <stddef.h>
 #include <string.h>

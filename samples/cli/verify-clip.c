@@ -17,7 +17,7 @@
 #include "core/error.h"
 #include "core/image/image.h"
 #include "core/ops/ops.h"
-#include "core/ops/conv.h"
+#include "core/ops/layout.h"
 #include "graphs/model.h"
 
 #include <stdio.h>

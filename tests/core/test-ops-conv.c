@@ -1,6 +1,6 @@
 /* Tests for core/ops-conv.h: every op against a naive double-precision
  * reference written here, on random inputs from fixed seeds. */
-#include "core/ops/conv.h"
+#include "core/ops/ops.h"
 
 #include <math.h>
 #include <string.h>
