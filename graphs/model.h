@@ -1,9 +1,9 @@
 /* Streamformer graphs: a loaded model.
  *
- * sf_model_load() reads config.json, picks the model family from
- * `architectures` / `model_type` (graphs/registry.c), validates every weight
- * the family declares against the config, and loads the tokenizer when the
- * folder has one. A model is immutable after loading and refcounted, so
+ * sf_model_load() checks that BLAS loads (core/blas.h), reads config.json,
+ * picks the model family from `architectures` / `model_type`
+ * (graphs/registry.c), validates every weight the family declares against
+ * the config, and loads the tokenizer when the folder has one. A model is immutable after loading and refcounted, so
  * several elements and threads may share one (see sf_model_cache_get()).
  */
 #pragma once
