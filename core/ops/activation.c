@@ -241,28 +241,25 @@ activation_chunk (gint64 start, gint64 end, gpointer user_data)
   }
 }
 
-gboolean
+void
 sf_op_activation (SfTensor *out, const SfTensor *x, SfActivation act)
 {
   ElemwiseArgs args = { 0 };
 
-  g_return_val_if_fail (out != NULL && x != NULL, FALSE);
-  g_return_val_if_fail (
-      out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32, FALSE);
-  g_return_val_if_fail (sf_tensor_same_shape (out, x), FALSE);
-  g_return_val_if_fail (
-      act >= SF_ACTIVATION_GELU && act <= SF_ACTIVATION_IDENTITY, FALSE);
+  g_return_if_fail (out != NULL && x != NULL);
+  g_return_if_fail (out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32);
+  g_return_if_fail (sf_tensor_same_shape (out, x));
+  g_return_if_fail (act >= SF_ACTIVATION_GELU && act <= SF_ACTIVATION_IDENTITY);
 
   args.out = sf_tensor_f32 (out);
   args.a = sf_tensor_f32 (x);
   args.act = act;
   sf_parallel_for (
       sf_tensor_numel (x), SF_ELEMWISE_CHUNK, activation_chunk, &args);
-  return TRUE;
 }
 
-gboolean
+void
 sf_op_sigmoid (SfTensor *out, const SfTensor *x)
 {
-  return sf_op_activation (out, x, SF_ACTIVATION_SIGMOID);
+  sf_op_activation (out, x, SF_ACTIVATION_SIGMOID);
 }

@@ -23,7 +23,7 @@ gboolean sf_activation_from_name (const char *name, SfActivation *act);
 const char *sf_activation_name (SfActivation act);
 
 /* out = act(x), element-wise, same shapes. In place allowed. */
-gboolean sf_op_activation (SfTensor *out, const SfTensor *x, SfActivation act);
-gboolean sf_op_sigmoid (SfTensor *out, const SfTensor *x);
+void sf_op_activation (SfTensor *out, const SfTensor *x, SfActivation act);
+void sf_op_sigmoid (SfTensor *out, const SfTensor *x);
 
 G_END_DECLS

@@ -181,7 +181,7 @@ overlaps (const SfTensor *a, const SfTensor *b)
   return a0 < b0 + sf_tensor_nbytes (b) && b0 < a0 + sf_tensor_nbytes (a);
 }
 
-gboolean
+void
 sf_op_attention (SfTensor *out, const SfTensor *q, const SfTensor *k,
     const SfTensor *v, int n_heads, const SfTensor *mask, gboolean causal)
 {
@@ -189,33 +189,28 @@ sf_op_attention (SfTensor *out, const SfTensor *q, const SfTensor *k,
   guint8 *allowed = NULL;
   gint64 batch, rows;
 
-  g_return_val_if_fail (q != NULL && q->ndim == 3, FALSE);
+  g_return_if_fail (q != NULL && q->ndim == 3);
   batch = q->shape[0];
   args.t_len = q->shape[1];
   args.hidden = q->shape[2];
-  g_return_val_if_fail (check_operand (q, batch, args.hidden), FALSE);
-  g_return_val_if_fail (
-      check_operand (out, batch, args.hidden) && out->shape[1] == args.t_len,
-      FALSE);
-  g_return_val_if_fail (check_operand (k, batch, args.hidden), FALSE);
+  g_return_if_fail (check_operand (q, batch, args.hidden));
+  g_return_if_fail (
+      check_operand (out, batch, args.hidden) && out->shape[1] == args.t_len);
+  g_return_if_fail (check_operand (k, batch, args.hidden));
   args.s_len = k->shape[1];
-  g_return_val_if_fail (
-      check_operand (v, batch, args.hidden) && v->shape[1] == args.s_len,
-      FALSE);
-  g_return_val_if_fail (n_heads > 0 && args.hidden % n_heads == 0, FALSE);
-  g_return_val_if_fail (mask == NULL
-          || (mask->ndim == 2 && mask->shape[0] == batch
-              && mask->shape[1] == args.s_len),
-      FALSE);
-  g_return_val_if_fail (
-      !overlaps (out, q) && !overlaps (out, k) && !overlaps (out, v), FALSE);
-  g_return_val_if_fail (args.hidden <= G_MAXINT && args.s_len <= G_MAXINT
-          && args.t_len <= G_MAXINT,
-      FALSE);
-  g_return_val_if_fail (sf_blas_init (NULL), FALSE);
+  g_return_if_fail (
+      check_operand (v, batch, args.hidden) && v->shape[1] == args.s_len);
+  g_return_if_fail (n_heads > 0 && args.hidden % n_heads == 0);
+  g_return_if_fail (mask == NULL
+      || (mask->ndim == 2 && mask->shape[0] == batch
+          && mask->shape[1] == args.s_len));
+  g_return_if_fail (
+      !overlaps (out, q) && !overlaps (out, k) && !overlaps (out, v));
+  g_return_if_fail (args.hidden <= G_MAXINT && args.s_len <= G_MAXINT
+      && args.t_len <= G_MAXINT);
 
   if (batch == 0 || args.t_len == 0 || args.hidden == 0)
-    return TRUE;
+    return;
 
   args.out = sf_tensor_f32 (out);
   args.q = sf_tensor_f32 (q);
@@ -252,5 +247,4 @@ sf_op_attention (SfTensor *out, const SfTensor *q, const SfTensor *k,
   sf_parallel_for (batch * n_heads * args.n_blocks, 1, attend_units, &args);
 
   g_free (allowed);
-  return TRUE;
 }

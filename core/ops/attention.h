@@ -14,7 +14,7 @@ G_BEGIN_DECLS
  *   ≤ t + S − T (keys ≤ t when S = T; with a KV cache the queries are the
  *   last T positions).
  *   Scores are scaled by 1/√D. out must not alias q, k or v. */
-gboolean sf_op_attention (SfTensor *out, const SfTensor *q, const SfTensor *k,
+void sf_op_attention (SfTensor *out, const SfTensor *q, const SfTensor *k,
     const SfTensor *v, int n_heads, const SfTensor *mask, gboolean causal);
 
 G_END_DECLS

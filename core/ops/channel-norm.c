@@ -35,7 +35,7 @@ bn_planes (gint64 start, gint64 end, gpointer data)
   }
 }
 
-gboolean
+void
 sf_op_batch_norm (SfTensor *out, const SfTensor *x, const SfTensor *mean,
     const SfTensor *var, const SfTensor *gamma, const SfTensor *beta, float eps)
 {
@@ -43,15 +43,14 @@ sf_op_batch_norm (SfTensor *out, const SfTensor *x, const SfTensor *mean,
   g_autofree float *inv = NULL, *m = NULL;
   BnArgs a;
 
-  g_return_val_if_fail (out && x && mean && var, FALSE);
-  g_return_val_if_fail (x->ndim >= 2 && sf_tensor_same_shape (out, x), FALSE);
+  g_return_if_fail (out && x && mean && var);
+  g_return_if_fail (x->ndim >= 2 && sf_tensor_same_shape (out, x));
   c = x->shape[1];
   for (int d = 2; d < x->ndim; d++)
     plane *= x->shape[d];
-  g_return_val_if_fail (
-      sf_tensor_numel (mean) == c && sf_tensor_numel (var) == c, FALSE);
-  g_return_val_if_fail (gamma == NULL || sf_tensor_numel (gamma) == c, FALSE);
-  g_return_val_if_fail (beta == NULL || sf_tensor_numel (beta) == c, FALSE);
+  g_return_if_fail (sf_tensor_numel (mean) == c && sf_tensor_numel (var) == c);
+  g_return_if_fail (gamma == NULL || sf_tensor_numel (gamma) == c);
+  g_return_if_fail (beta == NULL || sf_tensor_numel (beta) == c);
   /* PyTorch's eval-mode folding: y = x · s + t with
    * s = gamma / sqrt (var + eps) and t = beta - mean · s */
   inv = g_new (float, c);
@@ -70,7 +69,6 @@ sf_op_batch_norm (SfTensor *out, const SfTensor *x, const SfTensor *mean,
     .plane = plane };
   sf_parallel_for (
       sf_tensor_numel (x) / plane, MAX (1, 16384 / plane), bn_planes, &a);
-  return TRUE;
 }
 
 typedef struct
@@ -116,27 +114,25 @@ group_norm_range (gint64 start, gint64 end, gpointer data)
   }
 }
 
-gboolean
+void
 sf_op_group_norm (SfTensor *out, const SfTensor *x, int groups,
     const SfTensor *gamma, const SfTensor *beta, float eps)
 {
   gint64 batch, channels, plane = 1;
   GroupNormArgs a;
 
-  g_return_val_if_fail (out && x && groups >= 1, FALSE);
-  g_return_val_if_fail (x->dtype == SF_DTYPE_F32 && out->dtype == SF_DTYPE_F32
-          && x->ndim >= 2 && sf_tensor_same_shape (out, x),
-      FALSE);
+  g_return_if_fail (out && x && groups >= 1);
+  g_return_if_fail (x->dtype == SF_DTYPE_F32 && out->dtype == SF_DTYPE_F32
+      && x->ndim >= 2 && sf_tensor_same_shape (out, x));
   batch = x->shape[0];
   channels = x->shape[1];
   for (int d = 2; d < x->ndim; d++)
     plane *= x->shape[d];
-  g_return_val_if_fail (channels % groups == 0, FALSE);
-  g_return_val_if_fail ((gamma == NULL) == (beta == NULL), FALSE);
-  g_return_val_if_fail (gamma == NULL
-          || (sf_tensor_numel (gamma) == channels
-              && sf_tensor_numel (beta) == channels),
-      FALSE);
+  g_return_if_fail (channels % groups == 0);
+  g_return_if_fail ((gamma == NULL) == (beta == NULL));
+  g_return_if_fail (gamma == NULL
+      || (sf_tensor_numel (gamma) == channels
+          && sf_tensor_numel (beta) == channels));
 
   a = (GroupNormArgs){ .out = sf_tensor_f32 (out),
     .x = sf_tensor_f32 (x),
@@ -148,23 +144,21 @@ sf_op_group_norm (SfTensor *out, const SfTensor *x, int groups,
     .groups = groups,
     .eps = eps };
   sf_parallel_for (batch * groups, 1, group_norm_range, &a);
-  return TRUE;
 }
 
-gboolean
+void
 sf_op_weight_norm (SfTensor *out, const SfTensor *g, const SfTensor *v, int dim)
 {
   gint64 outer = 1, inner = 1, len;
   const float *vd, *gd;
   float *od;
 
-  g_return_val_if_fail (out && g && v, FALSE);
-  g_return_val_if_fail (v->dtype == SF_DTYPE_F32 && g->dtype == SF_DTYPE_F32
-          && out->dtype == SF_DTYPE_F32 && sf_tensor_same_shape (out, v),
-      FALSE);
-  g_return_val_if_fail (dim >= 0 && dim < v->ndim, FALSE);
+  g_return_if_fail (out && g && v);
+  g_return_if_fail (v->dtype == SF_DTYPE_F32 && g->dtype == SF_DTYPE_F32
+      && out->dtype == SF_DTYPE_F32 && sf_tensor_same_shape (out, v));
+  g_return_if_fail (dim >= 0 && dim < v->ndim);
   len = v->shape[dim];
-  g_return_val_if_fail (sf_tensor_numel (g) == len, FALSE);
+  g_return_if_fail (sf_tensor_numel (g) == len);
   for (int d = 0; d < dim; d++)
     outer *= v->shape[d];
   for (int d = dim + 1; d < v->ndim; d++)
@@ -187,5 +181,4 @@ sf_op_weight_norm (SfTensor *out, const SfTensor *g, const SfTensor *v, int dim)
       for (gint64 i = 0; i < inner; i++)
         od[(o * len + j) * inner + i] = vd[(o * len + j) * inner + i] * scale;
   }
-  return TRUE;
 }

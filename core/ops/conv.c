@@ -173,21 +173,19 @@ depthwise_planes (gint64 start, gint64 end, gpointer data)
   }
 }
 
-gboolean
+void
 sf_op_conv2d (SfTensor *out, const SfTensor *x, const SfTensor *w,
     const SfTensor *b, const SfConv2dParams *p)
 {
   gint64 batch, cin, h, wd, cout, kh, kw, ho, wo, cg, og, k, plane;
   g_autofree float *cols = NULL;
 
-  g_return_val_if_fail (out && x && w && p, FALSE);
-  g_return_val_if_fail (x->dtype == SF_DTYPE_F32 && w->dtype == SF_DTYPE_F32
-          && out->dtype == SF_DTYPE_F32,
-      FALSE);
-  g_return_val_if_fail (x->ndim == 4 && w->ndim == 4 && out->ndim == 4, FALSE);
-  g_return_val_if_fail (p->groups >= 1 && p->stride[0] >= 1 && p->stride[1] >= 1
-          && p->padding[0] >= 0 && p->padding[1] >= 0,
-      FALSE);
+  g_return_if_fail (out && x && w && p);
+  g_return_if_fail (x->dtype == SF_DTYPE_F32 && w->dtype == SF_DTYPE_F32
+      && out->dtype == SF_DTYPE_F32);
+  g_return_if_fail (x->ndim == 4 && w->ndim == 4 && out->ndim == 4);
+  g_return_if_fail (p->groups >= 1 && p->stride[0] >= 1 && p->stride[1] >= 1
+      && p->padding[0] >= 0 && p->padding[1] >= 0);
   batch = x->shape[0];
   cin = x->shape[1];
   h = x->shape[2];
@@ -195,18 +193,16 @@ sf_op_conv2d (SfTensor *out, const SfTensor *x, const SfTensor *w,
   cout = w->shape[0];
   kh = w->shape[2];
   kw = w->shape[3];
-  g_return_val_if_fail (cin % p->groups == 0 && cout % p->groups == 0, FALSE);
+  g_return_if_fail (cin % p->groups == 0 && cout % p->groups == 0);
   cg = cin / p->groups;
   og = cout / p->groups;
-  g_return_val_if_fail (w->shape[1] == cg, FALSE);
-  g_return_val_if_fail (
-      b == NULL || (b->ndim == 1 && b->shape[0] == cout), FALSE);
+  g_return_if_fail (w->shape[1] == cg);
+  g_return_if_fail (b == NULL || (b->ndim == 1 && b->shape[0] == cout));
   ho = sf_conv2d_out_size (h, (int)kh, p->stride[0], p->padding[0]);
   wo = sf_conv2d_out_size (wd, (int)kw, p->stride[1], p->padding[1]);
-  g_return_val_if_fail (ho > 0 && wo > 0, FALSE);
-  g_return_val_if_fail (out->shape[0] == batch && out->shape[1] == cout
-          && out->shape[2] == ho && out->shape[3] == wo,
-      FALSE);
+  g_return_if_fail (ho > 0 && wo > 0);
+  g_return_if_fail (out->shape[0] == batch && out->shape[1] == cout
+      && out->shape[2] == ho && out->shape[3] == wo);
   plane = ho * wo;
 
   if (cg == 1 && og == 1) {
@@ -224,7 +220,7 @@ sf_op_conv2d (SfTensor *out, const SfTensor *x, const SfTensor *w,
       .p = p };
     sf_parallel_for (
         batch * cin, MAX (1, 16384 / (plane * kh * kw)), depthwise_planes, &a);
-    return TRUE;
+    return;
   }
 
   k = cg * kh * kw;
@@ -259,7 +255,6 @@ sf_op_conv2d (SfTensor *out, const SfTensor *x, const SfTensor *w,
           MAX (1, SF_CONV_MIN_WORK / MAX (1, block_work)), gemm_blocks, &ga);
     }
   }
-  return TRUE;
 }
 
 gint64
@@ -268,7 +263,7 @@ sf_conv1d_out_size (gint64 in, int kernel, int stride, int padding)
   return sf_conv2d_out_size (in, kernel, stride, padding);
 }
 
-gboolean
+void
 sf_op_conv1d (SfTensor *out, const SfTensor *x, const SfTensor *w,
     const SfTensor *b, int stride, int padding, int groups)
 {
@@ -277,13 +272,13 @@ sf_op_conv1d (SfTensor *out, const SfTensor *x, const SfTensor *w,
   };
   g_autoptr (SfTensor) x4 = NULL, w4 = NULL, out4 = NULL;
 
-  g_return_val_if_fail (out && x && w, FALSE);
-  g_return_val_if_fail (x->ndim == 3 && w->ndim == 3 && out->ndim == 3, FALSE);
+  g_return_if_fail (out && x && w);
+  g_return_if_fail (x->ndim == 3 && w->ndim == 3 && out->ndim == 3);
   x4 = sf_tensor_reshape (
       (SfTensor *)x, 4, (gint64[]){ x->shape[0], x->shape[1], 1, x->shape[2] });
   w4 = sf_tensor_reshape (
       (SfTensor *)w, 4, (gint64[]){ w->shape[0], w->shape[1], 1, w->shape[2] });
   out4 = sf_tensor_reshape (
       out, 4, (gint64[]){ out->shape[0], out->shape[1], 1, out->shape[2] });
-  return sf_op_conv2d (out4, x4, w4, b, &p);
+  sf_op_conv2d (out4, x4, w4, b, &p);
 }

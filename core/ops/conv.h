@@ -20,7 +20,7 @@ gint64 sf_conv2d_out_size (gint64 in, int kernel, int stride, int padding);
 /* PyTorch nn.Conv2d: x [B, Cin, H, W], w [Cout, Cin/groups, kh, kw],
  * b [Cout] or NULL → out [B, Cout, Ho, Wo] with
  * Ho = (H + 2·pad_h - kh) / stride_h + 1 (and the same for W). */
-gboolean sf_op_conv2d (SfTensor *out, const SfTensor *x, const SfTensor *w,
+void sf_op_conv2d (SfTensor *out, const SfTensor *x, const SfTensor *w,
     const SfTensor *b, const SfConv2dParams *params);
 
 /* Output frames of a 1-D convolution, or 0 when the kernel does not fit. */
@@ -28,7 +28,7 @@ gint64 sf_conv1d_out_size (gint64 in, int kernel, int stride, int padding);
 /* PyTorch nn.Conv1d: x [B, Cin, T], w [Cout, Cin/groups, K], b [Cout] or
  * NULL → out [B, Cout, To], To = sf_conv1d_out_size (T, K, stride,
  * padding). */
-gboolean sf_op_conv1d (SfTensor *out, const SfTensor *x, const SfTensor *w,
+void sf_op_conv1d (SfTensor *out, const SfTensor *x, const SfTensor *w,
     const SfTensor *b, int stride, int padding, int groups);
 
 G_END_DECLS

@@ -53,17 +53,16 @@ add_rows_chunk (gint64 start, gint64 end, gpointer user_data)
   }
 }
 
-gboolean
+void
 sf_op_add (SfTensor *out, const SfTensor *a, const SfTensor *b)
 {
   ElemwiseArgs args = { 0 };
   gint64 n;
 
-  g_return_val_if_fail (out != NULL && a != NULL && b != NULL, FALSE);
-  g_return_val_if_fail (out->dtype == SF_DTYPE_F32 && a->dtype == SF_DTYPE_F32
-          && b->dtype == SF_DTYPE_F32,
-      FALSE);
-  g_return_val_if_fail (sf_tensor_same_shape (out, a), FALSE);
+  g_return_if_fail (out != NULL && a != NULL && b != NULL);
+  g_return_if_fail (out->dtype == SF_DTYPE_F32 && a->dtype == SF_DTYPE_F32
+      && b->dtype == SF_DTYPE_F32);
+  g_return_if_fail (sf_tensor_same_shape (out, a));
 
   n = sf_tensor_numel (a);
   args.out = sf_tensor_f32 (out);
@@ -72,23 +71,20 @@ sf_op_add (SfTensor *out, const SfTensor *a, const SfTensor *b)
 
   if (sf_tensor_same_shape (a, b)) {
     sf_parallel_for (n, SF_ELEMWISE_CHUNK, add_chunk, &args);
-    return TRUE;
+    return;
   }
 
   /* b [C] broadcast over the rows of a [..., C]. */
-  g_return_val_if_fail (
-      b->ndim == 1 && a->ndim >= 1 && b->shape[0] == sf_tensor_dim (a, -1),
-      FALSE);
+  g_return_if_fail (
+      b->ndim == 1 && a->ndim >= 1 && b->shape[0] == sf_tensor_dim (a, -1));
   args.b_len = b->shape[0];
   /* b must not be part of out's rows when it is broadcast. */
-  g_return_val_if_fail (args.b_len == 0 || args.b + args.b_len <= args.out
-          || args.b >= args.out + n,
-      FALSE);
+  g_return_if_fail (args.b_len == 0 || args.b + args.b_len <= args.out
+      || args.b >= args.out + n);
   if (args.b_len == 0)
-    return TRUE;
+    return;
   sf_parallel_for (n / args.b_len, MAX (1, SF_ELEMWISE_CHUNK / args.b_len),
       add_rows_chunk, &args);
-  return TRUE;
 }
 
 static void
@@ -104,19 +100,17 @@ scale_chunk (gint64 start, gint64 end, gpointer user_data)
     out[i] = x[i] * f;
 }
 
-gboolean
+void
 sf_op_scale (SfTensor *out, const SfTensor *x, float factor)
 {
   ElemwiseArgs args = { 0 };
 
-  g_return_val_if_fail (out != NULL && x != NULL, FALSE);
-  g_return_val_if_fail (
-      out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32, FALSE);
-  g_return_val_if_fail (sf_tensor_same_shape (out, x), FALSE);
+  g_return_if_fail (out != NULL && x != NULL);
+  g_return_if_fail (out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32);
+  g_return_if_fail (sf_tensor_same_shape (out, x));
 
   args.out = sf_tensor_f32 (out);
   args.a = sf_tensor_f32 (x);
   args.factor = factor;
   sf_parallel_for (sf_tensor_numel (x), SF_ELEMWISE_CHUNK, scale_chunk, &args);
-  return TRUE;
 }

@@ -8,8 +8,8 @@
 G_BEGIN_DECLS
 
 /* out = a + b, same shapes; or b broadcast over rows when b is 1-D of the last dim. */
-gboolean sf_op_add (SfTensor *out, const SfTensor *a, const SfTensor *b);
+void sf_op_add (SfTensor *out, const SfTensor *a, const SfTensor *b);
 /* out = x · factor. */
-gboolean sf_op_scale (SfTensor *out, const SfTensor *x, float factor);
+void sf_op_scale (SfTensor *out, const SfTensor *x, float factor);
 
 G_END_DECLS

@@ -76,19 +76,17 @@ transpose_tiles (gint64 start, gint64 end, gpointer data)
   }
 }
 
-gboolean
+void
 sf_op_transpose_last2 (SfTensor *out, const SfTensor *x)
 {
   TransposeArgs a;
   gint64 batch;
 
-  g_return_val_if_fail (out && x && x->ndim == 3 && out->ndim == 3, FALSE);
-  g_return_val_if_fail (x->dtype == SF_DTYPE_F32 && out->dtype == SF_DTYPE_F32
-          && out->data != x->data,
-      FALSE);
-  g_return_val_if_fail (out->shape[0] == x->shape[0]
-          && out->shape[1] == x->shape[2] && out->shape[2] == x->shape[1],
-      FALSE);
+  g_return_if_fail (out && x && x->ndim == 3 && out->ndim == 3);
+  g_return_if_fail (x->dtype == SF_DTYPE_F32 && out->dtype == SF_DTYPE_F32
+      && out->data != x->data);
+  g_return_if_fail (out->shape[0] == x->shape[0] && out->shape[1] == x->shape[2]
+      && out->shape[2] == x->shape[1]);
   batch = x->shape[0];
   a = (TransposeArgs){ .x = sf_tensor_f32 (x),
     .out = sf_tensor_f32 (out),
@@ -96,27 +94,25 @@ sf_op_transpose_last2 (SfTensor *out, const SfTensor *x)
     .n = x->shape[2] };
   sf_parallel_for (batch * ((a.m + SF_TRANSPOSE_TILE - 1) / SF_TRANSPOSE_TILE),
       MAX (1, 16384 / (SF_TRANSPOSE_TILE * MAX (1, a.n))), transpose_tiles, &a);
-  return TRUE;
 }
 
-gboolean
+void
 sf_op_concat (SfTensor *out, SfTensor *const *inputs, guint n, int dim)
 {
   gint64 outer = 1, total = 0, offset = 0, out_inner;
 
-  g_return_val_if_fail (out && inputs && n > 0, FALSE);
-  g_return_val_if_fail (dim >= 0 && dim < out->ndim, FALSE);
+  g_return_if_fail (out && inputs && n > 0);
+  g_return_if_fail (dim >= 0 && dim < out->ndim);
   for (int d = 0; d < dim; d++)
     outer *= out->shape[d];
   for (guint i = 0; i < n; i++) {
     const SfTensor *t = inputs[i];
-    g_return_val_if_fail (
-        t->ndim == out->ndim && t->dtype == out->dtype, FALSE);
+    g_return_if_fail (t->ndim == out->ndim && t->dtype == out->dtype);
     for (int d = 0; d < out->ndim; d++)
-      g_return_val_if_fail (d == dim || t->shape[d] == out->shape[d], FALSE);
+      g_return_if_fail (d == dim || t->shape[d] == out->shape[d]);
     total += t->shape[dim];
   }
-  g_return_val_if_fail (total == out->shape[dim], FALSE);
+  g_return_if_fail (total == out->shape[dim]);
   out_inner = sf_tensor_numel (out) / MAX (1, outer);
   for (guint i = 0; i < n; i++) {
     const SfTensor *t = inputs[i];
@@ -127,22 +123,20 @@ sf_op_concat (SfTensor *out, SfTensor *const *inputs, guint n, int dim)
           (const guint8 *)t->data + o * inner * es, inner * es);
     offset += inner;
   }
-  return TRUE;
 }
 
-gboolean
+void
 sf_op_copy (SfTensor *out, const SfTensor *x)
 {
   gsize nbytes = sf_tensor_nbytes (x);
 
-  g_return_val_if_fail (out && x && out->dtype == x->dtype, FALSE);
-  g_return_val_if_fail (sf_tensor_numel (out) == sf_tensor_numel (x), FALSE);
+  g_return_if_fail (out && x && out->dtype == x->dtype);
+  g_return_if_fail (sf_tensor_numel (out) == sf_tensor_numel (x));
   if (out->data == x->data)
-    return TRUE;
+    return;
   if ((const guint8 *)out->data < (const guint8 *)x->data + nbytes
       && (const guint8 *)x->data < (const guint8 *)out->data + nbytes)
     memmove (out->data, x->data, nbytes);
   else
     parallel_copy (out->data, x->data, nbytes);
-  return TRUE;
 }

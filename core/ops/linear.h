@@ -8,10 +8,10 @@
 G_BEGIN_DECLS
 
 /* out[..., N] = x[..., K] · w[N, K]ᵀ + b[N]   (b may be NULL). out must not alias x. */
-gboolean sf_op_linear (
+void sf_op_linear (
     SfTensor *out, const SfTensor *x, const SfTensor *w, const SfTensor *b);
 /* out[M, N] = a[M, K] · b[K, N] (trans_b: b is [N, K]). Plain 2-D matmul. */
-gboolean sf_op_matmul (
+void sf_op_matmul (
     SfTensor *out, const SfTensor *a, const SfTensor *b, gboolean trans_b);
 
 G_END_DECLS

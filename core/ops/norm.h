@@ -8,11 +8,11 @@
 G_BEGIN_DECLS
 
 /* Over the last dimension: (x - mean) / sqrt(var + eps) · gamma + beta. */
-gboolean sf_op_layer_norm (SfTensor *out, const SfTensor *x,
-    const SfTensor *gamma, const SfTensor *beta, float eps);
+void sf_op_layer_norm (SfTensor *out, const SfTensor *x, const SfTensor *gamma,
+    const SfTensor *beta, float eps);
 /* Numerically stable softmax over the last dimension. */
-gboolean sf_op_softmax (SfTensor *out, const SfTensor *x);
+void sf_op_softmax (SfTensor *out, const SfTensor *x);
 /* x / max(‖x‖₂, eps) over the last dimension (eps = 1e-12, as torch.nn.functional.normalize). */
-gboolean sf_op_l2_normalize (SfTensor *out, const SfTensor *x);
+void sf_op_l2_normalize (SfTensor *out, const SfTensor *x);
 
 G_END_DECLS

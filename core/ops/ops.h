@@ -3,13 +3,16 @@
  *
  * Conventions shared by every op:
  * - The output comes first and is written, never allocated.
- * - Shapes are checked with g_return_val_if_fail: by the time graph code
- *   calls an op, the weights have been validated against the config at
- *   load time, so a mismatch is a programming error, not bad input. Ops
- *   that consume external data (token ids) return FALSE with a GError.
- * - BLAS is called from core/ only (through core/blas.h). Graph code
- *   composes ops and never loops over elements. Unless a header says
- *   otherwise, the output may alias the input (in place).
+ * - Ops run on tensors the library built and validated (weights are
+ *   checked against the config when a model loads), so a wrong shape or
+ *   dtype is a programming error: a g_return_if_fail precondition, and the
+ *   op returns void. The one op that reads external data (token ids,
+ *   sf_op_embedding) returns FALSE with a GError instead.
+ * - Products go through core/blas.h, and only from these files. Whoever
+ *   runs them checks once that BLAS loads (sf_blas_init(); sf_model_load()
+ *   does), so no op has a failure path for it.
+ * - Graph code composes ops and never loops over elements. Unless a header
+ *   says otherwise, the output may alias the input (in place).
  *
  * This header includes them all.
  */

@@ -28,27 +28,23 @@ mask_weight (const SfTensor *mask, gint64 i)
     default: return 0.0f;
   }
 }
-gboolean
+void
 sf_op_mean_pool (SfTensor *out, const SfTensor *x, const SfTensor *mask)
 {
   gint64 batch, seq, hidden, b, t, i;
   const float *src;
   float *dst;
 
-  g_return_val_if_fail (out != NULL && x != NULL, FALSE);
-  g_return_val_if_fail (
-      out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32, FALSE);
-  g_return_val_if_fail (x->ndim == 3 && out->ndim == 2, FALSE);
+  g_return_if_fail (out != NULL && x != NULL);
+  g_return_if_fail (out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32);
+  g_return_if_fail (x->ndim == 3 && out->ndim == 2);
   batch = x->shape[0];
   seq = x->shape[1];
   hidden = x->shape[2];
-  g_return_val_if_fail (
-      out->shape[0] == batch && out->shape[1] == hidden, FALSE);
-  g_return_val_if_fail (mask == NULL
-          || (mask->ndim == 2 && mask->shape[0] == batch
-              && mask->shape[1] == seq),
-      FALSE);
-  g_return_val_if_fail (out->data != x->data, FALSE);
+  g_return_if_fail (out->shape[0] == batch && out->shape[1] == hidden);
+  g_return_if_fail (mask == NULL
+      || (mask->ndim == 2 && mask->shape[0] == batch && mask->shape[1] == seq));
+  g_return_if_fail (out->data != x->data);
 
   src = sf_tensor_f32 (x);
   dst = sf_tensor_f32 (out);
@@ -74,28 +70,24 @@ sf_op_mean_pool (SfTensor *out, const SfTensor *x, const SfTensor *mask)
     for (i = 0; i < hidden; i++)
       o[i] /= denom;
   }
-  return TRUE;
 }
 
-gboolean
+void
 sf_op_first_token (SfTensor *out, const SfTensor *x)
 {
   gint64 batch, seq, hidden, b;
 
-  g_return_val_if_fail (out != NULL && x != NULL, FALSE);
-  g_return_val_if_fail (
-      out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32, FALSE);
-  g_return_val_if_fail (x->ndim == 3 && out->ndim == 2, FALSE);
+  g_return_if_fail (out != NULL && x != NULL);
+  g_return_if_fail (out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32);
+  g_return_if_fail (x->ndim == 3 && out->ndim == 2);
   batch = x->shape[0];
   seq = x->shape[1];
   hidden = x->shape[2];
-  g_return_val_if_fail (seq >= 1, FALSE);
-  g_return_val_if_fail (
-      out->shape[0] == batch && out->shape[1] == hidden, FALSE);
+  g_return_if_fail (seq >= 1);
+  g_return_if_fail (out->shape[0] == batch && out->shape[1] == hidden);
 
   /* memmove: out may be a view into x. */
   for (b = 0; b < batch; b++)
     memmove (sf_tensor_f32 (out) + b * hidden,
         sf_tensor_f32 (x) + b * seq * hidden, hidden * sizeof (float));
-  return TRUE;
 }

@@ -9,9 +9,8 @@ G_BEGIN_DECLS
 
 /* out[B, H] = Σ_t x[b,t,:]·mask[b,t] / max(Σ_t mask[b,t], 1e-9)  (mask [B, T]
  * of any dtype, or NULL for all ones). */
-gboolean sf_op_mean_pool (
-    SfTensor *out, const SfTensor *x, const SfTensor *mask);
+void sf_op_mean_pool (SfTensor *out, const SfTensor *x, const SfTensor *mask);
 /* out[b, :] = x[b, 0, :]  (x [B, T, H], out [B, H]; out may be a view of x). */
-gboolean sf_op_first_token (SfTensor *out, const SfTensor *x);
+void sf_op_first_token (SfTensor *out, const SfTensor *x);
 
 G_END_DECLS

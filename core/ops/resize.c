@@ -139,17 +139,16 @@ resize_argmax_rows (gint64 start, gint64 end, gpointer data)
   }
 }
 
-gboolean
+void
 sf_op_resize_bilinear (SfTensor *out, const SfTensor *x)
 {
   ResizeArgs a;
   gint64 planes;
 
-  g_return_val_if_fail (out && x && x->ndim == 4 && out->ndim == 4, FALSE);
-  g_return_val_if_fail (
-      x->dtype == SF_DTYPE_F32 && out->dtype == SF_DTYPE_F32, FALSE);
-  g_return_val_if_fail (
-      out->shape[0] == x->shape[0] && out->shape[1] == x->shape[1], FALSE);
+  g_return_if_fail (out && x && x->ndim == 4 && out->ndim == 4);
+  g_return_if_fail (x->dtype == SF_DTYPE_F32 && out->dtype == SF_DTYPE_F32);
+  g_return_if_fail (
+      out->shape[0] == x->shape[0] && out->shape[1] == x->shape[1]);
   a = (ResizeArgs){ .x = sf_tensor_f32 (x),
     .out = sf_tensor_f32 (out),
     .c = x->shape[1],
@@ -159,13 +158,13 @@ sf_op_resize_bilinear (SfTensor *out, const SfTensor *x)
     .wo = out->shape[3] };
   planes = x->shape[0] * a.c;
   if (planes == 0 || a.ho == 0 || a.wo == 0)
-    return TRUE;
-  g_return_val_if_fail (a.h > 0 && a.w > 0, FALSE);
+    return;
+  g_return_if_fail (a.h > 0 && a.w > 0);
   /* same size: the taps are (i, weight 1) and (i + 1, weight 0), so the
    * blend reproduces every finite input exactly */
   if (a.h == a.ho && a.w == a.wo) {
     sf_op_copy (out, x);
-    return TRUE;
+    return;
   }
   a.bands = planes >= SF_RESIZE_BANDS ? 1 : MIN (SF_RESIZE_BANDS, a.ho);
   a.ty = linear_taps (a.h, a.ho);
@@ -174,19 +173,16 @@ sf_op_resize_bilinear (SfTensor *out, const SfTensor *x)
       MAX (1, 16384 / (a.ho / a.bands * a.wo + 1)), resize_bands, &a);
   g_free (a.ty);
   g_free (a.tx);
-  return TRUE;
 }
 
-gboolean
+void
 sf_op_resize_bilinear_argmax (SfTensor *out, const SfTensor *x)
 {
   ResizeArgs a;
 
-  g_return_val_if_fail (out && x && x->ndim == 4 && out->ndim == 3, FALSE);
-  g_return_val_if_fail (
-      x->dtype == SF_DTYPE_F32 && out->dtype == SF_DTYPE_I32, FALSE);
-  g_return_val_if_fail (
-      out->shape[0] == x->shape[0] && x->shape[1] >= 1, FALSE);
+  g_return_if_fail (out && x && x->ndim == 4 && out->ndim == 3);
+  g_return_if_fail (x->dtype == SF_DTYPE_F32 && out->dtype == SF_DTYPE_I32);
+  g_return_if_fail (out->shape[0] == x->shape[0] && x->shape[1] >= 1);
   a = (ResizeArgs){ .x = sf_tensor_f32 (x),
     .labels = out->data,
     .c = x->shape[1],
@@ -200,20 +196,17 @@ sf_op_resize_bilinear_argmax (SfTensor *out, const SfTensor *x)
       x->shape[0] * a.ho, MAX (1, 1024 / (a.wo * a.c)), resize_argmax_rows, &a);
   g_free (a.ty);
   g_free (a.tx);
-  return TRUE;
 }
 
-gboolean
+void
 sf_op_argmax_channels (SfTensor *out, const SfTensor *x)
 {
   gint64 c, plane;
 
-  g_return_val_if_fail (out && x && x->ndim == 4 && out->ndim == 3, FALSE);
-  g_return_val_if_fail (
-      x->dtype == SF_DTYPE_F32 && out->dtype == SF_DTYPE_I32, FALSE);
-  g_return_val_if_fail (out->shape[0] == x->shape[0]
-          && out->shape[1] == x->shape[2] && out->shape[2] == x->shape[3],
-      FALSE);
+  g_return_if_fail (out && x && x->ndim == 4 && out->ndim == 3);
+  g_return_if_fail (x->dtype == SF_DTYPE_F32 && out->dtype == SF_DTYPE_I32);
+  g_return_if_fail (out->shape[0] == x->shape[0] && out->shape[1] == x->shape[2]
+      && out->shape[2] == x->shape[3]);
   c = x->shape[1];
   plane = x->shape[2] * x->shape[3];
   for (gint64 b = 0; b < x->shape[0]; b++) {
@@ -231,5 +224,4 @@ sf_op_argmax_channels (SfTensor *out, const SfTensor *x)
       dst[i] = arg;
     }
   }
-  return TRUE;
 }

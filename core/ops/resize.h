@@ -9,12 +9,12 @@ G_BEGIN_DECLS
 
 /* F.interpolate (mode="bilinear", align_corners=False) of x [B, C, H, W]
  * to out [B, C, Ho, Wo]. */
-gboolean sf_op_resize_bilinear (SfTensor *out, const SfTensor *x);
+void sf_op_resize_bilinear (SfTensor *out, const SfTensor *x);
 /* out [B, H, W] I32 = argmax over C of x [B, C, H, W] (first maximum wins). */
-gboolean sf_op_argmax_channels (SfTensor *out, const SfTensor *x);
+void sf_op_argmax_channels (SfTensor *out, const SfTensor *x);
 /* argmax over C of x [B, C, H, W] bilinearly resized to out [B, Ho, Wo]
  * (I32), without materialising the resized [B, C, Ho, Wo] map. Gives the
  * same labels as sf_op_resize_bilinear then sf_op_argmax_channels. */
-gboolean sf_op_resize_bilinear_argmax (SfTensor *out, const SfTensor *x);
+void sf_op_resize_bilinear_argmax (SfTensor *out, const SfTensor *x);
 
 G_END_DECLS
