@@ -174,5 +174,6 @@ gboolean sf_model_forward_audio (SfModel *model, const SfAudioInput *input,
 void sf_audio_output_clear (SfAudioOutput *output);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfModel, sf_model_unref)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SfTextInput, sf_text_input_clear)
 
 G_END_DECLS
