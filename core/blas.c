@@ -16,7 +16,10 @@
  *   threads keep spinning after each call, slowing the per-row work that
  *   follows. sf_blas_set_threads() still changes this for direct callers.
  * - A missing BLAS is an environment problem, reported as a GError from
- *   sf_blas_init(), never an abort.
+ *   sf_blas_init(), never an abort. The message names every library tried.
+ * - SF_BLAS_LIBRARY names the one library to load instead of the usual
+ *   OpenBLAS names: a build elsewhere on disk, or a name that does not
+ *   exist to see how a program copes without BLAS.
  * - A product with one output row (a decoder step over one token) goes to
  *   sgemv: OpenBLAS's sgemm would first copy the whole of the other
  *   operand, usually a weight matrix, into its packing buffer, which costs
@@ -35,6 +38,7 @@
 #endif
 
 #define SF_BLAS_CORETYPE_ENV "OPENBLAS_CORETYPE"
+#define SF_BLAS_LIBRARY_ENV "SF_BLAS_LIBRARY"
 
 /* CBLAS enum values (cblas.h), passed as plain ints. */
 #define SF_CBLAS_ROW_MAJOR 101
@@ -124,43 +128,45 @@ detect_coretype (void)
   return NULL;
 }
 
+/* @names: the @n library names to try, in order. */
 static void *
-find_loaded_blas (void)
+find_loaded_blas (const char *const *names, guint n)
 {
   guint i;
 
-  for (i = 0; i < G_N_ELEMENTS (blas_sonames); i++) {
-    void *handle = dlopen (blas_sonames[i], RTLD_NOW | RTLD_NOLOAD);
+  for (i = 0; i < n; i++) {
+    void *handle = dlopen (names[i], RTLD_NOW | RTLD_NOLOAD);
     if (handle != NULL) {
       if (dlsym (handle, "cblas_sgemm") != NULL)
         return handle;
       dlclose (handle);
     }
   }
-  /* Linked into the program itself under another file name. */
-  if (dlsym (RTLD_DEFAULT, "cblas_sgemm") != NULL
+  /* Linked into the program itself under another file name (unless the
+   * user asked for a particular library). */
+  if (names == blas_sonames && dlsym (RTLD_DEFAULT, "cblas_sgemm") != NULL
       && dlsym (RTLD_DEFAULT, "openblas_get_corename") != NULL)
     return RTLD_DEFAULT;
   return NULL;
 }
 
 static void *
-open_blas (GString *tried)
+open_blas (const char *const *names, guint n, GString *tried)
 {
   guint i;
 
-  for (i = 0; i < G_N_ELEMENTS (blas_sonames); i++) {
-    void *handle = dlopen (blas_sonames[i], RTLD_NOW | RTLD_LOCAL);
+  for (i = 0; i < n; i++) {
+    void *handle = dlopen (names[i], RTLD_NOW | RTLD_LOCAL);
     if (handle == NULL) {
       const char *why = dlerror ();
       g_string_append_printf (tried, "%s%s (%s)", tried->len ? "; " : "",
-          blas_sonames[i], why ? why : "not found");
+          names[i], why ? why : "not found");
       continue;
     }
     if (dlsym (handle, "cblas_sgemm") != NULL)
       return handle;
-    g_string_append_printf (tried, "%s%s (no cblas_sgemm)",
-        tried->len ? "; " : "", blas_sonames[i]);
+    g_string_append_printf (
+        tried, "%s%s (no cblas_sgemm)", tried->len ? "; " : "", names[i]);
     dlclose (handle);
   }
   return NULL;
@@ -170,11 +176,18 @@ static void
 load_blas (SfBlasState *st)
 {
   const char *user_core = g_getenv (SF_BLAS_CORETYPE_ENV);
+  g_autofree char *user_lib = g_strdup (g_getenv (SF_BLAS_LIBRARY_ENV));
+  const char *const *names = blas_sonames;
+  guint n_names = G_N_ELEMENTS (blas_sonames);
   const char *chosen = NULL;
   gboolean already_loaded = FALSE;
   void *handle;
 
-  handle = find_loaded_blas ();
+  if (user_lib != NULL && user_lib[0] != '\0') {
+    names = (const char *const *)&user_lib;
+    n_names = 1;
+  }
+  handle = find_loaded_blas (names, n_names);
   if (handle != NULL) {
     already_loaded = TRUE;
   } else {
@@ -185,13 +198,14 @@ load_blas (SfBlasState *st)
       if (chosen != NULL)
         g_setenv (SF_BLAS_CORETYPE_ENV, chosen, TRUE);
     }
-    handle = open_blas (tried);
+    handle = open_blas (names, n_names, tried);
     if (chosen != NULL)
       g_unsetenv (SF_BLAS_CORETYPE_ENV);
     if (handle == NULL) {
       g_set_error (&st->error, SF_ERROR, SF_ERROR_IO,
-          "no BLAS library could be loaded (install OpenBLAS, "
-          "libopenblas0): %s",
+          "no BLAS library could be loaded (%s): %s",
+          names == blas_sonames ? "install OpenBLAS, libopenblas0"
+                                : "the one named by " SF_BLAS_LIBRARY_ENV,
           tried->str);
       return;
     }

@@ -14,8 +14,12 @@
 
 G_BEGIN_DECLS
 
-/* Loads BLAS once per process (thread-safe). FALSE with an error when no
- * OpenBLAS can be loaded. Every other function here calls it implicitly. */
+/* Loads BLAS once per process (thread-safe). FALSE with an SF_ERROR_IO
+ * error naming each library tried when none can be loaded. The
+ * environment variable SF_BLAS_LIBRARY, read at that first call, names the
+ * one library to try (a file name or path) instead of libopenblas.so.0,
+ * libopenblas.so and libblas.so.3. Every other function here calls it
+ * implicitly; sf_blas_sgemm() must not run when it failed. */
 gboolean sf_blas_init (GError **error);
 /* The kernel family in use, e.g. "SkylakeX", or "unavailable". */
 const char *sf_blas_corename (void);

@@ -9,7 +9,7 @@
  * Linear-layer convention (PyTorch nn.Linear and every HF checkpoint):
  *   a weight is stored [out, in] and the layer computes y = x · Wᵀ + b,
  *   i.e. cblas_sgemm (RowMajor, NoTrans, Trans). sf_op_linear() in
- *   core/ops.h is the one place that implements it.
+ *   core/ops/linear.h is the one place that implements it.
  */
 #pragma once
 

@@ -1,6 +1,7 @@
 /* Streamformer graphs: loading a model and its shared metadata. */
 #include "graphs/model-private.h"
 #include "core/audio/audio.h"
+#include "core/blas.h"
 #include "core/error.h"
 #include "core/image/image.h"
 #include "core/ops/ops.h"
@@ -172,9 +173,14 @@ sf_model_load_tokenizer (SfModel *model, GError **error)
 SfModel *
 sf_model_load (const char *dir, GError **error)
 {
-  g_autoptr (SfModel) model = g_new0 (SfModel, 1);
+  g_autoptr (SfModel) model = NULL;
   const char *arch = NULL;
 
+  /* Every graph multiplies matrices: a missing BLAS is reported here, once,
+   * so the ops that run later need no failure path for it. */
+  if (!sf_blas_init (error))
+    return NULL;
+  model = g_new0 (SfModel, 1);
   model->refcount = 1;
   model->default_pooling = SF_POOLING_NONE;
   model->logit_scale = 1.0f;

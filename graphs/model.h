@@ -1,9 +1,9 @@
 /* Streamformer graphs: a loaded model.
  *
- * sf_model_load() reads config.json, picks the model family from
- * `architectures` / `model_type` (graphs/registry.c), validates every weight
- * the family declares against the config, and loads the tokenizer when the
- * folder has one. A model is immutable after loading and refcounted, so
+ * sf_model_load() checks that BLAS loads (core/blas.h), reads config.json,
+ * picks the model family from `architectures` / `model_type`
+ * (graphs/registry.c), validates every weight the family declares against
+ * the config, and loads the tokenizer when the folder has one. A model is immutable after loading and refcounted, so
  * several elements and threads may share one (see sf_model_cache_get()).
  */
 #pragma once
@@ -181,5 +181,6 @@ gboolean sf_model_forward_audio (SfModel *model, const SfAudioInput *input,
 void sf_audio_output_clear (SfAudioOutput *output);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfModel, sf_model_unref)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SfTextInput, sf_text_input_clear)
 
 G_END_DECLS

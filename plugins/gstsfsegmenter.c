@@ -38,7 +38,7 @@
 
 #include <string.h>
 
-#include "core/ops/conv.h"
+#include "core/ops/resize.h"
 #include "gstsfmodel.h"
 #include "gstsfsegmenter.h"
 #include "gstsfvideo.h"

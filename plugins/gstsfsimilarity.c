@@ -44,7 +44,7 @@
 #include "config.h"
 #endif
 
-#include "core/ops/conv.h"
+#include "core/ops/layout.h"
 #include "gstsfsimilarity.h"
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",

@@ -1,4 +1,5 @@
-/* Streamformer core: element-wise ops (activations, sigmoid, add, scale).
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Streamformer core: activation functions (GELU, SiLU, sigmoid, ...).
  *
  * Design decisions:
  * - Every op is a flat loop over the elements, split into contiguous ranges
@@ -14,7 +15,7 @@
  *   within a few ulp, so activations go through small array helpers that
  *   use it where it exists and the scalar functions elsewhere.
  */
-#include "core/ops/ops.h"
+#include "core/ops/activation.h"
 #include "core/threads.h"
 
 #include <math.h>
@@ -131,9 +132,6 @@ typedef struct
 {
   float *out;
   const float *a;
-  const float *b;
-  gint64 b_len; /* b's length: the row length when broadcast */
-  float factor;
   SfActivation act;
 } ElemwiseArgs;
 
@@ -243,126 +241,25 @@ activation_chunk (gint64 start, gint64 end, gpointer user_data)
   }
 }
 
-gboolean
+void
 sf_op_activation (SfTensor *out, const SfTensor *x, SfActivation act)
 {
   ElemwiseArgs args = { 0 };
 
-  g_return_val_if_fail (out != NULL && x != NULL, FALSE);
-  g_return_val_if_fail (
-      out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32, FALSE);
-  g_return_val_if_fail (sf_tensor_same_shape (out, x), FALSE);
-  g_return_val_if_fail (
-      act >= SF_ACTIVATION_GELU && act <= SF_ACTIVATION_IDENTITY, FALSE);
+  g_return_if_fail (out != NULL && x != NULL);
+  g_return_if_fail (out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32);
+  g_return_if_fail (sf_tensor_same_shape (out, x));
+  g_return_if_fail (act >= SF_ACTIVATION_GELU && act <= SF_ACTIVATION_IDENTITY);
 
   args.out = sf_tensor_f32 (out);
   args.a = sf_tensor_f32 (x);
   args.act = act;
   sf_parallel_for (
       sf_tensor_numel (x), SF_ELEMWISE_CHUNK, activation_chunk, &args);
-  return TRUE;
 }
 
-gboolean
+void
 sf_op_sigmoid (SfTensor *out, const SfTensor *x)
 {
-  return sf_op_activation (out, x, SF_ACTIVATION_SIGMOID);
-}
-
-static void
-add_chunk (gint64 start, gint64 end, gpointer user_data)
-{
-  ElemwiseArgs *args = user_data;
-  float *out = args->out;
-  const float *a = args->a;
-  const float *b = args->b;
-  gint64 i;
-
-  for (i = start; i < end; i++)
-    out[i] = a[i] + b[i];
-}
-
-/* Ranges here are rows of length b_len. */
-static void
-add_rows_chunk (gint64 start, gint64 end, gpointer user_data)
-{
-  ElemwiseArgs *args = user_data;
-  gint64 len = args->b_len, r, i;
-  const float *b = args->b;
-
-  for (r = start; r < end; r++) {
-    float *out = args->out + r * len;
-    const float *a = args->a + r * len;
-
-    for (i = 0; i < len; i++)
-      out[i] = a[i] + b[i];
-  }
-}
-
-gboolean
-sf_op_add (SfTensor *out, const SfTensor *a, const SfTensor *b)
-{
-  ElemwiseArgs args = { 0 };
-  gint64 n;
-
-  g_return_val_if_fail (out != NULL && a != NULL && b != NULL, FALSE);
-  g_return_val_if_fail (out->dtype == SF_DTYPE_F32 && a->dtype == SF_DTYPE_F32
-          && b->dtype == SF_DTYPE_F32,
-      FALSE);
-  g_return_val_if_fail (sf_tensor_same_shape (out, a), FALSE);
-
-  n = sf_tensor_numel (a);
-  args.out = sf_tensor_f32 (out);
-  args.a = sf_tensor_f32 (a);
-  args.b = sf_tensor_f32 (b);
-
-  if (sf_tensor_same_shape (a, b)) {
-    sf_parallel_for (n, SF_ELEMWISE_CHUNK, add_chunk, &args);
-    return TRUE;
-  }
-
-  /* b [C] broadcast over the rows of a [..., C]. */
-  g_return_val_if_fail (
-      b->ndim == 1 && a->ndim >= 1 && b->shape[0] == sf_tensor_dim (a, -1),
-      FALSE);
-  args.b_len = b->shape[0];
-  /* b must not be part of out's rows when it is broadcast. */
-  g_return_val_if_fail (args.b_len == 0 || args.b + args.b_len <= args.out
-          || args.b >= args.out + n,
-      FALSE);
-  if (args.b_len == 0)
-    return TRUE;
-  sf_parallel_for (n / args.b_len, MAX (1, SF_ELEMWISE_CHUNK / args.b_len),
-      add_rows_chunk, &args);
-  return TRUE;
-}
-
-static void
-scale_chunk (gint64 start, gint64 end, gpointer user_data)
-{
-  ElemwiseArgs *args = user_data;
-  float *out = args->out;
-  const float *x = args->a;
-  float f = args->factor;
-  gint64 i;
-
-  for (i = start; i < end; i++)
-    out[i] = x[i] * f;
-}
-
-gboolean
-sf_op_scale (SfTensor *out, const SfTensor *x, float factor)
-{
-  ElemwiseArgs args = { 0 };
-
-  g_return_val_if_fail (out != NULL && x != NULL, FALSE);
-  g_return_val_if_fail (
-      out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32, FALSE);
-  g_return_val_if_fail (sf_tensor_same_shape (out, x), FALSE);
-
-  args.out = sf_tensor_f32 (out);
-  args.a = sf_tensor_f32 (x);
-  args.factor = factor;
-  sf_parallel_for (sf_tensor_numel (x), SF_ELEMWISE_CHUNK, scale_chunk, &args);
-  return TRUE;
+  sf_op_activation (out, x, SF_ACTIVATION_SIGMOID);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: multi-head scaled dot-product attention.
  *
  * Design decisions:
@@ -17,7 +18,7 @@
  *   and S ≥ T keys (a KV cache), query t sees keys ≤ t + S - T. For S = T
  *   this is the plain lower-triangular mask.
  */
-#include "core/ops/ops.h"
+#include "core/ops/attention.h"
 #include "core/blas.h"
 #include "core/threads.h"
 
@@ -27,7 +28,7 @@
     && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
 #define SF_HAVE_LIBMVEC 1
 #include <immintrin.h>
-/* libmvec's 4-lane SSE expf (see ops-activation.c). */
+/* libmvec's 4-lane SSE expf (see core/ops/activation.c). */
 extern __m128 sf_vec4_expf (__m128 x) __asm__("_ZGVbN4v_expf");
 #endif
 
@@ -180,7 +181,7 @@ overlaps (const SfTensor *a, const SfTensor *b)
   return a0 < b0 + sf_tensor_nbytes (b) && b0 < a0 + sf_tensor_nbytes (a);
 }
 
-gboolean
+void
 sf_op_attention (SfTensor *out, const SfTensor *q, const SfTensor *k,
     const SfTensor *v, int n_heads, const SfTensor *mask, gboolean causal)
 {
@@ -188,33 +189,28 @@ sf_op_attention (SfTensor *out, const SfTensor *q, const SfTensor *k,
   guint8 *allowed = NULL;
   gint64 batch, rows;
 
-  g_return_val_if_fail (q != NULL && q->ndim == 3, FALSE);
+  g_return_if_fail (q != NULL && q->ndim == 3);
   batch = q->shape[0];
   args.t_len = q->shape[1];
   args.hidden = q->shape[2];
-  g_return_val_if_fail (check_operand (q, batch, args.hidden), FALSE);
-  g_return_val_if_fail (
-      check_operand (out, batch, args.hidden) && out->shape[1] == args.t_len,
-      FALSE);
-  g_return_val_if_fail (check_operand (k, batch, args.hidden), FALSE);
+  g_return_if_fail (check_operand (q, batch, args.hidden));
+  g_return_if_fail (
+      check_operand (out, batch, args.hidden) && out->shape[1] == args.t_len);
+  g_return_if_fail (check_operand (k, batch, args.hidden));
   args.s_len = k->shape[1];
-  g_return_val_if_fail (
-      check_operand (v, batch, args.hidden) && v->shape[1] == args.s_len,
-      FALSE);
-  g_return_val_if_fail (n_heads > 0 && args.hidden % n_heads == 0, FALSE);
-  g_return_val_if_fail (mask == NULL
-          || (mask->ndim == 2 && mask->shape[0] == batch
-              && mask->shape[1] == args.s_len),
-      FALSE);
-  g_return_val_if_fail (
-      !overlaps (out, q) && !overlaps (out, k) && !overlaps (out, v), FALSE);
-  g_return_val_if_fail (args.hidden <= G_MAXINT && args.s_len <= G_MAXINT
-          && args.t_len <= G_MAXINT,
-      FALSE);
-  g_return_val_if_fail (sf_blas_init (NULL), FALSE);
+  g_return_if_fail (
+      check_operand (v, batch, args.hidden) && v->shape[1] == args.s_len);
+  g_return_if_fail (n_heads > 0 && args.hidden % n_heads == 0);
+  g_return_if_fail (mask == NULL
+      || (mask->ndim == 2 && mask->shape[0] == batch
+          && mask->shape[1] == args.s_len));
+  g_return_if_fail (
+      !overlaps (out, q) && !overlaps (out, k) && !overlaps (out, v));
+  g_return_if_fail (args.hidden <= G_MAXINT && args.s_len <= G_MAXINT
+      && args.t_len <= G_MAXINT);
 
   if (batch == 0 || args.t_len == 0 || args.hidden == 0)
-    return TRUE;
+    return;
 
   args.out = sf_tensor_f32 (out);
   args.q = sf_tensor_f32 (q);
@@ -251,5 +247,4 @@ sf_op_attention (SfTensor *out, const SfTensor *q, const SfTensor *k,
   sf_parallel_for (batch * n_heads * args.n_blocks, 1, attend_units, &args);
 
   g_free (allowed);
-  return TRUE;
 }

@@ -1,5 +1,5 @@
-/* Streamformer core: convolution, batch norm, resizing and layout ops on
- * NCHW feature maps.
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Streamformer core: 2-D and 1-D convolutions.
  *
  * Design decisions:
  * - A dense or grouped convolution is im2col + one matrix product per
@@ -7,14 +7,13 @@
  *   out [Cout/g, Ho · Wo] = w [Cout/g, Cin/g · kh · kw] · cols. A 1x1
  *   convolution with stride 1 and no padding skips im2col. The product is
  *   split over the pool in column blocks, one single-threaded sgemm each,
- *   as core/ops-linear.c does.
+ *   as core/ops/linear.c does.
  * - A depthwise convolution (one input channel per group) has too little
  *   work per group for a product; it is a direct loop over planes. With a
  *   unit stride along the width, each tap adds a shifted input row to the
  *   output row, a contiguous multiply-add the compiler vectorises.
- * - Bilinear resizing computes source indices and weights in float, and
- *   blends along the width first, then the height, as PyTorch's CPU kernel
- *   does, so labels derived from it agree with PyTorch at ties.
+ * - A 1-D convolution is a 2-D one over a [B, C, 1, T] view with a
+ *   [Cout, Cin/g, 1, K] kernel view: one im2col + sgemm path for both.
  */
 #include "core/ops/conv.h"
 #include "core/blas.h"
@@ -174,21 +173,19 @@ depthwise_planes (gint64 start, gint64 end, gpointer data)
   }
 }
 
-gboolean
+void
 sf_op_conv2d (SfTensor *out, const SfTensor *x, const SfTensor *w,
     const SfTensor *b, const SfConv2dParams *p)
 {
   gint64 batch, cin, h, wd, cout, kh, kw, ho, wo, cg, og, k, plane;
   g_autofree float *cols = NULL;
 
-  g_return_val_if_fail (out && x && w && p, FALSE);
-  g_return_val_if_fail (x->dtype == SF_DTYPE_F32 && w->dtype == SF_DTYPE_F32
-          && out->dtype == SF_DTYPE_F32,
-      FALSE);
-  g_return_val_if_fail (x->ndim == 4 && w->ndim == 4 && out->ndim == 4, FALSE);
-  g_return_val_if_fail (p->groups >= 1 && p->stride[0] >= 1 && p->stride[1] >= 1
-          && p->padding[0] >= 0 && p->padding[1] >= 0,
-      FALSE);
+  g_return_if_fail (out && x && w && p);
+  g_return_if_fail (x->dtype == SF_DTYPE_F32 && w->dtype == SF_DTYPE_F32
+      && out->dtype == SF_DTYPE_F32);
+  g_return_if_fail (x->ndim == 4 && w->ndim == 4 && out->ndim == 4);
+  g_return_if_fail (p->groups >= 1 && p->stride[0] >= 1 && p->stride[1] >= 1
+      && p->padding[0] >= 0 && p->padding[1] >= 0);
   batch = x->shape[0];
   cin = x->shape[1];
   h = x->shape[2];
@@ -196,18 +193,16 @@ sf_op_conv2d (SfTensor *out, const SfTensor *x, const SfTensor *w,
   cout = w->shape[0];
   kh = w->shape[2];
   kw = w->shape[3];
-  g_return_val_if_fail (cin % p->groups == 0 && cout % p->groups == 0, FALSE);
+  g_return_if_fail (cin % p->groups == 0 && cout % p->groups == 0);
   cg = cin / p->groups;
   og = cout / p->groups;
-  g_return_val_if_fail (w->shape[1] == cg, FALSE);
-  g_return_val_if_fail (
-      b == NULL || (b->ndim == 1 && b->shape[0] == cout), FALSE);
+  g_return_if_fail (w->shape[1] == cg);
+  g_return_if_fail (b == NULL || (b->ndim == 1 && b->shape[0] == cout));
   ho = sf_conv2d_out_size (h, (int)kh, p->stride[0], p->padding[0]);
   wo = sf_conv2d_out_size (wd, (int)kw, p->stride[1], p->padding[1]);
-  g_return_val_if_fail (ho > 0 && wo > 0, FALSE);
-  g_return_val_if_fail (out->shape[0] == batch && out->shape[1] == cout
-          && out->shape[2] == ho && out->shape[3] == wo,
-      FALSE);
+  g_return_if_fail (ho > 0 && wo > 0);
+  g_return_if_fail (out->shape[0] == batch && out->shape[1] == cout
+      && out->shape[2] == ho && out->shape[3] == wo);
   plane = ho * wo;
 
   if (cg == 1 && og == 1) {
@@ -225,7 +220,7 @@ sf_op_conv2d (SfTensor *out, const SfTensor *x, const SfTensor *w,
       .p = p };
     sf_parallel_for (
         batch * cin, MAX (1, 16384 / (plane * kh * kw)), depthwise_planes, &a);
-    return TRUE;
+    return;
   }
 
   k = cg * kh * kw;
@@ -260,66 +255,30 @@ sf_op_conv2d (SfTensor *out, const SfTensor *x, const SfTensor *w,
           MAX (1, SF_CONV_MIN_WORK / MAX (1, block_work)), gemm_blocks, &ga);
     }
   }
-  return TRUE;
 }
 
-/* ---- batch norm ---- */
-
-typedef struct
+gint64
+sf_conv1d_out_size (gint64 in, int kernel, int stride, int padding)
 {
-  const float *x;
-  float *out;
-  float *scale, *shift; /* (C) folded: y = x · scale + shift */
-  gint64 c, plane;
-} BnArgs;
-
-static void
-bn_planes (gint64 start, gint64 end, gpointer data)
-{
-  const BnArgs *a = data;
-  for (gint64 pl = start; pl < end; pl++) {
-    gint64 c = pl % a->c;
-    const float *src = a->x + pl * a->plane;
-    float *dst = a->out + pl * a->plane;
-    for (gint64 i = 0; i < a->plane; i++)
-      dst[i] = src[i] * a->scale[c] + a->shift[c];
-  }
+  return sf_conv2d_out_size (in, kernel, stride, padding);
 }
 
-gboolean
-sf_op_batch_norm (SfTensor *out, const SfTensor *x, const SfTensor *mean,
-    const SfTensor *var, const SfTensor *gamma, const SfTensor *beta, float eps)
+void
+sf_op_conv1d (SfTensor *out, const SfTensor *x, const SfTensor *w,
+    const SfTensor *b, int stride, int padding, int groups)
 {
-  gint64 c, plane = 1;
-  g_autofree float *inv = NULL, *m = NULL;
-  BnArgs a;
+  SfConv2dParams p = {
+    .stride = { 1, stride }, .padding = { 0, padding }, .groups = groups
+  };
+  g_autoptr (SfTensor) x4 = NULL, w4 = NULL, out4 = NULL;
 
-  g_return_val_if_fail (out && x && mean && var, FALSE);
-  g_return_val_if_fail (x->ndim >= 2 && sf_tensor_same_shape (out, x), FALSE);
-  c = x->shape[1];
-  for (int d = 2; d < x->ndim; d++)
-    plane *= x->shape[d];
-  g_return_val_if_fail (
-      sf_tensor_numel (mean) == c && sf_tensor_numel (var) == c, FALSE);
-  g_return_val_if_fail (gamma == NULL || sf_tensor_numel (gamma) == c, FALSE);
-  g_return_val_if_fail (beta == NULL || sf_tensor_numel (beta) == c, FALSE);
-  /* PyTorch's eval-mode folding: y = x · s + t with
-   * s = gamma / sqrt (var + eps) and t = beta - mean · s */
-  inv = g_new (float, c);
-  m = g_new (float, c);
-  for (gint64 i = 0; i < c; i++) {
-    float g = gamma ? sf_tensor_f32 (gamma)[i] : 1.0f;
-    float bt = beta ? sf_tensor_f32 (beta)[i] : 0.0f;
-    inv[i] = g / sqrtf (sf_tensor_f32 (var)[i] + eps);
-    m[i] = bt - sf_tensor_f32 (mean)[i] * inv[i];
-  }
-  a = (BnArgs){ .x = sf_tensor_f32 (x),
-    .out = sf_tensor_f32 (out),
-    .scale = inv,
-    .shift = m,
-    .c = c,
-    .plane = plane };
-  sf_parallel_for (
-      sf_tensor_numel (x) / plane, MAX (1, 16384 / plane), bn_planes, &a);
-  return TRUE;
+  g_return_if_fail (out && x && w);
+  g_return_if_fail (x->ndim == 3 && w->ndim == 3 && out->ndim == 3);
+  x4 = sf_tensor_reshape (
+      (SfTensor *)x, 4, (gint64[]){ x->shape[0], x->shape[1], 1, x->shape[2] });
+  w4 = sf_tensor_reshape (
+      (SfTensor *)w, 4, (gint64[]){ w->shape[0], w->shape[1], 1, w->shape[2] });
+  out4 = sf_tensor_reshape (
+      out, 4, (gint64[]){ out->shape[0], out->shape[1], 1, out->shape[2] });
+  sf_op_conv2d (out4, x4, w4, b, &p);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: linear layers and plain matrix products.
  *
  * Design decisions:
@@ -11,7 +12,7 @@
  *   needs right after a product.
  * - Weights follow nn.Linear: w [N, K], hence op(B) = wᵀ (core/tensor.h).
  */
-#include "core/ops/ops.h"
+#include "core/ops/linear.h"
 #include "core/blas.h"
 #include "core/threads.h"
 
@@ -107,37 +108,33 @@ ranges_overlap (const SfTensor *a, const SfTensor *b)
   return a0 < b0 + sf_tensor_nbytes (b) && b0 < a0 + sf_tensor_nbytes (a);
 }
 
-gboolean
+void
 sf_op_linear (
     SfTensor *out, const SfTensor *x, const SfTensor *w, const SfTensor *b)
 {
   gint64 k, n, m;
   int d;
 
-  g_return_val_if_fail (out != NULL && x != NULL && w != NULL, FALSE);
-  g_return_val_if_fail (out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32
-          && w->dtype == SF_DTYPE_F32,
-      FALSE);
-  g_return_val_if_fail (
-      x->ndim >= 1 && w->ndim == 2 && out->ndim == x->ndim, FALSE);
+  g_return_if_fail (out != NULL && x != NULL && w != NULL);
+  g_return_if_fail (out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32
+      && w->dtype == SF_DTYPE_F32);
+  g_return_if_fail (x->ndim >= 1 && w->ndim == 2 && out->ndim == x->ndim);
   k = sf_tensor_dim (x, -1);
   n = w->shape[0];
-  g_return_val_if_fail (w->shape[1] == k, FALSE);
-  g_return_val_if_fail (sf_tensor_dim (out, -1) == n, FALSE);
+  g_return_if_fail (w->shape[1] == k);
+  g_return_if_fail (sf_tensor_dim (out, -1) == n);
   for (d = 0; d < x->ndim - 1; d++)
-    g_return_val_if_fail (out->shape[d] == x->shape[d], FALSE);
-  g_return_val_if_fail (b == NULL
-          || (b->dtype == SF_DTYPE_F32 && b->ndim == 1 && b->shape[0] == n),
-      FALSE);
-  g_return_val_if_fail (!ranges_overlap (out, x), FALSE);
-  g_return_val_if_fail (sf_blas_init (NULL), FALSE);
+    g_return_if_fail (out->shape[d] == x->shape[d]);
+  g_return_if_fail (b == NULL
+      || (b->dtype == SF_DTYPE_F32 && b->ndim == 1 && b->shape[0] == n));
+  g_return_if_fail (!ranges_overlap (out, x));
 
   m = 1;
   for (d = 0; d < x->ndim - 1; d++)
     m *= x->shape[d];
-  g_return_val_if_fail (m <= G_MAXINT && n <= G_MAXINT && k <= G_MAXINT, FALSE);
+  g_return_if_fail (m <= G_MAXINT && n <= G_MAXINT && k <= G_MAXINT);
   if (m == 0 || n == 0)
-    return TRUE;
+    return;
 
   {
     /* out[M, N] = x[M, K] · w[N, K]ᵀ + b[N] */
@@ -146,29 +143,25 @@ sf_op_linear (
       sf_tensor_f32 (out), n, FALSE };
     gemm_parallel (&g);
   }
-  return TRUE;
 }
 
-gboolean
+void
 sf_op_matmul (
     SfTensor *out, const SfTensor *a, const SfTensor *b, gboolean trans_b)
 {
   gint64 m, k, n;
 
-  g_return_val_if_fail (out != NULL && a != NULL && b != NULL, FALSE);
-  g_return_val_if_fail (out->dtype == SF_DTYPE_F32 && a->dtype == SF_DTYPE_F32
-          && b->dtype == SF_DTYPE_F32,
-      FALSE);
-  g_return_val_if_fail (out->ndim == 2 && a->ndim == 2 && b->ndim == 2, FALSE);
+  g_return_if_fail (out != NULL && a != NULL && b != NULL);
+  g_return_if_fail (out->dtype == SF_DTYPE_F32 && a->dtype == SF_DTYPE_F32
+      && b->dtype == SF_DTYPE_F32);
+  g_return_if_fail (out->ndim == 2 && a->ndim == 2 && b->ndim == 2);
   m = a->shape[0];
   k = a->shape[1];
   n = trans_b ? b->shape[0] : b->shape[1];
-  g_return_val_if_fail ((trans_b ? b->shape[1] : b->shape[0]) == k, FALSE);
-  g_return_val_if_fail (out->shape[0] == m && out->shape[1] == n, FALSE);
-  g_return_val_if_fail (
-      !ranges_overlap (out, a) && !ranges_overlap (out, b), FALSE);
-  g_return_val_if_fail (m <= G_MAXINT && n <= G_MAXINT && k <= G_MAXINT, FALSE);
-  g_return_val_if_fail (sf_blas_init (NULL), FALSE);
+  g_return_if_fail ((trans_b ? b->shape[1] : b->shape[0]) == k);
+  g_return_if_fail (out->shape[0] == m && out->shape[1] == n);
+  g_return_if_fail (!ranges_overlap (out, a) && !ranges_overlap (out, b));
+  g_return_if_fail (m <= G_MAXINT && n <= G_MAXINT && k <= G_MAXINT);
 
   {
     /* out[M, N] = a[M, K] · (b[K, N] or b[N, K]ᵀ) */
@@ -177,5 +170,4 @@ sf_op_matmul (
       MAX (n, 1), FALSE };
     gemm_parallel (&g);
   }
-  return TRUE;
 }

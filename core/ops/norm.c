@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: per-row ops over the last dimension (layer norm,
  * softmax, L2 normalisation).
  *
@@ -10,7 +11,7 @@
  * - Layer norm takes two passes (mean, then variance around it), as
  *   PyTorch does, which avoids the cancellation of E[x²] - E[x]².
  */
-#include "core/ops/ops.h"
+#include "core/ops/norm.h"
 #include "core/threads.h"
 
 #include <math.h>
@@ -20,7 +21,7 @@
     && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
 #define SF_HAVE_LIBMVEC 1
 #include <immintrin.h>
-/* libmvec's 4-lane SSE expf (see ops-activation.c). */
+/* libmvec's 4-lane SSE expf (see core/ops/activation.c). */
 extern __m128 sf_vec4_expf (__m128 x) __asm__("_ZGVbN4v_expf");
 #endif
 
@@ -179,7 +180,7 @@ run_rows (const SfTensor *x, SfRangeFunc func, RowArgs *args)
       MAX (1, SF_ROWS_CHUNK_ELEMS / cols), func, args);
 }
 
-gboolean
+void
 sf_op_layer_norm (SfTensor *out, const SfTensor *x, const SfTensor *gamma,
     const SfTensor *beta, float eps)
 {
@@ -187,17 +188,15 @@ sf_op_layer_norm (SfTensor *out, const SfTensor *x, const SfTensor *gamma,
   gint64 cols;
 
   if (!check_rows (out, x))
-    return FALSE;
+    return;
   cols = sf_tensor_dim (x, -1);
-  g_return_val_if_fail (gamma == NULL
-          || (gamma->dtype == SF_DTYPE_F32 && gamma->ndim == 1
-              && gamma->shape[0] == cols),
-      FALSE);
-  g_return_val_if_fail (beta == NULL
-          || (beta->dtype == SF_DTYPE_F32 && beta->ndim == 1
-              && beta->shape[0] == cols),
-      FALSE);
-  g_return_val_if_fail (eps >= 0.0f, FALSE);
+  g_return_if_fail (gamma == NULL
+      || (gamma->dtype == SF_DTYPE_F32 && gamma->ndim == 1
+          && gamma->shape[0] == cols));
+  g_return_if_fail (beta == NULL
+      || (beta->dtype == SF_DTYPE_F32 && beta->ndim == 1
+          && beta->shape[0] == cols));
+  g_return_if_fail (eps >= 0.0f);
 
   args.out = sf_tensor_f32 (out);
   args.x = sf_tensor_f32 (x);
@@ -205,7 +204,6 @@ sf_op_layer_norm (SfTensor *out, const SfTensor *x, const SfTensor *gamma,
   args.beta = beta ? sf_tensor_f32 (beta) : NULL;
   args.eps = eps;
   run_rows (x, layer_norm_rows, &args);
-  return TRUE;
 }
 
 static void
@@ -235,17 +233,16 @@ softmax_rows (gint64 start, gint64 end, gpointer user_data)
   }
 }
 
-gboolean
+void
 sf_op_softmax (SfTensor *out, const SfTensor *x)
 {
   RowArgs args = { 0 };
 
   if (!check_rows (out, x))
-    return FALSE;
+    return;
   args.out = sf_tensor_f32 (out);
   args.x = sf_tensor_f32 (x);
   run_rows (x, softmax_rows, &args);
-  return TRUE;
 }
 
 static void
@@ -265,16 +262,15 @@ l2_normalize_rows (gint64 start, gint64 end, gpointer user_data)
   }
 }
 
-gboolean
+void
 sf_op_l2_normalize (SfTensor *out, const SfTensor *x)
 {
   RowArgs args = { 0 };
 
   if (!check_rows (out, x))
-    return FALSE;
+    return;
   args.out = sf_tensor_f32 (out);
   args.x = sf_tensor_f32 (x);
   args.eps = 1e-12f;
   run_rows (x, l2_normalize_rows, &args);
-  return TRUE;
 }

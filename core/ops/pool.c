@@ -1,16 +1,11 @@
-/* Streamformer core: gathering and pooling (embedding lookup, masked mean
- * pooling, first-token pooling).
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Streamformer core: pooling over the sequence (masked mean, first token).
  *
- * Design decisions:
- * - Token ids come from a tokenizer or from the user, so an id outside the
- *   table is bad input: sf_op_embedding() checks all ids before writing and
- *   reports the first bad one as a GError.
- * - Masks arrive in whatever dtype the producer used (HF uses int64; other
- *   producers use int32, float or bool), so they are read element by
- *   element as float weights.
+ * Masks arrive in whatever dtype the producer used (HF uses int64; other
+ * producers use int32, float or bool), so they are read element by element
+ * as float weights.
  */
-#include "core/ops/ops.h"
-#include "core/error.h"
+#include "core/ops/pool.h"
 
 #include <string.h>
 
@@ -33,67 +28,23 @@ mask_weight (const SfTensor *mask, gint64 i)
     default: return 0.0f;
   }
 }
-
-gboolean
-sf_op_embedding (SfTensor *out, const SfTensor *table, const gint64 *ids,
-    gint64 n_ids, GError **error)
-{
-  gint64 vocab, hidden, t;
-  const float *src;
-  float *dst;
-
-  g_return_val_if_fail (out != NULL && table != NULL, FALSE);
-  g_return_val_if_fail (ids != NULL || n_ids == 0, FALSE);
-  g_return_val_if_fail (n_ids >= 0, FALSE);
-  g_return_val_if_fail (
-      out->dtype == SF_DTYPE_F32 && table->dtype == SF_DTYPE_F32, FALSE);
-  g_return_val_if_fail (table->ndim == 2 && out->ndim >= 1, FALSE);
-  vocab = table->shape[0];
-  hidden = table->shape[1];
-  /* out is [T, H], or any shape with T·H elements and H last ([B, T, H]). */
-  g_return_val_if_fail (sf_tensor_dim (out, -1) == hidden
-          && sf_tensor_numel (out) == n_ids * hidden,
-      FALSE);
-
-  for (t = 0; t < n_ids; t++) {
-    if (ids[t] < 0 || ids[t] >= vocab) {
-      g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-          "token id %" G_GINT64_FORMAT " at position %" G_GINT64_FORMAT
-          " is out of range for an embedding table of %" G_GINT64_FORMAT
-          " rows",
-          ids[t], t, vocab);
-      return FALSE;
-    }
-  }
-
-  src = sf_tensor_f32 (table);
-  dst = sf_tensor_f32 (out);
-  for (t = 0; t < n_ids; t++)
-    memcpy (dst + t * hidden, src + ids[t] * hidden, hidden * sizeof (float));
-  return TRUE;
-}
-
-gboolean
+void
 sf_op_mean_pool (SfTensor *out, const SfTensor *x, const SfTensor *mask)
 {
   gint64 batch, seq, hidden, b, t, i;
   const float *src;
   float *dst;
 
-  g_return_val_if_fail (out != NULL && x != NULL, FALSE);
-  g_return_val_if_fail (
-      out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32, FALSE);
-  g_return_val_if_fail (x->ndim == 3 && out->ndim == 2, FALSE);
+  g_return_if_fail (out != NULL && x != NULL);
+  g_return_if_fail (out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32);
+  g_return_if_fail (x->ndim == 3 && out->ndim == 2);
   batch = x->shape[0];
   seq = x->shape[1];
   hidden = x->shape[2];
-  g_return_val_if_fail (
-      out->shape[0] == batch && out->shape[1] == hidden, FALSE);
-  g_return_val_if_fail (mask == NULL
-          || (mask->ndim == 2 && mask->shape[0] == batch
-              && mask->shape[1] == seq),
-      FALSE);
-  g_return_val_if_fail (out->data != x->data, FALSE);
+  g_return_if_fail (out->shape[0] == batch && out->shape[1] == hidden);
+  g_return_if_fail (mask == NULL
+      || (mask->ndim == 2 && mask->shape[0] == batch && mask->shape[1] == seq));
+  g_return_if_fail (out->data != x->data);
 
   src = sf_tensor_f32 (x);
   dst = sf_tensor_f32 (out);
@@ -119,28 +70,24 @@ sf_op_mean_pool (SfTensor *out, const SfTensor *x, const SfTensor *mask)
     for (i = 0; i < hidden; i++)
       o[i] /= denom;
   }
-  return TRUE;
 }
 
-gboolean
+void
 sf_op_first_token (SfTensor *out, const SfTensor *x)
 {
   gint64 batch, seq, hidden, b;
 
-  g_return_val_if_fail (out != NULL && x != NULL, FALSE);
-  g_return_val_if_fail (
-      out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32, FALSE);
-  g_return_val_if_fail (x->ndim == 3 && out->ndim == 2, FALSE);
+  g_return_if_fail (out != NULL && x != NULL);
+  g_return_if_fail (out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32);
+  g_return_if_fail (x->ndim == 3 && out->ndim == 2);
   batch = x->shape[0];
   seq = x->shape[1];
   hidden = x->shape[2];
-  g_return_val_if_fail (seq >= 1, FALSE);
-  g_return_val_if_fail (
-      out->shape[0] == batch && out->shape[1] == hidden, FALSE);
+  g_return_if_fail (seq >= 1);
+  g_return_if_fail (out->shape[0] == batch && out->shape[1] == hidden);
 
   /* memmove: out may be a view into x. */
   for (b = 0; b < batch; b++)
     memmove (sf_tensor_f32 (out) + b * hidden,
         sf_tensor_f32 (x) + b * seq * hidden, hidden * sizeof (float));
-  return TRUE;
 }

@@ -1,48 +1,17 @@
-/* Streamformer core: bilinear resizing, channel argmax and layout ops on
- * NCHW feature maps (declared in core/ops-conv.h).
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Streamformer core: bilinear resizing and channel argmax of [B, C, H, W]
+ * feature maps.
  *
  * Bilinear resizing mirrors PyTorch's CPU kernel for align_corners=False:
  * the source coordinate is (dst + 0.5) · in / out - 0.5 in float, clamped
  * at 0; the lower neighbour is its floor, the upper one is clamped to the
  * last index; rows are blended first along the width, then the height.
  */
-#include "core/ops/conv.h"
+#include "core/ops/resize.h"
+#include "core/ops/layout.h"
 #include "core/threads.h"
 
 #include <string.h>
-
-/* ---- copies ---- */
-
-/* Bytes per unit of a parallel copy. */
-#define SF_COPY_BLOCK ((gsize)1 << 20)
-
-typedef struct
-{
-  guint8 *dst;
-  const guint8 *src;
-  gsize n;
-} CopyArgs;
-
-static void
-copy_blocks (gint64 start, gint64 end, gpointer data)
-{
-  const CopyArgs *a = data;
-  gsize b0 = (gsize)start * SF_COPY_BLOCK;
-  gsize b1 = MIN ((gsize)end * SF_COPY_BLOCK, a->n);
-
-  memcpy (a->dst + b0, a->src + b0, b1 - b0);
-}
-
-/* memcpy of @n bytes between buffers that do not overlap, split over the
- * pool in blocks: one core does not reach the memory bandwidth of two. */
-static void
-parallel_copy (void *dst, const void *src, gsize n)
-{
-  CopyArgs a = { dst, src, n };
-
-  sf_parallel_for (
-      (gint64)((n + SF_COPY_BLOCK - 1) / SF_COPY_BLOCK), 1, copy_blocks, &a);
-}
 
 typedef struct
 {
@@ -170,17 +139,16 @@ resize_argmax_rows (gint64 start, gint64 end, gpointer data)
   }
 }
 
-gboolean
+void
 sf_op_resize_bilinear (SfTensor *out, const SfTensor *x)
 {
   ResizeArgs a;
   gint64 planes;
 
-  g_return_val_if_fail (out && x && x->ndim == 4 && out->ndim == 4, FALSE);
-  g_return_val_if_fail (
-      x->dtype == SF_DTYPE_F32 && out->dtype == SF_DTYPE_F32, FALSE);
-  g_return_val_if_fail (
-      out->shape[0] == x->shape[0] && out->shape[1] == x->shape[1], FALSE);
+  g_return_if_fail (out && x && x->ndim == 4 && out->ndim == 4);
+  g_return_if_fail (x->dtype == SF_DTYPE_F32 && out->dtype == SF_DTYPE_F32);
+  g_return_if_fail (
+      out->shape[0] == x->shape[0] && out->shape[1] == x->shape[1]);
   a = (ResizeArgs){ .x = sf_tensor_f32 (x),
     .out = sf_tensor_f32 (out),
     .c = x->shape[1],
@@ -190,13 +158,13 @@ sf_op_resize_bilinear (SfTensor *out, const SfTensor *x)
     .wo = out->shape[3] };
   planes = x->shape[0] * a.c;
   if (planes == 0 || a.ho == 0 || a.wo == 0)
-    return TRUE;
-  g_return_val_if_fail (a.h > 0 && a.w > 0, FALSE);
+    return;
+  g_return_if_fail (a.h > 0 && a.w > 0);
   /* same size: the taps are (i, weight 1) and (i + 1, weight 0), so the
    * blend reproduces every finite input exactly */
   if (a.h == a.ho && a.w == a.wo) {
-    parallel_copy (a.out, a.x, sf_tensor_nbytes (out));
-    return TRUE;
+    sf_op_copy (out, x);
+    return;
   }
   a.bands = planes >= SF_RESIZE_BANDS ? 1 : MIN (SF_RESIZE_BANDS, a.ho);
   a.ty = linear_taps (a.h, a.ho);
@@ -205,19 +173,16 @@ sf_op_resize_bilinear (SfTensor *out, const SfTensor *x)
       MAX (1, 16384 / (a.ho / a.bands * a.wo + 1)), resize_bands, &a);
   g_free (a.ty);
   g_free (a.tx);
-  return TRUE;
 }
 
-gboolean
+void
 sf_op_resize_bilinear_argmax (SfTensor *out, const SfTensor *x)
 {
   ResizeArgs a;
 
-  g_return_val_if_fail (out && x && x->ndim == 4 && out->ndim == 3, FALSE);
-  g_return_val_if_fail (
-      x->dtype == SF_DTYPE_F32 && out->dtype == SF_DTYPE_I32, FALSE);
-  g_return_val_if_fail (
-      out->shape[0] == x->shape[0] && x->shape[1] >= 1, FALSE);
+  g_return_if_fail (out && x && x->ndim == 4 && out->ndim == 3);
+  g_return_if_fail (x->dtype == SF_DTYPE_F32 && out->dtype == SF_DTYPE_I32);
+  g_return_if_fail (out->shape[0] == x->shape[0] && x->shape[1] >= 1);
   a = (ResizeArgs){ .x = sf_tensor_f32 (x),
     .labels = out->data,
     .c = x->shape[1],
@@ -231,20 +196,17 @@ sf_op_resize_bilinear_argmax (SfTensor *out, const SfTensor *x)
       x->shape[0] * a.ho, MAX (1, 1024 / (a.wo * a.c)), resize_argmax_rows, &a);
   g_free (a.ty);
   g_free (a.tx);
-  return TRUE;
 }
 
-gboolean
+void
 sf_op_argmax_channels (SfTensor *out, const SfTensor *x)
 {
   gint64 c, plane;
 
-  g_return_val_if_fail (out && x && x->ndim == 4 && out->ndim == 3, FALSE);
-  g_return_val_if_fail (
-      x->dtype == SF_DTYPE_F32 && out->dtype == SF_DTYPE_I32, FALSE);
-  g_return_val_if_fail (out->shape[0] == x->shape[0]
-          && out->shape[1] == x->shape[2] && out->shape[2] == x->shape[3],
-      FALSE);
+  g_return_if_fail (out && x && x->ndim == 4 && out->ndim == 3);
+  g_return_if_fail (x->dtype == SF_DTYPE_F32 && out->dtype == SF_DTYPE_I32);
+  g_return_if_fail (out->shape[0] == x->shape[0] && out->shape[1] == x->shape[2]
+      && out->shape[2] == x->shape[3]);
   c = x->shape[1];
   plane = x->shape[2] * x->shape[3];
   for (gint64 b = 0; b < x->shape[0]; b++) {
@@ -262,119 +224,4 @@ sf_op_argmax_channels (SfTensor *out, const SfTensor *x)
       dst[i] = arg;
     }
   }
-  return TRUE;
-}
-
-/* ---- layout ---- */
-
-typedef struct
-{
-  const float *x; /* (B, M, N) */
-  float *out;     /* (B, N, M) */
-  gint64 m, n;
-} TransposeArgs;
-
-#define SF_TRANSPOSE_TILE 32
-
-/* units are (image, tile row of the input). Each tile goes through a
- * small buffer: it is read along the input's rows and written along the
- * output's rows, so both sides touch whole cache lines once. Writing a tile
- * column by column instead would hit SF_TRANSPOSE_TILE output rows per
- * element, which thrash one cache set when the row length is a power of
- * two (feature maps of 128 x 128). */
-static void
-transpose_tiles (gint64 start, gint64 end, gpointer data)
-{
-  const TransposeArgs *a = data;
-  gint64 tiles_m = (a->m + SF_TRANSPOSE_TILE - 1) / SF_TRANSPOSE_TILE;
-  float tile[SF_TRANSPOSE_TILE * SF_TRANSPOSE_TILE]; /* (tile j, tile i) */
-
-  for (gint64 u = start; u < end; u++) {
-    gint64 b = u / tiles_m, i0 = (u % tiles_m) * SF_TRANSPOSE_TILE;
-    gint64 ni = MIN (SF_TRANSPOSE_TILE, a->m - i0);
-    const float *src = a->x + b * a->m * a->n;
-    float *dst = a->out + b * a->m * a->n;
-    for (gint64 j0 = 0; j0 < a->n; j0 += SF_TRANSPOSE_TILE) {
-      gint64 nj = MIN (SF_TRANSPOSE_TILE, a->n - j0);
-      for (gint64 i = 0; i < ni; i++) {
-        const float *row = src + (i0 + i) * a->n + j0;
-        for (gint64 j = 0; j < nj; j++)
-          tile[j * SF_TRANSPOSE_TILE + i] = row[j];
-      }
-      for (gint64 j = 0; j < nj; j++)
-        memcpy (dst + (j0 + j) * a->m + i0, tile + j * SF_TRANSPOSE_TILE,
-            ni * sizeof (float));
-    }
-  }
-}
-
-gboolean
-sf_op_transpose_last2 (SfTensor *out, const SfTensor *x)
-{
-  TransposeArgs a;
-  gint64 batch;
-
-  g_return_val_if_fail (out && x && x->ndim == 3 && out->ndim == 3, FALSE);
-  g_return_val_if_fail (x->dtype == SF_DTYPE_F32 && out->dtype == SF_DTYPE_F32
-          && out->data != x->data,
-      FALSE);
-  g_return_val_if_fail (out->shape[0] == x->shape[0]
-          && out->shape[1] == x->shape[2] && out->shape[2] == x->shape[1],
-      FALSE);
-  batch = x->shape[0];
-  a = (TransposeArgs){ .x = sf_tensor_f32 (x),
-    .out = sf_tensor_f32 (out),
-    .m = x->shape[1],
-    .n = x->shape[2] };
-  sf_parallel_for (batch * ((a.m + SF_TRANSPOSE_TILE - 1) / SF_TRANSPOSE_TILE),
-      MAX (1, 16384 / (SF_TRANSPOSE_TILE * MAX (1, a.n))), transpose_tiles, &a);
-  return TRUE;
-}
-
-gboolean
-sf_op_concat (SfTensor *out, SfTensor *const *inputs, guint n, int dim)
-{
-  gint64 outer = 1, total = 0, offset = 0, out_inner;
-
-  g_return_val_if_fail (out && inputs && n > 0, FALSE);
-  g_return_val_if_fail (dim >= 0 && dim < out->ndim, FALSE);
-  for (int d = 0; d < dim; d++)
-    outer *= out->shape[d];
-  for (guint i = 0; i < n; i++) {
-    const SfTensor *t = inputs[i];
-    g_return_val_if_fail (
-        t->ndim == out->ndim && t->dtype == out->dtype, FALSE);
-    for (int d = 0; d < out->ndim; d++)
-      g_return_val_if_fail (d == dim || t->shape[d] == out->shape[d], FALSE);
-    total += t->shape[dim];
-  }
-  g_return_val_if_fail (total == out->shape[dim], FALSE);
-  out_inner = sf_tensor_numel (out) / MAX (1, outer);
-  for (guint i = 0; i < n; i++) {
-    const SfTensor *t = inputs[i];
-    gint64 inner = sf_tensor_numel (t) / MAX (1, outer);
-    gsize es = sf_dtype_size (t->dtype);
-    for (gint64 o = 0; o < outer; o++)
-      parallel_copy ((guint8 *)out->data + (o * out_inner + offset) * es,
-          (const guint8 *)t->data + o * inner * es, inner * es);
-    offset += inner;
-  }
-  return TRUE;
-}
-
-gboolean
-sf_op_copy (SfTensor *out, const SfTensor *x)
-{
-  gsize nbytes = sf_tensor_nbytes (x);
-
-  g_return_val_if_fail (out && x && out->dtype == x->dtype, FALSE);
-  g_return_val_if_fail (sf_tensor_numel (out) == sf_tensor_numel (x), FALSE);
-  if (out->data == x->data)
-    return TRUE;
-  if ((const guint8 *)out->data < (const guint8 *)x->data + nbytes
-      && (const guint8 *)x->data < (const guint8 *)out->data + nbytes)
-    memmove (out->data, x->data, nbytes);
-  else
-    parallel_copy (out->data, x->data, nbytes);
-  return TRUE;
 }

@@ -21,6 +21,7 @@
 #include "core/audio/audio.h"
 #include "core/error.h"
 #include "core/ops/conv.h"
+#include "core/ops/layout.h"
 
 #include <stddef.h>
 

@@ -24,6 +24,7 @@
 #include "graphs/weights.h"
 #include "core/error.h"
 #include "core/ops/conv.h"
+#include "core/ops/layout.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -306,7 +307,8 @@ clip_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
 {
   const SfConfig *cfg = sf_checkpoint_config (ckpt);
   ClipGraph *g = g_new0 (ClipGraph, 1);
-  g_autofree char *default_proc = NULL;
+  char *default_proc;
+  gboolean ok;
   gboolean classifier;
   gint64 proj;
 
@@ -322,8 +324,9 @@ clip_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
 
   default_proc = g_strdup_printf (clip_default_processor, (int)g->image_size,
       (int)g->image_size, (int)g->image_size);
-  if (!sf_image_family_load_processor (model, default_proc, error)
-      || !sf_model_load_tokenizer (model, error))
+  ok = sf_image_family_load_processor (model, default_proc, error);
+  g_free (default_proc);
+  if (!ok || !sf_model_load_tokenizer (model, error))
     goto fail;
 
   if (!clip_tower_load (&g->text, ckpt, "text_model.", &g->tg,

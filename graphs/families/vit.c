@@ -13,6 +13,7 @@
 #include "graphs/weights.h"
 #include "core/error.h"
 #include "core/ops/conv.h"
+#include "core/ops/layout.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -170,7 +171,8 @@ vit_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
   static const char *const prefixes[] = { "vit.", "", NULL };
   const SfConfig *cfg = sf_checkpoint_config (ckpt);
   VitGraph *g = g_new0 (VitGraph, 1);
-  g_autofree char *default_proc = NULL;
+  char *default_proc;
+  gboolean ok;
   const char *prefix;
   gboolean qkv_bias;
 
@@ -185,7 +187,9 @@ vit_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
   }
   default_proc = g_strdup_printf (
       vit_default_processor, (int)g->image[0], (int)g->image[1]);
-  if (!sf_image_family_load_processor (model, default_proc, error))
+  ok = sf_image_family_load_processor (model, default_proc, error);
+  g_free (default_proc);
+  if (!ok)
     goto fail;
 
   prefix = sf_weights_find_prefix (ckpt, prefixes, "embeddings.cls_token");

@@ -26,7 +26,7 @@
 #include "core/audio/audio.h"
 #include "core/error.h"
 #include "core/ops/conv.h"
-#include "core/ops/signal.h"
+#include "core/ops/channel-norm.h"
 
 #include <stddef.h>
 

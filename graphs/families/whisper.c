@@ -16,7 +16,7 @@
 #include "core/audio/audio.h"
 #include "core/error.h"
 #include "core/ops/conv.h"
-#include "core/ops/signal.h"
+#include "core/ops/layout.h"
 
 #include <stddef.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* Streamformer graphs: semantic-segmentation post-processing. */
 #include "graphs/post/segment.h"
-#include "core/ops/conv.h"
+#include "core/ops/resize.h"
 
 #include <string.h>
 

@@ -17,7 +17,7 @@
 #include "core/error.h"
 #include "core/image/image.h"
 #include "core/ops/ops.h"
-#include "core/ops/conv.h"
+#include "core/ops/layout.h"
 #include "graphs/model.h"
 
 #include <stdio.h>
@@ -177,7 +177,8 @@ sf_verify_clip_case (SfVerify *v, GError **error)
   g_autoptr (SfTensor) pixels = NULL, ref_pixels = NULL, ref_ids = NULL;
   g_autoptr (SfTensor) ref_mask = NULL, per_image = NULL, per_text = NULL;
   g_autoptr (SfTensor) own_logits = NULL;
-  SfTextInput ours = { 0 }, ref_in = { 0 };
+  g_auto (SfTextInput) ours = { 0 };
+  SfTextInput ref_in = { 0 }; /* borrows ref_ids and ref_mask */
   SfTextOutput tout;
   SfImageOutput iout;
 
@@ -203,7 +204,7 @@ sf_verify_clip_case (SfVerify *v, GError **error)
     return FALSE;
   compare_tokens (v, &ours);
   if ((pixels = preprocess (v, model, keys, error)) == NULL)
-    goto fail;
+    return FALSE;
   sf_verify_tensor_tol (v, "pixel_values", pixels, PIXEL_VALUES_TOL, 0.0);
 
   /* the model on the reference inputs */
@@ -211,7 +212,7 @@ sf_verify_clip_case (SfVerify *v, GError **error)
   ref_in.attention_mask = ref_mask;
   if ((per_image = run_clip (model, &ref_in, ref_pixels, &tout, &iout, error))
       == NULL)
-    goto fail;
+    return FALSE;
   per_text = sf_tensor_new_f32 (
       2, sf_tensor_dim (per_image, 1), sf_tensor_dim (per_image, 0));
   {
@@ -233,7 +234,7 @@ sf_verify_clip_case (SfVerify *v, GError **error)
   /* and end to end on ours */
   if ((own_logits = run_clip (model, &ours, pixels, &tout, &iout, error))
       == NULL)
-    goto fail;
+    return FALSE;
   {
     g_autoptr (SfTensor) reference =
         sf_safetensors_get (v->io, "logits_per_image");
@@ -241,10 +242,5 @@ sf_verify_clip_case (SfVerify *v, GError **error)
   }
   sf_text_output_clear (&tout);
   sf_image_output_clear (&iout);
-  sf_text_input_clear (&ours);
   return TRUE;
-
-fail:
-  sf_text_input_clear (&ours);
-  return FALSE;
 }

@@ -8,8 +8,8 @@
  * 128-token sequence, all in the linear-layer layout (row-major, the weight
  * [N, K] transposed), two ways per thread count:
  *   openblas      one sgemm call, threaded by OpenBLAS itself: the peak;
- *   sf_op_linear  the same product through core/ops.h, threaded by
- *                 Streamformer's pool over single-threaded BLAS calls, as
+ *   sf_op_linear  the same product through core/ops/linear.h, threaded
+ *                 by Streamformer's pool over single-threaded BLAS calls, as
  *                 the model graphs run it.
  * It prints the best GFLOP/s of each (not the median: this is a ceiling).
  */

@@ -2,6 +2,7 @@
  * precision reference. The CPU is checked here independently of core/blas.c
  * (cpuid + XGETBV), so a wrong choice there shows up as a failure. */
 #include "core/blas.h"
+#include "core/error.h"
 
 #include <math.h>
 #include <string.h>
@@ -100,6 +101,28 @@ test_user_coretype (void)
     g_assert_cmpstr (sf_blas_core_source (), ==, "user");
     g_assert_cmpstr (sf_blas_corename (), ==, "Haswell");
     g_assert_cmpstr (g_getenv ("OPENBLAS_CORETYPE"), ==, "Haswell");
+    return;
+  }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
+static void
+test_missing_library (void)
+{
+  if (g_test_subprocess ()) {
+    g_autoptr (GError) error = NULL;
+
+    /* Set before the first BLAS call of this process. */
+    g_setenv ("SF_BLAS_LIBRARY", "libsf-no-such-blas.so.0", TRUE);
+    g_assert_false (sf_blas_init (&error));
+    g_assert_error (error, SF_ERROR, SF_ERROR_IO);
+    g_assert_nonnull (strstr (error->message, "libsf-no-such-blas.so.0"));
+    g_assert_cmpstr (sf_blas_corename (), ==, "unavailable");
+    /* The failure is remembered, not retried. */
+    g_clear_error (&error);
+    g_assert_false (sf_blas_init (&error));
+    g_assert_error (error, SF_ERROR, SF_ERROR_IO);
     return;
   }
   g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
@@ -268,6 +291,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/core/blas/init/corename", test_init_corename);
   g_test_add_func ("/core/blas/init/user-coretype", test_user_coretype);
+  g_test_add_func ("/core/blas/init/missing-library", test_missing_library);
   g_test_add_func ("/core/blas/sgemm/shapes", test_sgemm_shapes);
   g_test_add_func ("/core/blas/sgemm/k-zero", test_sgemm_k_zero);
   g_test_add_func ("/core/blas/sgemm/concurrent", test_sgemm_concurrent);

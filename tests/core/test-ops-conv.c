@@ -1,33 +1,11 @@
-/* Tests for core/ops-conv.h: every op against a naive double-precision
- * reference written here, on random inputs from fixed seeds. */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Tests for core/ops/conv.h: every convolution against a naive
+ * double-precision reference written here, on random inputs from fixed
+ * seeds. */
 #include "core/ops/conv.h"
+#include "tests/common/test-ops-util.h"
 
 #include <math.h>
-#include <string.h>
-
-static SfTensor *
-random_tensor (GRand *rand, int ndim, const gint64 *shape)
-{
-  SfTensor *t = sf_tensor_new (SF_DTYPE_F32, ndim, shape);
-  for (gint64 i = 0; i < sf_tensor_numel (t); i++)
-    sf_tensor_f32 (t)[i] = (float)g_rand_double_range (rand, -1.0, 1.0);
-  return t;
-}
-
-static void
-check_close (
-    const char *what, const float *got, const double *ref, gint64 n, double tol)
-{
-  double max_abs = 0.0;
-  for (gint64 i = 0; i < n; i++) {
-    double e = fabs ((double)got[i] - ref[i]);
-    if (!(e <= max_abs))
-      max_abs = isnan (e) ? INFINITY : e;
-  }
-  if (max_abs > tol)
-    g_test_message ("%s: max abs error %g > %g", what, max_abs, tol);
-  g_assert_cmpfloat (max_abs, <=, tol);
-}
 
 /* Direct definition of nn.Conv2d. */
 static double *
@@ -68,19 +46,21 @@ run_conv_case (gint64 batch, gint64 cin, gint64 h, gint64 w, gint64 cout,
     gint64 kh, gint64 kw, SfConv2dParams p, gboolean bias)
 {
   g_autoptr (GRand) rand = g_rand_new_with_seed (42 + cin * 7 + kh);
-  g_autoptr (SfTensor) x =
-      random_tensor (rand, 4, (gint64[]){ batch, cin, h, w });
-  g_autoptr (SfTensor) wt =
-      random_tensor (rand, 4, (gint64[]){ cout, cin / p.groups, kh, kw });
-  g_autoptr (SfTensor) b =
-      bias ? random_tensor (rand, 1, (gint64[]){ cout }) : NULL;
+  g_autoptr (SfTensor) x = sf_test_random_tensor (
+      rand, -1.0, 1.0, 4, (gint64[]){ batch, cin, h, w });
+  g_autoptr (SfTensor) wt = sf_test_random_tensor (
+      rand, -1.0, 1.0, 4, (gint64[]){ cout, cin / p.groups, kh, kw });
+  g_autoptr (SfTensor) b = bias
+      ? sf_test_random_tensor (rand, -1.0, 1.0, 1, (gint64[]){ cout })
+      : NULL;
   gint64 ho = sf_conv2d_out_size (h, (int)kh, p.stride[0], p.padding[0]);
   gint64 wo = sf_conv2d_out_size (w, (int)kw, p.stride[1], p.padding[1]);
   g_autoptr (SfTensor) out = sf_tensor_new_f32 (4, batch, cout, ho, wo);
   g_autofree double *ref = conv_reference (x, wt, b, &p, ho, wo);
 
-  g_assert_true (sf_op_conv2d (out, x, wt, b, &p));
-  check_close ("conv2d", sf_tensor_f32 (out), ref, sf_tensor_numel (out), 1e-4);
+  sf_op_conv2d (out, x, wt, b, &p);
+  sf_test_check_close (
+      "conv2d", sf_tensor_f32 (out), ref, sf_tensor_numel (out), 1e-4, 1e-10);
 }
 
 static void
@@ -130,156 +110,106 @@ test_conv_out_size (void)
   g_assert_cmpint (sf_conv2d_out_size (2, 7, 4, 0), ==, 0);
 }
 
-static void
-test_batch_norm (void)
+/* Direct definition of nn.Conv1d, written independently of the 2-D
+ * reference above. */
+static double *
+conv1d_reference (const SfTensor *x, const SfTensor *w, const SfTensor *b,
+    int stride, int padding, int groups, gint64 to)
 {
-  g_autoptr (GRand) rand = g_rand_new_with_seed (7);
-  gint64 shape[] = { 2, 5, 3, 4 };
-  g_autoptr (SfTensor) x = random_tensor (rand, 4, shape);
-  g_autoptr (SfTensor) mean = random_tensor (rand, 1, (gint64[]){ 5 });
-  g_autoptr (SfTensor) var = random_tensor (rand, 1, (gint64[]){ 5 });
-  g_autoptr (SfTensor) gamma = random_tensor (rand, 1, (gint64[]){ 5 });
-  g_autoptr (SfTensor) beta = random_tensor (rand, 1, (gint64[]){ 5 });
-  g_autoptr (SfTensor) out = sf_tensor_new (SF_DTYPE_F32, 4, shape);
-  g_autofree double *ref = g_new (double, sf_tensor_numel (x));
+  gint64 batch = x->shape[0], cin = x->shape[1], t = x->shape[2];
+  gint64 cout = w->shape[0], cg = w->shape[1], k = w->shape[2];
+  gint64 og = cout / groups;
+  double *out = g_new0 (double, batch *cout *to);
+  const float *xd = sf_tensor_f32 (x), *wd = sf_tensor_f32 (w);
 
-  for (int c = 0; c < 5; c++)
-    sf_tensor_f32 (var)[c] = fabsf (sf_tensor_f32 (var)[c]) + 0.1f;
-  for (gint64 i = 0; i < sf_tensor_numel (x); i++) {
-    int c = (int)((i / 12) % 5);
-    ref[i] = ((double)sf_tensor_f32 (x)[i] - sf_tensor_f32 (mean)[c])
-            / sqrt ((double)sf_tensor_f32 (var)[c] + 1e-5)
-            * sf_tensor_f32 (gamma)[c]
-        + sf_tensor_f32 (beta)[c];
-  }
-  g_assert_true (sf_op_batch_norm (out, x, mean, var, gamma, beta, 1e-5f));
-  check_close (
-      "batch_norm", sf_tensor_f32 (out), ref, sf_tensor_numel (x), 1e-5);
-  /* in place */
-  g_assert_true (sf_op_batch_norm (x, x, mean, var, gamma, beta, 1e-5f));
-  check_close (
-      "batch_norm in place", sf_tensor_f32 (x), ref, sf_tensor_numel (x), 1e-5);
-}
-
-/* F.interpolate(bilinear, align_corners=False), written from its
- * definition in double precision. */
-static double
-bilinear_ref (const float *plane, gint64 h, gint64 w, gint64 ho, gint64 wo,
-    gint64 y, gint64 x)
-{
-  double sy = MAX (0.0, (y + 0.5) * h / ho - 0.5);
-  double sx = MAX (0.0, (x + 0.5) * w / wo - 0.5);
-  gint64 y0 = MIN ((gint64)floor (sy), h - 1),
-         x0 = MIN ((gint64)floor (sx), w - 1);
-  gint64 y1 = MIN (y0 + 1, h - 1), x1 = MIN (x0 + 1, w - 1);
-  double ly = sy - y0, lx = sx - x0;
-  return (1 - ly) * ((1 - lx) * plane[y0 * w + x0] + lx * plane[y0 * w + x1])
-      + ly * ((1 - lx) * plane[y1 * w + x0] + lx * plane[y1 * w + x1]);
-}
-
-static void
-run_resize_case (gint64 h, gint64 w, gint64 ho, gint64 wo)
-{
-  g_autoptr (GRand) rand = g_rand_new_with_seed (h * 100 + wo);
-  g_autoptr (SfTensor) x = random_tensor (rand, 4, (gint64[]){ 2, 3, h, w });
-  g_autoptr (SfTensor) out =
-      sf_tensor_new_f32 (4, (gint64)2, (gint64)3, ho, wo);
-  g_autoptr (SfTensor) labels =
-      sf_tensor_new (SF_DTYPE_I32, 3, (gint64[]){ 2, ho, wo });
-  g_autoptr (SfTensor) fused =
-      sf_tensor_new (SF_DTYPE_I32, 3, (gint64[]){ 2, ho, wo });
-  g_autofree double *ref = g_new (double, 2 * 3 * ho * wo);
-
-  for (gint64 p = 0; p < 6; p++)
-    for (gint64 y = 0; y < ho; y++)
-      for (gint64 xx = 0; xx < wo; xx++)
-        ref[(p * ho + y) * wo + xx] =
-            bilinear_ref (sf_tensor_f32 (x) + p * h * w, h, w, ho, wo, y, xx);
-  g_assert_true (sf_op_resize_bilinear (out, x));
-  check_close (
-      "resize_bilinear", sf_tensor_f32 (out), ref, sf_tensor_numel (out), 1e-5);
-
-  /* argmax over channels of the resized map, and the fused version */
-  g_assert_true (sf_op_argmax_channels (labels, out));
-  g_assert_true (sf_op_resize_bilinear_argmax (fused, x));
-  for (gint64 b = 0; b < 2; b++)
-    for (gint64 i = 0; i < ho * wo; i++) {
-      const double *r = ref + b * 3 * ho * wo + i;
-      int best = 0;
-      for (int c = 1; c < 3; c++)
-        if (r[c * ho * wo] > r[best * ho * wo])
-          best = c;
-      g_assert_cmpint (((gint32 *)labels->data)[b * ho * wo + i], ==, best);
-      g_assert_cmpint (((gint32 *)fused->data)[b * ho * wo + i], ==, best);
-    }
-}
-
-static void
-test_resize_bilinear (void)
-{
-  run_resize_case (4, 4, 16, 16);   /* upsample ×4 (the decode head) */
-  run_resize_case (16, 16, 16, 16); /* identity */
-  run_resize_case (7, 5, 300, 451); /* odd ratio, to an image size */
-  run_resize_case (20, 30, 6, 7);   /* downsample */
-}
-
-static void
-test_argmax_ties (void)
-{
-  /* equal logits: the first class wins, as torch.argmax */
-  g_autoptr (SfTensor) x =
-      sf_tensor_new_f32 (4, (gint64)1, (gint64)3, (gint64)1, (gint64)2);
-  g_autoptr (SfTensor) labels =
-      sf_tensor_new (SF_DTYPE_I32, 3, (gint64[]){ 1, 1, 2 });
-  float v[] = { 1, 0, 2, 5, 2, 5 };
-  memcpy (x->data, v, sizeof v);
-  g_assert_true (sf_op_argmax_channels (labels, x));
-  g_assert_cmpint (((gint32 *)labels->data)[0], ==, 1);
-  g_assert_cmpint (((gint32 *)labels->data)[1], ==, 1);
-}
-
-static void
-test_layout (void)
-{
-  g_autoptr (GRand) rand = g_rand_new_with_seed (3);
-  g_autoptr (SfTensor) x = random_tensor (rand, 3, (gint64[]){ 2, 37, 70 });
-  g_autoptr (SfTensor) t =
-      sf_tensor_new_f32 (3, (gint64)2, (gint64)70, (gint64)37);
-  g_autoptr (SfTensor) a = random_tensor (rand, 3, (gint64[]){ 2, 3, 4 });
-  g_autoptr (SfTensor) b = random_tensor (rand, 3, (gint64[]){ 2, 1, 4 });
-  g_autoptr (SfTensor) cat =
-      sf_tensor_new_f32 (3, (gint64)2, (gint64)4, (gint64)4);
-  SfTensor *inputs[] = { a, b };
-
-  g_assert_true (sf_op_transpose_last2 (t, x));
-  for (gint64 n = 0; n < 2; n++)
-    for (gint64 i = 0; i < 37; i++)
-      for (gint64 j = 0; j < 70; j++)
-        g_assert_cmpfloat (sf_tensor_f32 (t)[(n * 70 + j) * 37 + i], ==,
-            sf_tensor_f32 (x)[(n * 37 + i) * 70 + j]);
-
-  g_assert_true (sf_op_concat (cat, inputs, 2, 1));
-  for (gint64 n = 0; n < 2; n++)
-    for (gint64 r = 0; r < 4; r++)
-      for (gint64 c = 0; c < 4; c++) {
-        float want = r < 3 ? sf_tensor_f32 (a)[(n * 3 + r) * 4 + c]
-                           : sf_tensor_f32 (b)[n * 4 + c];
-        g_assert_cmpfloat (sf_tensor_f32 (cat)[(n * 4 + r) * 4 + c], ==, want);
+  for (gint64 n = 0; n < batch; n++)
+    for (gint64 o = 0; o < cout; o++)
+      for (gint64 i = 0; i < to; i++) {
+        double acc = b ? sf_tensor_f32 (b)[o] : 0.0;
+        gint64 c0 = (o / og) * cg;
+        for (gint64 c = 0; c < cg; c++)
+          for (gint64 j = 0; j < k; j++) {
+            gint64 src = i * stride - padding + j;
+            if (src >= 0 && src < t)
+              acc += (double)xd[(n * cin + c0 + c) * t + src]
+                  * wd[(o * cg + c) * k + j];
+          }
+        out[(n * cout + o) * to + i] = acc;
       }
+  return out;
+}
+
+static void
+run_conv1d_case (gint64 batch, gint64 cin, gint64 t, gint64 cout, gint64 k,
+    int stride, int padding, int groups, gboolean bias)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (7 + cin * 13 + k * 5 + groups);
+  g_autoptr (SfTensor) x =
+      sf_test_random_tensor (rand, -1.0, 1.0, 3, (gint64[]){ batch, cin, t });
+  g_autoptr (SfTensor) w = sf_test_random_tensor (
+      rand, -1.0, 1.0, 3, (gint64[]){ cout, cin / groups, k });
+  g_autoptr (SfTensor) b = bias
+      ? sf_test_random_tensor (rand, -1.0, 1.0, 1, (gint64[]){ cout })
+      : NULL;
+  gint64 to = sf_conv1d_out_size (t, (int)k, stride, padding);
+  g_autoptr (SfTensor) out = sf_tensor_new_f32 (3, batch, cout, to);
+  g_autofree double *ref = NULL;
+  g_autofree char *what =
+      g_strdup_printf ("conv1d k%" G_GINT64_FORMAT " s%d p%d g%d%s", k, stride,
+          padding, groups, bias ? "+b" : "");
+
+  g_assert_cmpint (to, >, 0);
+  ref = conv1d_reference (x, w, b, stride, padding, groups, to);
+  for (gint64 i = 0; i < sf_tensor_numel (out); i++)
+    sf_tensor_f32 (out)[i] = NAN; /* every element must be written */
+  sf_op_conv1d (out, x, w, b, stride, padding, groups);
+  sf_test_check_close (what, sf_tensor_f32 (out), ref, sf_tensor_numel (out),
+      1e-5 * (cin / groups) * k, 1e-10);
+}
+
+static void
+test_conv1d_dense (void)
+{
+  /* Whisper's stem: kernel 3, padding 1, stride 1 then 2 */
+  run_conv1d_case (2, 5, 40, 7, 3, 1, 1, 1, TRUE);
+  run_conv1d_case (1, 7, 41, 6, 3, 2, 1, 1, TRUE);
+  /* a wav2vec2 feature layer: one input channel, kernel 10, stride 5 */
+  run_conv1d_case (2, 1, 403, 8, 10, 5, 0, 1, FALSE);
+  /* pointwise */
+  run_conv1d_case (1, 16, 9, 4, 1, 1, 0, 1, TRUE);
+}
+
+static void
+test_conv1d_grouped (void)
+{
+  /* wav2vec2's positional conv: groups, an even kernel, padding k/2 */
+  run_conv1d_case (2, 8, 30, 8, 6, 1, 3, 4, TRUE);
+  run_conv1d_case (1, 12, 17, 6, 3, 2, 1, 3, FALSE);
+  /* depthwise */
+  run_conv1d_case (2, 6, 25, 6, 5, 2, 2, 6, TRUE);
+  run_conv1d_case (1, 4, 19, 4, 3, 1, 1, 4, FALSE);
+}
+
+static void
+test_conv1d_out_size (void)
+{
+  g_assert_cmpint (sf_conv1d_out_size (3000, 3, 2, 1), ==, 1500);
+  g_assert_cmpint (sf_conv1d_out_size (16000, 10, 5, 0), ==, 3199);
+  g_assert_cmpint (sf_conv1d_out_size (49, 128, 1, 64), ==, 50);
+  g_assert_cmpint (sf_conv1d_out_size (4, 10, 5, 0), ==, 0);
 }
 
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/core/ops-conv/conv2d/dense", test_conv_dense);
-  g_test_add_func ("/core/ops-conv/conv2d/pointwise", test_conv_pointwise);
-  g_test_add_func ("/core/ops-conv/conv2d/grouped", test_conv_grouped);
-  g_test_add_func ("/core/ops-conv/conv2d/depthwise", test_conv_depthwise);
-  g_test_add_func ("/core/ops-conv/conv2d/out-size", test_conv_out_size);
-  g_test_add_func ("/core/ops-conv/batch-norm", test_batch_norm);
-  g_test_add_func ("/core/ops-conv/resize-bilinear", test_resize_bilinear);
-  g_test_add_func ("/core/ops-conv/argmax/ties", test_argmax_ties);
-  g_test_add_func ("/core/ops-conv/layout", test_layout);
+  g_test_add_func ("/core/ops/conv2d/dense", test_conv_dense);
+  g_test_add_func ("/core/ops/conv2d/pointwise", test_conv_pointwise);
+  g_test_add_func ("/core/ops/conv2d/grouped", test_conv_grouped);
+  g_test_add_func ("/core/ops/conv2d/depthwise", test_conv_depthwise);
+  g_test_add_func ("/core/ops/conv2d/out-size", test_conv_out_size);
+  g_test_add_func ("/core/ops/conv1d/dense", test_conv1d_dense);
+  g_test_add_func ("/core/ops/conv1d/grouped", test_conv1d_grouped);
+  g_test_add_func ("/core/ops/conv1d/out-size", test_conv1d_out_size);
   return g_test_run ();
 }

@@ -145,6 +145,24 @@ test_not_a_folder (void)
   assert_load_fails ("/nonexistent/model", SF_ERROR_MISSING, want);
 }
 
+/* Without BLAS no model can run: the load fails and names the library it
+ * tried, instead of every product failing later. */
+static void
+test_no_blas (void)
+{
+  if (g_test_subprocess ()) {
+    g_autofree char *dir = sf_test_fixture ("bert-tiny-cls");
+    const char *want[] = { "BLAS", "libsf-no-such-blas.so.0", NULL };
+
+    /* Set before the first BLAS call of this process. */
+    g_setenv ("SF_BLAS_LIBRARY", "libsf-no-such-blas.so.0", TRUE);
+    assert_load_fails (dir, SF_ERROR_IO, want);
+    return;
+  }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -161,5 +179,6 @@ main (int argc, char **argv)
   g_test_add_func (
       "/graphs/errors/inconsistent-sizes", test_inconsistent_sizes);
   g_test_add_func ("/graphs/errors/not-a-folder", test_not_a_folder);
+  g_test_add_func ("/graphs/errors/no-blas", test_no_blas);
   return g_test_run ();
 }

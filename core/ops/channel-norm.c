@@ -1,43 +1,74 @@
-/* Streamformer core: 1-D convolution, group norm and weight norm.
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Streamformer core: per-channel normalisation of [B, C, ...] maps (batch
+ * norm, group norm) and weight norm.
  *
  * Design decisions:
- * - A 1-D convolution is a 2-D one over a [B, C, 1, T] view with a
- *   [Cout, Cin/g, 1, K] kernel view (core/ops-conv.h): one im2col + sgemm
- *   path for both.
+ * - Batch norm runs in eval mode only, folded into one scale and shift per
+ *   channel as PyTorch does.
  * - Group norm sums in double per group: a group of a speech feature
  *   encoder spans a whole clip (up to millions of values).
  * - Weight norm runs once, at load time; it is written for clarity.
  */
-#include "core/ops/signal.h"
-#include "core/ops/conv.h"
+#include "core/ops/channel-norm.h"
 #include "core/threads.h"
 
 #include <math.h>
 
-gint64
-sf_conv1d_out_size (gint64 in, int kernel, int stride, int padding)
+typedef struct
 {
-  return sf_conv2d_out_size (in, kernel, stride, padding);
+  const float *x;
+  float *out;
+  float *scale, *shift; /* (C) folded: y = x · scale + shift */
+  gint64 c, plane;
+} BnArgs;
+
+static void
+bn_planes (gint64 start, gint64 end, gpointer data)
+{
+  const BnArgs *a = data;
+  for (gint64 pl = start; pl < end; pl++) {
+    gint64 c = pl % a->c;
+    const float *src = a->x + pl * a->plane;
+    float *dst = a->out + pl * a->plane;
+    for (gint64 i = 0; i < a->plane; i++)
+      dst[i] = src[i] * a->scale[c] + a->shift[c];
+  }
 }
 
-gboolean
-sf_op_conv1d (SfTensor *out, const SfTensor *x, const SfTensor *w,
-    const SfTensor *b, int stride, int padding, int groups)
+void
+sf_op_batch_norm (SfTensor *out, const SfTensor *x, const SfTensor *mean,
+    const SfTensor *var, const SfTensor *gamma, const SfTensor *beta, float eps)
 {
-  SfConv2dParams p = {
-    .stride = { 1, stride }, .padding = { 0, padding }, .groups = groups
-  };
-  g_autoptr (SfTensor) x4 = NULL, w4 = NULL, out4 = NULL;
+  gint64 c, plane = 1;
+  g_autofree float *inv = NULL, *m = NULL;
+  BnArgs a;
 
-  g_return_val_if_fail (out && x && w, FALSE);
-  g_return_val_if_fail (x->ndim == 3 && w->ndim == 3 && out->ndim == 3, FALSE);
-  x4 = sf_tensor_reshape (
-      (SfTensor *)x, 4, (gint64[]){ x->shape[0], x->shape[1], 1, x->shape[2] });
-  w4 = sf_tensor_reshape (
-      (SfTensor *)w, 4, (gint64[]){ w->shape[0], w->shape[1], 1, w->shape[2] });
-  out4 = sf_tensor_reshape (
-      out, 4, (gint64[]){ out->shape[0], out->shape[1], 1, out->shape[2] });
-  return sf_op_conv2d (out4, x4, w4, b, &p);
+  g_return_if_fail (out && x && mean && var);
+  g_return_if_fail (x->ndim >= 2 && sf_tensor_same_shape (out, x));
+  c = x->shape[1];
+  for (int d = 2; d < x->ndim; d++)
+    plane *= x->shape[d];
+  g_return_if_fail (sf_tensor_numel (mean) == c && sf_tensor_numel (var) == c);
+  g_return_if_fail (gamma == NULL || sf_tensor_numel (gamma) == c);
+  g_return_if_fail (beta == NULL || sf_tensor_numel (beta) == c);
+  /* PyTorch's eval-mode folding: y = x · s + t with
+   * s = gamma / sqrt (var + eps) and t = beta - mean · s */
+  inv = g_new (float, c);
+  m = g_new (float, c);
+  for (gint64 i = 0; i < c; i++) {
+    float g = gamma ? sf_tensor_f32 (gamma)[i] : 1.0f;
+    float bt = beta ? sf_tensor_f32 (beta)[i] : 0.0f;
+    inv[i] = g / sqrtf (sf_tensor_f32 (var)[i] + eps);
+    m[i] = bt - sf_tensor_f32 (mean)[i] * inv[i];
+  }
+  a = (BnArgs){ .x = sf_tensor_f32 (x),
+    .out = sf_tensor_f32 (out),
+    .scale = inv,
+    .shift = m,
+    .c = c,
+    .plane = plane };
+  sf_parallel_for (
+      sf_tensor_numel (x) / plane, MAX (1, 16384 / plane), bn_planes, &a);
 }
 
 typedef struct
@@ -83,27 +114,25 @@ group_norm_range (gint64 start, gint64 end, gpointer data)
   }
 }
 
-gboolean
+void
 sf_op_group_norm (SfTensor *out, const SfTensor *x, int groups,
     const SfTensor *gamma, const SfTensor *beta, float eps)
 {
   gint64 batch, channels, plane = 1;
   GroupNormArgs a;
 
-  g_return_val_if_fail (out && x && groups >= 1, FALSE);
-  g_return_val_if_fail (x->dtype == SF_DTYPE_F32 && out->dtype == SF_DTYPE_F32
-          && x->ndim >= 2 && sf_tensor_same_shape (out, x),
-      FALSE);
+  g_return_if_fail (out && x && groups >= 1);
+  g_return_if_fail (x->dtype == SF_DTYPE_F32 && out->dtype == SF_DTYPE_F32
+      && x->ndim >= 2 && sf_tensor_same_shape (out, x));
   batch = x->shape[0];
   channels = x->shape[1];
   for (int d = 2; d < x->ndim; d++)
     plane *= x->shape[d];
-  g_return_val_if_fail (channels % groups == 0, FALSE);
-  g_return_val_if_fail ((gamma == NULL) == (beta == NULL), FALSE);
-  g_return_val_if_fail (gamma == NULL
-          || (sf_tensor_numel (gamma) == channels
-              && sf_tensor_numel (beta) == channels),
-      FALSE);
+  g_return_if_fail (channels % groups == 0);
+  g_return_if_fail ((gamma == NULL) == (beta == NULL));
+  g_return_if_fail (gamma == NULL
+      || (sf_tensor_numel (gamma) == channels
+          && sf_tensor_numel (beta) == channels));
 
   a = (GroupNormArgs){ .out = sf_tensor_f32 (out),
     .x = sf_tensor_f32 (x),
@@ -115,23 +144,21 @@ sf_op_group_norm (SfTensor *out, const SfTensor *x, int groups,
     .groups = groups,
     .eps = eps };
   sf_parallel_for (batch * groups, 1, group_norm_range, &a);
-  return TRUE;
 }
 
-gboolean
+void
 sf_op_weight_norm (SfTensor *out, const SfTensor *g, const SfTensor *v, int dim)
 {
   gint64 outer = 1, inner = 1, len;
   const float *vd, *gd;
   float *od;
 
-  g_return_val_if_fail (out && g && v, FALSE);
-  g_return_val_if_fail (v->dtype == SF_DTYPE_F32 && g->dtype == SF_DTYPE_F32
-          && out->dtype == SF_DTYPE_F32 && sf_tensor_same_shape (out, v),
-      FALSE);
-  g_return_val_if_fail (dim >= 0 && dim < v->ndim, FALSE);
+  g_return_if_fail (out && g && v);
+  g_return_if_fail (v->dtype == SF_DTYPE_F32 && g->dtype == SF_DTYPE_F32
+      && out->dtype == SF_DTYPE_F32 && sf_tensor_same_shape (out, v));
+  g_return_if_fail (dim >= 0 && dim < v->ndim);
   len = v->shape[dim];
-  g_return_val_if_fail (sf_tensor_numel (g) == len, FALSE);
+  g_return_if_fail (sf_tensor_numel (g) == len);
   for (int d = 0; d < dim; d++)
     outer *= v->shape[d];
   for (int d = dim + 1; d < v->ndim; d++)
@@ -154,5 +181,4 @@ sf_op_weight_norm (SfTensor *out, const SfTensor *g, const SfTensor *v, int dim)
       for (gint64 i = 0; i < inner; i++)
         od[(o * len + j) * inner + i] = vd[(o * len + j) * inner + i] * scale;
   }
-  return TRUE;
 }

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Streamformer core: multi-head scaled dot-product attention (conventions
+ * in core/ops/ops.h). */
+#pragma once
+
+#include "core/tensor.h"
+
+G_BEGIN_DECLS
+
+/* Multi-head scaled dot-product attention.
+ *   q [B, T, H], k [B, S, H], v [B, S, H], out [B, T, H], H = n_heads · D.
+ *   mask: NULL or [B, S] (any integer or float dtype); positions where
+ *   mask == 0 are excluded (padding). causal: query t sees keys
+ *   ≤ t + S − T (keys ≤ t when S = T; with a KV cache the queries are the
+ *   last T positions).
+ *   Scores are scaled by 1/√D. out must not alias q, k or v. */
+void sf_op_attention (SfTensor *out, const SfTensor *q, const SfTensor *k,
+    const SfTensor *v, int n_heads, const SfTensor *mask, gboolean causal);
+
+G_END_DECLS

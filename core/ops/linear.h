@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Streamformer core: linear layers and plain matrix products (conventions
+ * in core/ops/ops.h). */
+#pragma once
+
+#include "core/tensor.h"
+
+G_BEGIN_DECLS
+
+/* out[..., N] = x[..., K] · w[N, K]ᵀ + b[N]   (b may be NULL). out must not alias x. */
+void sf_op_linear (
+    SfTensor *out, const SfTensor *x, const SfTensor *w, const SfTensor *b);
+/* out[M, N] = a[M, K] · b[K, N] (trans_b: b is [N, K]). Plain 2-D matmul. */
+void sf_op_matmul (
+    SfTensor *out, const SfTensor *a, const SfTensor *b, gboolean trans_b);
+
+G_END_DECLS
