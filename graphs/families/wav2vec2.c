@@ -367,12 +367,14 @@ w2v_build_specs (W2vGraph *g, gboolean legacy_pos)
 #undef APPEND
 }
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (W2vGraph, w2v_free)
+
 static gpointer
 w2v_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
 {
   static const char *const prefixes[] = { "wav2vec2.", "", NULL };
   const SfConfig *cfg = sf_checkpoint_config (ckpt);
-  W2vGraph *g = g_new0 (W2vGraph, 1);
+  g_autoptr (W2vGraph) g = g_new0 (W2vGraph, 1);
   g_autofree char *legacy_name = NULL, *pp = NULL;
   g_autoptr (SfTensor) legacy = NULL;
   const char *prefix;
@@ -380,7 +382,7 @@ w2v_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
   if (!sf_model_match_architecture (model, w2v_architectures,
           G_N_ELEMENTS (w2v_architectures), &g->ctc, error)
       || !w2v_read_config (g, model, cfg, error))
-    goto fail;
+    return NULL;
 
   prefix = sf_weights_find_prefix (
       ckpt, prefixes, "feature_projection.projection.weight");
@@ -399,7 +401,7 @@ w2v_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
   };
   w2v_build_specs (g, legacy != NULL);
   if (!sf_weight_target_load (&g->target, ckpt, &model->n_params, error))
-    goto fail;
+    return NULL;
 
   /* weight_norm (dim=2): one norm per kernel tap, over (out, in) */
   g->pos_w = sf_tensor_new (SF_DTYPE_F32, 3, g->g.pos_v->shape);
@@ -410,13 +412,9 @@ w2v_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
     model->audio_frontend =
         sf_audio_frontend_load (pp, SF_AUDIO_FRONTEND_WAVEFORM, error);
     if (model->audio_frontend == NULL)
-      goto fail;
+      return NULL;
   }
-  return g;
-
-fail:
-  w2v_free (g);
-  return NULL;
+  return g_steal_pointer (&g);
 }
 
 static W2vGraph *
