@@ -527,7 +527,7 @@ seg_forward_image (gpointer data, const SfImageInput *in, gboolean want_hidden,
   SfTensor *tokens[SEG_MAX_STAGES] = { NULL };
   gint64 hs[SEG_MAX_STAGES], ws[SEG_MAX_STAGES];
   const SfTensor *x = in->pixel_values;
-  g_autoptr (SfTensor) map = NULL;
+  SfTensor *map = NULL;
   gboolean ok = FALSE;
 
   if (!sf_image_family_check_input (x, g->channels, 0, 0, error))
@@ -560,6 +560,7 @@ seg_forward_image (gpointer data, const SfImageInput *in, gboolean want_hidden,
 out:
   for (int s = 0; s < g->n_stages; s++)
     sf_tensor_unref (tokens[s]);
+  sf_tensor_unref (map);
   return ok;
 }
 
