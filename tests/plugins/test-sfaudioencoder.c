@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sfaudioencoder: windows, hops and their timestamps, the tail at EOS,
- * S16 against F32 input, and bad input. The logits of a window are
+ * S16 against F32 input, bad input (windows with NaN are skipped), and
+ * the flow at EOS. The logits of a window are
  * checked against the reference logits of ast-tiny-cls (transformers). */
 #include <math.h>
 #include <string.h>
@@ -224,8 +225,8 @@ test_s16_f32 (void)
   gst_harness_teardown (hs);
 }
 
-/* Empty buffers are skipped; NaN samples become silence with a warning;
- * a format change mid-stream keeps the buffered audio. */
+/* Empty buffers are skipped; a format change mid-stream keeps the
+ * buffered audio. */
 static void
 test_bad_samples (void)
 {
@@ -238,9 +239,6 @@ test_bad_samples (void)
   float logits[12];
 
   g_assert_cmpint (gst_harness_push (h, gst_buffer_new ()), ==, GST_FLOW_OK);
-  for (guint i = 0; i < RATE / 2; i += 97)
-    x[i] = NAN;
-  x[5] = INFINITY;
   push_f32 (h, x, RATE / 2, RATE / 2, 0);
   g_assert_cmpint (gst_harness_push (h, gst_buffer_new ()), ==, GST_FLOW_OK);
   g_assert_cmpuint (gst_harness_buffers_received (h), ==, 0);
@@ -258,6 +256,108 @@ test_bad_samples (void)
   for (guint i = 0; i < 12; i++)
     g_assert_true (isfinite (logits[i]));
   gst_buffer_unref (b);
+  gst_harness_teardown (h);
+}
+
+/* Pops the warnings on @bus; the last one's message into *@last. */
+static guint
+count_warnings (GstBus *bus, gchar **last)
+{
+  GstMessage *msg;
+  guint n = 0;
+
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING)) != NULL) {
+    GError *error = NULL;
+
+    gst_message_parse_warning (msg, &error, NULL);
+    g_free (*last);
+    *last = g_strdup (error->message);
+    g_error_free (error);
+    gst_message_unref (msg);
+    n++;
+  }
+  return n;
+}
+
+/* A window holding NaN or infinity gives no output (silence in its place
+ * gave ordinary-looking classifications) and one warning per stream; the
+ * windows without them still come, the first after the gap DISCONT. */
+static void
+test_non_finite (void)
+{
+  g_autofree gchar *model = kws_model ();
+  GstHarness *h = encoder_harness (model, 1000, 500, "F32LE");
+  g_autofree float *x = tone (RATE * 4);
+  g_autofree gchar *warning = NULL;
+  GstBus *bus = gst_bus_new ();
+  GstBuffer *b;
+
+  gst_element_set_bus (h->element, bus);
+  /* windows at 0, 0.5, 1, …, 3 s; NaN at 0.3 s and infinity at 2.2 s put
+   * out the windows at 0 s, and 1.5 and 2 s */
+  x[RATE * 3 / 10] = NAN;
+  x[RATE * 22 / 10] = -INFINITY;
+  push_f32 (h, x, RATE * 4, 3000, 0);
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+
+  g_assert_cmpuint (count_warnings (bus, &warning), ==, 1);
+  g_assert_nonnull (strstr (warning, "not finite"));
+  g_assert_nonnull (strstr (warning, "skipped"));
+  g_assert_cmpuint (gst_harness_buffers_received (h), ==, 4);
+  for (guint k = 0; k < 4; k++) {
+    static const guint at_ms[] = { 500, 1000, 2500, 3000 };
+    float logits[12];
+
+    b = gst_harness_pull (h);
+    g_assert_cmpuint (GST_BUFFER_PTS (b), ==, at_ms[k] * GST_MSECOND);
+    g_assert_cmpuint (GST_BUFFER_OFFSET (b), ==, at_ms[k] / 500);
+    /* the first buffer, and the first after the skipped ones */
+    g_assert_cmpint (GST_BUFFER_FLAG_IS_SET (b, GST_BUFFER_FLAG_DISCONT), ==,
+        k == 0 || k == 2);
+    copy_floats (b, logits, 12);
+    for (guint i = 0; i < 12; i++)
+      g_assert_true (isfinite (logits[i]));
+    gst_buffer_unref (b);
+  }
+
+  /* a new stream warns again */
+  g_assert_true (
+      gst_harness_push_event (h, gst_event_new_stream_start ("again")));
+  gst_harness_set_src_caps_str (h,
+      "audio/x-raw, format=(string)F32LE, rate=(int)16000, channels=(int)1, "
+      "layout=(string)interleaved");
+  push_f32 (h, x, RATE, RATE, 0);
+  g_assert_cmpuint (gst_harness_buffers_received (h), ==, 4);
+  g_assert_cmpuint (count_warnings (bus, &warning), ==, 1);
+
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+
+/* Makes every buffer push fail as if downstream had failed. */
+static GstPadProbeReturn
+fail_buffers (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  GST_PAD_PROBE_INFO_FLOW_RETURN (info) = GST_FLOW_ERROR;
+  gst_buffer_unref (GST_PAD_PROBE_INFO_BUFFER (info));
+  GST_PAD_PROBE_INFO_DATA (info) = NULL;
+  return GST_PAD_PROBE_HANDLED;
+}
+
+/* A failure pushing the last window at EOS reaches upstream. */
+static void
+test_eos_flow (void)
+{
+  g_autofree gchar *model = kws_model ();
+  GstHarness *h = encoder_harness (model, 1000, 0, "F32LE");
+  g_autofree float *x = tone (RATE / 2);
+
+  push_f32 (h, x, RATE / 2, RATE / 2, 0);
+  g_assert_cmpuint (gst_harness_buffers_received (h), ==, 0);
+  gst_pad_add_probe (
+      h->sinkpad, GST_PAD_PROBE_TYPE_BUFFER, fail_buffers, NULL, NULL);
+  g_assert_false (gst_harness_push_event (h, gst_event_new_eos ()));
   gst_harness_teardown (h);
 }
 
@@ -329,6 +429,8 @@ main (int argc, char **argv)
   g_test_add_func ("/plugins/sfaudioencoder/input/s16-f32", test_s16_f32);
   g_test_add_func (
       "/plugins/sfaudioencoder/input/bad-samples", test_bad_samples);
+  g_test_add_func ("/plugins/sfaudioencoder/input/non-finite", test_non_finite);
+  g_test_add_func ("/plugins/sfaudioencoder/flow/eos", test_eos_flow);
   g_test_add_func (
       "/plugins/sfaudioencoder/input/rate-change", test_rate_change);
   g_test_add_func (
