@@ -281,9 +281,10 @@ count_warnings (GstBus *bus, gchar **last)
 
 /* A window holding NaN or infinity gives no output (silence in its place
  * gave ordinary-looking classifications) and one warning per stream; the
- * windows without them still come, the first after the gap DISCONT. */
+ * windows without them still come, the first after the gap DISCONT.
+ * Pushed in chunks of @chunk samples; the logits go to @logits. */
 static void
-test_non_finite (void)
+run_non_finite (gsize chunk, float logits[4][12])
 {
   g_autofree gchar *model = kws_model ();
   GstHarness *h = encoder_harness (model, 1000, 500, "F32LE");
@@ -297,7 +298,7 @@ test_non_finite (void)
    * out the windows at 0 s, and 1.5 and 2 s */
   x[RATE * 3 / 10] = NAN;
   x[RATE * 22 / 10] = -INFINITY;
-  push_f32 (h, x, RATE * 4, 3000, 0);
+  push_f32 (h, x, RATE * 4, chunk, 0);
   g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
 
   g_assert_cmpuint (count_warnings (bus, &warning), ==, 1);
@@ -306,7 +307,6 @@ test_non_finite (void)
   g_assert_cmpuint (gst_harness_buffers_received (h), ==, 4);
   for (guint k = 0; k < 4; k++) {
     static const guint at_ms[] = { 500, 1000, 2500, 3000 };
-    float logits[12];
 
     b = gst_harness_pull (h);
     g_assert_cmpuint (GST_BUFFER_PTS (b), ==, at_ms[k] * GST_MSECOND);
@@ -314,9 +314,9 @@ test_non_finite (void)
     /* the first buffer, and the first after the skipped ones */
     g_assert_cmpint (GST_BUFFER_FLAG_IS_SET (b, GST_BUFFER_FLAG_DISCONT), ==,
         k == 0 || k == 2);
-    copy_floats (b, logits, 12);
+    copy_floats (b, logits[k], 12);
     for (guint i = 0; i < 12; i++)
-      g_assert_true (isfinite (logits[i]));
+      g_assert_true (isfinite (logits[k][i]));
     gst_buffer_unref (b);
   }
 
@@ -333,6 +333,18 @@ test_non_finite (void)
   gst_element_set_bus (h->element, NULL);
   gst_object_unref (bus);
   gst_harness_teardown (h);
+}
+
+/* Window by window, and all seven windows at once (run in batches, with
+ * the skipped ones among them): the same windows and the same logits. */
+static void
+test_non_finite (void)
+{
+  float one[4][12], all[4][12];
+
+  run_non_finite (3000, one);
+  run_non_finite (RATE * 4, all);
+  sftest_assert_close (&all[0][0], &one[0][0], 4 * 12, 1e-5, 1e-4, "batched");
 }
 
 /* Makes every buffer push fail as if downstream had failed. */
