@@ -424,25 +424,6 @@ gst_sf_audio_encoder_sink_event (
                                                     : GST_FLOW_ERROR;
 }
 
-/* Answers a caps query with @caps (transfer full) cut to its filter. */
-static gboolean
-answer_caps (GstQuery *query, GstCaps *caps)
-{
-  GstCaps *filter;
-
-  gst_query_parse_caps (query, &filter);
-  if (filter != NULL) {
-    GstCaps *tmp =
-        gst_caps_intersect_full (filter, caps, GST_CAPS_INTERSECT_FIRST);
-
-    gst_caps_unref (caps);
-    caps = tmp;
-  }
-  gst_query_set_caps_result (query, caps);
-  gst_caps_unref (caps);
-  return TRUE;
-}
-
 static gboolean
 gst_sf_audio_encoder_sink_query (
     GstPad *pad, GstObject *parent, GstQuery *query)
@@ -461,7 +442,7 @@ gst_sf_audio_encoder_sink_query (
     gst_caps_set_simple (
         caps, "rate", G_TYPE_INT, sf_task_audio_rate (task), NULL);
   }
-  return answer_caps (query, caps);
+  return gst_sf_element_answer_caps (query, caps);
 }
 
 static gboolean
@@ -495,7 +476,7 @@ gst_sf_audio_encoder_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
       GST_OBJECT_LOCK (self);
       caps = self->caps ? gst_caps_ref (self->caps) : NULL;
       GST_OBJECT_UNLOCK (self);
-      return answer_caps (
+      return gst_sf_element_answer_caps (
           query, caps ? caps : gst_pad_get_pad_template_caps (pad));
     }
     default: return gst_pad_query_default (pad, parent, query);

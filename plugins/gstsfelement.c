@@ -170,6 +170,24 @@ gst_sf_src_push_tensors (GstSfSrc *src, const GstSfTensorsInfo *info)
 }
 
 gboolean
+gst_sf_element_answer_caps (GstQuery *query, GstCaps *caps)
+{
+  GstCaps *filter;
+
+  gst_query_parse_caps (query, &filter);
+  if (filter != NULL) {
+    GstCaps *tmp =
+        gst_caps_intersect_full (filter, caps, GST_CAPS_INTERSECT_FIRST);
+
+    gst_caps_unref (caps);
+    caps = tmp;
+  }
+  gst_query_set_caps_result (query, caps);
+  gst_caps_unref (caps);
+  return TRUE;
+}
+
+gboolean
 gst_sf_tensors_info_set_f32 (GstSfTensorsInfo *info, const SfShape *shape)
 {
   gst_sf_tensors_info_init (info);

@@ -68,6 +68,9 @@ gboolean gst_sf_src_push_tensors (GstSfSrc *src, const GstSfTensorsInfo *info);
 /* TRUE once caps went out. */
 gboolean gst_sf_src_has_caps (const GstSfSrc *src);
 
+/* Answers a CAPS @query with @caps (transfer full) cut to its filter. */
+gboolean gst_sf_element_answer_caps (GstQuery *query, GstCaps *caps);
+
 /* Fills a one-tensor @info with F32 @shape (outermost first). */
 gboolean gst_sf_tensors_info_set_f32 (
     GstSfTensorsInfo *info, const SfShape *shape);

@@ -72,6 +72,34 @@ whisper_segments (SfModel *model, const SfWhisperOptions *options,
   return TRUE;
 }
 
+/* Copies @pieces to @out: Whisper segments one by one, CTC words as one
+ * line from the first word's start to the last one's end. */
+static void
+to_lines (GstSfTranscriberDecoder *dec, GArray *pieces, GArray *out)
+{
+  SfTranscriptPiece line;
+  GString *text;
+
+  if (pieces->len == 0)
+    return;
+  if (dec->ctc == NULL) {
+    for (guint i = 0; i < pieces->len; i++) {
+      line = g_array_index (pieces, SfTranscriptPiece, i);
+      line.text = g_strdup (line.text);
+      g_array_append_val (out, line);
+    }
+    return;
+  }
+  text = g_string_new (NULL);
+  for (guint i = 0; i < pieces->len; i++)
+    g_string_append_printf (text, "%s%s", i ? " " : "",
+        g_array_index (pieces, SfTranscriptPiece, i).text);
+  line.start = g_array_index (pieces, SfTranscriptPiece, 0).start;
+  line.end = g_array_index (pieces, SfTranscriptPiece, pieces->len - 1).end;
+  line.text = g_string_free (text, FALSE);
+  g_array_append_val (out, line);
+}
+
 void
 gst_sf_transcriber_decoder_clear (GstSfTranscriberDecoder *dec)
 {
@@ -136,6 +164,7 @@ gst_sf_transcriber_decoder_window (GstSfTranscriberDecoder *dec,
     GError **error)
 {
   g_autoptr (GArray) pieces = sf_transcript_piece_array_new ();
+  g_autoptr (GArray) final = sf_transcript_piece_array_new ();
   gboolean ok;
 
   if (dec->ctc != NULL)
@@ -147,6 +176,16 @@ gst_sf_transcriber_decoder_window (GstSfTranscriberDecoder *dec,
   if (!ok)
     return FALSE;
   sf_transcript_push (dec->transcript, start, duration, hop,
-      (const SfTranscriptPiece *)pieces->data, pieces->len, out);
+      (const SfTranscriptPiece *)pieces->data, pieces->len, final);
+  to_lines (dec, final, out);
   return TRUE;
+}
+
+void
+gst_sf_transcriber_decoder_flush (GstSfTranscriberDecoder *dec, GArray *out)
+{
+  g_autoptr (GArray) final = sf_transcript_piece_array_new ();
+
+  sf_transcript_flush (dec->transcript, final);
+  to_lines (dec, final, out);
 }

@@ -33,11 +33,16 @@ void gst_sf_transcriber_decoder_clear (GstSfTranscriberDecoder *dec);
 
 /* Decodes one window, @data [1, T, inner] (CTC logits or Whisper encoder
  * states) at @start lasting @duration seconds, the next one @hop seconds
- * later (0: unknown), and appends to @out what became final. @options:
- * Whisper only. */
+ * later (0: unknown), and appends to @out the text that became final, one
+ * item per output buffer: each Whisper segment, or the new CTC words as
+ * one line. @options: Whisper only. */
 gboolean gst_sf_transcriber_decoder_window (GstSfTranscriberDecoder *dec,
     const SfWhisperOptions *options, const float *data, gint64 frames,
     gint64 inner, double start, double duration, double hop, GArray *out,
     GError **error);
+
+/* At the end of a stream: appends to @out what is left, as above. */
+void gst_sf_transcriber_decoder_flush (
+    GstSfTranscriberDecoder *dec, GArray *out);
 
 G_END_DECLS

@@ -250,14 +250,10 @@ gst_sf_transcriber_change_state (GstElement *element, GstStateChange transition)
   GstStateChangeReturn ret;
 
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
-
-  switch (transition) {
-    case GST_STATE_CHANGE_PAUSED_TO_READY:
-      gst_sf_transcriber_decoder_clear (&self->dec);
-      gst_sf_transcriber_reset (self);
-      gst_sf_src_reset (&self->src);
-      break;
-    default: break;
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+    gst_sf_transcriber_decoder_clear (&self->dec);
+    gst_sf_transcriber_reset (self);
+    gst_sf_src_reset (&self->src);
   }
   return ret;
 }
@@ -306,35 +302,17 @@ gst_sf_transcriber_emit (
   return gst_pad_push (self->src.pad, buffer);
 }
 
-/* Pushes what the transcript made final: Whisper segments one by one,
- * CTC words as one line. */
+/* Pushes the buffers of the decoder's output, in order. */
 static GstFlowReturn
 gst_sf_transcriber_emit_pieces (GstSfTranscriber *self, GArray *pieces)
 {
   GstFlowReturn ret = GST_FLOW_OK;
-  GString *line;
-  const SfTranscriptPiece *p;
-  guint i;
 
-  if (pieces->len == 0)
-    return GST_FLOW_OK;
-  if (self->dec.ctc == NULL) { /* Whisper */
-    for (i = 0; i < pieces->len && ret == GST_FLOW_OK; i++) {
-      p = &g_array_index (pieces, SfTranscriptPiece, i);
-      ret = gst_sf_transcriber_emit (self, p->start, p->end, p->text);
-    }
-    return ret;
+  for (guint i = 0; i < pieces->len && ret == GST_FLOW_OK; i++) {
+    const SfTranscriptPiece *p = &g_array_index (pieces, SfTranscriptPiece, i);
+
+    ret = gst_sf_transcriber_emit (self, p->start, p->end, p->text);
   }
-  line = g_string_new (NULL);
-  for (i = 0; i < pieces->len; i++) {
-    p = &g_array_index (pieces, SfTranscriptPiece, i);
-    g_string_append_printf (line, "%s%s", i ? " " : "", p->text);
-  }
-  ret = gst_sf_transcriber_emit (self,
-      g_array_index (pieces, SfTranscriptPiece, 0).start,
-      g_array_index (pieces, SfTranscriptPiece, pieces->len - 1).end,
-      line->str);
-  g_string_free (line, TRUE);
   return ret;
 }
 
@@ -408,38 +386,34 @@ gst_sf_transcriber_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
     goto failed;
   return gst_sf_transcriber_emit_pieces (self, out);
 
-no_model : {
+no_model:
   GST_ELEMENT_ERROR (self, STREAM, FORMAT,
       ("sftranscriber needs tensors from sfaudioencoder."),
       ("the buffer carries no model meta"));
   gst_buffer_unref (buffer);
   return GST_FLOW_ERROR;
-}
 bad_shape : {
-  gchar *dims = gst_sf_tensor_info_dims_string (t);
+  g_autofree gchar *dims = gst_sf_tensor_info_dims_string (t);
 
   GST_ELEMENT_ERROR (self, STREAM, FORMAT,
       ("sftranscriber needs one window of frames per buffer (dimensions "
        "\"inner:T:1\"), got \"%s\".",
           dims),
       (NULL));
-  g_free (dims);
   gst_buffer_unref (buffer);
   return GST_FLOW_ERROR;
 }
-map_failed : {
+map_failed:
   GST_ELEMENT_ERROR (
       self, RESOURCE, READ, (NULL), ("could not map the input buffer"));
   gst_buffer_unref (buffer);
   return GST_FLOW_ERROR;
-}
-failed : {
+failed:
   GST_ELEMENT_ERROR (self, STREAM, DECODE,
       ("Could not transcribe with model \"%s\": %s",
           sf_model_name (sf_task_model (self->dec.task)), error->message),
       (NULL));
   return GST_FLOW_ERROR;
-}
 }
 
 static gboolean
@@ -471,7 +445,7 @@ gst_sf_transcriber_eos (GstSfTranscriber *self, GstEvent *event)
   if (self->dec.transcript != NULL) {
     g_autoptr (GArray) out = sf_transcript_piece_array_new ();
 
-    sf_transcript_flush (self->dec.transcript, out);
+    gst_sf_transcriber_decoder_flush (&self->dec, out);
     ret = gst_sf_transcriber_emit_pieces (self, out);
   }
   gst_sf_transcriber_reset (self);
