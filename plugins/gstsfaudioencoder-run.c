@@ -6,6 +6,8 @@
 #include "config.h"
 #endif
 
+#include <string.h>
+
 #include "gstsfaudioencoder-private.h"
 #include "gstsfmodel.h"
 
@@ -84,6 +86,28 @@ gst_sf_audio_encoder_configure (
   return TRUE;
 }
 
+/* TRUE when @out has the shape the task gave the caps for @win: the
+ * buffer must be what the caps say. */
+static gboolean
+gst_sf_audio_encoder_check_shape (
+    GstSfAudioEncoder *self, const GstSfAudioWindow *win, const SfTensor *out)
+{
+  SfShape want;
+
+  if (!sf_task_audio_shape (self->task, win->n, &want, NULL)
+      || want.ndim != out->ndim
+      || memcmp (want.dims, out->shape, want.ndim * sizeof (gint64)) != 0) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED,
+        ("Model \"%s\" gave an output of another shape than its task "
+         "describes.",
+            sf_model_name (sf_task_model (self->task))),
+        ("window %" G_GUINT64_FORMAT " of %" G_GSIZE_FORMAT " samples",
+            win->number, win->n));
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* Pushes the output of @win: caps first when its shape differs from the
  * last (the tail of a model that takes any length). */
 static GstFlowReturn
@@ -100,7 +124,7 @@ gst_sf_audio_encoder_push (
       : MAX (win->n, MIN (w->window, sf_task_audio_min_samples (self->task)));
   GstBuffer *buffer;
 
-  if (caps == NULL)
+  if (caps == NULL || !gst_sf_audio_encoder_check_shape (self, win, out))
     return GST_FLOW_ERROR;
   if (!gst_sf_src_push_caps (&self->src, caps)) {
     GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
