@@ -373,6 +373,43 @@ test_eos_flow (void)
   gst_harness_teardown (h);
 }
 
+/* A window longer than AST's fixed input is cut to it, with a warning:
+ * the front-end would drop the rest of the audio. */
+static void
+test_window_clamp (void)
+{
+  g_autofree gchar *model = kws_model ();
+  GstElement *enc = gst_element_factory_make ("sfaudioencoder", NULL);
+  GstBus *bus = gst_bus_new ();
+  g_autofree gchar *caps = audio_caps ("F32LE");
+  g_autofree gchar *warning = NULL;
+  g_autofree float *x = tone (RATE * 3);
+  GstHarness *h;
+  GstBuffer *b;
+
+  gst_element_set_bus (enc, bus);
+  g_object_set (enc, "model", model, "window-ms", 5000, NULL);
+  h = gst_harness_new_with_element (enc, "sink", "src");
+  gst_harness_set_src_caps_str (h, caps);
+  g_assert_cmpuint (count_warnings (bus, &warning), ==, 1);
+  g_assert_nonnull (strstr (warning, "window-ms=5000"));
+  g_assert_nonnull (strstr (warning, "1015 ms"));
+
+  push_f32 (h, x, RATE * 3, RATE, 0);
+  g_assert_cmpuint (gst_harness_buffers_received (h), ==, 2);
+  b = gst_harness_pull (h);
+  g_assert_cmpuint (GST_BUFFER_DURATION (b), ==, 1015 * GST_MSECOND);
+  gst_buffer_unref (b);
+  b = gst_harness_pull (h);
+  g_assert_cmpuint (GST_BUFFER_PTS (b), ==, 1015 * GST_MSECOND);
+  gst_buffer_unref (b);
+
+  gst_element_set_bus (enc, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (enc);
+  gst_harness_teardown (h);
+}
+
 /* A sample rate other than the model's is refused at negotiation (the
  * sink caps name the model's rate, so audioresample converts to it). */
 static void
@@ -438,6 +475,7 @@ main (int argc, char **argv)
   g_test_add_func (
       "/plugins/sfaudioencoder/windows/gaps-untimed", test_gaps_untimed);
   g_test_add_func ("/plugins/sfaudioencoder/reference/ast", test_ast_reference);
+  g_test_add_func ("/plugins/sfaudioencoder/windows/clamp", test_window_clamp);
   g_test_add_func ("/plugins/sfaudioencoder/input/s16-f32", test_s16_f32);
   g_test_add_func (
       "/plugins/sfaudioencoder/input/bad-samples", test_bad_samples);
