@@ -33,20 +33,17 @@ element_kind (GstElement *element)
                  : GST_ELEMENT_NAME (element);
 }
 
-SfTask *
-gst_sf_element_load_task (GstElement *element, const gchar *path,
+/* @name: the folder as the user gave it, for the message. */
+static SfTask *
+task_for (GstElement *element, SfModel *model, const gchar *name,
     const SfTaskOptions *options, const gchar *needs)
 {
-  g_autoptr (SfModel) model = gst_sf_model_load (element, path);
   g_autoptr (GError) error = NULL;
-  SfTask *task;
+  SfTask *task = sf_task_new (model, options, &error);
 
-  if (model == NULL)
-    return NULL; /* gst_sf_model_load posted the error */
-  task = sf_task_new (model, options, &error);
   if (task == NULL) {
     GST_ELEMENT_ERROR (element, RESOURCE, SETTINGS,
-        ("Model \"%s\" (%s) cannot be used by %s: %s", path,
+        ("Model \"%s\" (%s) cannot be used by %s: %s", name,
             sf_model_architecture (model), element_kind (element),
             error->message),
         ("%s runs %s", element_kind (element), needs));
@@ -58,6 +55,24 @@ gst_sf_element_load_task (GstElement *element, const gchar *path,
         sf_model_architecture (model), what);
   }
   return task;
+}
+
+SfTask *
+gst_sf_element_load_task (GstElement *element, const gchar *path,
+    const SfTaskOptions *options, const gchar *needs)
+{
+  g_autoptr (SfModel) model = gst_sf_model_load (element, path);
+
+  if (model == NULL)
+    return NULL; /* gst_sf_model_load posted the error */
+  return task_for (element, model, path, options, needs);
+}
+
+SfTask *
+gst_sf_element_task_for_model (GstElement *element, SfModel *model,
+    const SfTaskOptions *options, const gchar *needs)
+{
+  return task_for (element, model, sf_model_dir (model), options, needs);
 }
 
 SfTask *
@@ -152,6 +167,24 @@ gst_sf_src_push_tensors (GstSfSrc *src, const GstSfTensorsInfo *info)
 
   gst_caps_unref (caps);
   return ok;
+}
+
+gboolean
+gst_sf_element_answer_caps (GstQuery *query, GstCaps *caps)
+{
+  GstCaps *filter;
+
+  gst_query_parse_caps (query, &filter);
+  if (filter != NULL) {
+    GstCaps *tmp =
+        gst_caps_intersect_full (filter, caps, GST_CAPS_INTERSECT_FIRST);
+
+    gst_caps_unref (caps);
+    caps = tmp;
+  }
+  gst_query_set_caps_result (query, caps);
+  gst_caps_unref (caps);
+  return TRUE;
 }
 
 gboolean

@@ -32,6 +32,11 @@ void gst_sf_element_install_model_property (
 SfTask *gst_sf_element_load_task (GstElement *element, const gchar *path,
     const SfTaskOptions *options, const gchar *needs);
 
+/* The same for a model already loaded (the one a buffer's meta names):
+ * the message names the model's folder. */
+SfTask *gst_sf_element_task_for_model (GstElement *element, SfModel *model,
+    const SfTaskOptions *options, const gchar *needs);
+
 /* (transfer full) the element's current task, read under its object lock
  * from *@slot; NULL when stopped. Threads other than the streaming thread
  * (caps queries) hold this reference while they use the task. */
@@ -62,6 +67,9 @@ gboolean gst_sf_src_push_caps (GstSfSrc *src, GstCaps *caps);
 gboolean gst_sf_src_push_tensors (GstSfSrc *src, const GstSfTensorsInfo *info);
 /* TRUE once caps went out. */
 gboolean gst_sf_src_has_caps (const GstSfSrc *src);
+
+/* Answers a CAPS @query with @caps (transfer full) cut to its filter. */
+gboolean gst_sf_element_answer_caps (GstQuery *query, GstCaps *caps);
 
 /* Fills a one-tensor @info with F32 @shape (outermost first). */
 gboolean gst_sf_tensors_info_set_f32 (

@@ -4,7 +4,8 @@
  * @title: sftranscriber
  *
  * Turns what sfaudioencoder made of each audio window into text. The
- * model named by the buffers' GstSfTensorMeta decides how:
+ * task of the model named by the buffers' GstSfTensorMeta decides how,
+ * as it decides what sfaudioencoder and `streamformer run` do:
  *
  * - wav2vec2 with a CTC head: greedy CTC decoding of the logits
  *   ("vocab:T:1") with the checkpoint's vocab.json. Every word keeps the
@@ -23,7 +24,8 @@
  * the next one. For Whisper text without word times, the leading words of
  * a window's text that repeat the end of the text already emitted are
  * dropped (compared without case and punctuation; one cut word before
- * the repeat may be dropped with it). graphs/transcript.h has the rules.
+ * the repeat may be dropped with it). graphs/post/transcript.h has the
+ * rules.
  *
  * Each output buffer is one segment of text/x-raw (UTF-8, ending in a
  * newline), with the segment's start as pts and its length as duration:
@@ -43,12 +45,9 @@
 
 #include <string.h>
 
-#include "core/error.h"
-#include "graphs/post/ctc.h"
-#include "graphs/post/transcript.h"
-#include "graphs/families/wav2vec2.h"
-#include "graphs/families/whisper.h"
+#include "gstsfelement.h"
 #include "gstsfmodel.h"
+#include "gstsftranscriber-decode.h"
 #include "gstsftranscriber.h"
 
 static GstStaticPadTemplate sink_template =
@@ -61,7 +60,7 @@ static GstStaticPadTemplate src_template =
     GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
         GST_STATIC_CAPS ("text/x-raw, format = (string) utf8"));
 
-GST_DEBUG_CATEGORY_STATIC (gst_sf_transcriber_debug);
+GST_DEBUG_CATEGORY (gst_sf_transcriber_debug);
 #define GST_CAT_DEFAULT gst_sf_transcriber_debug
 
 #define DEFAULT_MAX_NEW_TOKENS 0
@@ -76,37 +75,24 @@ enum
   PROP_LANGUAGE,
 };
 
-typedef enum
-{
-  DECODER_NONE,
-  DECODER_CTC,
-  DECODER_WHISPER,
-} DecoderKind;
-
 struct _GstSfTranscriber
 {
   GstElement parent;
 
   GstPad *sinkpad;
-  GstPad *srcpad;
+  GstSfSrc src;
 
   /* properties, under the object lock */
   guint max_new_tokens;
   gboolean timestamps;
   gchar *language;
 
-  /* the decoder of the model the buffers name */
-  SfModel *model;
-  DecoderKind kind;
-  SfCtcDecoder *ctc;
-  SfTranscript *transcript;
+  GstSfTranscriberDecoder dec; /* of the model the buffers name */
 
   /* from the sink caps */
   GstSfTensorsInfo in_info;
   double hop; /* seconds between windows; 0 when unknown */
 
-  gboolean src_caps_pushed;
-  GstEvent *segment_event; /* waiting until caps are pushed */
   GstClockTime last_pts;
   guint64 n_windows;
 };
@@ -127,7 +113,7 @@ static GstStateChangeReturn gst_sf_transcriber_change_state (
     GstElement *element, GstStateChange transition);
 static GstFlowReturn gst_sf_transcriber_chain (
     GstPad *pad, GstObject *parent, GstBuffer *buffer);
-static gboolean gst_sf_transcriber_sink_event (
+static GstFlowReturn gst_sf_transcriber_sink_event (
     GstPad *pad, GstObject *parent, GstEvent *event);
 
 static void
@@ -177,16 +163,19 @@ gst_sf_transcriber_class_init (GstSfTranscriberClass *klass)
 static void
 gst_sf_transcriber_init (GstSfTranscriber *self)
 {
+  GstPad *srcpad;
+
   self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
   gst_pad_set_chain_function (
       self->sinkpad, GST_DEBUG_FUNCPTR (gst_sf_transcriber_chain));
-  gst_pad_set_event_function (
+  gst_pad_set_event_full_function (
       self->sinkpad, GST_DEBUG_FUNCPTR (gst_sf_transcriber_sink_event));
   gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
 
-  self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
-  gst_pad_use_fixed_caps (self->srcpad);
-  gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
+  srcpad = gst_pad_new_from_static_template (&src_template, "src");
+  gst_pad_use_fixed_caps (srcpad);
+  gst_element_add_pad (GST_ELEMENT (self), srcpad);
+  gst_sf_src_init (&self->src, srcpad);
 
   self->max_new_tokens = DEFAULT_MAX_NEW_TOKENS;
   self->timestamps = DEFAULT_TIMESTAMPS;
@@ -195,22 +184,13 @@ gst_sf_transcriber_init (GstSfTranscriber *self)
 }
 
 static void
-gst_sf_transcriber_clear_decoder (GstSfTranscriber *self)
-{
-  g_clear_pointer (&self->ctc, sf_ctc_decoder_free);
-  g_clear_pointer (&self->transcript, sf_transcript_free);
-  g_clear_pointer (&self->model, sf_model_unref);
-  self->kind = DECODER_NONE;
-}
-
-static void
 gst_sf_transcriber_finalize (GObject *object)
 {
   GstSfTranscriber *self = GST_SF_TRANSCRIBER (object);
 
-  gst_sf_transcriber_clear_decoder (self);
+  gst_sf_transcriber_decoder_clear (&self->dec);
   g_free (self->language);
-  gst_clear_event (&self->segment_event);
+  gst_sf_src_reset (&self->src);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -257,8 +237,8 @@ gst_sf_transcriber_get_property (
 static void
 gst_sf_transcriber_reset (GstSfTranscriber *self)
 {
-  if (self->transcript != NULL)
-    sf_transcript_reset (self->transcript);
+  if (self->dec.transcript != NULL)
+    sf_transcript_reset (self->dec.transcript);
   self->last_pts = GST_CLOCK_TIME_NONE;
   self->n_windows = 0;
 }
@@ -270,78 +250,23 @@ gst_sf_transcriber_change_state (GstElement *element, GstStateChange transition)
   GstStateChangeReturn ret;
 
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
-
-  switch (transition) {
-    case GST_STATE_CHANGE_PAUSED_TO_READY:
-      gst_sf_transcriber_clear_decoder (self);
-      gst_sf_transcriber_reset (self);
-      self->src_caps_pushed = FALSE;
-      gst_clear_event (&self->segment_event);
-      break;
-    default: break;
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+    gst_sf_transcriber_decoder_clear (&self->dec);
+    gst_sf_transcriber_reset (self);
+    gst_sf_src_reset (&self->src);
   }
   return ret;
 }
 
-/* Sets up the decoder for @model (the one the buffers name). */
-static gboolean
-gst_sf_transcriber_use_model (GstSfTranscriber *self, SfModel *model)
-{
-  g_autoptr (GError) error = NULL;
-
-  if (model == self->model)
-    return TRUE;
-  gst_sf_transcriber_clear_decoder (self);
-
-  if (sf_whisper_check (model)) {
-    self->kind = DECODER_WHISPER;
-    self->transcript = sf_transcript_new (SF_TRANSCRIPT_SEGMENTS);
-  } else if (sf_wav2vec2_is_ctc (model)) {
-    self->ctc = sf_ctc_decoder_new (model, &error);
-    if (self->ctc == NULL)
-      goto failed;
-    self->kind = DECODER_CTC;
-    self->transcript = sf_transcript_new (SF_TRANSCRIPT_WORDS);
-  } else {
-    goto unsupported;
-  }
-  self->model = sf_model_ref (model);
-  GST_INFO_OBJECT (self, "decoding %s with %s", sf_model_name (model),
-      self->kind == DECODER_CTC ? "CTC" : "Whisper");
-  return TRUE;
-
-failed : {
-  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-      ("Cannot transcribe with model \"%s\": %s", sf_model_name (model),
-          error->message),
-      (NULL));
-  return FALSE;
-}
-unsupported : {
-  GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
-      ("Model \"%s\" (%s) is neither Whisper nor a CTC model; sftranscriber "
-       "cannot decode its output.",
-          sf_model_name (model), sf_model_architecture (model)),
-      ("use sfclassifier for classifiers"));
-  return FALSE;
-}
-}
-
+/* Sends the text caps, then a segment that waited for them. */
 static gboolean
 gst_sf_transcriber_push_caps (GstSfTranscriber *self)
 {
-  if (!self->src_caps_pushed) {
-    GstCaps *caps = gst_static_pad_template_get_caps (&src_template);
-    gboolean ok = gst_pad_push_event (self->srcpad, gst_event_new_caps (caps));
+  GstCaps *caps = gst_static_pad_template_get_caps (&src_template);
+  gboolean ok = gst_sf_src_push_caps (&self->src, caps);
 
-    gst_caps_unref (caps);
-    if (!ok)
-      return FALSE;
-    self->src_caps_pushed = TRUE;
-  }
-  if (self->segment_event != NULL)
-    gst_pad_push_event (self->srcpad, g_steal_pointer (&self->segment_event));
-  return TRUE;
+  gst_caps_unref (caps);
+  return ok;
 }
 
 /* Pushes one piece of text as a buffer, a result meta and a message. */
@@ -367,122 +292,44 @@ gst_sf_transcriber_emit (
   result = gst_structure_new ("sftranscriber", "pts", G_TYPE_UINT64, pts,
       "duration", G_TYPE_UINT64, duration, "start", G_TYPE_DOUBLE, start, "end",
       G_TYPE_DOUBLE, end, "text", G_TYPE_STRING, text, NULL);
-  gst_element_post_message (GST_ELEMENT_CAST (self),
-      gst_message_new_element (
-          GST_OBJECT_CAST (self), gst_structure_copy (result)));
-
   line = g_strdup_printf ("%s\n", text);
   len = strlen (line);
   buffer = gst_buffer_new_wrapped (line, len);
   GST_BUFFER_PTS (buffer) = pts;
   GST_BUFFER_DURATION (buffer) = duration;
-  gst_buffer_add_sf_result_meta (buffer, result);
+  gst_sf_element_post_result (GST_ELEMENT_CAST (self), buffer, result);
   GST_DEBUG_OBJECT (self, "%.2f–%.2f s: %s", start, end, text);
-  return gst_pad_push (self->srcpad, buffer);
+  return gst_pad_push (self->src.pad, buffer);
 }
 
-/* Pushes what the transcript made final: Whisper segments one by one,
- * CTC words as one line. */
+/* Pushes the buffers of the decoder's output, in order. */
 static GstFlowReturn
 gst_sf_transcriber_emit_pieces (GstSfTranscriber *self, GArray *pieces)
 {
   GstFlowReturn ret = GST_FLOW_OK;
-  GString *line;
-  const SfTranscriptPiece *p;
-  guint i;
 
-  if (pieces->len == 0)
-    return GST_FLOW_OK;
-  if (self->kind == DECODER_WHISPER) {
-    for (i = 0; i < pieces->len && ret == GST_FLOW_OK; i++) {
-      p = &g_array_index (pieces, SfTranscriptPiece, i);
-      ret = gst_sf_transcriber_emit (self, p->start, p->end, p->text);
-    }
-    return ret;
+  for (guint i = 0; i < pieces->len && ret == GST_FLOW_OK; i++) {
+    const SfTranscriptPiece *p = &g_array_index (pieces, SfTranscriptPiece, i);
+
+    ret = gst_sf_transcriber_emit (self, p->start, p->end, p->text);
   }
-  line = g_string_new (NULL);
-  for (i = 0; i < pieces->len; i++) {
-    p = &g_array_index (pieces, SfTranscriptPiece, i);
-    g_string_append_printf (line, "%s%s", i ? " " : "", p->text);
-  }
-  ret = gst_sf_transcriber_emit (self,
-      g_array_index (pieces, SfTranscriptPiece, 0).start,
-      g_array_index (pieces, SfTranscriptPiece, pieces->len - 1).end,
-      line->str);
-  g_string_free (line, TRUE);
   return ret;
 }
 
-/* CTC: the words of logits [T, V] at @start, each frame @frame seconds. */
-static gboolean
-gst_sf_transcriber_ctc_words (GstSfTranscriber *self, const float *logits,
-    gint64 frames, gint64 vocab, double start, double frame, GArray *pieces,
-    GError **error)
+/* Whisper's options from the properties; @language is freed by the
+ * caller. */
+static void
+gst_sf_transcriber_whisper_options (
+    GstSfTranscriber *self, SfWhisperOptions *opts, gchar **language)
 {
-  g_autofree gint64 *ids = g_new (gint64, MAX (frames, 1));
-  g_autoptr (GArray) words = NULL;
-
-  if (vocab != (gint64)sf_ctc_decoder_vocab_size (self->ctc)) {
-    g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
-        "the logits have %" G_GINT64_FORMAT " entries per frame but the "
-        "vocabulary has %u tokens",
-        vocab, sf_ctc_decoder_vocab_size (self->ctc));
-    return FALSE;
-  }
-  sf_ctc_greedy_ids (logits, frames, vocab, ids);
-  words = sf_ctc_decoder_words (self->ctc, ids, frames, error);
-  if (words == NULL)
-    return FALSE;
-  for (guint i = 0; i < words->len; i++) {
-    const SfCtcWord *w = &g_array_index (words, SfCtcWord, i);
-    SfTranscriptPiece p;
-
-    p.start = start + w->start_frame * frame;
-    p.end = start + w->end_frame * frame;
-    p.text = g_strdup (w->text);
-    g_array_append_val (pieces, p);
-  }
-  return TRUE;
-}
-
-/* Whisper: greedy decoding of encoder states [S, D], as segments. */
-static gboolean
-gst_sf_transcriber_whisper_segments (GstSfTranscriber *self,
-    const float *states, gint64 s, gint64 d, double start, double duration,
-    GArray *pieces, GError **error)
-{
-  SfWhisperOptions opts = SF_WHISPER_OPTIONS_DEFAULT;
-  g_autoptr (SfTensor) enc = NULL;
-  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
-  g_autoptr (GArray) segments = sf_whisper_segment_array_new ();
-  g_autofree gchar *language = NULL;
-  gboolean timestamps;
+  SfModel *model = sf_task_model (self->dec.task);
 
   GST_OBJECT_LOCK (self);
-  opts.max_new_tokens = self->max_new_tokens;
-  timestamps = self->timestamps;
-  language = g_strdup (self->language);
+  opts->max_new_tokens = self->max_new_tokens;
+  opts->timestamps = self->timestamps && sf_whisper_has_timestamps (model);
+  *language = g_strdup (self->language);
   GST_OBJECT_UNLOCK (self);
-  opts.timestamps = timestamps && sf_whisper_has_timestamps (self->model);
-  opts.language = language;
-
-  enc = sf_tensor_new_from_data (
-      SF_DTYPE_F32, 3, (const gint64[]){ 1, s, d }, states);
-  if (!sf_whisper_generate (self->model, enc, &opts, ids, error)
-      || !sf_whisper_segments (self->model, (const gint64 *)ids->data, ids->len,
-          duration, segments, error))
-    return FALSE;
-  for (guint i = 0; i < segments->len; i++) {
-    const SfWhisperSegment *seg =
-        &g_array_index (segments, SfWhisperSegment, i);
-    SfTranscriptPiece p;
-
-    p.start = start + seg->start;
-    p.end = start + seg->end;
-    p.text = g_strstrip (g_strdup (seg->text ? seg->text : ""));
-    g_array_append_val (pieces, p);
-  }
-  return TRUE;
+  opts->language = *language;
 }
 
 static GstFlowReturn
@@ -492,9 +339,9 @@ gst_sf_transcriber_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   const GstSfTensorInfo *t = &self->in_info.tensors[0];
   SfModel *model = gst_sf_buffer_get_model (buffer);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GArray) pieces = sf_transcript_piece_array_new ();
   g_autoptr (GArray) out = sf_transcript_piece_array_new ();
-  GstFlowReturn ret;
+  SfWhisperOptions opts = SF_WHISPER_OPTIONS_DEFAULT;
+  g_autofree gchar *language = NULL;
   GstMapInfo map;
   gint64 inner, rows;
   double start, duration;
@@ -502,7 +349,7 @@ gst_sf_transcriber_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
 
   if (model == NULL)
     goto no_model;
-  if (!gst_sf_transcriber_use_model (self, model)) {
+  if (!gst_sf_transcriber_decoder_use (&self->dec, GST_ELEMENT (self), model)) {
     gst_buffer_unref (buffer);
     return GST_FLOW_ERROR;
   }
@@ -529,54 +376,44 @@ gst_sf_transcriber_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
       : self->n_windows * (self->hop > 0 ? self->hop : duration);
   self->n_windows++;
 
-  if (self->kind == DECODER_CTC)
-    ok = gst_sf_transcriber_ctc_words (self, (const float *)map.data, rows,
-        inner, start, duration / rows, pieces, &error);
-  else
-    ok = gst_sf_transcriber_whisper_segments (self, (const float *)map.data,
-        rows, inner, start, duration, pieces, &error);
+  gst_sf_transcriber_whisper_options (self, &opts, &language);
+  ok = gst_sf_transcriber_decoder_window (&self->dec, &opts,
+      (const float *)map.data, rows, inner, start, duration, self->hop, out,
+      &error);
   gst_buffer_unmap (buffer, &map);
   gst_buffer_unref (buffer);
   if (!ok)
     goto failed;
+  return gst_sf_transcriber_emit_pieces (self, out);
 
-  sf_transcript_push (self->transcript, start, duration, self->hop,
-      (const SfTranscriptPiece *)pieces->data, pieces->len, out);
-  ret = gst_sf_transcriber_emit_pieces (self, out);
-  return ret;
-
-no_model : {
+no_model:
   GST_ELEMENT_ERROR (self, STREAM, FORMAT,
       ("sftranscriber needs tensors from sfaudioencoder."),
       ("the buffer carries no model meta"));
   gst_buffer_unref (buffer);
   return GST_FLOW_ERROR;
-}
 bad_shape : {
-  gchar *dims = gst_sf_tensor_info_dims_string (t);
+  g_autofree gchar *dims = gst_sf_tensor_info_dims_string (t);
 
   GST_ELEMENT_ERROR (self, STREAM, FORMAT,
       ("sftranscriber needs one window of frames per buffer (dimensions "
        "\"inner:T:1\"), got \"%s\".",
           dims),
       (NULL));
-  g_free (dims);
   gst_buffer_unref (buffer);
   return GST_FLOW_ERROR;
 }
-map_failed : {
+map_failed:
   GST_ELEMENT_ERROR (
       self, RESOURCE, READ, (NULL), ("could not map the input buffer"));
   gst_buffer_unref (buffer);
   return GST_FLOW_ERROR;
-}
-failed : {
+failed:
   GST_ELEMENT_ERROR (self, STREAM, DECODE,
       ("Could not transcribe with model \"%s\": %s",
-          sf_model_name (self->model), error->message),
+          sf_model_name (sf_task_model (self->dec.task)), error->message),
       (NULL));
   return GST_FLOW_ERROR;
-}
 }
 
 static gboolean
@@ -598,38 +435,54 @@ gst_sf_transcriber_set_caps (GstSfTranscriber *self, GstCaps *caps)
   return TRUE;
 }
 
-static gboolean
+/* At EOS: what the transcript still holds, then EOS; a failed push is
+ * returned upstream. */
+static GstFlowReturn
+gst_sf_transcriber_eos (GstSfTranscriber *self, GstEvent *event)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  if (self->dec.transcript != NULL) {
+    g_autoptr (GArray) out = sf_transcript_piece_array_new ();
+
+    gst_sf_transcriber_decoder_flush (&self->dec, out);
+    ret = gst_sf_transcriber_emit_pieces (self, out);
+  }
+  gst_sf_transcriber_reset (self);
+  if (ret == GST_FLOW_FLUSHING) {
+    gst_event_unref (event);
+    return ret;
+  }
+  if (!gst_pad_push_event (self->src.pad, event) && ret == GST_FLOW_OK)
+    ret = GST_FLOW_ERROR;
+  return ret;
+}
+
+static GstFlowReturn
 gst_sf_transcriber_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
 {
   GstSfTranscriber *self = GST_SF_TRANSCRIBER (parent);
+  gboolean ok;
 
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_CAPS: {
       GstCaps *caps;
-      gboolean ok;
 
       gst_event_parse_caps (event, &caps);
       ok = gst_sf_transcriber_set_caps (self, caps);
       gst_event_unref (event);
-      return ok && gst_sf_transcriber_push_caps (self);
+      if (!ok)
+        return GST_FLOW_NOT_NEGOTIATED;
+      return gst_sf_transcriber_push_caps (self) ? GST_FLOW_OK
+                                                 : GST_FLOW_NOT_NEGOTIATED;
     }
-    case GST_EVENT_SEGMENT:
-      gst_clear_event (&self->segment_event);
-      self->segment_event = event;
-      if (self->src_caps_pushed)
-        return gst_sf_transcriber_push_caps (self);
-      return TRUE;
+    case GST_EVENT_SEGMENT: /* forwarded with the caps */
+      return gst_sf_src_set_segment (&self->src, event) ? GST_FLOW_OK
+                                                        : GST_FLOW_ERROR;
     case GST_EVENT_FLUSH_STOP: gst_sf_transcriber_reset (self); break;
-    case GST_EVENT_EOS:
-      if (self->transcript != NULL) {
-        g_autoptr (GArray) out = sf_transcript_piece_array_new ();
-
-        sf_transcript_flush (self->transcript, out);
-        gst_sf_transcriber_emit_pieces (self, out);
-      }
-      gst_sf_transcriber_reset (self);
-      break;
+    case GST_EVENT_EOS: return gst_sf_transcriber_eos (self, event);
     default: break;
   }
-  return gst_pad_event_default (pad, parent, event);
+  return gst_pad_event_default (pad, parent, event) ? GST_FLOW_OK
+                                                    : GST_FLOW_ERROR;
 }

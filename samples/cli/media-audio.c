@@ -2,18 +2,17 @@
  *
  * The first audio stream is decoded with libavcodec and converted by
  * libswresample to mono float at the front-end's sample rate (channels
- * mixed down as swresample does), then the checkpoint's task runs on the
- * whole clip: labels for an AST classifier, the greedy CTC transcript for
- * wav2vec2.
+ * mixed down as swresample does), then the checkpoint's task (graphs/task.h,
+ * the one sfaudioencoder runs) runs on the whole clip: labels for an AST
+ * classifier, the greedy CTC transcript for wav2vec2; Whisper goes through
+ * run-whisper.c.
  */
 #include "samples/cli/media-audio.h"
 #include "samples/cli/run-whisper.h"
-#include "graphs/families/whisper.h"
-#include "core/audio/audio.h"
 #include "core/error.h"
 #include "graphs/post/classify.h"
 #include "graphs/post/ctc.h"
-#include "graphs/families/wav2vec2.h"
+#include "graphs/task.h"
 
 #include <cjson/cJSON.h>
 #include <libavcodec/avcodec.h>
@@ -245,51 +244,41 @@ print_transcript (SfModel *model, const char *path, const SfTensor *logits,
 int
 sf_run_audio (SfModel *model, const char *path, int top_k, gboolean json)
 {
-  const SfAudioFrontend *fe = sf_model_audio_frontend (model);
+  SfTaskOptions options = SF_TASK_OPTIONS_INIT (SF_MODALITY_AUDIO);
   g_autoptr (GError) error = NULL;
-  g_autoptr (SfTensor) features = NULL, batch = NULL;
+  g_autoptr (SfTask) task = sf_task_new (model, &options, &error);
+  g_autoptr (GPtrArray) outs = NULL;
   g_autofree float *samples = NULL;
-  gint64 shape[SF_TENSOR_MAX_DIMS] = { 1 };
-  SfAudioInput in;
-  SfAudioOutput out = { 0 };
+  SfTaskKind kind;
   gsize n = 0;
   int rc = 1;
 
-  if (fe == NULL) {
-    fprintf (stderr,
-        "streamformer: %s has no preprocessor_config.json: no "
-        "audio front-end\n",
-        sf_model_dir (model));
-    return 1;
-  }
-  samples = sf_media_load_audio (
-      path, sf_audio_frontend_sample_rate (fe), &n, &error);
-  if (samples != NULL && sf_whisper_check (model)) {
-    /* sequence-to-sequence: windows, generation and segments */
-    rc = sf_run_whisper (model, samples, n, json);
+  if (task == NULL)
     goto out;
-  }
-  if (samples == NULL
-      || (features = sf_audio_frontend_apply (fe, samples, n, &error)) == NULL)
+  samples = sf_media_load_audio (path, sf_task_audio_rate (task), &n, &error);
+  if (samples == NULL)
     goto out;
-  for (int d = 0; d < features->ndim; d++)
-    shape[d + 1] = features->shape[d];
-  batch = sf_tensor_reshape (features, features->ndim + 1, shape);
-  in.features = batch;
-  if (!sf_model_forward_audio (model, &in, FALSE, &out, &error))
-    goto out;
-  if (out.logits && out.logits->ndim == 2 && sf_model_has_classifier (model))
-    rc = print_labels (model, path, out.logits, top_k, json);
-  else if (out.logits && out.logits->ndim == 3 && sf_wav2vec2_is_ctc (model))
-    rc = print_transcript (model, path, out.logits, json, &error);
-  else
+  kind = sf_task_kind (task);
+  if (kind == SF_TASK_TRANSCRIBE) /* windows, generation and segments */
+    return sf_run_whisper (task, samples, n, json);
+  if (kind != SF_TASK_CLASSIFY && kind != SF_TASK_CTC) {
     g_set_error (&error, SF_ERROR, SF_ERROR_UNSUPPORTED,
         "%s: `run` has no task for a %s model (%s)", sf_model_dir (model),
         sf_model_family (model), sf_model_architecture (model));
+    goto out;
+  }
+  /* the whole clip as one window, as the task runs it for sfaudioencoder */
+  outs = sf_task_run_audio (
+      task, (const float *const[]){ samples }, &n, 1, &error);
+  if (outs == NULL)
+    goto out;
+  if (kind == SF_TASK_CLASSIFY) /* [1, labels] */
+    rc = print_labels (model, path, outs->pdata[0], top_k, json);
+  else /* [1, T, vocab] */
+    rc = print_transcript (model, path, outs->pdata[0], json, &error);
 
 out:
   if (error)
     fprintf (stderr, "streamformer: %s\n", error->message);
-  sf_audio_output_clear (&out);
   return error ? 1 : rc;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sfaudioencoder: windows, hops and their timestamps, the tail at EOS,
- * S16 against F32 input, and bad input. The logits of a window are
+ * S16 against F32 input, bad input (windows with NaN are skipped), and
+ * the flow at EOS. The logits of a window are
  * checked against the reference logits of ast-tiny-cls (transformers). */
 #include <math.h>
 #include <string.h>
@@ -224,8 +225,8 @@ test_s16_f32 (void)
   gst_harness_teardown (hs);
 }
 
-/* Empty buffers are skipped; NaN samples become silence with a warning;
- * a format change mid-stream keeps the buffered audio. */
+/* Empty buffers are skipped; a format change mid-stream keeps the
+ * buffered audio. */
 static void
 test_bad_samples (void)
 {
@@ -238,9 +239,6 @@ test_bad_samples (void)
   float logits[12];
 
   g_assert_cmpint (gst_harness_push (h, gst_buffer_new ()), ==, GST_FLOW_OK);
-  for (guint i = 0; i < RATE / 2; i += 97)
-    x[i] = NAN;
-  x[5] = INFINITY;
   push_f32 (h, x, RATE / 2, RATE / 2, 0);
   g_assert_cmpint (gst_harness_push (h, gst_buffer_new ()), ==, GST_FLOW_OK);
   g_assert_cmpuint (gst_harness_buffers_received (h), ==, 0);
@@ -258,6 +256,157 @@ test_bad_samples (void)
   for (guint i = 0; i < 12; i++)
     g_assert_true (isfinite (logits[i]));
   gst_buffer_unref (b);
+  gst_harness_teardown (h);
+}
+
+/* Pops the warnings on @bus; the last one's message into *@last. */
+static guint
+count_warnings (GstBus *bus, gchar **last)
+{
+  GstMessage *msg;
+  guint n = 0;
+
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING)) != NULL) {
+    GError *error = NULL;
+
+    gst_message_parse_warning (msg, &error, NULL);
+    g_free (*last);
+    *last = g_strdup (error->message);
+    g_error_free (error);
+    gst_message_unref (msg);
+    n++;
+  }
+  return n;
+}
+
+/* A window holding NaN or infinity gives no output (silence in its place
+ * gave ordinary-looking classifications) and one warning per stream; the
+ * windows without them still come, the first after the gap DISCONT.
+ * Pushed in chunks of @chunk samples; the logits go to @logits. */
+static void
+run_non_finite (gsize chunk, float logits[4][12])
+{
+  g_autofree gchar *model = kws_model ();
+  GstHarness *h = encoder_harness (model, 1000, 500, "F32LE");
+  g_autofree float *x = tone (RATE * 4);
+  g_autofree gchar *warning = NULL;
+  GstBus *bus = gst_bus_new ();
+  GstBuffer *b;
+
+  gst_element_set_bus (h->element, bus);
+  /* windows at 0, 0.5, 1, …, 3 s; NaN at 0.3 s and infinity at 2.2 s put
+   * out the windows at 0 s, and 1.5 and 2 s */
+  x[RATE * 3 / 10] = NAN;
+  x[RATE * 22 / 10] = -INFINITY;
+  push_f32 (h, x, RATE * 4, chunk, 0);
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+
+  g_assert_cmpuint (count_warnings (bus, &warning), ==, 1);
+  g_assert_nonnull (strstr (warning, "not finite"));
+  g_assert_nonnull (strstr (warning, "skipped"));
+  g_assert_cmpuint (gst_harness_buffers_received (h), ==, 4);
+  for (guint k = 0; k < 4; k++) {
+    static const guint at_ms[] = { 500, 1000, 2500, 3000 };
+
+    b = gst_harness_pull (h);
+    g_assert_cmpuint (GST_BUFFER_PTS (b), ==, at_ms[k] * GST_MSECOND);
+    g_assert_cmpuint (GST_BUFFER_OFFSET (b), ==, at_ms[k] / 500);
+    /* the first buffer, and the first after the skipped ones */
+    g_assert_cmpint (GST_BUFFER_FLAG_IS_SET (b, GST_BUFFER_FLAG_DISCONT), ==,
+        k == 0 || k == 2);
+    copy_floats (b, logits[k], 12);
+    for (guint i = 0; i < 12; i++)
+      g_assert_true (isfinite (logits[k][i]));
+    gst_buffer_unref (b);
+  }
+
+  /* a new stream warns again */
+  g_assert_true (
+      gst_harness_push_event (h, gst_event_new_stream_start ("again")));
+  gst_harness_set_src_caps_str (h,
+      "audio/x-raw, format=(string)F32LE, rate=(int)16000, channels=(int)1, "
+      "layout=(string)interleaved");
+  push_f32 (h, x, RATE, RATE, 0);
+  g_assert_cmpuint (gst_harness_buffers_received (h), ==, 4);
+  g_assert_cmpuint (count_warnings (bus, &warning), ==, 1);
+
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+
+/* Window by window, and all seven windows at once (run in batches, with
+ * the skipped ones among them): the same windows and the same logits. */
+static void
+test_non_finite (void)
+{
+  float one[4][12], all[4][12];
+
+  run_non_finite (3000, one);
+  run_non_finite (RATE * 4, all);
+  sftest_assert_close (&all[0][0], &one[0][0], 4 * 12, 1e-5, 1e-4, "batched");
+}
+
+/* Makes every buffer push fail as if downstream had failed. */
+static GstPadProbeReturn
+fail_buffers (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  GST_PAD_PROBE_INFO_FLOW_RETURN (info) = GST_FLOW_ERROR;
+  gst_buffer_unref (GST_PAD_PROBE_INFO_BUFFER (info));
+  GST_PAD_PROBE_INFO_DATA (info) = NULL;
+  return GST_PAD_PROBE_HANDLED;
+}
+
+/* A failure pushing the last window at EOS reaches upstream. */
+static void
+test_eos_flow (void)
+{
+  g_autofree gchar *model = kws_model ();
+  GstHarness *h = encoder_harness (model, 1000, 0, "F32LE");
+  g_autofree float *x = tone (RATE / 2);
+
+  push_f32 (h, x, RATE / 2, RATE / 2, 0);
+  g_assert_cmpuint (gst_harness_buffers_received (h), ==, 0);
+  gst_pad_add_probe (
+      h->sinkpad, GST_PAD_PROBE_TYPE_BUFFER, fail_buffers, NULL, NULL);
+  g_assert_false (gst_harness_push_event (h, gst_event_new_eos ()));
+  gst_harness_teardown (h);
+}
+
+/* A window longer than AST's fixed input is cut to it, with a warning:
+ * the front-end would drop the rest of the audio. */
+static void
+test_window_clamp (void)
+{
+  g_autofree gchar *model = kws_model ();
+  GstElement *enc = gst_element_factory_make ("sfaudioencoder", NULL);
+  GstBus *bus = gst_bus_new ();
+  g_autofree gchar *caps = audio_caps ("F32LE");
+  g_autofree gchar *warning = NULL;
+  g_autofree float *x = tone (RATE * 3);
+  GstHarness *h;
+  GstBuffer *b;
+
+  gst_element_set_bus (enc, bus);
+  g_object_set (enc, "model", model, "window-ms", 5000, NULL);
+  h = gst_harness_new_with_element (enc, "sink", "src");
+  gst_harness_set_src_caps_str (h, caps);
+  g_assert_cmpuint (count_warnings (bus, &warning), ==, 1);
+  g_assert_nonnull (strstr (warning, "window-ms=5000"));
+  g_assert_nonnull (strstr (warning, "1015 ms"));
+
+  push_f32 (h, x, RATE * 3, RATE, 0);
+  g_assert_cmpuint (gst_harness_buffers_received (h), ==, 2);
+  b = gst_harness_pull (h);
+  g_assert_cmpuint (GST_BUFFER_DURATION (b), ==, 1015 * GST_MSECOND);
+  gst_buffer_unref (b);
+  b = gst_harness_pull (h);
+  g_assert_cmpuint (GST_BUFFER_PTS (b), ==, 1015 * GST_MSECOND);
+  gst_buffer_unref (b);
+
+  gst_element_set_bus (enc, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (enc);
   gst_harness_teardown (h);
 }
 
@@ -326,9 +475,12 @@ main (int argc, char **argv)
   g_test_add_func (
       "/plugins/sfaudioencoder/windows/gaps-untimed", test_gaps_untimed);
   g_test_add_func ("/plugins/sfaudioencoder/reference/ast", test_ast_reference);
+  g_test_add_func ("/plugins/sfaudioencoder/windows/clamp", test_window_clamp);
   g_test_add_func ("/plugins/sfaudioencoder/input/s16-f32", test_s16_f32);
   g_test_add_func (
       "/plugins/sfaudioencoder/input/bad-samples", test_bad_samples);
+  g_test_add_func ("/plugins/sfaudioencoder/input/non-finite", test_non_finite);
+  g_test_add_func ("/plugins/sfaudioencoder/flow/eos", test_eos_flow);
   g_test_add_func (
       "/plugins/sfaudioencoder/input/rate-change", test_rate_change);
   g_test_add_func (

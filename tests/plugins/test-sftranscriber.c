@@ -171,6 +171,76 @@ test_no_model (void)
   gst_harness_teardown (h);
 }
 
+/* Makes every buffer push fail as if downstream had failed. */
+static GstPadProbeReturn
+fail_buffers (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  GST_PAD_PROBE_INFO_FLOW_RETURN (info) = GST_FLOW_ERROR;
+  gst_buffer_unref (GST_PAD_PROBE_INFO_BUFFER (info));
+  GST_PAD_PROBE_INFO_DATA (info) = NULL;
+  return GST_PAD_PROBE_HANDLED;
+}
+
+/* A clip shorter than the window is transcribed at EOS: when downstream
+ * fails then, EOS fails upstream instead of passing as if all was well. */
+static void
+test_eos_flow (void)
+{
+  SfTestCase *tc = sftest_case_open ("wav2vec2-tiny-ctc");
+  SfTensor *audio = sftest_case_tensor (tc, "audio.speech1");
+  g_autofree gchar *launch = g_strdup_printf (
+      "sfaudioencoder model=\"%s\" window-ms=10000 ! sftranscriber", tc->dir);
+  GstHarness *h = gst_harness_new_parse (launch);
+  gint64 n = sf_tensor_numel (audio);
+  GstBuffer *b;
+
+  gst_harness_set_src_caps_str (h,
+      "audio/x-raw, format=(string)F32LE, rate=(int)16000, channels=(int)1, "
+      "layout=(string)interleaved");
+  b = gst_buffer_new_memdup (sf_tensor_f32 (audio), n * sizeof (float));
+  g_assert_cmpint (gst_harness_push (h, b), ==, GST_FLOW_OK);
+  g_assert_cmpuint (gst_harness_buffers_received (h), ==, 0);
+  gst_pad_add_probe (
+      h->sinkpad, GST_PAD_PROBE_TYPE_BUFFER, fail_buffers, NULL, NULL);
+  g_assert_false (gst_harness_push_event (h, gst_event_new_eos ()));
+  gst_harness_teardown (h);
+  sf_tensor_unref (audio);
+  sftest_case_free (tc);
+}
+
+/* The task of the buffers' model decides: a classifier's logits are
+ * refused with an error that says so. */
+static void
+test_classifier_model (void)
+{
+  g_autofree gchar *model = g_build_filename (
+      g_getenv ("SF_SOURCE_DIR"), "samples", "models", "kws-ast", NULL);
+  g_autofree gchar *launch = g_strdup_printf (
+      "sfaudioencoder model=\"%s\" window-ms=1000 ! sftranscriber", model);
+  GstHarness *h = gst_harness_new_parse (launch);
+  g_autofree float *zeros = g_new0 (float, RATE);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *error = NULL;
+
+  gst_element_set_bus (h->element, bus);
+  gst_harness_set_src_caps_str (h,
+      "audio/x-raw, format=(string)F32LE, rate=(int)16000, channels=(int)1, "
+      "layout=(string)interleaved");
+  g_assert_cmpint (gst_harness_push (
+                       h, gst_buffer_new_memdup (zeros, RATE * sizeof (float))),
+      ==, GST_FLOW_ERROR);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  gst_message_parse_error (msg, &error, NULL);
+  g_assert_nonnull (strstr (error->message, "neither Whisper nor a CTC"));
+  g_clear_error (&error);
+  gst_message_unref (msg);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -181,5 +251,8 @@ main (int argc, char **argv)
   g_test_add_func ("/plugins/sftranscriber/ctc/overlap", test_ctc_overlap);
   g_test_add_func ("/plugins/sftranscriber/whisper/reference", test_whisper);
   g_test_add_func ("/plugins/sftranscriber/input/no-model", test_no_model);
+  g_test_add_func (
+      "/plugins/sftranscriber/input/classifier", test_classifier_model);
+  g_test_add_func ("/plugins/sftranscriber/flow/eos", test_eos_flow);
   return g_test_run ();
 }

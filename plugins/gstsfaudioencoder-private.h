@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Streamformer plugin: sfaudioencoder's state, shared by the element
+ * (gstsfaudioencoder.c: pads, events, queries) and the running of its
+ * windows (gstsfaudioencoder-run.c). Private to the plugin. */
+#pragma once
+
+#include "gstsfaudioencoder.h"
+#include "gstsfaudiowindows.h"
+#include "gstsfelement.h"
+
+G_BEGIN_DECLS
+
+GST_DEBUG_CATEGORY_EXTERN (gst_sf_audio_encoder_debug);
+
+struct _GstSfAudioEncoder
+{
+  GstElement parent;
+
+  GstPad *sinkpad;
+  GstSfSrc src;
+
+  /* properties, under the object lock */
+  gchar *model_path;
+  guint window_ms;
+  guint hop_ms;
+
+  /* set in start(); task and caps under the object lock for queries */
+  SfTask *task;
+  GstCaps *caps; /* of a whole window */
+  GstClockTime latency;
+  GstSfAudioWindows windows;
+
+  /* streaming state */
+  gboolean have_format;
+  gboolean discont;    /* the next buffer follows a gap */
+  gboolean warned_nan; /* this stream */
+};
+
+/* Takes @task (transfer full) and fixes the windows: the front-end's
+ * natural window unless @window_ms says otherwise (0: natural), never
+ * longer for models that pad; hops of @hop_ms (0: the window). Sets the
+ * latency and the caps of a whole window. FALSE after an element error. */
+gboolean gst_sf_audio_encoder_configure (
+    GstSfAudioEncoder *self, SfTask *task, guint window_ms, guint hop_ms);
+
+/* Runs and pushes every complete window; with @eos, then the tail. */
+GstFlowReturn gst_sf_audio_encoder_process (
+    GstSfAudioEncoder *self, gboolean eos);
+
+G_END_DECLS
