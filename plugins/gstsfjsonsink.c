@@ -33,6 +33,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/tensor.h"
 #include "gstsfjsonsink.h"
 #include "gstsftensors.h"
 
@@ -335,21 +336,6 @@ value_to_json (const GValue *value)
 }
 
 static double
-half_to_double (guint16 h)
-{
-  guint sign = h >> 15, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
-  double v;
-
-  if (exp == 0)
-    v = ldexp (mant, -24);
-  else if (exp == 31)
-    v = mant ? NAN : INFINITY;
-  else
-    v = ldexp (mant | 0x400, (gint)exp - 25);
-  return sign ? -v : v;
-}
-
-static double
 element_to_double (const guint8 *p, GstSfTensorType type)
 {
   switch (type) {
@@ -363,8 +349,7 @@ element_to_double (const guint8 *p, GstSfTensorType type)
     case GST_SF_TENSOR_TYPE_FLOAT32: return *(const gfloat *)p;
     case GST_SF_TENSOR_TYPE_INT64: return (double)*(const gint64 *)p;
     case GST_SF_TENSOR_TYPE_UINT64: return (double)*(const guint64 *)p;
-    case GST_SF_TENSOR_TYPE_FLOAT16:
-      return half_to_double (*(const guint16 *)p);
+    case GST_SF_TENSOR_TYPE_FLOAT16: return sf_f16_to_f32 (*(const guint16 *)p);
     default: return NAN;
   }
 }
