@@ -33,6 +33,17 @@ element_kind (GstElement *element)
                  : GST_ELEMENT_NAME (element);
 }
 
+static const gchar *
+modality_noun (SfModality modality)
+{
+  switch (modality) {
+    case SF_MODALITY_TEXT: return "text";
+    case SF_MODALITY_IMAGE: return "vision";
+    case SF_MODALITY_AUDIO: return "audio";
+  }
+  return "suitable";
+}
+
 /* @name: the folder as the user gave it, for the message. */
 static SfTask *
 task_for (GstElement *element, SfModel *model, const gchar *name,
@@ -42,9 +53,15 @@ task_for (GstElement *element, SfModel *model, const gchar *name,
   SfTask *task = sf_task_new (model, options, &error);
 
   if (task == NULL) {
+    /* Say first when the model is of another kind altogether. */
+    g_autofree gchar *kind = sf_model_takes_input (model, options->input)
+        ? g_strdup ("")
+        : g_strdup_printf (
+            "it is not a %s model; ", modality_noun (options->input));
+
     GST_ELEMENT_ERROR (element, RESOURCE, SETTINGS,
-        ("Model \"%s\" (%s) cannot be used by %s: %s", name,
-            sf_model_architecture (model), element_kind (element),
+        ("Model \"%s\" (%s) cannot be used by %s: %s%s", name,
+            sf_model_architecture (model), element_kind (element), kind,
             error->message),
         ("%s runs %s", element_kind (element), needs));
     return NULL;
@@ -188,6 +205,18 @@ gst_sf_element_answer_caps (GstQuery *query, GstCaps *caps)
 }
 
 gboolean
+gst_sf_src_query_caps (GstSfSrc *src, GstQuery *query, GstCaps *fixed)
+{
+  GstCaps *caps = gst_pad_get_current_caps (src->pad);
+
+  if (caps == NULL && fixed != NULL)
+    caps = gst_caps_ref (fixed);
+  if (caps == NULL)
+    caps = gst_pad_get_pad_template_caps (src->pad);
+  return gst_sf_element_answer_caps (query, caps);
+}
+
+gboolean
 gst_sf_tensors_info_set_f32 (GstSfTensorsInfo *info, const SfShape *shape)
 {
   gst_sf_tensors_info_init (info);
@@ -204,4 +233,12 @@ gst_sf_element_post_result (
       gst_message_new_element (
           GST_OBJECT_CAST (element), gst_structure_copy (result)));
   gst_buffer_add_sf_result_meta (buffer, result);
+}
+
+gchar *
+gst_sf_label_dup (const SfModel *model, guint index)
+{
+  if (model != NULL && index < sf_model_num_labels (model))
+    return g_strdup (sf_model_label (model, index));
+  return g_strdup_printf ("LABEL_%u", index);
 }

@@ -71,6 +71,10 @@ gboolean gst_sf_src_has_caps (const GstSfSrc *src);
 /* Answers a CAPS @query with @caps (transfer full) cut to its filter. */
 gboolean gst_sf_element_answer_caps (GstQuery *query, GstCaps *caps);
 
+/* Answers a CAPS @query on the pad: its current caps, else @fixed
+ * (nullable: the caps the element will push), else the template. */
+gboolean gst_sf_src_query_caps (GstSfSrc *src, GstQuery *query, GstCaps *fixed);
+
 /* Fills a one-tensor @info with F32 @shape (outermost first). */
 gboolean gst_sf_tensors_info_set_f32 (
     GstSfTensorsInfo *info, const SfShape *shape);
@@ -81,5 +85,10 @@ gboolean gst_sf_tensors_info_set_f32 (
  * attaches it to @buffer as a GstSfResultMeta. */
 void gst_sf_element_post_result (
     GstElement *element, GstBuffer *buffer, GstStructure *result);
+
+/* (transfer full) the name of label @index: the model's id2label entry
+ * (sf_model_label), or "LABEL_<index>" without a model or past its
+ * labels. */
+gchar *gst_sf_label_dup (const SfModel *model, guint index);
 
 G_END_DECLS
