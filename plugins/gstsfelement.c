@@ -242,3 +242,26 @@ gst_sf_label_dup (const SfModel *model, guint index)
     return g_strdup (sf_model_label (model, index));
   return g_strdup_printf ("LABEL_%u", index);
 }
+
+GType
+gst_sf_pooling_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { SF_POOLING_AUTO,
+        "The checkpoint's own output: logits with a classifier head, else "
+        "its sentence-transformers pooling, else the last hidden state",
+        "auto" },
+    { SF_POOLING_NONE, "Per-token last hidden state [T, H]", "none" },
+    { SF_POOLING_CLS, "Hidden state of the first token [H]", "cls" },
+    { SF_POOLING_MEAN, "Attention-masked mean of the last hidden state [H]",
+        "mean" },
+    { 0, NULL, NULL },
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstSfPooling", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}

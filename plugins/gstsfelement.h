@@ -86,6 +86,11 @@ gboolean gst_sf_tensors_info_set_f32 (
 void gst_sf_element_post_result (
     GstElement *element, GstBuffer *buffer, GstStructure *result);
 
+/* The GEnum of SfPooling ("auto", "none", "cls", "mean") for element
+ * properties. */
+#define GST_TYPE_SF_POOLING (gst_sf_pooling_get_type ())
+GType gst_sf_pooling_get_type (void);
+
 /* (transfer full) the name of label @index: the model's id2label entry
  * (sf_model_label), or "LABEL_<index>" without a model or past its
  * labels. */

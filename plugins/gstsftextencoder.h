@@ -9,12 +9,6 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (
     GstSfTextEncoder, gst_sf_text_encoder, GST, SF_TEXT_ENCODER, GstElement)
 
-#define GST_TYPE_SF_TEXT_SPLIT (gst_sf_text_split_get_type ())
-GType gst_sf_text_split_get_type (void);
-
-#define GST_TYPE_SF_POOLING (gst_sf_pooling_get_type ())
-GType gst_sf_pooling_get_type (void);
-
 GST_ELEMENT_REGISTER_DECLARE (sftextencoder);
 
 G_END_DECLS

@@ -11,6 +11,8 @@
 #include "sftest.h"
 
 #define TEXT_CAPS "text/x-raw, format=(string)utf8"
+/* sftextencoder cuts lines longer than this many bytes. */
+#define LINE_CAP (1024 * 1024)
 
 /* A harness around an sftextencoder on case @name, with extra properties
  * given as name and value strings, NULL-terminated. */
@@ -382,6 +384,119 @@ test_long_line_truncated (void)
   gst_harness_teardown (h);
 }
 
+/* Drains the harness: counts the outputs and their texts' bytes, checking
+ * each text is whole UTF-8 and no longer than the line cap. */
+static void
+drain_texts (GstHarness *h, guint *n, gsize *bytes)
+{
+  GstBuffer *out;
+
+  while ((out = gst_harness_try_pull (h)) != NULL) {
+    const gchar *text = meta_text (out);
+    gsize len = strlen (text);
+
+    g_assert_cmpuint (len, <=, LINE_CAP);
+    g_assert_true (g_utf8_validate (text, len, NULL));
+    g_assert_null (strstr (text, "\xef\xbf\xbd")); /* cut at a boundary */
+    assert_finite (out, 3);
+    *bytes += len;
+    (*n)++;
+    gst_buffer_unref (out);
+  }
+}
+
+/* Counts the messages of @type on @bus whose text contains @needle. */
+static guint
+count_messages (GstBus *bus, GstMessageType type, const gchar *needle)
+{
+  GstMessage *msg;
+  guint n = 0;
+
+  while ((msg = gst_bus_pop_filtered (bus, type)) != NULL) {
+    GError *error = NULL;
+
+    if (type == GST_MESSAGE_WARNING)
+      gst_message_parse_warning (msg, &error, NULL);
+    else
+      gst_message_parse_error (msg, &error, NULL);
+    g_test_message ("%s", error->message);
+    if (needle == NULL || strstr (error->message, needle) != NULL)
+      n++;
+    g_error_free (error);
+    gst_message_unref (msg);
+  }
+  return n;
+}
+
+/* 20 MiB without a newline, in 64 KiB buffers: the line is cut at the
+ * 1 MiB cap (at UTF-8 boundaries) into about 20 texts that together are
+ * the whole input, with one warning. Scanning each byte once keeps this
+ * linear; a rescan of the pending line per buffer made it quadratic. */
+static void
+test_endless_line (void)
+{
+  static const gchar word[] = "h\xc3\xa9llo w\xc3\xb6rld "; /* 14 bytes */
+  GstHarness *h = encoder_harness ("bert-tiny-cls", NULL);
+  GstBus *bus = gst_bus_new ();
+  GString *chunk = g_string_new (NULL);
+  gsize total = 0, bytes = 0, cap = LINE_CAP;
+  guint n = 0;
+
+  gst_element_set_bus (h->element, bus);
+  while (chunk->len + sizeof (word) - 1 <= 64 * 1024)
+    g_string_append (chunk, word);
+  while (total < 20 * cap) {
+    g_assert_cmpint (push_text (h, chunk->str, chunk->len, GST_CLOCK_TIME_NONE),
+        ==, GST_FLOW_OK);
+    total += chunk->len;
+    drain_texts (h, &n, &bytes);
+  }
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+  drain_texts (h, &n, &bytes);
+
+  g_assert_cmpuint (bytes, ==, total);
+  g_assert_cmpuint (n, >=, (total + cap - 1) / cap);
+  g_assert_cmpuint (n, <=, (total + cap - 4) / (cap - 3));
+  g_assert_cmpuint (count_messages (bus, GST_MESSAGE_WARNING, "longer"), ==, 1);
+  g_assert_cmpuint (count_messages (bus, GST_MESSAGE_ERROR, NULL), ==, 0);
+
+  g_string_free (chunk, TRUE);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+
+/* The last line fails at EOS (downstream refuses its caps): the failure is
+ * an element error, and EOS still reaches downstream. */
+static void
+test_eos_error (void)
+{
+  GstHarness *h = encoder_harness ("bert-tiny-embed", "pooling", "none", NULL);
+  GstBus *bus = gst_bus_new ();
+  gboolean eos = FALSE;
+  GstEvent *event;
+
+  gst_element_set_bus (h->element, bus);
+  gst_harness_set_sink_caps_str (h,
+      GST_SF_TENSORS_MIME ", format=(string)static, num_tensors=(int)1, "
+                          "types=(string)float32, dimensions=(string)1:1:1");
+  g_assert_cmpint (push_string (h, "no line break"), ==, GST_FLOW_OK);
+  g_assert_false (gst_harness_push_event (h, gst_event_new_eos ()));
+  g_assert_cmpuint (gst_harness_buffers_in_queue (h), ==, 0);
+  while ((event = gst_harness_try_pull_event (h)) != NULL) {
+    eos |= GST_EVENT_TYPE (event) == GST_EVENT_EOS;
+    gst_event_unref (event);
+  }
+  g_assert_true (eos);
+  g_assert_cmpuint (count_messages (bus, GST_MESSAGE_ERROR, NULL), ==, 1);
+
+  gst_bus_set_flushing (bus, TRUE);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+
 static void
 test_max_length (void)
 {
@@ -515,7 +630,10 @@ main (int argc, char **argv)
       "/plugins/sftextencoder/input/invalid-utf8", test_invalid_utf8);
   g_test_add_func (
       "/plugins/sftextencoder/input/long-line", test_long_line_truncated);
+  g_test_add_func (
+      "/plugins/sftextencoder/input/endless-line", test_endless_line);
   g_test_add_func ("/plugins/sftextencoder/input/max-length", test_max_length);
+  g_test_add_func ("/plugins/sftextencoder/errors/eos", test_eos_error);
   g_test_add_func (
       "/plugins/sftextencoder/timestamps/increasing", test_timestamps_increase);
   g_test_add_func (
