@@ -19,8 +19,9 @@
  * references the source frame (with a GstVideoMeta describing its layout),
  * so sfsegmenter can draw on the original frame at its original size.
  *
- * The output caps follow from the model and the processed frame size; they
- * are worked out once per size by running the model on a blank frame, and
+ * The output caps follow from the model and the frame size after the
+ * checkpoint's preprocessing; the task layer works them out without
+ * running the model (as `streamformer run` does), and they are
  * renegotiated when the input resolution changes.
  *
  * With inference-interval=N the model runs on every Nth frame only; the
@@ -41,6 +42,7 @@
 #endif
 
 #include "core/error.h"
+#include "gstsfelement.h"
 #include "gstsfimageencoder.h"
 #include "gstsfmodel.h"
 #include "gstsfvideo.h"
@@ -58,7 +60,6 @@ static GstStaticPadTemplate src_template =
 GST_DEBUG_CATEGORY_STATIC (gst_sf_image_encoder_debug);
 #define GST_CAT_DEFAULT gst_sf_image_encoder_debug
 
-#define DEFAULT_MODEL NULL
 #define DEFAULT_INFERENCE_INTERVAL 1
 
 enum
@@ -76,16 +77,15 @@ struct _GstSfImageEncoder
   gchar *model_path;
   guint interval;
 
-  /* between start() and stop() */
-  SfModel *model;
-  const SfImageProcessor *proc;
+  /* between start() and stop(), under the object lock: caps queries run
+   * in other threads and hold their own reference */
+  SfTask *task;
+
+  /* streaming state */
   GstVideoInfo vinfo; /* negotiated input */
+  gsize out_bytes;    /* of the negotiated output tensor */
   SfTensor *last;     /* last output [1, ...], reused between inferences */
   guint64 n_frames;   /* frames since the last (re)negotiation */
-
-  /* output shape for processed frames of probe_width x probe_height */
-  int probe_width, probe_height;
-  GstSfTensorInfo probe_info;
 };
 
 #define gst_sf_image_encoder_parent_class parent_class
@@ -96,76 +96,6 @@ G_DEFINE_TYPE_WITH_CODE (GstSfImageEncoder, gst_sf_image_encoder,
 GST_ELEMENT_REGISTER_DEFINE (
     sfimageencoder, "sfimageencoder", GST_RANK_NONE, GST_TYPE_SF_IMAGE_ENCODER);
 
-static void gst_sf_image_encoder_finalize (GObject *object);
-static void gst_sf_image_encoder_set_property (
-    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec);
-static void gst_sf_image_encoder_get_property (
-    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec);
-static gboolean gst_sf_image_encoder_start (GstBaseTransform *trans);
-static gboolean gst_sf_image_encoder_stop (GstBaseTransform *trans);
-static GstCaps *gst_sf_image_encoder_transform_caps (GstBaseTransform *trans,
-    GstPadDirection direction, GstCaps *caps, GstCaps *filter);
-static gboolean gst_sf_image_encoder_set_caps (
-    GstBaseTransform *trans, GstCaps *incaps, GstCaps *outcaps);
-static GstFlowReturn gst_sf_image_encoder_prepare_output_buffer (
-    GstBaseTransform *trans, GstBuffer *input, GstBuffer **outbuf);
-static GstFlowReturn gst_sf_image_encoder_transform (
-    GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *outbuf);
-
-static void
-gst_sf_image_encoder_class_init (GstSfImageEncoderClass *klass)
-{
-  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
-  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
-  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
-
-  gobject_class->finalize = gst_sf_image_encoder_finalize;
-  gobject_class->set_property = gst_sf_image_encoder_set_property;
-  gobject_class->get_property = gst_sf_image_encoder_get_property;
-
-  g_object_class_install_property (gobject_class, PROP_MODEL,
-      g_param_spec_string ("model", "Model",
-          "Hugging Face checkpoint folder (config.json, model.safetensors, "
-          "preprocessor_config.json) of a vision model",
-          DEFAULT_MODEL,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
-              | GST_PARAM_MUTABLE_READY));
-  g_object_class_install_property (gobject_class, PROP_INFERENCE_INTERVAL,
-      g_param_spec_uint ("inference-interval", "Inference interval",
-          "Run the model on every Nth frame and reuse its result for the "
-          "frames in between",
-          1, G_MAXINT, DEFAULT_INFERENCE_INTERVAL,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
-              | GST_PARAM_MUTABLE_PLAYING));
-
-  gst_element_class_set_static_metadata (element_class,
-      "Streamformer image encoder", "Filter/Converter/Video",
-      "Preprocesses video frames as the checkpoint's image processor does "
-      "and runs a Hugging Face vision model (ViT, SegFormer, CLIP), "
-      "producing logits or embeddings as other/tensors",
-      "Streamformer contributors");
-  gst_element_class_add_static_pad_template (element_class, &sink_template);
-  gst_element_class_add_static_pad_template (element_class, &src_template);
-
-  trans_class->start = GST_DEBUG_FUNCPTR (gst_sf_image_encoder_start);
-  trans_class->stop = GST_DEBUG_FUNCPTR (gst_sf_image_encoder_stop);
-  trans_class->transform_caps =
-      GST_DEBUG_FUNCPTR (gst_sf_image_encoder_transform_caps);
-  trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_sf_image_encoder_set_caps);
-  trans_class->prepare_output_buffer =
-      GST_DEBUG_FUNCPTR (gst_sf_image_encoder_prepare_output_buffer);
-  trans_class->transform = GST_DEBUG_FUNCPTR (gst_sf_image_encoder_transform);
-  trans_class->passthrough_on_same_caps = FALSE;
-}
-
-static void
-gst_sf_image_encoder_init (GstSfImageEncoder *self)
-{
-  self->model_path = g_strdup (DEFAULT_MODEL);
-  self->interval = DEFAULT_INFERENCE_INTERVAL;
-  gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), TRUE);
-}
-
 static void
 gst_sf_image_encoder_finalize (GObject *object)
 {
@@ -173,7 +103,7 @@ gst_sf_image_encoder_finalize (GObject *object)
 
   g_free (self->model_path);
   sf_tensor_unref (self->last);
-  sf_model_unref (self->model);
+  sf_task_unref (self->task);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -219,45 +149,24 @@ static gboolean
 gst_sf_image_encoder_start (GstBaseTransform *trans)
 {
   GstSfImageEncoder *self = GST_SF_IMAGE_ENCODER (trans);
-  gchar *path;
+  SfTaskOptions options = SF_TASK_OPTIONS_INIT (SF_MODALITY_IMAGE);
+  g_autofree gchar *path = NULL;
+  SfTask *task;
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
   GST_OBJECT_UNLOCK (self);
 
-  self->model = gst_sf_model_load (GST_ELEMENT (self), path);
-  if (self->model == NULL)
-    goto load_failed;
-  self->proc = sf_model_image_processor (self->model);
-  if (!sf_model_takes_input (self->model, SF_MODALITY_IMAGE)
-      || self->proc == NULL)
-    goto not_vision;
-
-  self->probe_width = self->probe_height = 0;
+  task = gst_sf_element_load_task (GST_ELEMENT (self), path, &options,
+      "image checkpoints such as ViT, SegFormer or CLIP");
+  if (task == NULL)
+    return FALSE;
   self->n_frames = 0;
+  self->out_bytes = 0;
   g_clear_pointer (&self->last, sf_tensor_unref);
   gst_video_info_init (&self->vinfo);
-  GST_INFO_OBJECT (self, "model %s (%s)", sf_model_name (self->model),
-      sf_model_architecture (self->model));
-  g_free (path);
+  gst_sf_element_set_task (GST_ELEMENT (self), &self->task, task);
   return TRUE;
-
-load_failed : {
-  g_free (path);
-  return FALSE;
-}
-not_vision : {
-  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-      ("Model \"%s\" is not a vision model: it is a %s (%s). sfimageencoder "
-       "runs image checkpoints such as ViT, SegFormer or CLIP.",
-          path, sf_model_family (self->model),
-          sf_model_architecture (self->model)),
-      (NULL));
-  g_clear_pointer (&self->model, sf_model_unref);
-  self->proc = NULL;
-  g_free (path);
-  return FALSE;
-}
 }
 
 static gboolean
@@ -266,82 +175,34 @@ gst_sf_image_encoder_stop (GstBaseTransform *trans)
   GstSfImageEncoder *self = GST_SF_IMAGE_ENCODER (trans);
 
   g_clear_pointer (&self->last, sf_tensor_unref);
-  g_clear_pointer (&self->model, sf_model_unref);
-  self->proc = NULL;
+  /* A caps query still running keeps its own reference. */
+  gst_sf_element_set_task (GST_ELEMENT (self), &self->task, NULL);
   return TRUE;
 }
 
-/* The tensor this element emits from a forward pass. (transfer none) */
-static SfTensor *
-pick_output (const SfImageOutput *out)
+/* (transfer full) tensor caps for frames of @vinfo, or NULL after posting
+ * an error when the model cannot take them. */
+static GstCaps *
+output_caps (GstSfImageEncoder *self, SfTask *task, const GstVideoInfo *vinfo)
 {
-  if (out->logits != NULL)
-    return out->logits;
-  if (out->image_embeds != NULL)
-    return out->image_embeds;
-  if (out->pooler_output != NULL)
-    return out->pooler_output;
-  return out->last_hidden_state;
-}
+  g_autoptr (GError) error = NULL;
+  GstSfTensorsInfo info;
+  SfShape shape;
 
-/* (transfer full) the output of a forward pass on @pixels [3, H, W]. */
-static SfTensor *
-encode (GstSfImageEncoder *self, SfTensor *pixels, GError **error)
-{
-  SfImageInput input = { 0 };
-  SfImageOutput output;
-  SfTensor *result;
-
-  input.pixel_values = sf_tensor_reshape (pixels, 4,
-      (gint64[]){ 1, pixels->shape[0], pixels->shape[1], pixels->shape[2] });
-  if (!sf_model_forward_image (self->model, &input, FALSE, &output, error)) {
-    sf_tensor_unref (input.pixel_values);
+  if (!sf_task_image_shape (task, GST_VIDEO_INFO_WIDTH (vinfo),
+          GST_VIDEO_INFO_HEIGHT (vinfo), &shape, &error)
+      || !gst_sf_tensors_info_set_f32 (&info, &shape)) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("Model \"%s\" cannot take %dx%d frames: %s",
+            sf_model_dir (sf_task_model (task)), GST_VIDEO_INFO_WIDTH (vinfo),
+            GST_VIDEO_INFO_HEIGHT (vinfo),
+            error ? error->message : "too many dimensions"),
+        (NULL));
     return NULL;
   }
-  sf_tensor_unref (input.pixel_values);
-  result = pick_output (&output);
-  if (result != NULL)
-    sf_tensor_ref (result);
-  sf_image_output_clear (&output);
-  if (result == NULL)
-    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-        "the model produced no output tensor");
-  return result;
-}
-
-/* The output shape for frames of @width x @height, from a forward pass on
- * a blank frame of the processed size (cached per processed size). */
-static gboolean
-probe_output (GstSfImageEncoder *self, int width, int height)
-{
-  GError *error = NULL;
-  SfTensor *pixels, *out;
-  int pw, ph;
-
-  sf_image_processor_output_size (self->proc, width, height, &pw, &ph);
-  if (pw == self->probe_width && ph == self->probe_height)
-    return TRUE;
-
-  pixels = sf_tensor_new_f32 (3, (gint64)3, (gint64)ph, (gint64)pw);
-  out = encode (self, pixels, &error);
-  sf_tensor_unref (pixels);
-  if (out == NULL) {
-    GST_ELEMENT_ERROR (self, STREAM, FAILED,
-        ("Model \"%s\" failed on %dx%d frames: %s", sf_model_dir (self->model),
-            width, height, error->message),
-        (NULL));
-    g_clear_error (&error);
-    return FALSE;
-  }
-  if (!gst_sf_tensor_info_set_shape (&self->probe_info,
-          GST_SF_TENSOR_TYPE_FLOAT32, out->ndim, out->shape)) {
-    sf_tensor_unref (out);
-    return FALSE;
-  }
-  sf_tensor_unref (out);
-  self->probe_width = pw;
-  self->probe_height = ph;
-  return TRUE;
+  info.rate_n = GST_VIDEO_INFO_FPS_N (vinfo);
+  info.rate_d = GST_VIDEO_INFO_FPS_D (vinfo);
+  return gst_sf_tensors_info_to_caps (&info);
 }
 
 static GstCaps *
@@ -349,23 +210,18 @@ gst_sf_image_encoder_transform_caps (GstBaseTransform *trans,
     GstPadDirection direction, GstCaps *caps, GstCaps *filter)
 {
   GstSfImageEncoder *self = GST_SF_IMAGE_ENCODER (trans);
+  g_autoptr (SfTask) task =
+      gst_sf_element_get_task (GST_ELEMENT (self), &self->task);
   GstCaps *result = NULL;
   GstVideoInfo vinfo;
 
   if (direction == GST_PAD_SRC) {
     result = gst_static_pad_template_get_caps (&sink_template);
-  } else if (self->model != NULL && gst_caps_is_fixed (caps)
-      && gst_video_info_from_caps (&vinfo, caps)
-      && probe_output (self, GST_VIDEO_INFO_WIDTH (&vinfo),
-          GST_VIDEO_INFO_HEIGHT (&vinfo))) {
-    GstSfTensorsInfo info;
-
-    gst_sf_tensors_info_init (&info);
-    info.num_tensors = 1;
-    info.tensors[0] = self->probe_info;
-    info.rate_n = GST_VIDEO_INFO_FPS_N (&vinfo);
-    info.rate_d = GST_VIDEO_INFO_FPS_D (&vinfo);
-    result = gst_sf_tensors_info_to_caps (&info);
+  } else if (task != NULL && gst_caps_is_fixed (caps)
+      && gst_video_info_from_caps (&vinfo, caps)) {
+    result = output_caps (self, task, &vinfo);
+    if (result == NULL)
+      result = gst_caps_new_empty ();
   } else {
     result = gst_static_pad_template_get_caps (&src_template);
   }
@@ -387,25 +243,26 @@ gst_sf_image_encoder_set_caps (
     GstBaseTransform *trans, GstCaps *incaps, GstCaps *outcaps)
 {
   GstSfImageEncoder *self = GST_SF_IMAGE_ENCODER (trans);
+  GstSfTensorsInfo info;
   GstVideoInfo vinfo;
 
-  if (!gst_video_info_from_caps (&vinfo, incaps))
-    goto bad_caps;
+  if (!gst_video_info_from_caps (&vinfo, incaps)
+      || !gst_sf_tensors_info_from_caps (&info, outcaps)) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+        ("could not parse caps %" GST_PTR_FORMAT " -> %" GST_PTR_FORMAT, incaps,
+            outcaps));
+    return FALSE;
+  }
 
   /* A new resolution may change the output shape: start afresh. */
   self->vinfo = vinfo;
+  self->out_bytes = gst_sf_tensor_info_nbytes (&info.tensors[0]);
   self->n_frames = 0;
   g_clear_pointer (&self->last, sf_tensor_unref);
   GST_DEBUG_OBJECT (self, "frames %dx%d %s, output %" GST_PTR_FORMAT,
       GST_VIDEO_INFO_WIDTH (&vinfo), GST_VIDEO_INFO_HEIGHT (&vinfo),
       GST_VIDEO_INFO_NAME (&vinfo), outcaps);
   return TRUE;
-
-bad_caps : {
-  GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
-      ("could not parse video caps %" GST_PTR_FORMAT, incaps));
-  return FALSE;
-}
 }
 
 /* The tensors are appended in transform(); only timestamps are copied. */
@@ -419,13 +276,14 @@ gst_sf_image_encoder_prepare_output_buffer (
   return GST_FLOW_OK;
 }
 
-/* (transfer full) the model's output for @inbuf. */
+/* (transfer full) the task's output [1, ...] for the frame in @inbuf. */
 static SfTensor *
-encode_frame (GstSfImageEncoder *self, GstBuffer *inbuf, GError **error)
+encode_frame (
+    GstSfImageEncoder *self, SfTask *task, GstBuffer *inbuf, GError **error)
 {
+  g_autoptr (SfImage) image = NULL;
+  g_autoptr (GPtrArray) outputs = NULL;
   GstVideoFrame frame;
-  SfImage *image;
-  SfTensor *pixels, *out;
 
   if (!gst_video_frame_map (&frame, &self->vinfo, inbuf, GST_MAP_READ)) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
@@ -441,11 +299,10 @@ encode_frame (GstSfImageEncoder *self, GstBuffer *inbuf, GError **error)
         "unsupported frame format %s", GST_VIDEO_INFO_NAME (&self->vinfo));
     return NULL;
   }
-  pixels = sf_image_processor_apply (self->proc, image); /* [3, H, W] */
-  sf_image_free (image);
-  out = encode (self, pixels, error);
-  sf_tensor_unref (pixels);
-  return out;
+  outputs = sf_task_run_images (task, &image, 1, error);
+  if (outputs == NULL)
+    return NULL;
+  return sf_tensor_ref (outputs->pdata[0]);
 }
 
 static GstFlowReturn
@@ -453,7 +310,9 @@ gst_sf_image_encoder_transform (
     GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *outbuf)
 {
   GstSfImageEncoder *self = GST_SF_IMAGE_ENCODER (trans);
-  GError *error = NULL;
+  g_autoptr (SfTask) task =
+      gst_sf_element_get_task (GST_ELEMENT (self), &self->task);
+  g_autoptr (GError) error = NULL;
   GstBuffer *media;
   guint interval;
 
@@ -461,18 +320,25 @@ gst_sf_image_encoder_transform (
   interval = self->interval;
   GST_OBJECT_UNLOCK (self);
 
+  if (task == NULL) {
+    GST_ELEMENT_ERROR (self, CORE, FAILED, (NULL), ("no model loaded"));
+    return GST_FLOW_ERROR;
+  }
   if (self->last == NULL || self->n_frames % interval == 0) {
-    SfTensor *out = encode_frame (self, inbuf, &error);
-    GstSfTensorInfo info;
+    SfTensor *out = encode_frame (self, task, inbuf, &error);
 
-    if (out == NULL)
-      goto encode_failed;
-    if (!gst_sf_tensor_info_set_shape (
-            &info, GST_SF_TENSOR_TYPE_FLOAT32, out->ndim, out->shape)
-        || gst_sf_tensor_info_nbytes (&info)
-            != gst_sf_tensor_info_nbytes (&self->probe_info)) {
+    if (out == NULL) {
+      GST_ELEMENT_ERROR (self, STREAM, FAILED,
+          ("Model \"%s\" failed on a frame: %s",
+              sf_model_dir (sf_task_model (task)), error->message),
+          (NULL));
+      return GST_FLOW_ERROR;
+    }
+    if (sf_tensor_nbytes (out) != self->out_bytes) {
       sf_tensor_unref (out);
-      goto shape_changed;
+      GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
+          ("the output shape differs from the negotiated one"));
+      return GST_FLOW_ERROR;
     }
     sf_tensor_unref (self->last);
     self->last = out;
@@ -481,21 +347,55 @@ gst_sf_image_encoder_transform (
 
   gst_buffer_append_memory (outbuf, gst_sf_memory_new_from_tensor (self->last));
   media = gst_sf_video_buffer_with_meta (inbuf, &self->vinfo);
-  gst_sf_buffer_add_model_meta (outbuf, self->model, NULL, media);
+  gst_sf_buffer_add_model_meta (outbuf, sf_task_model (task), NULL, media);
   gst_buffer_unref (media);
   return GST_FLOW_OK;
+}
 
-encode_failed : {
-  GST_ELEMENT_ERROR (self, STREAM, FAILED,
-      ("Model \"%s\" failed on a frame: %s", sf_model_dir (self->model),
-          error->message),
-      (NULL));
-  g_clear_error (&error);
-  return GST_FLOW_ERROR;
+static void
+gst_sf_image_encoder_class_init (GstSfImageEncoderClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+
+  gobject_class->finalize = gst_sf_image_encoder_finalize;
+  gobject_class->set_property = gst_sf_image_encoder_set_property;
+  gobject_class->get_property = gst_sf_image_encoder_get_property;
+
+  gst_sf_element_install_model_property (gobject_class, PROP_MODEL,
+      "a vision model (with preprocessor_config.json)");
+  g_object_class_install_property (gobject_class, PROP_INFERENCE_INTERVAL,
+      g_param_spec_uint ("inference-interval", "Inference interval",
+          "Run the model on every Nth frame and reuse its result for the "
+          "frames in between",
+          1, G_MAXINT, DEFAULT_INFERENCE_INTERVAL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_PLAYING));
+
+  gst_element_class_set_static_metadata (element_class,
+      "Streamformer image encoder", "Filter/Converter/Video",
+      "Preprocesses video frames as the checkpoint's image processor does "
+      "and runs a Hugging Face vision model (ViT, SegFormer, CLIP), "
+      "producing logits or embeddings as other/tensors",
+      "Streamformer contributors");
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_sf_image_encoder_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_sf_image_encoder_stop);
+  trans_class->transform_caps =
+      GST_DEBUG_FUNCPTR (gst_sf_image_encoder_transform_caps);
+  trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_sf_image_encoder_set_caps);
+  trans_class->prepare_output_buffer =
+      GST_DEBUG_FUNCPTR (gst_sf_image_encoder_prepare_output_buffer);
+  trans_class->transform = GST_DEBUG_FUNCPTR (gst_sf_image_encoder_transform);
+  trans_class->passthrough_on_same_caps = FALSE;
 }
-shape_changed : {
-  GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
-      ("the output shape differs from the negotiated one"));
-  return GST_FLOW_ERROR;
-}
+
+static void
+gst_sf_image_encoder_init (GstSfImageEncoder *self)
+{
+  self->interval = DEFAULT_INFERENCE_INTERVAL;
+  gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), TRUE);
 }

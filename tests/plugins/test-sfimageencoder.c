@@ -416,6 +416,49 @@ test_unsupported_resample (void)
   g_free (src);
 }
 
+/* NULL -> PLAYING -> NULL, again and again, on a live source: caps are
+ * negotiated (transform_caps, in the source's thread) while the state
+ * change stops the element and drops its model. The caps query once ran
+ * a forward pass on a model stop() had freed; under AddressSanitizer this
+ * catches any such use after free. No cycle may post an error. */
+static void
+test_state_cycles (void)
+{
+  gchar *model = sftest_fixture ("vit-tiny-cls");
+  gchar *desc =
+      g_strdup_printf ("videotestsrc is-live=true pattern=ball "
+                       "! video/x-raw,width=64,height=48,framerate=100/1 "
+                       "! sfimageencoder model=\"%s\" ! fakesink sync=false",
+          model);
+  GstElement *pipeline = gst_parse_launch (desc, NULL);
+  GstBus *bus = gst_element_get_bus (pipeline);
+
+  g_assert_nonnull (pipeline);
+  for (guint i = 0; i < 200; i++) {
+    GstMessage *msg;
+
+    g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_PLAYING), !=,
+        GST_STATE_CHANGE_FAILURE);
+    /* Every fourth cycle lets frames through before stopping. */
+    if (i % 4 == 0)
+      gst_element_get_state (pipeline, NULL, NULL, 5 * GST_SECOND);
+    g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_NULL), ==,
+        GST_STATE_CHANGE_SUCCESS);
+    msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+    if (msg != NULL) {
+      GError *error = NULL;
+
+      gst_message_parse_error (msg, &error, NULL);
+      g_error ("cycle %u: %s", i, error->message);
+    }
+  }
+
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  g_free (desc);
+  g_free (model);
+}
+
 /* sfclassifier on ViT logits: the top label per frame is the reference
  * argmax, with the model's id2label names, and sfjsonsink writes it. */
 static void
@@ -519,6 +562,7 @@ main (int argc, char **argv)
       "/plugins/sfimageencoder/errors/resample", test_unsupported_resample);
   g_test_add_func (
       "/plugins/sfclassifier/vit/pipeline", test_classify_pipeline);
+  g_test_add_func ("/plugins/sfimageencoder/state-cycles", test_state_cycles);
 
   return g_test_run ();
 }
