@@ -32,6 +32,7 @@
 
 #include "graphs/post/classify.h"
 #include "gstsfclassifier.h"
+#include "gstsfelement.h"
 #include "gstsfmodel.h"
 
 static GstStaticPadTemplate sink_template =
@@ -335,9 +336,8 @@ gst_sf_classifier_transform (
   line = g_string_new (NULL);
   for (i = 0; i < shown; i++) {
     GValue v = G_VALUE_INIT;
-    gchar *label = names  ? g_strdup (names->labels[ranked[i].index])
-        : ranked[i].label ? g_strdup (ranked[i].label)
-                          : g_strdup_printf ("LABEL_%u", ranked[i].index);
+    gchar *label = names ? g_strdup (names->labels[ranked[i].index])
+                         : gst_sf_label_dup (model, ranked[i].index);
 
     g_string_append_printf (
         line, "%s%s %.4f", i ? ", " : "", label, ranked[i].score);
@@ -359,10 +359,7 @@ gst_sf_classifier_transform (
   if (meta != NULL && meta->text != NULL)
     gst_structure_set (result, "text", G_TYPE_STRING, meta->text, NULL);
 
-  gst_element_post_message (GST_ELEMENT_CAST (self),
-      gst_message_new_element (
-          GST_OBJECT_CAST (self), gst_structure_copy (result)));
-  gst_buffer_add_sf_result_meta (outbuf, result);
+  gst_sf_element_post_result (GST_ELEMENT (self), outbuf, result);
 
   len = line->len;
   text = g_string_free (line, FALSE);
