@@ -36,10 +36,10 @@
 #include "config.h"
 #endif
 
-#include <string.h>
-
-#include "core/ops/resize.h"
+#include "graphs/post/segment.h"
+#include "gstsfelement.h"
 #include "gstsfmodel.h"
+#include "gstsfsegdraw.h"
 #include "gstsfsegmenter.h"
 #include "gstsfvideo.h"
 
@@ -58,13 +58,6 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
 GST_DEBUG_CATEGORY_STATIC (gst_sf_segmenter_debug);
 #define GST_CAT_DEFAULT gst_sf_segmenter_debug
 
-typedef enum
-{
-  GST_SF_SEGMENTER_MODE_OVERLAY,
-  GST_SF_SEGMENTER_MODE_MASK,
-  GST_SF_SEGMENTER_MODE_LABELS,
-} GstSfSegmenterMode;
-
 #define DEFAULT_MODE GST_SF_SEGMENTER_MODE_OVERLAY
 #define DEFAULT_ALPHA 0.5
 #define DEFAULT_PALETTE NULL
@@ -77,38 +70,9 @@ enum
   PROP_PALETTE,
 };
 
-/* Distinct colours (0xRRGGBB) for labels the palette does not name. */
-static const guint32 builtin_palette[] = {
-  0xe6194b,
-  0x3cb44b,
-  0xffe119,
-  0x4363d8,
-  0xf58231,
-  0x911eb4,
-  0x42d4f4,
-  0xf032e6,
-  0xbfef45,
-  0xfabed4,
-  0x469990,
-  0xdcbeff,
-  0x9a6324,
-  0xfffac8,
-  0x800000,
-  0xaaffc3,
-  0x808000,
-  0xffd8b1,
-  0x000075,
-  0xa9a9a9,
-};
-
-#define NO_COLOUR G_MAXUINT32
-
 struct _GstSfSegmenter
 {
   GstElement parent;
-
-  GstPad *sinkpad;
-  GstPad *srcpad;
 
   /* properties, under the object lock */
   GstSfSegmenterMode mode;
@@ -117,33 +81,11 @@ struct _GstSfSegmenter
 
   /* streaming state */
   GstSfSegmenterMode cur_mode;
-  guint32 *colours; /* per label, NO_COLOUR = leave the pixel as it is */
-  guint n_colours;
+  GstSfPalette colours;
   gint64 n_labels, logit_h, logit_w; /* from the sink caps */
   gint rate_n, rate_d;
-  GstCaps *out_caps;       /* last caps pushed */
-  GstEvent *segment_event; /* held until the first caps are pushed */
+  GstSfSrc src;
 };
-
-GType
-gst_sf_segmenter_mode_get_type (void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
-    { GST_SF_SEGMENTER_MODE_OVERLAY,
-        "The frame (RGB) with label colours blended in", "overlay" },
-    { GST_SF_SEGMENTER_MODE_MASK, "The label map (GRAY8)", "mask" },
-    { GST_SF_SEGMENTER_MODE_LABELS,
-        "The frame untouched, with class fractions in the result", "labels" },
-    { 0, NULL, NULL },
-  };
-
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstSfSegmenterMode", values);
-    g_once_init_leave (&type, t);
-  }
-  return type;
-}
 
 #define gst_sf_segmenter_parent_class parent_class
 G_DEFINE_TYPE_WITH_CODE (GstSfSegmenter, gst_sf_segmenter, GST_TYPE_ELEMENT,
@@ -152,92 +94,14 @@ G_DEFINE_TYPE_WITH_CODE (GstSfSegmenter, gst_sf_segmenter, GST_TYPE_ELEMENT,
 GST_ELEMENT_REGISTER_DEFINE (
     sfsegmenter, "sfsegmenter", GST_RANK_NONE, GST_TYPE_SF_SEGMENTER);
 
-static void gst_sf_segmenter_finalize (GObject *object);
-static void gst_sf_segmenter_set_property (
-    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec);
-static void gst_sf_segmenter_get_property (
-    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec);
-static GstStateChangeReturn gst_sf_segmenter_change_state (
-    GstElement *element, GstStateChange transition);
-static GstFlowReturn gst_sf_segmenter_chain (
-    GstPad *pad, GstObject *parent, GstBuffer *buffer);
-static gboolean gst_sf_segmenter_sink_event (
-    GstPad *pad, GstObject *parent, GstEvent *event);
-
-static void
-gst_sf_segmenter_class_init (GstSfSegmenterClass *klass)
-{
-  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
-  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
-
-  gobject_class->finalize = gst_sf_segmenter_finalize;
-  gobject_class->set_property = gst_sf_segmenter_set_property;
-  gobject_class->get_property = gst_sf_segmenter_get_property;
-
-  g_object_class_install_property (gobject_class, PROP_MODE,
-      g_param_spec_enum ("mode", "Mode", "What the element outputs",
-          GST_TYPE_SF_SEGMENTER_MODE, DEFAULT_MODE,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
-              | GST_PARAM_MUTABLE_READY));
-  g_object_class_install_property (gobject_class, PROP_ALPHA,
-      g_param_spec_double ("alpha", "Alpha",
-          "Weight of the label colour in the overlay (0 = the frame only, "
-          "1 = the colours only)",
-          0.0, 1.0, DEFAULT_ALPHA,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
-              | GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_PALETTE,
-      g_param_spec_string ("palette", "Palette",
-          "Overlay colours per label, comma-separated RGB hex (e.g. "
-          "\"none,ff0000,00ff00\"; none = uncoloured); NULL = built-in "
-          "distinct colours",
-          DEFAULT_PALETTE,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
-              | GST_PARAM_MUTABLE_READY));
-
-  gst_element_class_set_static_metadata (element_class,
-      "Streamformer segmenter", "Filter/Analyzer/Video",
-      "Upsamples semantic-segmentation logits to the original frame and "
-      "draws the label map as a colour overlay or a GRAY8 mask, reporting "
-      "per-class pixel fractions",
-      "Streamformer contributors");
-  gst_element_class_add_static_pad_template (element_class, &sink_template);
-  gst_element_class_add_static_pad_template (element_class, &src_template);
-
-  element_class->change_state =
-      GST_DEBUG_FUNCPTR (gst_sf_segmenter_change_state);
-
-  gst_type_mark_as_plugin_api (GST_TYPE_SF_SEGMENTER_MODE, 0);
-}
-
-static void
-gst_sf_segmenter_init (GstSfSegmenter *self)
-{
-  self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
-  gst_pad_set_chain_function (
-      self->sinkpad, GST_DEBUG_FUNCPTR (gst_sf_segmenter_chain));
-  gst_pad_set_event_function (
-      self->sinkpad, GST_DEBUG_FUNCPTR (gst_sf_segmenter_sink_event));
-  gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
-
-  self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
-  gst_pad_use_fixed_caps (self->srcpad);
-  gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
-
-  self->mode = DEFAULT_MODE;
-  self->alpha = DEFAULT_ALPHA;
-  self->palette = g_strdup (DEFAULT_PALETTE);
-}
-
 static void
 gst_sf_segmenter_finalize (GObject *object)
 {
   GstSfSegmenter *self = GST_SF_SEGMENTER (object);
 
   g_free (self->palette);
-  g_free (self->colours);
-  gst_clear_caps (&self->out_caps);
-  gst_clear_event (&self->segment_event);
+  gst_sf_palette_clear (&self->colours);
+  gst_sf_src_reset (&self->src);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -277,58 +141,10 @@ gst_sf_segmenter_get_property (
   GST_OBJECT_UNLOCK (self);
 }
 
-/* Parses the palette property into self->colours. FALSE (with the bad
- * entry in @bad) when an entry is neither "none" nor six hex digits. */
-static gboolean
-parse_palette (GstSfSegmenter *self, const gchar *palette, gchar **bad)
-{
-  gchar **items;
-  guint i, n;
-
-  g_clear_pointer (&self->colours, g_free);
-  self->n_colours = 0;
-  if (palette == NULL || *palette == '\0')
-    return TRUE;
-
-  items = g_strsplit (palette, ",", -1);
-  n = g_strv_length (items);
-  self->colours = g_new (guint32, n);
-  for (i = 0; i < n; i++) {
-    const gchar *item = g_strstrip (items[i]);
-    guint64 v;
-
-    if (*item == '#')
-      item++;
-    if (g_ascii_strcasecmp (item, "none") == 0) {
-      self->colours[i] = NO_COLOUR;
-    } else if (strlen (item) == 6
-        && g_ascii_string_to_unsigned (item, 16, 0, 0xffffff, &v, NULL)) {
-      self->colours[i] = (guint32)v;
-    } else {
-      *bad = g_strdup (items[i]);
-      g_strfreev (items);
-      g_clear_pointer (&self->colours, g_free);
-      return FALSE;
-    }
-  }
-  self->n_colours = n;
-  g_strfreev (items);
-  return TRUE;
-}
-
-static guint32
-label_colour (GstSfSegmenter *self, guint label)
-{
-  if (label < self->n_colours)
-    return self->colours[label];
-  return builtin_palette[label % G_N_ELEMENTS (builtin_palette)];
-}
-
 static void
 gst_sf_segmenter_reset (GstSfSegmenter *self)
 {
-  gst_clear_caps (&self->out_caps);
-  gst_clear_event (&self->segment_event);
+  gst_sf_src_reset (&self->src);
   self->n_labels = 0;
 }
 
@@ -343,7 +159,7 @@ gst_sf_segmenter_start (GstSfSegmenter *self)
   palette = g_strdup (self->palette);
   GST_OBJECT_UNLOCK (self);
 
-  ok = parse_palette (self, palette, &bad);
+  ok = gst_sf_palette_parse (&self->colours, palette, &bad);
   if (!ok) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("Invalid palette entry \"%s\" in \"%s\": use RGB hex such as "
@@ -434,163 +250,56 @@ gst_sf_segmenter_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
       gst_event_unref (event);
       return ok;
     }
-    case GST_EVENT_SEGMENT:
-      if (self->out_caps == NULL) {
-        gst_event_replace (&self->segment_event, event);
-        gst_event_unref (event);
-        return TRUE;
-      }
-      break;
-    case GST_EVENT_FLUSH_STOP:
-    case GST_EVENT_EOS:
+    case GST_EVENT_SEGMENT: return gst_sf_src_set_segment (&self->src, event);
     default: break;
   }
   return gst_pad_event_default (pad, parent, event);
 }
 
-/* Pushes caps for @info when they differ from the last ones. */
+/* Pushes caps for @info (at the input's rate) when they change. */
 static gboolean
 push_caps (GstSfSegmenter *self, GstVideoInfo *info)
 {
-  GstCaps *caps;
+  g_autoptr (GstCaps) caps = NULL;
 
   GST_VIDEO_INFO_FPS_N (info) = self->rate_n;
   GST_VIDEO_INFO_FPS_D (info) = self->rate_d > 0 ? self->rate_d : 1;
   caps = gst_video_info_to_caps (info);
-  if (self->out_caps != NULL && gst_caps_is_equal (caps, self->out_caps)) {
-    gst_caps_unref (caps);
-    return TRUE;
-  }
-  GST_DEBUG_OBJECT (self, "output caps %" GST_PTR_FORMAT, caps);
-  if (!gst_pad_push_event (self->srcpad, gst_event_new_caps (caps))) {
-    gst_caps_unref (caps);
-    return FALSE;
-  }
-  gst_caps_replace (&self->out_caps, caps);
-  gst_caps_unref (caps);
-  if (self->segment_event != NULL) {
-    gst_pad_push_event (self->srcpad, self->segment_event);
-    self->segment_event = NULL;
-  }
-  return TRUE;
+  return gst_sf_src_push_caps (&self->src, caps);
 }
 
 /* The result structure: classes present and their pixel fractions. */
 static GstStructure *
 make_result (GstSfSegmenter *self, GstBuffer *buffer, SfModel *model,
-    const gint32 *labels, int width, int height)
+    const SfTensor *labels)
 {
   GValue names = G_VALUE_INIT, fractions = G_VALUE_INIT;
-  guint64 *counts = g_new0 (guint64, self->n_labels);
-  gsize i, n = (gsize)width * height;
+  g_autofree double *fraction = g_new0 (double, self->n_labels);
   GstStructure *result;
-  gint64 c;
 
-  for (i = 0; i < n; i++)
-    counts[labels[i]]++;
-
+  sf_segment_class_fractions (labels, (guint)self->n_labels, fraction);
   g_value_init (&names, GST_TYPE_ARRAY);
   g_value_init (&fractions, GST_TYPE_ARRAY);
-  for (c = 0; c < self->n_labels; c++) {
+  for (guint c = 0; c < self->n_labels; c++) {
     GValue v = G_VALUE_INIT;
 
-    if (counts[c] == 0)
+    if (fraction[c] == 0.0)
       continue;
     g_value_init (&v, G_TYPE_STRING);
-    if (model != NULL && (guint)c < sf_model_num_labels (model))
-      g_value_set_string (&v, sf_model_label (model, (guint)c));
-    else
-      g_value_take_string (&v, g_strdup_printf ("LABEL_%" G_GINT64_FORMAT, c));
+    g_value_take_string (&v, gst_sf_label_dup (model, c));
     gst_value_array_append_and_take_value (&names, &v);
     g_value_init (&v, G_TYPE_DOUBLE);
-    g_value_set_double (&v, (double)counts[c] / (double)n);
+    g_value_set_double (&v, fraction[c]);
     gst_value_array_append_and_take_value (&fractions, &v);
   }
-  g_free (counts);
 
   result = gst_structure_new ("sfsegmenter", "pts", G_TYPE_UINT64,
       GST_BUFFER_PTS (buffer), "duration", G_TYPE_UINT64,
-      GST_BUFFER_DURATION (buffer), "width", G_TYPE_INT, width, "height",
-      G_TYPE_INT, height, NULL);
+      GST_BUFFER_DURATION (buffer), "width", G_TYPE_INT, (int)labels->shape[2],
+      "height", G_TYPE_INT, (int)labels->shape[1], NULL);
   gst_structure_take_value (result, "labels", &names);
   gst_structure_take_value (result, "fractions", &fractions);
   return result;
-}
-
-/* (transfer full) the frame with label colours blended in, RGB. */
-static GstBuffer *
-draw_overlay (GstSfSegmenter *self, GstBuffer *media,
-    const GstVideoInfo *in_info, const gint32 *labels, GstVideoInfo *out_info)
-{
-  GstVideoFrame in, out;
-  GstBuffer *buffer;
-  SfImage *image;
-  gdouble alpha;
-  int x, y, a, width = GST_VIDEO_INFO_WIDTH (in_info);
-  int height = GST_VIDEO_INFO_HEIGHT (in_info);
-
-  GST_OBJECT_LOCK (self);
-  alpha = self->alpha;
-  GST_OBJECT_UNLOCK (self);
-  a = (int)(alpha * 256.0 + 0.5); /* 8-bit fixed point weight */
-
-  if (!gst_video_frame_map (&in, (GstVideoInfo *)in_info, media, GST_MAP_READ))
-    return NULL;
-  image = gst_sf_video_frame_to_image (&in);
-  gst_video_frame_unmap (&in);
-  if (image == NULL)
-    return NULL;
-
-  gst_video_info_set_format (out_info, GST_VIDEO_FORMAT_RGB, width, height);
-  buffer = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (out_info), NULL);
-  gst_video_frame_map (&out, out_info, buffer, GST_MAP_WRITE);
-  for (y = 0; y < height; y++) {
-    const guint8 *src = image->data + (gsize)y * image->stride;
-    guint8 *dst = (guint8 *)GST_VIDEO_FRAME_PLANE_DATA (&out, 0)
-        + (gsize)y * GST_VIDEO_FRAME_PLANE_STRIDE (&out, 0);
-    const gint32 *row = labels + (gsize)y * width;
-
-    for (x = 0; x < width; x++) {
-      guint32 colour = label_colour (self, (guint)row[x]);
-      int k;
-
-      for (k = 0; k < 3; k++) {
-        int p = src[3 * x + k];
-
-        if (colour != NO_COLOUR) {
-          int c = (colour >> (16 - 8 * k)) & 0xff;
-          p = (p * (256 - a) + c * a + 128) >> 8;
-        }
-        dst[3 * x + k] = (guint8)p;
-      }
-    }
-  }
-  gst_video_frame_unmap (&out);
-  sf_image_free (image);
-  return buffer;
-}
-
-/* (transfer full) the label map as GRAY8. */
-static GstBuffer *
-draw_mask (const gint32 *labels, int width, int height, GstVideoInfo *out_info)
-{
-  GstVideoFrame out;
-  GstBuffer *buffer;
-  int x, y;
-
-  gst_video_info_set_format (out_info, GST_VIDEO_FORMAT_GRAY8, width, height);
-  buffer = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (out_info), NULL);
-  gst_video_frame_map (&out, out_info, buffer, GST_MAP_WRITE);
-  for (y = 0; y < height; y++) {
-    guint8 *dst = (guint8 *)GST_VIDEO_FRAME_PLANE_DATA (&out, 0)
-        + (gsize)y * GST_VIDEO_FRAME_PLANE_STRIDE (&out, 0);
-    const gint32 *row = labels + (gsize)y * width;
-
-    for (x = 0; x < width; x++)
-      dst[x] = (guint8)MIN (row[x], 255);
-  }
-  gst_video_frame_unmap (&out);
-  return buffer;
 }
 
 /* (transfer full) label map [1, height, width] I32 for the logits in
@@ -611,10 +320,7 @@ compute_labels (GstSfSegmenter *self, GstBuffer *buffer, int width, int height)
   }
   logits = sf_tensor_new_from_data (SF_DTYPE_F32, 4, shape, map.data);
   gst_buffer_unmap (buffer, &map);
-
-  labels = sf_tensor_new (
-      SF_DTYPE_I32, 3, (gint64[]){ 1, (gint64)height, (gint64)width });
-  sf_op_resize_bilinear_argmax (labels, logits);
+  labels = sf_segment_labels (logits, width, height);
   sf_tensor_unref (logits);
   return labels;
 }
@@ -629,6 +335,7 @@ gst_sf_segmenter_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   GstStructure *result;
   SfTensor *labels;
   const gint32 *map;
+  gdouble alpha;
   int width, height;
 
   if (self->n_labels == 0)
@@ -645,15 +352,18 @@ gst_sf_segmenter_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   if (labels == NULL)
     goto bad_buffer;
   map = (const gint32 *)labels->data;
-  result = make_result (
-      self, buffer, gst_sf_buffer_get_model (buffer), map, width, height);
+  result = make_result (self, buffer, gst_sf_buffer_get_model (buffer), labels);
 
   switch (self->cur_mode) {
     case GST_SF_SEGMENTER_MODE_OVERLAY:
-      out = draw_overlay (self, media, &in_info, map, &out_info);
+      GST_OBJECT_LOCK (self);
+      alpha = self->alpha;
+      GST_OBJECT_UNLOCK (self);
+      out = gst_sf_draw_overlay (
+          &self->colours, alpha, media, &in_info, map, &out_info);
       break;
     case GST_SF_SEGMENTER_MODE_MASK:
-      out = draw_mask (map, width, height, &out_info);
+      out = gst_sf_draw_mask (map, width, height, &out_info);
       break;
     case GST_SF_SEGMENTER_MODE_LABELS:
       out = gst_buffer_copy (media);
@@ -669,16 +379,13 @@ gst_sf_segmenter_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
       out, buffer, GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_TIMESTAMPS, 0, -1);
   gst_buffer_unref (buffer);
 
-  gst_element_post_message (GST_ELEMENT_CAST (self),
-      gst_message_new_element (
-          GST_OBJECT_CAST (self), gst_structure_copy (result)));
-  gst_buffer_add_sf_result_meta (out, result);
+  gst_sf_element_post_result (GST_ELEMENT (self), out, result);
 
   if (!push_caps (self, &out_info)) {
     gst_buffer_unref (out);
     return GST_FLOW_NOT_NEGOTIATED;
   }
-  return gst_pad_push (self->srcpad, out);
+  return gst_pad_push (self->src.pad, out);
 
 not_negotiated : {
   gst_buffer_unref (buffer);
@@ -710,4 +417,72 @@ draw_failed : {
           GST_VIDEO_INFO_NAME (&in_info)));
   return GST_FLOW_ERROR;
 }
+}
+
+static void
+gst_sf_segmenter_class_init (GstSfSegmenterClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+
+  gobject_class->finalize = gst_sf_segmenter_finalize;
+  gobject_class->set_property = gst_sf_segmenter_set_property;
+  gobject_class->get_property = gst_sf_segmenter_get_property;
+
+  g_object_class_install_property (gobject_class, PROP_MODE,
+      g_param_spec_enum ("mode", "Mode", "What the element outputs",
+          GST_TYPE_SF_SEGMENTER_MODE, DEFAULT_MODE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_ALPHA,
+      g_param_spec_double ("alpha", "Alpha",
+          "Weight of the label colour in the overlay (0 = the frame only, "
+          "1 = the colours only)",
+          0.0, 1.0, DEFAULT_ALPHA,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_PALETTE,
+      g_param_spec_string ("palette", "Palette",
+          "Overlay colours per label, comma-separated RGB hex (e.g. "
+          "\"none,ff0000,00ff00\"; none = uncoloured); NULL = built-in "
+          "distinct colours",
+          DEFAULT_PALETTE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_READY));
+
+  gst_element_class_set_static_metadata (element_class,
+      "Streamformer segmenter", "Filter/Analyzer/Video",
+      "Upsamples semantic-segmentation logits to the original frame and "
+      "draws the label map as a colour overlay or a GRAY8 mask, reporting "
+      "per-class pixel fractions",
+      "Streamformer contributors");
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_sf_segmenter_change_state);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_SF_SEGMENTER_MODE, 0);
+}
+
+static void
+gst_sf_segmenter_init (GstSfSegmenter *self)
+{
+  GstPad *sinkpad, *srcpad;
+
+  sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
+  gst_pad_set_chain_function (
+      sinkpad, GST_DEBUG_FUNCPTR (gst_sf_segmenter_chain));
+  gst_pad_set_event_function (
+      sinkpad, GST_DEBUG_FUNCPTR (gst_sf_segmenter_sink_event));
+  gst_element_add_pad (GST_ELEMENT (self), sinkpad);
+
+  srcpad = gst_pad_new_from_static_template (&src_template, "src");
+  gst_pad_use_fixed_caps (srcpad);
+  gst_element_add_pad (GST_ELEMENT (self), srcpad);
+  gst_sf_src_init (&self->src, srcpad);
+
+  self->mode = DEFAULT_MODE;
+  self->alpha = DEFAULT_ALPHA;
+  self->palette = g_strdup (DEFAULT_PALETTE);
 }
