@@ -1,11 +1,12 @@
-/* streamformer run MODEL: the checkpoint's task on text input.
- * A classifier prints its top-k labels; an encoder prints the sentence
- * embedding (its sentence-transformers pooling, else mean + L2). */
+/* streamformer run MODEL: the checkpoint's task on text, image or audio
+ * input. The task layer (graphs/task.h) decides what each input becomes,
+ * with the options the elements have (--pooling, --normalize), so that
+ * the CLI and the elements give the same tensors. */
 #include "samples/cli/commands.h"
-#include "graphs/post/classify.h"
-#include "graphs/model.h"
+#include "graphs/task.h"
 #include "samples/cli/media-audio.h"
 #include "samples/cli/media-image.h"
+#include "samples/cli/run-print.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -20,6 +21,8 @@ typedef struct
   char *audio;
   int top_k;
   int max_length;
+  char *pooling; /* auto|none|cls|mean, as sftextencoder's property */
+  gboolean normalize, no_normalize;
   gboolean json;
 } RunOptions;
 
@@ -47,102 +50,127 @@ read_texts (const RunOptions *opts, GError **error)
   return texts;
 }
 
-static void
-print_labels (const SfModel *model, const char *text, const float *logits,
-    const RunOptions *opts)
+/* The task options from the command line, as sftextencoder's pooling
+ * and normalize properties give them. */
+static gboolean
+text_options (const RunOptions *opts, SfTaskOptions *options)
 {
-  guint n = sf_model_num_labels (model);
-  g_autofree SfLabelScore *scores = g_new (SfLabelScore, n);
-  guint k =
-      sf_classify (model, logits, n, SF_SCORE_AUTO, opts->top_k, 0.0f, scores);
+  static const char *const names[] = { "auto", "none", "cls", "mean" };
+  static const SfPooling values[] = { SF_POOLING_AUTO, SF_POOLING_NONE,
+    SF_POOLING_CLS, SF_POOLING_MEAN };
 
-  if (opts->json) {
-    g_autoptr (cJSON) obj = cJSON_CreateObject ();
-    cJSON *labels = cJSON_AddArrayToObject (obj, "labels");
-    cJSON *values = cJSON_AddArrayToObject (obj, "scores");
-    char *line;
-    cJSON_AddStringToObject (obj, "text", text);
-    for (guint i = 0; i < k; i++) {
-      cJSON_AddItemToArray (labels, cJSON_CreateString (scores[i].label));
-      cJSON_AddItemToArray (values, cJSON_CreateNumber (scores[i].score));
+  *options = (SfTaskOptions)SF_TASK_OPTIONS_INIT (SF_MODALITY_TEXT);
+  options->max_length = (guint)opts->max_length;
+  options->normalize = opts->normalize ? 1 : opts->no_normalize ? 0 : -1;
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    if (g_strcmp0 (opts->pooling ? opts->pooling : "auto", names[i]) == 0) {
+      options->pooling = values[i];
+      return TRUE;
     }
-    line = cJSON_PrintUnformatted (obj);
-    printf ("%s\n", line);
-    cJSON_free (line);
-    return;
   }
-  printf ("%s\n", text);
-  for (guint i = 0; i < k; i++)
-    printf ("  %-20s %.4f\n", scores[i].label, scores[i].score);
+  fprintf (stderr, "streamformer run: --pooling is auto, none, cls or mean\n");
+  return FALSE;
 }
 
-static void
-print_embedding (
-    const char *text, const float *v, gint64 dim, const RunOptions *opts)
+/* (transfer full) the task of @model for @options, or NULL after printing
+ * why. */
+static SfTask *
+new_task (SfModel *model, const SfTaskOptions *options)
 {
-  if (opts->json) {
-    g_autoptr (cJSON) obj = cJSON_CreateObject ();
-    cJSON *values = cJSON_AddArrayToObject (obj, "embedding");
-    char *line;
-    cJSON_AddStringToObject (obj, "text", text);
-    for (gint64 i = 0; i < dim; i++)
-      cJSON_AddItemToArray (values, cJSON_CreateNumber (v[i]));
-    line = cJSON_PrintUnformatted (obj);
-    printf ("%s\n", line);
-    cJSON_free (line);
-    return;
-  }
-  printf ("%s\n  embedding[%" G_GINT64_FORMAT "]:", text, dim);
-  for (gint64 i = 0; i < dim && i < 8; i++)
-    printf (" %.5f", v[i]);
-  printf ("%s\n", dim > 8 ? " …" : "");
+  g_autoptr (GError) error = NULL;
+  SfTask *task = sf_task_new (model, options, &error);
+
+  if (task == NULL)
+    fprintf (stderr, "streamformer: %s\n", error->message);
+  return task;
 }
 
 static int
-run_text (SfModel *model, const RunOptions *opts)
+run_text (SfTask *task, GPtrArray *texts, const RunOptions *opts)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) texts = read_texts (opts, &error);
-  SfPooling pooling = sf_model_default_pooling (model);
-  gboolean normalize = sf_model_default_normalize (model);
-
-  if (texts == NULL) {
-    fprintf (stderr, "streamformer: %s\n", error->message);
-    return 1;
-  }
-  if (pooling == SF_POOLING_NONE) { /* a plain encoder: mean + L2 */
-    pooling = SF_POOLING_MEAN;
-    normalize = TRUE;
-  }
-  /* one text per forward pass: no padding, and memory stays flat */
+  /* one text per run: no padding, and memory stays flat */
   for (guint i = 0; i < texts->len; i++) {
-    const char *text = texts->pdata[i];
-    SfTextInput input;
-    SfTextOutput output;
+    SfRunPrint print = { "text", texts->pdata[i], opts->top_k, opts->json };
+    g_autoptr (GError) error = NULL;
+    g_autoptr (GPtrArray) out = NULL;
     gboolean truncated = FALSE;
 
-    if (!sf_model_encode_texts (
-            model, &text, NULL, 1, opts->max_length, &input, &truncated, &error)
-        || !sf_model_forward_text (model, &input, FALSE, &output, &error)) {
+    out = sf_task_run_texts (
+        task, (const char *const *)&texts->pdata[i], 1, &truncated, &error);
+    if (out == NULL) {
       fprintf (stderr, "streamformer: %s\n", error->message);
-      sf_text_input_clear (&input);
       return 1;
     }
     if (truncated)
-      fprintf (stderr,
-          "streamformer: line %u truncated to %" G_GINT64_FORMAT " tokens\n",
-          i + 1, sf_tensor_dim (input.input_ids, 1));
-    if (output.logits) {
-      print_labels (model, text, sf_tensor_f32 (output.logits), opts);
-    } else {
-      g_autoptr (SfTensor) emb =
-          sf_text_output_pool (&output, &input, pooling, normalize);
-      print_embedding (text, sf_tensor_f32 (emb), sf_tensor_dim (emb, 1), opts);
+      fprintf (stderr, "streamformer: line %u truncated to %s\n", i + 1,
+          opts->max_length ? "--max-length" : "the model's token limit");
+    if (!sf_print_task_output (&print, task, out->pdata[0])) {
+      fprintf (stderr, "streamformer: nothing to print for %s\n",
+          sf_task_output_name (task));
+      return 1;
     }
-    sf_text_output_clear (&output);
-    sf_text_input_clear (&input);
   }
   return 0;
+}
+
+static const char *
+modality_name (SfModality modality)
+{
+  return modality == SF_MODALITY_TEXT ? "text"
+      : modality == SF_MODALITY_IMAGE ? "image"
+                                      : "audio";
+}
+
+/* Runs the task the inputs ask for: text, image, both (zero-shot) or
+ * audio. */
+static int
+run_inputs (SfModel *model, const char *dir, const RunOptions *opts)
+{
+  SfModality wanted = opts->audio ? SF_MODALITY_AUDIO
+      : opts->image               ? SF_MODALITY_IMAGE
+                                  : SF_MODALITY_TEXT;
+  SfTaskOptions text_opts,
+      image_opts = SF_TASK_OPTIONS_INIT (SF_MODALITY_IMAGE);
+  g_autoptr (SfTask) task = NULL, text_task = NULL;
+  g_autoptr (GPtrArray) texts = NULL;
+  g_autoptr (GError) error = NULL;
+  gboolean has_text = opts->text || opts->text_file;
+
+  if (!sf_model_takes_input (model, wanted)
+      || (has_text && !sf_model_takes_input (model, SF_MODALITY_TEXT))) {
+    fprintf (stderr, "streamformer: %s is a %s model (%s); it takes %s input\n",
+        dir, sf_model_family (model), sf_model_architecture (model),
+        modality_name (sf_model_modality (model)));
+    return 1;
+  }
+  if (opts->audio) /* the audio path resolves its own task */
+    return sf_run_audio (model, opts->audio, opts->top_k, opts->json);
+  if (!text_options (opts, &text_opts))
+    return 2;
+  if (has_text) {
+    if ((texts = read_texts (opts, &error)) == NULL) {
+      fprintf (stderr, "streamformer: %s\n", error->message);
+      return 1;
+    }
+    if ((text_task = new_task (model, &text_opts)) == NULL)
+      return 1;
+  }
+  if (!opts->image)
+    return run_text (text_task, texts, opts);
+  if ((task = new_task (model, &image_opts)) == NULL)
+    return 1;
+  if (!has_text)
+    return sf_run_image (
+        task, opts->image, opts->top_k, opts->json, opts->mask);
+  if (sf_task_kind (task) != SF_TASK_ZERO_SHOT
+      || sf_task_kind (text_task) != SF_TASK_ZERO_SHOT || texts->len == 0) {
+    fprintf (stderr,
+        "streamformer: --image with prompts needs a text-image model (CLIP) "
+        "and at least one prompt\n");
+    return 1;
+  }
+  return sf_run_zero_shot (
+      task, text_task, opts->image, texts, opts->top_k, opts->json);
 }
 
 int
@@ -162,6 +190,16 @@ sf_cmd_run (int argc, char **argv)
     { "max-length", 0, 0, G_OPTION_ARG_INT, &opts.max_length,
         "Truncate texts to this many tokens (default: the model's limit)",
         "L" },
+    { "pooling", 0, 0, G_OPTION_ARG_STRING, &opts.pooling,
+        "Text: auto (the checkpoint's own output), none (per-token states), "
+        "cls or mean (a sentence embedding)",
+        "P" },
+    { "normalize", 0, 0, G_OPTION_ARG_NONE, &opts.normalize,
+        "Text: L2-normalise pooled embeddings (default: the checkpoint's "
+        "choice)",
+        NULL },
+    { "no-normalize", 0, 0, G_OPTION_ARG_NONE, &opts.no_normalize,
+        "Text: do not L2-normalise pooled embeddings", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &opts.json, "One JSON object per input",
         NULL },
     { NULL } };
@@ -172,20 +210,28 @@ sf_cmd_run (int argc, char **argv)
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_set_summary (ctx,
-      "Runs a checkpoint's task: labels for "
-      "a classifier, a sentence embedding for an encoder.");
+      "Runs a checkpoint's task as the elements do: labels for a "
+      "classifier, class fractions for a segmenter, the projected "
+      "embedding for CLIP (with --image and prompts: zero-shot labels), "
+      "the sentence embedding a sentence-transformers checkpoint names, "
+      "else the per-token states (shape and first values). For a mean, "
+      "L2-normalised sentence embedding from a plain encoder (BERT), add "
+      "--pooling mean --normalize.");
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc != 2) {
     fprintf (stderr, "%s\n",
         error ? error->message
-              : "usage: streamformer run MODEL (--text T | --text-file F) "
-                "[--json]");
+              : "usage: streamformer run MODEL (--text T | --text-file F | "
+                "--image F [--text-file F] | --audio F) [--json]");
     goto out;
   }
-  n_inputs = !!opts.text + !!opts.text_file + !!opts.image + !!opts.audio;
-  if (n_inputs != 1 || opts.top_k < 0 || opts.max_length < 0) {
+  n_inputs = !!opts.text + !!opts.text_file;
+  if (n_inputs > 1 || (n_inputs == 0 && !opts.image && !opts.audio)
+      || (opts.audio && (n_inputs || opts.image)) || opts.top_k < 0
+      || opts.max_length < 0 || (opts.normalize && opts.no_normalize)) {
     fprintf (stderr,
-        "streamformer run: give exactly one of --text, "
-        "--text-file, --image, --audio (and non-negative sizes)\n");
+        "streamformer run: give one of --text, --text-file, --image, "
+        "--audio, or --image with --text or --text-file (CLIP zero-shot); "
+        "sizes are non-negative\n");
     goto out;
   }
   rc = 1;
@@ -194,29 +240,13 @@ sf_cmd_run (int argc, char **argv)
     fprintf (stderr, "streamformer: %s\n", error->message);
     goto out;
   }
-  if (opts.image && sf_model_modality (model) == SF_MODALITY_IMAGE) {
-    rc = sf_run_image (model, opts.image, opts.top_k, opts.json, opts.mask);
-    goto out;
-  }
-  if (opts.audio && sf_model_modality (model) == SF_MODALITY_AUDIO) {
-    rc = sf_run_audio (model, opts.audio, opts.top_k, opts.json);
-    goto out;
-  }
-  if (opts.image || opts.audio
-      || sf_model_modality (model) != SF_MODALITY_TEXT) {
-    fprintf (stderr, "streamformer: %s is a %s model (%s); it takes %s input\n",
-        argv[1], sf_model_family (model), sf_model_architecture (model),
-        sf_model_modality (model) == SF_MODALITY_TEXT        ? "text"
-            : sf_model_modality (model) == SF_MODALITY_IMAGE ? "image"
-                                                             : "audio");
-    goto out;
-  }
-  rc = run_text (model, &opts);
+  rc = run_inputs (model, argv[1], &opts);
 out:
   g_free (opts.text);
   g_free (opts.text_file);
   g_free (opts.image);
   g_free (opts.mask);
   g_free (opts.audio);
+  g_free (opts.pooling);
   return rc;
 }

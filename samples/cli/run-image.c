@@ -1,12 +1,14 @@
-/* `streamformer run MODEL --image F`: an image classifier prints its
- * top-k labels; a segmenter prints the fraction of pixels of each class
- * in the label map at the image's own size. */
+/* `streamformer run MODEL --image F`: the image task's output, printed as
+ * its kind asks (run-print.h); a segmenter prints the fraction of pixels
+ * of each class in the label map at the image's own size. With prompts
+ * on CLIP, zero-shot labels. */
 #include "samples/cli/media-image.h"
-#include "graphs/post/classify.h"
 #include "graphs/post/segment.h"
+#include "samples/cli/run-print.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <string.h>
 
 static void
 print_json (cJSON *obj)
@@ -14,32 +16,6 @@ print_json (cJSON *obj)
   char *line = cJSON_PrintUnformatted (obj);
   printf ("%s\n", line);
   cJSON_free (line);
-}
-
-static void
-print_classes (SfModel *model, const char *path, const SfTensor *logits,
-    int top_k, gboolean json)
-{
-  guint n = sf_model_num_labels (model);
-  g_autofree SfLabelScore *scores = g_new (SfLabelScore, n);
-  guint k = sf_classify (
-      model, sf_tensor_f32 (logits), n, SF_SCORE_AUTO, top_k, 0.0f, scores);
-
-  if (json) {
-    g_autoptr (cJSON) obj = cJSON_CreateObject ();
-    cJSON *labels = cJSON_AddArrayToObject (obj, "labels");
-    cJSON *values = cJSON_AddArrayToObject (obj, "scores");
-    cJSON_AddStringToObject (obj, "image", path);
-    for (guint i = 0; i < k; i++) {
-      cJSON_AddItemToArray (labels, cJSON_CreateString (scores[i].label));
-      cJSON_AddItemToArray (values, cJSON_CreateNumber (scores[i].score));
-    }
-    print_json (obj);
-    return;
-  }
-  printf ("%s\n", path);
-  for (guint i = 0; i < k; i++)
-    printf ("  %-20s %.4f\n", scores[i].label, scores[i].score);
 }
 
 /* The label map [1, H, W] as a binary PGM: one byte (the label index,
@@ -98,41 +74,90 @@ print_fractions (SfModel *model, const char *path, const SfTensor *logits,
   return 0;
 }
 
-int
-sf_run_image (SfModel *model, const char *path, int top_k, gboolean json,
-    const char *mask_path)
+/* (transfer full) the image at @path, or NULL after printing why. */
+static SfImage *
+load_image (const char *path)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (SfImage) image = sf_media_load_image (path, &error);
-  g_autoptr (SfTensor) px = NULL, batch = NULL;
-  const SfImageProcessor *proc = sf_model_image_processor (model);
-  SfImageInput input = { 0 };
-  SfImageOutput output;
-  int rc = 0;
+  SfImage *image = sf_media_load_image (path, &error);
 
-  if (image == NULL) {
+  if (image == NULL)
+    fprintf (stderr, "streamformer: %s\n", error->message);
+  return image;
+}
+
+/* (transfer full) the task's output [1, ...] for @image, or NULL after
+ * printing why. */
+static SfTensor *
+run_one (SfTask *task, SfImage *image)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) out = sf_task_run_images (task, &image, 1, &error);
+
+  if (out == NULL) {
+    fprintf (stderr, "streamformer: %s\n", error->message);
+    return NULL;
+  }
+  return sf_tensor_ref (out->pdata[0]);
+}
+
+int
+sf_run_image (SfTask *task, const char *path, int top_k, gboolean json,
+    const char *mask_path)
+{
+  SfRunPrint print = { "image", path, top_k, json };
+  g_autoptr (SfImage) image = load_image (path);
+  g_autoptr (SfTensor) out = NULL;
+
+  if (image == NULL || (out = run_one (task, image)) == NULL)
+    return 1;
+  if (sf_task_kind (task) == SF_TASK_SEGMENT)
+    return print_fractions (
+        sf_task_model (task), path, out, image, json, mask_path);
+  if (!sf_print_task_output (&print, task, out)) {
+    fprintf (stderr, "streamformer: %s gives %s; nothing to print\n",
+        sf_model_dir (sf_task_model (task)), sf_task_output_name (task));
+    return 1;
+  }
+  return 0;
+}
+
+/* (transfer full) [N, P] from N items [1, P]. */
+static SfTensor *
+stack_rows (GPtrArray *rows)
+{
+  const SfTensor *first = rows->pdata[0];
+  gint64 p = sf_tensor_numel (first);
+  SfTensor *out = sf_tensor_new (SF_DTYPE_F32, 2, (gint64[]){ rows->len, p });
+
+  for (guint i = 0; i < rows->len; i++)
+    memcpy (sf_tensor_f32 (out) + i * p, sf_tensor_f32 (rows->pdata[i]),
+        p * sizeof (float));
+  return out;
+}
+
+int
+sf_run_zero_shot (SfTask *image_task, SfTask *text_task, const char *path,
+    GPtrArray *prompts, int top_k, gboolean json)
+{
+  SfRunPrint print = { "image", path, top_k, json };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfImage) image = load_image (path);
+  g_autoptr (SfTensor) embeds = NULL, texts = NULL, logits = NULL;
+  g_autoptr (GPtrArray) rows = NULL;
+
+  if (image == NULL || (embeds = run_one (image_task, image)) == NULL)
+    return 1;
+  rows = sf_task_run_texts (text_task, (const char *const *)prompts->pdata,
+      prompts->len, NULL, &error);
+  if (rows == NULL) {
     fprintf (stderr, "streamformer: %s\n", error->message);
     return 1;
   }
-  px = sf_image_processor_apply (proc, image);
-  batch = sf_tensor_reshape (
-      px, 4, (gint64[]){ 1, px->shape[0], px->shape[1], px->shape[2] });
-  input.pixel_values = batch;
-  if (!sf_model_forward_image (model, &input, FALSE, &output, &error)) {
-    fprintf (stderr, "streamformer: %s\n", error->message);
-    return 1;
-  }
-  if (output.logits && output.logits->ndim == 4)
-    rc = print_fractions (model, path, output.logits, image, json, mask_path);
-  else if (output.logits)
-    print_classes (model, path, output.logits, top_k, json);
-  else {
-    fprintf (stderr,
-        "streamformer: %s has no classification or "
-        "segmentation head; nothing to print\n",
-        sf_model_dir (model));
-    rc = 1;
-  }
-  sf_image_output_clear (&output);
-  return rc;
+  /* CLIP's logits_per_image: logit_scale · cos, one per prompt. */
+  texts = stack_rows (rows);
+  logits = sf_model_similarity (sf_task_model (image_task), embeds, texts);
+  sf_print_labels (&print, NULL, (const char *const *)prompts->pdata,
+      sf_tensor_f32 (logits), prompts->len, SF_SCORE_SOFTMAX);
+  return 0;
 }
