@@ -28,17 +28,16 @@
  * the previous one is moved 1 ns after it.
  *
  * Invalid UTF-8 (and NUL bytes) are replaced by U+FFFD, with one element
- * warning per stream. Texts longer than the model's position limit (or
- * max-length) in tokens are truncated with a debug warning. Empty lines
- * are skipped. With split=lines, a line of more than 1 MiB (1048576 bytes,
- * far more than any token limit needs) is cut there, at a UTF-8 boundary,
- * with one element warning per stream; the rest continues as the next
- * text. So a stream without newlines runs in bounded memory.
+ * warning per stream. Texts over the model's token limit (or max-length)
+ * are truncated with a debug warning. Empty lines are skipped. A line of
+ * more than 1 MiB (1048576 bytes, far more than any token limit needs) is
+ * cut there, at a UTF-8 boundary, with one element warning per stream;
+ * the rest continues as the next text, so a stream without newlines runs
+ * in bounded memory.
  *
- * The output (and its shape, hence fixed caps pushed before the first
- * text when it does not vary) follows from the checkpoint and the
- * pooling, normalize and max-length properties exactly as in
- * `streamformer run`: both give the same tensors for the same text.
+ * What each text becomes follows from the checkpoint and the pooling,
+ * normalize and max-length properties exactly as in `streamformer run`.
+ * Fixed output caps are pushed before the first text.
  *
  * ## Example launch line
  * |[
@@ -71,8 +70,6 @@ GST_DEBUG_CATEGORY_STATIC (gst_sf_text_encoder_debug);
 #define GST_CAT_DEFAULT gst_sf_text_encoder_debug
 
 #define DEFAULT_SPLIT GST_SF_TEXT_SPLIT_LINES
-#define DEFAULT_MAX_LENGTH 0
-#define DEFAULT_POOLING SF_POOLING_AUTO
 #define DEFAULT_NORMALIZE FALSE
 
 /* Texts encoded together in one padded batch (fixed-shape outputs). */
@@ -95,10 +92,7 @@ struct _GstSfTextEncoder
   /* properties, under the object lock */
   gchar *model_path;
   GstSfTextSplit split;
-  guint max_length;
-  SfPooling pooling;
-  gboolean normalize;
-  gboolean normalize_set;
+  SfTaskOptions options; /* normalize -1 until set */
 
   SfTask *task; /* set in start() under the object lock: caps queries */
   /* streaming state */
@@ -146,11 +140,12 @@ gst_sf_text_encoder_set_property (
       self->model_path = g_value_dup_string (value);
       break;
     case PROP_SPLIT: self->split = g_value_get_enum (value); break;
-    case PROP_MAX_LENGTH: self->max_length = g_value_get_uint (value); break;
-    case PROP_POOLING: self->pooling = g_value_get_enum (value); break;
+    case PROP_MAX_LENGTH:
+      self->options.max_length = g_value_get_uint (value);
+      break;
+    case PROP_POOLING: self->options.pooling = g_value_get_enum (value); break;
     case PROP_NORMALIZE:
-      self->normalize = g_value_get_boolean (value);
-      self->normalize_set = TRUE;
+      self->options.normalize = g_value_get_boolean (value);
       break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
@@ -167,9 +162,13 @@ gst_sf_text_encoder_get_property (
   switch (prop_id) {
     case PROP_MODEL: g_value_set_string (value, self->model_path); break;
     case PROP_SPLIT: g_value_set_enum (value, self->split); break;
-    case PROP_MAX_LENGTH: g_value_set_uint (value, self->max_length); break;
-    case PROP_POOLING: g_value_set_enum (value, self->pooling); break;
-    case PROP_NORMALIZE: g_value_set_boolean (value, self->normalize); break;
+    case PROP_MAX_LENGTH:
+      g_value_set_uint (value, self->options.max_length);
+      break;
+    case PROP_POOLING: g_value_set_enum (value, self->options.pooling); break;
+    case PROP_NORMALIZE:
+      g_value_set_boolean (value, self->options.normalize == 1);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -188,18 +187,16 @@ gst_sf_text_encoder_reset (GstSfTextEncoder *self)
 static gboolean
 gst_sf_text_encoder_start (GstSfTextEncoder *self)
 {
-  SfTaskOptions options = SF_TASK_OPTIONS_INIT (SF_MODALITY_TEXT);
   g_autofree gchar *path = NULL;
+  SfTaskOptions options;
   SfTask *task;
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
   self->cur_split = self->split;
-  self->cur_max_length = self->max_length;
-  options.pooling = self->pooling;
-  options.normalize = self->normalize_set ? self->normalize : -1;
-  options.max_length = self->max_length;
+  options = self->options;
   GST_OBJECT_UNLOCK (self);
+  self->cur_max_length = options.max_length;
 
   task = gst_sf_element_load_task (GST_ELEMENT (self), path, &options,
       "text encoders (BERT family, CLIP text) with a tokenizer");
@@ -232,8 +229,7 @@ gst_sf_text_encoder_change_state (
   return ret;
 }
 
-/* (transfer full) the output caps when they do not depend on the text;
- * NULL otherwise, or before start(). */
+/* (transfer full) the output caps unless they depend on the text. */
 static GstCaps *
 fixed_caps (GstSfTextEncoder *self)
 {
@@ -245,12 +241,9 @@ fixed_caps (GstSfTextEncoder *self)
 
   if (task == NULL || sf_task_shape_varies (task))
     return NULL;
-  if (!sf_task_text_shape (task, 1, &shape, &error)) {
-    GST_WARNING_OBJECT (self, "no output shape: %s", error->message);
-    return NULL;
-  }
-  if (!gst_sf_tensors_info_set_f32 (&info, &shape))
-    return NULL;
+  if (!sf_task_text_shape (task, 1, &shape, &error)
+      || !gst_sf_tensors_info_set_f32 (&info, &shape))
+    return NULL; /* the first text will fail with a clear error */
   return gst_sf_tensors_info_to_caps (&info);
 }
 
@@ -383,8 +376,7 @@ gst_sf_text_encoder_eos (GstSfTextEncoder *self, GstEvent *event)
     gst_event_unref (event);
     return FALSE;
   }
-  /* An ERROR was posted by whoever returned it; the other fatal returns
-   * come from downstream, which posts nothing. */
+  /* Whoever returns ERROR posts it; not-linked/negotiated need one. */
   if (ret < GST_FLOW_EOS && ret != GST_FLOW_ERROR && !self->posted_error)
     GST_ELEMENT_FLOW_ERROR (self, ret);
   return gst_pad_push_event (self->src.pad, event) && ret >= GST_FLOW_EOS;
@@ -448,14 +440,14 @@ gst_sf_text_encoder_class_init (GstSfTextEncoderClass *klass)
       g_param_spec_uint ("max-length", "Maximum length",
           "Tokens per text, special tokens included; longer texts are "
           "truncated (0 = the model's position limit)",
-          0, G_MAXINT, DEFAULT_MAX_LENGTH,
+          0, G_MAXINT, 0,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
               | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_POOLING,
       g_param_spec_enum ("pooling", "Pooling",
           "What each text becomes: the checkpoint's own output, the per-token "
           "hidden states, or a pooled sentence embedding",
-          GST_TYPE_SF_POOLING, DEFAULT_POOLING,
+          GST_TYPE_SF_POOLING, SF_POOLING_AUTO,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
               | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_NORMALIZE,
@@ -502,10 +494,7 @@ gst_sf_text_encoder_init (GstSfTextEncoder *self)
   gst_sf_src_init (&self->src, srcpad);
 
   self->split = DEFAULT_SPLIT;
-  self->max_length = DEFAULT_MAX_LENGTH;
-  self->pooling = DEFAULT_POOLING;
-  self->normalize = DEFAULT_NORMALIZE;
-  self->normalize_set = FALSE;
+  self->options = (SfTaskOptions)SF_TASK_OPTIONS_INIT (SF_MODALITY_TEXT);
   gst_sf_line_splitter_init (&self->lines, GST_SF_TEXT_MAX_LINE_BYTES);
   gst_sf_text_clock_reset (&self->clock);
 }
