@@ -249,8 +249,9 @@ gst_sf_pooling_get_type (void)
   static GType type = 0;
   static const GEnumValue values[] = {
     { SF_POOLING_AUTO,
-        "The checkpoint's own output: logits with a classifier head, else "
-        "its sentence-transformers pooling, else the last hidden state",
+        "The checkpoint's own output: logits with a classifier head, CLIP's "
+        "projected text embedding, else its sentence-transformers pooling, "
+        "else the last hidden state",
         "auto" },
     { SF_POOLING_NONE, "Per-token last hidden state [T, H]", "none" },
     { SF_POOLING_CLS, "Hidden state of the first token [H]", "cls" },
