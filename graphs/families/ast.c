@@ -122,7 +122,7 @@ ast_read_config (AstGraph *g, SfModel *model, const SfConfig *cfg,
       || !sf_config_int_min (cfg, "time_stride", 1, &tstride, error)
       || !sf_config_int_min (cfg, "num_mel_bins", 1, &g->n_mels, error)
       || !sf_config_int_min (cfg, "max_length", 1, &g->max_length, error)
-      || !sf_config_double_or (cfg, "layer_norm_eps", 1e-12, &eps, error)
+      || !sf_config_eps_or (cfg, "layer_norm_eps", 1e-12, &eps, error)
       || !sf_config_bool_or (cfg, "qkv_bias", TRUE, qkv_bias, error)
       || !sf_config_string_or (cfg, "hidden_act", "gelu", &act_name, error))
     return FALSE;

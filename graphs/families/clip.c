@@ -203,7 +203,7 @@ clip_read_encoder (ClipTower *tower, const SfConfig *cfg, gint64 hidden,
           cfg, "intermediate_size", inter, &tower->sizes[SZ_INTER], error)
       || !sf_config_int_or (cfg, "num_hidden_layers", layers, &layers, error)
       || !sf_config_int_or (cfg, "num_attention_heads", heads, &heads, error)
-      || !sf_config_double_or (cfg, "layer_norm_eps", 1e-5, &eps, error)
+      || !sf_config_eps_or (cfg, "layer_norm_eps", 1e-5, &eps, error)
       || !sf_config_string_or (
           cfg, "hidden_act", "quick_gelu", &act_name, error))
     return FALSE;

@@ -122,7 +122,7 @@ vit_read_config (VitGraph *g, SfModel *model, const SfConfig *cfg,
           cfg, "num_channels", 3, &g->sizes[SZ_CHANNELS], error)
       || !sf_image_family_read_pair (cfg, "image_size", 224, g->image, error)
       || !sf_image_family_read_pair (cfg, "patch_size", 16, patch, error)
-      || !sf_config_double_or (cfg, "layer_norm_eps", 1e-12, &eps, error)
+      || !sf_config_eps_or (cfg, "layer_norm_eps", 1e-12, &eps, error)
       || !sf_config_string_or (cfg, "hidden_act", "gelu", &act_name, error)
       || !sf_config_string_or (cfg, "pooler_act", "tanh", &pool_act, error)
       || !sf_config_int_or (cfg, "pooler_output_size", g->sizes[SZ_HIDDEN],

@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "tests/common/test-util.h"
 
+#include <cjson/cJSON.h>
 #include <glib/gstdio.h>
 #include <string.h>
 
@@ -138,6 +139,62 @@ test_inconsistent_sizes (void)
   sf_test_remove_dir (dir);
 }
 
+/* Sets the number at @key (top level, or "object/key") of @dir/@file. */
+static void
+edit_json_number (
+    const char *dir, const char *file, const char *key, double value)
+{
+  g_autofree char *path = g_build_filename (dir, file, NULL);
+  g_autofree char *text = NULL;
+  g_autofree char *out = NULL;
+  g_auto (GStrv) parts = g_strsplit (key, "/", 2);
+  cJSON *root, *node;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  root = cJSON_Parse (text);
+  g_assert_nonnull (root);
+  node = root;
+  if (parts[1]) {
+    node = cJSON_GetObjectItemCaseSensitive (root, parts[0]);
+    g_assert_nonnull (node);
+  }
+  cJSON_DeleteItemFromObjectCaseSensitive (node, parts[1] ? parts[1] : key);
+  cJSON_AddNumberToObject (node, parts[1] ? parts[1] : key, value);
+  out = cJSON_Print (root);
+  cJSON_Delete (root);
+  g_assert_true (g_file_set_contents (path, out, -1, NULL));
+}
+
+/* A negative epsilon used to reach the LayerNorm op, which refused it with
+ * a critical and left the activations un-normalised: scores came out with
+ * success. It must be refused at load, naming the file and the field. */
+static void
+test_negative_eps (void)
+{
+  const struct
+  {
+    const char *fixture, *key;
+  } cases[] = {
+    { "bert-tiny-cls", "layer_norm_eps" },
+    { "vit-tiny-cls", "layer_norm_eps" },
+    { "ast-tiny-cls", "layer_norm_eps" },
+    { "wav2vec2-tiny-ctc", "layer_norm_eps" },
+    { "clip-tiny", "text_config/layer_norm_eps" },
+    { "clip-tiny", "vision_config/layer_norm_eps" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *dir = sf_test_copy_fixture (cases[i].fixture);
+    const char *field = strrchr (cases[i].key, '/');
+    const char *want[] = { "config.json", field ? field + 1 : cases[i].key,
+      NULL };
+
+    edit_json_number (dir, "config.json", cases[i].key, -1e-5);
+    assert_load_fails (dir, SF_ERROR_INVALID, want);
+    sf_test_remove_dir (dir);
+  }
+}
+
 static void
 test_not_a_folder (void)
 {
@@ -161,5 +218,6 @@ main (int argc, char **argv)
   g_test_add_func (
       "/graphs/errors/inconsistent-sizes", test_inconsistent_sizes);
   g_test_add_func ("/graphs/errors/not-a-folder", test_not_a_folder);
+  g_test_add_func ("/graphs/errors/negative-eps", test_negative_eps);
   return g_test_run ();
 }
