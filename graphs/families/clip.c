@@ -319,6 +319,7 @@ clip_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
   g->head.sizes[SZ_PROJ] = proj;
   g->head.sizes[SZ_TEXT_HIDDEN] = g->text.sizes[SZ_HIDDEN];
   g->head.sizes[SZ_VISION_HIDDEN] = g->vision.sizes[SZ_HIDDEN];
+  model->image_size[0] = model->image_size[1] = g->image_size;
 
   default_proc = g_strdup_printf (clip_default_processor, (int)g->image_size,
       (int)g->image_size, (int)g->image_size);

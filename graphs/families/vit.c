@@ -161,6 +161,8 @@ vit_read_config (VitGraph *g, SfModel *model, const SfConfig *cfg,
   g->params.eps = (float)eps;
   model->hidden_size = g->sizes[SZ_HIDDEN];
   model->max_positions = g->sizes[SZ_TOKENS];
+  model->image_size[0] = g->image[0];
+  model->image_size[1] = g->image[1];
   return TRUE;
 }
 

@@ -108,7 +108,7 @@ preprocess (SfVerify *v, SfModel *model, GPtrArray *keys, GError **error)
       return NULL;
     g_ptr_array_add (pixels, sf_image_processor_apply (proc, image));
   }
-  return sf_verify_stack_pixels (pixels, error);
+  return sf_verify_stack_pixels (model, pixels, error);
 }
 
 /* Runs both towers; (transfer full) logits_per_image [images, texts]. */

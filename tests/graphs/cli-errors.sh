@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The CLI on inputs that used to trip assertions or misbehave: each case
+# must end with a clear message (or succeed), never a critical warning.
+#   cli-errors.sh STREAMFORMER FIXTURES_DIR
+set -euo pipefail
+cli=$1
+fixtures=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+
+# expect RC PATTERN CMD...: the exit status is RC and stderr matches PATTERN
+expect() {
+  local rc=$1 pattern=$2 got=0
+  shift 2
+  "$@" >"$tmp/out" 2>"$tmp/err" || got=$?
+  if [ "$got" -ne "$rc" ] || ! grep -q -- "$pattern" "$tmp/err" \
+      || grep -q CRITICAL "$tmp/err"; then
+    echo "FAIL: $* (rc $got, wanted $rc and /$pattern/)"
+    sed 's/^/  | /' "$tmp/err" | tail -5
+    fail=1
+  else
+    echo "ok: $*"
+  fi
+}
+
+# set_json FILE KEY VALUE: one top-level field of a JSON file
+set_json() {
+  python3 - "$@" <<'PY'
+import json, sys
+path, key, value = sys.argv[1:4]
+d = json.load(open(path))
+d[key] = json.loads(value)
+json.dump(d, open(path, "w"))
+PY
+}
+
+# A ViT whose processor leaves frames at their own size: a clear error that
+# names the frame size and the size the model takes.
+cp -r "$fixtures/vit-tiny-cls" "$tmp/vit-noresize"
+set_json "$tmp/vit-noresize/preprocessor_config.json" do_resize false
+expect 1 "is 512x512 (HxW) after preprocessing, but the model takes 64x64" \
+  "$cli" verify "$tmp/vit-noresize"
+cp -r "$fixtures/clip-tiny" "$tmp/clip-nocrop"
+set_json "$tmp/clip-nocrop/preprocessor_config.json" do_center_crop false
+expect 1 "after preprocessing, but the model takes 32x32" \
+  "$cli" verify "$tmp/clip-nocrop"
+
+exit $fail
