@@ -195,6 +195,19 @@ test_negative_eps (void)
   }
 }
 
+/* chunk_length · sampling_rate was computed before the front-end's range
+ * check: a signed overflow (UBSan) for a huge chunk_length. */
+static void
+test_whisper_huge_chunk (void)
+{
+  g_autofree char *dir = sf_test_copy_fixture ("whisper-tiny-asr");
+  const char *want[] = { "preprocessor_config.json", "chunk_length", NULL };
+
+  edit_json_number (dir, "preprocessor_config.json", "chunk_length", 9e15);
+  assert_load_fails (dir, SF_ERROR_INVALID, want);
+  sf_test_remove_dir (dir);
+}
+
 static void
 test_not_a_folder (void)
 {
@@ -219,5 +232,7 @@ main (int argc, char **argv)
       "/graphs/errors/inconsistent-sizes", test_inconsistent_sizes);
   g_test_add_func ("/graphs/errors/not-a-folder", test_not_a_folder);
   g_test_add_func ("/graphs/errors/negative-eps", test_negative_eps);
+  g_test_add_func (
+      "/graphs/errors/whisper-huge-chunk", test_whisper_huge_chunk);
   return g_test_run ();
 }
