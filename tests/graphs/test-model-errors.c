@@ -208,6 +208,20 @@ test_whisper_huge_chunk (void)
   sf_test_remove_dir (dir);
 }
 
+/* AST multiplied its patch grid sides, each derived from a config field
+ * of up to 9e15, before any range check. */
+static void
+test_ast_huge_grid (void)
+{
+  g_autofree char *dir = sf_test_copy_fixture ("ast-tiny-cls");
+  const char *want[] = { "config.json", "max_length", NULL };
+
+  edit_json_number (dir, "config.json", "num_mel_bins", 4e12);
+  edit_json_number (dir, "config.json", "max_length", 4e12);
+  assert_load_fails (dir, SF_ERROR_INVALID, want);
+  sf_test_remove_dir (dir);
+}
+
 static void
 test_not_a_folder (void)
 {
@@ -234,5 +248,6 @@ main (int argc, char **argv)
   g_test_add_func ("/graphs/errors/negative-eps", test_negative_eps);
   g_test_add_func (
       "/graphs/errors/whisper-huge-chunk", test_whisper_huge_chunk);
+  g_test_add_func ("/graphs/errors/ast-huge-grid", test_ast_huge_grid);
   return g_test_run ();
 }
