@@ -61,7 +61,7 @@ push_bytes (
 
   for (guint i = word.start; i < word.end; i++) {
     char utf8[6];
-    gint n = g_unichar_to_utf8 (src->chars[i], utf8);
+    gint n = sf_tok_char_to_utf8 (src->chars[i], utf8);
 
     for (gint k = 0; k < n; k++)
       sf_normalized_push (out, sf_byte_level_char ((guint8)utf8[k]),

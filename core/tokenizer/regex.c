@@ -61,7 +61,7 @@ sf_tok_regex_find (const GRegex *regex, const gunichar *chars, guint start,
 {
   char stack[STACK_BYTES];
   char *utf8;
-  gsize bytes = 0, need = (gsize)(end - start) * 4 + 1;
+  gsize bytes = 0, need = (gsize)(end - start) * SF_UTF8_MAX_BYTES + 1;
   GMatchInfo *info = NULL;
   guint ci = start; /* char index at byte offset cb */
   gsize cb = 0;
@@ -70,7 +70,7 @@ sf_tok_regex_find (const GRegex *regex, const gunichar *chars, guint start,
     return;
   utf8 = need <= STACK_BYTES ? stack : g_malloc (need);
   for (guint i = start; i < end; i++)
-    bytes += g_unichar_to_utf8 (chars[i], utf8 + bytes);
+    bytes += sf_tok_char_to_utf8 (chars[i], utf8 + bytes);
   utf8[bytes] = '\0';
 
   g_regex_match_full (regex, utf8, bytes, 0, 0, &info, NULL);
@@ -80,13 +80,15 @@ sf_tok_regex_find (const GRegex *regex, const gunichar *chars, guint start,
 
     g_match_info_fetch_pos (info, 0, &ms, &me);
     if (me > ms) {
+      /* the text is our own valid UTF-8, but never let a lead byte's
+       * length carry the walk past the end */
       while (cb < (gsize)ms) {
-        cb += g_utf8_skip[(guchar)utf8[cb]];
+        cb += MIN ((gsize)g_utf8_skip[(guchar)utf8[cb]], bytes - cb);
         ci++;
       }
       span.start = ci;
       while (cb < (gsize)me) {
-        cb += g_utf8_skip[(guchar)utf8[cb]];
+        cb += MIN ((gsize)g_utf8_skip[(guchar)utf8[cb]], bytes - cb);
         ci++;
       }
       span.end = ci;

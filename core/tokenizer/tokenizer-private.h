@@ -90,6 +90,21 @@ sf_normalized_push (SfNormalized *text, gunichar c, guint32 start, guint32 end)
   text->len++;
 }
 
+/* The most bytes sf_tok_char_to_utf8 writes for one char. */
+#define SF_UTF8_MAX_BYTES 4
+
+/* g_unichar_to_utf8 bounded to SF_UTF8_MAX_BYTES, which the stages size
+ * their buffers by: a code point above U+10FFFF (which validated input
+ * never holds, but g_unichar_to_utf8 would write as up to 6 bytes)
+ * becomes U+FFFD. */
+static inline gint
+sf_tok_char_to_utf8 (gunichar c, char *out)
+{
+  if (G_UNLIKELY (c > 0x10FFFF))
+    c = 0xFFFD;
+  return g_unichar_to_utf8 (c, out);
+}
+
 /* Unicode normalisation forms that keep the alignment (normalized.c). */
 typedef enum
 {

@@ -579,6 +579,66 @@ test_error_bad_fields (void)
   }
 }
 
+/* The 6-byte form of U+7FFFFFFF passes g_utf8_to_ucs4 but encodes back to
+ * 6 bytes where WordPiece sized its buffer for 4 per char (a heap
+ * overflow). Every string of tokenizer.json must be refused at load unless
+ * it is UTF-8 of code points up to U+10FFFF, naming the file and field. */
+static void
+test_error_overlong_utf8 (void)
+{
+  const struct
+  {
+    const char *stage, *json, *expected;
+  } cases[] = {
+    { "normalizer",
+        "{\"type\": \"Prepend\", \"prepend\": \"\xfd\xbf\xbf\xbf\xbf\xbf\"}",
+        "normalizer.prepend" },
+    { "normalizer",
+        "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": "
+        "\"Replace\", \"pattern\": {\"String\": \"a\"}, \"content\": "
+        "\"\xfd\xbf\xbf\xbf\xbf\xbfx\"}]}",
+        "normalizer.normalizers[0].content" },
+    { "decoder", "{\"type\": \"WordPiece\", \"prefix\": \"\xed\xa0\x80\"}",
+        "decoder.prefix" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *dir = NULL;
+    g_autofree char *path = write_with_stage (
+        "tok-wordpiece-uncased", cases[i].stage, cases[i].json, &dir);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (SfTokenizer) tok = sf_tokenizer_load_json (path, &error);
+
+    g_assert_null (tok);
+    g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+    g_assert_nonnull (strstr (error->message, path));
+    g_assert_nonnull (strstr (error->message, cases[i].expected));
+    remove_dir (dir);
+  }
+}
+
+/* BPE put a char and both affixes in a stack buffer sized by the affixes:
+ * a huge continuing_subword_prefix must be refused at load. */
+static void
+test_error_bpe_long_affix (void)
+{
+  g_autofree char *prefix = g_strnfill (100000, 'x');
+  g_autofree char *json = g_strdup_printf (
+      "{\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [], "
+      "\"continuing_subword_prefix\": \"%s\"}",
+      prefix);
+  g_autofree char *dir = NULL;
+  g_autofree char *path =
+      write_with_stage ("tok-bytelevel-bpe", "model", json, &dir);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfTokenizer) tok = sf_tokenizer_load_json (path, &error);
+
+  g_assert_null (tok);
+  g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "model.continuing_subword_prefix"));
+  remove_dir (dir);
+}
+
 static void
 test_error_unknown_normalizer (void)
 {
@@ -1338,6 +1398,10 @@ main (int argc, char **argv)
   g_test_add_func (
       "/core/tokenizer/errors/unknown-type", test_error_unknown_type);
   g_test_add_func ("/core/tokenizer/errors/bad-fields", test_error_bad_fields);
+  g_test_add_func (
+      "/core/tokenizer/errors/overlong-utf8", test_error_overlong_utf8);
+  g_test_add_func (
+      "/core/tokenizer/errors/bpe-long-affix", test_error_bpe_long_affix);
   g_test_add_func ("/core/tokenizer/fuzz/random-bytes", test_fuzz);
   g_test_add_func (
       "/core/tokenizer/pre-tokenizer/split-behaviors", test_split_behaviors);
