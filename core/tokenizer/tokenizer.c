@@ -332,8 +332,8 @@ sf_tokenizer_load_root (
       goto out;
     tok->pad_id = (gint32)pad_id;
   }
-  sf_added_vocab_prepare (tok->added, tok->normalizer);
-  ok = sf_tokenizer_read_config (tok, dir, error);
+  ok = sf_added_vocab_prepare (tok->added, tok->normalizer, error)
+      && sf_tokenizer_read_config (tok, dir, error);
 
 out:
   cJSON_Delete (root);
