@@ -47,4 +47,26 @@ set_json "$tmp/clip-nocrop/preprocessor_config.json" do_center_crop false
 expect 1 "after preprocessing, but the model takes 32x32" \
   "$cli" verify "$tmp/clip-nocrop"
 
+# A NaN weight: loading refuses it naming the file and the tensor, and
+# inspect says where the non-finite values are.
+cp -r "$fixtures/bert-tiny-cls" "$tmp/bert-nan"
+python3 - "$tmp/bert-nan/model.safetensors" <<'PY'
+import json, struct, sys
+path = sys.argv[1]
+data = bytearray(open(path, "rb").read())
+n = struct.unpack("<Q", data[:8])[0]
+info = json.loads(data[8:8 + n])["bert.encoder.layer.0.output.dense.weight"]
+at = 8 + n + info["data_offsets"][0] + 4 * 5
+data[at:at + 4] = struct.pack("<f", float("nan"))
+open(path, "wb").write(data)
+PY
+expect 1 "bert.encoder.layer.0.output.dense.weight' in .*model.safetensors" \
+  "$cli" inspect "$tmp/bert-nan"
+if ! grep -q "non-finite: *F32×1 in 1 tensor, the first 'bert.encoder.layer.0.output.dense.weight'" "$tmp/out"; then
+  echo "FAIL: inspect does not report the NaN weight"
+  sed 's/^/  | /' "$tmp/out"
+  fail=1
+fi
+expect 1 "NaN or infinite" "$cli" run "$tmp/bert-nan" --text "fine"
+
 exit $fail

@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 
 static void
@@ -222,6 +223,32 @@ test_ast_huge_grid (void)
   sf_test_remove_dir (dir);
 }
 
+static SfTensor *
+poison_one (const char *name, SfTensor *t, gpointer user_data)
+{
+  SfTensor *copy = sf_tensor_copy (t);
+
+  if (g_str_equal (name, user_data))
+    sf_tensor_f32 (copy)[3] = NAN;
+  return copy;
+}
+
+/* A NaN weight used to load: the masked softmax took the all-NaN rows for
+ * "no visible key" and the scores looked normal. Loading must refuse it,
+ * naming the file and the tensor. */
+static void
+test_nonfinite_weight (void)
+{
+  const char *tensor = "bert.encoder.layer.1.attention.self.query.weight";
+  g_autofree char *dir = sf_test_copy_fixture ("bert-tiny-cls");
+  const char *want[] = { "model.safetensors", tensor, "NaN or infinite", NULL };
+
+  sf_test_rewrite_safetensors (
+      dir, "model.safetensors", poison_one, (gpointer)tensor);
+  assert_load_fails (dir, SF_ERROR_INVALID, want);
+  sf_test_remove_dir (dir);
+}
+
 static void
 test_not_a_folder (void)
 {
@@ -249,5 +276,6 @@ main (int argc, char **argv)
   g_test_add_func (
       "/graphs/errors/whisper-huge-chunk", test_whisper_huge_chunk);
   g_test_add_func ("/graphs/errors/ast-huge-grid", test_ast_huge_grid);
+  g_test_add_func ("/graphs/errors/nonfinite-weight", test_nonfinite_weight);
   return g_test_run ();
 }
