@@ -47,6 +47,21 @@ set_json "$tmp/clip-nocrop/preprocessor_config.json" do_center_crop false
 expect 1 "after preprocessing, but the model takes 32x32" \
   "$cli" verify "$tmp/clip-nocrop"
 
+# Command-line text in a UTF-8 locale: GOptionContext converts it from the
+# locale's charset, so the CLI must adopt the environment's locale.
+for loc in C.UTF-8 C.utf8; do
+  got=0
+  LC_ALL=$loc "$cli" run "$fixtures/bert-tiny-cls" --text "naïve café" \
+    >"$tmp/out" 2>"$tmp/err" || got=$?
+  if [ $got -ne 0 ] || ! grep -q "^naïve café" "$tmp/out"; then
+    echo "FAIL: LC_ALL=$loc run --text 'naïve café' (rc $got)"
+    sed 's/^/  | /' "$tmp/err"
+    fail=1
+  else
+    echo "ok: LC_ALL=$loc run --text 'naïve café'"
+  fi
+done
+
 # A NaN weight: loading refuses it naming the file and the tensor, and
 # inspect says where the non-finite values are.
 cp -r "$fixtures/bert-tiny-cls" "$tmp/bert-nan"
