@@ -114,7 +114,11 @@ sf_run_image (SfModel *model, const char *path, int top_k, gboolean json,
     fprintf (stderr, "streamformer: %s\n", error->message);
     return 1;
   }
-  px = sf_image_processor_apply (proc, image);
+  px = sf_image_processor_process (proc, image, &error);
+  if (px == NULL) {
+    fprintf (stderr, "streamformer: %s: %s\n", path, error->message);
+    return 1;
+  }
   batch = sf_tensor_reshape (
       px, 4, (gint64[]){ 1, px->shape[0], px->shape[1], px->shape[2] });
   input.pixel_values = batch;

@@ -180,7 +180,8 @@ preprocess (SfVerify *v, SfModel *model, const cJSON *keys, GPtrArray *images,
     if ((image = sf_verify_input_image (v, image_name, error)) == NULL)
       return NULL;
     g_ptr_array_add (images, image);
-    px = sf_image_processor_apply (proc, image);
+    if ((px = sf_image_processor_process (proc, image, error)) == NULL)
+      return NULL;
     g_ptr_array_add (pixels, px);
     sf_verify_tensor_tol (v, pv_name, px, PIXEL_VALUES_TOL, 0.0);
     if (sf_safetensors_contains (v->io, pil_name))
