@@ -1,6 +1,8 @@
 /* Streamformer core: tensor and storage implementation. */
 #include "core/tensor.h"
+#include "core/threads.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
@@ -468,6 +470,75 @@ sf_tensor_to_f32 (SfTensor *tensor)
       dst[i] = (float)element_as_double (tensor, i);
   }
   return out;
+}
+
+/* Exponent bits all set: Inf or NaN. */
+#define F32_SPECIAL(bits) (((bits)&0x7f800000u) == 0x7f800000u)
+#define F16_SPECIAL(bits) (((bits)&0x7c00u) == 0x7c00u)
+#define BF16_SPECIAL(bits) (((bits)&0x7f80u) == 0x7f80u)
+
+typedef struct
+{
+  const guint32 *bits;
+  gssize count; /* atomic */
+} CountJob;
+
+static void
+count_f32_range (gint64 start, gint64 end, gpointer data)
+{
+  CountJob *job = data;
+  gssize count = 0;
+
+  for (gint64 i = start; i < end; i++)
+    count += F32_SPECIAL (job->bits[i]);
+  if (count > 0)
+    g_atomic_pointer_add (&job->count, count);
+}
+
+gint64
+sf_tensor_count_nonfinite (const SfTensor *tensor, gint64 *first)
+{
+  gint64 n = sf_tensor_numel (tensor), count = 0, at = -1;
+
+  g_return_val_if_fail (tensor != NULL, 0);
+  /* branch-free counting keeps the common all-finite case at memory speed;
+   * the first index is searched for only when there is one */
+  switch (tensor->dtype) {
+    case SF_DTYPE_F32: {
+      const guint32 *p = tensor->data;
+      /* a mapped checkpoint is read here for the first time: the page
+       * faults dominate, and the threads take them in parallel */
+      CountJob job = { p, 0 };
+      sf_parallel_for (n, 1 << 18, count_f32_range, &job);
+      count = job.count;
+      for (gint64 i = 0; count > 0 && at < 0; i++)
+        if (F32_SPECIAL (p[i]))
+          at = i;
+      break;
+    }
+    case SF_DTYPE_F16:
+    case SF_DTYPE_BF16: {
+      const guint16 *p = tensor->data;
+      gboolean half = tensor->dtype == SF_DTYPE_F16;
+      for (gint64 i = 0; i < n; i++)
+        count += half ? F16_SPECIAL (p[i]) : BF16_SPECIAL (p[i]);
+      for (gint64 i = 0; count > 0 && at < 0; i++)
+        if (half ? F16_SPECIAL (p[i]) : BF16_SPECIAL (p[i]))
+          at = i;
+      break;
+    }
+    case SF_DTYPE_F64: {
+      const double *p = tensor->data;
+      for (gint64 i = 0; i < n; i++)
+        if (!(fabs (p[i]) <= FLT_MAX) && (count++ == 0))
+          at = i;
+      break;
+    }
+    default: break;
+  }
+  if (first)
+    *first = at;
+  return count;
 }
 
 SfTensor *

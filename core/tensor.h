@@ -102,6 +102,11 @@ SfTensor *sf_tensor_copy (const SfTensor *tensor);
 /* (transfer full) the tensor as F32: a new ref when it already is, otherwise a
  * converted copy. Integer and float dtypes convert; BOOL and U8 too. */
 SfTensor *sf_tensor_to_f32 (SfTensor *tensor);
+/* The number of elements of a floating-point tensor that are NaN or
+ * infinite as F32 (an F64 value beyond the float range counts too); 0
+ * for other dtypes. *@first (nullable) gets the index of the first one,
+ * or -1. One pass over the stored bits. */
+gint64 sf_tensor_count_nonfinite (const SfTensor *tensor, gint64 *first);
 /* (transfer full) integers widened to I64 (a new ref when already I64);
  * NULL for floating dtypes. */
 SfTensor *sf_tensor_to_i64 (SfTensor *tensor);

@@ -348,6 +348,17 @@ sf_model_logit_scale (const SfModel *model)
   return model->logit_scale;
 }
 
+gboolean
+sf_model_image_size (const SfModel *model, gint64 *height, gint64 *width)
+{
+  g_return_val_if_fail (model != NULL, FALSE);
+  if (model->image_size[0] <= 0)
+    return FALSE;
+  *height = model->image_size[0];
+  *width = model->image_size[1];
+  return TRUE;
+}
+
 SfTensor *
 sf_model_similarity (const SfModel *model, const SfTensor *a, const SfTensor *b)
 {

@@ -152,6 +152,12 @@ typedef struct
  * (core/image.h); NULL for non-image models. (transfer none) */
 const struct SfImageProcessor *sf_model_image_processor (const SfModel *model);
 
+/* The pixel size a model with a fixed input takes (ViT and CLIP: their
+ * image_size); FALSE for models that take any size (SegFormer) and for
+ * non-image models. */
+gboolean sf_model_image_size (
+    const SfModel *model, gint64 *height, gint64 *width);
+
 gboolean sf_model_forward_image (SfModel *model, const SfImageInput *input,
     gboolean want_hidden_states, SfImageOutput *output, GError **error);
 void sf_image_output_clear (SfImageOutput *output);

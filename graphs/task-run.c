@@ -171,9 +171,14 @@ sf_task_run_images (
       g_ptr_array_new_with_free_func ((GDestroyNotify)sf_tensor_unref);
 
   g_return_val_if_fail (task->input == SF_MODALITY_IMAGE, NULL);
-  for (guint i = 0; i < n; i++) /* [3, H, W] each */
-    g_ptr_array_add (
-        pixels, sf_image_processor_apply (task->processor, images[i]));
+  for (guint i = 0; i < n; i++) { /* [3, H, W] each */
+    SfTensor *px =
+        sf_image_processor_process (task->processor, images[i], error);
+
+    if (px == NULL)
+      return NULL;
+    g_ptr_array_add (pixels, px);
+  }
   if (!run_stacked (task, pixels, items, error))
     return NULL;
   return g_steal_pointer (&items);

@@ -47,12 +47,16 @@ shape_matches (const SfTensor *t, const SfWeightSpec *spec, const gint64 *sizes)
   return TRUE;
 }
 
-/* Loads one tensor into its slot, or appends what is wrong to @problems. */
+/* Loads one tensor into its slot, or appends what is wrong to @problems
+ * (shape and dtype) or @bad_values (NaN or Inf). */
 static void
 load_one (SfCheckpoint *ckpt, const SfWeightSpec *spec,
     const SfWeightTarget *target, int layer, gint64 *n_params,
-    GString *problems, guint *n_problems)
+    GString *problems, guint *n_problems, GString *bad_values,
+    guint *n_bad_values)
 {
+  SfTensor *f32;
+  gint64 n_bad, first;
   g_autofree char *name = expand_name (
       (spec->flags & SF_WEIGHT_HEAD) ? "" : target->prefix, spec->name, layer);
   g_autoptr (SfTensor) stored = sf_checkpoint_tensor (ckpt, name);
@@ -84,7 +88,22 @@ load_one (SfCheckpoint *ckpt, const SfWeightSpec *spec,
       (*n_problems)++;
       return;
   }
-  *slot (spec, target, layer) = sf_tensor_to_f32 (stored);
+  /* a NaN or Inf weight spreads through every later op, and the masked
+   * softmax takes an all-NaN row for "no visible key": the outputs look
+   * normal. One pass over the floats refuses it here. */
+  f32 = sf_tensor_to_f32 (stored);
+  n_bad = sf_tensor_count_nonfinite (f32, &first);
+  if (n_bad > 0) {
+    g_string_append_printf (bad_values,
+        "\n  tensor '%s' in %s has %" G_GINT64_FORMAT
+        " NaN or infinite value%s (the first at element %" G_GINT64_FORMAT ")",
+        name, sf_checkpoint_tensor_file (ckpt, name), n_bad,
+        n_bad == 1 ? "" : "s", first);
+    (*n_bad_values)++;
+    sf_tensor_unref (f32);
+    return;
+  }
+  *slot (spec, target, layer) = f32;
   if (n_params)
     *n_params += sf_tensor_numel (stored);
 }
@@ -94,16 +113,24 @@ sf_weights_load (SfCheckpoint *ckpt, const SfWeightSpec *specs, guint n_specs,
     const SfWeightTarget *target, gint64 *n_params, GError **error)
 {
   g_autoptr (GString) problems = g_string_new (NULL);
-  guint n_problems = 0;
+  g_autoptr (GString) bad_values = g_string_new (NULL);
+  guint n_problems = 0, n_bad_values = 0;
   gint64 count = 0;
 
   for (guint i = 0; i < n_specs; i++) {
-    if (specs[i].flags & SF_WEIGHT_PER_LAYER) {
-      for (int l = 0; l < target->n_layers; l++)
-        load_one (ckpt, &specs[i], target, l, &count, problems, &n_problems);
-    } else {
-      load_one (ckpt, &specs[i], target, 0, &count, problems, &n_problems);
-    }
+    int n = (specs[i].flags & SF_WEIGHT_PER_LAYER) ? target->n_layers : 1;
+
+    for (int l = 0; l < n; l++)
+      load_one (ckpt, &specs[i], target, l, &count, problems, &n_problems,
+          bad_values, &n_bad_values);
+  }
+  if (n_problems == 0 && n_bad_values > 0) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "%s: %u weight%s hold%s NaN or infinite values:%s",
+        sf_checkpoint_dir (ckpt), n_bad_values, n_bad_values == 1 ? "" : "s",
+        n_bad_values == 1 ? "s" : "", bad_values->str);
+    sf_weights_clear (specs, n_specs, target);
+    return FALSE;
   }
   if (n_problems > 0) {
     g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,

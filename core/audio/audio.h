@@ -20,6 +20,12 @@ typedef enum
   SF_AUDIO_FRONTEND_WAVEFORM,
 } SfAudioFrontendKind;
 
+/* The most values one window's buffers may hold (64 Mi floats, 256 MiB):
+ * the samples of a Whisper window, its power spectrum (frames x bins) and
+ * its features (frames x mel bins). A preprocessor_config.json whose
+ * sizes ask for more is refused at load, naming the fields. */
+#define SF_AUDIO_MAX_VALUES ((gint64)1 << 26)
+
 typedef struct SfAudioFrontend SfAudioFrontend;
 
 /* (transfer full) reads @path (a preprocessor_config.json) for @kind;

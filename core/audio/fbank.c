@@ -129,6 +129,14 @@ sf_audio_fbank_load (const SfConfig *cfg, GError **error)
         origin, max_length);
     return NULL;
   }
+  /* each factor is bounded above, so the product cannot overflow */
+  if (max_length * mels > SF_AUDIO_MAX_VALUES) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "%s: fields 'max_length' x 'num_mel_bins' ask for %" G_GINT64_FORMAT
+        " values, more than the limit of %" G_GINT64_FORMAT,
+        origin, max_length * mels, SF_AUDIO_MAX_VALUES);
+    return NULL;
+  }
   if (fb->normalize && !(fb->std > 0.0)) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "%s: field 'std' must be positive", origin);

@@ -130,6 +130,20 @@ sf_audio_logmel_load (const SfConfig *cfg, GError **error)
         sf_config_origin (cfg));
     return NULL;
   }
+  /* chunk_length x sampling_rate is at most 1.4e9 and the rest follow
+   * from it: bound what one window allocates before anything does */
+  if (lm->n_samples + lm->n_fft > SF_AUDIO_MAX_VALUES
+      || lm->n_frames * (lm->n_fft / 2 + 1) > SF_AUDIO_MAX_VALUES
+      || lm->n_frames * lm->n_mels > SF_AUDIO_MAX_VALUES) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "%s: fields 'chunk_length', 'sampling_rate', 'hop_length', 'n_fft' "
+        "and 'feature_size' give a window of %" G_GINT64_FORMAT
+        " samples and %" G_GINT64_FORMAT " frames, more than the limit of "
+        "%" G_GINT64_FORMAT " values per buffer",
+        sf_config_origin (cfg), lm->n_samples, lm->n_frames,
+        SF_AUDIO_MAX_VALUES);
+    return NULL;
+  }
   if (lm->sample_rate / 2 < 8000) {
     g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
         "%s: field 'sampling_rate' %d is below 16000, but Whisper's mel "

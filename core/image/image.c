@@ -170,6 +170,20 @@ read_positive (const SfConfig *cfg, const char *field, const cJSON *item,
   return TRUE;
 }
 
+/* FALSE with an error naming @field when @h x @w pixels are too many. */
+static gboolean
+check_pixels (
+    const SfConfig *cfg, const char *field, gint64 h, gint64 w, GError **error)
+{
+  if (h * w <= SF_IMAGE_MAX_PIXELS) /* each side is at most 65536 */
+    return TRUE;
+  g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+      "%s: field '%s' asks for %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
+      " pixels, more than the limit of %" G_GINT64_FORMAT,
+      sf_config_origin (cfg), field, h, w, SF_IMAGE_MAX_PIXELS);
+  return FALSE;
+}
+
 /* `size`: {"height", "width"}, {"shortest_edge"}, or a bare number (square,
  * or the shortest edge when a centre crop follows, as CLIP's old configs). */
 static gboolean
@@ -185,7 +199,8 @@ read_size (SfImageProcessor *p, const SfConfig *cfg, GError **error)
     return FALSE;
   }
   if (cJSON_IsNumber (size)) {
-    if (!read_positive (cfg, "size", size, &p->height, error))
+    if (!read_positive (cfg, "size", size, &p->height, error)
+        || !check_pixels (cfg, "size", p->height, p->height, error))
       return FALSE;
     p->width = p->shortest_edge = p->height;
     p->size_mode =
@@ -198,7 +213,8 @@ read_size (SfImageProcessor *p, const SfConfig *cfg, GError **error)
   if (cJSON_IsObject (size) && h && w) {
     p->size_mode = SF_IMAGE_SIZE_EXACT;
     return read_positive (cfg, "size.height", h, &p->height, error)
-        && read_positive (cfg, "size.width", w, &p->width, error);
+        && read_positive (cfg, "size.width", w, &p->width, error)
+        && check_pixels (cfg, "size", p->height, p->width, error);
   }
   if (cJSON_IsObject (size) && s) {
     if (cJSON_GetObjectItemCaseSensitive (size, "longest_edge")) {
@@ -209,7 +225,9 @@ read_size (SfImageProcessor *p, const SfConfig *cfg, GError **error)
     }
     p->size_mode = SF_IMAGE_SIZE_SHORTEST_EDGE;
     return read_positive (
-        cfg, "size.shortest_edge", s, &p->shortest_edge, error);
+               cfg, "size.shortest_edge", s, &p->shortest_edge, error)
+        && check_pixels (cfg, "size.shortest_edge", p->shortest_edge,
+            p->shortest_edge, error);
   }
   g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
       "%s: field 'size' must be {height, width} or {shortest_edge}",
@@ -232,14 +250,16 @@ read_crop (SfImageProcessor *p, const SfConfig *cfg, GError **error)
     if (!read_positive (cfg, "crop_size", crop, &p->crop_height, error))
       return FALSE;
     p->crop_width = p->crop_height;
-    return TRUE;
+    return check_pixels (
+        cfg, "crop_size", p->crop_height, p->crop_width, error);
   }
   return read_positive (cfg, "crop_size.height",
              cJSON_GetObjectItemCaseSensitive (crop, "height"), &p->crop_height,
              error)
       && read_positive (cfg, "crop_size.width",
           cJSON_GetObjectItemCaseSensitive (crop, "width"), &p->crop_width,
-          error);
+          error)
+      && check_pixels (cfg, "crop_size", p->crop_height, p->crop_width, error);
 }
 
 /* image_mean / image_std: three numbers (one per channel) or one for all. */
@@ -333,19 +353,40 @@ sf_image_processor_free (SfImageProcessor *proc)
   g_free (proc);
 }
 
-/* The resize target of HF's get_resize_output_image_size. */
+/* The resize target of HF's get_resize_output_image_size; in 64 bits,
+ * since a thin frame with shortest_edge gets a long side beyond int. */
 static void
-resize_size (const SfImageProcessor *p, int width, int height, int *w, int *h)
+resize_size (const SfImageProcessor *p, gint64 width, gint64 height, gint64 *w,
+    gint64 *h)
 {
   if (p->size_mode == SF_IMAGE_SIZE_EXACT) {
     *w = p->width;
     *h = p->height;
   } else if (width <= height) {
     *w = p->shortest_edge;
-    *h = (int)((gint64)p->shortest_edge * height / width);
+    *h = p->shortest_edge * height / width;
   } else {
     *h = p->shortest_edge;
-    *w = (int)((gint64)p->shortest_edge * width / height);
+    *w = p->shortest_edge * width / height;
+  }
+  *w = MAX (*w, 1);
+  *h = MAX (*h, 1);
+}
+
+/* The size of the resized frame (before any crop) and of the output. */
+static void
+output_size (const SfImageProcessor *proc, gint64 width, gint64 height,
+    gint64 *rw, gint64 *rh, gint64 *ow, gint64 *oh)
+{
+  *rw = width;
+  *rh = height;
+  if (proc->do_resize)
+    resize_size (proc, width, height, rw, rh);
+  *ow = *rw;
+  *oh = *rh;
+  if (proc->do_center_crop) {
+    *ow = proc->crop_width;
+    *oh = proc->crop_height;
   }
 }
 
@@ -353,14 +394,11 @@ void
 sf_image_processor_output_size (const SfImageProcessor *proc, int width,
     int height, int *out_width, int *out_height)
 {
-  *out_width = width;
-  *out_height = height;
-  if (proc->do_resize)
-    resize_size (proc, width, height, out_width, out_height);
-  if (proc->do_center_crop) {
-    *out_width = proc->crop_width;
-    *out_height = proc->crop_height;
-  }
+  gint64 rw, rh, ow, oh;
+
+  output_size (proc, width, height, &rw, &rh, &ow, &oh);
+  *out_width = (int)MIN (ow, G_MAXINT);
+  *out_height = (int)MIN (oh, G_MAXINT);
 }
 
 typedef struct
@@ -394,18 +432,30 @@ normalize_rows (gint64 start, gint64 end, gpointer data)
 }
 
 SfTensor *
-sf_image_processor_apply (const SfImageProcessor *proc, const SfImage *image)
+sf_image_processor_process (
+    const SfImageProcessor *proc, const SfImage *image, GError **error)
 {
   g_autoptr (SfImage) resized = NULL, cropped = NULL;
   const SfImage *cur = image;
+  gint64 rw, rh, ow, oh;
   NormArgs a;
   SfTensor *out;
 
   g_return_val_if_fail (proc != NULL && image != NULL, NULL);
+  output_size (proc, image->width, image->height, &rw, &rh, &ow, &oh);
+  /* each side fits in 2^31 before the product: the frame's are ints and
+   * shortest_edge is at most 65536 */
+  if (rw > G_MAXINT || rh > G_MAXINT || rw * rh > SF_IMAGE_MAX_PIXELS
+      || ow * oh > SF_IMAGE_MAX_PIXELS) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "image processor: a %dx%d frame would be resized to %" G_GINT64_FORMAT
+        "x%" G_GINT64_FORMAT
+        " pixels, more than the limit of %" G_GINT64_FORMAT,
+        image->width, image->height, rw, rh, SF_IMAGE_MAX_PIXELS);
+    return NULL;
+  }
   if (proc->do_resize) {
-    int w, h;
-    resize_size (proc, image->width, image->height, &w, &h);
-    resized = sf_image_resize (cur, MAX (w, 1), MAX (h, 1), proc->resample);
+    resized = sf_image_resize (cur, (int)rw, (int)rh, proc->resample);
     cur = resized;
   }
   if (proc->do_center_crop) {

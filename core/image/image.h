@@ -67,6 +67,13 @@ SfImage *sf_image_resize (
  * zeros where the window is larger (as HF's center_crop). */
 SfImage *sf_image_center_crop (const SfImage *src, int width, int height);
 
+/* The most pixels an image processor produces (64 Mi, e.g. 8192 x 8192):
+ * a preprocessor_config.json whose size or crop_size asks for more is
+ * refused at load, and a frame whose resize target (with shortest_edge,
+ * it follows the frame's aspect ratio) exceeds it is refused when
+ * processed. Sizes that large are corrupt or hostile, not models. */
+#define SF_IMAGE_MAX_PIXELS ((gint64)1 << 26)
+
 typedef enum
 {
   SF_IMAGE_SIZE_EXACT,         /* size {height, width} */
@@ -99,12 +106,14 @@ SfImageProcessor *sf_image_processor_new_from_config (
     const SfConfig *config, GError **error);
 void sf_image_processor_free (SfImageProcessor *proc); /* accepts NULL */
 
-/* The [H, W] of pixel_values for an input of @width x @height. */
+/* The [H, W] of pixel_values for an input of @width x @height (each
+ * clamped to G_MAXINT; sf_image_processor_process refuses such sizes). */
 void sf_image_processor_output_size (const SfImageProcessor *proc, int width,
     int height, int *out_width, int *out_height);
-/* (transfer full) pixel_values [3, H, W] F32 for @image. */
-SfTensor *sf_image_processor_apply (
-    const SfImageProcessor *proc, const SfImage *image);
+/* (transfer full) pixel_values [3, H, W] F32 for @image; NULL with an
+ * error when the result would exceed SF_IMAGE_MAX_PIXELS. */
+SfTensor *sf_image_processor_process (
+    const SfImageProcessor *proc, const SfImage *image, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfImage, sf_image_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfImageProcessor, sf_image_processor_free)

@@ -2,6 +2,7 @@
 #include "core/io/config.h"
 #include "core/error.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -212,6 +213,23 @@ sf_config_double_or (const SfConfig *config, const char *key, double def,
     return TRUE;
   }
   return read_double (config, key, item, out, error);
+}
+
+gboolean
+sf_config_eps_or (const SfConfig *config, const char *key, double def,
+    double *out, GError **error)
+{
+  if (!sf_config_double_or (config, key, def, out, error))
+    return FALSE;
+  /* the norm ops take a float and refuse a negative one: a bad value here
+   * would skip the normalisation instead of failing */
+  if (!(*out >= 0.0 && *out <= FLT_MAX)) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "%s: field '%s' is %g, but must be a finite number >= 0",
+        config->origin, key, *out);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 gboolean

@@ -43,6 +43,10 @@ gboolean sf_config_bool_or (const SfConfig *config, const char *key,
     gboolean def, gboolean *out, GError **error);
 gboolean sf_config_string_or (const SfConfig *config, const char *key,
     const char *def, const char **out, GError **error);
+/* A normalisation epsilon (layer_norm_eps, batch-norm eps, …): absent or
+ * null → @def; otherwise a finite number ≥ 0 that a float can hold. */
+gboolean sf_config_eps_or (const SfConfig *config, const char *key, double def,
+    double *out, GError **error);
 /* An integer ≥ @min (e.g. 1 for sizes); the error says which bound failed. */
 gboolean sf_config_int_min (const SfConfig *config, const char *key, gint64 min,
     gint64 *out, GError **error);

@@ -165,22 +165,34 @@ parse_metadata (SfSafetensors *st, const cJSON *item, GError **error)
   return TRUE;
 }
 
-/* Spans must not overlap (they may touch). */
+/* Spans must not overlap (they may touch). Empty tensors occupy nothing
+ * and are left out; every other span is compared with the furthest end
+ * seen so far, not only with its neighbour, so neither an empty span in
+ * between nor a long span covering several later ones hides an overlap. */
 static gboolean
 check_overlaps (SfSafetensors *st, GError **error)
 {
   g_autoptr (GPtrArray) sorted = g_ptr_array_new ();
+  const Entry *reach = NULL; /* the span with the furthest end so far */
 
-  for (guint i = 0; i < st->entries->len; i++)
-    g_ptr_array_add (sorted, &g_array_index (st->entries, Entry, i));
+  for (guint i = 0; i < st->entries->len; i++) {
+    Entry *e = &g_array_index (st->entries, Entry, i);
+
+    if (e->end > e->begin)
+      g_ptr_array_add (sorted, e);
+  }
   g_ptr_array_sort (sorted, compare_begin);
-  for (guint i = 1; i < sorted->len; i++) {
-    const Entry *prev = sorted->pdata[i - 1], *cur = sorted->pdata[i];
-    if (cur->begin < prev->end && cur->end > cur->begin)
+  for (guint i = 0; i < sorted->len; i++) {
+    const Entry *cur = sorted->pdata[i];
+
+    if (reach != NULL && cur->begin < reach->end)
       return fail (error, SF_ERROR_INVALID, st->path,
           "tensors '%s' [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT ") and "
           "'%s' [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT ") overlap",
-          prev->name, prev->begin, prev->end, cur->name, cur->begin, cur->end);
+          reach->name, reach->begin, reach->end, cur->name, cur->begin,
+          cur->end);
+    if (reach == NULL || cur->end > reach->end)
+      reach = cur;
   }
   return TRUE;
 }

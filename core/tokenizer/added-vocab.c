@@ -92,10 +92,12 @@ longest_first (gconstpointer a, gconstpointer b)
   return (gint)tb->n_match - (gint)ta->n_match;
 }
 
-void
-sf_added_vocab_prepare (SfAddedVocab *vocab, const SfNormalizer *normalizer)
+gboolean
+sf_added_vocab_prepare (
+    SfAddedVocab *vocab, const SfNormalizer *normalizer, GError **error)
 {
   SfNormalized text, scratch;
+  gboolean ok = TRUE;
 
   sf_normalized_init (&text);
   sf_normalized_init (&scratch);
@@ -114,7 +116,14 @@ sf_added_vocab_prepare (SfAddedVocab *vocab, const SfNormalizer *normalizer)
     g_free (t->match);
     if (k) {
       sf_normalized_set (&text, chars, n, 0);
-      normalizer->klass->normalize (normalizer, &text, &scratch);
+      if (!normalizer->klass->normalize (normalizer, &text, &scratch, error)) {
+        g_prefix_error (error, "added token '%s': ", t->content);
+        t->match = NULL;
+        t->n_match = 0;
+        g_free (chars);
+        ok = FALSE;
+        break;
+      }
       t->match = g_memdup2 (text.chars, text.len * sizeof (gunichar));
       t->n_match = text.len;
       g_free (chars);
@@ -138,6 +147,7 @@ sf_added_vocab_prepare (SfAddedVocab *vocab, const SfNormalizer *normalizer)
   }
   sf_normalized_clear (&text);
   sf_normalized_clear (&scratch);
+  return ok;
 }
 
 gboolean

@@ -75,7 +75,7 @@ sf_decoder_metaspace_new_from_json (const cJSON *node, const char *field,
     g_free (self);
     return NULL;
   }
-  self->replacement[g_unichar_to_utf8 (replacement, self->replacement)] = 0;
+  self->replacement[sf_tok_char_to_utf8 (replacement, self->replacement)] = 0;
   return &self->parent;
 }
 

@@ -100,10 +100,11 @@ encode_words (const SfTokenizer *tok, EncodeState *st, guint start, guint end,
   g_array_set_size (st->spans, 0);
   g_array_set_size (st->words, 0);
   g_array_append_val (st->spans, whole);
-  if (tok->pre_tokenizer)
-    tok->pre_tokenizer->klass->split (
-        tok->pre_tokenizer, work, st->spans, st->words);
-  else
+  if (tok->pre_tokenizer) {
+    if (!tok->pre_tokenizer->klass->split (
+            tok->pre_tokenizer, work, st->spans, st->words, error))
+      return FALSE;
+  } else
     g_array_append_val (st->words, whole);
 
   for (guint w = 0; w < st->words->len; w++) {
@@ -160,9 +161,10 @@ encode_sequence (const SfTokenizer *tok, EncodeState *st, const char *text,
     }
     sf_normalized_set (
         &st->norm, chars + s->start, s->end - s->start, s->start);
-    if (tok->normalizer)
-      tok->normalizer->klass->normalize (
-          tok->normalizer, &st->norm, &st->scratch);
+    if (tok->normalizer
+        && !tok->normalizer->klass->normalize (
+            tok->normalizer, &st->norm, &st->scratch, error))
+      return FALSE;
 
     if (!sf_added_vocab_has (tok->added, TRUE)) {
       if (!encode_words (tok, st, 0, st->norm.len, type_id, entries, error))

@@ -23,6 +23,9 @@
 #define CACHE_CAPACITY 65536
 #define CACHE_MAX_BYTES 256
 #define STACK_CHARS 128
+/* Longest continuing_subword_prefix / end_of_word_suffix accepted (real
+ * ones are a few bytes: "##", "</w>"). */
+#define BPE_MAX_AFFIX 256
 
 typedef struct
 {
@@ -186,7 +189,7 @@ lookup_char (
     strcpy (key, self->prefix);
     len = strlen (self->prefix);
   }
-  len += g_unichar_to_utf8 (c, key + len);
+  len += sf_tok_char_to_utf8 (c, key + len);
   key[len] = '\0';
   if (last && self->suffix)
     strcpy (key + len, self->suffix);
@@ -309,20 +312,21 @@ bpe_tokenize (const SfModel *base, const SfNormalized *text, guint start,
   BpeModel *self = (BpeModel *)base;
   guint n = end - start;
   const gunichar *chars = text->chars + start;
-  char stack_word[STACK_CHARS * 4 + 1];
+  char stack_word[STACK_CHARS * SF_UTF8_MAX_BYTES + 1];
   Symbol stack_sym[STACK_CHARS];
   char *word, *key;
   Symbol *sym;
-  gsize bytes = 0, affix;
+  gsize bytes = 0, affix, need;
   const CachedWord *hit;
   gint count;
   gboolean ok = TRUE;
 
   if (n == 0)
     return TRUE;
-  word = n <= STACK_CHARS ? stack_word : g_malloc (4 * (gsize)n + 1);
+  word = n <= STACK_CHARS ? stack_word
+                          : g_malloc ((gsize)n * SF_UTF8_MAX_BYTES + 1);
   for (guint i = 0; i < n; i++)
-    bytes += g_unichar_to_utf8 (chars[i], word + bytes);
+    bytes += sf_tok_char_to_utf8 (chars[i], word + bytes);
   word[bytes] = '\0';
 
   if (self->ignore_merges) {
@@ -347,10 +351,18 @@ bpe_tokenize (const SfModel *base, const SfNormalized *text, guint start,
 
   affix = (self->prefix ? strlen (self->prefix) : 0)
       + (self->suffix ? strlen (self->suffix) : 0);
-  /* a char may become up to 4 + affix byte symbols */
-  sym = n * (4 + affix) <= STACK_CHARS ? stack_sym
-                                       : g_new (Symbol, n * (4 + affix));
-  key = g_alloca (affix + 8);
+  /* a char may become up to 4 + affix byte symbols; the word's length
+   * comes from the input, so a failed allocation is an error */
+  need = (gsize)n * (SF_UTF8_MAX_BYTES + affix);
+  sym =
+      need <= STACK_CHARS ? stack_sym : g_try_malloc_n (need, sizeof (Symbol));
+  if (sym == NULL) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "tokenizer: a word of %u chars is too long for BPE", n);
+    ok = FALSE;
+    goto done;
+  }
+  key = g_alloca (affix + SF_UTF8_MAX_BYTES + 1);
   count = word_symbols (self, chars, n, sym, key, error);
   if (count < 0) {
     ok = FALSE;
@@ -501,6 +513,16 @@ sf_model_bpe_new_from_json (const cJSON *node, const char *field,
           || dropout->valuedouble > 1)) {
     sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
         "%s.dropout must be null or a number in [0, 1]", field);
+    goto fail;
+  }
+  /* each lookup key holds a char with both affixes, on the stack */
+  if ((prefix && strlen (prefix) > BPE_MAX_AFFIX)
+      || (suffix && strlen (suffix) > BPE_MAX_AFFIX)) {
+    sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
+        "%s.%s is longer than %d bytes", field,
+        prefix && strlen (prefix) > BPE_MAX_AFFIX ? "continuing_subword_prefix"
+                                                  : "end_of_word_suffix",
+        BPE_MAX_AFFIX);
     goto fail;
   }
   self->unk_token = g_strdup (unk);

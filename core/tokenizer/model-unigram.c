@@ -72,7 +72,7 @@ push_unknown (const UnigramModel *self, const gunichar *chars, guint start,
 
     for (guint i = start; i < end && all; i++) {
       char utf8[6];
-      gint n = g_unichar_to_utf8 (chars[i], utf8);
+      gint n = sf_tok_char_to_utf8 (chars[i], utf8);
 
       for (gint k = 0; k < n && all; k++)
         all = self->byte_ids[(guchar)utf8[k]] >= 0;
@@ -80,7 +80,7 @@ push_unknown (const UnigramModel *self, const gunichar *chars, guint start,
     if (all) {
       for (guint i = start; i < end; i++) {
         char utf8[6];
-        gint n = g_unichar_to_utf8 (chars[i], utf8);
+        gint n = sf_tok_char_to_utf8 (chars[i], utf8);
 
         /* every byte token covers the whole unknown run */
         for (gint k = 0; k < n; k++)

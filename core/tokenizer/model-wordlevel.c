@@ -19,16 +19,18 @@ wordlevel_tokenize (const SfModel *base, const SfNormalized *text, guint start,
     guint end, GArray *out, GError **error)
 {
   const WordLevelModel *self = (const WordLevelModel *)base;
-  char stack[STACK_CHARS * 4 + 1];
+  char stack[STACK_CHARS * SF_UTF8_MAX_BYTES + 1];
   char *word;
   gsize bytes = 0;
   SfModelToken t = { -1, start, end, FALSE };
 
   if (end <= start)
     return TRUE;
-  word = end - start <= STACK_CHARS ? stack : g_malloc (4 * (end - start) + 1);
+  word = end - start <= STACK_CHARS
+      ? stack
+      : g_malloc ((gsize)(end - start) * SF_UTF8_MAX_BYTES + 1);
   for (guint i = start; i < end; i++)
-    bytes += g_unichar_to_utf8 (text->chars[i], word + bytes);
+    bytes += sf_tok_char_to_utf8 (text->chars[i], word + bytes);
   word[bytes] = '\0';
   t.id = sf_vocab_lookup (self->vocab, word);
   if (word != stack)

@@ -51,7 +51,7 @@ wordpiece_tokenize (const SfModel *base, const SfNormalized *text, guint start,
   guint n = end - start;
   guint first = out->len;
   char stack_utf8[STACK_BYTES], stack_key[STACK_BYTES];
-  guint stack_offsets[STACK_BYTES / 4 + 1];
+  guint stack_offsets[STACK_BYTES / SF_UTF8_MAX_BYTES + 1];
   char *utf8, *key;
   guint *offsets; /* [n + 1] byte offset of each char */
   gboolean bad = FALSE;
@@ -64,19 +64,20 @@ wordpiece_tokenize (const SfModel *base, const SfNormalized *text, guint start,
     return push_unk (self, start, end, out, error);
 
   /* the word as UTF-8, with each char's byte offset */
-  if (n * 4 + self->prefix_len + 1 <= STACK_BYTES) {
+  /* sf_tok_char_to_utf8 writes at most SF_UTF8_MAX_BYTES per char */
+  if ((gsize)n * SF_UTF8_MAX_BYTES + self->prefix_len + 1 <= STACK_BYTES) {
     utf8 = stack_utf8;
     key = stack_key;
     offsets = stack_offsets;
   } else {
-    utf8 = g_malloc (n * 4 + 1);
-    key = g_malloc (n * 4 + self->prefix_len + 1);
+    utf8 = g_malloc ((gsize)n * SF_UTF8_MAX_BYTES + 1);
+    key = g_malloc ((gsize)n * SF_UTF8_MAX_BYTES + self->prefix_len + 1);
     offsets = g_new (guint, n + 1);
   }
   bytes = 0;
   for (guint i = 0; i < n; i++) {
     offsets[i] = bytes;
-    bytes += g_unichar_to_utf8 (text->chars[start + i], utf8 + bytes);
+    bytes += sf_tok_char_to_utf8 (text->chars[start + i], utf8 + bytes);
   }
   offsets[n] = bytes;
   memcpy (key, self->prefix, self->prefix_len);

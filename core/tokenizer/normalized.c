@@ -10,6 +10,8 @@
  */
 #include "core/tokenizer/tokenizer-private.h"
 
+#include "core/error.h"
+
 #include <string.h>
 
 void
@@ -47,14 +49,33 @@ sf_normalized_set (
     text->align[2 * i + 1] = first + i + 1;
   }
   text->len = n;
+  text->limit = MIN ((gsize)n * SF_NORMALIZED_MAX_GROWTH + SF_NORMALIZED_SLACK,
+      (gsize)G_MAXUINT32);
 }
 
 void
 sf_normalized_swap (SfNormalized *a, SfNormalized *b)
 {
   SfNormalized t = *a;
+  gsize la = a->limit, lb = b->limit;
+
   *a = *b;
   *b = t;
+  a->limit = la;
+  b->limit = lb;
+}
+
+gboolean
+sf_normalized_check_len (
+    const SfNormalized *text, gsize len, const char *where, GError **error)
+{
+  if (text->limit == 0 || len <= text->limit)
+    return TRUE;
+  g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+      "%s would grow the text to %" G_GSIZE_FORMAT " chars, over the limit "
+      "of %" G_GSIZE_FORMAT " (%d per input char, plus %d)",
+      where, len, text->limit, SF_NORMALIZED_MAX_GROWTH, SF_NORMALIZED_SLACK);
+  return FALSE;
 }
 
 /* ---- character classes ---- */

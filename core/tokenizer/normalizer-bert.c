@@ -47,9 +47,9 @@ clean_and_space (
   sf_normalized_swap (text, scratch);
 }
 
-static void
-bert_normalize (
-    const SfNormalizer *base, SfNormalized *text, SfNormalized *scratch)
+static gboolean
+bert_normalize (const SfNormalizer *base, SfNormalized *text,
+    SfNormalized *scratch, GError **error)
 {
   const BertNormalizer *self = (const BertNormalizer *)base;
 
@@ -61,6 +61,7 @@ bert_normalize (
   }
   if (self->lowercase)
     sf_normalized_lowercase (text, scratch);
+  return TRUE;
 }
 
 static void

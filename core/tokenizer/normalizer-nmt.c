@@ -31,9 +31,9 @@ nmt_is_space (gunichar c)
   }
 }
 
-static void
-nmt_normalize (
-    const SfNormalizer *base, SfNormalized *text, SfNormalized *scratch)
+static gboolean
+nmt_normalize (const SfNormalizer *base, SfNormalized *text,
+    SfNormalized *scratch, GError **error)
 {
   guint w = 0;
 
@@ -48,6 +48,7 @@ nmt_normalize (
     w++;
   }
   text->len = w;
+  return TRUE;
 }
 
 static void

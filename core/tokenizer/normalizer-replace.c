@@ -17,21 +17,36 @@ typedef struct
   GRegex *regex;
   gunichar *content; /* [n_content] */
   guint n_content;
+  char *where; /* "FILE: FIELD" for errors */
 } ReplaceNormalizer;
 
-static void
-replace_normalize (
-    const SfNormalizer *base, SfNormalized *text, SfNormalized *scratch)
+static gboolean
+replace_normalize (const SfNormalizer *base, SfNormalized *text,
+    SfNormalized *scratch, GError **error)
 {
   const ReplaceNormalizer *self = (const ReplaceNormalizer *)base;
   g_autoptr (GArray) matches = g_array_new (FALSE, FALSE, sizeof (SfSpan));
   guint pos = 0;
+  gsize new_len = text->len;
 
-  sf_tok_regex_find (self->regex, text->chars, 0, text->len, matches);
+  if (!sf_tok_regex_find (
+          self->regex, text->chars, 0, text->len, matches, error)) {
+    g_prefix_error (error, "%s: ", self->where);
+    return FALSE;
+  }
   if (matches->len == 0)
-    return;
+    return TRUE;
+  /* the length after the swap, checked before anything grows: chained
+   * Replace stages (a → aa) would otherwise double the text each time */
+  for (guint m = 0; m < matches->len; m++) {
+    const SfSpan *span = &g_array_index (matches, SfSpan, m);
+
+    new_len = new_len - (span->end - span->start) + self->n_content;
+  }
+  if (!sf_normalized_check_len (text, new_len, self->where, error))
+    return FALSE;
   scratch->len = 0;
-  sf_normalized_reserve (scratch, text->len + 16);
+  sf_normalized_reserve (scratch, new_len + 16);
   for (guint m = 0; m < matches->len; m++) {
     const SfSpan *span = &g_array_index (matches, SfSpan, m);
     guint32 a = text->align[2 * (span->end - 1)];
@@ -48,6 +63,7 @@ replace_normalize (
     sf_normalized_push (scratch, text->chars[pos], text->align[2 * pos],
         text->align[2 * pos + 1]);
   sf_normalized_swap (text, scratch);
+  return TRUE;
 }
 
 static void
@@ -58,6 +74,7 @@ replace_free (SfNormalizer *base)
   if (self->regex)
     g_regex_unref (self->regex);
   g_free (self->content);
+  g_free (self->where);
   g_free (self);
 }
 
@@ -97,6 +114,8 @@ sf_normalizer_replace_new_from_json (const cJSON *node, const char *field,
   ReplaceNormalizer *self = g_new0 (ReplaceNormalizer, 1);
 
   self->parent.klass = &replace_class;
+  self->where = g_strdup_printf (
+      "%s: %s (Replace)", ctx ? ctx->file : "tokenizer", field);
   self->regex = sf_tok_regex_from_json (node, "pattern", field, ctx, error);
   if (self->regex == NULL
       || !(self->content = read_content (
@@ -114,16 +133,20 @@ typedef struct
   SfNormalizer parent;
   gunichar *prefix; /* [n_prefix] */
   guint n_prefix;
+  char *where; /* "FILE: FIELD" for errors */
 } PrependNormalizer;
 
-static void
-prepend_normalize (
-    const SfNormalizer *base, SfNormalized *text, SfNormalized *scratch)
+static gboolean
+prepend_normalize (const SfNormalizer *base, SfNormalized *text,
+    SfNormalized *scratch, GError **error)
 {
   const PrependNormalizer *self = (const PrependNormalizer *)base;
 
   if (text->len == 0)
-    return;
+    return TRUE;
+  if (!sf_normalized_check_len (
+          text, (gsize)text->len + self->n_prefix, self->where, error))
+    return FALSE;
   scratch->len = 0;
   sf_normalized_reserve (scratch, text->len + self->n_prefix + 16);
   for (guint k = 0; k < self->n_prefix; k++)
@@ -133,6 +156,7 @@ prepend_normalize (
     sf_normalized_push (
         scratch, text->chars[i], text->align[2 * i], text->align[2 * i + 1]);
   sf_normalized_swap (text, scratch);
+  return TRUE;
 }
 
 static void
@@ -141,6 +165,7 @@ prepend_free (SfNormalizer *base)
   PrependNormalizer *self = (PrependNormalizer *)base;
 
   g_free (self->prefix);
+  g_free (self->where);
   g_free (self);
 }
 
@@ -154,6 +179,8 @@ sf_normalizer_prepend_new_from_json (const cJSON *node, const char *field,
   PrependNormalizer *self = g_new0 (PrependNormalizer, 1);
 
   self->parent.klass = &prepend_class;
+  self->where = g_strdup_printf (
+      "%s: %s (Prepend)", ctx ? ctx->file : "tokenizer", field);
   self->prefix =
       read_content (node, "prepend", field, ctx, &self->n_prefix, error);
   if (self->prefix == NULL) {

@@ -14,9 +14,9 @@ typedef struct
   gboolean right;
 } StripNormalizer;
 
-static void
-strip_normalize (
-    const SfNormalizer *base, SfNormalized *text, SfNormalized *scratch)
+static gboolean
+strip_normalize (const SfNormalizer *base, SfNormalized *text,
+    SfNormalized *scratch, GError **error)
 {
   const StripNormalizer *self = (const StripNormalizer *)base;
   guint start = 0, end = text->len;
@@ -34,6 +34,7 @@ strip_normalize (
         2 * (end - start) * sizeof (guint32));
   }
   text->len = end - start;
+  return TRUE;
 }
 
 static void

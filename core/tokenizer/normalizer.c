@@ -25,9 +25,9 @@ typedef struct
   SimpleKind kind;
 } SimpleNormalizer;
 
-static void
-simple_normalize (
-    const SfNormalizer *base, SfNormalized *text, SfNormalized *scratch)
+static gboolean
+simple_normalize (const SfNormalizer *base, SfNormalized *text,
+    SfNormalized *scratch, GError **error)
 {
   const SimpleNormalizer *self = (const SimpleNormalizer *)base;
 
@@ -51,6 +51,7 @@ simple_normalize (
       sf_normalized_apply_form (text, scratch, SF_NORM_FORM_NFKC);
       break;
   }
+  return TRUE;
 }
 
 static void
@@ -92,19 +93,25 @@ typedef struct
 {
   SfNormalizer parent;
   GPtrArray *children; /* SfNormalizer */
+  char *where;         /* "FILE: FIELD" for errors */
 } SequenceNormalizer;
 
-static void
-sequence_normalize (
-    const SfNormalizer *base, SfNormalized *text, SfNormalized *scratch)
+static gboolean
+sequence_normalize (const SfNormalizer *base, SfNormalized *text,
+    SfNormalized *scratch, GError **error)
 {
   const SequenceNormalizer *self = (const SequenceNormalizer *)base;
 
   for (guint i = 0; i < self->children->len; i++) {
     const SfNormalizer *child = g_ptr_array_index (self->children, i);
 
-    child->klass->normalize (child, text, scratch);
+    /* the growing stages check for themselves; this bounds any other
+     * chain of expanding steps */
+    if (!child->klass->normalize (child, text, scratch, error)
+        || !sf_normalized_check_len (text, text->len, self->where, error))
+      return FALSE;
   }
+  return TRUE;
 }
 
 static void
@@ -113,6 +120,7 @@ sequence_free (SfNormalizer *base)
   SequenceNormalizer *self = (SequenceNormalizer *)base;
 
   g_ptr_array_unref (self->children);
+  g_free (self->where);
   g_free (self);
 }
 
@@ -137,6 +145,8 @@ sequence_new (const cJSON *node, const char *field, const SfTokLoadContext *ctx,
   self->parent.klass = &sequence_class;
   self->children =
       g_ptr_array_new_with_free_func ((GDestroyNotify)sf_normalizer_free);
+  self->where =
+      g_strdup_printf ("%s: %s", ctx ? ctx->file : "tokenizer", field);
   cJSON_ArrayForEach (item, list) {
     g_autofree char *child_field =
         g_strdup_printf ("%s.normalizers[%u]", field, i++);

@@ -61,7 +61,7 @@ push_bytes (
 
   for (guint i = word.start; i < word.end; i++) {
     char utf8[6];
-    gint n = g_unichar_to_utf8 (src->chars[i], utf8);
+    gint n = sf_tok_char_to_utf8 (src->chars[i], utf8);
 
     for (gint k = 0; k < n; k++)
       sf_normalized_push (out, sf_byte_level_char ((guint8)utf8[k]),
@@ -72,10 +72,11 @@ push_bytes (
     g_array_append_val (spans, span);
 }
 
-static void
+static gboolean
 byte_level_split (const SfPreTokenizer *base, SfNormalized *text,
-    const GArray *in, GArray *out)
+    const GArray *in, GArray *out, GError **error)
 {
+  gboolean ok = TRUE;
   const ByteLevelPreTokenizer *self = (const ByteLevelPreTokenizer *)base;
   g_autoptr (GArray) matches = g_array_new (FALSE, FALSE, sizeof (SfSpan));
   SfNormalized word, rebuilt;
@@ -110,7 +111,12 @@ byte_level_split (const SfPreTokenizer *base, SfNormalized *text,
     }
     /* isolated: matches and the text between them are all words */
     g_array_set_size (matches, 0);
-    sf_tok_regex_find (self->regex, src->chars, span.start, span.end, matches);
+    if (!sf_tok_regex_find (
+            self->regex, src->chars, span.start, span.end, matches, error)) {
+      g_prefix_error (error, "ByteLevel pre-tokenizer: ");
+      ok = FALSE;
+      break;
+    }
     prev = span.start;
     for (guint m = 0; m < matches->len; m++) {
       SfSpan match = g_array_index (matches, SfSpan, m);
@@ -129,6 +135,7 @@ byte_level_split (const SfPreTokenizer *base, SfNormalized *text,
   sf_normalized_swap (text, &rebuilt);
   sf_normalized_clear (&rebuilt);
   sf_normalized_clear (&word);
+  return ok;
 }
 
 static void

@@ -58,9 +58,9 @@ sf_metaspace_read_json (const cJSON *node, const char *field,
   return TRUE;
 }
 
-static void
+static gboolean
 metaspace_split (const SfPreTokenizer *base, SfNormalized *text,
-    const GArray *in, GArray *out)
+    const GArray *in, GArray *out, GError **error)
 {
   const MetaspacePreTokenizer *self = (const MetaspacePreTokenizer *)base;
   SfNormalized rebuilt;
@@ -96,6 +96,7 @@ metaspace_split (const SfPreTokenizer *base, SfNormalized *text,
   }
   sf_normalized_swap (text, &rebuilt);
   sf_normalized_clear (&rebuilt);
+  return TRUE;
 }
 
 static void

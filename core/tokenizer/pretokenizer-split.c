@@ -186,11 +186,12 @@ typedef struct
   GRegex *regex;
   SfSplitBehavior behavior;
   gboolean invert;
+  char *where; /* "FILE: FIELD" for errors */
 } SplitPreTokenizer;
 
-static void
+static gboolean
 split_split (const SfPreTokenizer *base, SfNormalized *text, const GArray *in,
-    GArray *out)
+    GArray *out, GError **error)
 {
   const SplitPreTokenizer *self = (const SplitPreTokenizer *)base;
   g_autoptr (GArray) matches = g_array_new (FALSE, FALSE, sizeof (SfSpan));
@@ -201,10 +202,15 @@ split_split (const SfPreTokenizer *base, SfNormalized *text, const GArray *in,
 
     g_array_set_size (matches, 0);
     g_array_set_size (pieces, 0);
-    sf_tok_regex_find (self->regex, text->chars, span.start, span.end, matches);
+    if (!sf_tok_regex_find (
+            self->regex, text->chars, span.start, span.end, matches, error)) {
+      g_prefix_error (error, "%s: ", self->where);
+      return FALSE;
+    }
     pieces_from_matches (span, matches, self->invert, pieces);
     apply_behavior (pieces, self->behavior, out);
   }
+  return TRUE;
 }
 
 static void
@@ -214,6 +220,7 @@ split_free (SfPreTokenizer *base)
 
   if (self->regex)
     g_regex_unref (self->regex);
+  g_free (self->where);
   g_free (self);
 }
 
@@ -227,6 +234,8 @@ sf_pre_tokenizer_split_new_from_json (const cJSON *node, const char *field,
   SplitPreTokenizer *self = g_new0 (SplitPreTokenizer, 1);
 
   self->parent.klass = &split_class;
+  self->where =
+      g_strdup_printf ("%s: %s (Split)", ctx ? ctx->file : "tokenizer", field);
   self->behavior = SF_SPLIT_REMOVED;
   if (!sf_split_behavior_from_json (node, field, ctx, &self->behavior, error)
       || !sf_tok_json_bool (node, "invert", field, ctx, &self->invert, error)
@@ -266,15 +275,16 @@ is_numeric (gunichar c, gunichar arg)
   }
 }
 
-static void
+static gboolean
 char_split_split (const SfPreTokenizer *base, SfNormalized *text,
-    const GArray *in, GArray *out)
+    const GArray *in, GArray *out, GError **error)
 {
   const CharSplitPreTokenizer *self = (const CharSplitPreTokenizer *)base;
 
   for (guint i = 0; i < in->len; i++)
     split_on_predicate (text, g_array_index (in, SfSpan, i), self->pred, 0,
         self->behavior, out);
+  return TRUE;
 }
 
 static void

@@ -92,14 +92,15 @@ split_span (SplitKind kind, const SfNormalized *text, SfSpan span, GArray *out)
   }
 }
 
-static void
+static gboolean
 split_split (const SfPreTokenizer *base, SfNormalized *text, const GArray *in,
-    GArray *out)
+    GArray *out, GError **error)
 {
   const SplitPreTokenizer *self = (const SplitPreTokenizer *)base;
 
   for (guint i = 0; i < in->len; i++)
     split_span (self->kind, text, g_array_index (in, SfSpan, i), out);
+  return TRUE;
 }
 
 static void
@@ -156,9 +157,9 @@ typedef struct
   GPtrArray *children; /* SfPreTokenizer */
 } SequencePreTokenizer;
 
-static void
+static gboolean
 sequence_split (const SfPreTokenizer *base, SfNormalized *text,
-    const GArray *in, GArray *out)
+    const GArray *in, GArray *out, GError **error)
 {
   const SequencePreTokenizer *self = (const SequencePreTokenizer *)base;
   g_autoptr (GArray) cur = g_array_new (FALSE, FALSE, sizeof (SfSpan));
@@ -170,12 +171,14 @@ sequence_split (const SfPreTokenizer *base, SfNormalized *text,
     GArray *t;
 
     g_array_set_size (next, 0);
-    child->klass->split (child, text, cur, next);
+    if (!child->klass->split (child, text, cur, next, error))
+      return FALSE;
     t = cur;
     cur = next;
     next = t;
   }
   g_array_append_vals (out, cur->data, cur->len);
+  return TRUE;
 }
 
 static void

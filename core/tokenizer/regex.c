@@ -55,47 +55,60 @@ sf_tok_regex_from_json (const cJSON *node, const char *key, const char *field,
   return NULL;
 }
 
-void
+gboolean
 sf_tok_regex_find (const GRegex *regex, const gunichar *chars, guint start,
-    guint end, GArray *out)
+    guint end, GArray *out, GError **error)
 {
+  g_autoptr (GError) local = NULL;
   char stack[STACK_BYTES];
   char *utf8;
-  gsize bytes = 0, need = (gsize)(end - start) * 4 + 1;
+  gsize bytes = 0, need = (gsize)(end - start) * SF_UTF8_MAX_BYTES + 1;
   GMatchInfo *info = NULL;
   guint ci = start; /* char index at byte offset cb */
   gsize cb = 0;
 
   if (end <= start)
-    return;
+    return TRUE;
   utf8 = need <= STACK_BYTES ? stack : g_malloc (need);
   for (guint i = start; i < end; i++)
-    bytes += g_unichar_to_utf8 (chars[i], utf8 + bytes);
+    bytes += sf_tok_char_to_utf8 (chars[i], utf8 + bytes);
   utf8[bytes] = '\0';
 
-  g_regex_match_full (regex, utf8, bytes, 0, 0, &info, NULL);
-  while (g_match_info_matches (info)) {
+  /* GRegex reports PCRE2's match and depth limits as a GError; without a
+   * check they would look like "no more matches" and cut the text */
+  g_regex_match_full (regex, utf8, bytes, 0, 0, &info, &local);
+  while (local == NULL && g_match_info_matches (info)) {
     gint ms = 0, me = 0;
     SfSpan span;
 
     g_match_info_fetch_pos (info, 0, &ms, &me);
     if (me > ms) {
+      /* the text is our own valid UTF-8, but never let a lead byte's
+       * length carry the walk past the end */
       while (cb < (gsize)ms) {
-        cb += g_utf8_skip[(guchar)utf8[cb]];
+        cb += MIN ((gsize)g_utf8_skip[(guchar)utf8[cb]], bytes - cb);
         ci++;
       }
       span.start = ci;
       while (cb < (gsize)me) {
-        cb += g_utf8_skip[(guchar)utf8[cb]];
+        cb += MIN ((gsize)g_utf8_skip[(guchar)utf8[cb]], bytes - cb);
         ci++;
       }
       span.end = ci;
       g_array_append_val (out, span);
     }
-    if (!g_match_info_next (info, NULL))
+    if (!g_match_info_next (info, &local))
       break;
   }
   g_match_info_free (info);
   if (utf8 != stack)
     g_free (utf8);
+  if (local != NULL) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "tokenizer: the regular expression /%s/ gave up on a text of %u "
+        "chars: %s",
+        g_regex_get_pattern (regex), end - start, local->message);
+    return FALSE;
+  }
+  return TRUE;
 }

@@ -69,7 +69,15 @@ typedef struct
   guint32 *align;  /* [2 * len] original (start, end) per char */
   guint len;
   guint cap;
+  gsize limit; /* most chars the normalizers may grow it to; 0: unchecked.
+                * Set by sf_normalized_set, kept by sf_normalized_swap. */
 } SfNormalized;
+
+/* A normaliser may grow its text to this many chars per original char
+ * (plus SF_NORMALIZED_SLACK): NFKD expands one char to at most 18, and
+ * chained Replace or Prepend stages must not grow it without bound. */
+#define SF_NORMALIZED_MAX_GROWTH 64
+#define SF_NORMALIZED_SLACK 4096
 
 void sf_normalized_init (SfNormalized *text);
 void sf_normalized_clear (SfNormalized *text);
@@ -77,7 +85,12 @@ void sf_normalized_reserve (SfNormalized *text, guint cap);
 /* Resets @text to @n original characters starting at offset @first. */
 void sf_normalized_set (
     SfNormalized *text, const gunichar *chars, guint n, guint32 first);
+/* Swaps the contents of @a and @b; each keeps its own limit. */
 void sf_normalized_swap (SfNormalized *a, SfNormalized *b);
+/* FALSE with an error naming @where when @len chars exceed @text's
+ * limit. */
+gboolean sf_normalized_check_len (
+    const SfNormalized *text, gsize len, const char *where, GError **error);
 
 static inline void
 sf_normalized_push (SfNormalized *text, gunichar c, guint32 start, guint32 end)
@@ -88,6 +101,21 @@ sf_normalized_push (SfNormalized *text, gunichar c, guint32 start, guint32 end)
   text->align[2 * text->len] = start;
   text->align[2 * text->len + 1] = end;
   text->len++;
+}
+
+/* The most bytes sf_tok_char_to_utf8 writes for one char. */
+#define SF_UTF8_MAX_BYTES 4
+
+/* g_unichar_to_utf8 bounded to SF_UTF8_MAX_BYTES, which the stages size
+ * their buffers by: a code point above U+10FFFF (which validated input
+ * never holds, but g_unichar_to_utf8 would write as up to 6 bytes)
+ * becomes U+FFFD. */
+static inline gint
+sf_tok_char_to_utf8 (gunichar c, char *out)
+{
+  if (G_UNLIKELY (c > 0x10FFFF))
+    c = 0xFFFD;
+  return g_unichar_to_utf8 (c, out);
 }
 
 /* Unicode normalisation forms that keep the alignment (normalized.c). */
@@ -120,9 +148,10 @@ GRegex *sf_tok_regex_new (const char *pattern, gboolean literal,
 GRegex *sf_tok_regex_from_json (const cJSON *node, const char *key,
     const char *field, const SfTokLoadContext *ctx, GError **error);
 /* Appends the non-empty matches of @regex in @chars[start, end) to @out
- * (GArray of SfSpan, char indices), left to right. */
-void sf_tok_regex_find (const GRegex *regex, const gunichar *chars, guint start,
-    guint end, GArray *out);
+ * (GArray of SfSpan, char indices), left to right. A search PCRE2 gives up
+ * on (its match or depth limit) is an error, not the end of the matches. */
+gboolean sf_tok_regex_find (const GRegex *regex, const gunichar *chars,
+    guint start, guint end, GArray *out, GError **error);
 
 /* ---- normalizer (normalizer.c, normalizer-bert.c) ---- */
 
@@ -131,9 +160,10 @@ typedef struct SfNormalizer SfNormalizer;
 typedef struct
 {
   const char *type;
-  /* Rewrites @text in place; @scratch is a work buffer of any content. */
-  void (*normalize) (
-      const SfNormalizer *self, SfNormalized *text, SfNormalized *scratch);
+  /* Rewrites @text in place; @scratch is a work buffer of any content.
+   * Fails when the text would outgrow its limit or a regex gives up. */
+  gboolean (*normalize) (const SfNormalizer *self, SfNormalized *text,
+      SfNormalized *scratch, GError **error);
   void (*free) (SfNormalizer *self);
 } SfNormalizerClass;
 
@@ -179,8 +209,8 @@ typedef struct
   /* Splits each span of @in (GArray of SfSpan) into words appended to @out.
    * A pre-tokenizer that rewrites characters may rebuild @text, as long as
    * every span it emits indexes the new @text. */
-  void (*split) (const SfPreTokenizer *self, SfNormalized *text,
-      const GArray *in, GArray *out);
+  gboolean (*split) (const SfPreTokenizer *self, SfNormalized *text,
+      const GArray *in, GArray *out, GError **error);
   void (*free) (SfPreTokenizer *self);
 } SfPreTokenizerClass;
 
@@ -469,9 +499,10 @@ void sf_added_vocab_free (SfAddedVocab *vocab);
 void sf_added_vocab_add (SfAddedVocab *vocab, const char *content, gint32 id,
     gboolean special, gboolean single_word, gboolean lstrip, gboolean rstrip,
     gboolean normalized);
-/* Computes the normalised match strings; call once all tokens are added. */
-void sf_added_vocab_prepare (
-    SfAddedVocab *vocab, const SfNormalizer *normalizer);
+/* Computes the normalised match strings; call once all tokens are added.
+ * Fails when the normalizer fails on a token's content. */
+gboolean sf_added_vocab_prepare (
+    SfAddedVocab *vocab, const SfNormalizer *normalizer, GError **error);
 /* Splits @chars[0, n) on the raw (normalized = FALSE) or the normalised
  * tokens; appends SfAddedSplit to @out, covering all of [0, n). */
 void sf_added_vocab_split (const SfAddedVocab *vocab, gboolean normalized,

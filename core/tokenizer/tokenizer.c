@@ -105,6 +105,37 @@ sf_tok_json_type (const cJSON *node, const char *field,
   return type->valuestring;
 }
 
+/* Every string and member name under @node is UTF-8 of code points up to
+ * U+10FFFF (g_utf8_validate's rule). g_utf8_to_ucs4 would accept the old
+ * 5- and 6-byte forms (up to U+7FFFFFFF), which encode back to 6 bytes
+ * where the stages size their buffers for 4 per char. On failure, @where
+ * holds the path of the bad field. */
+static gboolean
+json_strings_valid (const cJSON *node, GString *where)
+{
+  const cJSON *child;
+  guint i = 0;
+
+  if (cJSON_IsString (node))
+    return g_utf8_validate (node->valuestring, -1, NULL);
+  cJSON_ArrayForEach (child, node) {
+    gsize len = where->len;
+
+    if (cJSON_IsArray (node))
+      g_string_append_printf (where, "[%u]", i);
+    else if (!g_utf8_validate (child->string, -1, NULL))
+      return FALSE; /* the member name itself: @where names its object */
+    else
+      g_string_append_printf (
+          where, "%s%s", where->len ? "." : "", child->string);
+    if (!json_strings_valid (child, where))
+      return FALSE;
+    g_string_truncate (where, len);
+    i++;
+  }
+  return TRUE;
+}
+
 cJSON *
 sf_tok_json_load (const char *path, GError **error)
 {
@@ -131,6 +162,18 @@ sf_tok_json_load (const char *path, GError **error)
         "%s: the top level must be a JSON object", path);
     cJSON_Delete (root);
     return NULL;
+  }
+  {
+    g_autoptr (GString) where = g_string_new (NULL);
+
+    if (!json_strings_valid (root, where)) {
+      g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+          "%s: %s holds a string that is not valid UTF-8 (or has a code "
+          "point above U+10FFFF)",
+          path, where->len ? where->str : "the top level");
+      cJSON_Delete (root);
+      return NULL;
+    }
   }
   return root;
 }
@@ -289,8 +332,8 @@ sf_tokenizer_load_root (
       goto out;
     tok->pad_id = (gint32)pad_id;
   }
-  sf_added_vocab_prepare (tok->added, tok->normalizer);
-  ok = sf_tokenizer_read_config (tok, dir, error);
+  ok = sf_added_vocab_prepare (tok->added, tok->normalizer, error)
+      && sf_tokenizer_read_config (tok, dir, error);
 
 out:
   cJSON_Delete (root);

@@ -213,8 +213,8 @@ sf_tokenizer_load_vocab_txt (const char *dir, GError **error)
   tok->pre_tokenizer = sf_pre_tokenizer_bert_new ();
   tok->post_processor = sf_post_processor_bert_new (cls, cls_id, sep, sep_id);
   tok->decoder = sf_decoder_wordpiece_new ("##", TRUE);
-  sf_added_vocab_prepare (tok->added, tok->normalizer);
-  ok = sf_tokenizer_read_config (tok, dir, error);
+  ok = sf_added_vocab_prepare (tok->added, tok->normalizer, error)
+      && sf_tokenizer_read_config (tok, dir, error);
 
 out:
   cJSON_Delete (config);

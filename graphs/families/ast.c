@@ -25,6 +25,10 @@
 
 #include <stddef.h>
 
+/* num_mel_bins and max_length above this are corrupt (the fbank front-end
+ * caps max_length at 1,000,000 frames too) */
+#define AST_MAX_SIDE 1000000
+
 enum
 {
   SZ_HIDDEN = SF_ENCODER_SIZE_HIDDEN,
@@ -123,7 +127,7 @@ ast_read_config (AstGraph *g, SfModel *model, const SfConfig *cfg,
       || !sf_config_int_min (cfg, "time_stride", 1, &tstride, error)
       || !sf_config_int_min (cfg, "num_mel_bins", 1, &g->n_mels, error)
       || !sf_config_int_min (cfg, "max_length", 1, &g->max_length, error)
-      || !sf_config_double_or (cfg, "layer_norm_eps", 1e-12, &eps, error)
+      || !sf_config_eps_or (cfg, "layer_norm_eps", 1e-12, &eps, error)
       || !sf_config_bool_or (cfg, "qkv_bias", TRUE, qkv_bias, error)
       || !sf_config_string_or (cfg, "hidden_act", "gelu", &act_name, error))
     return FALSE;
@@ -139,12 +143,20 @@ ast_read_config (AstGraph *g, SfModel *model, const SfConfig *cfg,
         "%s: hidden_act '%s' is not supported", origin, act_name);
     return FALSE;
   }
+  /* bound every factor before the casts to int and the product below */
+  if (g->sizes[SZ_PATCH] > G_MAXINT || fstride > G_MAXINT || tstride > G_MAXINT
+      || g->n_mels > AST_MAX_SIDE || g->max_length > AST_MAX_SIDE) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "%s: patch_size, frequency_stride, time_stride, num_mel_bins or "
+        "max_length is out of range (num_mel_bins and max_length at most %d)",
+        origin, AST_MAX_SIDE);
+    return FALSE;
+  }
   g->freq_out =
       sf_conv2d_out_size (g->n_mels, (int)g->sizes[SZ_PATCH], (int)fstride, 0);
   g->time_out = sf_conv2d_out_size (
       g->max_length, (int)g->sizes[SZ_PATCH], (int)tstride, 0);
-  if (g->freq_out < 1 || g->time_out < 1 || fstride > G_MAXINT
-      || tstride > G_MAXINT) {
+  if (g->freq_out < 1 || g->time_out < 1) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "%s: patch_size %" G_GINT64_FORMAT
         " does not fit num_mel_bins %" G_GINT64_FORMAT

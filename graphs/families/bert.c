@@ -157,7 +157,7 @@ bert_read_config (
           cfg, "max_position_embeddings", 1, &g->sizes[SZ_POS], error)
       || !sf_config_int_or (
           cfg, "type_vocab_size", 2, &g->sizes[SZ_TYPES], error)
-      || !sf_config_double_or (cfg, "layer_norm_eps", 1e-12, &eps, error)
+      || !sf_config_eps_or (cfg, "layer_norm_eps", 1e-12, &eps, error)
       || !sf_config_string_or (cfg, "hidden_act", "gelu", &act_name, error)
       || !sf_config_string_or (
           cfg, "position_embedding_type", "absolute", &pos_type, error)

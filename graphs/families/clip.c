@@ -204,7 +204,7 @@ clip_read_encoder (ClipTower *tower, const SfConfig *cfg, gint64 hidden,
           cfg, "intermediate_size", inter, &tower->sizes[SZ_INTER], error)
       || !sf_config_int_or (cfg, "num_hidden_layers", layers, &layers, error)
       || !sf_config_int_or (cfg, "num_attention_heads", heads, &heads, error)
-      || !sf_config_double_or (cfg, "layer_norm_eps", 1e-5, &eps, error)
+      || !sf_config_eps_or (cfg, "layer_norm_eps", 1e-5, &eps, error)
       || !sf_config_string_or (
           cfg, "hidden_act", "quick_gelu", &act_name, error))
     return FALSE;
@@ -321,6 +321,7 @@ clip_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
   g->head.sizes[SZ_PROJ] = proj;
   g->head.sizes[SZ_TEXT_HIDDEN] = g->text.sizes[SZ_HIDDEN];
   g->head.sizes[SZ_VISION_HIDDEN] = g->vision.sizes[SZ_HIDDEN];
+  model->image_size[0] = model->image_size[1] = g->image_size;
 
   default_proc = g_strdup_printf (clip_default_processor, (int)g->image_size,
       (int)g->image_size, (int)g->image_size);

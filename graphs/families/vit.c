@@ -123,7 +123,7 @@ vit_read_config (VitGraph *g, SfModel *model, const SfConfig *cfg,
           cfg, "num_channels", 3, &g->sizes[SZ_CHANNELS], error)
       || !sf_image_family_read_pair (cfg, "image_size", 224, g->image, error)
       || !sf_image_family_read_pair (cfg, "patch_size", 16, patch, error)
-      || !sf_config_double_or (cfg, "layer_norm_eps", 1e-12, &eps, error)
+      || !sf_config_eps_or (cfg, "layer_norm_eps", 1e-12, &eps, error)
       || !sf_config_string_or (cfg, "hidden_act", "gelu", &act_name, error)
       || !sf_config_string_or (cfg, "pooler_act", "tanh", &pool_act, error)
       || !sf_config_int_or (cfg, "pooler_output_size", g->sizes[SZ_HIDDEN],
@@ -162,6 +162,8 @@ vit_read_config (VitGraph *g, SfModel *model, const SfConfig *cfg,
   g->params.eps = (float)eps;
   model->hidden_size = g->sizes[SZ_HIDDEN];
   model->max_positions = g->sizes[SZ_TOKENS];
+  model->image_size[0] = g->image[0];
+  model->image_size[1] = g->image[1];
   return TRUE;
 }
 

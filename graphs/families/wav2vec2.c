@@ -242,7 +242,7 @@ w2v_read_config (
           cfg, "num_conv_pos_embeddings", 1, &g->sizes[SZ_POS_K], error)
       || !sf_config_int_min (
           cfg, "num_conv_pos_embedding_groups", 1, &pos_groups, error)
-      || !sf_config_double_or (cfg, "layer_norm_eps", 1e-5, &eps, error)
+      || !sf_config_eps_or (cfg, "layer_norm_eps", 1e-5, &eps, error)
       || !sf_config_string_or (cfg, "feat_extract_norm", "group", &norm, error)
       || !sf_config_bool_or (cfg, "conv_bias", FALSE, &g->conv_bias, error)
       || !sf_config_bool_or (

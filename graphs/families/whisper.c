@@ -221,10 +221,13 @@ whisper_load_frontend (
         path, feature_size, g->sizes[MELS]);
     return FALSE;
   }
-  g->window_samples = chunk * rate; /* both range-checked by the front-end */
+  /* the front-end range-checks both fields: multiply only once it has */
   model->audio_frontend =
       sf_audio_frontend_load (path, SF_AUDIO_FRONTEND_WHISPER_LOGMEL, error);
-  return model->audio_frontend != NULL;
+  if (model->audio_frontend == NULL)
+    return FALSE;
+  g->window_samples = chunk * rate;
+  return TRUE;
 }
 
 static gboolean

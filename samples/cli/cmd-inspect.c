@@ -21,6 +21,41 @@ problem_name (SfProblemType p)
                                      : "single-label (softmax)";
 }
 
+/* NaN and Inf values per dtype across the whole checkpoint, and the first
+ * tensor holding one: loading refuses such weights, and this says where
+ * they are. */
+static void
+print_nonfinite (SfCheckpoint *ckpt)
+{
+  g_autoptr (GPtrArray) names = sf_checkpoint_tensor_names (ckpt);
+  gint64 bad[SF_DTYPE_N_TYPES] = { 0 };
+  const char *first = NULL;
+  guint n_tensors = 0;
+
+  for (guint i = 0; i < names->len; i++) {
+    g_autoptr (SfTensor) t = sf_checkpoint_tensor (ckpt, names->pdata[i]);
+    gint64 n = sf_tensor_count_nonfinite (t, NULL);
+
+    if (n == 0)
+      continue;
+    bad[t->dtype] += n;
+    n_tensors++;
+    if (first == NULL)
+      first = names->pdata[i];
+  }
+  if (first == NULL) {
+    printf ("non-finite:   none\n");
+    return;
+  }
+  printf ("non-finite:  ");
+  for (int d = 0; d < SF_DTYPE_N_TYPES; d++)
+    if (bad[d] > 0)
+      printf (" %s×%" G_GINT64_FORMAT, sf_dtype_name (d), bad[d]);
+  printf (" in %u tensor%s, the first '%s' (%s)\n", n_tensors,
+      n_tensors == 1 ? "" : "s", first,
+      sf_checkpoint_tensor_file (ckpt, first));
+}
+
 int
 sf_cmd_inspect (int argc, char **argv)
 {
@@ -41,6 +76,11 @@ sf_cmd_inspect (int argc, char **argv)
   }
   model = sf_model_load (argv[1], &error);
   if (model == NULL) {
+    g_autoptr (SfCheckpoint) raw = sf_checkpoint_open (argv[1], NULL);
+
+    /* what can still be read of a checkpoint that does not load */
+    if (raw != NULL)
+      print_nonfinite (raw);
     fprintf (stderr, "streamformer: %s\n", error->message);
     return 1;
   }
@@ -62,6 +102,7 @@ sf_cmd_inspect (int argc, char **argv)
   printf ("\n");
   printf ("memory:       %.1f MiB stored, %.1f MiB as F32 weights\n",
       stored_bytes / 1048576.0, sf_model_n_params (model) * 4 / 1048576.0);
+  print_nonfinite (ckpt);
   printf ("hidden size:  %" G_GINT64_FORMAT ", max positions %" G_GINT64_FORMAT
           "\n",
       sf_model_hidden_size (model), sf_model_max_positions (model));

@@ -8,6 +8,7 @@
 #include "samples/cli/commands.h"
 
 #include <glib.h>
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,6 +39,12 @@ usage (FILE *out)
 int
 main (int argc, char **argv)
 {
+  /* GOptionContext converts string arguments from the locale's charset,
+   * which is plain ASCII until the program adopts the environment's
+   * locale: --text "café" then failed under LC_ALL=C.UTF-8. Only the
+   * character type is taken, so number formatting stays in the C
+   * locale. */
+  setlocale (LC_CTYPE, "");
   if (argc < 2)
     return usage (stderr);
   if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0

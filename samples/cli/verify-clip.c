@@ -104,11 +104,14 @@ preprocess (SfVerify *v, SfModel *model, GPtrArray *keys, GError **error)
     g_autofree char *name = g_strconcat ("image.", keys->pdata[i], NULL);
     g_autoptr (SfImage) image = sf_verify_input_image (v, name, error);
 
-    if (image == NULL)
+    SfTensor *px;
+
+    if (image == NULL
+        || (px = sf_image_processor_process (proc, image, error)) == NULL)
       return NULL;
-    g_ptr_array_add (pixels, sf_image_processor_apply (proc, image));
+    g_ptr_array_add (pixels, px);
   }
-  return sf_verify_stack_pixels (pixels, error);
+  return sf_verify_stack_pixels (model, pixels, error);
 }
 
 /* Runs both towers; (transfer full) logits_per_image [images, texts]. */

@@ -43,17 +43,37 @@ sf_verify_input_image (SfVerify *v, const char *name, GError **error)
 }
 
 SfTensor *
-sf_verify_stack_pixels (GPtrArray *pixels, GError **error)
+sf_verify_stack_pixels (SfModel *model, GPtrArray *pixels, GError **error)
 {
   const SfTensor *first = pixels->pdata[0];
-  SfTensor *batch;
   g_autoptr (SfTensor) rows = NULL;
+  SfTensor *batch;
+  gint64 h, w;
 
-  /* The images come from the reference case: check them before stacking. */
-  for (guint i = 1; i < pixels->len; i++) {
-    if (!sf_tensor_same_shape (pixels->pdata[i], first)) {
+  /* with do_resize or do_center_crop off, frames keep their own size:
+   * refuse before stacking, as a model with a fixed input would */
+  for (guint i = 0; i < pixels->len; i++) {
+    const SfTensor *px = pixels->pdata[i];
+
+    if (sf_model_image_size (model, &h, &w)
+        && (px->shape[1] != h || px->shape[2] != w)) {
       g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
-          "the images' pixel_values differ in size");
+          "image %u is %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
+          " (HxW) after preprocessing, but the model takes %" G_GINT64_FORMAT
+          "x%" G_GINT64_FORMAT " (does preprocessor_config.json turn "
+          "do_resize or do_center_crop off?)",
+          i, px->shape[1], px->shape[2], h, w);
+      return NULL;
+    }
+    if (!sf_tensor_same_shape (px, first)) {
+      g_autofree char *a = sf_tensor_shape_string (first);
+      g_autofree char *b = sf_tensor_shape_string (px);
+
+      g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
+          "image %u is %s after preprocessing but image 0 is %s: one batch "
+          "needs one size (does preprocessor_config.json turn do_resize "
+          "off?)",
+          i, b, a);
       return NULL;
     }
   }
@@ -160,7 +180,8 @@ preprocess (SfVerify *v, SfModel *model, const cJSON *keys, GPtrArray *images,
     if ((image = sf_verify_input_image (v, image_name, error)) == NULL)
       return NULL;
     g_ptr_array_add (images, image);
-    px = sf_image_processor_apply (proc, image);
+    if ((px = sf_image_processor_process (proc, image, error)) == NULL)
+      return NULL;
     g_ptr_array_add (pixels, px);
     sf_verify_tensor_tol (v, pv_name, px, PIXEL_VALUES_TOL, 0.0);
     if (sf_safetensors_contains (v->io, pil_name))
@@ -171,7 +192,7 @@ preprocess (SfVerify *v, SfModel *model, const cJSON *keys, GPtrArray *images,
         "%s: field 'images' is empty", sf_config_origin (v->case_json));
     return NULL;
   }
-  return sf_verify_stack_pixels (pixels, error);
+  return sf_verify_stack_pixels (model, pixels, error);
 }
 
 gboolean

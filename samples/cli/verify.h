@@ -11,6 +11,7 @@
 #include "core/io/config.h"
 #include "core/image/image.h"
 #include "core/io/safetensors.h"
+#include "graphs/model.h"
 
 typedef struct
 {
@@ -39,8 +40,10 @@ void sf_verify_check_all_compared (SfVerify *v, const char *const *input_names);
 /* (transfer full) the reference input image @name of io.safetensors (HWC
  * RGB uint8), marked as an input so it needs no output of its own. */
 SfImage *sf_verify_input_image (SfVerify *v, const char *name, GError **error);
-/* (transfer full) [C, H, W] pixel tensors stacked into [N, C, H, W]. */
-SfTensor *sf_verify_stack_pixels (GPtrArray *pixels, GError **error);
+/* (transfer full) [C, H, W] pixel tensors stacked into [N, C, H, W]; an
+ * error when they differ in size or from the size @model takes. */
+SfTensor *sf_verify_stack_pixels (
+    SfModel *model, GPtrArray *pixels, GError **error);
 
 /* Case kinds. Return FALSE (with @error) when the case cannot be run at all. */
 gboolean sf_verify_tokenizer_case (

@@ -189,6 +189,38 @@ test_bad_config (void)
   g_assert_error (error, SF_ERROR, SF_ERROR_PARSE);
 }
 
+/* Each field was within its range, but their products were not bounded:
+ * a window's buffers asked g_malloc for gigabytes and it aborted. */
+static void
+test_size_limits (void)
+{
+  const struct
+  {
+    const char *json;
+    SfAudioFrontendKind kind;
+    const char *field;
+  } cases[] = {
+    { "{\"chunk_length\": 3600, \"sampling_rate\": 384000}",
+        SF_AUDIO_FRONTEND_WHISPER_LOGMEL, "chunk_length" },
+    { "{\"chunk_length\": 600, \"hop_length\": 1, \"n_fft\": 4096}",
+        SF_AUDIO_FRONTEND_WHISPER_LOGMEL, "hop_length" },
+    { "{\"max_length\": 1000000, \"num_mel_bins\": 1024}",
+        SF_AUDIO_FRONTEND_KALDI_FBANK, "max_length" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr (GError) error = NULL;
+    SfAudioFrontend *fe =
+        load_from_string (cases[i].json, cases[i].kind, &error);
+
+    g_assert_null (fe);
+    g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+    g_assert_nonnull (strstr (error->message, "preprocessor_config.json"));
+    g_assert_nonnull (strstr (error->message, cases[i].field));
+    g_assert_nonnull (strstr (error->message, "limit"));
+  }
+}
+
 static void
 test_bad_samples (void)
 {
@@ -249,5 +281,6 @@ main (int argc, char **argv)
   g_test_add_func ("/core/audio/waveform/silence", test_waveform_silence);
   g_test_add_func ("/core/audio/bad-config", test_bad_config);
   g_test_add_func ("/core/audio/bad-samples", test_bad_samples);
+  g_test_add_func ("/core/audio/size-limits", test_size_limits);
   return g_test_run ();
 }

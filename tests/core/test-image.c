@@ -193,7 +193,8 @@ test_processor_apply (void)
 
   g_assert_no_error (error);
   memcpy (img->data, (guint8[]){ 255, 0, 51, 0, 255, 102 }, 6);
-  px = sf_image_processor_apply (p, img);
+  px = sf_image_processor_process (p, img, &error);
+  g_assert_no_error (error);
   g_assert_cmpint (px->ndim, ==, 3);
   g_assert_cmpint (px->shape[0], ==, 3);
   g_assert_cmpint (px->shape[1], ==, 1);
@@ -227,7 +228,8 @@ test_processor_shortest_edge (void)
   g_assert_cmpint (w, ==, 298); /* int (224 · 640 / 480) */
   g_assert_cmpint (h, ==, 224);
   p->do_center_crop = TRUE;
-  px = sf_image_processor_apply (p, img);
+  px = sf_image_processor_process (p, img, &error);
+  g_assert_no_error (error);
   g_assert_cmpint (px->shape[1], ==, 224);
   g_assert_cmpint (px->shape[2], ==, 224);
 }
@@ -267,6 +269,45 @@ test_processor_errors (void)
   }
 }
 
+/* Sizes up to 65536 per side passed validation, but nothing bounded the
+ * pixel count: 65536 x 65536 asked for 12.9 GB and g_malloc aborted. */
+static void
+test_processor_size_limits (void)
+{
+  const char *bad[][2] = {
+    { "{\"size\": 65536}", "'size'" },
+    { "{\"size\": {\"height\": 20000, \"width\": 20000}}", "'size'" },
+    { "{\"size\": {\"shortest_edge\": 65536}}", "size.shortest_edge" },
+    { "{\"do_resize\": false, \"do_center_crop\": true, \"crop_size\": "
+      "65536}",
+        "crop_size" },
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfImageProcessor) p = NULL;
+  g_autoptr (SfImage) thin = sf_image_new (1, 40000);
+  g_autoptr (SfTensor) px = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autoptr (SfImageProcessor) q = processor (bad[i][0], &error);
+
+    g_assert_null (q);
+    g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+    g_assert_nonnull (strstr (error->message, "preprocessor_config.json"));
+    g_assert_nonnull (strstr (error->message, bad[i][1]));
+    g_assert_nonnull (strstr (error->message, "limit"));
+    g_clear_error (&error);
+  }
+
+  /* within the limit at load, but a thin frame keeps its aspect ratio:
+   * 4096 x 163840000 pixels */
+  p = processor ("{\"size\": {\"shortest_edge\": 4096}}", &error);
+  g_assert_no_error (error);
+  px = sf_image_processor_process (p, thin, &error);
+  g_assert_null (px);
+  g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "1x40000 frame"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -283,5 +324,7 @@ main (int argc, char **argv)
   g_test_add_func (
       "/core/image/processor/shortest-edge", test_processor_shortest_edge);
   g_test_add_func ("/core/image/processor/errors", test_processor_errors);
+  g_test_add_func (
+      "/core/image/processor/size-limits", test_processor_size_limits);
   return g_test_run ();
 }

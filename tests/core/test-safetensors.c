@@ -136,6 +136,13 @@ test_bad_files (void)
       "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
       "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
       16, 0, SF_ERROR_INVALID, "overlap");
+  /* an empty tensor sorted between two overlapping ones must not hide
+   * the overlap */
+  expect_error ("overlap-empty.st",
+      "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+      "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[2,2]},"
+      "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
+      16, 0, SF_ERROR_INVALID, "overlap");
   expect_error ("shape.st",
       "{\"w\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 4, 0,
       SF_ERROR_PARSE, "shape");

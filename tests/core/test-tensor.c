@@ -112,6 +112,47 @@ test_dtype_names (void)
   g_assert_cmpuint (sf_dtype_size (SF_DTYPE_BF16), ==, 2);
 }
 
+/* Non-finite counts in every float dtype the weights may be stored in. */
+static void
+test_count_nonfinite (void)
+{
+  gint64 shape[1] = { 6 }, first = 0;
+  g_autoptr (SfTensor) f32 = sf_tensor_new (SF_DTYPE_F32, 1, shape);
+  g_autoptr (SfTensor) f16 = sf_tensor_new (SF_DTYPE_F16, 1, shape);
+  g_autoptr (SfTensor) bf16 = sf_tensor_new (SF_DTYPE_BF16, 1, shape);
+  g_autoptr (SfTensor) f64 = sf_tensor_new (SF_DTYPE_F64, 1, shape);
+  g_autoptr (SfTensor) i64 = sf_tensor_new (SF_DTYPE_I64, 1, shape);
+  float *a = sf_tensor_f32 (f32);
+  guint16 *h = f16->data, *b = bf16->data;
+  double *d = f64->data;
+
+  g_assert_cmpint (sf_tensor_count_nonfinite (f32, &first), ==, 0);
+  g_assert_cmpint (first, ==, -1);
+  a[2] = -INFINITY;
+  a[4] = NAN;
+  a[5] = 3.0e38f;
+  g_assert_cmpint (sf_tensor_count_nonfinite (f32, &first), ==, 2);
+  g_assert_cmpint (first, ==, 2);
+
+  h[1] = sf_f32_to_f16 (NAN);
+  h[3] = 0x7bff; /* the largest finite half */
+  g_assert_cmpint (sf_tensor_count_nonfinite (f16, &first), ==, 1);
+  g_assert_cmpint (first, ==, 1);
+
+  b[0] = sf_f32_to_bf16 (INFINITY);
+  b[5] = sf_f32_to_bf16 (-1.0e38f);
+  g_assert_cmpint (sf_tensor_count_nonfinite (bf16, &first), ==, 1);
+  g_assert_cmpint (first, ==, 0);
+
+  /* finite as a double, but not as the float it is converted to */
+  d[4] = 1.0e300;
+  d[1] = 1.0e30;
+  g_assert_cmpint (sf_tensor_count_nonfinite (f64, &first), ==, 1);
+  g_assert_cmpint (first, ==, 4);
+
+  g_assert_cmpint (sf_tensor_count_nonfinite (i64, NULL), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -121,5 +162,6 @@ main (int argc, char **argv)
   g_test_add_func ("/core/tensor/half-conversion", test_half_conversion);
   g_test_add_func ("/core/tensor/to-f32", test_to_f32);
   g_test_add_func ("/core/tensor/dtype-names", test_dtype_names);
+  g_test_add_func ("/core/tensor/count-nonfinite", test_count_nonfinite);
   return g_test_run ();
 }

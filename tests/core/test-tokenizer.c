@@ -579,6 +579,145 @@ test_error_bad_fields (void)
   }
 }
 
+/* The 6-byte form of U+7FFFFFFF passes g_utf8_to_ucs4 but encodes back to
+ * 6 bytes where WordPiece sized its buffer for 4 per char (a heap
+ * overflow). Every string of tokenizer.json must be refused at load unless
+ * it is UTF-8 of code points up to U+10FFFF, naming the file and field. */
+static void
+test_error_overlong_utf8 (void)
+{
+  const struct
+  {
+    const char *stage, *json, *expected;
+  } cases[] = {
+    { "normalizer",
+        "{\"type\": \"Prepend\", \"prepend\": \"\xfd\xbf\xbf\xbf\xbf\xbf\"}",
+        "normalizer.prepend" },
+    { "normalizer",
+        "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": "
+        "\"Replace\", \"pattern\": {\"String\": \"a\"}, \"content\": "
+        "\"\xfd\xbf\xbf\xbf\xbf\xbfx\"}]}",
+        "normalizer.normalizers[0].content" },
+    { "decoder", "{\"type\": \"WordPiece\", \"prefix\": \"\xed\xa0\x80\"}",
+        "decoder.prefix" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *dir = NULL;
+    g_autofree char *path = write_with_stage (
+        "tok-wordpiece-uncased", cases[i].stage, cases[i].json, &dir);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (SfTokenizer) tok = sf_tokenizer_load_json (path, &error);
+
+    g_assert_null (tok);
+    g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+    g_assert_nonnull (strstr (error->message, path));
+    g_assert_nonnull (strstr (error->message, cases[i].expected));
+    remove_dir (dir);
+  }
+}
+
+/* BPE put a char and both affixes in a stack buffer sized by the affixes:
+ * a huge continuing_subword_prefix must be refused at load. */
+static void
+test_error_bpe_long_affix (void)
+{
+  g_autofree char *prefix = g_strnfill (100000, 'x');
+  g_autofree char *json = g_strdup_printf (
+      "{\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [], "
+      "\"continuing_subword_prefix\": \"%s\"}",
+      prefix);
+  g_autofree char *dir = NULL;
+  g_autofree char *path =
+      write_with_stage ("tok-bytelevel-bpe", "model", json, &dir);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfTokenizer) tok = sf_tokenizer_load_json (path, &error);
+
+  g_assert_null (tok);
+  g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "model.continuing_subword_prefix"));
+  remove_dir (dir);
+}
+
+/* Chained Replace a → aa doubled the text at every stage until an
+ * allocation aborted. Growth past the documented limit (a multiple of the
+ * input length) is an encode error naming the file and the stage. */
+static void
+test_error_normalizer_growth (void)
+{
+  g_autoptr (GString) json =
+      g_string_new ("{\"type\": \"Sequence\", \"normalizers\": [");
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfTokenizer) tok = NULL;
+  g_autoptr (SfEncoding) enc = NULL;
+
+  for (int i = 0; i < 24; i++)
+    g_string_append_printf (json,
+        "%s{\"type\": \"Replace\", \"pattern\": {\"String\": \"a\"}, "
+        "\"content\": \"aa\"}",
+        i ? ", " : "");
+  g_string_append (json, "]}");
+  path = write_with_normalizer (json->str, &dir);
+  tok = sf_tokenizer_load_json (path, &error);
+  g_assert_no_error (error);
+
+  enc = sf_tokenizer_encode (tok, "a", NULL, NULL, &error);
+  g_assert_null (enc);
+  g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, path));
+  g_assert_nonnull (strstr (error->message, "normalizer.normalizers["));
+  g_assert_nonnull (strstr (error->message, "limit"));
+  g_clear_error (&error);
+
+  /* a text within the limit still encodes */
+  g_clear_pointer (&tok, sf_tokenizer_free);
+  remove_dir (dir);
+  g_free (dir);
+  g_free (path);
+  g_string_assign (json,
+      "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": "
+      "\"Replace\", \"pattern\": {\"String\": \"a\"}, \"content\": "
+      "\"aa\"}]}");
+  path = write_with_normalizer (json->str, &dir);
+  tok = sf_tokenizer_load_json (path, &error);
+  g_assert_no_error (error);
+  enc = sf_tokenizer_encode (tok, "a b", NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (enc);
+  remove_dir (dir);
+}
+
+/* PCRE2's match limit ended the search as if there were no more matches,
+ * so the rest of a long text was silently dropped. It is an error. */
+static void
+test_error_regex_match_limit (void)
+{
+  g_autofree char *dir = NULL;
+  /* nested quantifiers: exponential backtracking before each "c" */
+  g_autofree char *path =
+      write_with_stage ("tok-wordpiece-uncased", "pre_tokenizer",
+          "{\"type\": \"Split\", \"pattern\": {\"Regex\": "
+          "\"(a+)+b|\\\\w+\"}, \"behavior\": \"Isolated\"}",
+          &dir);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfTokenizer) tok = sf_tokenizer_load_json (path, &error);
+  g_autoptr (GString) text = g_string_new ("x y z ");
+  g_autoptr (SfEncoding) enc = NULL;
+
+  g_assert_no_error (error);
+  for (int i = 0; i < 40; i++)
+    g_string_append_c (text, 'a');
+  g_string_append (text, "c b");
+  enc = sf_tokenizer_encode (tok, text->str, NULL, NULL, &error);
+  g_assert_null (enc);
+  g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, path));
+  g_assert_nonnull (strstr (error->message, "pre_tokenizer"));
+  remove_dir (dir);
+}
+
 static void
 test_error_unknown_normalizer (void)
 {
@@ -1338,6 +1477,14 @@ main (int argc, char **argv)
   g_test_add_func (
       "/core/tokenizer/errors/unknown-type", test_error_unknown_type);
   g_test_add_func ("/core/tokenizer/errors/bad-fields", test_error_bad_fields);
+  g_test_add_func (
+      "/core/tokenizer/errors/overlong-utf8", test_error_overlong_utf8);
+  g_test_add_func (
+      "/core/tokenizer/errors/bpe-long-affix", test_error_bpe_long_affix);
+  g_test_add_func (
+      "/core/tokenizer/errors/normalizer-growth", test_error_normalizer_growth);
+  g_test_add_func (
+      "/core/tokenizer/errors/regex-match-limit", test_error_regex_match_limit);
   g_test_add_func ("/core/tokenizer/fuzz/random-bytes", test_fuzz);
   g_test_add_func (
       "/core/tokenizer/pre-tokenizer/split-behaviors", test_split_behaviors);

@@ -4,7 +4,9 @@
 #include "core/error.h"
 #include "tests/common/test-util.h"
 
+#include <cjson/cJSON.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 
 static void
@@ -138,6 +140,115 @@ test_inconsistent_sizes (void)
   sf_test_remove_dir (dir);
 }
 
+/* Sets the number at @key (top level, or "object/key") of @dir/@file. */
+static void
+edit_json_number (
+    const char *dir, const char *file, const char *key, double value)
+{
+  g_autofree char *path = g_build_filename (dir, file, NULL);
+  g_autofree char *text = NULL;
+  g_autofree char *out = NULL;
+  g_auto (GStrv) parts = g_strsplit (key, "/", 2);
+  cJSON *root, *node;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  root = cJSON_Parse (text);
+  g_assert_nonnull (root);
+  node = root;
+  if (parts[1]) {
+    node = cJSON_GetObjectItemCaseSensitive (root, parts[0]);
+    g_assert_nonnull (node);
+  }
+  cJSON_DeleteItemFromObjectCaseSensitive (node, parts[1] ? parts[1] : key);
+  cJSON_AddNumberToObject (node, parts[1] ? parts[1] : key, value);
+  out = cJSON_Print (root);
+  cJSON_Delete (root);
+  g_assert_true (g_file_set_contents (path, out, -1, NULL));
+}
+
+/* A negative epsilon used to reach the LayerNorm op, which refused it with
+ * a critical and left the activations un-normalised: scores came out with
+ * success. It must be refused at load, naming the file and the field. */
+static void
+test_negative_eps (void)
+{
+  const struct
+  {
+    const char *fixture, *key;
+  } cases[] = {
+    { "bert-tiny-cls", "layer_norm_eps" },
+    { "vit-tiny-cls", "layer_norm_eps" },
+    { "ast-tiny-cls", "layer_norm_eps" },
+    { "wav2vec2-tiny-ctc", "layer_norm_eps" },
+    { "clip-tiny", "text_config/layer_norm_eps" },
+    { "clip-tiny", "vision_config/layer_norm_eps" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *dir = sf_test_copy_fixture (cases[i].fixture);
+    const char *field = strrchr (cases[i].key, '/');
+    const char *want[] = { "config.json", field ? field + 1 : cases[i].key,
+      NULL };
+
+    edit_json_number (dir, "config.json", cases[i].key, -1e-5);
+    assert_load_fails (dir, SF_ERROR_INVALID, want);
+    sf_test_remove_dir (dir);
+  }
+}
+
+/* chunk_length · sampling_rate was computed before the front-end's range
+ * check: a signed overflow (UBSan) for a huge chunk_length. */
+static void
+test_whisper_huge_chunk (void)
+{
+  g_autofree char *dir = sf_test_copy_fixture ("whisper-tiny-asr");
+  const char *want[] = { "preprocessor_config.json", "chunk_length", NULL };
+
+  edit_json_number (dir, "preprocessor_config.json", "chunk_length", 9e15);
+  assert_load_fails (dir, SF_ERROR_INVALID, want);
+  sf_test_remove_dir (dir);
+}
+
+/* AST multiplied its patch grid sides, each derived from a config field
+ * of up to 9e15, before any range check. */
+static void
+test_ast_huge_grid (void)
+{
+  g_autofree char *dir = sf_test_copy_fixture ("ast-tiny-cls");
+  const char *want[] = { "config.json", "max_length", NULL };
+
+  edit_json_number (dir, "config.json", "num_mel_bins", 4e12);
+  edit_json_number (dir, "config.json", "max_length", 4e12);
+  assert_load_fails (dir, SF_ERROR_INVALID, want);
+  sf_test_remove_dir (dir);
+}
+
+static SfTensor *
+poison_one (const char *name, SfTensor *t, gpointer user_data)
+{
+  SfTensor *copy = sf_tensor_copy (t);
+
+  if (g_str_equal (name, user_data))
+    sf_tensor_f32 (copy)[3] = NAN;
+  return copy;
+}
+
+/* A NaN weight used to load: the masked softmax took the all-NaN rows for
+ * "no visible key" and the scores looked normal. Loading must refuse it,
+ * naming the file and the tensor. */
+static void
+test_nonfinite_weight (void)
+{
+  const char *tensor = "bert.encoder.layer.1.attention.self.query.weight";
+  g_autofree char *dir = sf_test_copy_fixture ("bert-tiny-cls");
+  const char *want[] = { "model.safetensors", tensor, "NaN or infinite", NULL };
+
+  sf_test_rewrite_safetensors (
+      dir, "model.safetensors", poison_one, (gpointer)tensor);
+  assert_load_fails (dir, SF_ERROR_INVALID, want);
+  sf_test_remove_dir (dir);
+}
+
 static void
 test_not_a_folder (void)
 {
@@ -180,5 +291,10 @@ main (int argc, char **argv)
       "/graphs/errors/inconsistent-sizes", test_inconsistent_sizes);
   g_test_add_func ("/graphs/errors/not-a-folder", test_not_a_folder);
   g_test_add_func ("/graphs/errors/no-blas", test_no_blas);
+  g_test_add_func ("/graphs/errors/negative-eps", test_negative_eps);
+  g_test_add_func (
+      "/graphs/errors/whisper-huge-chunk", test_whisper_huge_chunk);
+  g_test_add_func ("/graphs/errors/ast-huge-grid", test_ast_huge_grid);
+  g_test_add_func ("/graphs/errors/nonfinite-weight", test_nonfinite_weight);
   return g_test_run ();
 }
