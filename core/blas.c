@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: BLAS loaded at run time with kernels chosen by cpuid.
  *
  * Design decisions:

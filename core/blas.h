@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: BLAS with the right kernels.
  *
  * OpenBLAS picks its kernels once, when it is loaded, from cpuid, unless

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the error domain shared by every layer.
  *
  * Every function that reads external input (files, JSON, shapes derived

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: tensor and storage implementation. */
 #include "core/tensor.h"
 #include "core/threads.h"

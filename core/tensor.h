@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the tensor type.
  *
  * An SfTensor is a dtype, a shape (row-major, outermost first) and a pointer

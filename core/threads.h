@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: threads.
  *
  * One process-wide worker pool (GThreadPool) does all of Streamformer's

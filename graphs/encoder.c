@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: post-LN transformer encoder layer. */
 #include "graphs/encoder.h"
 

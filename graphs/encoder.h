@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: the post-LN transformer encoder layer shared by the
  * BERT family. Mirrors modeling_bert.BertLayer (self-attention, output
  * dense + residual + LayerNorm, intermediate dense + activation, output

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: audio features in, encoder states and logits out. */
 #include "graphs/model-private.h"
 #include "core/audio/audio.h"

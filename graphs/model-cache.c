@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: the process-wide model cache.
  *
  * Keyed by the folder's canonical path. The cache holds no reference of

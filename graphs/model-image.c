@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: image input, forward and outputs. */
 #include "graphs/model-private.h"
 #include "core/error.h"

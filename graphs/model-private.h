@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: what model families share with the model loader.
  * Not installed; plugins and the CLI use graphs/model.h only. */
 #pragma once

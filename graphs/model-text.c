@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: text batches in, pooled embeddings out. */
 #include "graphs/model-private.h"
 #include "core/error.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: loading a model and its shared metadata. */
 #include "graphs/model-private.h"
 #include "core/audio/audio.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: a loaded model.
  *
  * sf_model_load() checks that BLAS loads (core/blas.h), reads config.json,

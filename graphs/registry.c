@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: which family runs a checkpoint.
  *
  * config.json's `model_type` selects the family; `architectures[0]` then

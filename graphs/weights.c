@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: loading and validating weight tables. */
 #include "graphs/weights.h"
 #include "core/error.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: weight tables.
  *
  * A family declares its weights as a table of HF name templates ("{L}" is

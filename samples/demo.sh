@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Streamformer showcase: installs what is missing, builds, and runs the
 # demo pipelines on the bundled checkpoints and sample media.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Debian/Ubuntu packages Streamformer builds and runs with, and the one
 # function that installs whichever are missing. Sourced by ./tests/run.sh
 # and ./samples/demo.sh; installs nothing when everything is present.

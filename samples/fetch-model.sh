@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Downloads a checkpoint folder from the Hugging Face Hub, as Streamformer
 # reads it: config, safetensors weights, tokenizer and processor files.
 #

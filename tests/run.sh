@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs the whole Streamformer test suite: installs missing Debian packages,
 # builds with meson and runs `meson test`.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the per-kind audio front-ends behind core/audio.h.
  *
  * core/audio.c reads preprocessor_config.json once and dispatches to one of

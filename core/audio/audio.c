@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: audio front-end dispatch.
  *
  * Reads preprocessor_config.json once and hands it to the front-end of the

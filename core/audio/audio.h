@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: audio front-ends, driven by preprocessor_config.json.
  *
  * A front-end turns mono float samples at its sample rate into the

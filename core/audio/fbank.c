@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the AST front-end (ASTFeatureExtractor), a Kaldi-style
  * log mel filterbank as torchaudio.compliance.kaldi.fbank computes it with
  * the arguments the extractor passes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: FFT through libavutil's av_tx.
  *
  * A plan for one length, reused across frames; not thread-safe (one plan

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the wav2vec2 front-end (Wav2Vec2FeatureExtractor).
  *
  * The model takes the raw waveform; with do_normalize set, the extractor

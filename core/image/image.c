@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: images, pixel-format conversion and the image
  * processor of preprocessor_config.json.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: images and the HF image processor.
  *
  * An SfImage is 8-bit RGB, interleaved (HWC), with a row stride. Video

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: a Hugging Face checkpoint folder.
  *
  * Weights come from model.safetensors, or from the shards that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: a Hugging Face checkpoint folder.
  *
  * Opens config.json and the weights, either model.safetensors or the shards

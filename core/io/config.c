@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: JSON configuration files through cJSON. */
 #include "core/io/config.h"
 #include "core/error.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: JSON configuration files (config.json,
  * tokenizer_config.json, preprocessor_config.json, …) through cJSON.
  *

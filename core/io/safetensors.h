@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: safetensors files.
  *
  * The reader mmaps the file read-only and validates it completely before

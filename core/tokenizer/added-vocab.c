@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: added tokens ("[CLS]", "[MASK]", user tokens).
  *
  * Added tokens are found in the text before the model sees it and become

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the decoders that turn tokens back into bytes,
  * ByteLevel (GPT-2's byte alphabet) and ByteFallback (<0xXX> tokens).
  *

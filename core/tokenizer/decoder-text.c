@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the decoders that rewrite token text, Metaspace
  * ("▁" back to spaces, the first one dropped when the pre-tokenizer put
  * it there), BPEDecoder (end_of_word_suffix to spaces), Replace, Strip

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: decoders, which turn token strings back into text.
  *
  * WordPiece glues a continuation piece ("##ing") to the previous token and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the encode and decode pipelines.
  *
  * Encoding one sequence: added tokens are cut out of the raw text; every

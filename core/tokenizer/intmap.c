@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: a small open-addressing map from 64-bit keys to
  * 64-bit values, for the hot tables of the models (BPE merges by symbol
  * pair, the Unigram trie's edges). Linear probing with a multiplicative

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the BPE model (GPT-2, RoBERTa, Whisper, CLIP, and
  * the SentencePiece-style BPE of Llama-like checkpoints).
  *

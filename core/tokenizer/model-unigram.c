@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the Unigram model of SentencePiece checkpoints (T5,
  * ALBERT, XLNet, mBART...).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the WordLevel model, one token per word: the word's
  * own id, or unk_token's when the vocabulary does not have it.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the WordPiece model (BERT's sub-word split).
  *
  * Each word is split greedily, longest match first: the longest prefix of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the vocabulary shared by the models, and the model
  * factory. Each model (WordPiece, BPE, Unigram, WordLevel) lives in its
  * own file; a new one adds its constructor to the table below.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: normalised text with alignments, and the Unicode
  * character classes the tokenizer stages share.
  *

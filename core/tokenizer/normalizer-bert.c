@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: BertNormalizer, as `tokenizers` applies it.
  *
  * In order: clean_text drops NUL, U+FFFD and control/format characters and

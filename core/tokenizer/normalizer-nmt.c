@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the Nmt normalizer of SentencePiece models. It drops
  * the ASCII control characters (but tab, line feed, form feed and carriage
  * return) and turns the other space-like code points (those four, ogham

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the normalizers that insert content, Replace and
  * Prepend.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the Strip normalizer, which drops the whitespace
  * (Unicode White_Space) at the left and/or right end of the text.
  */

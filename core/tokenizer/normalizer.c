@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the normalizer factory and the simple normalizers
  * (Sequence, Lowercase, StripAccents, NFD, NFKD, NFC, NFKC).
  * BertNormalizer, Replace, Prepend, Strip and Nmt live in their own

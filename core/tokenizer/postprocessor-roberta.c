@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the post-processors of byte-level BPE models,
  * RobertaProcessing (<s> A </s> and <s> A </s></s> B </s>, every type id
  * 0) and ByteLevel (no special tokens).

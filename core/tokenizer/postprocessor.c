@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: post-processors, which frame the encoded sequences
  * with special tokens and set the type ids.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the ByteLevel pre-tokenizer of GPT-2, RoBERTa and
  * Whisper.
  *

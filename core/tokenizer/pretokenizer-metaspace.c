@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the Metaspace pre-tokenizer of SentencePiece models.
  *
  * Every space becomes the replacement char (U+2581 "▁"), one more is put

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the pattern-splitting pre-tokenizers, Split (a
  * String or Regex pattern, optionally inverted), Punctuation and Digits.
  *

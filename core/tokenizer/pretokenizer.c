@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: pre-tokenizers, which cut normalised text into words.
  *
  * BertPreTokenizer drops whitespace and isolates every punctuation char;

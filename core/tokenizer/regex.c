@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the regular expressions of tokenizer.json (Replace,
  * Split, the GPT-2 split of ByteLevel), through GLib's GRegex (PCRE2 with
  * Unicode classes, so \s, \w and \p{L} follow Unicode as `tokenizers`'

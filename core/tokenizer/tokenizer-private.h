@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the tokenizer pipeline's internal interfaces.
  *
  * The pipeline mirrors the `tokenizers` library: added tokens are cut out

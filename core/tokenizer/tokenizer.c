@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: loading tokenizer.json, the JSON helpers the stages
  * share, and the vocabulary accessors.
  *

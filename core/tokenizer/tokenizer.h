@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: Hugging Face tokenizers.
  *
  * A tokenizer is the `tokenizers` pipeline read from tokenizer.json:

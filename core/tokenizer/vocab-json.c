@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the byte-level BPE tokenizer from vocab.json and
  * merges.txt, for GPT-2/RoBERTa/Whisper checkpoints without tokenizer.json.
  *

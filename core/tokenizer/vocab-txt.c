@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the BERT tokenizer from vocab.txt and
  * tokenizer_config.json, for checkpoints without tokenizer.json.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: BERT.
  *
  * Mirrors modeling_bert: BertEmbeddings (word + absolute position + token

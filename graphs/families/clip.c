@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: CLIP.
  *
  * Mirrors modeling_clip.CLIPModel, two towers joined by projections:

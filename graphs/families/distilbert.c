@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: DistilBERT.
  *
  * Mirrors modeling_distilbert: Embeddings (word + position, LayerNorm; no

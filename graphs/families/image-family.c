@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: helpers the image families (ViT, SegFormer, CLIP)
  * share: preprocessor loading, config pairs, input checks. */
 #include "graphs/families/image-family.h"

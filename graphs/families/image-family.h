@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: helpers shared by the image families (ViT,
  * SegFormer). Not installed. */
 #pragma once

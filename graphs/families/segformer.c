@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: SegFormer.
  *
  * Mirrors modeling_segformer. The encoder (Mix Transformer) has

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: ViT.
  *
  * Mirrors modeling_vit: ViTEmbeddings (a patch_size-strided conv turns the

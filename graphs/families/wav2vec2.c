@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: wav2vec2 (Wav2Vec2Model, Wav2Vec2ForCTC).
  *
  * Mirrors modeling_wav2vec2:

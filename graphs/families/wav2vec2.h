@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: what wav2vec2 exposes beyond the SfModel API. */
 #pragma once
 

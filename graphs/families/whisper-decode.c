@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: the Whisper decoder with KV caches.
  *
  * Mirrors modeling_whisper.WhisperDecoder: token embeddings plus learned

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: Whisper greedy generation and text.
  *
  * Mirrors WhisperForConditionalGeneration.generate for short-form audio

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: Whisper state shared by whisper.c (loading, encoder),
  * whisper-decode.c (decoder with KV caches) and whisper-generate.c (greedy
  * decoding per generation_config.json). Not installed. */

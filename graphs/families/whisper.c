@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: Whisper (WhisperForConditionalGeneration).
  *
  * Mirrors modeling_whisper. The encoder (WhisperEncoder) is a conv stem

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: Whisper decoding.
  *
  * The encoder runs through sf_model_forward_audio() (log-mel features

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: logits to labels. */
 #include "graphs/post/classify.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: turning logits into labels and scores.
  * Shared by `streamformer run` and the sfclassifier element. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: greedy CTC decoding. Mirrors the decode path of
  * transformers' Wav2Vec2CTCTokenizer: runs collapse on the raw frame ids
  * first, so "a <unk> a" stays two a's, and the special tokens go after. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: greedy CTC decoding (Wav2Vec2CTCTokenizer).
  *
  * Per frame the best token wins (argmax of the logits); runs of one token

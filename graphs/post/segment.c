@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: semantic-segmentation post-processing. */
 #include "graphs/post/segment.h"
 #include "core/ops/resize.h"

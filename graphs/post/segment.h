@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: semantic-segmentation post-processing.
  *
  * Mirrors SegformerImageProcessor.post_process_semantic_segmentation:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: joining the transcripts of overlapping windows
  * (the rules are in transcript.h). */
 #include "graphs/post/transcript.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: joining the transcripts of overlapping windows.
  *
  * A streaming transcriber sees audio in windows of D seconds that start

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* `streamformer bench` on audio checkpoints.
  *
  * One pass is what a transcriber or classifier does with a window of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* `streamformer bench` on audio checkpoints (Whisper, wav2vec2, AST). */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* `streamformer bench`: times forward passes of a checkpoint.
  *
  * The batch is synthetic: B×L token ids from a fixed-seed generator (so two

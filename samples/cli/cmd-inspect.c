@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* streamformer inspect MODEL: what a checkpoint is and what it costs. */
 #include "samples/cli/commands.h"
 #include "graphs/model.h"

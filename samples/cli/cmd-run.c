@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* streamformer run MODEL: the checkpoint's task on text, image or audio
  * input. The task layer (graphs/task.h) decides what each input becomes,
  * with the options the elements have (--pooling, --normalize), so that

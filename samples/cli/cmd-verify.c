@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* streamformer verify CASE_DIR [--dump OUT]: runs a reference case and
  * compares every output it defines; exit 0 iff all pass. */
 #include "samples/cli/commands.h"

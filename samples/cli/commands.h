@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The `streamformer` CLI: one function per sub-command.
  * Each takes the arguments after the sub-command name (argv[0] is the
  * sub-command) and returns the process exit code. */

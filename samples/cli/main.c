@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* streamformer: run Hugging Face checkpoints from the command line.
  *
  *   streamformer inspect MODEL

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* streamformer CLI: decoding audio with FFmpeg and running audio models.
  *
  * The first audio stream is decoded with libavcodec and converted by

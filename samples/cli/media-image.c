@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* streamformer CLI: decoding a still image (PNG, JPEG, anything FFmpeg
  * reads) into an 8-bit RGB SfImage: the first frame of the file's first
  * video stream, converted with libswscale. */

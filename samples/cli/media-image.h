@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* streamformer CLI: still images in, image-model results out. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* `streamformer run MODEL --image F`: the image task's output, printed as
  * its kind asks (run-print.h); a segmenter prints the fraction of pixels
  * of each class in the label map at the image's own size. With prompts

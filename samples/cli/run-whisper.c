@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* `streamformer run` on Whisper: the task runs the log-mel front-end and
  * the encoder on each window, then greedy decoding with segment
  * timestamps when the vocabulary has them. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* `streamformer run MODEL --audio F` for Whisper checkpoints. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* `streamformer verify` on audio-model cases (AST, wav2vec2).
  *
  * Everything starts from the raw clips audio.K: our front-end computes the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* `streamformer verify` on CLIP cases (CLIPModel).
  *
  * - The case's texts are tokenised: attention_mask must match exactly, and

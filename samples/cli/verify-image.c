@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* `streamformer verify` on image-model cases (ViT, SegFormer).
  *
  * - The checkpoint's image processor runs on every raw image.K (HWC RGB

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* `streamformer verify`: comparing and reporting. */
 #include "samples/cli/verify.h"
 

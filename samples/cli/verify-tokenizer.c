@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* `streamformer verify` on tokenizer cases: every case's ids, tokens,
  * offsets, type ids, ids without special tokens, and decoded text. */
 #include "samples/cli/verify.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* `streamformer verify` on Whisper cases (WhisperForConditionalGeneration).
  *
  * - The checkpoint's log-mel front-end runs on every raw audio.K;

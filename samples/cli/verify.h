@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* `streamformer verify`: shared state and comparison helpers.
  *
  * A case folder (see the fixtures README) holds a checkpoint, case.json and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Makes samples/media/commands.wav: the ten keyword-spotting commands
 # (yes no up down left right on off stop go), spoken by espeak-ng, with a
 # pause before each, as 16 kHz mono 16-bit PCM for the kws-ast demo.

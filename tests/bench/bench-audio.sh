@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Times the audio models (random full-size weights) in Streamformer and in
 # PyTorch on this machine, in one run, and prints one table:
 #   - whisper-tiny: one 30 s window, log-mel + encoder + 32 greedy tokens

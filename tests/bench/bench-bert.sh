@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Times BERT-base (random weights, seq 128, batch 1) in Streamformer and in
 # PyTorch on this machine, in one run, and prints one table.
 #

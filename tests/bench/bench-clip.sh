@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Times CLIP ViT-B/32 image embeddings (random full-size weights, one
 # 224×224 frame per pass) in Streamformer and in PyTorch on this machine,
 # in one run, and prints frames per second and their ratio.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Encoding throughput of the tokenizer.json engine on 1 MiB of English text,
 # for WordPiece (BERT uncased) and byte-level BPE (GPT-2 style), and one
 # table.

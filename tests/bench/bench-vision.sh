@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Times SegFormer-b0 (512x512) and ViT-base/16 (224x224), random weights,
 # batch 1, in Streamformer and in PyTorch on this machine, in one run, then
 # the end-to-end frame rate of the demo's segmentation pipeline.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Writes a randomly initialised audio checkpoint for benchmarks.
 
     make-random-audio.py CONFIG.json OUTDIR [--seed S] [--dtype f32|f16|bf16]

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Writes a randomly initialised ViT or SegFormer checkpoint for benchmarks.
 
     make-random-vision.py CONFIG.json OUTDIR [--seed S] [--num-labels N]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sgemm-peak: what the BLAS kernels Streamformer picks reach on this machine.
  *
  *   sgemm-peak [--threads 1,2] [--iters N] [--json]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* tokenizer-throughput: how fast the tokenizer.json engine encodes text.
  *
  *   tokenizer-throughput TOKENIZER_DIR TEXT_FILE [--rounds N] [--json]

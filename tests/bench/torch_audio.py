@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The PyTorch peer of `streamformer bench` for audio checkpoints.
 
     torch_audio.py MODEL_DIR [--threads T] [--iters N] [--warmup W]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests for core/fft and core/audio.
  *
  * The FFT is checked against a naive double-precision DFT, over power-of-

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests for core/blas: the kernel choice and sgemm against a double
  * precision reference. The CPU is checked here independently of core/blas.c
  * (cpuid + XGETBV), so a wrong choice there shows up as a failure. */

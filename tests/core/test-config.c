@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests for core/config: typed getters and errors that name file and field. */
 #include "core/io/config.h"
 #include "core/error.h"

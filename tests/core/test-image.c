@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests for core/image.h: pixel-format conversion, PIL-compatible resizing
  * and the preprocessor_config.json image processor. References are
  * written here from the definitions (PIL's filters, BT.601); the fixture

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests for core/ops and core/threads.
  *
  * Every op is compared with a naive double-precision reference written

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests for core/safetensors: round trips, the fixtures, and every kind of
  * malformed file, each of which must give an error naming the file. */
 #include "core/error.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests for core/tensor: storage, views, dtype conversion. */
 #include "core/tensor.h"
 

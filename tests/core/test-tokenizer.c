@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests for the tokenizer engine (core/tokenizer.h).
  *
  * The reference is the `tokenizers` output recorded in

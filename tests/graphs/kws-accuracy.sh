@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The bundled keyword-spotting checkpoint (samples/models/kws-ast) through
 # `streamformer run --audio`: the top label of every clip in
 # tests/fixtures/kws-eval (named LABEL-N-WORD.wav) must be LABEL for at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests for the AST and wav2vec2 graphs and CTC decoding beyond what
  * `streamformer verify` covers: the newer spelling of the weight-normed
  * positional kernel, checkpoints whose front-end disagrees with the model,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* BERT-family graphs beyond the reference cases (which `streamformer
  * verify` checks): half-precision checkpoints, config variants, the
  * sentence-transformers pooling config, and the shared model cache. */

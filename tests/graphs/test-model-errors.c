@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Loading a broken checkpoint must give one clear error that names the
  * file and what is wrong, never a crash. */
 #include "graphs/model.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Joining overlapping windows of a transcript (graphs/transcript.h): a
  * known sequence of words, cut into windows the way a streaming encoder
  * cuts audio, must come out whole, in order, each word once. */

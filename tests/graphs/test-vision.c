@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* ViT and SegFormer graphs: reference logits, config variants and bad
  * input. (The full comparison with transformers is `streamformer verify`
  * on the vit-tiny-cls and segformer-tiny-seg cases.) */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Whisper: the decoder's KV cache against transformers' teacher-forced
  * logits, generation limits, and broken checkpoints. */
 #include "graphs/families/whisper.h"
