@@ -20,12 +20,12 @@ sf_encoder_layer_post_ln (const SfEncoderLayer *layer,
 {
   gint64 hidden = sf_tensor_dim (x, -1);
   gint64 inter = sf_tensor_dim (layer->ffn_in_w, 0);
-  g_autoptr (SfTensor) q = new_like (x, hidden); /* (B, T, H) */
+  g_autoptr (SfTensor) q = new_like (x, hidden); /* [B, T, H] */
   g_autoptr (SfTensor) k = new_like (x, hidden);
   g_autoptr (SfTensor) v = new_like (x, hidden);
   g_autoptr (SfTensor) ctx = new_like (x, hidden);
   g_autoptr (SfTensor) attn = new_like (x, hidden);
-  g_autoptr (SfTensor) ffn = new_like (x, inter); /* (B, T, I) */
+  g_autoptr (SfTensor) ffn = new_like (x, inter); /* [B, T, I] */
   SfTensor *out = new_like (x, hidden);
 
   /* self-attention block */
@@ -70,12 +70,12 @@ sf_encoder_layer_pre_ln (const SfEncoderLayer *layer,
 {
   gint64 hidden = sf_tensor_dim (x, -1);
   gint64 inter = sf_tensor_dim (layer->ffn_in_w, 0);
-  g_autoptr (SfTensor) normed = new_like (x, hidden); /* (B, T, H) */
+  g_autoptr (SfTensor) normed = new_like (x, hidden); /* [B, T, H] */
   g_autoptr (SfTensor) q = new_like (x, hidden);
   g_autoptr (SfTensor) k = new_like (x, hidden);
   g_autoptr (SfTensor) v = new_like (x, hidden);
   g_autoptr (SfTensor) ctx = new_like (x, hidden);
-  g_autoptr (SfTensor) ffn = new_like (x, inter); /* (B, T, I) */
+  g_autoptr (SfTensor) ffn = new_like (x, inter); /* [B, T, I] */
   SfTensor *attn = new_like (x, hidden);
   SfTensor *out = new_like (x, hidden);
 

@@ -13,14 +13,14 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  SfTensor *q_w, *q_b; /* (H, H), (H) */
+  SfTensor *q_w, *q_b; /* [H, H], [H] */
   SfTensor *k_w, *k_b;
   SfTensor *v_w, *v_b;
   SfTensor *o_w, *o_b;             /* attention output projection */
-  SfTensor *ln1_g, *ln1_b;         /* (H) after attention */
-  SfTensor *ffn_in_w, *ffn_in_b;   /* (I, H), (I) */
-  SfTensor *ffn_out_w, *ffn_out_b; /* (H, I), (H) */
-  SfTensor *ln2_g, *ln2_b;         /* (H) after the feed-forward */
+  SfTensor *ln1_g, *ln1_b;         /* [H] after attention */
+  SfTensor *ffn_in_w, *ffn_in_b;   /* [I, H], [I] */
+  SfTensor *ffn_out_w, *ffn_out_b; /* [H, I], [H] */
+  SfTensor *ln2_g, *ln2_b;         /* [H] after the feed-forward */
 } SfEncoderLayer;
 
 typedef struct

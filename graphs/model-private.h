@@ -70,7 +70,7 @@ struct SfModel
   SfPooling default_pooling;
   gboolean default_normalize;
 
-  gint64 image_size[2];  /* (height, width) a fixed-size image model takes;
+  gint64 image_size[2];  /* [height, width] a fixed-size image model takes;
                          * 0 when it takes any size */
   gint64 projection_dim; /* joint embedding size (CLIP), 0 when none */
   float logit_scale;     /* exp (logit_scale) (CLIP); 1.0 otherwise */

@@ -405,7 +405,7 @@ sf_image_processor_output_size (const SfImageProcessor *proc, int width,
 typedef struct
 {
   const SfImage *image;
-  float *out; /* (3, H, W) */
+  float *out; /* [3, H, W] */
   float scale;
   double factor;
   gboolean rescale, normalize;

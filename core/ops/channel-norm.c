@@ -18,7 +18,7 @@ typedef struct
 {
   const float *x;
   float *out;
-  float *scale, *shift; /* (C) folded: y = x · scale + shift */
+  float *scale, *shift; /* [C] folded: y = x · scale + shift */
   gint64 c, plane;
 } BnArgs;
 
@@ -75,7 +75,7 @@ typedef struct
 {
   float *out;
   const float *x;
-  const float *gamma, *beta; /* (C) or NULL */
+  const float *gamma, *beta; /* [C] or NULL */
   gint64 channels, per_group,
       plane; /* channels per group; positions per channel */
   gint64 groups;

@@ -36,7 +36,7 @@ sf_conv2d_out_size (gint64 in, int kernel, int stride, int padding)
 
 typedef struct
 {
-  const float *x; /* (Cg, H, W) of one image and group */
+  const float *x; /* [Cg, H, W] of one image and group */
   float *cols;    /* (Cg · kh · kw, Ho · Wo) */
   gint64 h, w, ho, wo;
   int kh, kw;
@@ -71,10 +71,10 @@ im2col_rows (gint64 start, gint64 end, gpointer data)
 
 typedef struct
 {
-  const float *w;    /* (Og, K) */
-  const float *cols; /* (K, P) */
-  const float *bias; /* (Og) or NULL */
-  float *out;        /* (Og, P) */
+  const float *w;    /* [Og, K] */
+  const float *cols; /* [K, P] */
+  const float *bias; /* [Og] or NULL */
+  float *out;        /* [Og, P] */
   gint64 og, k, p;
 } GemmArgs;
 

@@ -10,8 +10,8 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  int stride[2];  /* (h, w) */
-  int padding[2]; /* zeros on each side: (h, w) */
+  int stride[2];  /* [h, w] */
+  int padding[2]; /* zeros on each side: [h, w] */
   int groups;     /* 1 = dense; C_in = depthwise */
 } SfConv2dParams;
 

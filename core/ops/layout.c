@@ -37,8 +37,8 @@ parallel_copy (void *dst, const void *src, gsize n)
 }
 typedef struct
 {
-  const float *x; /* (B, M, N) */
-  float *out;     /* (B, N, M) */
+  const float *x; /* [B, M, N] */
+  float *out;     /* [B, N, M] */
   gint64 m, n;
 } TransposeArgs;
 

@@ -59,9 +59,9 @@ typedef struct
   const float *x;
   gint64 c, h, w, ho, wo;
   Tap *ty, *tx;
-  float *out;     /* resize: (B, C, Ho, Wo) */
+  float *out;     /* resize: [B, C, Ho, Wo] */
   gint64 bands;   /* resize: row bands per plane */
-  gint32 *labels; /* argmax: (B, Ho, Wo) */
+  gint32 *labels; /* argmax: [B, Ho, Wo] */
 } ResizeArgs;
 
 /* Row bands per plane when there are too few planes to share out. */
@@ -92,7 +92,7 @@ resize_bands (gint64 start, gint64 end, gpointer data)
 {
   const ResizeArgs *a = data;
   gint64 band_rows = (a->ho + a->bands - 1) / a->bands;
-  float *rows = g_new (float, a->h * a->wo); /* (h, wo) */
+  float *rows = g_new (float, a->h * a->wo); /* [h, wo] */
   guint8 *ready = g_new (guint8, a->h);
 
   for (gint64 u = start; u < end; u++) {

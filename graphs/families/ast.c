@@ -43,14 +43,14 @@ enum
 
 typedef struct
 {
-  SfTensor *cls_token;             /* (1, 1, H) */
-  SfTensor *dist_token;            /* (1, 1, H) */
-  SfTensor *pos_emb;               /* (1, N + 2, H) */
-  SfTensor *patch_w;               /* (H, 1, P, P) */
-  SfTensor *patch_b;               /* (H) */
-  SfTensor *ln_g, *ln_b;           /* (H) final LayerNorm */
-  SfTensor *head_ln_g, *head_ln_b; /* (H) */
-  SfTensor *head_w, *head_b;       /* (labels, H), (labels) */
+  SfTensor *cls_token;             /* [1, 1, H] */
+  SfTensor *dist_token;            /* [1, 1, H] */
+  SfTensor *pos_emb;               /* [1, N + 2, H] */
+  SfTensor *patch_w;               /* [H, 1, P, P] */
+  SfTensor *patch_b;               /* [H] */
+  SfTensor *ln_g, *ln_b;           /* [H] final LayerNorm */
+  SfTensor *head_ln_g, *head_ln_b; /* [H] */
+  SfTensor *head_w, *head_b;       /* [labels, H], (labels) */
 } AstGlobals;
 
 typedef struct
@@ -268,15 +268,15 @@ ast_embed (AstGraph *g, const SfTensor *fbank)
     .padding = { 0, 0 },
     .groups = 1 };
   g_autoptr (SfTensor) spec = sf_tensor_new_f32 (
-      3, b, g->n_mels, g->max_length); /* (B, mels, frames) */
+      3, b, g->n_mels, g->max_length); /* [B, mels, frames] */
   g_autoptr (SfTensor) image = NULL;
   g_autoptr (SfTensor) grid =
-      sf_tensor_new_f32 (4, b, h, g->freq_out, g->time_out); /* (B, H, f, t) */
+      sf_tensor_new_f32 (4, b, h, g->freq_out, g->time_out); /* [B, H, f, t] */
   g_autoptr (SfTensor) grid3 = NULL;
-  g_autoptr (SfTensor) patches = sf_tensor_new_f32 (3, b, n, h); /* (B, N, H) */
+  g_autoptr (SfTensor) patches = sf_tensor_new_f32 (3, b, n, h); /* [B, N, H] */
   g_autoptr (SfTensor) pos2 =
       sf_tensor_reshape (g->g.pos_emb, 2, (gint64[]){ pos, h });
-  SfTensor *x = sf_tensor_new_f32 (3, b, pos, h); /* (B, N + 2, H) */
+  SfTensor *x = sf_tensor_new_f32 (3, b, pos, h); /* [B, N + 2, H] */
 
   sf_op_transpose_last2 (spec, fbank);
   image =

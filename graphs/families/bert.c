@@ -29,12 +29,12 @@ enum
 
 typedef struct
 {
-  SfTensor *word_emb;            /* (V, H) */
-  SfTensor *pos_emb;             /* (P, H) */
+  SfTensor *word_emb;            /* [V, H] */
+  SfTensor *pos_emb;             /* [P, H] */
   SfTensor *type_emb;            /* (types, H), NULL when type_vocab_size = 0 */
-  SfTensor *emb_ln_g, *emb_ln_b; /* (H) */
-  SfTensor *pool_w, *pool_b;     /* (H, H), (H); optional in BertModel */
-  SfTensor *cls_w, *cls_b;       /* (labels, H), (labels) */
+  SfTensor *emb_ln_g, *emb_ln_b; /* [H] */
+  SfTensor *pool_w, *pool_b;     /* [H, H], [H]; optional in BertModel */
+  SfTensor *cls_w, *cls_b;       /* [labels, H], (labels) */
 } BertGlobals;
 
 typedef struct
@@ -253,7 +253,7 @@ bert_embed (BertGraph *g, const SfTextInput *in, GError **error)
   gint64 b = sf_tensor_dim (in->input_ids, 0),
          t = sf_tensor_dim (in->input_ids, 1);
   gint64 h = g->sizes[SZ_HIDDEN];
-  g_autoptr (SfTensor) x = sf_tensor_new_f32 (3, b, t, h); /* (B, T, H) */
+  g_autoptr (SfTensor) x = sf_tensor_new_f32 (3, b, t, h); /* [B, T, H] */
   g_autoptr (SfTensor) tmp = sf_tensor_new_f32 (2, b * t, h);
   g_autoptr (SfTensor) x2 = sf_tensor_reshape (x, 2, (gint64[]){ b * t, h });
   g_autofree gint64 *pos = g_new (gint64, b * t);

@@ -46,24 +46,24 @@ enum
 
 typedef struct
 {
-  SfTensor *tok_emb;                 /* (V, H) */
-  SfTensor *pos_emb;                 /* (P, H) */
-  SfTensor *final_ln_g, *final_ln_b; /* (H) */
+  SfTensor *tok_emb;                 /* [V, H] */
+  SfTensor *pos_emb;                 /* [P, H] */
+  SfTensor *final_ln_g, *final_ln_b; /* [H] */
 } ClipTextGlobals;
 
 typedef struct
 {
-  SfTensor *class_emb;             /* (H) */
-  SfTensor *patch_w;               /* (H, C, p, p), no bias */
-  SfTensor *pos_emb;               /* (N + 1, H) */
-  SfTensor *pre_ln_g, *pre_ln_b;   /* (H) pre_layrnorm */
-  SfTensor *post_ln_g, *post_ln_b; /* (H) post_layernorm */
+  SfTensor *class_emb;             /* [H] */
+  SfTensor *patch_w;               /* [H, C, p, p], no bias */
+  SfTensor *pos_emb;               /* [N + 1, H] */
+  SfTensor *pre_ln_g, *pre_ln_b;   /* [H] pre_layrnorm */
+  SfTensor *post_ln_g, *post_ln_b; /* [H] post_layernorm */
 } ClipVisionGlobals;
 
 typedef struct
 {
-  SfTensor *text_proj;   /* (P, Ht) */
-  SfTensor *visual_proj; /* (P, Hv) */
+  SfTensor *text_proj;   /* [P, Ht] */
+  SfTensor *visual_proj; /* [P, Hv] */
   SfTensor *logit_scale; /* () log of the similarity scale */
 } ClipHeadGlobals;
 
@@ -358,7 +358,7 @@ fail:
   return NULL;
 }
 
-/* Projects pooled [B, H] with @w (P, H) and L2-normalises: [B, P]. */
+/* Projects pooled [B, H] with @w [P, H] and L2-normalises: [B, P]. */
 static SfTensor *
 clip_project (const SfTensor *pooled, const SfTensor *w)
 {
@@ -397,7 +397,7 @@ clip_text_embed (ClipGraph *g, const SfTensor *input_ids, GError **error)
 {
   gint64 b = sf_tensor_dim (input_ids, 0), t = sf_tensor_dim (input_ids, 1);
   gint64 h = g->text.sizes[SZ_HIDDEN];
-  g_autoptr (SfTensor) x = sf_tensor_new_f32 (3, b, t, h); /* (B, T, H) */
+  g_autoptr (SfTensor) x = sf_tensor_new_f32 (3, b, t, h); /* [B, T, H] */
   g_autoptr (SfTensor) rows = sf_tensor_reshape (x, 2, (gint64[]){ b * t, h });
   g_autoptr (SfTensor) pos = sf_tensor_new_f32 (2, b * t, h);
   g_autofree gint64 *pos_ids = g_new (gint64, b * t);
@@ -467,9 +467,9 @@ clip_vision_embed (ClipGraph *g, const SfTensor *px)
   SfConv2dParams conv = { .stride = { patch, patch }, .groups = 1 };
   g_autoptr (SfTensor) maps = sf_tensor_new_f32 (4, b, h, g->grid, g->grid);
   g_autoptr (SfTensor) maps3 =
-      sf_tensor_reshape (maps, 3, (gint64[]){ b, h, n });        /* (B, H, N) */
-  g_autoptr (SfTensor) patches = sf_tensor_new_f32 (3, b, n, h); /* (B, N, H) */
-  g_autoptr (SfTensor) x = sf_tensor_new_f32 (3, b, t, h); /* (B, N + 1, H) */
+      sf_tensor_reshape (maps, 3, (gint64[]){ b, h, n });        /* [B, H, N] */
+  g_autoptr (SfTensor) patches = sf_tensor_new_f32 (3, b, n, h); /* [B, N, H] */
+  g_autoptr (SfTensor) x = sf_tensor_new_f32 (3, b, t, h); /* [B, N + 1, H] */
   g_autoptr (SfTensor) rows = sf_tensor_reshape (x, 2, (gint64[]){ b * t, h });
   g_autoptr (SfTensor) flat = sf_tensor_reshape (x, 2, (gint64[]){ b, t * h });
   g_autoptr (SfTensor) pos =

@@ -27,11 +27,11 @@ enum
 
 typedef struct
 {
-  SfTensor *word_emb;            /* (V, H) */
-  SfTensor *pos_emb;             /* (P, H) */
-  SfTensor *emb_ln_g, *emb_ln_b; /* (H) */
-  SfTensor *pre_w, *pre_b;       /* (H, H), (H) */
-  SfTensor *cls_w, *cls_b;       /* (labels, H), (labels) */
+  SfTensor *word_emb;            /* [V, H] */
+  SfTensor *pos_emb;             /* [P, H] */
+  SfTensor *emb_ln_g, *emb_ln_b; /* [H] */
+  SfTensor *pre_w, *pre_b;       /* [H, H], [H] */
+  SfTensor *cls_w, *cls_b;       /* [labels, H], (labels) */
 } DistilBertGlobals;
 
 typedef struct
@@ -217,7 +217,7 @@ distilbert_forward_text (gpointer data, const SfTextInput *in,
   gint64 b = sf_tensor_dim (in->input_ids, 0),
          t = sf_tensor_dim (in->input_ids, 1);
   gint64 h = g->sizes[SZ_HIDDEN];
-  SfTensor *x = sf_tensor_new_f32 (3, b, t, h); /* (B, T, H) */
+  SfTensor *x = sf_tensor_new_f32 (3, b, t, h); /* [B, T, H] */
   g_autoptr (SfTensor) x2 = sf_tensor_reshape (x, 2, (gint64[]){ b * t, h });
   g_autoptr (SfTensor) tmp = sf_tensor_new_f32 (2, b * t, h);
   g_autofree gint64 *pos = g_new (gint64, b * t);

@@ -48,23 +48,23 @@ enum
 
 typedef struct
 {
-  SfTensor *patch_w, *patch_b; /* (C, Cin, k, k), (C) */
-  SfTensor *pe_ln_g, *pe_ln_b; /* (C) after the patch conv */
-  SfTensor *ln_g, *ln_b;       /* (C) at the end of the stage */
-  SfTensor *mlp_w, *mlp_b;     /* (D, C), (D) decode head linear_c */
+  SfTensor *patch_w, *patch_b; /* [C, Cin, k, k], [C] */
+  SfTensor *pe_ln_g, *pe_ln_b; /* [C] after the patch conv */
+  SfTensor *ln_g, *ln_b;       /* [C] at the end of the stage */
+  SfTensor *mlp_w, *mlp_b;     /* [D, C], [D] decode head linear_c */
 } SegStageGlobals;
 
 typedef struct
 {
-  SfTensor *ln1_g, *ln1_b;                     /* (C) */
-  SfTensor *q_w, *q_b, *k_w, *k_b, *v_w, *v_b; /* (C, C), (C) */
-  SfTensor *sr_w, *sr_b;       /* (C, C, r, r), (C); sr_ratio > 1 */
-  SfTensor *sr_ln_g, *sr_ln_b; /* (C); sr_ratio > 1 */
-  SfTensor *o_w, *o_b;         /* (C, C), (C) */
-  SfTensor *ln2_g, *ln2_b;     /* (C) */
-  SfTensor *ffn1_w, *ffn1_b;   /* (I, C), (I) */
-  SfTensor *dw_w, *dw_b;       /* (I, 1, 3, 3), (I) */
-  SfTensor *ffn2_w, *ffn2_b;   /* (C, I), (C) */
+  SfTensor *ln1_g, *ln1_b;                     /* [C] */
+  SfTensor *q_w, *q_b, *k_w, *k_b, *v_w, *v_b; /* [C, C], [C] */
+  SfTensor *sr_w, *sr_b;       /* [C, C, r, r], [C]; sr_ratio > 1 */
+  SfTensor *sr_ln_g, *sr_ln_b; /* [C]; sr_ratio > 1 */
+  SfTensor *o_w, *o_b;         /* [C, C], [C] */
+  SfTensor *ln2_g, *ln2_b;     /* [C] */
+  SfTensor *ffn1_w, *ffn1_b;   /* [I, C], [I] */
+  SfTensor *dw_w, *dw_b;       /* [I, 1, 3, 3], [I] */
+  SfTensor *ffn2_w, *ffn2_b;   /* [C, I], [C] */
 } SegLayer;
 
 typedef struct
@@ -78,9 +78,9 @@ typedef struct
 
 typedef struct
 {
-  SfTensor *fuse_w;                         /* (D, S · D, 1, 1) */
-  SfTensor *bn_g, *bn_b, *bn_mean, *bn_var; /* (D) */
-  SfTensor *cls_w, *cls_b;                  /* (labels, D, 1, 1), (labels) */
+  SfTensor *fuse_w;                         /* [D, S · D, 1, 1] */
+  SfTensor *bn_g, *bn_b, *bn_mean, *bn_var; /* [D] */
+  SfTensor *cls_w, *cls_b;                  /* [labels, D, 1, 1], (labels) */
 } SegHead;
 
 typedef struct
@@ -400,7 +400,7 @@ seg_layer (const SegStage *st, const SegLayer *l, SfActivation act,
   g_autoptr (SfTensor) q = sf_tensor_new_f32 (3, b, n, c);
   g_autoptr (SfTensor) ctx = sf_tensor_new_f32 (3, b, n, c);
   g_autoptr (SfTensor) reduced = NULL, k = NULL, v = NULL;
-  g_autoptr (SfTensor) ffn = sf_tensor_new_f32 (3, b, n, inter); /* (B, N, I) */
+  g_autoptr (SfTensor) ffn = sf_tensor_new_f32 (3, b, n, inter); /* [B, N, I] */
   g_autoptr (SfTensor) ffn_map = NULL, conv_map = NULL, conv_tokens = NULL;
   const SfTensor *kv_in = normed;
   SfTensor *out = sf_tensor_new_f32 (3, b, n, c);

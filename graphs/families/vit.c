@@ -35,12 +35,12 @@ enum
 
 typedef struct
 {
-  SfTensor *cls_token;         /* (1, 1, H) */
-  SfTensor *pos_emb;           /* (1, N + 1, H) */
-  SfTensor *patch_w, *patch_b; /* (H, C, ph, pw), (H) */
-  SfTensor *ln_g, *ln_b;       /* (H) final layernorm */
-  SfTensor *pool_w, *pool_b;   /* (P, H), (P); ViTModel only */
-  SfTensor *cls_w, *cls_b;     /* (labels, H), (labels) */
+  SfTensor *cls_token;         /* [1, 1, H] */
+  SfTensor *pos_emb;           /* [1, N + 1, H] */
+  SfTensor *patch_w, *patch_b; /* [H, C, ph, pw], [H] */
+  SfTensor *ln_g, *ln_b;       /* [H] final layernorm */
+  SfTensor *pool_w, *pool_b;   /* [P, H], [P]; ViTModel only */
+  SfTensor *cls_w, *cls_b;     /* [labels, H], (labels) */
 } VitGlobals;
 
 typedef struct
@@ -51,7 +51,7 @@ typedef struct
   SfEncoderParams params;
   SfActivation pool_act;
   gint64 sizes[SZ_COUNT];
-  gint64 image[2]; /* image_size (h, w) */
+  gint64 image[2]; /* image_size [h, w] */
   gint64 grid[2];  /* patches per column, per row */
   gboolean classifier;
   SfWeightTarget target; /* with this variant's weight table */
@@ -238,11 +238,11 @@ vit_embed (VitGraph *g, const SfTensor *px)
     .groups = 1,
   };
   g_autoptr (SfTensor) maps =
-      sf_tensor_new_f32 (4, b, h, g->grid[0], g->grid[1]); /* (B, H, gh, gw) */
+      sf_tensor_new_f32 (4, b, h, g->grid[0], g->grid[1]); /* [B, H, gh, gw] */
   g_autoptr (SfTensor) maps3 =
       sf_tensor_reshape (maps, 3, (gint64[]){ b, h, n });
-  g_autoptr (SfTensor) patches = sf_tensor_new_f32 (3, b, n, h); /* (B, N, H) */
-  g_autoptr (SfTensor) x = sf_tensor_new_f32 (3, b, t, h); /* (B, N + 1, H) */
+  g_autoptr (SfTensor) patches = sf_tensor_new_f32 (3, b, n, h); /* [B, N, H] */
+  g_autoptr (SfTensor) x = sf_tensor_new_f32 (3, b, t, h); /* [B, N + 1, H] */
   g_autoptr (SfTensor) rows = sf_tensor_reshape (x, 2, (gint64[]){ b * t, h });
   g_autoptr (SfTensor) flat = sf_tensor_reshape (x, 2, (gint64[]){ b, t * h });
   g_autoptr (SfTensor) pos =

@@ -63,19 +63,19 @@ typedef struct
   SfTensor *conv_b[W2V_MAX_CONV];    /* (out), with conv_bias */
   SfTensor *conv_ln_g[W2V_MAX_CONV]; /* (out): layer 0 (group) or all (layer) */
   SfTensor *conv_ln_b[W2V_MAX_CONV];
-  SfTensor *fp_ln_g, *fp_ln_b;   /* (C) */
-  SfTensor *fp_w, *fp_b;         /* (H, C), (H) */
-  SfTensor *pos_g;               /* (1, 1, K) */
-  SfTensor *pos_v;               /* (H, H/groups, K) */
-  SfTensor *pos_b;               /* (H) */
-  SfTensor *enc_ln_g, *enc_ln_b; /* (H) */
-  SfTensor *lm_w, *lm_b;         /* (V, H), (V) */
+  SfTensor *fp_ln_g, *fp_ln_b;   /* [C] */
+  SfTensor *fp_w, *fp_b;         /* [H, C], [H] */
+  SfTensor *pos_g;               /* [1, 1, K] */
+  SfTensor *pos_v;               /* [H, H/groups, K] */
+  SfTensor *pos_b;               /* [H] */
+  SfTensor *enc_ln_g, *enc_ln_b; /* [H] */
+  SfTensor *lm_w, *lm_b;         /* [V, H], [V] */
 } W2vGlobals;
 
 typedef struct
 {
   W2vGlobals g;
-  SfTensor *pos_w; /* (H, H/groups, K): g·v/‖v‖, owned */
+  SfTensor *pos_w; /* [H, H/groups, K]: g·v/‖v‖, owned */
   SfEncoderLayer *layers;
   int n_layers;
   SfEncoderParams params;
@@ -465,7 +465,7 @@ w2v_feature_encoder (W2vGraph *g, const SfTensor *wave, GError **error)
     gint64 c = g->sizes[SZ_CONV_OUT (i)];
     gint64 t = sf_conv1d_out_size (sf_tensor_dim (x, 2),
         (int)g->sizes[SZ_CONV_K (i)], g->conv_stride[i], 0);
-    SfTensor *y = sf_tensor_new_f32 (3, b, c, t); /* (B, C, T) */
+    SfTensor *y = sf_tensor_new_f32 (3, b, c, t); /* [B, C, T] */
 
     sf_op_conv1d (
         y, x, g->g.conv_w[i], g->g.conv_b[i], g->conv_stride[i], 0, 1);
@@ -473,7 +473,7 @@ w2v_feature_encoder (W2vGraph *g, const SfTensor *wave, GError **error)
       sf_op_group_norm (y, y, (int)c, g->g.conv_ln_g[i], g->g.conv_ln_b[i],
           W2V_CONV_NORM_EPS);
     } else if (g->feat_norm == W2V_NORM_LAYER) {
-      g_autoptr (SfTensor) yt = sf_tensor_new_f32 (3, b, t, c); /* (B, T, C) */
+      g_autoptr (SfTensor) yt = sf_tensor_new_f32 (3, b, t, c); /* [B, T, C] */
       sf_op_transpose_last2 (yt, y);
       sf_op_layer_norm (
           yt, yt, g->g.conv_ln_g[i], g->g.conv_ln_b[i], W2V_CONV_NORM_EPS);
@@ -509,7 +509,7 @@ w2v_add_positions (W2vGraph *g, SfTensor *x)
   gint64 b = sf_tensor_dim (x, 0), t = sf_tensor_dim (x, 1);
   gint64 h = g->sizes[SZ_HIDDEN], k = g->sizes[SZ_POS_K];
   gint64 tp = sf_conv1d_out_size (t, (int)k, 1, (int)(k / 2));
-  g_autoptr (SfTensor) xt = sf_tensor_new_f32 (3, b, h, t);     /* (B, H, T) */
+  g_autoptr (SfTensor) xt = sf_tensor_new_f32 (3, b, h, t);     /* [B, H, T] */
   g_autoptr (SfTensor) pos = sf_tensor_new_f32 (3, b, h, tp);   /* (B, H, T') */
   g_autoptr (SfTensor) pos_t = sf_tensor_new_f32 (3, b, tp, h); /* (B, T', H) */
 
@@ -549,11 +549,11 @@ w2v_forward_audio (gpointer data, const SfAudioInput *in, gboolean want_hidden,
   t = sf_tensor_dim (conv, 2);
 
   /* Wav2Vec2FeatureProjection */
-  feats = sf_tensor_new_f32 (3, b, t, c); /* (B, T, C) */
+  feats = sf_tensor_new_f32 (3, b, t, c); /* [B, T, C] */
   normed = sf_tensor_new_f32 (3, b, t, c);
   sf_op_transpose_last2 (feats, conv);
   sf_op_layer_norm (normed, feats, g->g.fp_ln_g, g->g.fp_ln_b, g->params.eps);
-  x = sf_tensor_new_f32 (3, b, t, h); /* (B, T, H) */
+  x = sf_tensor_new_f32 (3, b, t, h); /* [B, T, H] */
   sf_op_linear (x, normed, g->g.fp_w, g->g.fp_b);
 
   w2v_add_positions (g, x);

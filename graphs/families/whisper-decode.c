@@ -24,7 +24,7 @@ struct SfWhisperState
   SfModel *model; /* owned reference */
   gint64 batch, capacity, length;
   SfTensor **self_k, **self_v;   /* n_dec × (B, capacity, D) */
-  SfTensor **cross_k, **cross_v; /* n_dec × (B, S, D) */
+  SfTensor **cross_k, **cross_v; /* n_dec × [B, S, D] */
 };
 
 gboolean
@@ -149,12 +149,12 @@ decoder_layer (SfWhisperState *s, int index, SfTensor *x)
   const WhisperLayer *l = &g->dec_layers[index];
   gint64 b = x->shape[0], t = x->shape[1], d = x->shape[2];
   gint64 f = sf_tensor_dim (l->fc1_w, 0);
-  g_autoptr (SfTensor) h = sf_tensor_new_f32 (3, b, t, d); /* (B, T, D) */
+  g_autoptr (SfTensor) h = sf_tensor_new_f32 (3, b, t, d); /* [B, T, D] */
   g_autoptr (SfTensor) q = sf_tensor_new_f32 (3, b, t, d);
   g_autoptr (SfTensor) k = sf_tensor_new_f32 (3, b, t, d);
   g_autoptr (SfTensor) v = sf_tensor_new_f32 (3, b, t, d);
   g_autoptr (SfTensor) ctx = sf_tensor_new_f32 (3, b, t, d);
-  g_autoptr (SfTensor) ffn = sf_tensor_new_f32 (3, b, t, f); /* (B, T, F) */
+  g_autoptr (SfTensor) ffn = sf_tensor_new_f32 (3, b, t, f); /* [B, T, F] */
   g_autoptr (SfTensor) keys = NULL; /* (B, past + T, D) */
   g_autoptr (SfTensor) values = NULL;
 
@@ -191,10 +191,10 @@ sf_whisper_state_step (SfWhisperState *s, const gint64 *ids, gint64 t,
 {
   const WhisperGraph *g;
   gint64 b, d, vocab;
-  g_autoptr (SfTensor) x = NULL;    /* (B, T, D) */
-  g_autoptr (SfTensor) flat = NULL; /* (B·T, D) view */
-  g_autoptr (SfTensor) pos = NULL;  /* (1, T, D) */
-  g_autoptr (SfTensor) last = NULL; /* (B, 1, D) */
+  g_autoptr (SfTensor) x = NULL;    /* [B, T, D] */
+  g_autoptr (SfTensor) flat = NULL; /* [B·T, D] view */
+  g_autoptr (SfTensor) pos = NULL;  /* [1, T, D] */
+  g_autoptr (SfTensor) last = NULL; /* [B, 1, D] */
   const SfTensor *proj;
   SfTensor *logits;
 

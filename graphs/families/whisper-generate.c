@@ -435,10 +435,10 @@ sf_whisper_generate (SfModel *model, const SfTensor *enc,
   SfWhisperOptions defaults = SF_WHISPER_OPTIONS_DEFAULT;
   const SfWhisperOptions *o = options ? options : &defaults;
   WhisperGraph *g;
-  g_autoptr (SfTensor) enc3 = NULL; /* (1, S, D) */
+  g_autoptr (SfTensor) enc3 = NULL; /* [1, S, D] */
   g_autoptr (SfWhisperState) st = NULL;
   g_autoptr (GArray) seq = g_array_new (FALSE, FALSE, sizeof (gint64));
-  g_autoptr (SfTensor) logits = NULL; /* (1, 1, V) */
+  g_autoptr (SfTensor) logits = NULL; /* [1, 1, V] */
   gint64 vocab, limit;
   guint begin;
 

@@ -26,8 +26,8 @@ enum
 /* One WhisperAttention: k_proj has no bias. */
 typedef struct
 {
-  SfTensor *q_w, *q_b; /* (D, D), (D) */
-  SfTensor *k_w;       /* (D, D) */
+  SfTensor *q_w, *q_b; /* [D, D], [D] */
+  SfTensor *k_w;       /* [D, D] */
   SfTensor *v_w, *v_b;
   SfTensor *o_w, *o_b; /* out_proj */
 } WhisperAttention;
@@ -41,20 +41,20 @@ typedef struct
   SfTensor *ln_cross_g, *ln_cross_b; /* encoder_attn_layer_norm (D) */
   WhisperAttention cross;
   SfTensor *ln_ffn_g, *ln_ffn_b; /* final_layer_norm (D) */
-  SfTensor *fc1_w, *fc1_b;       /* (F, D), (F) */
-  SfTensor *fc2_w, *fc2_b;       /* (D, F), (D) */
+  SfTensor *fc1_w, *fc1_b;       /* [F, D], [F] */
+  SfTensor *fc2_w, *fc2_b;       /* [D, F], [D] */
 } WhisperLayer;
 
 typedef struct
 {
-  SfTensor *conv1_w, *conv1_b;   /* (D, mels, 3), (D) */
-  SfTensor *conv2_w, *conv2_b;   /* (D, D, 3), (D) */
+  SfTensor *conv1_w, *conv1_b;   /* [D, mels, 3], [D] */
+  SfTensor *conv2_w, *conv2_b;   /* [D, D, 3], [D] */
   SfTensor *enc_pos;             /* (src_pos, D) */
   SfTensor *enc_ln_g, *enc_ln_b; /* encoder.layer_norm (D) */
-  SfTensor *tok_emb;             /* (V, D) decoder.embed_tokens */
+  SfTensor *tok_emb;             /* [V, D] decoder.embed_tokens */
   SfTensor *dec_pos;             /* (tgt_pos, D) */
   SfTensor *dec_ln_g, *dec_ln_b; /* decoder.layer_norm (D) */
-  SfTensor *proj_out;            /* (V, D); NULL when tied to tok_emb */
+  SfTensor *proj_out;            /* [V, D]; NULL when tied to tok_emb */
 } WhisperGlobals;
 
 /* generation_config.json (or config.json's generation fields). */

@@ -299,12 +299,12 @@ encoder_layer (const WhisperGraph *g, const WhisperLayer *l, SfTensor *x)
 {
   gint64 b = x->shape[0], t = x->shape[1], d = x->shape[2];
   gint64 f = sf_tensor_dim (l->fc1_w, 0);
-  g_autoptr (SfTensor) h = sf_tensor_new_f32 (3, b, t, d); /* (B, T, D) */
+  g_autoptr (SfTensor) h = sf_tensor_new_f32 (3, b, t, d); /* [B, T, D] */
   g_autoptr (SfTensor) q = sf_tensor_new_f32 (3, b, t, d);
   g_autoptr (SfTensor) k = sf_tensor_new_f32 (3, b, t, d);
   g_autoptr (SfTensor) v = sf_tensor_new_f32 (3, b, t, d);
   g_autoptr (SfTensor) ctx = sf_tensor_new_f32 (3, b, t, d);
-  g_autoptr (SfTensor) ffn = sf_tensor_new_f32 (3, b, t, f); /* (B, T, F) */
+  g_autoptr (SfTensor) ffn = sf_tensor_new_f32 (3, b, t, f); /* [B, T, F] */
 
   sf_op_layer_norm (h, x, l->ln_self_g, l->ln_self_b, WHISPER_LN_EPS);
   sf_op_linear (q, h, l->self.q_w, l->self.q_b);
@@ -329,10 +329,10 @@ whisper_forward_audio (gpointer data, const SfAudioInput *in,
   WhisperGraph *g = data;
   const SfTensor *feat = in->features;
   gint64 b, frames, t1, t2, d = g->sizes[D];
-  g_autoptr (SfTensor) c1 = NULL;  /* (B, D, frames) */
-  g_autoptr (SfTensor) c2 = NULL;  /* (B, D, T) */
-  g_autoptr (SfTensor) pos = NULL; /* (1, T, D) */
-  SfTensor *x;                     /* (B, T, D) */
+  g_autoptr (SfTensor) c1 = NULL;  /* [B, D, frames] */
+  g_autoptr (SfTensor) c2 = NULL;  /* [B, D, T] */
+  g_autoptr (SfTensor) pos = NULL; /* [1, T, D] */
+  SfTensor *x;                     /* [B, T, D] */
 
   if (feat == NULL || feat->dtype != SF_DTYPE_F32 || feat->ndim != 3
       || feat->shape[1] != g->sizes[MELS]) {

@@ -179,7 +179,7 @@ whisper_decode (SfModel *model, const SfTensor *enc, const GArray *prompt,
     gint64 eos, int tokens, GError **error)
 {
   g_autoptr (SfWhisperState) st = NULL;
-  g_autoptr (SfTensor) logits = NULL; /* (1, 1, V) */
+  g_autoptr (SfTensor) logits = NULL; /* [1, 1, V] */
 
   st = sf_whisper_state_new (model, enc, prompt->len + tokens, error);
   if (st == NULL)

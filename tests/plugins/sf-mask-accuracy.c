@@ -14,7 +14,7 @@
 typedef struct
 {
   int width, height;
-  guint8 *pixels; /* (height, width) */
+  guint8 *pixels; /* [height, width] */
 } Gray;
 
 static gboolean

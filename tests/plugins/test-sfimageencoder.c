@@ -23,7 +23,7 @@
 typedef struct
 {
   int width, height;
-  guint8 *rgb; /* (height, width, 3) */
+  guint8 *rgb; /* [height, width, 3] */
 } TestImage;
 
 static TestImage
