@@ -36,6 +36,7 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export OPENBLAS_NUM_THREADS=1
 export TMPDIR="$PWD/$dir/fuzz-tmp"
 logs="$dir/fuzz-logs"
+rm -f "$logs"/*.rc "$logs"/*.pid
 mkdir -p "$TMPDIR" "$logs" "$dir/artifacts"
 
 dict_of () {
@@ -57,9 +58,20 @@ run_one () {
   set +e
   nice -n 10 "$dir/tests/fuzz/fuzz-$h" -runs="$runs" -timeout=30 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/artifacts/$h-" \
-    "${extra[@]}" ${SF_FUZZ_ARGS:-} "$work" "${seeds[@]}" > "$logs/$h.log" 2>&1
+    "${extra[@]}" ${SF_FUZZ_ARGS:-} "$work" "${seeds[@]}" > "$logs/$h.log" 2>&1 &
+  echo $! > "$logs/$h.pid"
+  wait $!
   echo $? > "$logs/$h.rc"
+  rm -f "$logs/$h.pid"
 }
+
+# an interrupted run stops its fuzzers too
+stop_fuzzers () {
+  local p
+  for p in "$logs"/*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
+  return 0
+}
+trap 'stop_fuzzers; exit 130' INT TERM
 
 start=$(date +%s)
 for h in $harnesses; do
