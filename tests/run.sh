@@ -6,10 +6,18 @@
 #   ./tests/run.sh              release build in build/
 #   ./tests/run.sh --sanitize   AddressSanitizer + UndefinedBehaviorSanitizer
 #                               build in build-sanitize/
+#   ./tests/run.sh --fuzz [RUNS]  every libFuzzer harness, RUNS executions
+#                               each (default 20000, at most 60 s each),
+#                               in build-fuzz/
 # Extra arguments go to `meson test` (e.g. --suite verify).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . samples/deps.sh
+
+# A short pass for CI: at most 60 s per harness unless SF_FUZZ_MAX_TIME says.
+if [ "${1:-}" = "--fuzz" ]; then
+  SF_FUZZ_MAX_TIME=${SF_FUZZ_MAX_TIME:-60} exec tests/fuzz/run.sh "${2:-20000}"
+fi
 
 sanitize=0
 if [ "${1:-}" = "--sanitize" ]; then sanitize=1; shift; fi

@@ -103,7 +103,8 @@ parse_entry (
         cJSON_GetArraySize (shape), SF_TENSOR_MAX_DIMS);
   cJSON_ArrayForEach (dim, shape) {
     double v = cJSON_IsNumber (dim) ? dim->valuedouble : -1;
-    if (v < 0 || v != (double)(guint64)v || v > 1e15)
+    /* range first: casting a double past 2^64 is undefined */
+    if (v < 0 || v > 1e15 || v != (double)(guint64)v)
       return fail (error, SF_ERROR_PARSE, st->path,
           "tensor '%s': field 'shape' holds an invalid dimension", name);
     e.shape[e.ndim++] = (gint64)v;
@@ -120,7 +121,8 @@ parse_entry (
   {
     double b = cJSON_GetArrayItem (offsets, 0)->valuedouble;
     double en = cJSON_GetArrayItem (offsets, 1)->valuedouble;
-    if (b < 0 || en < b || b != (double)(guint64)b || en != (double)(guint64)en)
+    if (b < 0 || en < b || en >= 0x1p64 || b != (double)(guint64)b
+        || en != (double)(guint64)en)
       return fail (error, SF_ERROR_INVALID, st->path,
           "tensor '%s': data_offsets [%.0f, %.0f] are invalid", name, b, en);
     e.begin = (guint64)b;
