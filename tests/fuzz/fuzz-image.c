@@ -95,7 +95,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (image == NULL || image->width != width || image->height != height)
     abort ();
   sf_image_processor_output_size (proc, width, height, &w, &h);
-  out = sf_image_processor_apply (proc, image);
+  out = sf_image_processor_process (proc, image, NULL);
   /* the size the elements negotiate caps with must be the one produced */
   if (out == NULL || out->shape[1] != h || out->shape[2] != w)
     abort ();

@@ -79,7 +79,9 @@ run_image (SfModel *model)
   if (proc == NULL)
     abort (); /* an image model loads its processor or fails */
   image = sf_image_new (20, 16);
-  pixels = sf_image_processor_apply (proc, image);
+  pixels = sf_image_processor_process (proc, image, &error);
+  if (pixels == NULL)
+    return; /* a size the processor refuses, with an error */
   shape[2] = pixels->shape[1];
   shape[3] = pixels->shape[2];
   in.pixel_values = sf_tensor_reshape (pixels, 4, shape);

@@ -45,7 +45,7 @@ run_image (const char *path)
   image = sf_image_new (13, 9);
   for (int i = 0; i < 13 * 9 * 3; i++)
     image->data[i] = (guint8)(i * 37);
-  out = sf_image_processor_apply (proc, image);
+  out = sf_image_processor_process (proc, image, NULL);
   if (out == NULL || out->ndim != 3 || out->shape[0] != 3 || out->shape[1] != h
       || out->shape[2] != w)
     abort ();
