@@ -188,8 +188,13 @@ gst_sf_audio_encoder_encode (
   }
   if (count > 0) {
     outs = sf_task_run_audio (self->task, samples, lengths, count, &error);
-    if (outs == NULL)
-      goto failed;
+    if (outs == NULL) {
+      GST_ELEMENT_ERROR (self, STREAM, FAILED,
+          ("Could not run model \"%s\" on the audio: %s",
+              sf_model_name (sf_task_model (self->task)), error->message),
+          (NULL));
+      return GST_FLOW_ERROR;
+    }
   }
   for (i = 0, j = 0; i < n && ret == GST_FLOW_OK; i++) {
     if (wins[i].finite)
@@ -198,13 +203,6 @@ gst_sf_audio_encoder_encode (
       gst_sf_audio_encoder_skip (self, &wins[i]);
   }
   return ret;
-
-failed:
-  GST_ELEMENT_ERROR (self, STREAM, FAILED,
-      ("Could not run model \"%s\" on the audio: %s",
-          sf_model_name (sf_task_model (self->task)), error->message),
-      (NULL));
-  return GST_FLOW_ERROR;
 }
 
 /* Encodes every complete window; with @eos, then the tail. */

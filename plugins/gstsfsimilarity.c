@@ -176,8 +176,13 @@ gst_sf_similarity_score (GstSfSimilarity *self, GstBuffer *buf)
   gint64 n = sf_tensor_dim (self->prompts, 0);
 
   if (rows == NULL
-      || sf_tensor_dim (rows, 1) != sf_tensor_dim (self->prompts, 1))
-    goto bad_size;
+      || sf_tensor_dim (rows, 1) != sf_tensor_dim (self->prompts, 1)) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+        ("image buffers must hold one float32 tensor of rows of the text "
+         "embeddings' size (%" G_GINT64_FORMAT " values)",
+            sf_tensor_dim (self->prompts, 1)));
+    return GST_FLOW_ERROR;
+  }
   if (model == NULL)
     model = self->text_model;
   logits = sf_model_similarity (model, rows, self->prompts); /* [k, N] */
@@ -203,14 +208,6 @@ gst_sf_similarity_score (GstSfSimilarity *self, GstBuffer *buf)
         gst_sf_aggregator_push (agg, out, gst_sf_aggregator_next_pts (agg, t));
   }
   return ret;
-
-bad_size : {
-  GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
-      ("image buffers must hold one float32 tensor of rows of the text "
-       "embeddings' size (%" G_GINT64_FORMAT " values)",
-          sf_tensor_dim (self->prompts, 1)));
-  return GST_FLOW_ERROR;
-}
 }
 
 static GstFlowReturn

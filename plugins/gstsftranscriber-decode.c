@@ -113,7 +113,7 @@ gst_sf_transcriber_decoder_use (
     GstSfTranscriberDecoder *dec, GstElement *element, SfModel *model)
 {
   SfTaskOptions options = SF_TASK_OPTIONS_INIT (SF_MODALITY_AUDIO);
-  g_autoptr (GError) error = NULL;
+  GError *error = NULL;
 
   if (dec->task != NULL && sf_task_model (dec->task) == model)
     return TRUE;
@@ -144,6 +144,7 @@ failed:
       ("Cannot transcribe with model \"%s\": %s", sf_model_name (model),
           error->message),
       (NULL));
+  g_error_free (error);
   gst_sf_transcriber_decoder_clear (dec);
   return FALSE;
 unsupported:

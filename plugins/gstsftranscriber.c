@@ -338,14 +338,15 @@ gst_sf_transcriber_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   GstSfTranscriber *self = GST_SF_TRANSCRIBER (parent);
   const GstSfTensorInfo *t = &self->in_info.tensors[0];
   SfModel *model = gst_sf_buffer_get_model (buffer);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GArray) out = sf_transcript_piece_array_new ();
+  GError *error = NULL;
+  GArray *out;
   SfWhisperOptions opts = SF_WHISPER_OPTIONS_DEFAULT;
-  g_autofree gchar *language = NULL;
+  gchar *language = NULL;
   GstMapInfo map;
   gint64 inner, rows;
   double start, duration;
   gboolean ok;
+  GstFlowReturn ret;
 
   if (model == NULL)
     goto no_model;
@@ -377,14 +378,18 @@ gst_sf_transcriber_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   self->n_windows++;
 
   gst_sf_transcriber_whisper_options (self, &opts, &language);
+  out = sf_transcript_piece_array_new ();
   ok = gst_sf_transcriber_decoder_window (&self->dec, &opts,
       (const float *)map.data, rows, inner, start, duration, self->hop, out,
       &error);
   gst_buffer_unmap (buffer, &map);
   gst_buffer_unref (buffer);
+  g_free (language);
   if (!ok)
     goto failed;
-  return gst_sf_transcriber_emit_pieces (self, out);
+  ret = gst_sf_transcriber_emit_pieces (self, out);
+  g_array_unref (out);
+  return ret;
 
 no_model:
   GST_ELEMENT_ERROR (self, STREAM, FORMAT,
@@ -393,13 +398,14 @@ no_model:
   gst_buffer_unref (buffer);
   return GST_FLOW_ERROR;
 bad_shape : {
-  g_autofree gchar *dims = gst_sf_tensor_info_dims_string (t);
+  gchar *dims = gst_sf_tensor_info_dims_string (t);
 
   GST_ELEMENT_ERROR (self, STREAM, FORMAT,
       ("sftranscriber needs one window of frames per buffer (dimensions "
        "\"inner:T:1\"), got \"%s\".",
           dims),
       (NULL));
+  g_free (dims);
   gst_buffer_unref (buffer);
   return GST_FLOW_ERROR;
 }
@@ -413,6 +419,8 @@ failed:
       ("Could not transcribe with model \"%s\": %s",
           sf_model_name (sf_task_model (self->dec.task)), error->message),
       (NULL));
+  g_error_free (error);
+  g_array_unref (out);
   return GST_FLOW_ERROR;
 }
 

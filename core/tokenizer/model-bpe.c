@@ -487,7 +487,7 @@ sf_model_bpe_new_from_json (const cJSON *node, const char *field,
   const char *unk = NULL, *prefix = NULL, *suffix = NULL;
   const cJSON *merges = cJSON_GetObjectItemCaseSensitive (node, "merges");
   const cJSON *dropout = cJSON_GetObjectItemCaseSensitive (node, "dropout");
-  g_autoptr (GString) merged = g_string_new (NULL);
+  GString *merged = g_string_new (NULL);
   BpeModel *self;
   const cJSON *item;
   guint rank = 0;
@@ -547,9 +547,11 @@ sf_model_bpe_new_from_json (const cJSON *node, const char *field,
     if (!read_merge (self, item, rank++, field, ctx, merged, error))
       goto fail;
   }
+  g_string_free (merged, TRUE);
   return &self->parent;
 
 fail:
+  g_string_free (merged, TRUE);
   if (self->vocab == NULL)
     self->vocab = sf_vocab_new ();
   bpe_free (&self->parent);

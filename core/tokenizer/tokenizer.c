@@ -289,7 +289,7 @@ SfTokenizer *
 sf_tokenizer_load_root (
     cJSON *root, const char *origin, const char *dir, GError **error)
 {
-  g_autoptr (SfTokenizer) tok = NULL;
+  SfTokenizer *tok;
   SfTokLoadContext ctx = { origin };
   const cJSON *node, *padding;
   gboolean ok = FALSE;
@@ -338,7 +338,9 @@ sf_tokenizer_load_root (
 
 out:
   cJSON_Delete (root);
-  return ok ? g_steal_pointer (&tok) : NULL;
+  if (!ok)
+    g_clear_pointer (&tok, sf_tokenizer_free);
+  return tok;
 }
 
 SfTokenizer *

@@ -156,10 +156,9 @@ special_id (SfTokenizer *tok, const char *token, gint32 *next_id)
 SfTokenizer *
 sf_tokenizer_load_vocab_txt (const char *dir, GError **error)
 {
-  g_autoptr (SfTokenizer) tok = NULL;
-  g_autofree char *vocab_path = g_build_filename (dir, "vocab.txt", NULL);
-  g_autofree char *config_path =
-      g_build_filename (dir, "tokenizer_config.json", NULL);
+  SfTokenizer *tok = NULL;
+  char *vocab_path = g_build_filename (dir, "vocab.txt", NULL);
+  char *config_path = g_build_filename (dir, "tokenizer_config.json", NULL);
   SfTokLoadContext ctx = { config_path };
   gboolean lowercase = TRUE, chinese = TRUE, strip = -1;
   const char *unk = "[UNK]", *sep = "[SEP]", *pad = "[PAD]";
@@ -171,7 +170,7 @@ sf_tokenizer_load_vocab_txt (const char *dir, GError **error)
 
   if (g_file_test (config_path, G_FILE_TEST_EXISTS)
       && (config = sf_tok_json_load (config_path, error)) == NULL)
-    return NULL;
+    goto out;
 
   tok = g_new0 (SfTokenizer, 1);
   tok->added = sf_added_vocab_new ();
@@ -219,5 +218,9 @@ sf_tokenizer_load_vocab_txt (const char *dir, GError **error)
 
 out:
   cJSON_Delete (config);
-  return ok ? g_steal_pointer (&tok) : NULL;
+  if (!ok)
+    g_clear_pointer (&tok, sf_tokenizer_free);
+  g_free (config_path);
+  g_free (vocab_path);
+  return tok;
 }

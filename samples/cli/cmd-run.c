@@ -204,9 +204,9 @@ sf_cmd_run (int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &opts.json, "One JSON object per input",
         NULL },
     { NULL } };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL");
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SfModel) model = NULL;
+  GOptionContext *ctx = g_option_context_new ("MODEL");
+  GError *error = NULL;
+  SfModel *model = NULL;
   int n_inputs, rc = 2;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -249,5 +249,8 @@ out:
   g_free (opts.mask);
   g_free (opts.audio);
   g_free (opts.pooling);
+  sf_model_unref (model);
+  g_clear_error (&error);
+  g_option_context_free (ctx);
   return rc;
 }

@@ -88,9 +88,9 @@ sf_cmd_verify (int argc, char **argv)
         "OUT" },
     { NULL }
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("CASE_DIR");
-  g_autoptr (GError) error = NULL;
-  g_autofree char *case_path = NULL, *io_path = NULL;
+  GOptionContext *ctx = g_option_context_new ("CASE_DIR");
+  GError *error = NULL;
+  char *case_path = NULL, *io_path = NULL;
   SfVerify v = { 0 };
   int rc = 2;
 
@@ -103,6 +103,8 @@ sf_cmd_verify (int argc, char **argv)
     fprintf (stderr, "%s\n",
         error ? error->message
               : "usage: streamformer verify CASE_DIR [--dump OUT]");
+    g_clear_error (&error);
+    g_option_context_free (ctx);
     g_free (dump);
     return 2;
   }
@@ -141,5 +143,9 @@ out:
   g_ptr_array_unref (v.dump_names);
   g_ptr_array_unref (v.dump_tensors);
   g_free (dump);
+  g_free (io_path);
+  g_free (case_path);
+  g_clear_error (&error);
+  g_option_context_free (ctx);
   return rc;
 }

@@ -246,10 +246,10 @@ int
 sf_run_audio (SfModel *model, const char *path, int top_k, gboolean json)
 {
   SfTaskOptions options = SF_TASK_OPTIONS_INIT (SF_MODALITY_AUDIO);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SfTask) task = sf_task_new (model, &options, &error);
-  g_autoptr (GPtrArray) outs = NULL;
-  g_autofree float *samples = NULL;
+  GError *error = NULL;
+  SfTask *task = sf_task_new (model, &options, &error);
+  GPtrArray *outs = NULL;
+  float *samples = NULL;
   SfTaskKind kind;
   gsize n = 0;
   int rc = 1;
@@ -260,8 +260,10 @@ sf_run_audio (SfModel *model, const char *path, int top_k, gboolean json)
   if (samples == NULL)
     goto out;
   kind = sf_task_kind (task);
-  if (kind == SF_TASK_TRANSCRIBE) /* windows, generation and segments */
-    return sf_run_whisper (task, samples, n, json);
+  if (kind == SF_TASK_TRANSCRIBE) { /* windows, generation and segments */
+    rc = sf_run_whisper (task, samples, n, json);
+    goto out;
+  }
   if (kind != SF_TASK_CLASSIFY && kind != SF_TASK_CTC) {
     g_set_error (&error, SF_ERROR, SF_ERROR_UNSUPPORTED,
         "%s: `run` has no task for a %s model (%s)", sf_model_dir (model),
@@ -279,7 +281,13 @@ sf_run_audio (SfModel *model, const char *path, int top_k, gboolean json)
     rc = print_transcript (model, path, outs->pdata[0], json, &error);
 
 out:
-  if (error)
+  if (error) {
     fprintf (stderr, "streamformer: %s\n", error->message);
-  return error ? 1 : rc;
+    rc = 1;
+  }
+  g_free (samples);
+  g_clear_pointer (&outs, g_ptr_array_unref);
+  sf_task_unref (task);
+  g_clear_error (&error);
+  return rc;
 }

@@ -47,15 +47,13 @@ sf_run_whisper (SfTask *task, const float *samples, gsize n, gboolean json)
     if (states == NULL
         || !sf_whisper_generate (model, states->pdata[0], &opts, ids, &error)
         || !sf_whisper_segments (model, (gint64 *)ids->data, ids->len,
-            (double)len / rate, segments, &error))
-      goto fail;
+            (double)len / rate, segments, &error)) {
+      fprintf (stderr, "streamformer: %s\n", error->message);
+      return 1;
+    }
     for (guint i = 0; i < segments->len; i++)
       print_segment (&g_array_index (segments, SfWhisperSegment, i),
           (double)start / rate, json);
   }
   return 0;
-
-fail:
-  fprintf (stderr, "streamformer: %s\n", error->message);
-  return 1;
 }
