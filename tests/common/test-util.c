@@ -12,6 +12,22 @@ sf_test_fixture (const char *case_name)
   return g_build_filename (root, case_name, NULL);
 }
 
+SfTensor *
+sf_test_fixture_tensor (const char *case_name, const char *name)
+{
+  g_autofree char *dir = sf_test_fixture (case_name);
+  g_autofree char *path = g_build_filename (dir, "io.safetensors", NULL);
+  g_autoptr (GError) error = NULL;
+  SfSafetensors *io = sf_safetensors_open (path, &error);
+  SfTensor *t;
+
+  g_assert_no_error (error);
+  t = sf_safetensors_get (io, name);
+  g_assert_nonnull (t);
+  sf_safetensors_unref (io);
+  return t;
+}
+
 char *
 sf_test_copy_fixture (const char *case_name)
 {

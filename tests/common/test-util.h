@@ -8,6 +8,9 @@ G_BEGIN_DECLS
 
 /* (transfer full) path of a fixture case folder. */
 char *sf_test_fixture (const char *case_name);
+/* (transfer full) tensor @name of the case's io.safetensors; fails the
+ * test when it is missing. */
+SfTensor *sf_test_fixture_tensor (const char *case_name, const char *name);
 /* (transfer full) a fresh temp folder holding a copy of the case's files. */
 char *sf_test_copy_fixture (const char *case_name);
 /* Rewrites @dir/@file after editing: every tensor passes through @edit,

@@ -11,6 +11,7 @@
 #include "core/blas.h"
 #include "core/error.h"
 #include "core/threads.h"
+#include "tests/common/test-ops-util.h"
 
 #include <float.h>
 #include <math.h>
@@ -19,58 +20,24 @@
 /* ------------------------------------------------------------------ */
 /* Helpers */
 
+/* sf_test_random_tensor with the shape as arguments. */
 static SfTensor *
 random_tensor (GRand *rand, double lo, double hi, int ndim, ...)
 {
   gint64 shape[SF_TENSOR_MAX_DIMS];
-  SfTensor *t;
-  float *d;
-  gint64 i, n;
   va_list ap;
-  int k;
 
   va_start (ap, ndim);
-  for (k = 0; k < ndim; k++)
+  for (int k = 0; k < ndim; k++)
     shape[k] = va_arg (ap, gint64);
   va_end (ap);
-  t = sf_tensor_new (SF_DTYPE_F32, ndim, shape);
-  d = sf_tensor_f32 (t);
-  n = sf_tensor_numel (t);
-  for (i = 0; i < n; i++)
-    d[i] = (float)g_rand_double_range (rand, lo, hi);
-  return t;
+  return sf_test_random_tensor (rand, lo, hi, ndim, shape);
 }
 
 static SfTensor *
 empty_like (const SfTensor *t)
 {
   return sf_tensor_new (t->dtype, t->ndim, t->shape);
-}
-
-/* Checks @got against @ref; tolerances on max-abs and on normalised MSE. */
-static void
-check_close (const char *what, const float *got, const double *ref, gint64 n,
-    double max_abs_tol, double nmse_tol)
-{
-  double max_abs = 0.0, err2 = 0.0, ref2 = 0.0, nmse;
-  gint64 i;
-
-  for (i = 0; i < n; i++) {
-    double e = fabs ((double)got[i] - ref[i]);
-
-    if (!isfinite (got[i]))
-      g_test_message (
-          "%s: element %" G_GINT64_FORMAT " is %g", what, i, got[i]);
-    g_assert_true (isfinite (got[i]));
-    max_abs = MAX (max_abs, e);
-    err2 += e * e;
-    ref2 += ref[i] * ref[i];
-  }
-  nmse = ref2 > 0.0 ? err2 / ref2 : err2;
-  g_test_message ("%s: n=%" G_GINT64_FORMAT " max_abs=%.3g nmse=%.3g", what, n,
-      max_abs, nmse);
-  g_assert_cmpfloat (max_abs, <=, max_abs_tol);
-  g_assert_cmpfloat (nmse, <=, nmse_tol);
 }
 
 #define F32(t) sf_tensor_f32 (t)
@@ -107,7 +74,8 @@ check_linear (
         acc += (double)F32 (x)[i * k + p] * F32 (w)[j * k + p];
       ref[i * n + j] = acc;
     }
-  check_close (what, F32 (out), ref, rows * n, 1e-5 * MAX (k, 1) + 1e-6, 1e-10);
+  sf_test_check_close (
+      what, F32 (out), ref, rows * n, 1e-5 * MAX (k, 1) + 1e-6, 1e-10);
   g_free (ref);
 }
 
@@ -163,8 +131,8 @@ check_matmul (GRand *rand, gint64 m, gint64 n, gint64 k, gboolean trans_b)
             * (trans_b ? F32 (b)[j * k + p] : F32 (b)[p * n + j]);
       ref[i * n + j] = acc;
     }
-  check_close (trans_b ? "matmul a.bT" : "matmul a.b", F32 (out), ref, m * n,
-      1e-5 * k, 1e-10);
+  sf_test_check_close (trans_b ? "matmul a.bT" : "matmul a.b", F32 (out), ref,
+      m * n, 1e-5 * k, 1e-10);
   g_free (ref);
 }
 
@@ -234,7 +202,7 @@ check_layer_norm (GRand *rand, gint64 rows, gint64 cols, double offset,
       rows, cols, eps, in_place ? " in place" : "");
 
   sf_op_layer_norm (out, x, g, b, eps);
-  check_close (what, F32 (out), ref, rows * cols, 2e-5, 1e-10);
+  sf_test_check_close (what, F32 (out), ref, rows * cols, 2e-5, 1e-10);
   g_free (ref);
 }
 
@@ -313,7 +281,7 @@ check_softmax (
       rows, cols, spread, in_place ? " in place" : "");
 
   sf_op_softmax (out, x);
-  check_close (what, F32 (out), ref, rows * cols, 1e-6, 1e-11);
+  sf_test_check_close (what, F32 (out), ref, rows * cols, 1e-6, 1e-11);
   g_free (ref);
 }
 
@@ -386,8 +354,8 @@ check_l2 (GRand *rand, gint64 rows, gint64 cols, gboolean in_place)
   }
   out = in_place ? sf_tensor_ref (x) : empty_like (x);
   sf_op_l2_normalize (out, x);
-  check_close (in_place ? "l2 normalize in place" : "l2 normalize", F32 (out),
-      ref, rows * cols, 1e-6, 1e-11);
+  sf_test_check_close (in_place ? "l2 normalize in place" : "l2 normalize",
+      F32 (out), ref, rows * cols, 1e-6, 1e-11);
   g_free (ref);
 }
 
@@ -447,7 +415,7 @@ check_activation (SfActivation act, gint64 n, gboolean in_place)
     ref[i] = ref_activation (act, F32 (x)[i]);
   out = in_place ? sf_tensor_ref (x) : empty_like (x);
   sf_op_activation (out, x, act);
-  check_close (what, F32 (out), ref, 3 * n, 1e-5, 1e-12);
+  sf_test_check_close (what, F32 (out), ref, 3 * n, 1e-5, 1e-12);
   g_free (ref);
   g_rand_free (rand);
 }
@@ -506,7 +474,7 @@ test_sigmoid (void)
   for (i = 0; i < 1000; i++)
     ref[i] = 1.0 / (1.0 + exp (-(double)F32 (x)[i]));
   sf_op_sigmoid (out, x);
-  check_close ("sigmoid", F32 (out), ref, 1000, 1e-6, 1e-12);
+  sf_test_check_close ("sigmoid", F32 (out), ref, 1000, 1e-6, 1e-12);
   g_rand_free (rand);
 }
 
@@ -567,10 +535,10 @@ test_add_same_shape (void)
   for (i = 0; i < n; i++)
     ref[i] = (double)F32 (a)[i] + F32 (b)[i];
   sf_op_add (out, a, b);
-  check_close ("add", F32 (out), ref, n, 1e-6, 1e-13);
+  sf_test_check_close ("add", F32 (out), ref, n, 1e-6, 1e-13);
   /* In place on either operand (the residual pattern). */
   sf_op_add (b, a, b);
-  check_close ("add into b", F32 (b), ref, n, 1e-6, 1e-13);
+  sf_test_check_close ("add into b", F32 (b), ref, n, 1e-6, 1e-13);
   g_free (ref);
   g_rand_free (rand);
 }
@@ -589,9 +557,9 @@ test_add_broadcast (void)
   for (i = 0; i < n; i++)
     ref[i] = (double)F32 (a)[i] + F32 (b)[i % 77];
   sf_op_add (out, a, b);
-  check_close ("add broadcast", F32 (out), ref, n, 1e-6, 1e-13);
+  sf_test_check_close ("add broadcast", F32 (out), ref, n, 1e-6, 1e-13);
   sf_op_add (a, a, b);
-  check_close ("add broadcast in place", F32 (a), ref, n, 1e-6, 1e-13);
+  sf_test_check_close ("add broadcast in place", F32 (a), ref, n, 1e-6, 1e-13);
   g_free (ref);
   g_rand_free (rand);
 }
@@ -609,9 +577,9 @@ test_scale (void)
   for (i = 0; i < n; i++)
     ref[i] = F32 (x)[i] * 0.125;
   sf_op_scale (out, x, 0.125f);
-  check_close ("scale", F32 (out), ref, n, 0.0, 0.0);
+  sf_test_check_close ("scale", F32 (out), ref, n, 0.0, 0.0);
   sf_op_scale (x, x, 0.125f);
-  check_close ("scale in place", F32 (x), ref, n, 0.0, 0.0);
+  sf_test_check_close ("scale in place", F32 (x), ref, n, 0.0, 0.0);
   g_free (ref);
   g_rand_free (rand);
 }
@@ -637,7 +605,7 @@ test_embedding_gather (void)
       ref[t * 24 + i] = F32 (table)[ids[t] * 24 + i];
   g_assert_true (sf_op_embedding (out, table, ids, 6, &error));
   g_assert_no_error (error);
-  check_close ("embedding", F32 (out), ref, 6 * 24, 0.0, 0.0);
+  sf_test_check_close ("embedding", F32 (out), ref, 6 * 24, 0.0, 0.0);
   g_rand_free (rand);
 }
 
@@ -721,7 +689,7 @@ test_mean_pool (void)
         g_strdup_printf ("mean pool, %s mask", sf_dtype_name (mask_dtypes[d]));
 
     sf_op_mean_pool (out, x, mask);
-    check_close (what, F32 (out), ref, batch * hidden, 1e-6, 1e-12);
+    sf_test_check_close (what, F32 (out), ref, batch * hidden, 1e-6, 1e-12);
   }
 
   /* No mask: the plain mean over all positions. */
@@ -733,7 +701,7 @@ test_mean_pool (void)
       ref[b * hidden + i] = acc / seq;
     }
   sf_op_mean_pool (out, x, NULL);
-  check_close (
+  sf_test_check_close (
       "mean pool, no mask", F32 (out), ref, batch * hidden, 1e-6, 1e-12);
   g_rand_free (rand);
 }
@@ -751,7 +719,7 @@ test_mean_pool_empty_mask (void)
 
   /* Σ mask = 0: the 1e-9 clamp gives zeros, not NaN. */
   sf_op_mean_pool (out, x, mask);
-  check_close ("mean pool, empty mask", F32 (out), ref, 8, 0.0, 0.0);
+  sf_test_check_close ("mean pool, empty mask", F32 (out), ref, 8, 0.0, 0.0);
   g_rand_free (rand);
 }
 
@@ -769,7 +737,7 @@ test_first_token (void)
     for (i = 0; i < 10; i++)
       ref[b * 10 + i] = F32 (x)[b * 60 + i];
   sf_op_first_token (out, x);
-  check_close ("first token", F32 (out), ref, 40, 0.0, 0.0);
+  sf_test_check_close ("first token", F32 (out), ref, 40, 0.0, 0.0);
   g_rand_free (rand);
 }
 
@@ -839,7 +807,7 @@ check_attention (guint seed, gint64 batch, gint64 tl, gint64 sl, int n_heads,
   for (i = 0; i < batch * tl * hid; i++)
     F32 (out)[i] = NAN;
   sf_op_attention (out, q, k, v, n_heads, mask, causal);
-  check_close (what, F32 (out), ref, batch * tl * hid, 2e-5, 1e-10);
+  sf_test_check_close (what, F32 (out), ref, batch * tl * hid, 2e-5, 1e-10);
   g_free (ref);
   g_rand_free (rand);
 }

@@ -271,22 +271,6 @@ test_audio_shapes (void)
 
 /* ---- numbers: the task's outputs against the transformers reference ---- */
 
-static SfTensor *
-golden (const char *case_name, const char *name)
-{
-  g_autofree char *dir = sf_test_fixture (case_name);
-  g_autofree char *path = g_build_filename (dir, "io.safetensors", NULL);
-  g_autoptr (GError) error = NULL;
-  SfSafetensors *io = sf_safetensors_open (path, &error);
-  SfTensor *t;
-
-  g_assert_no_error (error);
-  t = sf_safetensors_get (io, name);
-  g_assert_nonnull (t);
-  sf_safetensors_unref (io);
-  return t;
-}
-
 /* The case's texts and its tolerance. */
 static GPtrArray *
 case_texts (const char *case_name, double *atol, double *rtol)
@@ -337,7 +321,7 @@ check_text_outputs (const char *case_name, SfPooling pooling, int normalize,
   g_autoptr (SfModel) model = load_case (case_name);
   g_autoptr (SfTask) task =
       new_task (model, SF_MODALITY_TEXT, pooling, normalize);
-  g_autoptr (SfTensor) want = golden (case_name, golden_name);
+  g_autoptr (SfTensor) want = sf_test_fixture_tensor (case_name, golden_name);
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) texts = NULL;
   g_autoptr (GPtrArray) out = NULL;

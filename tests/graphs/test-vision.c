@@ -12,22 +12,6 @@
 #include <math.h>
 #include <string.h>
 
-static SfTensor *
-fixture_tensor (const char *case_name, const char *name)
-{
-  g_autofree char *dir = sf_test_fixture (case_name);
-  g_autofree char *path = g_build_filename (dir, "io.safetensors", NULL);
-  g_autoptr (GError) error = NULL;
-  SfSafetensors *io = sf_safetensors_open (path, &error);
-  SfTensor *t;
-
-  g_assert_no_error (error);
-  t = sf_safetensors_get (io, name);
-  g_assert_nonnull (t);
-  sf_safetensors_unref (io);
-  return t;
-}
-
 static double
 max_abs_diff (const SfTensor *a, const SfTensor *b)
 {
@@ -59,8 +43,9 @@ static void
 test_vit_logits (void)
 {
   g_autofree char *dir = sf_test_fixture ("vit-tiny-cls");
-  g_autoptr (SfTensor) px = fixture_tensor ("vit-tiny-cls", "pixel_values");
-  g_autoptr (SfTensor) ref = fixture_tensor ("vit-tiny-cls", "logits");
+  g_autoptr (SfTensor) px =
+      sf_test_fixture_tensor ("vit-tiny-cls", "pixel_values");
+  g_autoptr (SfTensor) ref = sf_test_fixture_tensor ("vit-tiny-cls", "logits");
   g_autoptr (SfTensor) logits = run_logits (dir, px);
 
   g_assert_cmpfloat (max_abs_diff (logits, ref), <, 1e-4);
@@ -100,7 +85,8 @@ test_vit_no_qkv_bias (void)
 {
   g_autofree char *zeroed = sf_test_copy_fixture ("vit-tiny-cls");
   g_autofree char *dropped = sf_test_copy_fixture ("vit-tiny-cls");
-  g_autoptr (SfTensor) px = fixture_tensor ("vit-tiny-cls", "pixel_values");
+  g_autoptr (SfTensor) px =
+      sf_test_fixture_tensor ("vit-tiny-cls", "pixel_values");
   g_autoptr (SfTensor) a = NULL, b = NULL, ref = NULL;
 
   sf_test_rewrite_safetensors (
@@ -110,7 +96,7 @@ test_vit_no_qkv_bias (void)
   set_config_bool (dropped, "qkv_bias", FALSE);
   a = run_logits (zeroed, px);
   b = run_logits (dropped, px);
-  ref = fixture_tensor ("vit-tiny-cls", "logits");
+  ref = sf_test_fixture_tensor ("vit-tiny-cls", "logits");
   g_assert_cmpfloat (max_abs_diff (a, b), ==, 0.0);
   g_assert_cmpfloat (max_abs_diff (a, ref), >, 1e-4); /* the biases matter */
   sf_test_remove_dir (zeroed);
@@ -139,9 +125,9 @@ test_segformer_labels (void)
 {
   g_autofree char *dir = sf_test_fixture ("segformer-tiny-seg");
   g_autoptr (SfTensor) px =
-      fixture_tensor ("segformer-tiny-seg", "pixel_values");
+      sf_test_fixture_tensor ("segformer-tiny-seg", "pixel_values");
   g_autoptr (SfTensor) ref =
-      fixture_tensor ("segformer-tiny-seg", "segmentation.chelsea");
+      sf_test_fixture_tensor ("segformer-tiny-seg", "segmentation.chelsea");
   g_autoptr (SfTensor) logits = run_logits (dir, px);
   g_autoptr (SfTensor) one = sf_tensor_slice0 (logits, 1, 1);
   g_autoptr (SfTensor) labels = sf_segment_labels (one, 451, 300);
