@@ -379,13 +379,7 @@ gst_sf_audio_encoder_eos (GstSfAudioEncoder *self, GstEvent *event)
   if (self->task != NULL)
     gst_sf_audio_windows_reset (&self->windows);
   self->discont = TRUE;
-  if (ret == GST_FLOW_FLUSHING) {
-    gst_event_unref (event);
-    return ret;
-  }
-  if (!gst_pad_push_event (self->src.pad, event) && ret == GST_FLOW_OK)
-    ret = GST_FLOW_ERROR;
-  return ret;
+  return gst_sf_src_push_eos (&self->src, event, ret);
 }
 
 static GstFlowReturn

@@ -158,6 +158,18 @@ gst_sf_src_set_segment (GstSfSrc *src, GstEvent *event)
   return gst_pad_push_event (src->pad, event);
 }
 
+GstFlowReturn
+gst_sf_src_push_eos (GstSfSrc *src, GstEvent *event, GstFlowReturn ret)
+{
+  if (ret == GST_FLOW_FLUSHING) {
+    gst_event_unref (event);
+    return ret;
+  }
+  if (!gst_pad_push_event (src->pad, event) && ret == GST_FLOW_OK)
+    ret = GST_FLOW_ERROR;
+  return ret;
+}
+
 gboolean
 gst_sf_src_push_caps (GstSfSrc *src, GstCaps *caps)
 {

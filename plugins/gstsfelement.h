@@ -65,6 +65,11 @@ gboolean gst_sf_src_set_segment (GstSfSrc *src, GstEvent *event);
 gboolean gst_sf_src_push_caps (GstSfSrc *src, GstCaps *caps);
 /* The same for other/tensors caps made from @info. */
 gboolean gst_sf_src_push_tensors (GstSfSrc *src, const GstSfTensorsInfo *info);
+/* Forwards @event (an EOS, transfer full) after the element's last output,
+ * whose flow was @ret, and returns the flow upstream should see: a
+ * flushing stream drops the EOS, and a refused EOS is an error. */
+GstFlowReturn gst_sf_src_push_eos (
+    GstSfSrc *src, GstEvent *event, GstFlowReturn ret);
 /* TRUE once caps went out. */
 gboolean gst_sf_src_has_caps (const GstSfSrc *src);
 

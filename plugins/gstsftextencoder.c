@@ -372,14 +372,11 @@ gst_sf_text_encoder_eos (GstSfTextEncoder *self, GstEvent *event)
     gst_sf_line_splitter_finish (&self->lines, items);
     ret = gst_sf_text_encoder_process (self, items);
   }
-  if (ret == GST_FLOW_FLUSHING) {
-    gst_event_unref (event);
-    return FALSE;
-  }
   /* Whoever returns ERROR posts it; not-linked/negotiated need one. */
-  if (ret < GST_FLOW_EOS && ret != GST_FLOW_ERROR && !self->posted_error)
+  if (ret < GST_FLOW_EOS && ret != GST_FLOW_ERROR && ret != GST_FLOW_FLUSHING
+      && !self->posted_error)
     GST_ELEMENT_FLOW_ERROR (self, ret);
-  return gst_pad_push_event (self->src.pad, event) && ret >= GST_FLOW_EOS;
+  return gst_sf_src_push_eos (&self->src, event, ret) >= GST_FLOW_EOS;
 }
 
 static gboolean

@@ -457,13 +457,7 @@ gst_sf_transcriber_eos (GstSfTranscriber *self, GstEvent *event)
     ret = gst_sf_transcriber_emit_pieces (self, out);
   }
   gst_sf_transcriber_reset (self);
-  if (ret == GST_FLOW_FLUSHING) {
-    gst_event_unref (event);
-    return ret;
-  }
-  if (!gst_pad_push_event (self->src.pad, event) && ret == GST_FLOW_OK)
-    ret = GST_FLOW_ERROR;
-  return ret;
+  return gst_sf_src_push_eos (&self->src, event, ret);
 }
 
 static GstFlowReturn

@@ -89,6 +89,8 @@ gboolean
 sf_image_family_check_input (const SfTensor *px, gint64 channels, gint64 height,
     gint64 width, GError **error)
 {
+  SfShape item = { 0 };
+
   if (px == NULL || px->dtype != SF_DTYPE_F32 || px->ndim != 4
       || px->shape[0] < 1 || px->shape[1] != channels || px->shape[2] < 1
       || px->shape[3] < 1) {
@@ -97,14 +99,8 @@ sf_image_family_check_input (const SfTensor *px, gint64 channels, gint64 height,
         channels);
     return FALSE;
   }
-  if (height > 0 && (px->shape[2] != height || px->shape[3] != width)) {
-    g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
-        "pixel_values are %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
-        " (HxW); the model takes %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT,
-        px->shape[2], px->shape[3], height, width);
-    return FALSE;
-  }
-  return TRUE;
+  sf_shape_set (&item, 3, px->shape[1], px->shape[2], px->shape[3]);
+  return sf_image_family_check_shape (&item, channels, height, width, error);
 }
 
 gboolean
