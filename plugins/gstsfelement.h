@@ -65,6 +65,10 @@ gboolean gst_sf_src_set_segment (GstSfSrc *src, GstEvent *event);
 gboolean gst_sf_src_push_caps (GstSfSrc *src, GstCaps *caps);
 /* The same for other/tensors caps made from @info. */
 gboolean gst_sf_src_push_tensors (GstSfSrc *src, const GstSfTensorsInfo *info);
+/* Why caps could not be pushed: FLUSHING while the pad shuts down (a state
+ * change or a flush raced the push), which is no error; NOT_NEGOTIATED
+ * when downstream refused them. */
+GstFlowReturn gst_sf_src_caps_failure (const GstSfSrc *src);
 /* TRUE once caps went out. */
 gboolean gst_sf_src_has_caps (const GstSfSrc *src);
 
