@@ -127,6 +127,8 @@ gst_sf_audio_encoder_push (
   if (caps == NULL || !gst_sf_audio_encoder_check_shape (self, win, out))
     return GST_FLOW_ERROR;
   if (!gst_sf_src_push_caps (&self->src, caps)) {
+    if (gst_sf_src_caps_failure (&self->src) == GST_FLOW_FLUSHING)
+      return GST_FLOW_FLUSHING;
     GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
         ("downstream did not accept the tensor caps"));
     return GST_FLOW_NOT_NEGOTIATED;

@@ -342,8 +342,9 @@ gst_sf_audio_encoder_set_caps (GstSfAudioEncoder *self, GstCaps *caps)
   GST_DEBUG_OBJECT (self, "input %s at %d Hz", GST_AUDIO_INFO_NAME (&info),
       GST_AUDIO_INFO_RATE (&info));
   if (!gst_sf_src_push_caps (&self->src, self->caps)) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
-        ("downstream did not accept the tensor caps"));
+    if (gst_sf_src_caps_failure (&self->src) == GST_FLOW_NOT_NEGOTIATED)
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+          ("downstream did not accept the tensor caps"));
     return FALSE;
   }
   return TRUE;

@@ -198,6 +198,13 @@ gst_sf_src_push_tensors (GstSfSrc *src, const GstSfTensorsInfo *info)
   return ok;
 }
 
+GstFlowReturn
+gst_sf_src_caps_failure (const GstSfSrc *src)
+{
+  return GST_PAD_IS_FLUSHING (src->pad) ? GST_FLOW_FLUSHING
+                                        : GST_FLOW_NOT_NEGOTIATED;
+}
+
 gboolean
 gst_sf_element_answer_caps (GstQuery *query, GstCaps *caps)
 {

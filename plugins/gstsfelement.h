@@ -70,6 +70,10 @@ gboolean gst_sf_src_push_tensors (GstSfSrc *src, const GstSfTensorsInfo *info);
  * flushing stream drops the EOS, and a refused EOS is an error. */
 GstFlowReturn gst_sf_src_push_eos (
     GstSfSrc *src, GstEvent *event, GstFlowReturn ret);
+/* Why caps could not be pushed: FLUSHING while the pad shuts down (a state
+ * change or a flush raced the push), which is no error; NOT_NEGOTIATED
+ * when downstream refused them. */
+GstFlowReturn gst_sf_src_caps_failure (const GstSfSrc *src);
 /* TRUE once caps went out. */
 gboolean gst_sf_src_has_caps (const GstSfSrc *src);
 

@@ -383,7 +383,7 @@ gst_sf_segmenter_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
 
   if (!push_caps (self, &out_info)) {
     gst_buffer_unref (out);
-    return GST_FLOW_NOT_NEGOTIATED;
+    return gst_sf_src_caps_failure (&self->src);
   }
   return gst_pad_push (self->src.pad, out);
 

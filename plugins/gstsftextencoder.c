@@ -264,6 +264,8 @@ gst_sf_text_encoder_push (
     return GST_FLOW_ERROR;
   }
   if (!gst_sf_src_push_tensors (&self->src, &info)) {
+    if (gst_sf_src_caps_failure (&self->src) == GST_FLOW_FLUSHING)
+      return GST_FLOW_FLUSHING;
     GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
         ("downstream did not accept the tensor caps"));
     self->posted_error = TRUE;

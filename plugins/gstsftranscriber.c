@@ -283,7 +283,7 @@ gst_sf_transcriber_emit (
   gsize len;
 
   if (!gst_sf_transcriber_push_caps (self))
-    return GST_FLOW_NOT_NEGOTIATED;
+    return gst_sf_src_caps_failure (&self->src);
   /* pts never go back, even for a segment that starts early */
   if (GST_CLOCK_TIME_IS_VALID (self->last_pts) && pts < self->last_pts)
     pts = self->last_pts;
@@ -475,8 +475,9 @@ gst_sf_transcriber_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
       gst_event_unref (event);
       if (!ok)
         return GST_FLOW_NOT_NEGOTIATED;
-      return gst_sf_transcriber_push_caps (self) ? GST_FLOW_OK
-                                                 : GST_FLOW_NOT_NEGOTIATED;
+      return gst_sf_transcriber_push_caps (self)
+          ? GST_FLOW_OK
+          : gst_sf_src_caps_failure (&self->src);
     }
     case GST_EVENT_SEGMENT: /* forwarded with the caps */
       return gst_sf_src_set_segment (&self->src, event) ? GST_FLOW_OK
