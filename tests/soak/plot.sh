@@ -9,6 +9,7 @@ set terminal pngcairo size 640,300 font ",9"
 set output "$png"
 set datafile separator ","
 set key bottom right
+set autoscale xfix
 set xlabel "seconds"
 set ylabel "RSS (MiB)"
 set y2label "open fds"
