@@ -34,13 +34,6 @@ sf_whisper_check (SfModel *model)
   return sf_whisper_graph_check (model, &g, NULL);
 }
 
-gint64
-sf_whisper_window_samples (SfModel *model)
-{
-  WhisperGraph *g;
-  return sf_whisper_graph_check (model, &g, NULL) ? g->window_samples : 0;
-}
-
 void
 sf_whisper_state_free (SfWhisperState *s)
 {

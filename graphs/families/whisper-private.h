@@ -88,8 +88,7 @@ typedef struct
   SfWeightTarget enc_target, dec_target;
   char *enc_prefix, *dec_prefix;
   WhisperGeneration gen;
-  gint64 window_samples; /* chunk_length · sampling_rate of the front-end */
-  SfModel *model;        /* not owned: the model owning this graph */
+  SfModel *model; /* not owned: the model owning this graph */
 } WhisperGraph;
 
 /* Whisper's LayerNorm epsilon (nn.LayerNorm's default; not in config.json). */

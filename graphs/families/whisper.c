@@ -200,7 +200,7 @@ whisper_load_frontend (
 {
   g_autofree char *path = sf_checkpoint_file (ckpt, "preprocessor_config.json");
   g_autoptr (SfConfig) pre = NULL;
-  gint64 feature_size, chunk, rate;
+  gint64 feature_size;
 
   if (path == NULL) {
     g_set_error (error, SF_ERROR, SF_ERROR_MISSING,
@@ -211,9 +211,7 @@ whisper_load_frontend (
   }
   pre = sf_config_load (path, error);
   if (pre == NULL
-      || !sf_config_int_or (pre, "feature_size", 80, &feature_size, error)
-      || !sf_config_int_or (pre, "chunk_length", 30, &chunk, error)
-      || !sf_config_int_or (pre, "sampling_rate", 16000, &rate, error))
+      || !sf_config_int_or (pre, "feature_size", 80, &feature_size, error))
     return FALSE;
   if (feature_size != g->sizes[MELS]) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
@@ -222,12 +220,11 @@ whisper_load_frontend (
         path, feature_size, g->sizes[MELS]);
     return FALSE;
   }
-  /* the front-end range-checks both fields: multiply only once it has */
+  /* the front-end reads and range-checks chunk_length and sampling_rate */
   model->audio_frontend =
       sf_audio_frontend_load (path, SF_AUDIO_FRONTEND_WHISPER_LOGMEL, error);
   if (model->audio_frontend == NULL)
     return FALSE;
-  g->window_samples = chunk * rate;
   return TRUE;
 }
 

@@ -16,9 +16,6 @@ G_BEGIN_DECLS
 
 /* TRUE when @model is a Whisper checkpoint. */
 gboolean sf_whisper_check (SfModel *model);
-/* Samples in one encoder window (chunk_length seconds): longer audio is
- * transcribed window by window. */
-gint64 sf_whisper_window_samples (SfModel *model);
 
 /* ---- the decoder with KV caches ---- */
 

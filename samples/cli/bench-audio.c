@@ -343,6 +343,7 @@ sf_bench_audio (SfModel *model, const SfBenchAudioOptions *opts)
   double seconds = opts->seconds;
   gint64 eos = -1;
   int rate, tokens = whisper ? opts->tokens : 0;
+  double window;
   gsize n;
 
   if (fe == NULL) {
@@ -352,13 +353,13 @@ sf_bench_audio (SfModel *model, const SfBenchAudioOptions *opts)
     return BENCH_AUDIO_EXIT_ERROR;
   }
   rate = sf_audio_frontend_sample_rate (fe);
+  window = (double)sf_audio_frontend_window_samples (fe);
   if (seconds <= 0)
-    seconds = whisper ? (double)sf_whisper_window_samples (model) / rate
-                      : BENCH_AUDIO_DEFAULT_SECONDS;
-  if (whisper && seconds * rate > sf_whisper_window_samples (model) + 0.5) {
+    seconds = whisper ? window / rate : BENCH_AUDIO_DEFAULT_SECONDS;
+  if (whisper && seconds * rate > window + 0.5) {
     g_printerr ("streamformer bench: --seconds %.2f is longer than Whisper's "
                 "%.0f s window\n",
-        seconds, (double)sf_whisper_window_samples (model) / rate);
+        seconds, window / rate);
     return BENCH_AUDIO_EXIT_USAGE;
   }
   if (tokens > 0 && !whisper_prompt (model, prompt, &eos, &error)) {
