@@ -17,10 +17,17 @@ split_items (SfTensor *batch, GPtrArray *items)
     g_ptr_array_add (items, sf_tensor_slice0 (batch, i, 1));
 }
 
-/* (transfer full) the F32 output the task names, or NULL. */
+/* (transfer full) as F32 the one of a forward pass's outputs that the task
+ * names (any may be NULL where the modality has none), or NULL. */
 static SfTensor *
-take_output (SfTensor *tensor, GError **error)
+take_output (const SfTask *task, SfTensor *logits, SfTensor *embeds,
+    SfTensor *pooler, SfTensor *hidden, GError **error)
 {
+  SfTensor *tensor = task->output == SF_TASK_OUT_LOGITS ? logits
+      : task->output == SF_TASK_OUT_EMBEDS              ? embeds
+      : task->output == SF_TASK_OUT_POOLER              ? pooler
+                                                        : hidden;
+
   if (tensor == NULL) {
     g_set_error (
         error, SF_ERROR, SF_ERROR_INVALID, "the model gave no output tensor");
@@ -45,22 +52,11 @@ run_text_batch (SfTask *task, const char *const *texts, guint n,
     *truncated = TRUE;
   if (!sf_model_forward_text (task->model, &input, FALSE, &output, error))
     goto fail;
-  switch (task->output) {
-    case SF_TASK_OUT_LOGITS: out = take_output (output.logits, error); break;
-    case SF_TASK_OUT_EMBEDS:
-      out = take_output (output.text_embeds, error);
-      break;
-    case SF_TASK_OUT_POOLER:
-      out = take_output (output.pooler_output, error);
-      break;
-    case SF_TASK_OUT_HIDDEN:
-      out = take_output (output.last_hidden_state, error);
-      break;
-    case SF_TASK_OUT_POOLED:
-      out =
-          sf_text_output_pool (&output, &input, task->pooling, task->normalize);
-      break;
-  }
+  if (task->output == SF_TASK_OUT_POOLED)
+    out = sf_text_output_pool (&output, &input, task->pooling, task->normalize);
+  else
+    out = take_output (task, output.logits, output.text_embeds,
+        output.pooler_output, output.last_hidden_state, error);
   if (out == NULL)
     goto fail;
   split_items (out, items);
@@ -135,11 +131,8 @@ run_stacked (SfTask *task, GPtrArray *inputs, GPtrArray *items, GError **error)
 
       if (!sf_model_forward_image (task->model, &input, FALSE, &output, error))
         return FALSE;
-      out = take_output (task->output == SF_TASK_OUT_LOGITS ? output.logits
-              : task->output == SF_TASK_OUT_EMBEDS ? output.image_embeds
-              : task->output == SF_TASK_OUT_POOLER ? output.pooler_output
-                                                   : output.last_hidden_state,
-          error);
+      out = take_output (task, output.logits, output.image_embeds,
+          output.pooler_output, output.last_hidden_state, error);
       sf_image_output_clear (&output);
     } else {
       SfAudioInput input = { batch };
@@ -147,10 +140,8 @@ run_stacked (SfTask *task, GPtrArray *inputs, GPtrArray *items, GError **error)
 
       if (!sf_model_forward_audio (task->model, &input, FALSE, &output, error))
         return FALSE;
-      out = take_output (task->output == SF_TASK_OUT_LOGITS
-              ? output.logits
-              : output.last_hidden_state,
-          error);
+      out = take_output (
+          task, output.logits, NULL, NULL, output.last_hidden_state, error);
       sf_audio_output_clear (&output);
     }
     if (out == NULL)
