@@ -22,6 +22,8 @@
 #include <glib.h>
 
 #include "core/io/checkpoint.h"
+#include "core/tensor.h"
+#include "graphs/model.h"
 
 G_BEGIN_DECLS
 
@@ -37,8 +39,19 @@ typedef struct
    * common processors. @ids [n_seqs][n_ids] are the tokens so far. */
   void (*process_logits) (gpointer self, const gint64 *ids, guint n_seqs,
       guint n_ids, float *logits);
+  void (*free) (gpointer self); /* frees self; the SfDecoder is g_new'd */
   gpointer self;
 } SfDecoder;
+
+/* A decoder of a generating @model (graphs/model-decoder.c) for up to
+ * @max_seqs live sequences. @source is the encoder's input as the family
+ * takes it: NULL for decoder-only models (GPT-2), the input token ids
+ * (I64 [1, n]) for BART and T5, the encoder's hidden states (F32
+ * [1, frames, D]) for Whisper; the decoder computes what it needs from it
+ * once. An error when the model does not generate. (transfer full) */
+SfDecoder *sf_model_decoder_new (
+    SfModel *model, const SfTensor *source, guint max_seqs, GError **error);
+void sf_decoder_free (SfDecoder *decoder); /* accepts NULL */
 
 /* transformers' GenerationConfig fields that decide decoding; -1 (or 0
  * where noted) when unset. */

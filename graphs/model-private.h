@@ -3,6 +3,7 @@
  * Not installed; plugins and the CLI use graphs/model.h only. */
 #pragma once
 
+#include "graphs/generate.h"
 #include "graphs/model.h"
 
 G_BEGIN_DECLS
@@ -43,6 +44,10 @@ typedef struct
    * outputs there are, with -1 for the sizes that follow the input. */
   gboolean (*output_shapes) (gpointer graph, SfModality input,
       const SfShape *in, SfOutputShapes *out, GError **error);
+  /* Generating families: an incremental decoder (graphs/generate.h); NULL
+   * for the others. */
+  SfDecoder *(*decoder_new) (
+      gpointer graph, const SfTensor *source, guint max_seqs, GError **error);
 } SfFamily;
 
 /* Sets @shape to the @ndim dimensions that follow. */
