@@ -32,6 +32,11 @@
  * model runs, so a live pipeline does not build up latency. Dropped frames
  * are reported in QoS messages on the bus.
  *
+ * Latency queries are answered with the inference time measured over the
+ * recent frames (plus a quarter as headroom), and a latency message is
+ * posted when a frame takes longer, so a live pipeline schedules frames
+ * for when their results can be ready; `latency-ms` pins the value.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 v4l2src ! videoconvert ! sfimageencoder model=./vit ! sfclassifier top-k=3 ! sfjsonsink
@@ -44,6 +49,7 @@
 #include "core/error.h"
 #include "gstsfelement.h"
 #include "gstsfimageencoder.h"
+#include "gstsflatency.h"
 #include "gstsfmodel.h"
 #include "gstsfvideo.h"
 
@@ -67,6 +73,7 @@ enum
   PROP_0,
   PROP_MODEL,
   PROP_INFERENCE_INTERVAL,
+  PROP_LATENCY_MS,
 };
 
 struct _GstSfImageEncoder
@@ -86,6 +93,7 @@ struct _GstSfImageEncoder
   gsize out_bytes;    /* of the negotiated output tensor */
   SfTensor *last;     /* last output [1, ...], reused between inferences */
   guint64 n_frames;   /* frames since the last (re)negotiation */
+  GstSfLatency latency;
 };
 
 #define gst_sf_image_encoder_parent_class parent_class
@@ -104,6 +112,7 @@ gst_sf_image_encoder_finalize (GObject *object)
   g_free (self->model_path);
   sf_tensor_unref (self->last);
   sf_task_unref (self->task);
+  gst_sf_latency_clear (&self->latency);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -123,6 +132,9 @@ gst_sf_image_encoder_set_property (
     case PROP_INFERENCE_INTERVAL:
       self->interval = g_value_get_uint (value);
       break;
+    case PROP_LATENCY_MS:
+      gst_sf_latency_set_pinned (&self->latency, value);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -139,6 +151,9 @@ gst_sf_image_encoder_get_property (
     case PROP_MODEL: g_value_set_string (value, self->model_path); break;
     case PROP_INFERENCE_INTERVAL:
       g_value_set_uint (value, self->interval);
+      break;
+    case PROP_LATENCY_MS:
+      gst_sf_latency_get_pinned (&self->latency, value);
       break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
@@ -175,6 +190,7 @@ gst_sf_image_encoder_stop (GstBaseTransform *trans)
   GstSfImageEncoder *self = GST_SF_IMAGE_ENCODER (trans);
 
   g_clear_pointer (&self->last, sf_tensor_unref);
+  gst_sf_latency_reset (&self->latency);
   /* A caps query still running keeps its own reference. */
   gst_sf_element_set_task (GST_ELEMENT (self), &self->task, NULL);
   return TRUE;
@@ -325,6 +341,7 @@ gst_sf_image_encoder_transform (
     return GST_FLOW_ERROR;
   }
   if (self->last == NULL || self->n_frames % interval == 0) {
+    GstClockTime began = gst_util_get_timestamp ();
     SfTensor *out = encode_frame (self, task, inbuf, &error);
 
     if (out == NULL) {
@@ -342,6 +359,8 @@ gst_sf_image_encoder_transform (
     }
     sf_tensor_unref (self->last);
     self->last = out;
+    gst_sf_latency_record (
+        &self->latency, GST_ELEMENT (self), gst_util_get_timestamp () - began);
   }
   self->n_frames++;
 
@@ -350,6 +369,20 @@ gst_sf_image_encoder_transform (
   gst_sf_buffer_add_model_meta (outbuf, sf_task_model (task), NULL, media);
   gst_buffer_unref (media);
   return GST_FLOW_OK;
+}
+
+/* Latency queries: upstream's latency plus the inference time. */
+static gboolean
+gst_sf_image_encoder_query (
+    GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
+{
+  GstSfImageEncoder *self = GST_SF_IMAGE_ENCODER (trans);
+
+  if (!GST_BASE_TRANSFORM_CLASS (parent_class)->query (trans, direction, query))
+    return FALSE;
+  if (direction == GST_PAD_SRC && GST_QUERY_TYPE (query) == GST_QUERY_LATENCY)
+    gst_sf_latency_add_to_query (&self->latency, GST_ELEMENT (self), query, 0);
+  return TRUE;
 }
 
 static void
@@ -372,6 +405,7 @@ gst_sf_image_encoder_class_init (GstSfImageEncoderClass *klass)
           1, G_MAXINT, DEFAULT_INFERENCE_INTERVAL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
               | GST_PARAM_MUTABLE_PLAYING));
+  gst_sf_latency_install_property (gobject_class, PROP_LATENCY_MS);
 
   gst_element_class_set_static_metadata (element_class,
       "Streamformer image encoder", "Filter/Converter/Video",
@@ -390,6 +424,7 @@ gst_sf_image_encoder_class_init (GstSfImageEncoderClass *klass)
   trans_class->prepare_output_buffer =
       GST_DEBUG_FUNCPTR (gst_sf_image_encoder_prepare_output_buffer);
   trans_class->transform = GST_DEBUG_FUNCPTR (gst_sf_image_encoder_transform);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_sf_image_encoder_query);
   trans_class->passthrough_on_same_caps = FALSE;
 }
 
@@ -397,5 +432,6 @@ static void
 gst_sf_image_encoder_init (GstSfImageEncoder *self)
 {
   self->interval = DEFAULT_INFERENCE_INTERVAL;
+  gst_sf_latency_init (&self->latency);
   gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), TRUE);
 }

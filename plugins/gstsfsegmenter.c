@@ -27,6 +27,10 @@
  * pixels uncoloured. Labels beyond the list take colours from a fixed
  * built-in palette of distinct colours.
  *
+ * Latency queries are answered with upstream's latency plus the upsampling
+ * and drawing time measured over the recent frames (plus a quarter), and
+ * a latency message is posted when a frame takes longer.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 filesrc location=street.mp4 ! decodebin ! videoconvert ! sfimageencoder model=./segformer ! sfsegmenter mode=overlay alpha=0.5 ! videoconvert ! autovideosink
@@ -41,6 +45,7 @@
 #include "gstsfmodel.h"
 #include "gstsfsegdraw.h"
 #include "gstsfsegmenter.h"
+#include "gstsflatency.h"
 #include "gstsfvideo.h"
 
 static GstStaticPadTemplate sink_template =
@@ -85,6 +90,7 @@ struct _GstSfSegmenter
   gint64 n_labels, logit_h, logit_w; /* from the sink caps */
   gint rate_n, rate_d;
   GstSfSrc src;
+  GstSfLatency latency; /* upsampling and drawing */
 };
 
 #define gst_sf_segmenter_parent_class parent_class
@@ -102,6 +108,7 @@ gst_sf_segmenter_finalize (GObject *object)
   g_free (self->palette);
   gst_sf_palette_clear (&self->colours);
   gst_sf_src_reset (&self->src);
+  gst_sf_latency_clear (&self->latency);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -185,8 +192,10 @@ gst_sf_segmenter_change_state (GstElement *element, GstStateChange transition)
 
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
 
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
     gst_sf_segmenter_reset (self);
+    gst_sf_latency_reset (&self->latency);
+  }
   return ret;
 }
 
@@ -330,6 +339,7 @@ gst_sf_segmenter_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
 {
   GstSfSegmenter *self = GST_SF_SEGMENTER (parent);
   GstSfTensorMeta *meta = gst_buffer_get_sf_tensor_meta (buffer);
+  GstClockTime began = gst_util_get_timestamp ();
   GstVideoInfo in_info, out_info;
   GstBuffer *media, *out = NULL;
   GstStructure *result;
@@ -385,6 +395,8 @@ gst_sf_segmenter_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
     gst_buffer_unref (out);
     return gst_sf_src_caps_failure (&self->src);
   }
+  gst_sf_latency_record (
+      &self->latency, GST_ELEMENT (self), gst_util_get_timestamp () - began);
   return gst_pad_push (self->src.pad, out);
 
 not_negotiated : {
@@ -465,6 +477,19 @@ gst_sf_segmenter_class_init (GstSfSegmenterClass *klass)
   gst_type_mark_as_plugin_api (GST_TYPE_SF_SEGMENTER_MODE, 0);
 }
 
+/* Latency queries: upstream's latency plus the drawing time. */
+static gboolean
+gst_sf_segmenter_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
+{
+  GstSfSegmenter *self = GST_SF_SEGMENTER (parent);
+
+  if (!gst_pad_query_default (pad, parent, query))
+    return FALSE;
+  if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY)
+    gst_sf_latency_add_to_query (&self->latency, GST_ELEMENT (self), query, 0);
+  return TRUE;
+}
+
 static void
 gst_sf_segmenter_init (GstSfSegmenter *self)
 {
@@ -479,10 +504,13 @@ gst_sf_segmenter_init (GstSfSegmenter *self)
 
   srcpad = gst_pad_new_from_static_template (&src_template, "src");
   gst_pad_use_fixed_caps (srcpad);
+  gst_pad_set_query_function (
+      srcpad, GST_DEBUG_FUNCPTR (gst_sf_segmenter_src_query));
   gst_element_add_pad (GST_ELEMENT (self), srcpad);
   gst_sf_src_init (&self->src, srcpad);
 
   self->mode = DEFAULT_MODE;
   self->alpha = DEFAULT_ALPHA;
   self->palette = g_strdup (DEFAULT_PALETTE);
+  gst_sf_latency_init (&self->latency);
 }

