@@ -7,6 +7,7 @@
 #include "gstsfaudioencoder.h"
 #include "gstsfaudiowindows.h"
 #include "gstsfelement.h"
+#include "gstsflatency.h"
 
 G_BEGIN_DECLS
 
@@ -26,8 +27,10 @@ struct _GstSfAudioEncoder
 
   /* set in start(); task and caps under the object lock for queries */
   SfTask *task;
-  GstCaps *caps; /* of a whole window */
-  GstClockTime latency;
+  GstCaps *caps;           /* of a whole window */
+  GstClockTime held;       /* one window: how long data waits for its end */
+  GstClockTime hop_time;   /* the compute time assumed before measuring */
+  GstSfLatency processing; /* measured per batch of windows */
   GstSfAudioWindows windows;
 
   /* streaming state */

@@ -70,7 +70,8 @@ gst_sf_audio_encoder_configure (
       rate, window, hop);
 
   GST_OBJECT_LOCK (self);
-  self->latency = gst_sf_audio_windows_duration (&self->windows, window + hop);
+  self->held = gst_sf_audio_windows_duration (&self->windows, window);
+  self->hop_time = gst_sf_audio_windows_duration (&self->windows, hop);
   GST_OBJECT_UNLOCK (self);
   gst_sf_element_set_task (GST_ELEMENT (self), &self->task, task);
   {
@@ -189,7 +190,11 @@ gst_sf_audio_encoder_encode (
     lengths[count++] = wins[i].n;
   }
   if (count > 0) {
+    GstClockTime began = gst_util_get_timestamp ();
+
     outs = sf_task_run_audio (self->task, samples, lengths, count, &error);
+    gst_sf_latency_record (&self->processing, GST_ELEMENT (self),
+        gst_util_get_timestamp () - began);
     if (outs == NULL) {
       GST_ELEMENT_ERROR (self, STREAM, FAILED,
           ("Could not run model \"%s\" on the audio: %s",

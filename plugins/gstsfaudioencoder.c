@@ -44,8 +44,10 @@
  * stream saying so (its debug log names every skipped window). Silence in
  * its place would give ordinary-looking but meaningless results. Empty
  * buffers are ignored. The element reports a latency of one window plus
- * one hop (the time to compute a window), so live pipelines render the
- * results in sync.
+ * the time it takes to compute one: the longest of the recent windows
+ * (plus a quarter), one hop until the first is measured, or latency-ms
+ * when set; it posts a latency message when a window takes longer, so
+ * live pipelines render the results in sync.
  *
  * Every output buffer carries a GstSfTensorMeta naming the model.
  *
@@ -88,6 +90,7 @@ enum
   PROP_MODEL,
   PROP_WINDOW_MS,
   PROP_HOP_MS,
+  PROP_LATENCY_MS,
 };
 
 #define gst_sf_audio_encoder_parent_class parent_class
@@ -142,6 +145,7 @@ gst_sf_audio_encoder_class_init (GstSfAudioEncoderClass *klass)
           0, 3600 * 1000, 0,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
               | GST_PARAM_MUTABLE_READY));
+  gst_sf_latency_install_property (gobject_class, PROP_LATENCY_MS);
 
   gst_element_class_set_static_metadata (element_class,
       "Streamformer audio encoder", "Filter/Converter/Audio",
@@ -176,6 +180,7 @@ gst_sf_audio_encoder_init (GstSfAudioEncoder *self)
   gst_pad_use_fixed_caps (srcpad);
   gst_element_add_pad (GST_ELEMENT (self), srcpad);
   gst_sf_src_init (&self->src, srcpad);
+  gst_sf_latency_init (&self->processing);
 }
 
 static void
@@ -188,6 +193,7 @@ gst_sf_audio_encoder_finalize (GObject *object)
   gst_clear_caps (&self->caps);
   sf_task_unref (self->task);
   gst_sf_audio_windows_clear (&self->windows);
+  gst_sf_latency_clear (&self->processing);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -206,6 +212,9 @@ gst_sf_audio_encoder_set_property (
       break;
     case PROP_WINDOW_MS: self->window_ms = g_value_get_uint (value); break;
     case PROP_HOP_MS: self->hop_ms = g_value_get_uint (value); break;
+    case PROP_LATENCY_MS:
+      gst_sf_latency_set_pinned (&self->processing, value);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -222,6 +231,9 @@ gst_sf_audio_encoder_get_property (
     case PROP_MODEL: g_value_set_string (value, self->model_path); break;
     case PROP_WINDOW_MS: g_value_set_uint (value, self->window_ms); break;
     case PROP_HOP_MS: g_value_set_uint (value, self->hop_ms); break;
+    case PROP_LATENCY_MS:
+      gst_sf_latency_get_pinned (&self->processing, value);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -273,6 +285,7 @@ gst_sf_audio_encoder_stop (GstSfAudioEncoder *self)
 {
   gst_sf_src_reset (&self->src);
   gst_sf_audio_windows_clear (&self->windows);
+  gst_sf_latency_reset (&self->processing);
   gst_sf_element_set_task (GST_ELEMENT (self), &self->task, NULL);
   GST_OBJECT_LOCK (self);
   gst_clear_caps (&self->caps);
@@ -448,7 +461,7 @@ gst_sf_audio_encoder_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
   switch (GST_QUERY_TYPE (query)) {
     case GST_QUERY_LATENCY: {
       gboolean live;
-      GstClockTime min, max, ours;
+      GstClockTime min, max, ours, held, hop;
 
       if (!gst_pad_peer_query (self->sinkpad, query))
         return FALSE;
@@ -456,8 +469,11 @@ gst_sf_audio_encoder_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
       /* a window is complete one window after its pts, and computing it
        * may take up to a hop before the next one is due */
       GST_OBJECT_LOCK (self);
-      ours = self->latency;
+      held = self->held;
+      hop = self->hop_time;
       GST_OBJECT_UNLOCK (self);
+      ours = gst_sf_latency_current (&self->processing, 0);
+      ours = held + (ours > 0 ? ours : hop);
       min += ours;
       if (GST_CLOCK_TIME_IS_VALID (max))
         max += ours;

@@ -51,6 +51,7 @@
 #include <string.h>
 
 #include "gstsfelement.h"
+#include "gstsflatency.h"
 #include "gstsfmodel.h"
 #include "gstsftextencoder.h"
 #include "gstsftextlines.h"
@@ -83,6 +84,7 @@ enum
   PROP_MAX_LENGTH,
   PROP_POOLING,
   PROP_NORMALIZE,
+  PROP_LATENCY_MS,
 };
 
 struct _GstSfTextEncoder
@@ -104,6 +106,7 @@ struct _GstSfTextEncoder
   gboolean warned_utf8, warned_cut;
   gboolean posted_error; /* an element error already says what failed */
   GstSfSrc src;
+  GstSfLatency latency; /* encoding time per batch */
 };
 
 #define gst_sf_text_encoder_parent_class parent_class
@@ -123,6 +126,7 @@ gst_sf_text_encoder_finalize (GObject *object)
   gst_sf_line_splitter_clear (&self->lines);
   sf_task_unref (self->task);
   gst_sf_src_reset (&self->src);
+  gst_sf_latency_clear (&self->latency);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -147,6 +151,9 @@ gst_sf_text_encoder_set_property (
     case PROP_NORMALIZE:
       self->options.normalize = g_value_get_boolean (value);
       break;
+    case PROP_LATENCY_MS:
+      gst_sf_latency_set_pinned (&self->latency, value);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -168,6 +175,9 @@ gst_sf_text_encoder_get_property (
     case PROP_POOLING: g_value_set_enum (value, self->options.pooling); break;
     case PROP_NORMALIZE:
       g_value_set_boolean (value, self->options.normalize == 1);
+      break;
+    case PROP_LATENCY_MS:
+      gst_sf_latency_get_pinned (&self->latency, value);
       break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
@@ -224,6 +234,7 @@ gst_sf_text_encoder_change_state (
 
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
     gst_sf_text_encoder_reset (self);
+    gst_sf_latency_reset (&self->latency);
     gst_sf_element_set_task (element, &self->task, NULL);
   }
   return ret;
@@ -290,11 +301,15 @@ gst_sf_text_encoder_encode (
   g_autoptr (GError) error = NULL;
   GstFlowReturn ret = GST_FLOW_OK;
   gboolean truncated = FALSE;
+  GstClockTime began;
 
   g_assert (n > 0 && n <= MAX_BATCH);
   for (guint i = 0; i < n; i++)
     texts[i] = items[i].text;
+  began = gst_util_get_timestamp ();
   outputs = sf_task_run_texts (self->task, texts, n, &truncated, &error);
+  gst_sf_latency_record (
+      &self->latency, GST_ELEMENT (self), gst_util_get_timestamp () - began);
   if (outputs == NULL) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED,
         ("Could not encode text with model \"%s\": %s",
@@ -411,6 +426,12 @@ gst_sf_text_encoder_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
   GstSfTextEncoder *self = GST_SF_TEXT_ENCODER (parent);
   g_autoptr (GstCaps) caps = NULL;
 
+  if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
+    if (!gst_pad_query_default (pad, parent, query))
+      return FALSE;
+    gst_sf_latency_add_to_query (&self->latency, GST_ELEMENT (self), query, 0);
+    return TRUE;
+  }
   if (GST_QUERY_TYPE (query) != GST_QUERY_CAPS)
     return gst_pad_query_default (pad, parent, query);
   caps = fixed_caps (self);
@@ -456,6 +477,7 @@ gst_sf_text_encoder_class_init (GstSfTextEncoderClass *klass)
           DEFAULT_NORMALIZE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
               | GST_PARAM_MUTABLE_READY));
+  gst_sf_latency_install_property (gobject_class, PROP_LATENCY_MS);
 
   gst_element_class_set_static_metadata (element_class,
       "Streamformer text encoder", "Filter/Converter/Text",
@@ -496,4 +518,5 @@ gst_sf_text_encoder_init (GstSfTextEncoder *self)
   self->options = (SfTaskOptions)SF_TASK_OPTIONS_INIT (SF_MODALITY_TEXT);
   gst_sf_line_splitter_init (&self->lines, GST_SF_TEXT_MAX_LINE_BYTES);
   gst_sf_text_clock_reset (&self->clock);
+  gst_sf_latency_init (&self->latency);
 }

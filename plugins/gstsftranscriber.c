@@ -34,6 +34,10 @@
  * element message named "sftranscriber" with the fields pts, duration
  * (guint64 nanoseconds), start, end (gdouble seconds) and text.
  *
+ * Latency queries are answered with upstream's latency plus the decoding
+ * time measured over the recent windows (plus a quarter), or latency-ms
+ * when set; a latency message is posted when a window takes longer.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 filesrc location=talk.ogg ! decodebin ! audioconvert ! audioresample ! sfaudioencoder model=./wav2vec2-base-960h window-ms=10000 hop-ms=8000 ! sftranscriber ! fdsink
@@ -46,6 +50,7 @@
 #include <string.h>
 
 #include "gstsfelement.h"
+#include "gstsflatency.h"
 #include "gstsfmodel.h"
 #include "gstsftranscriber-decode.h"
 #include "gstsftranscriber.h"
@@ -73,6 +78,7 @@ enum
   PROP_MAX_NEW_TOKENS,
   PROP_TIMESTAMPS,
   PROP_LANGUAGE,
+  PROP_LATENCY_MS,
 };
 
 struct _GstSfTranscriber
@@ -95,6 +101,7 @@ struct _GstSfTranscriber
 
   GstClockTime last_pts;
   guint64 n_windows;
+  GstSfLatency latency; /* decoding time per window */
 };
 
 #define gst_sf_transcriber_parent_class parent_class
@@ -115,6 +122,8 @@ static GstFlowReturn gst_sf_transcriber_chain (
     GstPad *pad, GstObject *parent, GstBuffer *buffer);
 static GstFlowReturn gst_sf_transcriber_sink_event (
     GstPad *pad, GstObject *parent, GstEvent *event);
+static gboolean gst_sf_transcriber_src_query (
+    GstPad *pad, GstObject *parent, GstQuery *query);
 
 static void
 gst_sf_transcriber_class_init (GstSfTranscriberClass *klass)
@@ -147,6 +156,7 @@ gst_sf_transcriber_class_init (GstSfTranscriberClass *klass)
           DEFAULT_LANGUAGE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
               | GST_PARAM_MUTABLE_PLAYING));
+  gst_sf_latency_install_property (gobject_class, PROP_LATENCY_MS);
 
   gst_element_class_set_static_metadata (element_class,
       "Streamformer transcriber", "Filter/Converter/Audio/Text",
@@ -174,6 +184,8 @@ gst_sf_transcriber_init (GstSfTranscriber *self)
 
   srcpad = gst_pad_new_from_static_template (&src_template, "src");
   gst_pad_use_fixed_caps (srcpad);
+  gst_pad_set_query_function (
+      srcpad, GST_DEBUG_FUNCPTR (gst_sf_transcriber_src_query));
   gst_element_add_pad (GST_ELEMENT (self), srcpad);
   gst_sf_src_init (&self->src, srcpad);
 
@@ -181,6 +193,7 @@ gst_sf_transcriber_init (GstSfTranscriber *self)
   self->timestamps = DEFAULT_TIMESTAMPS;
   self->language = g_strdup (DEFAULT_LANGUAGE);
   self->last_pts = GST_CLOCK_TIME_NONE;
+  gst_sf_latency_init (&self->latency);
 }
 
 static void
@@ -191,6 +204,7 @@ gst_sf_transcriber_finalize (GObject *object)
   gst_sf_transcriber_decoder_clear (&self->dec);
   g_free (self->language);
   gst_sf_src_reset (&self->src);
+  gst_sf_latency_clear (&self->latency);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -211,6 +225,9 @@ gst_sf_transcriber_set_property (
       g_free (self->language);
       self->language = g_value_dup_string (value);
       break;
+    case PROP_LATENCY_MS:
+      gst_sf_latency_set_pinned (&self->latency, value);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -229,6 +246,9 @@ gst_sf_transcriber_get_property (
       break;
     case PROP_TIMESTAMPS: g_value_set_boolean (value, self->timestamps); break;
     case PROP_LANGUAGE: g_value_set_string (value, self->language); break;
+    case PROP_LATENCY_MS:
+      gst_sf_latency_get_pinned (&self->latency, value);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -254,8 +274,22 @@ gst_sf_transcriber_change_state (GstElement *element, GstStateChange transition)
     gst_sf_transcriber_decoder_clear (&self->dec);
     gst_sf_transcriber_reset (self);
     gst_sf_src_reset (&self->src);
+    gst_sf_latency_reset (&self->latency);
   }
   return ret;
+}
+
+/* Latency queries: upstream's latency plus the decoding time. */
+static gboolean
+gst_sf_transcriber_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
+{
+  GstSfTranscriber *self = GST_SF_TRANSCRIBER (parent);
+
+  if (!gst_pad_query_default (pad, parent, query))
+    return FALSE;
+  if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY)
+    gst_sf_latency_add_to_query (&self->latency, GST_ELEMENT (self), query, 0);
+  return TRUE;
 }
 
 /* Sends the text caps, then a segment that waited for them. */
@@ -345,6 +379,7 @@ gst_sf_transcriber_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   GstMapInfo map;
   gint64 inner, rows;
   double start, duration;
+  GstClockTime began;
   gboolean ok;
   GstFlowReturn ret;
 
@@ -379,9 +414,12 @@ gst_sf_transcriber_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
 
   gst_sf_transcriber_whisper_options (self, &opts, &language);
   out = sf_transcript_piece_array_new ();
+  began = gst_util_get_timestamp ();
   ok = gst_sf_transcriber_decoder_window (&self->dec, &opts,
       (const float *)map.data, rows, inner, start, duration, self->hop, out,
       &error);
+  gst_sf_latency_record (
+      &self->latency, GST_ELEMENT (self), gst_util_get_timestamp () - began);
   gst_buffer_unmap (buffer, &map);
   gst_buffer_unref (buffer);
   g_free (language);

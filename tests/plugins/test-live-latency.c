@@ -256,6 +256,68 @@ test_pinned_latency (void)
   gst_object_unref (pipeline);
 }
 
+/* sfaudioencoder: one window of audio plus the time to compute it, or
+ * plus latency-ms; buffers arrive at the sink within what it reports. */
+static void
+test_audio_latency (void)
+{
+  g_autofree gchar *model = g_build_filename (
+      g_getenv ("SF_SOURCE_DIR"), "samples", "models", "kws-ast", NULL);
+  g_autofree gchar *desc = g_strdup_printf (
+      "audiotestsrc is-live=true samplesperbuffer=1600 wave=pink-noise "
+      "! audio/x-raw,format=F32LE,rate=16000,channels=1 "
+      "! sfaudioencoder name=enc model=\"%s\" window-ms=1000 hop-ms=500 "
+      "! fakesink name=out sync=true",
+      model);
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch (desc, &error);
+  GstElement *enc;
+  GstClockTime measured_latency, pinned_latency, late;
+  SfTestFlow flow;
+  gint64 start = g_get_monotonic_time ();
+
+  g_assert_no_error (error);
+  enc = gst_bin_get_by_name (GST_BIN (pipeline), "enc");
+  sftest_flow_watch (&flow, pipeline, "enc", "out");
+  g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_PLAYING), !=,
+      GST_STATE_CHANGE_FAILURE);
+  while (g_atomic_int_get (&flow.out) < 4) {
+    GstMessage *msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline),
+        20 * GST_MSECOND, GST_MESSAGE_ERROR | GST_MESSAGE_LATENCY);
+
+    if (msg != NULL) {
+      if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_LATENCY)
+        gst_bin_recalculate_latency (GST_BIN (pipeline));
+      else
+        g_assert_not_reached ();
+      gst_message_unref (msg);
+    }
+    /* a guard against a hang, not a timing check */
+    g_assert_cmpint (g_get_monotonic_time () - start, <, 120 * G_USEC_PER_SEC);
+  }
+  g_assert_true (sftest_pipeline_latency (pipeline, &measured_latency));
+  late = sftest_flow_max_latency (&flow);
+  g_object_set (enc, "latency-ms", 400, NULL);
+  g_assert_true (sftest_pipeline_latency (pipeline, &pinned_latency));
+  g_test_message ("latency %" GST_TIME_FORMAT " measured, %" GST_TIME_FORMAT
+                  " with latency-ms=400; buffers at most %" GST_TIME_FORMAT
+                  " behind",
+      GST_TIME_ARGS (measured_latency), GST_TIME_ARGS (pinned_latency),
+      GST_TIME_ARGS (late));
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+
+  /* a window, then the compute time: more than the window alone */
+  g_assert_cmpuint (measured_latency, >, GST_SECOND);
+  /* the source's 100 ms buffers, a window and exactly the pinned value */
+  g_assert_cmpuint (pinned_latency, >=, GST_SECOND + 400 * GST_MSECOND);
+  g_assert_cmpuint (pinned_latency, <=, 1600 * GST_MSECOND);
+  g_assert_true (GST_CLOCK_TIME_IS_VALID (late));
+
+  sftest_flow_clear (&flow);
+  gst_object_unref (enc);
+  gst_object_unref (pipeline);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -264,5 +326,6 @@ main (int argc, char **argv)
   g_test_add_func (
       "/plugins/live-latency/1080p-no-late-frames", test_no_late_frames);
   g_test_add_func ("/plugins/live-latency/pinned", test_pinned_latency);
+  g_test_add_func ("/plugins/live-latency/audio", test_audio_latency);
   return g_test_run ();
 }
