@@ -63,6 +63,23 @@ gst_sf_audio_encoder_configure (
     window = natural;
   }
   hop = hop_ms ? MAX (1, (gsize)hop_ms * rate / 1000) : window;
+  if (window < sf_task_audio_min_samples (task)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("window-ms=%u is shorter than the %u ms model \"%s\" needs at "
+         "least.",
+            window_ms, (guint)(sf_task_audio_min_samples (task) * 1000 / rate),
+            sf_model_name (sf_task_model (task))),
+        (NULL));
+    sf_task_unref (task);
+    return FALSE;
+  }
+  if (hop > window)
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+        ("hop-ms=%u is longer than the %u ms window: %u ms of audio "
+         "between windows is never seen.",
+            hop_ms, (guint)(window * 1000 / rate),
+            (guint)((hop - window) * 1000 / rate)),
+        ("use hop-ms <= window-ms to see all of the audio"));
   gst_sf_audio_windows_clear (&self->windows);
   gst_sf_audio_windows_init (&self->windows, rate, window, hop);
   GST_INFO_OBJECT (self,

@@ -410,6 +410,71 @@ test_window_clamp (void)
   gst_harness_teardown (h);
 }
 
+/* Hops longer than the window are allowed, with a warning saying how much
+ * audio is never seen. */
+static void
+test_hop_warning (void)
+{
+  g_autofree gchar *model = kws_model ();
+  GstElement *enc = gst_element_factory_make ("sfaudioencoder", NULL);
+  GstBus *bus = gst_bus_new ();
+  g_autofree gchar *caps = audio_caps ("F32LE");
+  g_autofree gchar *warning = NULL;
+  GstHarness *h;
+
+  gst_element_set_bus (enc, bus);
+  g_object_set (enc, "model", model, "window-ms", 500, "hop-ms", 1500, NULL);
+  h = gst_harness_new_with_element (enc, "sink", "src");
+  gst_harness_set_src_caps_str (h, caps);
+  g_assert_cmpuint (count_warnings (bus, &warning), ==, 1);
+  g_assert_cmpstr (warning, ==,
+      "hop-ms=1500 is longer than the 500 ms window: 1000 ms of audio "
+      "between windows is never seen.");
+  gst_element_set_bus (enc, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (enc);
+  gst_harness_teardown (h);
+}
+
+/* A window the model cannot take is an error at start that says which
+ * setting is wrong, posted once. */
+static void
+check_refused (guint window_ms, guint hop_ms, const gchar *expect)
+{
+  g_autofree gchar *model = kws_model ();
+  GstElement *enc = gst_element_factory_make ("sfaudioencoder", NULL);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *error = NULL;
+  guint n_errors = 0;
+
+  gst_element_set_bus (enc, bus);
+  g_object_set (
+      enc, "model", model, "window-ms", window_ms, "hop-ms", hop_ms, NULL);
+  g_assert_cmpint (gst_element_set_state (enc, GST_STATE_PAUSED), ==,
+      GST_STATE_CHANGE_FAILURE);
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR)) != NULL) {
+    if (n_errors++ == 0)
+      gst_message_parse_error (msg, &error, NULL);
+    gst_message_unref (msg);
+  }
+  g_assert_cmpuint (n_errors, ==, 1);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, expect));
+  g_error_free (error);
+  gst_element_set_state (enc, GST_STATE_NULL);
+  gst_element_set_bus (enc, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (enc);
+}
+
+static void
+test_window_refused (void)
+{
+  check_refused (10, 0, "window-ms=10 is shorter than the 100 ms");
+  check_refused (99, 50, "window-ms=99 is shorter than the 100 ms");
+}
+
 /* A sample rate other than the model's is refused at negotiation (the
  * sink caps name the model's rate, so audioresample converts to it). */
 static void
@@ -476,6 +541,10 @@ main (int argc, char **argv)
       "/plugins/sfaudioencoder/windows/gaps-untimed", test_gaps_untimed);
   g_test_add_func ("/plugins/sfaudioencoder/reference/ast", test_ast_reference);
   g_test_add_func ("/plugins/sfaudioencoder/windows/clamp", test_window_clamp);
+  g_test_add_func (
+      "/plugins/sfaudioencoder/windows/refused", test_window_refused);
+  g_test_add_func (
+      "/plugins/sfaudioencoder/windows/hop-warning", test_hop_warning);
   g_test_add_func ("/plugins/sfaudioencoder/input/s16-f32", test_s16_f32);
   g_test_add_func (
       "/plugins/sfaudioencoder/input/bad-samples", test_bad_samples);
