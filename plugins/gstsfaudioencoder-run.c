@@ -137,8 +137,9 @@ gst_sf_audio_encoder_push (
   g_autoptr (GstCaps) caps = win->n == w->window
       ? gst_caps_ref (self->caps)
       : gst_sf_audio_encoder_window_caps (self, self->task, win->n);
+  /* the audio the result covers: a padded tail covers only its samples */
   gsize span = win->n == w->window || sf_task_audio_pads (self->task)
-      ? w->window
+      ? win->n
       : MAX (win->n, MIN (w->window, sf_task_audio_min_samples (self->task)));
   GstBuffer *buffer;
 

@@ -64,8 +64,9 @@ whisper_segments (SfModel *model, const SfWhisperOptions *options,
         &g_array_index (segments, SfWhisperSegment, i);
     SfTranscriptPiece p;
 
-    p.start = start + seg->start;
-    p.end = start + seg->end;
+    /* timestamps may run past the audio the window held (its padding) */
+    p.start = start + MIN (seg->start, duration);
+    p.end = start + MIN (seg->end, duration);
     p.text = g_strstrip (g_strdup (seg->text ? seg->text : ""));
     g_array_append_val (pieces, p);
   }

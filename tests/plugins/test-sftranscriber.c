@@ -63,7 +63,8 @@ transcribe (SfTestCase *tc, const gchar *key, const gchar *enc_props,
     g_assert_true (gst_structure_get_double (meta->result, "start", &start));
     g_assert_true (gst_structure_get_double (meta->result, "end", &end));
     g_assert_cmpfloat (start, <=, end);
-    g_assert_cmpfloat (end, <=, (double)n / RATE + 30.0);
+    /* never past the audio received, even for a padded window */
+    g_assert_cmpfloat (end, <=, (double)n / RATE + 1e-6);
     /* the buffer is the text and a newline */
     g_assert_true (gst_buffer_map (b, &map, GST_MAP_READ));
     g_assert_cmpuint (map.size, ==, strlen (text) + 1);
