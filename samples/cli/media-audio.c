@@ -3,19 +3,11 @@
  *
  * The first audio stream is decoded with libavcodec and converted by
  * libswresample to mono float at the front-end's sample rate (channels
- * mixed down as swresample does), then the checkpoint's task (graphs/task.h,
- * the one sfaudioencoder runs) runs on the whole clip: labels for an AST
- * classifier, the greedy CTC transcript for wav2vec2; Whisper goes through
- * run-whisper.c.
+ * mixed down as swresample does). run-audio.c runs the models on it.
  */
 #include "samples/cli/media-audio.h"
-#include "samples/cli/run-whisper.h"
 #include "core/error.h"
-#include "graphs/post/classify.h"
-#include "graphs/post/ctc.h"
-#include "graphs/task.h"
 
-#include <cjson/cJSON.h>
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/channel_layout.h>
@@ -179,115 +171,4 @@ sf_media_load_audio (
   }
   audio_decode_clear (&d);
   return out;
-}
-
-static void
-print_json (cJSON *obj)
-{
-  char *line = cJSON_PrintUnformatted (obj);
-  printf ("%s\n", line);
-  cJSON_free (line);
-}
-
-static int
-print_labels (SfModel *model, const char *path, const SfTensor *logits,
-    int top_k, gboolean json)
-{
-  guint n = sf_model_num_labels (model);
-  g_autofree SfLabelScore *scores = g_new (SfLabelScore, n);
-  guint k = sf_classify (
-      model, sf_tensor_f32 (logits), n, SF_SCORE_AUTO, top_k, 0.0f, scores);
-
-  if (json) {
-    g_autoptr (cJSON) obj = cJSON_CreateObject ();
-    cJSON *labels = cJSON_AddArrayToObject (obj, "labels");
-    cJSON *values = cJSON_AddArrayToObject (obj, "scores");
-    cJSON_AddStringToObject (obj, "audio", path);
-    for (guint i = 0; i < k; i++) {
-      cJSON_AddItemToArray (labels, cJSON_CreateString (scores[i].label));
-      cJSON_AddItemToArray (values, cJSON_CreateNumber (scores[i].score));
-    }
-    print_json (obj);
-    return 0;
-  }
-  printf ("%s\n", path);
-  for (guint i = 0; i < k; i++)
-    printf ("  %-20s %.4f\n", scores[i].label, scores[i].score);
-  return 0;
-}
-
-static int
-print_transcript (SfModel *model, const char *path, const SfTensor *logits,
-    gboolean json, GError **error)
-{
-  g_autoptr (SfCtcDecoder) ctc = sf_ctc_decoder_new (model, error);
-  gint64 t = sf_tensor_dim (logits, 1), v = sf_tensor_dim (logits, 2);
-  g_autofree gint64 *ids = g_new (gint64, t);
-  g_autofree char *text = NULL;
-
-  if (ctc == NULL)
-    return 1;
-  sf_ctc_greedy_ids (sf_tensor_f32 (logits), t, v, ids);
-  text = sf_ctc_decoder_decode (ctc, ids, t, error);
-  if (text == NULL)
-    return 1;
-  if (json) {
-    g_autoptr (cJSON) obj = cJSON_CreateObject ();
-    cJSON_AddStringToObject (obj, "audio", path);
-    cJSON_AddStringToObject (obj, "text", text);
-    print_json (obj);
-  } else {
-    printf ("%s\n", text);
-  }
-  return 0;
-}
-
-int
-sf_run_audio (SfModel *model, const char *path, int top_k, gboolean json)
-{
-  SfTaskOptions options = SF_TASK_OPTIONS_INIT (SF_MODALITY_AUDIO);
-  GError *error = NULL;
-  SfTask *task = sf_task_new (model, &options, &error);
-  GPtrArray *outs = NULL;
-  float *samples = NULL;
-  SfTaskKind kind;
-  gsize n = 0;
-  int rc = 1;
-
-  if (task == NULL)
-    goto out;
-  samples = sf_media_load_audio (path, sf_task_audio_rate (task), &n, &error);
-  if (samples == NULL)
-    goto out;
-  kind = sf_task_kind (task);
-  if (kind == SF_TASK_TRANSCRIBE) { /* windows, generation and segments */
-    rc = sf_run_whisper (task, samples, n, json);
-    goto out;
-  }
-  if (kind != SF_TASK_CLASSIFY && kind != SF_TASK_CTC) {
-    g_set_error (&error, SF_ERROR, SF_ERROR_UNSUPPORTED,
-        "%s: `run` has no task for a %s model (%s)", sf_model_dir (model),
-        sf_model_family (model), sf_model_architecture (model));
-    goto out;
-  }
-  /* the whole clip as one window, as the task runs it for sfaudioencoder */
-  outs = sf_task_run_audio (
-      task, (const float *const[]){ samples }, &n, 1, &error);
-  if (outs == NULL)
-    goto out;
-  if (kind == SF_TASK_CLASSIFY) /* [1, labels] */
-    rc = print_labels (model, path, outs->pdata[0], top_k, json);
-  else /* [1, T, vocab] */
-    rc = print_transcript (model, path, outs->pdata[0], json, &error);
-
-out:
-  if (error) {
-    fprintf (stderr, "streamformer: %s\n", error->message);
-    rc = 1;
-  }
-  g_free (samples);
-  g_clear_pointer (&outs, g_ptr_array_unref);
-  sf_task_unref (task);
-  g_clear_error (&error);
-  return rc;
 }

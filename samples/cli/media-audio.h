@@ -13,8 +13,11 @@ G_BEGIN_DECLS
 float *sf_media_load_audio (
     const char *path, int sample_rate, gsize *n_samples, GError **error);
 
-/* `streamformer run MODEL --audio F`: top-k labels (AST) or the transcript
- * (wav2vec2 CTC), as text or one JSON object. Returns the exit code. */
+/* `streamformer run MODEL --audio F` (run-audio.c): the model's window
+ * slides over the whole file, as sfaudioencoder does: top-k labels (AST)
+ * or the transcript (wav2vec2 CTC) per window, then a summary when there
+ * are several; Whisper's segments. Text, or one JSON object per line.
+ * Returns the exit code. */
 int sf_run_audio (SfModel *model, const char *path, int top_k, gboolean json);
 
 G_END_DECLS
