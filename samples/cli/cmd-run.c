@@ -217,7 +217,9 @@ sf_cmd_run (int argc, char **argv)
       "the sentence embedding a sentence-transformers checkpoint names, "
       "else the per-token states (shape and first values). For a mean, "
       "L2-normalised sentence embedding from a plain encoder (BERT), add "
-      "--pooling mean --normalize.");
+      "--pooling mean --normalize. With --audio the model's window slides "
+      "over the whole file: labels (AST) or a transcript (wav2vec2) per "
+      "window and a summary, or Whisper's segments.");
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc != 2) {
     fprintf (stderr, "%s\n",
         error ? error->message

@@ -21,7 +21,7 @@ static const struct
 } commands[] = {
   { "inspect", sf_cmd_inspect,
       "architecture, parameters, dtypes, memory, BLAS kernel" },
-  { "run", sf_cmd_run, "run a checkpoint's task on text" },
+  { "run", sf_cmd_run, "run a checkpoint's task on text, an image or audio" },
   { "verify", sf_cmd_verify,
       "compare with a reference case (exit 0 iff all pass)" },
   { "bench", sf_cmd_bench, "median milliseconds per forward pass" },
