@@ -7,7 +7,7 @@
  * per sequence, against that sequence's cached keys and values.
  *
  * Caches: per layer one K and one V buffer [max_seqs, capacity, D],
- * allocated for 64 positions and doubled as needed up to n_positions.
+ * allocated for 16 positions and doubled as needed up to n_positions.
  * Rows map to cache slots through slot[]: reorder() hands a surviving
  * sequence's slot to the first row that continues it and copies the cache
  * only for the other rows that continue it (beam search), so nothing moves
@@ -18,7 +18,7 @@
 
 #include <string.h>
 
-#define GPT2_CACHE_MIN 64 /* positions of the first allocation */
+#define GPT2_CACHE_MIN 16 /* positions of the first allocation */
 
 typedef struct
 {
