@@ -83,17 +83,14 @@ ensure_capacity (Gpt2Decoder *s, gint64 needed)
   s->capacity = cap;
 }
 
-/* (transfer full) positions [0, @n) of cache slot @slot as [1, n, D]. */
+/* (transfer full) a [1, @n, D] view of @t's data from float @offset on. */
 static SfTensor *
-cache_view (Gpt2Decoder *s, SfTensor *cache, guint slot, gint64 n)
+rows_view (const SfTensor *t, gint64 offset, gint64 n, gint64 d)
 {
-  gint64 d = s->g->sizes[GPT2_SZ_EMBD];
-  gsize offset =
-      (guint8 *)cache->data - (guint8 *)sf_storage_data (cache->storage);
+  gsize start = (guint8 *)t->data - (guint8 *)sf_storage_data (t->storage);
 
-  return sf_tensor_new_view (cache->storage,
-      offset + (gsize)(slot * s->capacity * d) * sizeof (float), SF_DTYPE_F32,
-      3, (gint64[]){ 1, n, d });
+  return sf_tensor_new_view (t->storage, start + (gsize)offset * sizeof (float),
+      SF_DTYPE_F32, 3, (gint64[]){ 1, n, d });
 }
 
 /* Writes rows [r·T, (r+1)·T) of @src [N, D] at positions [length,
@@ -115,14 +112,11 @@ attend (Gpt2Decoder *s, int layer, SfTensor *ctx, SfTensor *q, gint64 t)
   gint64 d = s->g->sizes[GPT2_SZ_EMBD], n = s->length + t;
 
   for (guint r = 0; r < s->n_seqs; r++) {
-    g_autoptr (SfTensor) qr =
-        sf_tensor_new_view (q->storage, (gsize)(r * t * d) * sizeof (float),
-            SF_DTYPE_F32, 3, (gint64[]){ 1, t, d });
-    g_autoptr (SfTensor) cr =
-        sf_tensor_new_view (ctx->storage, (gsize)(r * t * d) * sizeof (float),
-            SF_DTYPE_F32, 3, (gint64[]){ 1, t, d });
-    g_autoptr (SfTensor) keys = cache_view (s, s->k[layer], s->slot[r], n);
-    g_autoptr (SfTensor) values = cache_view (s, s->v[layer], s->slot[r], n);
+    gint64 slot = s->slot[r] * s->capacity * d;
+    g_autoptr (SfTensor) qr = rows_view (q, r * t * d, t, d);
+    g_autoptr (SfTensor) cr = rows_view (ctx, r * t * d, t, d);
+    g_autoptr (SfTensor) keys = rows_view (s->k[layer], slot, n, d);
+    g_autoptr (SfTensor) values = rows_view (s->v[layer], slot, n, d);
     sf_op_attention (cr, qr, keys, values, s->g->n_heads, NULL, TRUE);
   }
 }
