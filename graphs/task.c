@@ -74,7 +74,8 @@ resolve_text (SfTask *task, const SfOutputShapes *shapes,
   }
   if (pooling == SF_POOLING_AUTO) {
     normalize = sf_model_default_normalize (task->model);
-    if (shapes->logits.ndim > 0) {
+    /* per-token logits [T, V] (a causal LM) are not a classification */
+    if (shapes->logits.ndim == 1) {
       task->kind = SF_TASK_CLASSIFY;
       task->output = SF_TASK_OUT_LOGITS;
       return TRUE;

@@ -126,6 +126,43 @@ sf_op_concat (SfTensor *out, SfTensor *const *inputs, guint n, int dim)
 }
 
 void
+sf_op_split (SfTensor *const *outputs, guint n, const SfTensor *x, int dim)
+{
+  gint64 outer = 1, total = 0, offset = 0, x_inner;
+  gsize es;
+
+  g_return_if_fail (x && outputs && n > 0);
+  g_return_if_fail (dim >= 0 && dim < x->ndim);
+  for (int d = 0; d < dim; d++)
+    outer *= x->shape[d];
+  for (guint i = 0; i < n; i++) {
+    const SfTensor *t = outputs[i];
+    g_return_if_fail (t->ndim == x->ndim && t->dtype == x->dtype);
+    for (int d = 0; d < x->ndim; d++)
+      g_return_if_fail (d == dim || t->shape[d] == x->shape[d]);
+    total += t->shape[dim];
+  }
+  g_return_if_fail (total == x->shape[dim]);
+  x_inner = sf_tensor_numel (x) / MAX (1, outer);
+  es = sf_dtype_size (x->dtype);
+  for (guint i = 0; i < n; i++) {
+    SfTensor *t = outputs[i];
+    gint64 inner = sf_tensor_numel (t) / MAX (1, outer);
+    /* rows of a few KiB (a decoding step) are not worth the pool */
+    if (inner * es < SF_COPY_BLOCK) {
+      for (gint64 o = 0; o < outer; o++)
+        memcpy ((guint8 *)t->data + o * inner * es,
+            (const guint8 *)x->data + (o * x_inner + offset) * es, inner * es);
+    } else {
+      for (gint64 o = 0; o < outer; o++)
+        parallel_copy ((guint8 *)t->data + o * inner * es,
+            (const guint8 *)x->data + (o * x_inner + offset) * es, inner * es);
+    }
+    offset += inner;
+  }
+}
+
+void
 sf_op_copy (SfTensor *out, const SfTensor *x)
 {
   gsize nbytes = sf_tensor_nbytes (x);

@@ -11,6 +11,8 @@
  *   One pool for all ops means no BLAS threads spin on cores the pool
  *   needs right after a product.
  * - Weights follow nn.Linear: w [N, K], hence op(B) = wᵀ (core/tensor.h).
+ *   HF's Conv1D (GPT-2) stores them [K, N]; sf_op_linear_in_out reads
+ *   those in place, with op(B) = w, rather than copying a transpose.
  */
 #include "core/ops/linear.h"
 #include "core/blas.h"
@@ -108,9 +110,10 @@ ranges_overlap (const SfTensor *a, const SfTensor *b)
   return a0 < b0 + sf_tensor_nbytes (b) && b0 < a0 + sf_tensor_nbytes (a);
 }
 
-void
-sf_op_linear (
-    SfTensor *out, const SfTensor *x, const SfTensor *w, const SfTensor *b)
+/* sf_op_linear with w [N, K] (@trans_w) or [K, N]. */
+static void
+linear (SfTensor *out, const SfTensor *x, const SfTensor *w, const SfTensor *b,
+    gboolean trans_w)
 {
   gint64 k, n, m;
   int d;
@@ -120,8 +123,8 @@ sf_op_linear (
       && w->dtype == SF_DTYPE_F32);
   g_return_if_fail (x->ndim >= 1 && w->ndim == 2 && out->ndim == x->ndim);
   k = sf_tensor_dim (x, -1);
-  n = w->shape[0];
-  g_return_if_fail (w->shape[1] == k);
+  n = trans_w ? w->shape[0] : w->shape[1];
+  g_return_if_fail ((trans_w ? w->shape[1] : w->shape[0]) == k);
   g_return_if_fail (sf_tensor_dim (out, -1) == n);
   for (d = 0; d < x->ndim - 1; d++)
     g_return_if_fail (out->shape[d] == x->shape[d]);
@@ -137,12 +140,26 @@ sf_op_linear (
     return;
 
   {
-    /* out[M, N] = x[M, K] · w[N, K]ᵀ + b[N] */
-    GemmArgs g = { TRUE, m, n, k, sf_tensor_f32 (x), MAX (k, 1),
-      sf_tensor_f32 (w), MAX (k, 1), b ? sf_tensor_f32 (b) : NULL,
+    /* out[M, N] = x[M, K] · (w[N, K]ᵀ or w[K, N]) + b[N] */
+    GemmArgs g = { trans_w, m, n, k, sf_tensor_f32 (x), MAX (k, 1),
+      sf_tensor_f32 (w), MAX (trans_w ? k : n, 1), b ? sf_tensor_f32 (b) : NULL,
       sf_tensor_f32 (out), n, FALSE };
     gemm_parallel (&g);
   }
+}
+
+void
+sf_op_linear (
+    SfTensor *out, const SfTensor *x, const SfTensor *w, const SfTensor *b)
+{
+  linear (out, x, w, b, TRUE);
+}
+
+void
+sf_op_linear_in_out (
+    SfTensor *out, const SfTensor *x, const SfTensor *w, const SfTensor *b)
+{
+  linear (out, x, w, b, FALSE);
 }
 
 void

@@ -10,6 +10,10 @@ G_BEGIN_DECLS
 /* out[..., N] = x[..., K] · w[N, K]ᵀ + b[N]   (b may be NULL). out must not alias x. */
 void sf_op_linear (
     SfTensor *out, const SfTensor *x, const SfTensor *w, const SfTensor *b);
+/* out[..., N] = x[..., K] · w[K, N] + b[N]   (b may be NULL): the weight
+ * stored [in, out], as HF's Conv1D (GPT-2) keeps it. out must not alias x. */
+void sf_op_linear_in_out (
+    SfTensor *out, const SfTensor *x, const SfTensor *w, const SfTensor *b);
 /* out[M, N] = a[M, K] · b[K, N] (trans_b: b is [N, K]). Plain 2-D matmul. */
 void sf_op_matmul (
     SfTensor *out, const SfTensor *a, const SfTensor *b, gboolean trans_b);

@@ -100,6 +100,40 @@ test_linear_no_bias (void)
   g_rand_free (rand);
 }
 
+/* HF Conv1D weights [K, N]: the same product without a transpose. */
+static void
+check_linear_in_out (GRand *rand, gint64 m, gint64 n, gint64 k, gboolean bias)
+{
+  g_autoptr (SfTensor) x = random_tensor (rand, -1, 1, 3, (gint64)2, m, k);
+  g_autoptr (SfTensor) w = random_tensor (rand, -1, 1, 2, k, n);
+  g_autoptr (SfTensor) b = bias ? random_tensor (rand, -1, 1, 1, n) : NULL;
+  g_autoptr (SfTensor) out = sf_tensor_new_f32 (3, (gint64)2, m, n);
+  g_autofree double *ref = g_new (double, MAX (2 * m * n, 1));
+
+  for (gint64 i = 0; i < 2 * m * n; i++)
+    F32 (out)[i] = NAN;
+  sf_op_linear_in_out (out, x, w, b);
+  for (gint64 i = 0; i < 2 * m; i++)
+    for (gint64 j = 0; j < n; j++) {
+      double acc = bias ? F32 (b)[j] : 0.0;
+      for (gint64 p = 0; p < k; p++)
+        acc += (double)F32 (x)[i * k + p] * F32 (w)[p * n + j];
+      ref[i * n + j] = acc;
+    }
+  sf_test_check_close ("linear in-out", F32 (out), ref, 2 * m * n,
+      1e-5 * MAX (k, 1) + 1e-6, 1e-10);
+}
+
+static void
+test_linear_in_out (void)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (14);
+
+  check_linear_in_out (rand, 1, 192, 64, TRUE);
+  check_linear_in_out (rand, 9, 300, 64, TRUE);
+  check_linear_in_out (rand, 33, 64, 256, FALSE);
+}
+
 static void
 test_linear_odd (void)
 {
@@ -1000,6 +1034,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/core/ops/linear/bias", test_linear_bias);
   g_test_add_func ("/core/ops/linear/no-bias", test_linear_no_bias);
+  g_test_add_func ("/core/ops/linear/in-out", test_linear_in_out);
   g_test_add_func ("/core/ops/linear/odd", test_linear_odd);
   g_test_add_func ("/core/ops/matmul/plain", test_matmul_plain);
   g_test_add_func ("/core/ops/matmul/transposed", test_matmul_transposed);

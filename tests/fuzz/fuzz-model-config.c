@@ -7,6 +7,7 @@
  * Input: one byte choosing the fixture, then config.json. */
 #include "core/audio/audio.h"
 #include "core/image/image.h"
+#include "graphs/generate.h"
 #include "graphs/model.h"
 #include "tests/fuzz/fuzz-util.h"
 
@@ -16,7 +17,7 @@
 
 static const char *const fixtures[] = { "bert-tiny-cls", "distilbert-tiny-cls",
   "vit-tiny-cls", "segformer-tiny-seg", "clip-tiny", "whisper-tiny-asr",
-  "wav2vec2-tiny-ctc", "ast-tiny-cls" };
+  "wav2vec2-tiny-ctc", "ast-tiny-cls", "gpt2-tiny-lm" };
 
 /* The fixture's files except config.json (and the reference outputs),
  * linked into a folder of our own once per process. */
@@ -63,6 +64,30 @@ run_text (SfModel *model)
     sf_model_forward_text (model, &in, FALSE, &out, &error);
   sf_text_output_clear (&out);
   sf_text_input_clear (&in);
+}
+
+/* A generating model: a two-token prompt and one more token through its
+ * incremental decoder. */
+static void
+run_decoder (SfModel *model)
+{
+  g_autoptr (GError) error = NULL;
+  SfDecoder *dec = sf_model_decoder_new (model, NULL, 2, &error);
+  g_autofree float *logits = NULL;
+  gint64 ids[4];
+
+  if (dec == NULL) {
+    if (error == NULL)
+      abort ();
+    return;
+  }
+  for (int i = 0; i < 4; i++)
+    ids[i] = i % dec->vocab;
+  logits = g_new (float, 2 * dec->vocab);
+  if (dec->step (dec->self, ids, 2, 2, logits, &error)
+      && dec->reorder (dec->self, (guint[]){ 1, 1 }, 2, &error))
+    dec->step (dec->self, ids, 2, 1, logits, &error);
+  sf_decoder_free (dec);
 }
 
 static void
@@ -136,6 +161,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       abort ();
   if (sf_model_takes_input (model, SF_MODALITY_TEXT))
     run_text (model);
+  if (g_str_equal (sf_model_family (model), "gpt2"))
+    run_decoder (model);
   if (sf_model_takes_input (model, SF_MODALITY_IMAGE))
     run_image (model);
   if (sf_model_takes_input (model, SF_MODALITY_AUDIO))

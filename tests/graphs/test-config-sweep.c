@@ -8,6 +8,7 @@
  * critical warning (fatal under G_DEBUG=fatal-criticals) or a non-finite
  * output reported as success fails the test.
  */
+#include "graphs/generate.h"
 #include "graphs/model.h"
 #include "graphs/families/whisper.h"
 #include "core/error.h"
@@ -25,6 +26,7 @@ typedef enum
   INPUT_WHISPER,
   INPUT_WAV2VEC2,
   INPUT_AST,
+  INPUT_CAUSAL_LM,
 } InputKind;
 
 typedef struct
@@ -42,6 +44,7 @@ static const SweepCase cases[] = {
   { "whisper-tiny-asr", INPUT_WHISPER },
   { "wav2vec2-tiny-ctc", INPUT_WAV2VEC2 },
   { "ast-tiny-cls", INPUT_AST },
+  { "gpt2-tiny-lm", INPUT_CAUSAL_LM },
 };
 
 /* The case's own inputs, read once from io.safetensors. */
@@ -98,6 +101,13 @@ case_inputs_read (const SweepCase *c, CaseInputs *in)
       break;
     case INPUT_WHISPER: in->audio = read_tensor (st, "input_features"); break;
     case INPUT_AST: in->audio = read_tensor (st, "input_values"); break;
+    case INPUT_CAUSAL_LM: {
+      g_autoptr (SfTensor) ids = read_tensor (st, "input_ids.0");
+      gint64 shape[2] = { 1, sf_tensor_numel (ids) };
+
+      in->input_ids = sf_tensor_reshape (ids, 2, shape);
+      break;
+    }
     case INPUT_WAV2VEC2: {
       g_autoptr (SfTensor) wave = read_tensor (st, "input_values.speech1");
       gint64 shape[2] = { 1, sf_tensor_numel (wave) };
@@ -106,7 +116,7 @@ case_inputs_read (const SweepCase *c, CaseInputs *in)
       break;
     }
   }
-  if (c->kind >= INPUT_WHISPER)
+  if (c->kind >= INPUT_WHISPER && c->kind != INPUT_CAUSAL_LM)
     g_assert_nonnull (in->audio);
 }
 
@@ -134,6 +144,42 @@ check_finite_list (const char *what, GPtrArray *list, GString *bad)
 {
   for (guint i = 0; list && i < list->len; i++)
     check_finite (what, g_ptr_array_index (list, i), bad);
+}
+
+/* A causal LM: the full forward, then the prompt and three greedy tokens
+ * through the incremental decoder. */
+static gboolean
+run_causal_lm (
+    SfModel *model, const CaseInputs *in, GString *bad, GError **error)
+{
+  SfTextInput ti = { in->input_ids, NULL, NULL };
+  SfTextOutput to = { 0 };
+  SfDecoder *dec;
+  g_autoptr (SfTensor) logits = NULL;
+  gboolean ok;
+
+  ok = sf_model_forward_text (model, &ti, TRUE, &to, error);
+  if (ok) {
+    check_finite ("last_hidden_state", to.last_hidden_state, bad);
+    check_finite ("logits", to.logits, bad);
+    check_finite_list ("hidden_states", to.hidden_states, bad);
+  }
+  sf_text_output_clear (&to);
+  if (!ok || (dec = sf_model_decoder_new (model, NULL, 1, error)) == NULL)
+    return FALSE;
+  logits = sf_tensor_new_f32 (2, (gint64)1, dec->vocab);
+  ok = dec->step (dec->self, sf_tensor_i64 (in->input_ids), 1,
+      (guint)sf_tensor_dim (in->input_ids, 1), sf_tensor_f32 (logits), error);
+  for (int i = 0; ok && i < 3; i++) {
+    gint64 next = 0;
+    check_finite ("decoder logits", logits, bad);
+    for (gint64 k = 1; k < dec->vocab; k++)
+      if (sf_tensor_f32 (logits)[k] > sf_tensor_f32 (logits)[next])
+        next = k;
+    ok = dec->step (dec->self, &next, 1, 1, sf_tensor_f32 (logits), error);
+  }
+  sf_decoder_free (dec);
+  return ok;
 }
 
 /* One forward pass (Whisper: the encoder and a few decoding steps).
@@ -182,6 +228,8 @@ run_forward (SfModel *model, const SweepCase *c, const CaseInputs *in,
     sf_image_output_clear (&io);
     return ok;
   }
+  if (c->kind == INPUT_CAUSAL_LM)
+    return run_causal_lm (model, in, bad, error);
   if (c->kind >= INPUT_WHISPER) {
     SfAudioInput ai = { in->audio };
     SfAudioOutput ao = { 0 };

@@ -75,6 +75,7 @@ test_resolution (void)
   g_autoptr (SfModel) whisper = load_case ("whisper-tiny-asr");
   g_autoptr (SfModel) w2v = load_case ("wav2vec2-tiny-ctc");
   g_autoptr (SfModel) ast = load_case ("ast-tiny-cls");
+  g_autoptr (SfModel) gpt2 = load_case ("gpt2-tiny-lm");
 
   check_resolves (
       bert_cls, SF_MODALITY_TEXT, SF_POOLING_AUTO, SF_TASK_CLASSIFY, "logits");
@@ -102,6 +103,9 @@ test_resolution (void)
       w2v, SF_MODALITY_AUDIO, SF_POOLING_AUTO, SF_TASK_CTC, "logits");
   check_resolves (
       ast, SF_MODALITY_AUDIO, SF_POOLING_AUTO, SF_TASK_CLASSIFY, "logits");
+  /* per-token LM logits are no classification */
+  check_resolves (gpt2, SF_MODALITY_TEXT, SF_POOLING_AUTO, SF_TASK_TOKENS,
+      "last_hidden_state");
 }
 
 static void
@@ -163,7 +167,7 @@ static void
 test_text_shapes (void)
 {
   const char *cases[] = { "bert-tiny-cls", "bert-tiny-embed",
-    "distilbert-tiny-cls", "clip-tiny" };
+    "distilbert-tiny-cls", "clip-tiny", "gpt2-tiny-lm" };
   const SfPooling poolings[] = { SF_POOLING_AUTO, SF_POOLING_NONE,
     SF_POOLING_CLS, SF_POOLING_MEAN };
 
