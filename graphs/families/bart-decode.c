@@ -456,8 +456,7 @@ sf_bart_forward (SfModel *model, const SfTensor *input_ids,
 /* The position of the last eos in each row of @ids [B, S]: transformers
  * requires the same number of them in every row. */
 static gboolean
-find_eos (
-    const BartGraph *g, const SfTensor *ids, gint64 *last, GError **error)
+find_eos (const BartGraph *g, const SfTensor *ids, gint64 *last, GError **error)
 {
   gint64 b = ids->shape[0], s = ids->shape[1], count0 = -1;
 

@@ -40,8 +40,8 @@ typedef struct
 typedef struct
 {
   BartAttention self;
-  SfTensor *ln_self_g, *ln_self_b; /* self_attn_layer_norm [D] */
-  BartAttention cross;             /* encoder_attn */
+  SfTensor *ln_self_g, *ln_self_b;   /* self_attn_layer_norm [D] */
+  BartAttention cross;               /* encoder_attn */
   SfTensor *ln_cross_g, *ln_cross_b; /* encoder_attn_layer_norm [D] */
   SfTensor *fc1_w, *fc1_b;           /* [F, D], [F] */
   SfTensor *fc2_w, *fc2_b;           /* [D, F], [D] */
@@ -55,12 +55,13 @@ typedef struct
   SfTensor *enc_pos, *dec_pos;           /* [P + 2, D] */
   SfTensor *enc_ln_emb_g, *enc_ln_emb_b; /* layernorm_embedding [D] */
   SfTensor *dec_ln_emb_g, *dec_ln_emb_b;
-  SfTensor *enc_ln_g, *enc_ln_b; /* encoder.layer_norm [D] (mBART) */
-  SfTensor *dec_ln_g, *dec_ln_b; /* decoder.layer_norm [D] (mBART) */
-  SfTensor *lm_head;             /* [V, D]; NULL when tied to shared */
-  SfTensor *logits_bias;         /* final_logits_bias [1, V], optional */
+  SfTensor *enc_ln_g, *enc_ln_b;       /* encoder.layer_norm [D] (mBART) */
+  SfTensor *dec_ln_g, *dec_ln_b;       /* decoder.layer_norm [D] (mBART) */
+  SfTensor *lm_head;                   /* [V, D]; NULL when tied to shared */
+  SfTensor *logits_bias;               /* final_logits_bias [1, V], optional */
   SfTensor *cls_dense_w, *cls_dense_b; /* classification_head.dense [D, D] */
-  SfTensor *cls_out_w, *cls_out_b; /* classification_head.out_proj [labels, D] */
+  SfTensor *cls_out_w,
+      *cls_out_b; /* classification_head.out_proj [labels, D] */
 } BartGlobals;
 
 /* Token ids the config names; -1 when unset. */
@@ -74,20 +75,21 @@ typedef struct
 typedef struct
 {
   BartGlobals g;
-  SfEncoderLayer *enc_layers; /* n_enc */
+  SfEncoderLayer *enc_layers;   /* n_enc */
   BartDecoderLayer *dec_layers; /* n_dec */
   int n_enc, n_dec;
   SfEncoderParams enc_params; /* heads, activation, eps */
   int dec_heads;
   SfActivation act;
-  float embed_scale;         /* √d_model when scale_embedding, else 1 */
-  gboolean pre_ln;           /* normalize_before (mBART) */
-  gboolean final_ln;         /* add_final_layer_norm (mBART) */
-  gboolean ln_embedding;     /* layernorm_embedding (normalize_embedding) */
-  gboolean classifier;       /* BartForSequenceClassification */
-  const SfTensor *tok_embed; /* [V, D]: shared, or whichever tied copy is stored */
-  const SfTensor *head;      /* [V, D]: lm_head or tok_embed */
-  SfTensor *bias;            /* [V] view of final_logits_bias, or NULL */
+  float embed_scale;     /* √d_model when scale_embedding, else 1 */
+  gboolean pre_ln;       /* normalize_before (mBART) */
+  gboolean final_ln;     /* add_final_layer_norm (mBART) */
+  gboolean ln_embedding; /* layernorm_embedding (normalize_embedding) */
+  gboolean classifier;   /* BartForSequenceClassification */
+  const SfTensor
+      *tok_embed;       /* [V, D]: shared, or whichever tied copy is stored */
+  const SfTensor *head; /* [V, D]: lm_head or tok_embed */
+  SfTensor *bias;       /* [V] view of final_logits_bias, or NULL */
   BartTokens tokens;
   gint64 sizes[BART_SZ_COUNT];
   SfWeightTarget target;

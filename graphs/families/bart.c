@@ -240,8 +240,8 @@ bart_read_config (
           cfg, "max_position_embeddings", 1, &positions, error)
       || !sf_config_int_min (cfg, "encoder_layers", 1, &enc_layers, error)
       || !sf_config_int_min (cfg, "decoder_layers", 1, &dec_layers, error)
-      || !read_heads (cfg, "encoder_attention_heads", sz[D],
-          &g->enc_params.n_heads, error)
+      || !read_heads (
+          cfg, "encoder_attention_heads", sz[D], &g->enc_params.n_heads, error)
       || !read_heads (
           cfg, "decoder_attention_heads", sz[D], &g->dec_heads, error)
       || !sf_config_string_or (cfg, "activation_function", "gelu", &act, error)
@@ -297,8 +297,9 @@ bart_resolve_tied (BartGraph *g, const SfConfig *cfg, gboolean tie,
 {
   BartGlobals *w = &g->g;
 
-  g->tok_embed = w->shared ? w->shared : w->enc_embed ? w->enc_embed
-                                                      : w->dec_embed;
+  g->tok_embed = w->shared ? w->shared
+      : w->enc_embed       ? w->enc_embed
+                           : w->dec_embed;
   if (g->tok_embed == NULL && tie)
     g->tok_embed = w->lm_head;
   if (g->tok_embed == NULL) {
@@ -326,8 +327,8 @@ bart_load_weights (
 {
   static const char *const prefixes[] = { "model.", "", NULL };
   const SfConfig *cfg = sf_checkpoint_config (ckpt);
-  const char *prefix = sf_weights_find_prefix (
-      ckpt, prefixes, "encoder.embed_positions.weight");
+  const char *prefix =
+      sf_weights_find_prefix (ckpt, prefixes, "encoder.embed_positions.weight");
   SfWeightTarget enc, dec;
   gboolean tie;
 
@@ -402,7 +403,8 @@ sf_bart_embed (BartGraph *g, SfTensor *x, const gint64 *ids, gint64 past,
     GError **error)
 {
   gint64 rows = x->shape[0], t = x->shape[1], d = x->shape[2];
-  g_autoptr (SfTensor) flat = sf_tensor_reshape (x, 2, (gint64[]){ rows * t, d });
+  g_autoptr (SfTensor) flat =
+      sf_tensor_reshape (x, 2, (gint64[]){ rows * t, d });
   g_autoptr (SfTensor) at = NULL; /* [T, D] rows of the position table */
 
   if (past + t > g->sizes[P] - BART_POS_OFFSET) {
@@ -506,8 +508,7 @@ bart_output_shapes (gpointer data, SfModality input, const SfShape *in,
         "BART takes 1 to %" G_GINT64_FORMAT " token ids", max);
     return FALSE;
   }
-  sf_shape_set (
-      &out->last_hidden_state, 2, in ? in->dims[0] : -1, g->sizes[D]);
+  sf_shape_set (&out->last_hidden_state, 2, in ? in->dims[0] : -1, g->sizes[D]);
   if (g->classifier)
     sf_shape_set (&out->logits, 1, g->sizes[NL]);
   return TRUE;

@@ -61,8 +61,8 @@ check_tokens (SfVerify *v, SfModel *model, GError **error)
         sf_config_origin (v->case_json));
     return FALSE;
   }
-  if (!sf_model_encode_texts (model, (const char *const *)list->pdata,
-          NULL, list->len, 0, &in, NULL, error))
+  if (!sf_model_encode_texts (model, (const char *const *)list->pdata, NULL,
+          list->len, 0, &in, NULL, error))
     return FALSE;
   sf_verify_tensor (v, "input_ids", in.input_ids);
   sf_verify_tensor (v, "attention_mask", in.attention_mask);

@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* BART: the cached decoder (several rows, beam reorders) against the
+ * teacher-forced forward and transformers' logits, padding that must not
+ * leak into real positions, and broken checkpoints. */
+#include "graphs/families/bart.h"
+#include "graphs/generate.h"
+#include "core/error.h"
+#include "tests/common/test-util.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <string.h>
+
+#define CASE "bart-tiny-sum"
+#define ATOL 2e-4
+#define RTOL 1e-3
+
+static SfModel *
+load_model (void)
+{
+  g_autofree char *dir = sf_test_fixture (CASE);
+  g_autoptr (GError) error = NULL;
+  SfModel *model = sf_model_load (dir, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (sf_bart_check (model));
+  return model;
+}
+
+static void
+assert_close (const float *got, const float *want, gint64 n)
+{
+  for (gint64 i = 0; i < n; i++)
+    if (fabs (got[i] - want[i]) > ATOL + RTOL * fabs (want[i]))
+      g_error (
+          "element %" G_GINT64_FORMAT ": %g, expected %g", i, got[i], want[i]);
+}
+
+/* Row @b of io's input_ids without its padding, as [rows, n] repeated. */
+static SfTensor *
+source_rows (gint64 b, gint64 rows)
+{
+  g_autoptr (SfTensor) ids = sf_test_fixture_tensor (CASE, "input_ids");
+  g_autoptr (SfTensor) mask = sf_test_fixture_tensor (CASE, "attention_mask");
+  gint64 s = ids->shape[1], n = 0;
+  SfTensor *out;
+
+  for (gint64 i = 0; i < s; i++)
+    n += sf_tensor_i64 (mask)[b * s + i];
+  out = sf_tensor_new (SF_DTYPE_I64, 2, (gint64[]){ rows, n });
+  for (gint64 r = 0; r < rows; r++)
+    memcpy (sf_tensor_i64 (out) + r * n, sf_tensor_i64 (ids) + b * s,
+        n * sizeof (gint64));
+  return out;
+}
+
+/* One step of @dec with @n_new tokens per row taken from @rows of
+ * decoder_input_ids at @pos; the logits must be @full's at the last one. */
+static void
+step_and_check (SfDecoder *dec, const SfTensor *dec_ids, const SfTensor *full,
+    const guint *rows, guint n_rows, gint64 pos, guint n_new)
+{
+  gint64 t = dec_ids->shape[1], v = full->shape[2];
+  g_autofree gint64 *tokens = g_new (gint64, n_rows * n_new);
+  g_autofree float *logits = g_new (float, n_rows *v);
+  g_autoptr (GError) error = NULL;
+
+  for (guint r = 0; r < n_rows; r++)
+    memcpy (tokens + r * n_new, sf_tensor_i64 (dec_ids) + rows[r] * t + pos,
+        n_new * sizeof (gint64));
+  g_assert_true (dec->step (dec->self, tokens, n_rows, n_new, logits, &error));
+  g_assert_no_error (error);
+  for (guint r = 0; r < n_rows; r++)
+    assert_close (logits + r * v,
+        sf_tensor_f32 (full) + (rows[r] * t + pos + n_new - 1) * v, v);
+}
+
+/* Step by step through the cache, two rows with different histories and
+ * beam-search reorders, equals the teacher-forced forward, which equals
+ * transformers' logits. */
+static void
+test_incremental_matches_full (void)
+{
+  g_autoptr (SfModel) model = load_model ();
+  g_autoptr (SfTensor) dec_ids =
+      sf_test_fixture_tensor (CASE, "decoder_input_ids");
+  g_autoptr (SfTensor) ref = sf_test_fixture_tensor (CASE, "logits");
+  g_autoptr (SfTensor) src2 = source_rows (0, 2);
+  g_autoptr (SfTensor) src1 = source_rows (0, 1);
+  g_autoptr (SfTensor) full = NULL; /* [2, T, V] both rows over text 0 */
+  g_autoptr (GError) error = NULL;
+  gint64 t = dec_ids->shape[1], v = ref->shape[2];
+  SfDecoder *dec;
+
+  g_assert_true (
+      sf_bart_forward (model, src2, NULL, dec_ids, NULL, &full, &error));
+  g_assert_no_error (error);
+  assert_close (sf_tensor_f32 (full), sf_tensor_f32 (ref), t * v);
+  g_assert_cmpint (t, ==, 5);
+
+  dec = sf_model_decoder_new (model, src1, 3, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (dec->vocab, ==, v);
+  /* rows A = 0 and B = 1: a 2-token prompt, then one token */
+  step_and_check (dec, dec_ids, full, (guint[]){ 0, 1 }, 2, 0, 2);
+  step_and_check (dec, dec_ids, full, (guint[]){ 0, 1 }, 2, 2, 1);
+  /* beams B, A, B */
+  g_assert_true (dec->reorder (dec->self, (guint[]){ 1, 0, 1 }, 3, &error));
+  g_assert_no_error (error);
+  step_and_check (dec, dec_ids, full, (guint[]){ 1, 0, 1 }, 3, 3, 1);
+  /* back to A alone */
+  g_assert_true (dec->reorder (dec->self, (guint[]){ 1 }, 1, &error));
+  step_and_check (dec, dec_ids, full, (guint[]){ 0 }, 1, 4, 1);
+
+  /* bad reorders and row counts are errors */
+  g_assert_false (dec->reorder (dec->self, (guint[]){ 1 }, 1, &error));
+  g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (dec->reorder (dec->self, (guint[]){ 0, 0, 0, 0 }, 4, &error));
+  g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+  g_clear_error (&error);
+  {
+    gint64 two[2] = { 5, 6 };
+    g_autofree float *logits = g_new (float, 2 * v);
+    g_assert_false (dec->step (dec->self, two, 2, 1, logits, &error));
+    g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+  }
+  sf_decoder_free (dec);
+}
+
+/* Decoding runs out of learned positions with an error. */
+static void
+test_position_limit (void)
+{
+  g_autoptr (SfModel) model = load_model ();
+  g_autoptr (SfTensor) src = source_rows (1, 1);
+  g_autoptr (GError) error = NULL;
+  SfDecoder *dec = sf_model_decoder_new (model, src, 1, &error);
+  g_autofree float *logits = NULL;
+  gint64 max = sf_model_max_positions (model);
+  g_autofree gint64 *tokens = g_new0 (gint64, max + 1);
+
+  g_assert_no_error (error);
+  logits = g_new (float, dec->vocab);
+  g_assert_true (dec->step (dec->self, tokens, 1, max - 1, logits, &error));
+  g_assert_true (dec->step (dec->self, tokens, 1, 1, logits, &error));
+  g_assert_no_error (error);
+  g_assert_false (dec->step (dec->self, tokens, 1, 1, logits, &error));
+  g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+  sf_decoder_free (dec);
+}
+
+/* Whatever sits under the padding, the real positions of the encoder
+ * output stay transformers'. */
+static void
+test_padding_does_not_leak (void)
+{
+  g_autoptr (SfModel) model = load_model ();
+  g_autoptr (SfTensor) stored = sf_test_fixture_tensor (CASE, "input_ids");
+  g_autoptr (SfTensor) ids = sf_tensor_copy (stored); /* written below */
+  g_autoptr (SfTensor) mask = sf_test_fixture_tensor (CASE, "attention_mask");
+  g_autoptr (SfTensor) ref =
+      sf_test_fixture_tensor (CASE, "encoder_last_hidden_state");
+  g_autoptr (GError) error = NULL;
+  gint64 s = ids->shape[1], d = ref->shape[2];
+  SfTextInput in = { ids, mask, NULL };
+  SfTextOutput out;
+
+  for (gint64 i = 0; i < sf_tensor_numel (ids); i++)
+    if (sf_tensor_i64 (mask)[i] == 0)
+      sf_tensor_i64 (ids)[i] = 100 + i % 50;
+  g_assert_true (sf_model_forward_text (model, &in, FALSE, &out, &error));
+  g_assert_no_error (error);
+  for (gint64 b = 0; b < ids->shape[0]; b++)
+    for (gint64 i = 0; i < s; i++)
+      if (sf_tensor_i64 (mask)[b * s + i])
+        assert_close (sf_tensor_f32 (out.last_hidden_state) + (b * s + i) * d,
+            sf_tensor_f32 (ref) + (b * s + i) * d, d);
+  sf_text_output_clear (&out);
+}
+
+static void
+test_source_errors (void)
+{
+  g_autoptr (SfModel) model = load_model ();
+  g_autoptr (SfTensor) two = source_rows (0, 2);
+  g_autoptr (SfTensor) f32 = sf_tensor_new_f32 (2, (gint64)1, (gint64)4);
+  g_autoptr (SfTensor) long_src = sf_tensor_new (
+      SF_DTYPE_I64, 2, (gint64[]){ 1, sf_model_max_positions (model) + 1 });
+  g_autoptr (SfTensor) bad_id =
+      sf_tensor_new (SF_DTYPE_I64, 2, (gint64[]){ 1, 3 });
+  const SfTensor *shapes[] = { NULL, two, f32, long_src };
+  SfBartTokens tok;
+  g_autoptr (GError) error = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++) {
+    g_assert_null (sf_model_decoder_new (model, shapes[i], 1, &error));
+    g_assert_error (error, SF_ERROR, SF_ERROR_SHAPE);
+    g_clear_error (&error);
+  }
+  sf_tensor_i64 (bad_id)[1] = 650; /* vocab_size */
+  g_assert_null (sf_model_decoder_new (model, bad_id, 1, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+
+  g_assert_true (sf_bart_tokens (model, &tok, &error));
+  g_assert_cmpint (tok.decoder_start_token_id, ==, 2);
+  g_assert_cmpint (tok.eos_token_id, ==, 2);
+  g_assert_cmpint (tok.pad_token_id, ==, 1);
+  g_assert_cmpint (tok.forced_eos_token_id, ==, 2);
+  g_assert_cmpint (tok.forced_bos_token_id, ==, -1);
+}
+
+/* ---- broken checkpoints ---- */
+
+static void
+assert_load_fails (const char *dir, const char *const *fragments)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfModel) model = sf_model_load (dir, &error);
+
+  g_assert_null (model);
+  g_assert_nonnull (error);
+  g_assert_true (error->domain == SF_ERROR);
+  for (guint i = 0; fragments[i]; i++)
+    if (strstr (error->message, fragments[i]) == NULL)
+      g_error ("'%s' not in: %s", fragments[i], error->message);
+}
+
+/* Sets config.json's @key to the JSON @value. */
+static void
+edit_config (const char *dir, const char *key, const char *value)
+{
+  g_autofree char *path = g_build_filename (dir, "config.json", NULL);
+  g_autofree char *text = NULL;
+  g_autofree char *out = NULL;
+  cJSON *root;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  root = cJSON_Parse (text);
+  g_assert_nonnull (root);
+  cJSON_DeleteItemFromObjectCaseSensitive (root, key);
+  cJSON_AddItemToObject (root, key, cJSON_Parse (value));
+  out = cJSON_Print (root);
+  cJSON_Delete (root);
+  g_assert_true (g_file_set_contents (path, out, -1, NULL));
+}
+
+static void
+check_config_error (const char *key, const char *value, const char *want)
+{
+  g_autofree char *dir = sf_test_copy_fixture (CASE);
+  const char *fragments[] = { "config.json", want, NULL };
+
+  edit_config (dir, key, value);
+  assert_load_fails (dir, fragments);
+  sf_test_remove_dir (dir);
+}
+
+static void
+test_bad_config (void)
+{
+  check_config_error ("d_model", "33", "encoder_attention_heads");
+  check_config_error (
+      "decoder_attention_heads", "5", "decoder_attention_heads");
+  check_config_error ("activation_function", "\"swishy\"", "swishy");
+  check_config_error (
+      "decoder_start_token_id", "650", "decoder_start_token_id");
+  check_config_error (
+      "max_position_embeddings", "0", "max_position_embeddings");
+  check_config_error (
+      "static_position_embeddings", "true", "static_position_embeddings");
+}
+
+/* Drops the tensor named @user_data, or gives it a wrong shape when it is
+ * the encoder's position table. */
+static SfTensor *
+break_weight (const char *name, SfTensor *t, gpointer user_data)
+{
+  if (!g_str_equal (name, user_data))
+    return sf_tensor_copy (t);
+  if (g_str_equal (name, "model.encoder.embed_positions.weight"))
+    return sf_tensor_new_f32 (2, (gint64)64, (gint64)32);
+  return NULL;
+}
+
+static void
+check_weight_error (const char *name, const char *const *fragments)
+{
+  g_autofree char *dir = sf_test_copy_fixture (CASE);
+
+  sf_test_rewrite_safetensors (
+      dir, "model.safetensors", break_weight, (gpointer)name);
+  assert_load_fails (dir, fragments);
+  sf_test_remove_dir (dir);
+}
+
+static void
+test_bad_weights (void)
+{
+  const char *want_fc1[] = { "missing tensor 'model.decoder.layers.1.fc1.bias'",
+    NULL };
+  const char *want_pos[] = { "model.encoder.embed_positions.weight", "[64, 32]",
+    "[66, 32]", NULL };
+  const char *want_shared[] = { "model.shared.weight", NULL };
+  const char *want_mbart[] = { "model.encoder.layer_norm.weight", NULL };
+  const char *want_head[] = { "lm_head.weight", NULL };
+  g_autofree char *dir = NULL;
+
+  check_weight_error ("model.decoder.layers.1.fc1.bias", want_fc1);
+  check_weight_error ("model.encoder.embed_positions.weight", want_pos);
+  check_weight_error ("model.shared.weight", want_shared);
+
+  /* mBART needs its final LayerNorms; an untied head needs lm_head */
+  dir = sf_test_copy_fixture (CASE);
+  edit_config (dir, "model_type", "\"mbart\"");
+  assert_load_fails (dir, want_mbart);
+  edit_config (dir, "model_type", "\"bart\"");
+  edit_config (dir, "add_final_layer_norm", "true");
+  assert_load_fails (dir, want_mbart);
+  edit_config (dir, "add_final_layer_norm", "false");
+  edit_config (dir, "tie_word_embeddings", "false");
+  assert_load_fails (dir, want_head);
+  sf_test_remove_dir (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/graphs/bart/incremental", test_incremental_matches_full);
+  g_test_add_func ("/graphs/bart/position-limit", test_position_limit);
+  g_test_add_func ("/graphs/bart/padding", test_padding_does_not_leak);
+  g_test_add_func ("/graphs/bart/source-errors", test_source_errors);
+  g_test_add_func ("/graphs/bart/bad-config", test_bad_config);
+  g_test_add_func ("/graphs/bart/bad-weights", test_bad_weights);
+  return g_test_run ();
+}
