@@ -23,6 +23,8 @@
 #include <string.h>
 
 #define BART_MIN_CAPACITY 16
+/* More live sequences than any beam search asks for. */
+#define BART_MAX_ROWS 4096
 
 typedef struct
 {
@@ -353,6 +355,12 @@ sf_bart_decoder_new (
     g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
         "%s: a sequence-classification BART does not generate text",
         sf_model_name (g->model));
+    return NULL;
+  }
+  if (max_seqs > BART_MAX_ROWS) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "BART decoder: %u sequences asked, at most %d", max_seqs,
+        BART_MAX_ROWS);
     return NULL;
   }
   if (source == NULL || source->dtype != SF_DTYPE_I64 || source->ndim != 2

@@ -198,6 +198,9 @@ test_source_errors (void)
     g_assert_error (error, SF_ERROR, SF_ERROR_SHAPE);
     g_clear_error (&error);
   }
+  g_assert_null (sf_model_decoder_new (model, two, 100000, &error));
+  g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+  g_clear_error (&error);
   sf_tensor_i64 (bad_id)[1] = 650; /* vocab_size */
   g_assert_null (sf_model_decoder_new (model, bad_id, 1, &error));
   g_assert_nonnull (error);
