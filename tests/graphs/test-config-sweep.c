@@ -45,6 +45,8 @@ static const SweepCase cases[] = {
   { "wav2vec2-tiny-ctc", INPUT_WAV2VEC2 },
   { "ast-tiny-cls", INPUT_AST },
   { "bart-tiny-sum", INPUT_TEXT },
+  { "mbart-tiny-sum", INPUT_TEXT },
+  { "bart-tiny-cls", INPUT_TEXT },
 };
 
 /* The case's own inputs, read once from io.safetensors. */
@@ -197,7 +199,8 @@ run_forward (SfModel *model, const SweepCase *c, const CaseInputs *in,
     sf_text_output_clear (&to);
     if (!ok)
       return FALSE;
-    if (sf_bart_check (model) && !run_bart_decoder (model, in, bad, error))
+    if (sf_bart_check (model) && !sf_model_has_classifier (model)
+        && !run_bart_decoder (model, in, bad, error))
       return FALSE;
   }
   if (c->kind == INPUT_IMAGE || c->kind == INPUT_CLIP) {
