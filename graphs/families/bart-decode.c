@@ -163,8 +163,8 @@ cache_write (const BartState *s, SfTensor *cache, const SfTensor *src)
         sf_tensor_f32 (src) + r * t * d, t * d * sizeof (float));
 }
 
-/* The residual around one sub-block: pre-LN normalises its input, post-LN
- * its output. @in is what the sub-block reads. */
+/* The residual around one sub-block: pre-LN normalises its input (into
+ * @h, which it returns for the sub-block to read), post-LN its output. */
 static const SfTensor *
 block_input (const BartState *s, SfTensor *h, SfTensor *x, const SfTensor *ln_g,
     const SfTensor *ln_b)

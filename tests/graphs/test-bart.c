@@ -424,6 +424,41 @@ test_mbart_incremental (void)
   sf_test_remove_dir (dir);
 }
 
+/* A checkpoint that kept only a tied copy of model.shared (here the
+ * decoder's embed_tokens) and an lm_head gives transformers' logits. */
+static void
+test_tied_copy (void)
+{
+  g_autofree char *dir = sf_test_copy_fixture (CASE);
+  g_autofree char *path = g_build_filename (dir, "model.safetensors", NULL);
+  g_autoptr (SfSafetensors) st = sf_safetensors_open (path, NULL);
+  g_autoptr (SfTensor) shared = sf_safetensors_get (st, "model.shared.weight");
+  g_autoptr (SfTensor) ids = sf_test_fixture_tensor (CASE, "input_ids");
+  g_autoptr (SfTensor) mask = sf_test_fixture_tensor (CASE, "attention_mask");
+  g_autoptr (SfTensor) dec_ids =
+      sf_test_fixture_tensor (CASE, "decoder_input_ids");
+  g_autoptr (SfTensor) ref = sf_test_fixture_tensor (CASE, "logits");
+  g_autoptr (SfTensor) logits = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfModel) model = NULL;
+  const char *names[] = { "model.decoder.embed_tokens.weight",
+    "lm_head.weight" };
+  SfTensor *extra[] = { sf_tensor_copy (shared), sf_tensor_copy (shared) };
+
+  g_clear_pointer (&st, sf_safetensors_unref);
+  sf_test_rewrite_safetensors (
+      dir, "model.safetensors", break_weight, "model.shared.weight");
+  add_tensors (dir, names, extra, G_N_ELEMENTS (names));
+  model = sf_model_load (dir, &error);
+  g_assert_no_error (error);
+  g_assert_true (
+      sf_bart_forward (model, ids, mask, dec_ids, NULL, &logits, &error));
+  g_assert_no_error (error);
+  assert_close (
+      sf_tensor_f32 (logits), sf_tensor_f32 (ref), sf_tensor_numel (ref));
+  sf_test_remove_dir (dir);
+}
+
 /* BartForSequenceClassification gives one row of logits per input and
  * refuses inputs without eos (its numbers: verify on bart-tiny-cls). */
 static void
@@ -480,6 +515,7 @@ main (int argc, char **argv)
   g_test_add_func ("/graphs/bart/bad-config", test_bad_config);
   g_test_add_func ("/graphs/bart/bad-weights", test_bad_weights);
   g_test_add_func ("/graphs/bart/mbart-incremental", test_mbart_incremental);
+  g_test_add_func ("/graphs/bart/tied-copy", test_tied_copy);
   g_test_add_func ("/graphs/bart/classification", test_classification);
   return g_test_run ();
 }
