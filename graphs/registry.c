@@ -15,6 +15,7 @@ extern const SfFamily sf_family_ast;
 extern const SfFamily sf_family_wav2vec2;
 extern const SfFamily sf_family_clip;
 extern const SfFamily sf_family_gpt2;
+extern const SfFamily sf_family_bart;
 
 static const SfFamily *const families[] = {
   &sf_family_bert,
@@ -26,6 +27,7 @@ static const SfFamily *const families[] = {
   &sf_family_wav2vec2,
   &sf_family_clip,
   &sf_family_gpt2,
+  &sf_family_bart,
   NULL,
 };
 

@@ -29,7 +29,8 @@ run_case (SfVerify *v, const char *dump, GError **error)
   if (!sf_config_string (v->case_json, "model_class", &model_class, error))
     return FALSE;
   if (g_str_has_prefix (model_class, "Bert")
-      || g_str_has_prefix (model_class, "DistilBert"))
+      || g_str_has_prefix (model_class, "DistilBert")
+      || g_str_has_suffix (model_class, "BartForSequenceClassification"))
     return sf_verify_text_model_case (v, error);
   if (g_str_has_prefix (model_class, "ViT")
       || g_str_has_prefix (model_class, "Segformer"))
@@ -43,6 +44,9 @@ run_case (SfVerify *v, const char *dump, GError **error)
     return sf_verify_whisper_case (v, error);
   if (g_str_has_prefix (model_class, "GPT2"))
     return sf_verify_causal_lm_case (v, error);
+  if (g_str_has_prefix (model_class, "Bart")
+      || g_str_has_prefix (model_class, "MBart"))
+    return sf_verify_bart_case (v, error);
   g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
       "%s: model_class '%s' has no verifier yet",
       sf_config_origin (v->case_json), model_class);

@@ -63,6 +63,7 @@ gboolean sf_verify_whisper_case (SfVerify *v, GError **error);
 /* GPT-2 cases: per-prompt logits and hidden states, greedy continuation
  * (verify-gpt2.c). */
 gboolean sf_verify_causal_lm_case (SfVerify *v, GError **error);
+gboolean sf_verify_bart_case (SfVerify *v, GError **error);
 gboolean sf_verify_clip_case (SfVerify *v, GError **error);
 /* AST and wav2vec2 cases, from the raw clips audio.K (verify-audio.c). */
 gboolean sf_verify_audio_model_case (SfVerify *v, GError **error);

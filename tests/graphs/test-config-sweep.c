@@ -10,7 +10,9 @@
  */
 #include "graphs/generate.h"
 #include "graphs/model.h"
+#include "graphs/families/bart.h"
 #include "graphs/families/whisper.h"
+#include "graphs/generate.h"
 #include "core/error.h"
 #include "core/io/safetensors.h"
 #include "tests/common/test-util.h"
@@ -45,6 +47,9 @@ static const SweepCase cases[] = {
   { "wav2vec2-tiny-ctc", INPUT_WAV2VEC2 },
   { "ast-tiny-cls", INPUT_AST },
   { "gpt2-tiny-lm", INPUT_CAUSAL_LM },
+  { "bart-tiny-sum", INPUT_TEXT },
+  { "mbart-tiny-sum", INPUT_TEXT },
+  { "bart-tiny-cls", INPUT_TEXT },
 };
 
 /* The case's own inputs, read once from io.safetensors. */
@@ -182,6 +187,40 @@ run_causal_lm (
   return ok;
 }
 
+/* BART: three greedy steps of the decoder over the first text. */
+static gboolean
+run_bart_decoder (
+    SfModel *model, const CaseInputs *in, GString *bad, GError **error)
+{
+  g_autoptr (SfTensor) ids = sf_tensor_slice0 (in->input_ids, 0, 1);
+  g_autofree float *logits = NULL;
+  SfBartTokens tok;
+  SfDecoder *dec;
+  gint64 next;
+  gboolean ok = TRUE;
+
+  if (!sf_bart_tokens (model, &tok, error)
+      || (dec = sf_model_decoder_new (model, ids, 1, error)) == NULL)
+    return FALSE;
+  next = MAX (tok.decoder_start_token_id, 0);
+  logits = g_new (float, dec->vocab);
+  for (int i = 0; ok && i < 3; i++) {
+    g_autoptr (SfTensor) t = NULL;
+    ok = dec->step (dec->self, &next, 1, 1, logits, error);
+    if (!ok)
+      break;
+    t = sf_tensor_new_from_data (
+        SF_DTYPE_F32, 1, (gint64[]){ dec->vocab }, logits);
+    check_finite ("decoder logits", t, bad);
+    next = 0;
+    for (gint64 k = 1; k < dec->vocab; k++)
+      if (logits[k] > logits[next])
+        next = k;
+  }
+  sf_decoder_free (dec);
+  return ok;
+}
+
 /* One forward pass (Whisper: the encoder and a few decoding steps).
  * Returns FALSE with @error when the model refused; appends non-finite
  * outputs to @bad. */
@@ -205,6 +244,9 @@ run_forward (SfModel *model, const SweepCase *c, const CaseInputs *in,
     }
     sf_text_output_clear (&to);
     if (!ok)
+      return FALSE;
+    if (sf_bart_check (model) && !sf_model_has_classifier (model)
+        && !run_bart_decoder (model, in, bad, error))
       return FALSE;
   }
   if (c->kind == INPUT_IMAGE || c->kind == INPUT_CLIP) {

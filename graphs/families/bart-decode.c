@@ -1,0 +1,531 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Streamformer graphs: the BART decoder with KV caches.
+ *
+ * Mirrors modeling_bart.BartDecoder: scaled token embeddings plus learned
+ * positions (after the positions already cached, offset by two), then
+ * layernorm_embedding; layers of causal self-attention, cross-attention
+ * over the encoder output and a feed-forward block (post-LN, or pre-LN with
+ * a final LayerNorm for mBART); lm_head (usually model.shared) plus
+ * final_logits_bias.
+ *
+ * A state holds up to max_rows sequences ("rows") of equal length. Each
+ * row keeps its own self-attention keys and values in per-layer buffers
+ * [max_rows, capacity, D] that grow by doubling up to the position limit;
+ * the projections of all rows run as one matrix product and only the
+ * attention itself runs per row. Cross-attention keys and values are
+ * computed once: for one source shared by every row (generation), or one
+ * per row with its padding mask (the teacher-forced batch).
+ */
+#include "graphs/families/bart-private.h"
+#include "graphs/families/bart.h"
+#include "core/error.h"
+
+#include <string.h>
+
+#define BART_MIN_CAPACITY 16
+/* More live sequences than any beam search asks for. */
+#define BART_MAX_ROWS 4096
+
+typedef struct
+{
+  BartGraph *g;
+  SfModel *model; /* owned reference: the graph lives as long */
+  guint max_rows, n_rows;
+  gint64 length, capacity;
+  SfTensor **self_k, **self_v;   /* n_dec × [max_rows, capacity, D] */
+  SfTensor **cross_k, **cross_v; /* n_dec × [Bs, S, D], Bs = 1 or n_rows */
+  SfTensor *cross_mask;          /* [Bs, S] or NULL */
+} BartState;
+
+static void
+state_free (gpointer data)
+{
+  BartState *s = data;
+  if (s == NULL)
+    return;
+  for (int l = 0; l < s->g->n_dec; l++) {
+    sf_tensor_unref (s->self_k[l]);
+    sf_tensor_unref (s->self_v[l]);
+    sf_tensor_unref (s->cross_k[l]);
+    sf_tensor_unref (s->cross_v[l]);
+  }
+  g_free (s->self_k);
+  g_free (s->self_v);
+  g_free (s->cross_k);
+  g_free (s->cross_v);
+  sf_tensor_unref (s->cross_mask);
+  sf_model_unref (s->model);
+  g_free (s);
+}
+
+/* The encoder output @enc [Bs, S, D] with @mask [Bs, S] (nullable). */
+static BartState *
+state_new (BartGraph *g, const SfTensor *enc, SfTensor *mask, guint max_rows)
+{
+  BartState *s = g_new0 (BartState, 1);
+  gint64 d = g->sizes[BART_SZ_D];
+  gint64 bs = enc->shape[0], src = enc->shape[1];
+
+  s->g = g;
+  s->model = sf_model_ref (g->model);
+  s->max_rows = max_rows;
+  s->capacity =
+      MIN (BART_MIN_CAPACITY, g->sizes[BART_SZ_POS] - BART_POS_OFFSET);
+  s->cross_mask = mask ? sf_tensor_ref (mask) : NULL;
+  s->self_k = g_new0 (SfTensor *, g->n_dec);
+  s->self_v = g_new0 (SfTensor *, g->n_dec);
+  s->cross_k = g_new0 (SfTensor *, g->n_dec);
+  s->cross_v = g_new0 (SfTensor *, g->n_dec);
+  for (int l = 0; l < g->n_dec; l++) {
+    const BartAttention *a = &g->dec_layers[l].cross;
+    s->self_k[l] = sf_tensor_new_f32 (3, (gint64)max_rows, s->capacity, d);
+    s->self_v[l] = sf_tensor_new_f32 (3, (gint64)max_rows, s->capacity, d);
+    s->cross_k[l] = sf_tensor_new_f32 (3, bs, src, d);
+    s->cross_v[l] = sf_tensor_new_f32 (3, bs, src, d);
+    sf_op_linear (s->cross_k[l], enc, a->k_w, a->k_b);
+    sf_op_linear (s->cross_v[l], enc, a->v_w, a->v_b);
+  }
+  return s;
+}
+
+/* A copy of @cache [max_rows, capacity, D] with @capacity positions,
+ * holding rows @src[i] (the first @length positions) as rows i. */
+static SfTensor *
+cache_remap (const BartState *s, const SfTensor *cache, gint64 capacity,
+    const guint *src, guint n)
+{
+  gint64 d = cache->shape[2];
+  SfTensor *out = sf_tensor_new_f32 (3, (gint64)s->max_rows, capacity, d);
+
+  for (guint i = 0; i < n; i++)
+    memcpy (sf_tensor_f32 (out) + i * capacity * d,
+        sf_tensor_f32 (cache) + src[i] * s->capacity * d,
+        s->length * d * sizeof (float));
+  return out;
+}
+
+static void
+state_remap (BartState *s, gint64 capacity, const guint *src, guint n)
+{
+  for (int l = 0; l < s->g->n_dec; l++) {
+    SfTensor *k = cache_remap (s, s->self_k[l], capacity, src, n);
+    SfTensor *v = cache_remap (s, s->self_v[l], capacity, src, n);
+    sf_tensor_unref (s->self_k[l]);
+    sf_tensor_unref (s->self_v[l]);
+    s->self_k[l] = k;
+    s->self_v[l] = v;
+  }
+  s->capacity = capacity;
+  s->n_rows = n;
+}
+
+/* Grows every cache to hold @need positions (doubling, at most the
+ * position limit, which the caller has checked @need against). */
+static void
+state_reserve (BartState *s, gint64 need)
+{
+  gint64 limit = s->g->sizes[BART_SZ_POS] - BART_POS_OFFSET;
+  gint64 cap = s->capacity;
+  g_autofree guint *same = NULL;
+
+  if (need <= cap)
+    return;
+  while (cap < need)
+    cap *= 2;
+  same = g_new (guint, s->n_rows);
+  for (guint i = 0; i < s->n_rows; i++)
+    same[i] = i;
+  state_remap (s, MIN (cap, limit), same, s->n_rows);
+}
+
+/* (transfer full) positions [0, length + T) of row @r of @cache, as a
+ * [1, length + T, D] view. */
+static SfTensor *
+cache_row (const BartState *s, SfTensor *cache, guint r, gint64 n)
+{
+  gint64 d = cache->shape[2];
+  gsize offset = (guint8 *)cache->data
+      - (guint8 *)sf_storage_data (cache->storage)
+      + (gsize)(r * s->capacity * d) * sizeof (float);
+
+  return sf_tensor_new_view (
+      cache->storage, offset, SF_DTYPE_F32, 3, (gint64[]){ 1, n, d });
+}
+
+/* Writes @src [R, T, D] at positions [length, length + T) of @cache. */
+static void
+cache_write (const BartState *s, SfTensor *cache, const SfTensor *src)
+{
+  gint64 rows = src->shape[0], t = src->shape[1], d = src->shape[2];
+
+  for (gint64 r = 0; r < rows; r++)
+    memcpy (sf_tensor_f32 (cache) + (r * s->capacity + s->length) * d,
+        sf_tensor_f32 (src) + r * t * d, t * d * sizeof (float));
+}
+
+/* The residual around one sub-block: pre-LN normalises its input (into
+ * @h, which it returns for the sub-block to read), post-LN its output. */
+static const SfTensor *
+block_input (const BartState *s, SfTensor *h, SfTensor *x, const SfTensor *ln_g,
+    const SfTensor *ln_b)
+{
+  if (!s->g->pre_ln)
+    return x;
+  sf_op_layer_norm (h, x, ln_g, ln_b, BART_LN_EPS);
+  return h;
+}
+
+static void
+block_output (const BartState *s, SfTensor *x, const SfTensor *h,
+    const SfTensor *ln_g, const SfTensor *ln_b)
+{
+  sf_op_add (x, x, h);
+  if (!s->g->pre_ln)
+    sf_op_layer_norm (x, x, ln_g, ln_b, BART_LN_EPS);
+}
+
+/* Causal self-attention of the new positions of every row over the row's
+ * cached and new keys. */
+static void
+self_attention (BartState *s, int index, const SfTensor *in, SfTensor *ctx)
+{
+  const BartAttention *a = &s->g->dec_layers[index].self;
+  gint64 rows = in->shape[0], t = in->shape[1], d = in->shape[2];
+  g_autoptr (SfTensor) q = sf_tensor_new_f32 (3, rows, t, d); /* [R, T, D] */
+  g_autoptr (SfTensor) k = sf_tensor_new_f32 (3, rows, t, d);
+  g_autoptr (SfTensor) v = sf_tensor_new_f32 (3, rows, t, d);
+
+  sf_op_linear (q, in, a->q_w, a->q_b);
+  sf_op_linear (k, in, a->k_w, a->k_b);
+  sf_op_linear (v, in, a->v_w, a->v_b);
+  cache_write (s, s->self_k[index], k);
+  cache_write (s, s->self_v[index], v);
+  for (gint64 r = 0; r < rows; r++) {
+    g_autoptr (SfTensor) qr = sf_tensor_slice0 (q, r, 1); /* [1, T, D] */
+    g_autoptr (SfTensor) cr = sf_tensor_slice0 (ctx, r, 1);
+    g_autoptr (SfTensor) keys =
+        cache_row (s, s->self_k[index], r, s->length + t);
+    g_autoptr (SfTensor) values =
+        cache_row (s, s->self_v[index], r, s->length + t);
+    sf_op_attention (cr, qr, keys, values, s->g->dec_heads, NULL, TRUE);
+  }
+}
+
+/* Cross-attention over the encoder output: one source shared by all rows
+ * takes every row's queries as one sequence. */
+static void
+cross_attention (BartState *s, int index, const SfTensor *in, SfTensor *ctx)
+{
+  const BartAttention *a = &s->g->dec_layers[index].cross;
+  const SfTensor *keys = s->cross_k[index], *values = s->cross_v[index];
+  gint64 rows = in->shape[0], t = in->shape[1], d = in->shape[2];
+  g_autoptr (SfTensor) q = sf_tensor_new_f32 (3, rows, t, d); /* [R, T, D] */
+
+  sf_op_linear (q, in, a->q_w, a->q_b);
+  if (keys->shape[0] == 1 && rows > 1) {
+    gint64 shape[3] = { 1, rows * t, d };
+    g_autoptr (SfTensor) q1 = sf_tensor_reshape (q, 3, shape);
+    g_autoptr (SfTensor) c1 = sf_tensor_reshape (ctx, 3, shape);
+    sf_op_attention (
+        c1, q1, keys, values, s->g->dec_heads, s->cross_mask, FALSE);
+  } else {
+    sf_op_attention (
+        ctx, q, keys, values, s->g->dec_heads, s->cross_mask, FALSE);
+  }
+}
+
+/* One BartDecoderLayer over x [R, T, D], in place. */
+static void
+decoder_layer (BartState *s, int index, SfTensor *x)
+{
+  const BartDecoderLayer *l = &s->g->dec_layers[index];
+  gint64 rows = x->shape[0], t = x->shape[1], d = x->shape[2];
+  gint64 f = sf_tensor_dim (l->fc1_w, 0);
+  g_autoptr (SfTensor) h = sf_tensor_new_f32 (3, rows, t, d); /* [R, T, D] */
+  g_autoptr (SfTensor) ctx = sf_tensor_new_f32 (3, rows, t, d);
+  g_autoptr (SfTensor) ffn = sf_tensor_new_f32 (3, rows, t, f); /* [R, T, F] */
+  const SfTensor *in;
+
+  in = block_input (s, h, x, l->ln_self_g, l->ln_self_b);
+  self_attention (s, index, in, ctx);
+  sf_op_linear (h, ctx, l->self.o_w, l->self.o_b);
+  block_output (s, x, h, l->ln_self_g, l->ln_self_b);
+
+  in = block_input (s, h, x, l->ln_cross_g, l->ln_cross_b);
+  cross_attention (s, index, in, ctx);
+  sf_op_linear (h, ctx, l->cross.o_w, l->cross.o_b);
+  block_output (s, x, h, l->ln_cross_g, l->ln_cross_b);
+
+  in = block_input (s, h, x, l->ln_ffn_g, l->ln_ffn_b);
+  sf_op_linear (ffn, in, l->fc1_w, l->fc1_b);
+  sf_op_activation (ffn, ffn, s->g->act);
+  sf_op_linear (h, ffn, l->fc2_w, l->fc2_b);
+  block_output (s, x, h, l->ln_ffn_g, l->ln_ffn_b);
+}
+
+/* Appends @t tokens to each of @rows rows (@ids [rows, t]) and returns
+ * (transfer full) the decoder's last hidden state for them [R, T, D]. */
+static SfTensor *
+state_run (
+    BartState *s, const gint64 *ids, guint rows, gint64 t, GError **error)
+{
+  BartGraph *g = s->g;
+  g_autoptr (SfTensor) x = NULL; /* [R, T, D] */
+
+  if (rows < 1 || rows > s->max_rows || t < 1
+      || (s->length > 0 && rows != s->n_rows)) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "BART decoder: %u sequences of %" G_GINT64_FORMAT " new tokens asked; "
+        "it holds %u of %u",
+        rows, t, s->n_rows, s->max_rows);
+    return NULL;
+  }
+  x = sf_tensor_new_f32 (3, (gint64)rows, t, g->sizes[BART_SZ_D]);
+  if (!sf_bart_embed (g, x, ids, s->length, g->g.dec_pos, g->g.dec_ln_emb_g,
+          g->g.dec_ln_emb_b, error))
+    return NULL;
+  s->n_rows = rows;
+  state_reserve (s, s->length + t);
+  for (int l = 0; l < g->n_dec; l++)
+    decoder_layer (s, l, x);
+  s->length += t;
+  if (g->g.dec_ln_g)
+    sf_op_layer_norm (x, x, g->g.dec_ln_g, g->g.dec_ln_b, BART_LN_EPS);
+  return g_steal_pointer (&x);
+}
+
+/* ---- SfDecoder ---- */
+
+static gboolean
+decoder_step (gpointer self, const gint64 *tokens, guint n_seqs, guint n_new,
+    float *logits, GError **error)
+{
+  BartState *s = self;
+  gint64 d = s->g->sizes[BART_SZ_D];
+  g_autoptr (SfTensor) x = state_run (s, tokens, n_seqs, n_new, error);
+  g_autoptr (SfTensor) last = NULL; /* [R, D] */
+  g_autoptr (SfTensor) out = NULL;  /* [R, V] */
+
+  if (x == NULL)
+    return FALSE;
+  last = sf_tensor_new_f32 (2, (gint64)n_seqs, d);
+  for (guint r = 0; r < n_seqs; r++)
+    memcpy (sf_tensor_f32 (last) + r * d,
+        sf_tensor_f32 (x) + ((gint64)r * n_new + n_new - 1) * d,
+        d * sizeof (float));
+  out = sf_tensor_new_f32 (2, (gint64)n_seqs, s->g->sizes[BART_SZ_VOCAB]);
+  sf_op_linear (out, last, s->g->head, s->g->bias);
+  memcpy (logits, sf_tensor_f32 (out), sf_tensor_nbytes (out));
+  return TRUE;
+}
+
+static gboolean
+decoder_reorder (gpointer self, const guint *src, guint n_seqs, GError **error)
+{
+  BartState *s = self;
+
+  if (n_seqs < 1 || n_seqs > s->max_rows) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "BART decoder: %u sequences asked, it holds at most %u", n_seqs,
+        s->max_rows);
+    return FALSE;
+  }
+  for (guint i = 0; i < n_seqs; i++) {
+    if (src[i] >= MAX (s->n_rows, 1)) {
+      g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+          "BART decoder: sequence %u continues sequence %u of %u", i, src[i],
+          s->n_rows);
+      return FALSE;
+    }
+  }
+  state_remap (s, s->capacity, src, n_seqs);
+  return TRUE;
+}
+
+SfDecoder *
+sf_bart_decoder_new (
+    gpointer graph, const SfTensor *source, guint max_seqs, GError **error)
+{
+  BartGraph *g = graph;
+  gint64 limit = g->sizes[BART_SZ_POS] - BART_POS_OFFSET;
+  g_autoptr (SfTensor) enc = NULL;
+  SfDecoder *dec;
+
+  if (g->classifier) {
+    g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
+        "%s: a sequence-classification BART does not generate text",
+        sf_model_name (g->model));
+    return NULL;
+  }
+  if (max_seqs > BART_MAX_ROWS) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "BART decoder: %u sequences asked, at most %d", max_seqs,
+        BART_MAX_ROWS);
+    return NULL;
+  }
+  if (source == NULL || source->dtype != SF_DTYPE_I64 || source->ndim != 2
+      || source->shape[0] != 1 || source->shape[1] < 1
+      || source->shape[1] > limit) {
+    g_autofree char *shape = source ? sf_tensor_shape_string (source) : NULL;
+    g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
+        "BART decoder: the source must be I64 token ids [1, 1 to "
+        "%" G_GINT64_FORMAT "], got %s",
+        limit, shape ? shape : "none");
+    return NULL;
+  }
+  enc = sf_bart_encode (g, source, NULL, NULL, error);
+  if (enc == NULL)
+    return NULL;
+  dec = g_new0 (SfDecoder, 1);
+  dec->vocab = g->sizes[BART_SZ_VOCAB];
+  dec->step = decoder_step;
+  dec->reorder = decoder_reorder;
+  dec->free = state_free;
+  dec->self = state_new (g, enc, NULL, max_seqs);
+  return dec;
+}
+
+/* ---- whole batches ---- */
+
+static gboolean
+check_ids (const char *what, const SfTensor *t, gint64 rows, GError **error)
+{
+  if (t == NULL || t->dtype != SF_DTYPE_I64 || t->ndim != 2 || t->shape[1] < 1
+      || t->shape[0] < 1 || (rows > 0 && t->shape[0] != rows)) {
+    g_autofree char *shape = t ? sf_tensor_shape_string (t) : NULL;
+    g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
+        "BART: %s must be I64 [batch, tokens]%s, got %s", what,
+        rows > 0 ? " with input_ids' batch" : "", shape ? shape : "none");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* (transfer full) the decoder's last hidden state for @dec_ids [B, T]
+ * over @enc [B, S, D] with its padding @mask (nullable). */
+static SfTensor *
+run_batch (BartGraph *g, const SfTensor *enc, const SfTensor *mask,
+    const SfTensor *dec_ids, GError **error)
+{
+  gint64 b = dec_ids->shape[0];
+  BartState *s = state_new (g, enc, (SfTensor *)mask, (guint)b);
+  SfTensor *x = state_run (
+      s, sf_tensor_i64 (dec_ids), (guint)b, dec_ids->shape[1], error);
+
+  state_free (s);
+  return x;
+}
+
+gboolean
+sf_bart_forward (SfModel *model, const SfTensor *input_ids,
+    const SfTensor *attention_mask, const SfTensor *decoder_input_ids,
+    SfTensor **encoder_out, SfTensor **logits, GError **error)
+{
+  BartGraph *g;
+  gint64 b;
+  g_autoptr (SfTensor) enc = NULL;
+  g_autoptr (SfTensor) x = NULL;
+
+  if (!sf_bart_check (model)) {
+    g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
+        "%s is not a BART checkpoint",
+        model ? sf_model_name (model) : "(no model)");
+    return FALSE;
+  }
+  g = model->graph;
+  if (!check_ids ("input_ids", input_ids, 0, error))
+    return FALSE;
+  b = input_ids->shape[0];
+  if ((attention_mask
+          && (attention_mask->dtype != SF_DTYPE_I64
+              || !sf_tensor_same_shape (attention_mask, input_ids)))) {
+    g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
+        "BART: attention_mask must be I64 with the shape of input_ids");
+    return FALSE;
+  }
+  if (!check_ids ("decoder_input_ids", decoder_input_ids, b, error))
+    return FALSE;
+  enc = sf_bart_encode (g, input_ids, attention_mask, NULL, error);
+  if (enc == NULL)
+    return FALSE;
+  x = run_batch (g, enc, attention_mask, decoder_input_ids, error);
+  if (x == NULL)
+    return FALSE;
+  if (logits) {
+    *logits = sf_tensor_new_f32 (
+        3, b, decoder_input_ids->shape[1], g->sizes[BART_SZ_VOCAB]);
+    sf_op_linear (*logits, x, g->head, g->bias);
+  }
+  if (encoder_out)
+    *encoder_out = g_steal_pointer (&enc);
+  return TRUE;
+}
+
+/* The position of the last eos in each row of @ids [B, S]: transformers
+ * requires the same number of them in every row. */
+static gboolean
+find_eos (const BartGraph *g, const SfTensor *ids, gint64 *last, GError **error)
+{
+  gint64 b = ids->shape[0], s = ids->shape[1], count0 = -1;
+
+  for (gint64 r = 0; r < b; r++) {
+    gint64 count = 0;
+    last[r] = -1;
+    for (gint64 i = 0; i < s; i++)
+      if (sf_tensor_i64 (ids)[r * s + i] == g->tokens.eos) {
+        count++;
+        last[r] = i;
+      }
+    if (count == 0 || (count0 >= 0 && count != count0)) {
+      g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+          "BART classification: every input needs the same number of "
+          "eos_token_id %" G_GINT64_FORMAT " tokens",
+          g->tokens.eos);
+      return FALSE;
+    }
+    count0 = count;
+  }
+  return TRUE;
+}
+
+/* Mirrors BartForSequenceClassification: the decoder reads the input
+ * shifted right behind decoder_start_token_id, and the hidden state at
+ * the last eos of each row goes through BartClassificationHead. */
+gboolean
+sf_bart_classify (
+    BartGraph *g, const SfTextInput *in, SfTextOutput *out, GError **error)
+{
+  const SfTensor *ids = in->input_ids;
+  gint64 b = ids->shape[0], s = ids->shape[1], d = g->sizes[BART_SZ_D];
+  g_autoptr (SfTensor) dec_ids = sf_tensor_new (SF_DTYPE_I64, 2, ids->shape);
+  g_autoptr (SfTensor) x = NULL;
+  g_autoptr (SfTensor) pooled = sf_tensor_new_f32 (2, b, d); /* [B, D] */
+  g_autoptr (SfTensor) dense = sf_tensor_new_f32 (2, b, d);
+  g_autofree gint64 *last = g_new (gint64, b);
+
+  if (g->tokens.decoder_start < 0 || g->tokens.eos < 0) {
+    g_set_error (error, SF_ERROR, SF_ERROR_MISSING,
+        "%s: classification needs decoder_start_token_id and eos_token_id "
+        "in config.json",
+        sf_model_dir (g->model));
+    return FALSE;
+  }
+  if (!find_eos (g, ids, last, error))
+    return FALSE;
+  for (gint64 r = 0; r < b; r++) {
+    gint64 *row = sf_tensor_i64 (dec_ids) + r * s;
+    row[0] = g->tokens.decoder_start;
+    memcpy (row + 1, sf_tensor_i64 (ids) + r * s, (s - 1) * sizeof (gint64));
+  }
+  x = run_batch (g, out->last_hidden_state, in->attention_mask, dec_ids, error);
+  if (x == NULL)
+    return FALSE;
+  for (gint64 r = 0; r < b; r++)
+    memcpy (sf_tensor_f32 (pooled) + r * d,
+        sf_tensor_f32 (x) + (r * s + last[r]) * d, d * sizeof (float));
+  sf_op_linear (dense, pooled, g->g.cls_dense_w, g->g.cls_dense_b);
+  sf_op_activation (dense, dense, SF_ACTIVATION_TANH);
+  out->logits = sf_tensor_new_f32 (2, b, g->sizes[BART_SZ_LABELS]);
+  sf_op_linear (out->logits, dense, g->g.cls_out_w, g->g.cls_out_b);
+  return TRUE;
+}
