@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Streamformer graphs: beam search.
+ *
+ * Mirrors transformers' GenerationMixin._beam_search for one prompt:
+ *  - each step scores every continuation of every running beam by the
+ *    beam's sum of log-probabilities plus the token's (log_softmax, then
+ *    the family's and the common processors), and keeps the best
+ *    max (2, 1 + #eos) × num_beams;
+ *  - a candidate that ends (an EOS, or max_length reached) becomes a
+ *    finished hypothesis only when it ranks among the first num_beams,
+ *    scored sum_logprobs / generated_length ** length_penalty (the length
+ *    counts the new tokens, EOS included); the best num_beams finished
+ *    hypotheses are kept;
+ *  - the best num_beams candidates that did not end run on;
+ *  - the search stops when no running beam can still beat the worst
+ *    finished one (early_stopping false: judged at the current length;
+ *    "never" with a positive length_penalty: at max_length), when
+ *    num_beams hypotheses are finished under early_stopping true, or at
+ *    max_length.
+ * The first step runs the prompt once; the other beams start as copies of
+ * it with score -1e9, which is what transformers' expanded batch amounts
+ * to.
+ */
+#include "graphs/generate-private.h"
+#include "core/error.h"
+
+#include <math.h>
+#include <string.h>
+
+#define BEAM_MASK -1.0e9f
+
+typedef struct
+{
+  gint64 *ids; /* [max_length]: prompt + generated */
+  gint64 len;
+  float score;
+  gboolean done;
+  gint64 last; /* a new candidate's token after ids[0, len); -1 if none */
+} Hypothesis;
+
+static float
+penalised (const SfGenerateRun *run, float sum, gint64 cur)
+{
+  return (float)(sum
+      / pow ((double)(cur + 1 - run->n_prompt), run->cfg->length_penalty));
+}
+
+gboolean
+sf_generate_beam (const SfGenerateRun *run, const gint64 *prompt,
+    GPtrArray *out, GError **error)
+{
+  const SfDecoder *dec = run->dec;
+  const SfGenerationConfig *cfg = run->cfg;
+  guint nb = cfg->num_beams, n_eos = MAX (run->n_eos, 1u);
+  guint keep = MAX (2u, 1 + n_eos) * nb, rows = 1;
+  gint64 vocab = run->vocab, cur = run->n_prompt, max_len = run->max_length;
+  g_autofree float *logits = g_new (float, (gsize)nb *vocab);
+  g_autofree float *acc = g_new (float, (gsize)nb *vocab);
+  g_autofree gint64 *top = g_new (gint64, keep);
+  g_autofree gboolean *hits = g_new (gboolean, keep);
+  g_autofree gint64 *packed = g_new (gint64, (gsize)nb * max_len);
+  g_autofree gint64 *running = g_new (gint64, (gsize)nb * max_len);
+  g_autofree gint64 *next_running = g_new (gint64, (gsize)nb * max_len);
+  g_autofree float *scores = g_new (float, nb);
+  g_autofree float *next_scores = g_new (float, nb);
+  g_autofree guint *src = g_new (guint, nb);
+  g_autofree gint64 *tokens = g_new (gint64, nb);
+  g_autofree Hypothesis *fin = g_new0 (Hypothesis, nb);
+  g_autofree Hypothesis *merged = g_new0 (Hypothesis, nb + keep);
+  g_autofree gint64 *fin_store = g_new (gint64, (gsize)2 * nb * max_len);
+  gboolean improvable = TRUE;
+  guint which = 0;
+
+  for (guint b = 0; b < nb; b++) {
+    memcpy (running + b * max_len, prompt, run->n_prompt * sizeof (gint64));
+    scores[b] = b == 0 ? 0.0f : BEAM_MASK;
+    fin[b] = (Hypothesis){ fin_store + b * max_len, 0, BEAM_MASK, FALSE, -1 };
+  }
+  if (!dec->step (dec->self, prompt, 1, run->n_prompt, logits, error))
+    return FALSE;
+
+  while (cur < max_len) {
+    guint n_top, n_run = 0, n_merged = 0, n_fin_done = 0;
+    gboolean all_hit = TRUE;
+    gint64 *store;
+
+    /* log-probabilities, then the processors, per row */
+    for (guint r = 0; r < rows; r++) {
+      sf_generate_log_softmax (logits + r * vocab, vocab);
+      memcpy (packed + r * cur, running + r * max_len, cur * sizeof (gint64));
+    }
+    if (dec->process_logits)
+      dec->process_logits (dec->self, packed, rows, (guint)cur, logits);
+    sf_generate_process (run, packed, rows, (guint)cur, logits);
+    for (guint b = 0; b < nb; b++) {
+      const float *x = logits + (rows == 1 ? 0 : b) * vocab;
+      for (gint64 t = 0; t < vocab; t++)
+        acc[b * vocab + t] = x[t] + scores[b];
+    }
+    n_top = sf_generate_top_k (acc, (gint64)nb * vocab, keep, top);
+    for (guint k = 0; k < n_top; k++) {
+      hits[k] = sf_generate_is_eos (run, top[k] % vocab) || cur + 1 >= max_len;
+      all_hit &= hits[k];
+    }
+
+    /* the best candidates that go on (ended ones only to fill up) */
+    for (int pass = 0; pass < 2 && n_run < nb; pass++) {
+      for (guint k = 0; k < n_top && n_run < nb; k++) {
+        guint beam = (guint)(top[k] / vocab);
+        if (hits[k] != (pass == 1))
+          continue;
+        memcpy (next_running + n_run * max_len, running + beam * max_len,
+            cur * sizeof (gint64));
+        next_running[n_run * max_len + cur] = top[k] % vocab;
+        next_scores[n_run] = acc[top[k]] + (hits[k] ? BEAM_MASK : 0.0f);
+        src[n_run] = rows == 1 ? 0 : beam;
+        n_run++;
+      }
+    }
+
+    /* finished hypotheses: the old ones, then the candidates that ended
+     * among the first num_beams; keep the best num_beams */
+    for (guint b = 0; b < nb; b++) {
+      n_fin_done += fin[b].done;
+      merged[n_merged++] = fin[b];
+    }
+    store = fin_store + (gsize)(which ^ 1) * nb * max_len;
+    for (guint k = 0; k < MIN (n_top, nb); k++) {
+      guint beam = (guint)(top[k] / vocab);
+      if (!hits[k] || !improvable
+          || (cfg->early_stopping == 1 && n_fin_done == nb))
+        continue;
+      merged[n_merged++] = (Hypothesis){ running + beam * max_len, cur,
+        penalised (run, acc[top[k]], cur), TRUE, top[k] % vocab };
+    }
+    for (guint b = 0; b < nb; b++) {
+      guint best = 0;
+      Hypothesis h;
+      for (guint m = 1; m < n_merged; m++)
+        if (merged[m].score > merged[best].score)
+          best = m;
+      h = merged[best];
+      merged[best].score = -INFINITY;
+      fin[b] = h;
+      fin[b].ids = store + b * max_len;
+      memcpy (fin[b].ids, h.ids, h.len * sizeof (gint64));
+      if (h.last >= 0)
+        fin[b].ids[fin[b].len++] = h.last;
+      fin[b].last = -1;
+    }
+    which ^= 1;
+
+    /* the running beams continue in the decoder's rows */
+    memcpy (running, next_running, (gsize)nb * max_len * sizeof (gint64));
+    memcpy (scores, next_scores, nb * sizeof (float));
+    cur++;
+
+    /* can a running beam still beat the worst finished one? */
+    {
+      gint64 len = cfg->early_stopping == -1 && cfg->length_penalty > 0
+          ? max_len - run->n_prompt
+          : cur - run->n_prompt;
+      float best = (float)(scores[0] / pow ((double)len, cfg->length_penalty));
+      float worst = fin[0].score;
+      gboolean all_done = TRUE;
+      for (guint b = 0; b < nb; b++) {
+        worst = MIN (worst, fin[b].score);
+        all_done &= fin[b].done;
+      }
+      improvable &= !all_done || best > worst;
+      if (!improvable || (all_done && cfg->early_stopping == 1) || all_hit
+          || cur >= max_len)
+        break;
+    }
+
+    if (!dec->reorder (dec->self, src, nb, error))
+      return FALSE;
+    rows = nb;
+    for (guint b = 0; b < nb; b++)
+      tokens[b] = running[b * max_len + cur - 1];
+    if (!dec->step (dec->self, tokens, nb, 1, logits, error))
+      return FALSE;
+  }
+
+  for (guint i = 0; i < cfg->num_return_sequences; i++) {
+    SfGenerated *g = g_new0 (SfGenerated, 1);
+    gint64 n = MAX (fin[i].len - run->n_prompt, 0);
+    g->ids = g_array_sized_new (FALSE, FALSE, sizeof (gint64), (guint)n);
+    if (n > 0)
+      g_array_append_vals (g->ids, fin[i].ids + run->n_prompt, (guint)n);
+    g->score = fin[i].score;
+    g_ptr_array_add (out, g);
+  }
+  return TRUE;
+}
