@@ -3,9 +3,12 @@
  * processors, on a fake decoder whose next-token distribution comes from
  * small hand-written tables; the expected outputs are worked out by hand
  * from transformers' algorithms in the comments. Then generation configs
- * read from files, good and bad. */
+ * read from files, good and bad, and beam search through Whisper's
+ * decoder. */
 #include "graphs/generate-private.h"
+#include "graphs/families/whisper.h"
 #include "core/error.h"
+#include "tests/common/test-util.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -793,6 +796,77 @@ test_bad_run (void)
   sf_generation_config_clear (&cfg);
 }
 
+/* Beam search through Whisper's decoder (the family hook): each returned
+ * hypothesis' score must be its teacher-forced sum of log-probabilities
+ * over its length (to float rounding, ~1e-6 here), which holds only when
+ * reorder() carried every beam's KV cache along with it (a reorder that
+ * leaves the caches in place is off by ~1e-3). */
+static void
+test_whisper_beams (void)
+{
+  g_autofree char *dir = sf_test_fixture ("whisper-tiny-asr");
+  g_autofree char *io_path = g_build_filename (dir, "io.safetensors", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfModel) model = sf_model_load (dir, &error);
+  g_autoptr (SfSafetensors) io = NULL;
+  g_autoptr (SfTensor) enc_all = NULL;
+  g_autoptr (SfTensor) enc = NULL;        /* [1, S, D] */
+  const gint64 prompt[] = { 1, 2, 3, 6 }; /* case.json decoder_prefix */
+  SfGenerationConfig cfg;
+  SfDecoder *dec;
+  GPtrArray *out;
+
+  g_assert_no_error (error);
+  io = sf_safetensors_open (io_path, &error);
+  g_assert_no_error (error);
+  enc_all = sf_safetensors_get (io, "encoder_last_hidden_state");
+  enc = sf_tensor_slice0 (enc_all, 0, 1);
+  dec = sf_model_decoder_new (model, enc, 3, &error);
+  g_assert_no_error (error);
+
+  sf_generation_config_init (&cfg);
+  {
+    gint64 eos = 0;
+    g_array_append_val (cfg.eos_token_ids, eos);
+  }
+  cfg.num_beams = 3;
+  cfg.num_return_sequences = 3;
+  cfg.max_new_tokens = 8;
+  out = sf_generate (dec, &cfg, prompt, 4, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (out->len, ==, 3);
+  for (guint i = 0; i < out->len; i++) {
+    SfGenerated *g = out->pdata[i];
+    g_autoptr (SfWhisperState) st =
+        sf_whisper_state_new (model, enc, 16, &error);
+    g_autoptr (GArray) all = g_array_new (FALSE, FALSE, sizeof (gint64));
+    g_autoptr (SfTensor) logits = NULL; /* [1, T, V] */
+    gint64 vocab;
+    double sum = 0.0;
+
+    g_assert_cmpuint (g->ids->len, >=, 1);
+    g_assert_cmpuint (g->ids->len, <=, 8);
+    if (i > 0)
+      g_assert_cmpfloat (
+          g->score, <=, ((SfGenerated *)out->pdata[i - 1])->score);
+    g_array_append_vals (all, prompt, 4);
+    g_array_append_vals (all, g->ids->data, g->ids->len);
+    logits = sf_whisper_state_step (
+        st, (gint64 *)all->data, all->len - 1, TRUE, NULL, &error);
+    g_assert_no_error (error);
+    vocab = sf_tensor_dim (logits, -1);
+    for (guint k = 0; k < g->ids->len; k++) {
+      float *x = sf_tensor_f32 (logits) + (3 + k) * vocab;
+      sf_generate_log_softmax (x, vocab);
+      sum += x[g_array_index (g->ids, gint64, k)];
+    }
+    g_assert_cmpfloat_with_epsilon (g->score, sum / g->ids->len, 2e-5);
+  }
+  sf_generated_array_free (out);
+  sf_decoder_free (dec);
+  sf_generation_config_clear (&cfg);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -818,5 +892,6 @@ main (int argc, char **argv)
   g_test_add_func ("/graphs/generate/config/load", test_config_load);
   g_test_add_func ("/graphs/generate/config/bad", test_config_bad);
   g_test_add_func ("/graphs/generate/bad-run", test_bad_run);
+  g_test_add_func ("/graphs/generate/whisper/beams", test_whisper_beams);
   return g_test_run ();
 }
