@@ -424,6 +424,11 @@ sf_whisper_generate (SfModel *model, const SfTensor *enc,
   /* the checkpoint's strategy (greedy unless it names beams or sampling),
    * with Whisper's own end token and limit */
   cfg = g->gen.common;
+  if (o->num_beams > 0) {
+    cfg.num_beams = o->num_beams;
+    cfg.num_return_sequences = 1;
+    cfg.do_sample = FALSE;
+  }
   cfg.eos_token_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_array_append_val (cfg.eos_token_ids, g->gen.eos);
   cfg.max_length = limit;

@@ -867,6 +867,72 @@ test_whisper_beams (void)
   sf_generation_config_clear (&cfg);
 }
 
+/* A Whisper checkpoint whose generation_config.json sets num_beams decodes
+ * with beams: its output is the best hypothesis of the same search run
+ * directly, and departs from transformers' greedy_ids for this audio;
+ * num_beams 1 in the options still gives greedy_ids. */
+static void
+test_whisper_config_beams (void)
+{
+  g_autofree char *dir = sf_test_copy_fixture ("whisper-tiny-asr");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfModel) model = NULL;
+  g_autoptr (SfTensor) enc_all = NULL;
+  g_autoptr (SfTensor) enc = NULL;
+  g_autoptr (GArray) beams = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr (GArray) greedy = g_array_new (FALSE, FALSE, sizeof (gint64));
+  SfWhisperOptions opts = SF_WHISPER_OPTIONS_DEFAULT;
+  /* case.json greedy_ids[0]: the prefix, then 321 twenty times */
+  const gint64 want_greedy[] = { 1, 2, 3, 6, 321, 321, 321, 321, 321, 321, 321,
+    321 };
+  const gint64 prompt[] = { 1, 2, 3, 6 };
+  SfGenerationConfig cfg;
+  SfDecoder *dec;
+  GPtrArray *out;
+  SfGenerated *best;
+
+  sf_test_write_file (dir, "generation_config.json",
+      "{\"decoder_start_token_id\": 1, \"eos_token_id\": 0,"
+      " \"pad_token_id\": 0, \"no_timestamps_token_id\": 6,"
+      " \"forced_decoder_ids\": [[1, 2], [2, 3], [3, 6]],"
+      " \"lang_to_id\": {\"<|en|>\": 2},"
+      " \"task_to_id\": {\"transcribe\": 3, \"translate\": 4},"
+      " \"max_length\": 64, \"num_beams\": 3}");
+  model = sf_model_load (dir, &error);
+  g_assert_no_error (error);
+  enc_all =
+      sf_test_fixture_tensor ("whisper-tiny-asr", "encoder_last_hidden_state");
+  enc = sf_tensor_slice0 (enc_all, 0, 1);
+
+  opts.max_new_tokens = 8;
+  g_assert_true (sf_whisper_generate (model, enc, &opts, beams, &error));
+  g_assert_no_error (error);
+  opts.num_beams = 1;
+  g_assert_true (sf_whisper_generate (model, enc, &opts, greedy, &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (greedy->data, greedy->len * sizeof (gint64), want_greedy,
+      sizeof want_greedy);
+  g_assert_cmpuint (beams->len, ==, greedy->len);
+  g_assert_true (memcmp (beams->data, greedy->data, beams->len * 8) != 0);
+
+  sf_generation_config_init (&cfg);
+  g_array_append_val (cfg.eos_token_ids, (gint64){ 0 });
+  cfg.num_beams = 3;
+  cfg.max_new_tokens = 8;
+  dec = sf_model_decoder_new (model, enc, 3, &error);
+  g_assert_no_error (error);
+  out = sf_generate (dec, &cfg, prompt, 4, NULL, NULL, &error);
+  g_assert_no_error (error);
+  best = out->pdata[0];
+  g_assert_cmpmem ((gint64 *)beams->data + 4, (beams->len - 4) * 8,
+      best->ids->data, best->ids->len * 8);
+  sf_generated_array_free (out);
+  sf_decoder_free (dec);
+  sf_generation_config_clear (&cfg);
+  g_clear_pointer (&model, sf_model_unref);
+  sf_test_remove_dir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -893,5 +959,7 @@ main (int argc, char **argv)
   g_test_add_func ("/graphs/generate/config/bad", test_config_bad);
   g_test_add_func ("/graphs/generate/bad-run", test_bad_run);
   g_test_add_func ("/graphs/generate/whisper/beams", test_whisper_beams);
+  g_test_add_func (
+      "/graphs/generate/whisper/config-beams", test_whisper_config_beams);
   return g_test_run ();
 }
