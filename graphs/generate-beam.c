@@ -17,6 +17,10 @@
  *    "never" with a positive length_penalty: at max_length), when
  *    num_beams hypotheses are finished under early_stopping true, or at
  *    max_length.
+ * With do_sample (beam sampling), the warpers run after the processors
+ * (top-k and top-p keep at least 2) and the candidates are drawn without
+ * replacement from the softmax of their scores instead of taken best
+ * first; only the first num_beams drawn may finish.
  * The first step runs the prompt once; the other beams start as copies of
  * it with score -1e9, which is what transformers' expanded batch amounts
  * to.
@@ -45,6 +49,52 @@ penalised (const SfGenerateRun *run, float sum, gint64 cur)
       / pow ((double)(cur + 1 - run->n_prompt), run->cfg->length_penalty));
 }
 
+/* Beam sampling: @k indices drawn from softmax (@acc [n]) without
+ * replacement, in the order drawn (torch.multinomial); when fewer than @k
+ * have any probability, the rest by score. */
+static guint
+draw (const float *acc, gint64 n, guint k, GRand *rand, double *w, gint64 *top)
+{
+  double hi = -INFINITY, sum = 0.0;
+  guint m = 0;
+
+  for (gint64 i = 0; i < n; i++)
+    hi = MAX (hi, acc[i]);
+  for (gint64 i = 0; i < n; i++)
+    sum += w[i] = isfinite (hi) ? exp (acc[i] - hi) : 0.0;
+  k = (guint)MIN ((gint64)k, n);
+  for (; m < k && sum > 0; m++) {
+    double u = g_rand_double (rand) * sum, cum = 0.0;
+    gint64 pick = -1;
+    for (gint64 i = 0; i < n; i++) {
+      if (w[i] <= 0)
+        continue;
+      cum += w[i];
+      pick = i;
+      if (u < cum)
+        break;
+    }
+    if (pick < 0)
+      break;
+    top[m] = pick;
+    sum -= w[pick];
+    w[pick] = 0.0;
+  }
+  /* the rest, by score, among those not drawn */
+  for (; m < k; m++) {
+    gint64 best = -1;
+    for (gint64 i = 0; i < n; i++) {
+      gboolean taken = FALSE;
+      for (guint j = 0; j < m && !taken; j++)
+        taken = top[j] == i;
+      if (!taken && (best < 0 || acc[i] > acc[best]))
+        best = i;
+    }
+    top[m] = best;
+  }
+  return m;
+}
+
 gboolean
 sf_generate_beam (const SfGenerateRun *run, const gint64 *prompt,
     GPtrArray *out, GError **error)
@@ -68,6 +118,11 @@ sf_generate_beam (const SfGenerateRun *run, const gint64 *prompt,
   g_autofree Hypothesis *fin = g_new0 (Hypothesis, nb);
   g_autofree Hypothesis *merged = g_new0 (Hypothesis, nb + keep);
   g_autofree gint64 *fin_store = g_new (gint64, (gsize)2 * nb * max_len);
+  g_autofree guint *order = g_new (guint, keep);
+  g_autofree double *weights =
+      cfg->do_sample ? g_new (double, (gsize)nb *vocab) : NULL;
+  g_autoptr (GRand) rand =
+      cfg->do_sample ? sf_generate_rand_new (cfg->seed) : NULL;
   gboolean improvable = TRUE;
   guint which = 0;
 
@@ -92,12 +147,26 @@ sf_generate_beam (const SfGenerateRun *run, const gint64 *prompt,
     if (dec->process_logits)
       dec->process_logits (dec->self, packed, rows, (guint)cur, logits);
     sf_generate_process (run, packed, rows, (guint)cur, logits);
+    if (cfg->do_sample)
+      for (guint r = 0; r < rows; r++)
+        sf_generate_warp (run, logits + r * vocab, 2);
     for (guint b = 0; b < nb; b++) {
       const float *x = logits + (rows == 1 ? 0 : b) * vocab;
       for (gint64 t = 0; t < vocab; t++)
         acc[b * vocab + t] = x[t] + scores[b];
     }
-    n_top = sf_generate_top_k (acc, (gint64)nb * vocab, keep, top);
+    n_top = cfg->do_sample
+        ? draw (acc, (gint64)nb * vocab, keep, rand, weights, top)
+        : sf_generate_top_k (acc, (gint64)nb * vocab, keep, top);
+    /* the candidates by score (a draw comes in the order drawn) */
+    for (guint k = 0; k < n_top; k++) {
+      guint j = k;
+      while (j > 0 && acc[top[order[j - 1]]] < acc[top[k]]) {
+        order[j] = order[j - 1];
+        j--;
+      }
+      order[j] = k;
+    }
     for (guint k = 0; k < n_top; k++) {
       hits[k] = sf_generate_is_eos (run, top[k] % vocab) || cur + 1 >= max_len;
       all_hit &= hits[k];
@@ -105,8 +174,8 @@ sf_generate_beam (const SfGenerateRun *run, const gint64 *prompt,
 
     /* the best candidates that go on (ended ones only to fill up) */
     for (int pass = 0; pass < 2 && n_run < nb; pass++) {
-      for (guint k = 0; k < n_top && n_run < nb; k++) {
-        guint beam = (guint)(top[k] / vocab);
+      for (guint j = 0; j < n_top && n_run < nb; j++) {
+        guint k = order[j], beam = (guint)(top[k] / vocab);
         if (hits[k] != (pass == 1))
           continue;
         memcpy (next_running + n_run * max_len, running + beam * max_len,

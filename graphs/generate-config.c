@@ -5,7 +5,8 @@
  * generation_config.json when the folder has one, else from the same
  * fields of config.json (GenerationConfig.from_model_config). Every field
  * is range-checked as GenerationConfig.validate() does, with errors that
- * name the file and the field.
+ * name the file and the field; temperature 0 loads (transformers only
+ * warns while do_sample is off) and is refused when sampling.
  */
 #include "graphs/generate.h"
 #include "core/error.h"
@@ -197,7 +198,7 @@ read_fields (SfGenerationConfig *cfg, const SfConfig *src, GError **error)
           src, "repetition_penalty", TRUE, &cfg->repetition_penalty, error)
       || !sf_config_bool_or (
           src, "do_sample", cfg->do_sample, &cfg->do_sample, error)
-      || !read_float (src, "temperature", TRUE, &cfg->temperature, error)
+      || !read_float (src, "temperature", FALSE, &cfg->temperature, error)
       || !read_int (src, "top_k", 0, &top_k, error)
       || !read_token (src, "bos_token_id", &cfg->bos_token_id, error)
       || !read_eos (src, cfg->eos_token_ids, error)
@@ -210,6 +211,8 @@ read_fields (SfGenerationConfig *cfg, const SfConfig *src, GError **error)
           src, "forced_eos_token_id", &cfg->forced_eos_token_id, error))
     return FALSE;
   cfg->top_k = (gint)MIN (top_k, G_MAXINT32);
+  if (cfg->temperature < 0)
+    return bad_field (src, "temperature", "a number of at least 0", error);
   if (!sf_config_double_or (src, "top_p", cfg->top_p, &top_p, error))
     return FALSE;
   if (!(top_p >= 0.0 && top_p <= 1.0))

@@ -37,6 +37,9 @@ void sf_generate_warp (const SfGenerateRun *run, float *scores, guint min_keep);
  * indices to @top, best first. Returns how many (min (k, n)). */
 guint sf_generate_top_k (const float *x, gint64 n, guint k, gint64 *top);
 
+/* A GRand seeded with all 64 bits of @seed. (transfer full) */
+GRand *sf_generate_rand_new (guint64 seed);
+
 /* In place: x ← log_softmax (x). */
 void sf_generate_log_softmax (float *x, gint64 n);
 

@@ -68,8 +68,8 @@ sample (const float *x, gint64 n, GRand *rand)
   return last;
 }
 
-static GRand *
-rand_new (guint64 seed)
+GRand *
+sf_generate_rand_new (guint64 seed)
 {
   guint32 words[2] = { (guint32)seed, (guint32)(seed >> 32) };
   return g_rand_new_with_seed_array (words, 2);
@@ -90,7 +90,8 @@ generate_simple (const SfGenerateRun *run, const gint64 *prompt,
   g_autofree gint64 *next = g_new (gint64, rows);
   g_autofree gboolean *open = g_new (gboolean, rows);
   g_autofree guint *src = g_new0 (guint, rows);
-  g_autoptr (GRand) rand = cfg->do_sample ? rand_new (cfg->seed) : NULL;
+  g_autoptr (GRand) rand =
+      cfg->do_sample ? sf_generate_rand_new (cfg->seed) : NULL;
   guint n_open = rows;
   gboolean stop = FALSE;
 
@@ -195,12 +196,12 @@ run_init (SfGenerateRun *run, const SfDecoder *dec,
         cfg->num_beams);
     return FALSE;
   }
-  if (!(cfg->temperature > 0) || cfg->top_k < 0
+  if ((cfg->do_sample && !(cfg->temperature > 0)) || cfg->top_k < 0
       || !(cfg->top_p >= 0 && cfg->top_p <= 1) || !(cfg->repetition_penalty > 0)
       || !isfinite (cfg->length_penalty)) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-        "generation: temperature and repetition_penalty must be above 0, "
-        "top_k at least 0, top_p in [0, 1]");
+        "generation: repetition_penalty (and temperature, when sampling) "
+        "must be above 0, top_k at least 0, top_p in [0, 1]");
     return FALSE;
   }
   if ((gint64)n_prompt >= run->max_length) {
@@ -214,13 +215,6 @@ run_init (SfGenerateRun *run, const SfDecoder *dec,
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "generation: max_length %" G_GINT64_FORMAT " is too large",
         run->max_length);
-    return FALSE;
-  }
-  if (cfg->do_sample && cfg->num_beams > 1) {
-    g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
-        "generation: beam sampling (do_sample with num_beams %u) is not "
-        "supported; use do_sample or num_beams alone",
-        cfg->num_beams);
     return FALSE;
   }
   return TRUE;

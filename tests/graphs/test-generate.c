@@ -306,6 +306,48 @@ test_beam_return_sequences (void)
   sf_generation_config_clear (&cfg);
 }
 
+/* Beam sampling: one seed repeats its run; at temperature 0.01 the draws
+ * follow the scores (a factor e^-50 or less for any other order here), so
+ * the classic case ends as beam search does: B EOS, then A EOS. */
+static void
+test_beam_sampling (void)
+{
+  const gint64 best[] = { B, EOS }, second[] = { A, EOS };
+  double first_score = 0;
+
+  for (guint run = 0; run < 3; run++) {
+    Fake f;
+    SfDecoder dec;
+    SfGenerationConfig cfg;
+    GPtrArray *out;
+
+    fake_init (&f, &dec, classic, G_N_ELEMENTS (classic));
+    config_init (&cfg);
+    cfg.num_beams = 2;
+    cfg.num_return_sequences = 2;
+    cfg.do_sample = TRUE;
+    cfg.seed = 5;
+    cfg.temperature = run < 2 ? 1.0f : 0.01f;
+    out = sf_generate (&dec, &cfg, (gint64[]){ S }, 1, NULL, NULL, NULL);
+    g_assert_nonnull (out);
+    g_assert_cmpuint (out->len, ==, 2);
+    if (run == 0) {
+      first_score = ((SfGenerated *)out->pdata[0])->score;
+    } else if (run == 1) {
+      g_assert_cmpfloat (
+          ((SfGenerated *)out->pdata[0])->score, ==, first_score);
+    } else {
+      GArray *a = ((SfGenerated *)out->pdata[0])->ids;
+      GArray *b = ((SfGenerated *)out->pdata[1])->ids;
+      g_assert_cmpmem (a->data, a->len * 8, best, sizeof best);
+      g_assert_cmpmem (b->data, b->len * 8, second, sizeof second);
+    }
+    sf_generated_array_free (out);
+    fake_clear (&f);
+    sf_generation_config_clear (&cfg);
+  }
+}
+
 /* A table of the last token alone: S or B → A .6, C .4; A → B .6, C .4;
  * C → EOS. */
 static gboolean
@@ -727,7 +769,7 @@ test_config_bad (void)
     const char *json, *field;
   } bad[] = {
     { "{\"top_p\": 1.5}", "top_p" },
-    { "{\"temperature\": 0}", "temperature" },
+    { "{\"temperature\": -1}", "temperature" },
     { "{\"top_k\": -1}", "top_k" },
     { "{\"num_beams\": 0}", "num_beams" },
     { "{\"repetition_penalty\": -1}", "repetition_penalty" },
@@ -946,6 +988,7 @@ main (int argc, char **argv)
       "/graphs/generate/beam/early-stopping", test_beam_early_stopping);
   g_test_add_func (
       "/graphs/generate/beam/return-sequences", test_beam_return_sequences);
+  g_test_add_func ("/graphs/generate/beam/sampling", test_beam_sampling);
   g_test_add_func ("/graphs/generate/no-repeat-ngram", test_no_repeat_ngram);
   g_test_add_func (
       "/graphs/generate/repetition-penalty", test_repetition_penalty);
