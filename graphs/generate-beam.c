@@ -35,7 +35,7 @@
 
 typedef struct
 {
-  gint64 *ids; /* [max_length]: prompt + generated */
+  gint64 *ids; /* prompt + generated, in a row of the finished store */
   gint64 len;
   float score;
   gboolean done;
@@ -95,6 +95,19 @@ draw (const float *acc, gint64 n, guint k, GRand *rand, double *w, gint64 *top)
   return m;
 }
 
+/* (transfer full) @buf's @n rows re-laid from stride @from to @to (>
+ * @from); frees @buf. */
+static gint64 *
+restride (gint64 *buf, guint n, gint64 from, gint64 to)
+{
+  gint64 *out = g_new0 (gint64, (gsize)n * to);
+
+  for (guint r = 0; r < n; r++)
+    memcpy (out + r * to, buf + r * from, from * sizeof (gint64));
+  g_free (buf);
+  return out;
+}
+
 gboolean
 sf_generate_beam (const SfGenerateRun *run, const gint64 *prompt,
     GPtrArray *out, GError **error)
@@ -108,16 +121,18 @@ sf_generate_beam (const SfGenerateRun *run, const gint64 *prompt,
   g_autofree float *acc = g_new (float, (gsize)nb *vocab);
   g_autofree gint64 *top = g_new (gint64, keep);
   g_autofree gboolean *hits = g_new (gboolean, keep);
-  g_autofree gint64 *packed = g_new (gint64, (gsize)nb * max_len);
-  g_autofree gint64 *running = g_new (gint64, (gsize)nb * max_len);
-  g_autofree gint64 *next_running = g_new (gint64, (gsize)nb * max_len);
+  /* token rows of @stride entries, grown as the sequences grow */
+  gint64 stride = MIN (max_len, cur + 64);
+  g_autofree gint64 *packed = g_new0 (gint64, (gsize)nb * stride);
+  g_autofree gint64 *running = g_new0 (gint64, (gsize)nb * stride);
+  g_autofree gint64 *next_running = g_new0 (gint64, (gsize)nb * stride);
   g_autofree float *scores = g_new (float, nb);
   g_autofree float *next_scores = g_new (float, nb);
   g_autofree guint *src = g_new (guint, nb);
   g_autofree gint64 *tokens = g_new (gint64, nb);
   g_autofree Hypothesis *fin = g_new0 (Hypothesis, nb);
   g_autofree Hypothesis *merged = g_new0 (Hypothesis, nb + keep);
-  g_autofree gint64 *fin_store = g_new (gint64, (gsize)2 * nb * max_len);
+  g_autofree gint64 *fin_store = g_new0 (gint64, (gsize)2 * nb * stride);
   g_autofree guint *order = g_new (guint, keep);
   g_autofree double *weights =
       cfg->do_sample ? g_new (double, (gsize)nb *vocab) : NULL;
@@ -127,9 +142,9 @@ sf_generate_beam (const SfGenerateRun *run, const gint64 *prompt,
   guint which = 0;
 
   for (guint b = 0; b < nb; b++) {
-    memcpy (running + b * max_len, prompt, run->n_prompt * sizeof (gint64));
+    memcpy (running + b * stride, prompt, run->n_prompt * sizeof (gint64));
     scores[b] = b == 0 ? 0.0f : BEAM_MASK;
-    fin[b] = (Hypothesis){ fin_store + b * max_len, 0, BEAM_MASK, FALSE, -1 };
+    fin[b] = (Hypothesis){ fin_store + b * stride, 0, BEAM_MASK, FALSE, -1 };
   }
   if (!dec->step (dec->self, prompt, 1, run->n_prompt, logits, error))
     return FALSE;
@@ -139,10 +154,20 @@ sf_generate_beam (const SfGenerateRun *run, const gint64 *prompt,
     gboolean all_hit = TRUE;
     gint64 *store;
 
+    if (cur + 1 > stride) {
+      gint64 wider = MIN (max_len, 2 * stride);
+      packed = restride (packed, nb, stride, wider);
+      running = restride (running, nb, stride, wider);
+      next_running = restride (next_running, nb, stride, wider);
+      fin_store = restride (fin_store, 2 * nb, stride, wider);
+      stride = wider;
+      for (guint b = 0; b < nb; b++)
+        fin[b].ids = fin_store + ((gsize)which * nb + b) * stride;
+    }
     /* log-probabilities, then the processors, per row */
     for (guint r = 0; r < rows; r++) {
       sf_generate_log_softmax (logits + r * vocab, vocab);
-      memcpy (packed + r * cur, running + r * max_len, cur * sizeof (gint64));
+      memcpy (packed + r * cur, running + r * stride, cur * sizeof (gint64));
     }
     if (dec->process_logits)
       dec->process_logits (dec->self, packed, rows, (guint)cur, logits);
@@ -178,9 +203,9 @@ sf_generate_beam (const SfGenerateRun *run, const gint64 *prompt,
         guint k = order[j], beam = (guint)(top[k] / vocab);
         if (hits[k] != (pass == 1))
           continue;
-        memcpy (next_running + n_run * max_len, running + beam * max_len,
+        memcpy (next_running + n_run * stride, running + beam * stride,
             cur * sizeof (gint64));
-        next_running[n_run * max_len + cur] = top[k] % vocab;
+        next_running[n_run * stride + cur] = top[k] % vocab;
         next_scores[n_run] = acc[top[k]] + (hits[k] ? BEAM_MASK : 0.0f);
         src[n_run] = rows == 1 ? 0 : beam;
         n_run++;
@@ -193,13 +218,13 @@ sf_generate_beam (const SfGenerateRun *run, const gint64 *prompt,
       n_fin_done += fin[b].done;
       merged[n_merged++] = fin[b];
     }
-    store = fin_store + (gsize)(which ^ 1) * nb * max_len;
+    store = fin_store + (gsize)(which ^ 1) * nb * stride;
     for (guint k = 0; k < MIN (n_top, nb); k++) {
       guint beam = (guint)(top[k] / vocab);
       if (!hits[k] || !improvable
           || (cfg->early_stopping == 1 && n_fin_done == nb))
         continue;
-      merged[n_merged++] = (Hypothesis){ running + beam * max_len, cur,
+      merged[n_merged++] = (Hypothesis){ running + beam * stride, cur,
         penalised (run, acc[top[k]], cur), TRUE, top[k] % vocab };
     }
     for (guint b = 0; b < nb; b++) {
@@ -211,7 +236,7 @@ sf_generate_beam (const SfGenerateRun *run, const gint64 *prompt,
       h = merged[best];
       merged[best].score = -INFINITY;
       fin[b] = h;
-      fin[b].ids = store + b * max_len;
+      fin[b].ids = store + b * stride;
       memcpy (fin[b].ids, h.ids, h.len * sizeof (gint64));
       if (h.last >= 0)
         fin[b].ids[fin[b].len++] = h.last;
@@ -220,7 +245,7 @@ sf_generate_beam (const SfGenerateRun *run, const gint64 *prompt,
     which ^= 1;
 
     /* the running beams continue in the decoder's rows */
-    memcpy (running, next_running, (gsize)nb * max_len * sizeof (gint64));
+    memcpy (running, next_running, (gsize)nb * stride * sizeof (gint64));
     memcpy (scores, next_scores, nb * sizeof (float));
     cur++;
 
@@ -246,7 +271,7 @@ sf_generate_beam (const SfGenerateRun *run, const gint64 *prompt,
       return FALSE;
     rows = nb;
     for (guint b = 0; b < nb; b++)
-      tokens[b] = running[b * max_len + cur - 1];
+      tokens[b] = running[b * stride + cur - 1];
     if (!dec->step (dec->self, tokens, nb, 1, logits, error))
       return FALSE;
   }

@@ -16,6 +16,10 @@
 #include <math.h>
 #include <string.h>
 
+/* Live rows a run may ask of a decoder: far above any beam width in use,
+ * low enough that [rows, vocab] scores stay allocatable. */
+#define SF_GENERATE_MAX_ROWS 256
+
 void
 sf_generated_array_free (GPtrArray *seqs)
 {
@@ -86,7 +90,9 @@ generate_simple (const SfGenerateRun *run, const gint64 *prompt,
   guint rows = cfg->do_sample ? cfg->num_return_sequences : 1;
   gint64 vocab = run->vocab, cur = run->n_prompt;
   g_autofree float *logits = g_new (float, (gsize)rows *vocab);
-  g_autofree gint64 *ids = g_new (gint64, (gsize)rows * run->max_length);
+  /* each row's tokens so far (prompt, then pad after its end) */
+  g_autoptr (GPtrArray) seqs =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)g_array_unref);
   g_autofree gint64 *next = g_new (gint64, rows);
   g_autofree gboolean *open = g_new (gboolean, rows);
   g_autofree guint *src = g_new0 (guint, rows);
@@ -101,7 +107,9 @@ generate_simple (const SfGenerateRun *run, const gint64 *prompt,
   if (rows > 1 && !dec->reorder (dec->self, src, rows, error))
     return FALSE;
   for (guint r = 0; r < rows; r++) {
-    memcpy (ids + r * run->max_length, prompt, run->n_prompt * sizeof (gint64));
+    GArray *seq = g_array_new (FALSE, FALSE, sizeof (gint64));
+    g_array_append_vals (seq, prompt, run->n_prompt);
+    g_ptr_array_add (seqs, seq);
     if (r > 0)
       memcpy (logits + r * vocab, logits, vocab * sizeof (float));
     open[r] = TRUE;
@@ -111,8 +119,8 @@ generate_simple (const SfGenerateRun *run, const gint64 *prompt,
     /* ids [rows][cur]: pack the rows for the processors */
     g_autofree gint64 *packed = g_new (gint64, (gsize)rows * cur);
     for (guint r = 0; r < rows; r++)
-      memcpy (
-          packed + r * cur, ids + r * run->max_length, cur * sizeof (gint64));
+      memcpy (packed + r * cur, ((GArray *)seqs->pdata[r])->data,
+          cur * sizeof (gint64));
     if (dec->process_logits)
       dec->process_logits (dec->self, packed, rows, (guint)cur, logits);
     sf_generate_process (run, packed, rows, (guint)cur, logits);
@@ -129,6 +137,7 @@ generate_simple (const SfGenerateRun *run, const gint64 *prompt,
       } else {
         next[r] = argmax (x, vocab);
       }
+      g_array_append_val (((SfGenerated *)out->pdata[r])->ids, next[r]);
       if (r == 0 && on_token != NULL && !on_token (next[r], user_data))
         stop = TRUE;
       if (sf_generate_is_eos (run, next[r])) {
@@ -136,11 +145,8 @@ generate_simple (const SfGenerateRun *run, const gint64 *prompt,
         n_open--;
       }
     }
-    for (guint r = 0; r < rows; r++) {
-      ids[r * run->max_length + cur] = next[r];
-      if (open[r] || sf_generate_is_eos (run, next[r]))
-        g_array_append_val (((SfGenerated *)out->pdata[r])->ids, next[r]);
-    }
+    for (guint r = 0; r < rows; r++)
+      g_array_append_val ((GArray *)seqs->pdata[r], next[r]);
     cur++;
     if (stop || n_open == 0 || cur >= run->max_length)
       break;
@@ -181,6 +187,14 @@ run_init (SfGenerateRun *run, const SfDecoder *dec,
         "generation: %s is outside the vocabulary of %" G_GINT64_FORMAT
         " tokens",
         bad, dec->vocab);
+    return FALSE;
+  }
+  if (cfg->num_beams > SF_GENERATE_MAX_ROWS
+      || cfg->num_return_sequences > SF_GENERATE_MAX_ROWS) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "generation: num_beams %u and num_return_sequences %u must be at "
+        "most %d",
+        cfg->num_beams, cfg->num_return_sequences, SF_GENERATE_MAX_ROWS);
     return FALSE;
   }
   if (cfg->num_beams < 1 || cfg->num_return_sequences < 1

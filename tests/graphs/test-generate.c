@@ -306,6 +306,43 @@ test_beam_return_sequences (void)
   sf_generation_config_clear (&cfg);
 }
 
+/* A long beam search (past the first 64 positions the buffers start
+ * with): A .4, B .3, C .2, D .1 at every step and no end, 150 new tokens.
+ * The best hypothesis is A 150 times, log .4 per token on average; the
+ * second swaps one A for a B: (149 log .4 + log .3) / 150. */
+static void
+test_beam_long (void)
+{
+  Fake f;
+  SfDecoder dec;
+  SfGenerationConfig cfg;
+  GPtrArray *out;
+  SfGenerated *g;
+
+  fake_init (&f, &dec, NULL, 0);
+  f.fallback[A] = .4f, f.fallback[B] = .3f, f.fallback[C] = .2f;
+  f.fallback[D] = .1f;
+  config_init (&cfg);
+  cfg.num_beams = 2;
+  cfg.num_return_sequences = 2;
+  cfg.max_length = 20; /* max_new_tokens wins */
+  cfg.max_new_tokens = 150;
+  out = sf_generate (&dec, &cfg, (gint64[]){ S }, 1, NULL, NULL, NULL);
+  g_assert_nonnull (out);
+  g = out->pdata[0];
+  g_assert_cmpuint (g->ids->len, ==, 150);
+  for (guint i = 0; i < g->ids->len; i++)
+    g_assert_cmpint (g_array_index (g->ids, gint64, i), ==, A);
+  g_assert_cmpfloat_with_epsilon (g->score, logf (.4f), 1e-4);
+  g = out->pdata[1];
+  g_assert_cmpuint (g->ids->len, ==, 150);
+  g_assert_cmpfloat_with_epsilon (
+      g->score, (149 * logf (.4f) + logf (.3f)) / 150, 1e-4);
+  sf_generated_array_free (out);
+  fake_clear (&f);
+  sf_generation_config_clear (&cfg);
+}
+
 /* Beam sampling: one seed repeats its run; at temperature 0.01 the draws
  * follow the scores (a factor e^-50 or less for any other order here), so
  * the classic case ends as beam search does: B EOS, then A EOS. */
@@ -989,6 +1026,7 @@ main (int argc, char **argv)
   g_test_add_func (
       "/graphs/generate/beam/return-sequences", test_beam_return_sequences);
   g_test_add_func ("/graphs/generate/beam/sampling", test_beam_sampling);
+  g_test_add_func ("/graphs/generate/beam/long", test_beam_long);
   g_test_add_func ("/graphs/generate/no-repeat-ngram", test_no_repeat_ngram);
   g_test_add_func (
       "/graphs/generate/repetition-penalty", test_repetition_penalty);
