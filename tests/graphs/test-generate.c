@@ -661,6 +661,43 @@ test_sampling_seeds (void)
     g_assert_cmpint (g_array_index (cold, gint64, i), ==, A);
 }
 
+/* Sampled rows end on their own: with EOS .5 at every step, of 8 rows
+ * most end early, and none holds anything after its EOS (the rows that
+ * ended are fed pad = EOS while the others go on). */
+static void
+test_sampling_rows_end (void)
+{
+  Fake f;
+  SfDecoder dec;
+  SfGenerationConfig cfg;
+  GPtrArray *out;
+  guint ended = 0;
+
+  fake_init (&f, &dec, NULL, 0);
+  f.fallback[EOS] = .5f, f.fallback[A] = .5f, f.fallback[D] = 0;
+  config_init (&cfg);
+  cfg.do_sample = TRUE;
+  cfg.seed = 3;
+  cfg.num_return_sequences = 8;
+  out = sf_generate (&dec, &cfg, (gint64[]){ S }, 1, NULL, NULL, NULL);
+  g_assert_nonnull (out);
+  g_assert_cmpuint (out->len, ==, 8);
+  for (guint r = 0; r < out->len; r++) {
+    GArray *ids = ((SfGenerated *)out->pdata[r])->ids;
+    for (guint i = 0; i + 1 < ids->len; i++)
+      g_assert_cmpint (g_array_index (ids, gint64, i), ==, A);
+    if (g_array_index (ids, gint64, ids->len - 1) == EOS)
+      ended++;
+    else
+      g_assert_cmpuint (ids->len, ==, 9);
+  }
+  /* all 8 running 9 tokens without an end: 2^-72 */
+  g_assert_cmpuint (ended, >, 0);
+  sf_generated_array_free (out);
+  fake_clear (&f);
+  sf_generation_config_clear (&cfg);
+}
+
 static gboolean
 stop_after_two (gint64 token, gpointer user_data)
 {
@@ -1035,6 +1072,8 @@ main (int argc, char **argv)
   g_test_add_func ("/graphs/generate/top-k-top-p", test_top_k_top_p);
   g_test_add_func ("/graphs/generate/temperature", test_temperature);
   g_test_add_func ("/graphs/generate/sampling-seeds", test_sampling_seeds);
+  g_test_add_func (
+      "/graphs/generate/sampling-rows-end", test_sampling_rows_end);
   g_test_add_func ("/graphs/generate/streaming-stop", test_streaming_stop);
   g_test_add_func ("/graphs/generate/config/load", test_config_load);
   g_test_add_func ("/graphs/generate/config/bad", test_config_bad);
