@@ -35,8 +35,10 @@ typedef struct
   gboolean (*reorder) (
       gpointer self, const guint *src, guint n_seqs, GError **error);
   /* Optional: a family's own rules (Whisper's timestamps and
-   * suppression), applied to the raw logits of every sequence before the
-   * common processors. @ids [n_seqs][n_ids] are the tokens so far. */
+   * suppression), applied to the scores of every sequence before the
+   * common processors: the raw logits for greedy search and sampling, the
+   * log-probabilities in beam search (as transformers orders them).
+   * @ids [n_seqs][n_ids] are the tokens so far, prompt included. */
   void (*process_logits) (gpointer self, const gint64 *ids, guint n_seqs,
       guint n_ids, float *logits);
   void (*free) (gpointer self); /* frees self; the SfDecoder is g_new'd */

@@ -44,7 +44,7 @@ ctc_words (SfCtcDecoder *ctc, const float *logits, gint64 frames, gint64 vocab,
   return TRUE;
 }
 
-/* Whisper: greedy decoding of encoder states [S, D], as segments. */
+/* Whisper: decoding of encoder states [S, D], as segments. */
 static gboolean
 whisper_segments (SfModel *model, const SfWhisperOptions *options,
     const float *states, gint64 s, gint64 d, double start, double duration,

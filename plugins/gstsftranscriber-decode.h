@@ -2,8 +2,8 @@
 /* Streamformer plugin: sftranscriber's decoding, one window at a time.
  *
  * Private to the plugin. The task of the model the buffers name decides
- * the decoder: greedy CTC for a CTC task, greedy Whisper generation for a
- * transcribe task. Each window's words or segments (times in stream
+ * the decoder: greedy CTC for a CTC task, Whisper generation (as its
+ * generation_config.json says) for a transcribe task. Each window's words or segments (times in stream
  * seconds) go through graphs/post/transcript.h, which drops what
  * overlapping windows repeat.
  */

@@ -10,9 +10,10 @@
  * - wav2vec2 with a CTC head: greedy CTC decoding of the logits
  *   ("vocab:T:1") with the checkpoint's vocab.json. Every word keeps the
  *   frames it spans, so it has its own start and end.
- * - Whisper: greedy autoregressive decoding of the encoder states
- *   ("H:T:1") with the decoder's KV caches, as generation_config.json
- *   says (forced or prefix ids, suppressed tokens, max_length). When the
+ * - Whisper: autoregressive decoding of the encoder states ("H:T:1")
+ *   with the decoder's KV caches, as generation_config.json says (forced
+ *   or prefix ids, suppressed tokens, max_length; greedy, or beam search
+ *   when it sets num_beams, or sampling with do_sample). When the
  *   vocabulary has timestamp tokens and timestamps is TRUE, the model
  *   predicts segments with their times; otherwise a window's text is one
  *   segment spanning the window.
@@ -161,7 +162,7 @@ gst_sf_transcriber_class_init (GstSfTranscriberClass *klass)
   gst_element_class_set_static_metadata (element_class,
       "Streamformer transcriber", "Filter/Converter/Audio/Text",
       "Transcribes sfaudioencoder's output: CTC decoding for wav2vec2, "
-      "greedy Whisper decoding with segment timestamps",
+      "Whisper decoding with segment timestamps",
       "Streamformer contributors");
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);

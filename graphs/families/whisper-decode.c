@@ -25,6 +25,7 @@ struct SfWhisperState
   gint64 batch, capacity, length;
   SfTensor **self_k, **self_v;   /* n_dec × (B, capacity, D) */
   SfTensor **cross_k, **cross_v; /* n_dec × [B, S, D] */
+  gboolean cross_uniform;        /* every row's cross K/V are the same */
 };
 
 gboolean
@@ -87,6 +88,7 @@ sf_whisper_state_new (
   s->model = sf_model_ref (model);
   s->batch = b;
   s->capacity = capacity;
+  s->cross_uniform = b == 1;
   s->self_k = g_new0 (SfTensor *, g->n_dec);
   s->self_v = g_new0 (SfTensor *, g->n_dec);
   s->cross_k = g_new0 (SfTensor *, g->n_dec);
@@ -107,6 +109,59 @@ gint64
 sf_whisper_state_length (const SfWhisperState *s)
 {
   return s->length;
+}
+
+/* (transfer full) rows @src of @t [B, @rows, D] (the first @rows
+ * positions of each) in a new [n, @stride, D]. */
+static SfTensor *
+gather_rows (const SfTensor *t, const guint *src, guint n, gint64 rows)
+{
+  gint64 stride = t->shape[1], d = t->shape[2];
+  SfTensor *out = sf_tensor_new_f32 (3, (gint64)n, stride, d);
+
+  for (guint i = 0; i < n; i++)
+    memcpy (sf_tensor_f32 (out) + i * stride * d,
+        sf_tensor_f32 (t) + src[i] * stride * d, rows * d * sizeof (float));
+  return out;
+}
+
+gboolean
+sf_whisper_state_reorder (
+    SfWhisperState *s, const guint *src, guint n, GError **error)
+{
+  gboolean identity = (gint64)n == s->batch;
+  gboolean cross = !(s->cross_uniform && (gint64)n == s->batch);
+
+  for (guint i = 0; i < n; i++) {
+    if ((gint64)src[i] >= s->batch) {
+      g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+          "Whisper decoder: row %u to continue, of %" G_GINT64_FORMAT, src[i],
+          s->batch);
+      return FALSE;
+    }
+    identity &= src[i] == i;
+  }
+  if (n == 0 || identity)
+    return TRUE;
+  for (int l = 0; l < s->g->n_dec; l++) {
+    SfTensor *k = gather_rows (s->self_k[l], src, n, s->length);
+    SfTensor *v = gather_rows (s->self_v[l], src, n, s->length);
+    sf_tensor_unref (s->self_k[l]);
+    sf_tensor_unref (s->self_v[l]);
+    s->self_k[l] = k;
+    s->self_v[l] = v;
+    if (cross) {
+      gint64 src_len = s->cross_k[l]->shape[1];
+      k = gather_rows (s->cross_k[l], src, n, src_len);
+      v = gather_rows (s->cross_v[l], src, n, src_len);
+      sf_tensor_unref (s->cross_k[l]);
+      sf_tensor_unref (s->cross_v[l]);
+      s->cross_k[l] = k;
+      s->cross_v[l] = v;
+    }
+  }
+  s->batch = n;
+  return TRUE;
 }
 
 /* Writes @src [B, T, D] at positions [length, length + T) of @cache and

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Streamformer graphs: Whisper greedy generation and text.
+/* Streamformer graphs: Whisper generation and text.
  *
  * Mirrors WhisperForConditionalGeneration.generate for short-form audio
- * (one window of at most chunk_length seconds) with greedy search:
+ * (one window of at most chunk_length seconds), through sf_generate() with
+ * the checkpoint's strategy (greedy unless generation_config.json names
+ * beams or sampling) and Whisper's decoder (whisper-decoder.c):
  *   - the prompt is decoder_start_token_id followed by forced_decoder_ids
  *     (language, task, <|notimestamps|>); a language the config leaves open
  *     is detected from the first step's language-token logits; transcribe
@@ -34,6 +36,7 @@ sf_whisper_generation_clear (WhisperGeneration *gen)
   g_clear_pointer (&gen->lang_ids, g_array_unref);
   g_clear_pointer (&gen->task_names, g_ptr_array_unref);
   g_clear_pointer (&gen->task_ids, g_array_unref);
+  sf_generation_config_clear (&gen->common);
 }
 
 /* An integer field, or the first of a list (eos_token_id may be either). */
@@ -197,6 +200,7 @@ sf_whisper_generation_load (WhisperGraph *g, SfCheckpoint *ckpt, GError **error)
   gen->lang_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   gen->task_names = g_ptr_array_new_with_free_func (g_free);
   gen->task_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  sf_generation_config_init (&gen->common);
 
   /* config.json first, then generation_config.json over it */
   if (!read_generation (gen, cfg, vocab, error))
@@ -218,6 +222,9 @@ sf_whisper_generation_load (WhisperGraph *g, SfCheckpoint *ckpt, GError **error)
     return FALSE;
   }
   gen->max_length = CLAMP (gen->max_length, 1, g->sizes[WHISPER_SZ_TGT_POS]);
+  /* beams, length_penalty, sampling: the loop every decoder shares */
+  if (!sf_generation_config_load (&gen->common, ckpt, error))
+    return FALSE;
   gen->has_timestamps = gen->no_timestamps >= 0 && tok != NULL
       && g_strcmp0 (
              sf_tokenizer_id_to_token (tok, gen->no_timestamps + 1), "<|0.00|>")
@@ -239,16 +246,6 @@ contains (const GArray *ids, gint64 id)
     if (g_array_index (ids, gint64, i) == id)
       return TRUE;
   return FALSE;
-}
-
-static gint64
-argmax (const float *x, gint64 n)
-{
-  gint64 best = 0;
-  for (gint64 i = 1; i < n; i++)
-    if (x[i] > x[best])
-      best = i;
-  return best;
 }
 
 /* "en", "<|en|>" or a task name → its token id, or -1. */
@@ -288,12 +285,16 @@ replace_or_insert (GArray *prompt, const GArray *group, gint64 id, guint pos)
 
 /* The language token from the logits at the start token. */
 static gint64
-detect_language (const WhisperGraph *g, SfWhisperState *st, GError **error)
+detect_language (const WhisperGraph *g, const SfTensor *enc, GError **error)
 {
+  g_autoptr (SfWhisperState) st = NULL;
   g_autoptr (SfTensor) logits = NULL;
   const float *x;
   gint64 best = -1;
 
+  st = sf_whisper_state_new (g->model, enc, 1, error);
+  if (st == NULL)
+    return -1;
   logits =
       sf_whisper_state_step (st, &g->gen.decoder_start, 1, FALSE, NULL, error);
   if (logits == NULL)
@@ -309,7 +310,7 @@ detect_language (const WhisperGraph *g, SfWhisperState *st, GError **error)
 
 static gboolean
 build_prompt (const WhisperGraph *g, const SfWhisperOptions *o,
-    SfWhisperState *st, GArray *prompt, GError **error)
+    const SfTensor *enc, GArray *prompt, GError **error)
 {
   const WhisperGeneration *gen = &g->gen;
   gboolean lang_open;
@@ -331,7 +332,7 @@ build_prompt (const WhisperGraph *g, const SfWhisperOptions *o,
     else
       replace_or_insert (prompt, gen->lang_ids, id, 1);
   } else if (lang_open && gen->lang_ids->len > 0) {
-    gint64 id = detect_language (g, st, error);
+    gint64 id = detect_language (g, enc, error);
     if (id < 0)
       return FALSE;
     if (prompt->len >= 2)
@@ -373,61 +374,6 @@ build_prompt (const WhisperGraph *g, const SfWhisperOptions *o,
   return TRUE;
 }
 
-/* WhisperTimeStampLogitsProcessor on @x [V] given the tokens generated so
- * far (@seq, @n). */
-static void
-apply_timestamp_rules (
-    const WhisperGraph *g, float *x, gint64 vocab, const gint64 *seq, guint n)
-{
-  const WhisperGeneration *gen = &g->gen;
-  gint64 ts0 = gen->no_timestamps + 1;
-  gboolean last_ts = n >= 1 && seq[n - 1] >= ts0;
-  gboolean penult_ts = n < 2 || seq[n - 2] >= ts0;
-  gint64 last_stamp = -1;
-  double max_text = -INFINITY, sum = 0.0, top = -INFINITY, lse;
-
-  x[gen->no_timestamps] = -INFINITY;
-  if (last_ts) {
-    if (penult_ts)
-      for (gint64 i = ts0; i < vocab; i++)
-        x[i] = -INFINITY;
-    else
-      for (gint64 i = 0; i < gen->eos; i++)
-        x[i] = -INFINITY;
-  }
-  for (guint i = 0; i < n; i++)
-    if (seq[i] >= ts0)
-      last_stamp = seq[i];
-  if (last_stamp >= 0) {
-    gint64 upto = last_ts && !penult_ts ? last_stamp : last_stamp + 1;
-    for (gint64 i = ts0; i < MIN (upto, vocab); i++)
-      x[i] = -INFINITY;
-  }
-  if (n == 0) {
-    for (gint64 i = 0; i < ts0; i++)
-      x[i] = -INFINITY;
-    if (gen->max_initial_timestamp >= 0)
-      for (gint64 i = ts0 + gen->max_initial_timestamp + 1; i < vocab; i++)
-        x[i] = -INFINITY;
-  }
-
-  /* force a timestamp when they are jointly likelier than any text token:
-   * compare logsumexp over timestamps with the best text logit (the
-   * softmax normaliser cancels) */
-  for (gint64 i = 0; i < vocab; i++)
-    top = MAX (top, x[i]);
-  if (!isfinite (top))
-    return;
-  for (gint64 i = ts0; i < vocab; i++)
-    sum += exp (x[i] - top);
-  for (gint64 i = 0; i < ts0; i++)
-    max_text = MAX (max_text, x[i]);
-  lse = sum > 0 ? top + log (sum) : -INFINITY;
-  if (lse > max_text)
-    for (gint64 i = 0; i < ts0; i++)
-      x[i] = -INFINITY;
-}
-
 gboolean
 sf_whisper_generate (SfModel *model, const SfTensor *enc,
     const SfWhisperOptions *options, GArray *ids, GError **error)
@@ -436,16 +382,15 @@ sf_whisper_generate (SfModel *model, const SfTensor *enc,
   const SfWhisperOptions *o = options ? options : &defaults;
   WhisperGraph *g;
   g_autoptr (SfTensor) enc3 = NULL; /* [1, S, D] */
-  g_autoptr (SfWhisperState) st = NULL;
   g_autoptr (GArray) seq = g_array_new (FALSE, FALSE, sizeof (gint64));
-  g_autoptr (SfTensor) logits = NULL; /* [1, 1, V] */
-  gint64 vocab, limit;
-  guint begin;
+  SfGenerationConfig cfg;
+  SfDecoder *dec;
+  GPtrArray *out;
+  gint64 limit;
 
   g_return_val_if_fail (ids != NULL, FALSE);
   if (!sf_whisper_graph_check (model, &g, error))
     return FALSE;
-  vocab = g->sizes[WHISPER_SZ_VOCAB];
   if (o->timestamps && !g->gen.has_timestamps) {
     g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
         "%s: the vocabulary has no timestamp tokens (<|0.00|> after "
@@ -464,8 +409,7 @@ sf_whisper_generate (SfModel *model, const SfTensor *enc,
                             (gint64[]){ 1, enc->shape[0], enc->shape[1] });
 
   limit = g->gen.max_length;
-  st = sf_whisper_state_new (model, enc3, g->sizes[WHISPER_SZ_TGT_POS], error);
-  if (st == NULL || !build_prompt (g, o, st, seq, error))
+  if (!build_prompt (g, o, enc3, seq, error))
     return FALSE;
   if ((gint64)seq->len >= limit) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
@@ -476,37 +420,36 @@ sf_whisper_generate (SfModel *model, const SfTensor *enc,
   }
   if (o->max_new_tokens > 0)
     limit = MIN (limit, (gint64)seq->len + o->max_new_tokens);
-  begin = seq->len;
 
-  /* the prompt (minus what language detection already fed) */
-  logits = sf_whisper_state_step (st,
-      (gint64 *)seq->data + sf_whisper_state_length (st),
-      seq->len - sf_whisper_state_length (st), FALSE, NULL, error);
-  if (logits == NULL)
-    return FALSE;
-
-  while ((gint64)seq->len < limit) {
-    float *x = sf_tensor_f32 (logits);
-    gint64 next;
-
-    for (guint i = 0; i < g->gen.suppress->len; i++)
-      x[g_array_index (g->gen.suppress, gint64, i)] = -INFINITY;
-    if (seq->len == begin)
-      for (guint i = 0; i < g->gen.begin_suppress->len; i++)
-        x[g_array_index (g->gen.begin_suppress, gint64, i)] = -INFINITY;
-    if (o->timestamps)
-      apply_timestamp_rules (
-          g, x, vocab, (gint64 *)seq->data + begin, seq->len - begin);
-    next = argmax (x, vocab);
-    g_array_append_val (seq, next);
-    if (next == g->gen.eos || (gint64)seq->len >= limit)
-      break;
-    sf_tensor_unref (logits);
-    logits = sf_whisper_state_step (st, &next, 1, FALSE, NULL, error);
-    if (logits == NULL)
-      return FALSE;
+  /* the checkpoint's strategy (greedy unless it names beams or sampling),
+   * with Whisper's own end token and limit */
+  cfg = g->gen.common;
+  if (o->num_beams > 0) {
+    cfg.num_beams = o->num_beams;
+    cfg.num_return_sequences = 1;
+    cfg.do_sample = FALSE;
   }
+  cfg.eos_token_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_array_append_val (cfg.eos_token_ids, g->gen.eos);
+  cfg.max_length = limit;
+  cfg.max_new_tokens = -1;
+  dec = sf_whisper_decoder_new (g, enc3,
+      MAX (cfg.num_beams, cfg.do_sample ? cfg.num_return_sequences : 1), error);
+  if (dec == NULL) {
+    sf_generation_config_clear (&cfg);
+    return FALSE;
+  }
+  sf_whisper_decoder_set_timestamps (dec, o->timestamps);
+  out =
+      sf_generate (dec, &cfg, (gint64 *)seq->data, seq->len, NULL, NULL, error);
+  sf_decoder_free (dec);
+  sf_generation_config_clear (&cfg);
+  if (out == NULL)
+    return FALSE;
   g_array_append_vals (ids, seq->data, seq->len);
+  g_array_append_vals (ids, ((SfGenerated *)out->pdata[0])->ids->data,
+      ((SfGenerated *)out->pdata[0])->ids->len);
+  sf_generated_array_free (out);
   return TRUE;
 }
 

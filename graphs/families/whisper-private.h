@@ -5,6 +5,7 @@
 #pragma once
 
 #include "graphs/model-private.h"
+#include "graphs/families/whisper.h"
 #include "graphs/weights.h"
 #include "core/ops/ops.h"
 
@@ -74,6 +75,7 @@ typedef struct
   GArray *task_ids;       /* gint64, parallel to task_names */
   gboolean
       has_timestamps; /* the vocabulary has <|0.00|> … after no_timestamps */
+  SfGenerationConfig common; /* num_beams, length_penalty, … */
 } WhisperGeneration;
 
 typedef struct
@@ -97,6 +99,18 @@ typedef struct
 /* whisper.c */
 gboolean sf_whisper_graph_check (
     SfModel *model, WhisperGraph **graph, GError **error);
+
+/* whisper-decode.c: row i of @state continues what row @src[i] was (beam
+ * search); the batch becomes @n. */
+gboolean sf_whisper_state_reorder (
+    SfWhisperState *state, const guint *src, guint n, GError **error);
+
+/* whisper-decoder.c: the SfDecoder of the family hook (source: encoder
+ * states F32 [1, frames, D] or [frames, D]), with Whisper's suppression
+ * and, when @timestamps, timestamp rules in process_logits. */
+SfDecoder *sf_whisper_decoder_new (
+    gpointer graph, const SfTensor *source, guint max_seqs, GError **error);
+void sf_whisper_decoder_set_timestamps (SfDecoder *decoder, gboolean on);
 
 /* whisper-generate.c: reads generation_config.json into g->gen. */
 gboolean sf_whisper_generation_load (

@@ -438,4 +438,5 @@ const SfFamily sf_family_whisper = {
   .free = whisper_free,
   .forward_audio = whisper_forward_audio,
   .output_shapes = whisper_output_shapes,
+  .decoder_new = sf_whisper_decoder_new,
 };

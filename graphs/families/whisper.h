@@ -4,8 +4,8 @@
  * The encoder runs through sf_model_forward_audio() (log-mel features
  * [B, mels, frames] → last_hidden_state [B, S, D]). The decoder runs on
  * that output here: step by step with self-attention and cross-attention
- * KV caches (SfWhisperState), or as greedy generation that honours the
- * checkpoint's generation_config.json (decoder prefix or forced ids,
+ * KV caches (SfWhisperState), or as generation (graphs/generate.h) that
+ * honours the checkpoint's generation_config.json (decoder prefix or forced ids,
  * suppress_tokens, begin_suppress_tokens, no_timestamps, max_length).
  */
 #pragma once
@@ -38,7 +38,7 @@ gint64 sf_whisper_state_length (const SfWhisperState *state);
 SfTensor *sf_whisper_state_step (SfWhisperState *state, const gint64 *ids,
     gint64 t, gboolean all_logits, GPtrArray *hidden_states, GError **error);
 
-/* ---- greedy generation ---- */
+/* ---- generation ---- */
 
 typedef struct
 {
@@ -48,16 +48,21 @@ typedef struct
   const char *language; /* "en" or "<|en|>"; NULL: the config's
                                  * forced language, else detected */
   const char *task;     /* "transcribe" or "translate"; NULL: the config's */
+  guint num_beams;      /* 0: as generation_config.json says; 1: greedy;
+                         * more: beam search */
 } SfWhisperOptions;
 
 #define SF_WHISPER_OPTIONS_DEFAULT                                             \
   {                                                                            \
-    0, FALSE, NULL, NULL                                                       \
+    0, FALSE, NULL, NULL, 0                                                    \
   }
 
-/* Greedy decoding of one item, @encoder_hidden [S, D] or [1, S, D].
+/* Decoding of one item, @encoder_hidden [S, D] or [1, S, D], through
+ * sf_generate(): greedy, or what generation_config.json asks (beam search
+ * with num_beams, sampling with do_sample) unless @options set num_beams.
  * Appends the whole sequence (the prefix, then each generated token up to
- * and including <|endoftext|>) to @ids (of gint64). */
+ * and including <|endoftext|>; the best hypothesis of a beam search) to
+ * @ids (of gint64). */
 gboolean sf_whisper_generate (SfModel *model, const SfTensor *encoder_hidden,
     const SfWhisperOptions *options, GArray *ids, GError **error);
 

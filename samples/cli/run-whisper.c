@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* `streamformer run` on Whisper: the task runs the log-mel front-end and
- * the encoder on each window, then greedy decoding with segment
+ * the encoder on each window, then decoding (greedy unless
+ * generation_config.json asks for beams or sampling) with segment
  * timestamps when the vocabulary has them. */
 #include "samples/cli/run-whisper.h"
 #include "graphs/families/whisper.h"

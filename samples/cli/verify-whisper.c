@@ -168,6 +168,7 @@ run_greedy (SfVerify *v, SfModel *model, SfTensor *enc, GError **error)
     const cJSON *prefix = sf_config_get (v->case_json, "decoder_prefix");
     guint mismatches = 0;
 
+    opts.num_beams = 1; /* greedy_ids are greedy whatever the config */
     cJSON_ArrayForEach (item, ref) {
       gint64 id = (gint64)item->valuedouble;
       g_array_append_val (want, id);
