@@ -179,7 +179,7 @@ sequence_new (const cJSON *node, const char *field, const SfTokLoadContext *ctx,
   self = g_new0 (SequenceDecoder, 1);
   self->parent.klass = &sequence_class;
   self->children =
-      g_ptr_array_new_with_free_func ((GDestroyNotify)sf_decoder_free);
+      g_ptr_array_new_with_free_func ((GDestroyNotify)sf_token_decoder_free);
   cJSON_ArrayForEach (item, list) {
     g_autofree char *child_field =
         g_strdup_printf ("%s.decoders[%u]", field, i++);
@@ -229,7 +229,7 @@ sf_decoder_new_from_json (const cJSON *node, const char *field,
 }
 
 void
-sf_decoder_free (SfDecoder *self)
+sf_token_decoder_free (SfDecoder *self)
 {
   if (self != NULL)
     self->klass->free (self);

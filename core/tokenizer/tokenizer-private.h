@@ -448,7 +448,7 @@ struct SfDecoder
 SfDecoder *sf_decoder_new_from_json (const cJSON *node, const char *field,
     const SfTokLoadContext *ctx, GError **error);
 SfDecoder *sf_decoder_wordpiece_new (const char *prefix, gboolean cleanup);
-void sf_decoder_free (SfDecoder *self);
+void sf_token_decoder_free (SfDecoder *self);
 
 typedef SfDecoder *(*SfDecoderNewFunc) (const cJSON *node, const char *field,
     const SfTokLoadContext *ctx, GError **error);

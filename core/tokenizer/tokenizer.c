@@ -376,7 +376,7 @@ sf_tokenizer_free (SfTokenizer *tok)
   sf_pre_tokenizer_free (tok->pre_tokenizer);
   sf_model_free (tok->model);
   sf_post_processor_free (tok->post_processor);
-  sf_decoder_free (tok->decoder);
+  sf_token_decoder_free (tok->decoder);
   g_free (tok->pad_token);
   g_free (tok);
 }
