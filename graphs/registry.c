@@ -14,6 +14,7 @@ extern const SfFamily sf_family_whisper;
 extern const SfFamily sf_family_ast;
 extern const SfFamily sf_family_wav2vec2;
 extern const SfFamily sf_family_clip;
+extern const SfFamily sf_family_t5;
 
 static const SfFamily *const families[] = {
   &sf_family_bert,
@@ -24,6 +25,7 @@ static const SfFamily *const families[] = {
   &sf_family_ast,
   &sf_family_wav2vec2,
   &sf_family_clip,
+  &sf_family_t5,
   NULL,
 };
 

@@ -41,6 +41,9 @@ run_case (SfVerify *v, const char *dump, GError **error)
     return sf_verify_clip_case (v, error);
   if (g_str_has_prefix (model_class, "Whisper"))
     return sf_verify_whisper_case (v, error);
+  if (g_str_has_prefix (model_class, "T5")
+      || g_str_has_prefix (model_class, "MT5"))
+    return sf_verify_t5_case (v, error);
   g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
       "%s: model_class '%s' has no verifier yet",
       sf_config_origin (v->case_json), model_class);

@@ -61,5 +61,6 @@ void sf_verify_fraction (SfVerify *v, const char *name, double fraction,
 gboolean sf_verify_image_model_case (SfVerify *v, GError **error);
 gboolean sf_verify_whisper_case (SfVerify *v, GError **error);
 gboolean sf_verify_clip_case (SfVerify *v, GError **error);
+gboolean sf_verify_t5_case (SfVerify *v, GError **error);
 /* AST and wav2vec2 cases, from the raw clips audio.K (verify-audio.c). */
 gboolean sf_verify_audio_model_case (SfVerify *v, GError **error);
