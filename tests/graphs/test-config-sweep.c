@@ -9,6 +9,7 @@
  * output reported as success fails the test.
  */
 #include "graphs/model.h"
+#include "graphs/families/t5.h"
 #include "graphs/families/whisper.h"
 #include "core/error.h"
 #include "core/io/safetensors.h"
@@ -22,6 +23,7 @@ typedef enum
   INPUT_TEXT,
   INPUT_IMAGE,
   INPUT_CLIP,
+  INPUT_T5, /* encoder, then the teacher-forced decoder */
   INPUT_WHISPER,
   INPUT_WAV2VEC2,
   INPUT_AST,
@@ -42,12 +44,14 @@ static const SweepCase cases[] = {
   { "whisper-tiny-asr", INPUT_WHISPER },
   { "wav2vec2-tiny-ctc", INPUT_WAV2VEC2 },
   { "ast-tiny-cls", INPUT_AST },
+  { "t5-tiny-gen", INPUT_T5 },
 };
 
 /* The case's own inputs, read once from io.safetensors. */
 typedef struct
 {
   SfTensor *input_ids, *attention_mask, *token_type_ids;
+  SfTensor *decoder_input_ids;
   SfTensor *pixel_values;
   SfTensor *audio;
 } CaseInputs;
@@ -58,6 +62,7 @@ case_inputs_clear (CaseInputs *in)
   g_clear_pointer (&in->input_ids, sf_tensor_unref);
   g_clear_pointer (&in->attention_mask, sf_tensor_unref);
   g_clear_pointer (&in->token_type_ids, sf_tensor_unref);
+  g_clear_pointer (&in->decoder_input_ids, sf_tensor_unref);
   g_clear_pointer (&in->pixel_values, sf_tensor_unref);
   g_clear_pointer (&in->audio, sf_tensor_unref);
 }
@@ -92,6 +97,12 @@ case_inputs_read (const SweepCase *c, CaseInputs *in)
         break;
       /* CLIP takes both */
       G_GNUC_FALLTHROUGH;
+    case INPUT_T5:
+      in->input_ids = read_tensor (st, "input_ids");
+      in->attention_mask = read_tensor (st, "attention_mask");
+      in->decoder_input_ids = read_tensor (st, "decoder_input_ids");
+      g_assert_nonnull (in->decoder_input_ids);
+      break;
     case INPUT_IMAGE:
       in->pixel_values = read_tensor (st, "pixel_values");
       g_assert_nonnull (in->pixel_values);
@@ -145,6 +156,17 @@ run_forward (SfModel *model, const SweepCase *c, const CaseInputs *in,
 {
   gboolean ok = TRUE;
 
+  if (c->kind == INPUT_T5) {
+    g_autoptr (SfTensor) enc = NULL;
+    g_autoptr (SfTensor) logits = sf_t5_forward (model, in->input_ids,
+        in->attention_mask, in->decoder_input_ids, &enc, error);
+
+    if (logits == NULL)
+      return FALSE;
+    check_finite ("encoder_last_hidden_state", enc, bad);
+    check_finite ("logits", logits, bad);
+    return TRUE;
+  }
   if (c->kind == INPUT_TEXT || c->kind == INPUT_CLIP) {
     SfTextInput ti = { in->input_ids, in->attention_mask, in->token_type_ids };
     SfTextOutput to = { 0 };
