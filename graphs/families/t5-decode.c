@@ -417,6 +417,12 @@ sf_t5_decoder_new (
   T5Decoder *dec;
   SfDecoder *out;
 
+  if (g->n_dec == 0) {
+    g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED, "%s: %s has no decoder",
+        sf_model_name (g->model),
+        g->model->architecture ? g->model->architecture : "this T5 model");
+    return NULL;
+  }
   if (source == NULL || source->ndim != 2 || source->shape[0] != 1) {
     g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
         "%s: a T5 decoder's source is the input token ids [1, n]",
@@ -427,12 +433,6 @@ sf_t5_decoder_new (
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "%s: %u sequences asked, a T5 decoder runs up to 4096",
         sf_model_name (g->model), max_seqs);
-    return NULL;
-  }
-  if (g->n_dec == 0) {
-    g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED, "%s: %s has no decoder",
-        sf_model_name (g->model),
-        g->model->architecture ? g->model->architecture : "this T5 model");
     return NULL;
   }
   enc = sf_t5_encode (g, source, NULL, NULL, error);

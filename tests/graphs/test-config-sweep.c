@@ -87,6 +87,12 @@ case_inputs_read (const SweepCase *c, CaseInputs *in)
   g_assert_no_error (error);
   memset (in, 0, sizeof (*in));
   switch (c->kind) {
+    case INPUT_T5:
+      in->input_ids = read_tensor (st, "input_ids");
+      in->attention_mask = read_tensor (st, "attention_mask");
+      in->decoder_input_ids = read_tensor (st, "decoder_input_ids");
+      g_assert_nonnull (in->decoder_input_ids);
+      break;
     case INPUT_TEXT:
     case INPUT_CLIP:
       in->input_ids = read_tensor (st, "input_ids");
@@ -97,12 +103,6 @@ case_inputs_read (const SweepCase *c, CaseInputs *in)
         break;
       /* CLIP takes both */
       G_GNUC_FALLTHROUGH;
-    case INPUT_T5:
-      in->input_ids = read_tensor (st, "input_ids");
-      in->attention_mask = read_tensor (st, "attention_mask");
-      in->decoder_input_ids = read_tensor (st, "decoder_input_ids");
-      g_assert_nonnull (in->decoder_input_ids);
-      break;
     case INPUT_IMAGE:
       in->pixel_values = read_tensor (st, "pixel_values");
       g_assert_nonnull (in->pixel_values);
