@@ -108,7 +108,9 @@ t5_free (gpointer data)
 }
 
 /* feed_forward_proj: "<act>" or "gated-<act>"; "gated-gelu" means
- * gelu_new, as transformers keeps it for old checkpoints. */
+ * gelu_new, as transformers keeps it for old checkpoints. T5Config derives
+ * dense_act_fn and is_gated_act from it, but saved values of those two
+ * are set after that and win, so they do here too. */
 static gboolean
 read_feed_forward (T5Graph *g, const SfConfig *cfg, GError **error)
 {
@@ -129,9 +131,13 @@ read_feed_forward (T5Graph *g, const SfConfig *cfg, GError **error)
         sf_config_origin (cfg), proj);
     return FALSE;
   }
+  if (!sf_config_string_or (cfg, "dense_act_fn", act, &act, error)
+      || !sf_config_bool_or (cfg, "is_gated_act", g->gated, &g->gated, error))
+    return FALSE;
   if (!sf_activation_from_name (act, &g->act)) {
     g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
-        "%s: feed_forward_proj '%s': activation '%s' is not supported",
+        "%s: feed_forward_proj '%s' (dense_act_fn): activation '%s' is not "
+        "supported",
         sf_config_origin (cfg), proj, act);
     return FALSE;
   }

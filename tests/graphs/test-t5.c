@@ -313,9 +313,10 @@ test_bad_configs (void)
   assert_edit_fails ("\"d_kv\": 16", "\"d_kv\": 0", SF_ERROR_INVALID, d_kv);
   assert_edit_fails (
       "\"gated-gelu\"", "\"gated-gelu-x\"", SF_ERROR_INVALID, proj);
-  assert_edit_fails (
-      "\"gated-gelu\"", "\"gated-mish\"", SF_ERROR_UNSUPPORTED, act);
-  assert_edit_fails ("\"gated-gelu\"", "\"relu\"", SF_ERROR_SHAPE, relu);
+  assert_edit_fails ("\"dense_act_fn\": \"gelu_new\"",
+      "\"dense_act_fn\": \"mish\"", SF_ERROR_UNSUPPORTED, act);
+  assert_edit_fails ("\"is_gated_act\": true", "\"is_gated_act\": false",
+      SF_ERROR_SHAPE, relu);
   assert_edit_fails ("\"relative_attention_num_buckets\": 8",
       "\"relative_attention_num_buckets\": 2", SF_ERROR_INVALID, buckets);
   assert_edit_fails ("\"tie_word_embeddings\": true",
