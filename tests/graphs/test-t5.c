@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "tests/common/test-util.h"
 
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 
@@ -198,6 +199,102 @@ test_cache_growth (void)
   sf_decoder_free (dec);
 }
 
+/* Replaces @from by @to in @dir's config.json (exactly once). */
+static void
+edit_config (const char *dir, const char *from, const char *to)
+{
+  g_autofree char *path = g_build_filename (dir, "config.json", NULL);
+  g_autofree char *cfg = NULL;
+  g_autofree char *edited = NULL;
+  g_auto (GStrv) parts = NULL;
+
+  g_assert_true (g_file_get_contents (path, &cfg, NULL, NULL));
+  parts = g_strsplit (cfg, from, -1);
+  g_assert_cmpuint (g_strv_length (parts), ==, 2);
+  edited = g_strjoinv (to, parts);
+  sf_test_write_file (dir, "config.json", edited);
+}
+
+/* Teacher-forced logits of the case's batch by the checkpoint in @dir. */
+static SfTensor *
+case_logits (const char *dir)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfModel) model = sf_model_load (dir, &error);
+  g_autoptr (SfTensor) ids = sf_test_fixture_tensor (CASE, "input_ids");
+  g_autoptr (SfTensor) mask = sf_test_fixture_tensor (CASE, "attention_mask");
+  g_autoptr (SfTensor) dec = sf_test_fixture_tensor (CASE, "decoder_input_ids");
+  SfTensor *logits;
+
+  g_assert_no_error (error);
+  logits = sf_t5_forward (model, ids, mask, dec, NULL, &error);
+  g_assert_no_error (error);
+  return logits;
+}
+
+/* Adds lm_head.weight, a copy of shared.weight, to @dir's checkpoint. */
+static void
+add_lm_head (const char *dir)
+{
+  g_autofree char *path = g_build_filename (dir, "model.safetensors", NULL);
+  g_autofree char *tmp = g_build_filename (dir, "head.safetensors", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) tensors =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)sf_tensor_unref);
+  SfSafetensors *st = sf_safetensors_open (path, &error);
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < sf_safetensors_n_tensors (st); i++) {
+    const char *name = sf_safetensors_name (st, i);
+    g_autoptr (SfTensor) t = sf_safetensors_get (st, name);
+    g_ptr_array_add (names, g_strdup (name));
+    g_ptr_array_add (tensors, sf_tensor_copy (t));
+    if (strcmp (name, "shared.weight") == 0) {
+      g_ptr_array_add (names, g_strdup ("lm_head.weight"));
+      g_ptr_array_add (tensors, sf_tensor_copy (t));
+    }
+  }
+  sf_safetensors_unref (st);
+  g_assert_true (
+      sf_safetensors_write (tmp, names->len, (const char *const *)names->pdata,
+          (SfTensor *const *)tensors->pdata, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_rename (tmp, path), ==, 0);
+}
+
+/* The head: a separate lm_head (FLAN-T5) holding the shared table gives
+ * transformers' logits; a tied head without scale_decoder_outputs (older
+ * configs, t5-small) scales the decoder output by d_model^-0.5 first. */
+static void
+test_head_variants (void)
+{
+  g_autofree char *dir = sf_test_copy_fixture (CASE);
+  g_autoptr (SfTensor) ref = sf_test_fixture_tensor (CASE, "logits");
+  g_autoptr (SfTensor) untied = NULL;
+  g_autoptr (SfTensor) scaled = NULL;
+  g_autofree double *want = NULL;
+  gint64 n = sf_tensor_numel (ref);
+
+  add_lm_head (dir);
+  edit_config (
+      dir, "\"tie_word_embeddings\": true", "\"tie_word_embeddings\": false");
+  untied = case_logits (dir);
+  assert_close (sf_tensor_f32 (untied), sf_tensor_f32 (ref), n);
+
+  edit_config (
+      dir, "\"tie_word_embeddings\": false", "\"tie_word_embeddings\": true");
+  edit_config (dir, "\"scale_decoder_outputs\": false,", "");
+  scaled = case_logits (dir);
+  want = g_new (double, n);
+  for (gint64 i = 0; i < n; i++)
+    want[i] = sf_tensor_f32 (ref)[i] / sqrt (32.0);
+  for (gint64 i = 0; i < n; i++)
+    g_assert_cmpfloat_with_epsilon (
+        sf_tensor_f32 (scaled)[i], want[i], ATOL + RTOL * fabs (want[i]));
+  sf_test_remove_dir (dir);
+}
+
 /* T5EncoderModel: the same encoder output, and no decoder. */
 static void
 test_encoder_model (void)
@@ -369,6 +466,7 @@ main (int argc, char **argv)
       "/graphs/t5/decoder/rows-reorder", test_incremental_rows_reorder);
   g_test_add_func ("/graphs/t5/decoder/multi-token", test_multi_token_step);
   g_test_add_func ("/graphs/t5/decoder/cache-growth", test_cache_growth);
+  g_test_add_func ("/graphs/t5/head", test_head_variants);
   g_test_add_func ("/graphs/t5/encoder-model", test_encoder_model);
   g_test_add_func ("/graphs/t5/task-prefix", test_task_prefix);
   g_test_add_func ("/graphs/t5/errors/config", test_bad_configs);
