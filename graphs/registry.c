@@ -16,6 +16,7 @@ extern const SfFamily sf_family_wav2vec2;
 extern const SfFamily sf_family_clip;
 extern const SfFamily sf_family_gpt2;
 extern const SfFamily sf_family_bart;
+extern const SfFamily sf_family_t5;
 
 static const SfFamily *const families[] = {
   &sf_family_bert,
@@ -28,6 +29,7 @@ static const SfFamily *const families[] = {
   &sf_family_clip,
   &sf_family_gpt2,
   &sf_family_bart,
+  &sf_family_t5,
   NULL,
 };
 

@@ -14,6 +14,9 @@
  *   exactly zero, like HF's large negative additive mask. A query row with
  *   no visible key at all averages its visible range uniformly, as HF's
  *   additive mask effectively does, so no NaN can appear.
+ * - An additive bias [heads, T, S] (T5's relative positions) is shared by
+ *   the batch and added to the scores before masking; T5 also asks for no
+ *   1/√D scaling, so the scale is a parameter of the biased variant.
  * - Causal masks are aligned to the end of the key sequence: with T queries
  *   and S ≥ T keys (a KV cache), query t sees keys ≤ t + S - T. For S = T
  *   this is the plain lower-triangular mask.
@@ -43,6 +46,7 @@ typedef struct
   const float *k;        /* [B, S, H] */
   const float *v;        /* [B, S, H] */
   const guint8 *allowed; /* [B, S] 1 where a key may be seen, or NULL */
+  const float *bias;     /* [heads, T, S] added to the scores, or NULL */
   gint64 t_len, s_len, hidden, head_dim;
   int n_heads;
   gboolean causal;
@@ -132,13 +136,21 @@ attend_block (const AttnArgs *args, gint64 b, int h, gint64 t0, gint64 rows,
   if (args->causal)
     n_cols = CLAMP (t0 + rows + args->causal_offset, 0, args->s_len);
 
-  /* scores [rows, n_cols] = q · kᵀ / √D */
+  /* scores [rows, n_cols] = q · kᵀ · scale (1/√D unless biased) */
   if (n_cols > 0)
     sf_blas_sgemm (FALSE, TRUE, (int)rows, (int)n_cols, (int)d, args->scale, q,
         (int)hid, k, (int)hid, 0.0f, scores, (int)n_cols);
 
-  for (r = 0; r < rows; r++)
-    mask_row_softmax (args, scores + r * n_cols, n_cols, b, t0 + r);
+  for (r = 0; r < rows; r++) {
+    float *row = scores + r * n_cols;
+
+    if (args->bias != NULL) {
+      const float *add = args->bias + (h * args->t_len + t0 + r) * args->s_len;
+      for (gint64 s = 0; s < n_cols; s++)
+        row[s] += add[s];
+    }
+    mask_row_softmax (args, row, n_cols, b, t0 + r);
+  }
 
   /* out [rows, D] = p [rows, n_cols] · v [n_cols, D] */
   sf_blas_sgemm (FALSE, FALSE, (int)rows, (int)d, (int)n_cols, 1.0f, scores,
@@ -185,6 +197,16 @@ void
 sf_op_attention (SfTensor *out, const SfTensor *q, const SfTensor *k,
     const SfTensor *v, int n_heads, const SfTensor *mask, gboolean causal)
 {
+  g_return_if_fail (q != NULL && q->ndim == 3 && n_heads > 0);
+  sf_op_attention_biased (out, q, k, v, n_heads, mask, causal, NULL,
+      1.0f / sqrtf ((float)(q->shape[2] / n_heads)));
+}
+
+void
+sf_op_attention_biased (SfTensor *out, const SfTensor *q, const SfTensor *k,
+    const SfTensor *v, int n_heads, const SfTensor *mask, gboolean causal,
+    const SfTensor *bias, float scale)
+{
   AttnArgs args = { 0 };
   guint8 *allowed = NULL;
   gint64 batch, rows;
@@ -204,6 +226,10 @@ sf_op_attention (SfTensor *out, const SfTensor *q, const SfTensor *k,
   g_return_if_fail (mask == NULL
       || (mask->ndim == 2 && mask->shape[0] == batch
           && mask->shape[1] == args.s_len));
+  g_return_if_fail (bias == NULL
+      || (bias->dtype == SF_DTYPE_F32 && bias->ndim == 3
+          && bias->shape[0] == n_heads && bias->shape[1] == args.t_len
+          && bias->shape[2] == args.s_len));
   g_return_if_fail (
       !overlaps (out, q) && !overlaps (out, k) && !overlaps (out, v));
   g_return_if_fail (args.hidden <= G_MAXINT && args.s_len <= G_MAXINT
@@ -218,7 +244,8 @@ sf_op_attention (SfTensor *out, const SfTensor *q, const SfTensor *k,
   args.v = sf_tensor_f32 (v);
   args.n_heads = n_heads;
   args.head_dim = args.hidden / n_heads;
-  args.scale = 1.0f / sqrtf ((float)args.head_dim);
+  args.scale = scale;
+  args.bias = bias ? sf_tensor_f32 (bias) : NULL;
   args.causal = causal;
   args.causal_offset = args.s_len - args.t_len;
 

@@ -17,4 +17,11 @@ G_BEGIN_DECLS
 void sf_op_attention (SfTensor *out, const SfTensor *q, const SfTensor *k,
     const SfTensor *v, int n_heads, const SfTensor *mask, gboolean causal);
 
+/* sf_op_attention with the scores multiplied by @scale (not 1/√D) and
+ * @bias (NULL or F32 [n_heads, T, S], shared by the batch) added to them
+ * before masking and softmax: T5's relative position bias. */
+void sf_op_attention_biased (SfTensor *out, const SfTensor *q,
+    const SfTensor *k, const SfTensor *v, int n_heads, const SfTensor *mask,
+    gboolean causal, const SfTensor *bias, float scale);
+
 G_END_DECLS

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Streamformer core: element-wise arithmetic (add, scale).
+/* Streamformer core: element-wise arithmetic (add, multiply, scale).
  *
  * Design decisions:
  * - Flat loops split into contiguous ranges for the worker pool, as in
@@ -113,4 +113,34 @@ sf_op_scale (SfTensor *out, const SfTensor *x, float factor)
   args.a = sf_tensor_f32 (x);
   args.factor = factor;
   sf_parallel_for (sf_tensor_numel (x), SF_ELEMWISE_CHUNK, scale_chunk, &args);
+}
+
+static void
+mul_chunk (gint64 start, gint64 end, gpointer user_data)
+{
+  ElemwiseArgs *args = user_data;
+  float *out = args->out;
+  const float *a = args->a;
+  const float *b = args->b;
+  gint64 i;
+
+  for (i = start; i < end; i++)
+    out[i] = a[i] * b[i];
+}
+
+void
+sf_op_mul (SfTensor *out, const SfTensor *a, const SfTensor *b)
+{
+  ElemwiseArgs args = { 0 };
+
+  g_return_if_fail (out != NULL && a != NULL && b != NULL);
+  g_return_if_fail (out->dtype == SF_DTYPE_F32 && a->dtype == SF_DTYPE_F32
+      && b->dtype == SF_DTYPE_F32);
+  g_return_if_fail (
+      sf_tensor_same_shape (out, a) && sf_tensor_same_shape (a, b));
+
+  args.out = sf_tensor_f32 (out);
+  args.a = sf_tensor_f32 (a);
+  args.b = sf_tensor_f32 (b);
+  sf_parallel_for (sf_tensor_numel (a), SF_ELEMWISE_CHUNK, mul_chunk, &args);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: per-row ops over the last dimension (layer norm,
- * softmax, L2 normalisation).
+ * RMS norm, softmax, L2 normalisation).
  *
  * Design decisions:
  * - Rows are independent, so the worker pool splits over rows.
@@ -157,6 +157,25 @@ layer_norm_rows (gint64 start, gint64 end, gpointer user_data)
   }
 }
 
+/* T5LayerNorm: x / sqrt (mean (x²) + eps) · gamma, no mean, no bias. */
+static void
+rms_norm_rows (gint64 start, gint64 end, gpointer user_data)
+{
+  RowArgs *args = user_data;
+  gint64 n = args->cols, r, i;
+  const float *g = args->gamma;
+
+  for (r = start; r < end; r++) {
+    const float *x = args->x + r * n;
+    float *out = args->out + r * n;
+    float inv =
+        1.0f / sqrtf (row_sum_sq_dev (x, n, 0.0f) / (float)n + args->eps);
+
+    for (i = 0; i < n; i++)
+      out[i] = x[i] * inv * g[i];
+  }
+}
+
 static gboolean
 check_rows (const SfTensor *out, const SfTensor *x)
 {
@@ -273,4 +292,22 @@ sf_op_l2_normalize (SfTensor *out, const SfTensor *x)
   args.x = sf_tensor_f32 (x);
   args.eps = 1e-12f;
   run_rows (x, l2_normalize_rows, &args);
+}
+
+void
+sf_op_rms_norm (
+    SfTensor *out, const SfTensor *x, const SfTensor *gamma, float eps)
+{
+  RowArgs args = { 0 };
+
+  if (!check_rows (out, x))
+    return;
+  g_return_if_fail (gamma != NULL && gamma->dtype == SF_DTYPE_F32
+      && gamma->ndim == 1 && gamma->shape[0] == sf_tensor_dim (x, -1));
+  g_return_if_fail (eps >= 0.0f);
+  args.out = sf_tensor_f32 (out);
+  args.x = sf_tensor_f32 (x);
+  args.gamma = sf_tensor_f32 (gamma);
+  args.eps = eps;
+  run_rows (x, rms_norm_rows, &args);
 }

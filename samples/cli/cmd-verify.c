@@ -47,6 +47,9 @@ run_case (SfVerify *v, const char *dump, GError **error)
   if (g_str_has_prefix (model_class, "Bart")
       || g_str_has_prefix (model_class, "MBart"))
     return sf_verify_bart_case (v, error);
+  if (g_str_has_prefix (model_class, "T5")
+      || g_str_has_prefix (model_class, "MT5"))
+    return sf_verify_t5_case (v, error);
   g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
       "%s: model_class '%s' has no verifier yet",
       sf_config_origin (v->case_json), model_class);

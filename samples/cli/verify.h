@@ -65,5 +65,6 @@ gboolean sf_verify_whisper_case (SfVerify *v, GError **error);
 gboolean sf_verify_causal_lm_case (SfVerify *v, GError **error);
 gboolean sf_verify_bart_case (SfVerify *v, GError **error);
 gboolean sf_verify_clip_case (SfVerify *v, GError **error);
+gboolean sf_verify_t5_case (SfVerify *v, GError **error);
 /* AST and wav2vec2 cases, from the raw clips audio.K (verify-audio.c). */
 gboolean sf_verify_audio_model_case (SfVerify *v, GError **error);

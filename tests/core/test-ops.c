@@ -618,6 +618,54 @@ test_scale (void)
   g_rand_free (rand);
 }
 
+static void
+test_mul (void)
+{
+  GRand *rand = g_rand_new_with_seed (64);
+  g_autoptr (SfTensor) a =
+      random_tensor (rand, -5, 5, 2, (gint64)30, (gint64)77);
+  g_autoptr (SfTensor) b =
+      random_tensor (rand, -5, 5, 2, (gint64)30, (gint64)77);
+  g_autoptr (SfTensor) out = empty_like (a);
+  gint64 n = sf_tensor_numel (a), i;
+  double *ref = g_new (double, n);
+
+  for (i = 0; i < n; i++)
+    ref[i] = (double)F32 (a)[i] * F32 (b)[i];
+  sf_op_mul (out, a, b);
+  sf_test_check_close ("mul", F32 (out), ref, n, 1e-5, 1e-12);
+  sf_op_mul (a, a, b);
+  sf_test_check_close ("mul in place", F32 (a), ref, n, 1e-5, 1e-12);
+  g_free (ref);
+  g_rand_free (rand);
+}
+
+static void
+test_rms_norm (void)
+{
+  GRand *rand = g_rand_new_with_seed (65);
+  g_autoptr (SfTensor) x =
+      random_tensor (rand, -3, 3, 2, (gint64)13, (gint64)70);
+  g_autoptr (SfTensor) g = random_tensor (rand, 0.5, 2, 1, (gint64)70);
+  g_autoptr (SfTensor) out = empty_like (x);
+  double *ref = g_new (double, 13 * 70);
+
+  for (gint64 r = 0; r < 13; r++) {
+    double ss = 0.0;
+    for (gint64 i = 0; i < 70; i++)
+      ss += (double)F32 (x)[r * 70 + i] * F32 (x)[r * 70 + i];
+    for (gint64 i = 0; i < 70; i++)
+      ref[r * 70 + i] =
+          F32 (x)[r * 70 + i] / sqrt (ss / 70 + 1e-6) * F32 (g)[i];
+  }
+  sf_op_rms_norm (out, x, g, 1e-6f);
+  sf_test_check_close ("rms norm", F32 (out), ref, 13 * 70, 1e-5, 1e-12);
+  sf_op_rms_norm (x, x, g, 1e-6f);
+  sf_test_check_close ("rms norm in place", F32 (x), ref, 13 * 70, 1e-5, 1e-12);
+  g_free (ref);
+  g_rand_free (rand);
+}
+
 /* ------------------------------------------------------------------ */
 /* Embedding and pooling */
 
@@ -778,9 +826,11 @@ test_first_token (void)
 /* ------------------------------------------------------------------ */
 /* Attention */
 
+/* @bias: NULL or [heads, T, S] added to the scores; @scale ≤ 0: 1/√d. */
 static double *
 ref_attention (const SfTensor *q, const SfTensor *k, const SfTensor *v,
-    int n_heads, const gint64 *lens, gboolean causal)
+    int n_heads, const gint64 *lens, gboolean causal, const SfTensor *bias,
+    double scale)
 {
   gint64 batch = q->shape[0], tl = q->shape[1], sl = k->shape[1];
   gint64 hid = q->shape[2], d = hid / n_heads, off = sl - tl;
@@ -806,7 +856,9 @@ ref_attention (const SfTensor *q, const SfTensor *k, const SfTensor *v,
           for (i = 0; i < d; i++)
             acc += (double)F32 (q)[(b * tl + t) * hid + h * d + i]
                 * F32 (k)[(b * sl + s) * hid + h * d + i];
-          p[s] = acc / sqrt ((double)d);
+          p[s] = acc * (scale > 0 ? scale : 1.0 / sqrt ((double)d));
+          if (bias != NULL)
+            p[s] += F32 (bias)[(h * tl + t) * sl + s];
           m = MAX (m, p[s]);
           seen++;
         }
@@ -835,7 +887,7 @@ check_attention (guint seed, gint64 batch, gint64 tl, gint64 sl, int n_heads,
   g_autoptr (SfTensor) k = random_tensor (rand, -2, 2, 3, batch, sl, hid);
   g_autoptr (SfTensor) v = random_tensor (rand, -1, 1, 3, batch, sl, hid);
   g_autoptr (SfTensor) out = sf_tensor_new_f32 (3, batch, tl, hid);
-  double *ref = ref_attention (q, k, v, n_heads, lens, causal);
+  double *ref = ref_attention (q, k, v, n_heads, lens, causal, NULL, 0.0);
   gint64 i;
 
   for (i = 0; i < batch * tl * hid; i++)
@@ -844,6 +896,42 @@ check_attention (guint seed, gint64 batch, gint64 tl, gint64 sl, int n_heads,
   sf_test_check_close (what, F32 (out), ref, batch * tl * hid, 2e-5, 1e-10);
   g_free (ref);
   g_rand_free (rand);
+}
+
+/* T5's form: an additive bias [heads, T, S] and no 1/√d scaling. */
+static void
+check_attention_biased (guint seed, gint64 batch, gint64 tl, gint64 sl,
+    int n_heads, gint64 head_dim, const SfTensor *mask, const gint64 *lens,
+    gboolean causal, float scale, const char *what)
+{
+  GRand *rand = g_rand_new_with_seed (seed);
+  gint64 hid = n_heads * head_dim;
+  g_autoptr (SfTensor) q = random_tensor (rand, -1, 1, 3, batch, tl, hid);
+  g_autoptr (SfTensor) k = random_tensor (rand, -1, 1, 3, batch, sl, hid);
+  g_autoptr (SfTensor) v = random_tensor (rand, -1, 1, 3, batch, sl, hid);
+  g_autoptr (SfTensor) bias =
+      random_tensor (rand, -3, 3, 3, (gint64)n_heads, tl, sl);
+  g_autoptr (SfTensor) out = sf_tensor_new_f32 (3, batch, tl, hid);
+  double *ref = ref_attention (q, k, v, n_heads, lens, causal, bias, scale);
+
+  sf_op_attention_biased (out, q, k, v, n_heads, mask, causal, bias, scale);
+  sf_test_check_close (what, F32 (out), ref, batch * tl * hid, 2e-5, 1e-10);
+  g_free (ref);
+  g_rand_free (rand);
+}
+
+static void
+test_attention_biased (void)
+{
+  const gint64 lens[2] = { 9, 4 };
+  g_autoptr (SfTensor) mask = make_mask (SF_DTYPE_I64, 2, 9, lens);
+
+  check_attention_biased (
+      141, 2, 9, 9, 3, 4, mask, lens, FALSE, 1.0f, "biased, padded");
+  check_attention_biased (
+      142, 1, 3, 11, 2, 8, NULL, NULL, TRUE, 1.0f, "biased, causal cache");
+  check_attention_biased (
+      143, 2, 40, 40, 2, 16, NULL, NULL, TRUE, 0.5f, "biased, scaled");
 }
 
 static void
@@ -1058,6 +1146,8 @@ main (int argc, char **argv)
   g_test_add_func ("/core/ops/add/same-shape", test_add_same_shape);
   g_test_add_func ("/core/ops/add/broadcast", test_add_broadcast);
   g_test_add_func ("/core/ops/scale", test_scale);
+  g_test_add_func ("/core/ops/mul", test_mul);
+  g_test_add_func ("/core/ops/rms-norm", test_rms_norm);
 
   g_test_add_func ("/core/ops/embedding/gather", test_embedding_gather);
   g_test_add_func (
@@ -1072,6 +1162,7 @@ main (int argc, char **argv)
   g_test_add_func ("/core/ops/attention/causal", test_attention_causal);
   g_test_add_func ("/core/ops/attention/all-masked", test_attention_all_masked);
   g_test_add_func ("/core/ops/attention/long", test_attention_long);
+  g_test_add_func ("/core/ops/attention/biased", test_attention_biased);
   g_test_add_func ("/core/ops/attention/threads", test_attention_threads);
 
   g_test_add_func ("/core/threads/parallel-for/cover", test_threads_cover);

@@ -11,6 +11,7 @@
 #include "graphs/generate.h"
 #include "graphs/model.h"
 #include "graphs/families/bart.h"
+#include "graphs/families/t5.h"
 #include "graphs/families/whisper.h"
 #include "graphs/generate.h"
 #include "core/error.h"
@@ -25,6 +26,7 @@ typedef enum
   INPUT_TEXT,
   INPUT_IMAGE,
   INPUT_CLIP,
+  INPUT_T5, /* encoder, then the teacher-forced decoder */
   INPUT_WHISPER,
   INPUT_WAV2VEC2,
   INPUT_AST,
@@ -50,12 +52,14 @@ static const SweepCase cases[] = {
   { "bart-tiny-sum", INPUT_TEXT },
   { "mbart-tiny-sum", INPUT_TEXT },
   { "bart-tiny-cls", INPUT_TEXT },
+  { "t5-tiny-gen", INPUT_T5 },
 };
 
 /* The case's own inputs, read once from io.safetensors. */
 typedef struct
 {
   SfTensor *input_ids, *attention_mask, *token_type_ids;
+  SfTensor *decoder_input_ids;
   SfTensor *pixel_values;
   SfTensor *audio;
 } CaseInputs;
@@ -66,6 +70,7 @@ case_inputs_clear (CaseInputs *in)
   g_clear_pointer (&in->input_ids, sf_tensor_unref);
   g_clear_pointer (&in->attention_mask, sf_tensor_unref);
   g_clear_pointer (&in->token_type_ids, sf_tensor_unref);
+  g_clear_pointer (&in->decoder_input_ids, sf_tensor_unref);
   g_clear_pointer (&in->pixel_values, sf_tensor_unref);
   g_clear_pointer (&in->audio, sf_tensor_unref);
 }
@@ -90,6 +95,12 @@ case_inputs_read (const SweepCase *c, CaseInputs *in)
   g_assert_no_error (error);
   memset (in, 0, sizeof (*in));
   switch (c->kind) {
+    case INPUT_T5:
+      in->input_ids = read_tensor (st, "input_ids");
+      in->attention_mask = read_tensor (st, "attention_mask");
+      in->decoder_input_ids = read_tensor (st, "decoder_input_ids");
+      g_assert_nonnull (in->decoder_input_ids);
+      break;
     case INPUT_TEXT:
     case INPUT_CLIP:
       in->input_ids = read_tensor (st, "input_ids");
@@ -230,6 +241,17 @@ run_forward (SfModel *model, const SweepCase *c, const CaseInputs *in,
 {
   gboolean ok = TRUE;
 
+  if (c->kind == INPUT_T5) {
+    g_autoptr (SfTensor) enc = NULL;
+    g_autoptr (SfTensor) logits = sf_t5_forward (model, in->input_ids,
+        in->attention_mask, in->decoder_input_ids, &enc, error);
+
+    if (logits == NULL)
+      return FALSE;
+    check_finite ("encoder_last_hidden_state", enc, bad);
+    check_finite ("logits", logits, bad);
+    return TRUE;
+  }
   if (c->kind == INPUT_TEXT || c->kind == INPUT_CLIP) {
     SfTextInput ti = { in->input_ids, in->attention_mask, in->token_type_ids };
     SfTextOutput to = { 0 };

@@ -1,0 +1,456 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Streamformer graphs: the T5 decoder with its caches.
+ *
+ * Mirrors modeling_t5's decoder T5Stack: shared embeddings, blocks of
+ * causal self-attention (with the decoder's relative position bias),
+ * cross-attention over the encoder output (no position bias) and the
+ * feed-forward, each pre-normed; the final norm, the d_model^-0.5 scale of
+ * tied checkpoints, then the head.
+ *
+ * Design decisions:
+ * - Rows are live sequences, all at the same length. Each layer keeps the
+ *   self-attention keys and values of every row in one buffer
+ *   [max_rows, capacity, inner]; a row's first L positions are one
+ *   contiguous view, so attention reads the cache in place, one row at a
+ *   time, while every projection is one matrix product over all rows.
+ *   The buffers grow by doubling.
+ * - Cross-attention keys and values are computed once from the encoder
+ *   output: one source shared by every row (generation), or one per row
+ *   (teacher forcing of a padded batch, with its padding mask).
+ * - The position bias [heads, T, L + T] depends only on positions, so one
+ *   is computed per step and shared by all rows and all layers.
+ */
+#include "graphs/families/t5-private.h"
+#include "core/error.h"
+
+#include <math.h>
+#include <string.h>
+
+struct T5State
+{
+  T5Graph *g;
+  guint max_rows, rows;
+  gint64 length, capacity;
+  gint64 src_batch;              /* 1, or the row count */
+  SfTensor *mask;                /* [src_batch, n] or NULL */
+  SfTensor **self_k, **self_v;   /* n_dec × [max_rows, capacity, inner] */
+  SfTensor **cross_k, **cross_v; /* n_dec × [src_batch, n, inner] */
+};
+
+/* modeling_t5's bucket of a key at @rel = key − query positions: exact
+ * buckets for the nearest max_exact distances, log-spaced ones up to
+ * max_distance; the encoder gives keys after the query their own half. */
+static gint64
+relative_bucket (
+    gint64 rel, gboolean bidirectional, gint64 n_buckets, gint64 max_distance)
+{
+  gint64 bucket = 0, dist, max_exact, large;
+
+  if (bidirectional) {
+    n_buckets /= 2;
+    bucket = rel > 0 ? n_buckets : 0;
+    dist = ABS (rel);
+  } else {
+    dist = rel < 0 ? -rel : 0;
+  }
+  max_exact = n_buckets / 2;
+  if (dist < max_exact)
+    return bucket + dist;
+  /* float arithmetic as torch does it, truncated toward zero */
+  large = max_exact
+      + (gint64)(logf ((float)dist / (float)max_exact)
+          / (float)log ((double)max_distance / (double)max_exact)
+          * (float)(n_buckets - max_exact));
+  return bucket + MIN (large, n_buckets - 1);
+}
+
+SfTensor *
+sf_t5_position_bias (const T5Graph *g, const SfTensor *table, gint64 q0,
+    gint64 t, gint64 s, gboolean bidirectional)
+{
+  gint64 heads = g->sizes[T5_SZ_HEADS];
+  g_autofree gint64 *buckets = g_new (gint64, MAX (t * s, 1));
+  g_autoptr (SfTensor) rows = sf_tensor_new_f32 (3, (gint64)1, t * s, heads);
+  g_autoptr (SfTensor) flat = NULL;
+  SfTensor *bias;
+
+  for (gint64 i = 0; i < t; i++)
+    for (gint64 j = 0; j < s; j++)
+      buckets[i * s + j] = relative_bucket (j - (q0 + i), bidirectional,
+          g->sizes[T5_SZ_BUCKETS], g->max_distance);
+  /* bucket ids come from positions, always inside the table */
+  {
+    g_autoptr (SfTensor) rows2 =
+        sf_tensor_reshape (rows, 2, (gint64[]){ t * s, heads });
+    sf_op_embedding (rows2, table, buckets, t * s, NULL);
+  }
+  /* [1, T·S, heads] → [heads, T, S] */
+  bias = sf_tensor_new_f32 (3, heads, t, s);
+  flat = sf_tensor_reshape (bias, 3, (gint64[]){ 1, heads, t * s });
+  sf_op_transpose_last2 (flat, rows);
+  return bias;
+}
+
+void
+sf_t5_state_free (T5State *s)
+{
+  if (s == NULL)
+    return;
+  for (int l = 0; l < s->g->n_dec; l++) {
+    sf_tensor_unref (s->self_k[l]);
+    sf_tensor_unref (s->self_v[l]);
+    sf_tensor_unref (s->cross_k[l]);
+    sf_tensor_unref (s->cross_v[l]);
+  }
+  g_free (s->self_k);
+  g_free (s->self_v);
+  g_free (s->cross_k);
+  g_free (s->cross_v);
+  sf_tensor_unref (s->mask);
+  g_free (s);
+}
+
+T5State *
+sf_t5_state_new (T5Graph *g, const SfTensor *enc, const SfTensor *mask,
+    guint max_rows, GError **error)
+{
+  gint64 d = g->sizes[T5_SZ_D], in = g->sizes[T5_SZ_INNER];
+  T5State *s;
+
+  if (g->n_dec == 0) {
+    g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED, "%s: %s has no decoder",
+        sf_model_name (g->model),
+        g->model->architecture ? g->model->architecture : "this T5 model");
+    return NULL;
+  }
+  if (enc == NULL || enc->dtype != SF_DTYPE_F32 || enc->ndim != 3
+      || enc->shape[2] != d || enc->shape[1] < 1
+      || (enc->shape[0] != 1 && enc->shape[0] != max_rows)
+      || (mask != NULL
+          && (mask->ndim != 2 || mask->shape[0] != enc->shape[0]
+              || mask->shape[1] != enc->shape[1]))) {
+    g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
+        "T5 decoder: the encoder output must be F32 [1 or %u, n, "
+        "%" G_GINT64_FORMAT "] and its mask [1 or %u, n]",
+        max_rows, d, max_rows);
+    return NULL;
+  }
+  s = g_new0 (T5State, 1);
+  s->g = g;
+  s->max_rows = max_rows;
+  s->src_batch = enc->shape[0];
+  s->mask = mask ? sf_tensor_ref ((SfTensor *)mask) : NULL;
+  s->capacity = 16;
+  s->self_k = g_new0 (SfTensor *, g->n_dec);
+  s->self_v = g_new0 (SfTensor *, g->n_dec);
+  s->cross_k = g_new0 (SfTensor *, g->n_dec);
+  s->cross_v = g_new0 (SfTensor *, g->n_dec);
+  for (int l = 0; l < g->n_dec; l++) {
+    const T5Attention *a = &g->dec_layers[l].cross;
+    s->self_k[l] = sf_tensor_new_f32 (3, (gint64)max_rows, s->capacity, in);
+    s->self_v[l] = sf_tensor_new_f32 (3, (gint64)max_rows, s->capacity, in);
+    s->cross_k[l] = sf_tensor_new_f32 (3, s->src_batch, enc->shape[1], in);
+    s->cross_v[l] = sf_tensor_new_f32 (3, s->src_batch, enc->shape[1], in);
+    sf_op_linear (s->cross_k[l], enc, a->k_w, NULL);
+    sf_op_linear (s->cross_v[l], enc, a->v_w, NULL);
+  }
+  return s;
+}
+
+/* (transfer full) a copy of @cache [max_rows, capacity, inner] with
+ * @capacity positions, rows taken from @src (or kept in order when NULL). */
+static SfTensor *
+cache_copy (
+    const T5State *s, SfTensor *cache, gint64 capacity, const guint *src)
+{
+  gint64 in = s->g->sizes[T5_SZ_INNER], old = cache->shape[1];
+  SfTensor *out = sf_tensor_new_f32 (3, (gint64)s->max_rows, capacity, in);
+
+  for (guint r = 0; r < s->rows; r++)
+    memcpy (sf_tensor_f32 (out) + r * capacity * in,
+        sf_tensor_f32 (cache) + (src ? src[r] : r) * old * in,
+        s->length * in * sizeof (float));
+  return out;
+}
+
+static gboolean
+ensure_capacity (T5State *s, gint64 needed, GError **error)
+{
+  gint64 cap = s->capacity;
+
+  if (needed <= cap)
+    return TRUE;
+  if (needed > T5_MAX_DECODE_POSITIONS) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "T5 decoder: %" G_GINT64_FORMAT " positions exceed the limit of %d",
+        needed, T5_MAX_DECODE_POSITIONS);
+    return FALSE;
+  }
+  while (cap < needed)
+    cap *= 2;
+  cap = MIN (cap, T5_MAX_DECODE_POSITIONS);
+  for (int l = 0; l < s->g->n_dec; l++) {
+    SfTensor *k = cache_copy (s, s->self_k[l], cap, NULL);
+    SfTensor *v = cache_copy (s, s->self_v[l], cap, NULL);
+    sf_tensor_unref (s->self_k[l]);
+    sf_tensor_unref (s->self_v[l]);
+    s->self_k[l] = k;
+    s->self_v[l] = v;
+  }
+  s->capacity = cap;
+  return TRUE;
+}
+
+/* (transfer full) positions [0, n) of row @r of @cache, as a view
+ * [1, n, inner]. */
+static SfTensor *
+cache_row (const T5State *s, SfTensor *cache, guint r, gint64 n)
+{
+  gint64 in = s->g->sizes[T5_SZ_INNER];
+  gsize base =
+      (guint8 *)cache->data - (guint8 *)sf_storage_data (cache->storage);
+
+  return sf_tensor_new_view (cache->storage,
+      base + (gsize)(r * s->capacity * in) * sizeof (float), SF_DTYPE_F32, 3,
+      (gint64[]){ 1, n, in });
+}
+
+/* Writes @src [rows, T, inner] at positions [length, length + T). */
+static void
+cache_write (const T5State *s, SfTensor *cache, const SfTensor *src)
+{
+  gint64 t = src->shape[1], in = src->shape[2];
+
+  for (guint r = 0; r < s->rows; r++)
+    memcpy (sf_tensor_f32 (cache) + (r * s->capacity + s->length) * in,
+        sf_tensor_f32 (src) + r * t * in, t * in * sizeof (float));
+}
+
+/* One decoder T5Block over x [rows, T, D], in place. */
+static void
+decoder_layer (T5State *s, int index, SfTensor *x, const SfTensor *bias)
+{
+  const T5Graph *g = s->g;
+  const T5Layer *l = &g->dec_layers[index];
+  gint64 rows = x->shape[0], t = x->shape[1], in = g->sizes[T5_SZ_INNER];
+  gint64 n = s->length + t;
+  g_autoptr (SfTensor) h = sf_tensor_new_f32 (3, rows, t, g->sizes[T5_SZ_D]);
+  g_autoptr (SfTensor) q =
+      sf_tensor_new_f32 (3, rows, t, in); /* [R, T, inner] */
+  g_autoptr (SfTensor) k = sf_tensor_new_f32 (3, rows, t, in);
+  g_autoptr (SfTensor) v = sf_tensor_new_f32 (3, rows, t, in);
+  g_autoptr (SfTensor) ctx = sf_tensor_new_f32 (3, rows, t, in);
+
+  /* causal self-attention over the cached and the new positions */
+  sf_op_rms_norm (h, x, l->ln_self, g->eps);
+  sf_op_linear (q, h, l->self.q_w, NULL);
+  sf_op_linear (k, h, l->self.k_w, NULL);
+  sf_op_linear (v, h, l->self.v_w, NULL);
+  cache_write (s, s->self_k[index], k);
+  cache_write (s, s->self_v[index], v);
+  for (guint r = 0; r < s->rows; r++) {
+    g_autoptr (SfTensor) keys = cache_row (s, s->self_k[index], r, n);
+    g_autoptr (SfTensor) values = cache_row (s, s->self_v[index], r, n);
+    g_autoptr (SfTensor) qr = sf_tensor_slice0 (q, r, 1);
+    g_autoptr (SfTensor) cr = sf_tensor_slice0 (ctx, r, 1);
+    sf_op_attention_biased (
+        cr, qr, keys, values, g->heads, NULL, TRUE, bias, 1.0f);
+  }
+  sf_op_linear (h, ctx, l->self.o_w, NULL);
+  sf_op_add (x, x, h);
+
+  /* cross-attention over the encoder output */
+  sf_op_rms_norm (h, x, l->ln_cross, g->eps);
+  sf_op_linear (q, h, l->cross.q_w, NULL);
+  if (s->src_batch == rows) {
+    sf_op_attention_biased (ctx, q, s->cross_k[index], s->cross_v[index],
+        g->heads, s->mask, FALSE, NULL, 1.0f);
+  } else {
+    for (guint r = 0; r < s->rows; r++) {
+      g_autoptr (SfTensor) qr = sf_tensor_slice0 (q, r, 1);
+      g_autoptr (SfTensor) cr = sf_tensor_slice0 (ctx, r, 1);
+      sf_op_attention_biased (cr, qr, s->cross_k[index], s->cross_v[index],
+          g->heads, s->mask, FALSE, NULL, 1.0f);
+    }
+  }
+  sf_op_linear (h, ctx, l->cross.o_w, NULL);
+  sf_op_add (x, x, h);
+
+  sf_t5_feed_forward (g, l, x);
+}
+
+SfTensor *
+sf_t5_state_step (T5State *s, const gint64 *ids, guint rows, guint t,
+    gboolean all_logits, GError **error)
+{
+  const T5Graph *g = s->g;
+  gint64 d = g->sizes[T5_SZ_D], vocab = g->sizes[T5_SZ_VOCAB];
+  g_autoptr (SfTensor) x = NULL;    /* [R, T, D] */
+  g_autoptr (SfTensor) flat = NULL; /* [R·T, D] view */
+  g_autoptr (SfTensor) bias = NULL; /* [heads, T, L + T] */
+  g_autoptr (SfTensor) last = NULL; /* [R, 1, D] */
+  const SfTensor *head = g->g.lm_head ? g->g.lm_head : g->g.shared;
+  SfTensor *logits;
+
+  if (rows < 1 || rows > s->max_rows || t < 1
+      || (s->length > 0 && rows != s->rows)
+      || (s->src_batch != 1 && s->src_batch != rows)) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "T5 decoder: a step of %u token%s for %u sequence%s, where %u (up "
+        "to %u) are live",
+        t, t == 1 ? "" : "s", rows, rows == 1 ? "" : "s",
+        s->length > 0 ? s->rows : rows, s->max_rows);
+    return NULL;
+  }
+  s->rows = rows;
+  if (!ensure_capacity (s, s->length + t, error))
+    return NULL;
+
+  x = sf_tensor_new_f32 (3, (gint64)rows, (gint64)t, d);
+  flat = sf_tensor_reshape (x, 2, (gint64[]){ rows * t, d });
+  if (!sf_op_embedding (flat, g->g.shared, ids, rows * t, error))
+    return NULL;
+  bias = sf_t5_position_bias (
+      g, g->g.dec_bias, s->length, t, s->length + t, FALSE);
+  for (int l = 0; l < g->n_dec; l++)
+    decoder_layer (s, l, x, bias);
+  s->length += t;
+  sf_op_rms_norm (x, x, g->g.dec_ln, g->eps);
+  if (g->scale_output)
+    sf_op_scale (x, x, 1.0f / sqrtf ((float)d));
+
+  if (all_logits || t == 1) {
+    logits = sf_tensor_new_f32 (3, (gint64)rows, (gint64)t, vocab);
+    sf_op_linear (logits, x, head, NULL);
+    return logits;
+  }
+  /* only the last position: copy its rows, then project */
+  last = sf_tensor_new_f32 (3, (gint64)rows, (gint64)1, d);
+  for (guint r = 0; r < rows; r++)
+    memcpy (sf_tensor_f32 (last) + r * d,
+        sf_tensor_f32 (x) + (r * t + t - 1) * d, d * sizeof (float));
+  logits = sf_tensor_new_f32 (3, (gint64)rows, (gint64)1, vocab);
+  sf_op_linear (logits, last, head, NULL);
+  return logits;
+}
+
+static gboolean
+state_reorder (T5State *s, const guint *src, guint n, GError **error)
+{
+  if (n < 1 || n > s->max_rows || s->src_batch != 1) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "T5 decoder: cannot reorder into %u sequences (up to %u, over one "
+        "source)",
+        n, s->max_rows);
+    return FALSE;
+  }
+  for (guint i = 0; i < n; i++) {
+    if (src[i] >= s->rows) {
+      g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+          "T5 decoder: row %u would continue sequence %u of %u", i, src[i],
+          s->rows);
+      return FALSE;
+    }
+  }
+  for (int l = 0; l < s->g->n_dec; l++) {
+    SfTensor *k, *v;
+    guint live = s->rows;
+
+    s->rows = n;
+    k = cache_copy (s, s->self_k[l], s->capacity, src);
+    v = cache_copy (s, s->self_v[l], s->capacity, src);
+    s->rows = live;
+    sf_tensor_unref (s->self_k[l]);
+    sf_tensor_unref (s->self_v[l]);
+    s->self_k[l] = k;
+    s->self_v[l] = v;
+  }
+  s->rows = n;
+  return TRUE;
+}
+
+/* ---- the SfDecoder of graphs/generate.h ---- */
+
+typedef struct
+{
+  T5State *state;
+  SfModel *model; /* owned reference: keeps the graph alive */
+  gint64 vocab;
+} T5Decoder;
+
+static gboolean
+decoder_step (gpointer self, const gint64 *tokens, guint n_seqs, guint n_new,
+    float *logits, GError **error)
+{
+  T5Decoder *dec = self;
+  g_autoptr (SfTensor) out =
+      sf_t5_state_step (dec->state, tokens, n_seqs, n_new, FALSE, error);
+
+  if (out == NULL)
+    return FALSE;
+  memcpy (logits, sf_tensor_f32 (out), n_seqs * dec->vocab * sizeof (float));
+  return TRUE;
+}
+
+static gboolean
+decoder_reorder (gpointer self, const guint *src, guint n_seqs, GError **error)
+{
+  return state_reorder (((T5Decoder *)self)->state, src, n_seqs, error);
+}
+
+static void
+decoder_free (gpointer self)
+{
+  T5Decoder *dec = self;
+
+  sf_t5_state_free (dec->state);
+  sf_model_unref (dec->model);
+  g_free (dec);
+}
+
+SfDecoder *
+sf_t5_decoder_new (
+    gpointer graph, const SfTensor *source, guint max_seqs, GError **error)
+{
+  T5Graph *g = graph;
+  g_autoptr (SfTensor) enc = NULL;
+  T5Decoder *dec;
+  SfDecoder *out;
+
+  if (g->n_dec == 0) {
+    g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED, "%s: %s has no decoder",
+        sf_model_name (g->model),
+        g->model->architecture ? g->model->architecture : "this T5 model");
+    return NULL;
+  }
+  if (source == NULL || source->ndim != 2 || source->shape[0] != 1) {
+    g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,
+        "%s: a T5 decoder's source is the input token ids [1, n]",
+        sf_model_name (g->model));
+    return NULL;
+  }
+  if (max_seqs > 4096) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "%s: %u sequences asked, a T5 decoder runs up to 4096",
+        sf_model_name (g->model), max_seqs);
+    return NULL;
+  }
+  enc = sf_t5_encode (g, source, NULL, NULL, error);
+  if (enc == NULL)
+    return NULL;
+  dec = g_new0 (T5Decoder, 1);
+  dec->state = sf_t5_state_new (g, enc, NULL, max_seqs, error);
+  if (dec->state == NULL) {
+    g_free (dec);
+    return NULL;
+  }
+  dec->model = sf_model_ref (g->model);
+  dec->vocab = g->sizes[T5_SZ_VOCAB];
+  out = g_new0 (SfDecoder, 1);
+  out->vocab = dec->vocab;
+  out->step = decoder_step;
+  out->reorder = decoder_reorder;
+  out->free = decoder_free;
+  out->self = dec;
+  return out;
+}
