@@ -257,6 +257,18 @@ check_pool (const char *pool, gsize len, const char *field,
   return TRUE;
 }
 
+/* Marks @base seen and queues it, unless it was seen or no child of it
+ * can be in range; each base is queued once, so @stack stays within
+ * @n_bases entries. */
+static void
+queue_base (GArray *stack, guint8 *seen, gsize n_bases, guint32 base)
+{
+  if (base >= n_bases || (seen[base / 8] & (1u << (base % 8))))
+    return;
+  seen[base / 8] |= 1u << (base % 8);
+  g_array_append_val (stack, base);
+}
+
 /* Walks every node the trie can reach from its root; each value must
  * point at the start of a char of the pool. */
 static gboolean
@@ -267,16 +279,12 @@ check_trie (const PrecompiledNormalizer *self, const char *field,
   gsize n_bases = (gsize)self->n_units + 256;
   g_autofree guint8 *seen = g_new0 (guint8, n_bases / 8 + 1);
   g_autoptr (GArray) stack = g_array_new (FALSE, FALSE, sizeof (guint32));
-  guint32 root = unit_offset (self->units[0]);
 
-  g_array_append_val (stack, root);
+  queue_base (stack, seen, n_bases, unit_offset (self->units[0]));
   while (stack->len > 0) {
     guint32 base = g_array_index (stack, guint32, stack->len - 1);
 
     g_array_set_size (stack, stack->len - 1);
-    if (base >= n_bases || (seen[base / 8] & (1u << (base % 8))))
-      continue;
-    seen[base / 8] |= 1u << (base % 8);
     for (guint c = 1; c < 256; c++) {
       guint32 pos = base ^ c, unit, child;
 
@@ -303,7 +311,7 @@ check_trie (const PrecompiledNormalizer *self, const char *field,
           return FALSE;
         }
       }
-      g_array_append_val (stack, child);
+      queue_base (stack, seen, n_bases, child);
     }
   }
   return TRUE;
