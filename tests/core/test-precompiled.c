@@ -285,6 +285,52 @@ test_error_malformed (void)
   }
 }
 
+/* Random bytes of the tiny charsmap changed: each load either fails
+ * with an error or gives a tokenizer that encodes without a crash. */
+static void
+test_random_corruption (void)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (20261202);
+  gsize len = 0;
+  g_autofree guint8 *clean = tiny_blob (&len);
+  guint loaded = 0;
+
+  for (guint round = 0; round < 200; round++) {
+    g_autofree guint8 *blob = g_memdup2 (clean, len);
+    g_autofree char *b64 = NULL;
+    g_autoptr (GError) error = NULL;
+    g_autoptr (SfTokenizer) tok = NULL;
+    guint flips = g_rand_int_range (rand, 1, 6);
+
+    for (guint i = 0; i < flips; i++) {
+      /* mostly the trie's units, where a flip still parses */
+      gsize at = g_rand_int_range (rand, 4, len);
+
+      blob[at] = g_rand_int_range (rand, 0, 256);
+    }
+    b64 = g_base64_encode (blob, len);
+    tok = load_with_charsmap (b64, NULL, &error);
+    if (tok == NULL) {
+      g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+      continue;
+    }
+    loaded++;
+    for (guint t = 0; t < 4; t++) {
+      static const char *const texts[] = { "\xef\xac\x81nd \xef\xbc\xa1",
+        "cafe\xcc\x81\t\xe2\x84\xa2\r\n", "\x01x \xe2\x91\xa0y", "plain" };
+      g_autoptr (SfEncoding) enc =
+          sf_tokenizer_encode (tok, texts[t], NULL, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_nonnull (enc);
+    }
+  }
+  /* both paths are taken */
+  g_test_message ("%u of 200 corrupted charsmaps loaded", loaded);
+  g_assert_cmpuint (loaded, >, 20);
+  g_assert_cmpuint (loaded, <, 200);
+}
+
 static void
 test_error_missing (void)
 {
@@ -320,5 +366,7 @@ main (int argc, char **argv)
       "/core/tokenizer/precompiled/errors/malformed", test_error_malformed);
   g_test_add_func (
       "/core/tokenizer/precompiled/errors/missing", test_error_missing);
+  g_test_add_func ("/core/tokenizer/precompiled/errors/random-corruption",
+      test_random_corruption);
   return g_test_run ();
 }
