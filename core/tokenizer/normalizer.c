@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the normalizer factory and the simple normalizers
  * (Sequence, Lowercase, StripAccents, NFD, NFKD, NFC, NFKC).
- * BertNormalizer, Replace, Prepend, Strip and Nmt live in their own
- * files. A new normalizer adds its constructor to the table below.
+ * BertNormalizer, Replace, Prepend, Strip, Nmt and Precompiled live in
+ * their own files. A new normalizer adds its constructor to the table below.
  */
 #include "core/tokenizer/tokenizer-private.h"
 
@@ -182,6 +182,7 @@ static const struct
   { "Prepend", sf_normalizer_prepend_new_from_json },
   { "Strip", sf_normalizer_strip_new_from_json },
   { "Nmt", sf_normalizer_nmt_new_from_json },
+  { "Precompiled", sf_normalizer_precompiled_new_from_json },
 };
 
 SfNormalizer *
@@ -196,14 +197,8 @@ sf_normalizer_new_from_json (const cJSON *node, const char *field,
     if (g_strcmp0 (type, normalizer_types[i].type) == 0)
       return normalizer_types[i].new_func (node, field, ctx, error);
 
-  if (g_strcmp0 (type, "Precompiled") == 0)
-    sf_tok_set_error (error, SF_ERROR_UNSUPPORTED, ctx,
-        "%s.type 'Precompiled' (a SentencePiece character map) is not "
-        "supported",
-        field);
-  else
-    sf_tok_set_error (error, SF_ERROR_UNSUPPORTED, ctx,
-        "%s.type '%s' is not supported", field, type);
+  sf_tok_set_error (error, SF_ERROR_UNSUPPORTED, ctx,
+      "%s.type '%s' is not supported", field, type);
   return NULL;
 }
 

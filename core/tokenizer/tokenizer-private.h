@@ -138,6 +138,10 @@ void sf_normalized_drop_marks (SfNormalized *text, SfNormalized *scratch);
 /* Drops every combining mark (Mn, Mc, Me), as StripAccents does. */
 void sf_normalized_drop_all_marks (SfNormalized *text);
 
+/* The end of the extended grapheme cluster that starts at @chars[@start]
+ * (grapheme.c): the index of its last char plus one, at most @len. */
+guint sf_tok_grapheme_end (const gunichar *chars, guint start, guint len);
+
 /* ---- regular expressions (regex.c) ---- */
 
 /* (transfer full) a GRegex for @pattern; a @literal pattern matches
@@ -191,6 +195,9 @@ SfNormalizer *sf_normalizer_prepend_new_from_json (const cJSON *node,
 SfNormalizer *sf_normalizer_strip_new_from_json (const cJSON *node,
     const char *field, const SfTokLoadContext *ctx, GError **error);
 SfNormalizer *sf_normalizer_nmt_new_from_json (const cJSON *node,
+    const char *field, const SfTokLoadContext *ctx, GError **error);
+/* normalizer-precompiled.c: SentencePiece's precompiled_charsmap */
+SfNormalizer *sf_normalizer_precompiled_new_from_json (const cJSON *node,
     const char *field, const SfTokLoadContext *ctx, GError **error);
 void sf_normalizer_free (SfNormalizer *self);
 

@@ -735,26 +735,6 @@ test_error_unknown_normalizer (void)
 }
 
 static void
-test_error_precompiled (void)
-{
-  g_autofree char *dir = NULL;
-  g_autofree char *path = write_with_normalizer (
-      "{\"type\": \"Sequence\", "
-      "\"normalizers\": [{\"type\": \"NFKC\"}, {\"type\": \"Precompiled\", "
-      "\"precompiled_charsmap\": \"AAAA\"}]}",
-      &dir);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SfTokenizer) tok = sf_tokenizer_load_json (path, &error);
-
-  g_assert_null (tok);
-  g_assert_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED);
-  g_assert_nonnull (strstr (error->message, path));
-  g_assert_nonnull (
-      strstr (error->message, "normalizer.normalizers[1].type 'Precompiled'"));
-  remove_dir (dir);
-}
-
-static void
 test_error_corrupt_json (void)
 {
   g_autofree char *src = fixture ("tok-wordpiece-uncased", "tokenizer.json");
@@ -1496,8 +1476,6 @@ main (int argc, char **argv)
       "/core/tokenizer/vocab-json/whisper", test_vocab_json_whisper);
   g_test_add_func (
       "/core/tokenizer/config/pad-token", test_pad_token_from_config);
-  g_test_add_func (
-      "/core/tokenizer/errors/precompiled", test_error_precompiled);
   g_test_add_func (
       "/core/tokenizer/errors/corrupt-json", test_error_corrupt_json);
   g_test_add_func (
