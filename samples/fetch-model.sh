@@ -91,8 +91,8 @@ get() {
 
 # header NAME: its first value in the last response headers
 header() {
-  tr -d '\r' <"$tmp/headers" | grep -i "^$1:" | head -1 | cut -d: -f2- \
-    | sed 's/^ *//; s/^W\///; s/"//g'
+  { tr -d '\r' <"$tmp/headers" | grep -i "^$1:" || true; } | head -1 \
+    | cut -d: -f2- | sed 's/^ *//; s/^W\///; s/"//g'
 }
 
 # The model's commit and file list, in one request: offline, this is the
