@@ -252,6 +252,25 @@ sf_model_family (const SfModel *model)
 }
 
 const char *
+sf_model_kind (const SfModel *model)
+{
+  static const char *const kinds[][2] = { { "ast", "an AST" },
+    { "bert", "a BERT" }, { "distilbert", "a DistilBERT" }, { "vit", "a ViT" },
+    { "segformer", "a SegFormer" }, { "clip", "a CLIP" },
+    { "whisper", "a Whisper" }, { "wav2vec2", "a wav2vec2" } };
+  const char *name = model->family->name;
+  g_autofree char *phrase = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+    if (g_str_equal (kinds[i][0], name))
+      return kinds[i][1];
+  /* a family not listed: its name, and the article its spelling implies */
+  phrase = g_strdup_printf (
+      "%s %s", name[0] && strchr ("aeiouAEIOU", name[0]) ? "an" : "a", name);
+  return g_intern_string (phrase);
+}
+
+const char *
 sf_model_architecture (const SfModel *model)
 {
   return model->architecture ? model->architecture : model->family->name;

@@ -60,6 +60,8 @@ const char *sf_model_dir (const SfModel *model);
 const char *sf_model_name (const SfModel *model);
 const char *sf_model_family (
     const SfModel *model); /* "bert", "distilbert", … */
+/* The family as a message names it, with its article: "an AST", "a BERT". */
+const char *sf_model_kind (const SfModel *model);
 const char *sf_model_architecture (const SfModel *model);
 SfModality sf_model_modality (const SfModel *model);
 SfCheckpoint *sf_model_checkpoint (const SfModel *model);
