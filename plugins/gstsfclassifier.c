@@ -11,7 +11,9 @@
  *
  * The scores follow the checkpoint's problem type unless activation is set:
  * softmax for single-label classification, a sigmoid per label for
- * multi-label classification, and the raw values for regression.
+ * multi-label classification, and the raw values for regression. Labels
+ * scoring below threshold are dropped; raw values (activation=none, or a
+ * regression head) keep every label unless threshold is set.
  *
  * Each input buffer (one row of logits, e.g. dimensions "3:1") gives one
  * line of text such as "positive 0.9876, negative 0.0100". The same result
