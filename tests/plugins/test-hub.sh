@@ -45,6 +45,24 @@ cp "$fixture/config.json" "$server/org/broken/resolve/$commit/"
 api_answer config.json model.safetensors \
   >"$server/api/models/org/broken/revision/main"
 
+# The same weights as one shard behind model.safetensors.index.json.
+sharded="$server/org/sharded/resolve/$commit"
+mkdir -p "$server/api/models/org/sharded/revision" "$sharded"
+cp "$fixture"/{config.json,tokenizer.json,tokenizer_config.json,vocab.txt} "$sharded/"
+cp "$fixture/model.safetensors" "$sharded/model-00001-of-00001.safetensors"
+python3 - "$fixture/model.safetensors" "$sharded/model.safetensors.index.json" <<'PY'
+import json, struct, sys
+data = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", data[:8])[0]
+names = [k for k in json.loads(data[8:8 + n]) if k != "__metadata__"]
+json.dump({"metadata": {}, "weight_map":
+           {k: "model-00001-of-00001.safetensors" for k in names}},
+          open(sys.argv[2], "w"))
+PY
+api_answer config.json model.safetensors.index.json \
+  model-00001-of-00001.safetensors tokenizer.json tokenizer_config.json vocab.txt \
+  >"$server/api/models/org/sharded/revision/main"
+
 # 1. fetch-model.sh writes huggingface_hub's layout
 export HF_HUB_CACHE="$tmp/hub"
 HF_ENDPOINT="file://$server" "$fetch" org/bert-tiny-cls >"$tmp/fetch.log" 2>&1 \
@@ -63,8 +81,15 @@ check "only the files Streamformer reads" \
 check "no partial downloads" \
   test -z "$(find "$entry" -name '*.incomplete*')"
 
+HF_ENDPOINT="file://$server" "$fetch" org/sharded >"$tmp/fetch.log" 2>&1 \
+  || { cat "$tmp/fetch.log"; fail=1; }
+check "sharded: the shard the index names is fetched" test -L \
+  "$HF_HUB_CACHE/models--org--sharded/snapshots/$commit/model-00001-of-00001.safetensors"
+
 # 2. the CLI and a pipeline load it by org/name and by name
 "$cli" run "$fixture" --text "a fine day" >"$tmp/folder.txt"
+"$cli" run org/sharded --text "a fine day" >"$tmp/hub.txt" 2>&1 || true
+check "streamformer run org/sharded" cmp -s "$tmp/folder.txt" "$tmp/hub.txt"
 for name in org/bert-tiny-cls bert-tiny-cls "org/bert-tiny-cls@$commit"; do
   "$cli" run "$name" --text "a fine day" >"$tmp/hub.txt" 2>&1 || true
   check "streamformer run $name" cmp -s "$tmp/folder.txt" "$tmp/hub.txt"
