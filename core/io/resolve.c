@@ -196,6 +196,12 @@ snapshot_of (const char *repo_dir, const char *rev, GError **error)
   return g_steal_pointer (&snap);
 }
 
+static gint
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *)a, *(const char *const *)b);
+}
+
 /* The single `models--<org>--@name` entry of @root, or NULL; several make
  * @error (the user has to say which). */
 static char *
@@ -222,7 +228,7 @@ scan_orgs (const char *root, const char *name, GError **error)
     return g_build_filename (root, found->pdata[0], NULL);
   if (found->len > 1) {
     g_autoptr (GString) ids = g_string_new (NULL);
-    g_ptr_array_sort (found, (GCompareFunc)g_strcmp0);
+    g_ptr_array_sort (found, compare_strings);
     for (guint i = 0; i < found->len; i++) {
       const char *e = (const char *)found->pdata[i] + strlen ("models--");
       g_string_append_printf (ids, "%s%.*s/%s", i ? ", " : "",
