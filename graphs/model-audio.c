@@ -21,8 +21,8 @@ sf_model_forward_audio (SfModel *model, const SfAudioInput *input,
   memset (output, 0, sizeof (*output));
   if (model->family->forward_audio == NULL) {
     g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
-        "%s: a %s model does not take audio input", sf_model_dir (model),
-        model->family->name);
+        "%s: %s model does not take audio input", sf_model_dir (model),
+        sf_model_kind (model));
     return FALSE;
   }
   if (f == NULL || f->dtype != SF_DTYPE_F32 || f->ndim < 2

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: the process-wide model cache.
  *
- * Keyed by the folder's canonical path. The cache holds no reference of
+ * Keyed by the folder's canonical path, so a Hub id and the snapshot
+ * folder it resolves to share one entry. The cache holds no reference of
  * its own: an entry lives while someone uses the model, and the last
  * unref removes it under the cache lock, so a lookup never revives a model
  * that is being freed. Loads run outside the lock. */
 #include "graphs/model-private.h"
+#include "core/io/resolve.h"
 
 #include <stdlib.h>
 
@@ -27,12 +29,17 @@ sf_model_cache_release (SfModel *model)
 }
 
 SfModel *
-sf_model_cache_get (const char *dir, GError **error)
+sf_model_cache_get (const char *name, GError **error)
 {
-  char *real = realpath (dir, NULL);
-  g_autofree char *key = g_strdup (real ? real : dir);
+  g_autofree char *dir = sf_checkpoint_resolve (name, error);
+  g_autofree char *key = NULL;
   SfModel *model, *existing;
+  char *real;
 
+  if (dir == NULL)
+    return NULL;
+  real = realpath (dir, NULL);
+  key = g_strdup (real ? real : dir);
   free (real);
   g_mutex_lock (&cache_lock);
   if (cache == NULL)

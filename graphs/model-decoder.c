@@ -10,8 +10,8 @@ sf_model_decoder_new (
   g_return_val_if_fail (model != NULL, NULL);
   if (model->family->decoder_new == NULL) {
     g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
-        "%s: a %s model (%s) does not generate text", model->name,
-        model->family->name,
+        "%s: %s model (%s) does not generate text", model->name,
+        sf_model_kind (model),
         model->architecture ? model->architecture : "no architecture");
     return NULL;
   }

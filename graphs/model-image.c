@@ -18,8 +18,8 @@ sf_model_forward_image (SfModel *model, const SfImageInput *input,
   memset (output, 0, sizeof (*output));
   if (model->family->forward_image == NULL) {
     g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
-        "%s: a %s model does not take image input", sf_model_dir (model),
-        model->family->name);
+        "%s: %s model does not take image input", sf_model_dir (model),
+        sf_model_kind (model));
     return FALSE;
   }
   if (input->pixel_values == NULL || input->pixel_values->dtype != SF_DTYPE_F32

@@ -96,8 +96,8 @@ sf_model_forward_text (SfModel *model, const SfTextInput *input,
   memset (output, 0, sizeof (*output));
   if (model->family->forward_text == NULL) {
     g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
-        "%s: a %s model does not take text input", sf_model_dir (model),
-        model->family->name);
+        "%s: %s model does not take text input", sf_model_dir (model),
+        sf_model_kind (model));
     return FALSE;
   }
   if (input->input_ids == NULL || input->input_ids->dtype != SF_DTYPE_I64

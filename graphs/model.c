@@ -5,6 +5,7 @@
 #include "core/blas.h"
 #include "core/error.h"
 #include "core/image/image.h"
+#include "core/io/resolve.h"
 #include "core/ops/ops.h"
 
 #include <stdarg.h>
@@ -172,7 +173,7 @@ sf_model_load_tokenizer (SfModel *model, GError **error)
 }
 
 SfModel *
-sf_model_load (const char *dir, GError **error)
+sf_model_load (const char *name, GError **error)
 {
   g_autoptr (SfModel) model = NULL;
   const char *arch = NULL;
@@ -185,10 +186,13 @@ sf_model_load (const char *dir, GError **error)
   model->refcount = 1;
   model->default_pooling = SF_POOLING_NONE;
   model->logit_scale = 1.0f;
-  model->ckpt = sf_checkpoint_open (dir, error);
+  model->ckpt = sf_checkpoint_open (name, error);
   if (model->ckpt == NULL)
     return NULL;
-  model->name = g_path_get_basename (sf_checkpoint_dir (model->ckpt));
+  /* a Hub cache snapshot is named by its repo id, not its commit hash */
+  model->name = sf_hub_snapshot_repo_id (sf_checkpoint_dir (model->ckpt));
+  if (model->name == NULL)
+    model->name = g_path_get_basename (sf_checkpoint_dir (model->ckpt));
   model->family =
       sf_registry_lookup (sf_checkpoint_config (model->ckpt), &arch, error);
   if (model->family == NULL)
@@ -245,6 +249,25 @@ const char *
 sf_model_family (const SfModel *model)
 {
   return model->family->name;
+}
+
+const char *
+sf_model_kind (const SfModel *model)
+{
+  static const char *const kinds[][2] = { { "ast", "an AST" },
+    { "bert", "a BERT" }, { "distilbert", "a DistilBERT" }, { "vit", "a ViT" },
+    { "segformer", "a SegFormer" }, { "clip", "a CLIP" },
+    { "whisper", "a Whisper" }, { "wav2vec2", "a wav2vec2" } };
+  const char *name = model->family->name;
+  g_autofree char *phrase = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+    if (g_str_equal (kinds[i][0], name))
+      return kinds[i][1];
+  /* a family not listed: its name, and the article its spelling implies */
+  phrase = g_strdup_printf (
+      "%s %s", name[0] && strchr ("aeiouAEIOU", name[0]) ? "an" : "a", name);
+  return g_intern_string (phrase);
 }
 
 const char *

@@ -46,19 +46,22 @@ typedef struct
   gint64 dims[SF_TENSOR_MAX_DIMS];
 } SfShape;
 
-/* (transfer full) */
-SfModel *sf_model_load (const char *dir, GError **error);
+/* (transfer full) @model: a folder or a Hub id (core/io/resolve.h). */
+SfModel *sf_model_load (const char *model, GError **error);
 SfModel *sf_model_ref (SfModel *model);
 void sf_model_unref (SfModel *model); /* accepts NULL */
 
-/* Process-wide cache keyed by the folder's canonical path: two callers that
- * name the same checkpoint share one load. (transfer full) */
-SfModel *sf_model_cache_get (const char *dir, GError **error);
+/* Process-wide cache keyed by the resolved folder's canonical path: two
+ * callers that name the same checkpoint share one load. (transfer full) */
+SfModel *sf_model_cache_get (const char *model, GError **error);
 
 const char *sf_model_dir (const SfModel *model);
-const char *sf_model_name (const SfModel *model); /* folder basename */
+/* the Hub id of a cache snapshot, else the folder's basename */
+const char *sf_model_name (const SfModel *model);
 const char *sf_model_family (
     const SfModel *model); /* "bert", "distilbert", … */
+/* The family as a message names it, with its article: "an AST", "a BERT". */
+const char *sf_model_kind (const SfModel *model);
 const char *sf_model_architecture (const SfModel *model);
 SfModality sf_model_modality (const SfModel *model);
 SfCheckpoint *sf_model_checkpoint (const SfModel *model);

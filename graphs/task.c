@@ -66,10 +66,21 @@ resolve_text (SfTask *task, const SfOutputShapes *shapes,
   gboolean normalize = FALSE;
 
   if (sf_model_tokenizer (task->model) == NULL) {
+    static const char *const files[] = { "tokenizer.json", "vocab.txt",
+      "vocab.json", "merges.txt" };
+    g_autoptr (GString) missing = g_string_new (NULL);
+    SfCheckpoint *ckpt = sf_model_checkpoint (task->model);
+
+    for (guint i = 0; i < G_N_ELEMENTS (files); i++) {
+      g_autofree char *path = sf_checkpoint_file (ckpt, files[i]);
+      if (path == NULL)
+        g_string_append_printf (
+            missing, "%s%s", missing->len ? ", " : "", files[i]);
+    }
     g_set_error (error, SF_ERROR, SF_ERROR_MISSING,
-        "%s: no tokenizer (tokenizer.json, vocab.txt, or vocab.json with "
-        "merges.txt)",
-        sf_model_dir (task->model));
+        "%s is not a text model with a tokenizer: it needs tokenizer.json, "
+        "vocab.txt, or vocab.json with merges.txt; missing: %s",
+        sf_model_dir (task->model), missing->str);
     return FALSE;
   }
   if (pooling == SF_POOLING_AUTO) {
@@ -190,17 +201,17 @@ sf_task_new (SfModel *model, const SfTaskOptions *options, GError **error)
   if (!sf_model_takes_input (model, options->input)
       || model->family->output_shapes == NULL) {
     g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
-        "%s: a %s model (%s) does not take %s input", sf_model_dir (model),
-        model->family->name, sf_model_architecture (model),
+        "%s: %s model (%s) does not take %s input", sf_model_dir (model),
+        sf_model_kind (model), sf_model_architecture (model),
         modality_name (options->input));
     return NULL;
   }
   if (options->input != SF_MODALITY_TEXT
       && (options->pooling != SF_POOLING_AUTO || options->normalize >= 0)) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-        "%s: pooling and normalize apply to text encoders only; a %s model "
+        "%s: pooling and normalize apply to text encoders only; %s model "
         "gives its own output for %s input",
-        sf_model_dir (model), model->family->name,
+        sf_model_dir (model), sf_model_kind (model),
         modality_name (options->input));
     return NULL;
   }

@@ -35,6 +35,8 @@ struct _GstSfAudioEncoder
 
   /* streaming state */
   gboolean have_format;
+  /* the last format refused with an error (0: none), under the object lock */
+  gint refused_rate, refused_channels;
   gboolean discont;    /* the next buffer follows a gap */
   gboolean warned_nan; /* this stream */
 };

@@ -16,8 +16,9 @@
  *
  * The input is audio/x-raw F32LE or S16LE, mono, at the front-end's sample
  * rate (16 kHz for all three families); put audioconvert and audioresample
- * before the element. A sample rate change mid-stream is a not-negotiated
- * error. A window starts every hop-ms; when hop-ms is below window-ms the
+ * before the element. Audio at another rate, or not mono, fails to
+ * negotiate with one element error that says what the model needs and
+ * what to add (also for a rate change mid-stream). A window starts every hop-ms; when hop-ms is below window-ms the
  * windows overlap. The defaults are the model's natural input, as its
  * preprocessor_config.json says: Whisper's chunk_length (30 s), the audio
  * that makes AST's max_length fbank frames (25 ms frames every 10 ms:
@@ -288,6 +289,7 @@ gst_sf_audio_encoder_stop (GstSfAudioEncoder *self)
   gst_sf_latency_reset (&self->processing);
   gst_sf_element_set_task (GST_ELEMENT (self), &self->task, NULL);
   GST_OBJECT_LOCK (self);
+  self->refused_rate = self->refused_channels = 0;
   gst_clear_caps (&self->caps);
   GST_OBJECT_UNLOCK (self);
 }
@@ -334,6 +336,52 @@ gst_sf_audio_encoder_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   return gst_sf_audio_encoder_process (self, FALSE);
 }
 
+/* Posts, once per refused format, why audio @caps that the model cannot
+ * take fail to negotiate: without it the source would only say
+ * "not-negotiated". Fields that are not fixed are left out. */
+static void
+gst_sf_audio_encoder_explain_caps (GstSfAudioEncoder *self, GstCaps *caps)
+{
+  g_autoptr (GString) got = g_string_new (NULL);
+  GstStructure *s;
+  const gchar *format;
+  gint rate = 0, channels = 0;
+  gboolean posted;
+
+  if (self->task == NULL || caps == NULL || gst_caps_is_empty (caps)
+      || gst_caps_is_any (caps))
+    return;
+  s = gst_caps_get_structure (caps, 0);
+  if (!gst_structure_has_name (s, "audio/x-raw"))
+    return;
+  format = gst_structure_get_string (s, "format");
+  gst_structure_get_int (s, "rate", &rate);
+  gst_structure_get_int (s, "channels", &channels);
+  GST_OBJECT_LOCK (self);
+  posted = self->refused_rate == rate && self->refused_channels == channels;
+  self->refused_rate = rate;
+  self->refused_channels = channels;
+  GST_OBJECT_UNLOCK (self);
+  if (posted)
+    return;
+  if (format != NULL)
+    g_string_append_printf (got, " %s", format);
+  if (channels == 1)
+    g_string_append (got, " mono");
+  else if (channels > 1)
+    g_string_append_printf (got, " with %d channels", channels);
+  if (rate > 0)
+    g_string_append_printf (got, " at %d Hz", rate);
+  GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+      ("sfaudioencoder needs %d Hz mono F32 or S16 audio for model \"%s\", "
+       "got audio%s; add audioconvert ! audioresample before it.",
+          self->windows.rate, sf_model_name (sf_task_model (self->task)),
+          got->str),
+      ("the rate comes from the model's preprocessor_config.json; caps "
+       "%" GST_PTR_FORMAT,
+          caps));
+}
+
 /* Accepts F32LE or S16LE mono at the model's rate and sends the output
  * caps, which follow from the model. A format change keeps the queued
  * audio (it is held as F32); another rate is refused. */
@@ -369,13 +417,7 @@ bad_caps:
   return FALSE;
 wrong_rate:
   self->have_format = FALSE;
-  GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-      ("Model \"%s\" takes mono audio at %d Hz, but the stream is %d "
-       "channel(s) at %d Hz; put audioconvert ! audioresample before "
-       "sfaudioencoder.",
-          sf_model_name (sf_task_model (self->task)), self->windows.rate,
-          GST_AUDIO_INFO_CHANNELS (&info), GST_AUDIO_INFO_RATE (&info)),
-      (NULL));
+  gst_sf_audio_encoder_explain_caps (self, caps);
   return FALSE;
 }
 
@@ -438,8 +480,18 @@ gst_sf_audio_encoder_sink_query (
 {
   GstSfAudioEncoder *self = GST_SF_AUDIO_ENCODER (parent);
   g_autoptr (SfTask) task = NULL;
-  GstCaps *caps;
+  GstCaps *caps, *filter;
+  gboolean ok;
 
+  if (GST_QUERY_TYPE (query) == GST_QUERY_ACCEPT_CAPS) {
+    /* the caps a source is about to send: refused, they get the error */
+    ok = gst_pad_query_default (pad, parent, query);
+    gst_query_parse_accept_caps (query, &caps);
+    gst_query_parse_accept_caps_result (query, &ok);
+    if (!ok)
+      gst_sf_audio_encoder_explain_caps (self, caps);
+    return TRUE;
+  }
   if (GST_QUERY_TYPE (query) != GST_QUERY_CAPS)
     return gst_pad_query_default (pad, parent, query);
   /* the model's rate, so that audioresample converts to it */
@@ -450,6 +502,12 @@ gst_sf_audio_encoder_sink_query (
     gst_caps_set_simple (
         caps, "rate", G_TYPE_INT, sf_task_audio_rate (task), NULL);
   }
+  /* upstream can give only @filter (a capsfilter, a decoder, a converter
+   * that cannot change the rate): the model cannot take it, so
+   * negotiation ends here */
+  gst_query_parse_caps (query, &filter);
+  if (filter != NULL && !gst_caps_can_intersect (filter, caps))
+    gst_sf_audio_encoder_explain_caps (self, filter);
   return gst_sf_element_answer_caps (query, caps);
 }
 

@@ -11,7 +11,9 @@
  *
  * The scores follow the checkpoint's problem type unless activation is set:
  * softmax for single-label classification, a sigmoid per label for
- * multi-label classification, and the raw values for regression.
+ * multi-label classification, and the raw values for regression. Labels
+ * scoring below threshold are dropped; raw values (activation=none, or a
+ * regression head) keep every label unless threshold is set.
  *
  * Each input buffer (one row of logits, e.g. dimensions "3:1") gives one
  * line of text such as "positive 0.9876, negative 0.0100". The same result
@@ -29,6 +31,8 @@
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
+
+#include <math.h>
 
 #include "graphs/post/classify.h"
 #include "gstsfclassifier.h"
@@ -72,10 +76,12 @@ struct _GstSfClassifier
   /* properties, under the object lock */
   guint top_k;
   gdouble threshold;
+  gboolean threshold_set; /* else raw scores keep every label */
   GstSfActivation activation;
 
   /* from the sink caps */
   guint n_values;
+  GstCaps *refused_caps; /* posted once: a refused caps event comes back */
 };
 
 GType
@@ -120,6 +126,8 @@ static GstFlowReturn gst_sf_classifier_prepare_output_buffer (
     GstBaseTransform *trans, GstBuffer *input, GstBuffer **outbuf);
 static GstFlowReturn gst_sf_classifier_transform (
     GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *outbuf);
+static gboolean gst_sf_classifier_stop (GstBaseTransform *trans);
+static void gst_sf_classifier_finalize (GObject *object);
 
 static void
 gst_sf_classifier_class_init (GstSfClassifierClass *klass)
@@ -130,6 +138,7 @@ gst_sf_classifier_class_init (GstSfClassifierClass *klass)
 
   gobject_class->set_property = gst_sf_classifier_set_property;
   gobject_class->get_property = gst_sf_classifier_get_property;
+  gobject_class->finalize = gst_sf_classifier_finalize;
 
   g_object_class_install_property (gobject_class, PROP_TOP_K,
       g_param_spec_uint ("top-k", "Top k",
@@ -141,7 +150,8 @@ gst_sf_classifier_class_init (GstSfClassifierClass *klass)
   g_object_class_install_property (gobject_class, PROP_THRESHOLD,
       g_param_spec_double ("threshold", "Threshold",
           "Labels whose score (after the activation) is below this value are "
-          "dropped",
+          "dropped; when not set, raw scores (activation=none, regression) "
+          "are all kept",
           -G_MAXDOUBLE, G_MAXDOUBLE, DEFAULT_THRESHOLD,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
               | GST_PARAM_MUTABLE_PLAYING));
@@ -166,6 +176,7 @@ gst_sf_classifier_class_init (GstSfClassifierClass *klass)
   trans_class->prepare_output_buffer =
       GST_DEBUG_FUNCPTR (gst_sf_classifier_prepare_output_buffer);
   trans_class->transform = GST_DEBUG_FUNCPTR (gst_sf_classifier_transform);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_sf_classifier_stop);
   trans_class->passthrough_on_same_caps = FALSE;
 
   gst_type_mark_as_plugin_api (GST_TYPE_SF_ACTIVATION, 0);
@@ -180,6 +191,21 @@ gst_sf_classifier_init (GstSfClassifier *self)
 }
 
 static void
+gst_sf_classifier_finalize (GObject *object)
+{
+  gst_clear_caps (&GST_SF_CLASSIFIER (object)->refused_caps);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+/* A new run may send the same wrong caps: it gets its error again. */
+static gboolean
+gst_sf_classifier_stop (GstBaseTransform *trans)
+{
+  gst_clear_caps (&GST_SF_CLASSIFIER (trans)->refused_caps);
+  return TRUE;
+}
+
+static void
 gst_sf_classifier_set_property (
     GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
@@ -188,7 +214,10 @@ gst_sf_classifier_set_property (
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_TOP_K: self->top_k = g_value_get_uint (value); break;
-    case PROP_THRESHOLD: self->threshold = g_value_get_double (value); break;
+    case PROP_THRESHOLD:
+      self->threshold = g_value_get_double (value);
+      self->threshold_set = TRUE;
+      break;
     case PROP_ACTIVATION: self->activation = g_value_get_enum (value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
@@ -240,7 +269,13 @@ gst_sf_classifier_set_caps (
   GstSfTensorsInfo info;
   const GstSfTensorInfo *t;
   gchar *dims;
+  const gchar *hint;
 
+  /* a refused caps event is sent again with every buffer: post once */
+  if (self->refused_caps != NULL
+      && gst_caps_is_equal (incaps, self->refused_caps))
+    return FALSE;
+  gst_caps_replace (&self->refused_caps, incaps);
   if (!gst_sf_tensors_info_from_caps (&info, incaps))
     goto bad_caps;
   t = &info.tensors[0];
@@ -252,6 +287,7 @@ gst_sf_classifier_set_caps (
     goto bad_shape;
 
   self->n_values = (guint)t->dims[0];
+  gst_clear_caps (&self->refused_caps);
   GST_DEBUG_OBJECT (self, "%u scores per buffer", self->n_values);
   return TRUE;
 
@@ -269,10 +305,17 @@ bad_type : {
 }
 bad_shape : {
   dims = gst_sf_tensor_info_dims_string (t);
+  /* w:h:labels:1 is a segmentation head's; H:T:1 an encoder's states */
+  hint = t->ndim == 4 && t->dims[3] == 1
+      ? "per-pixel logits of a segmentation model); use sfsegmenter"
+      : "one vector per token, as from a model without a classification "
+        "head); set pooling=mean (or cls) on sftextencoder for one vector "
+        "per text, or use a classification checkpoint "
+        "(…ForSequenceClassification)";
   GST_ELEMENT_ERROR (self, STREAM, FORMAT,
       ("sfclassifier needs one row of logits per buffer, got dimensions "
-       "%s.",
-          dims),
+       "%s (%s.",
+          dims, hint),
       (NULL));
   g_free (dims);
   return FALSE;
@@ -312,6 +355,10 @@ gst_sf_classifier_transform (
   GST_OBJECT_LOCK (self);
   top_k = self->top_k;
   threshold = self->threshold;
+  /* a threshold of 0 would drop every negative raw logit */
+  if (!self->threshold_set
+      && sf_score_function_resolve (model, self->activation) == SF_SCORE_NONE)
+    threshold = -INFINITY;
   activation = self->activation;
   GST_OBJECT_UNLOCK (self);
 

@@ -13,7 +13,7 @@ gst_sf_element_install_model_property (
 {
   gchar *blurb = g_strdup_printf (
       "Hugging Face checkpoint folder (config.json, model.safetensors, …) "
-      "of %s",
+      "or Hub id (ORG/NAME[@REVISION], found in the Hugging Face cache) of %s",
       what);
 
   /* The blurb must outlive the class: it is interned once per element. */

@@ -19,8 +19,8 @@ gst_sf_model_load (GstElement *element, const gchar *path)
   g_return_val_if_fail (GST_IS_ELEMENT (element), NULL);
 
   if (path == NULL || *path == '\0') {
-    GST_ELEMENT_ERROR (element, RESOURCE, NOT_FOUND, ("No model folder given."),
-        ("Set the \"model\" property to a checkpoint folder."));
+    GST_ELEMENT_ERROR (element, RESOURCE, NOT_FOUND, ("No model given."),
+        ("Set the \"model\" property to a checkpoint folder or a Hub id."));
     return NULL;
   }
 

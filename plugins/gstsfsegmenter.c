@@ -90,7 +90,8 @@ struct _GstSfSegmenter
   gint64 n_labels, logit_h, logit_w; /* from the sink caps */
   gint rate_n, rate_d;
   GstSfSrc src;
-  GstSfLatency latency; /* upsampling and drawing */
+  GstSfLatency latency;  /* upsampling and drawing */
+  GstCaps *refused_caps; /* posted once: a refused caps event comes back */
 };
 
 #define gst_sf_segmenter_parent_class parent_class
@@ -109,6 +110,7 @@ gst_sf_segmenter_finalize (GObject *object)
   gst_sf_palette_clear (&self->colours);
   gst_sf_src_reset (&self->src);
   gst_sf_latency_clear (&self->latency);
+  gst_clear_caps (&self->refused_caps);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -152,6 +154,7 @@ static void
 gst_sf_segmenter_reset (GstSfSegmenter *self)
 {
   gst_sf_src_reset (&self->src);
+  gst_clear_caps (&self->refused_caps);
   self->n_labels = 0;
 }
 
@@ -206,7 +209,13 @@ gst_sf_segmenter_set_tensor_caps (GstSfSegmenter *self, GstCaps *caps)
   GstSfTensorsInfo info;
   const GstSfTensorInfo *t;
   gchar *dims;
+  gboolean row;
 
+  /* a refused caps event is sent again with every buffer: post once */
+  if (self->refused_caps != NULL
+      && gst_caps_is_equal (caps, self->refused_caps))
+    return FALSE;
+  gst_caps_replace (&self->refused_caps, caps);
   if (!gst_sf_tensors_info_from_caps (&info, caps))
     goto bad_caps;
   t = &info.tensors[0];
@@ -216,6 +225,7 @@ gst_sf_segmenter_set_tensor_caps (GstSfSegmenter *self, GstCaps *caps)
       || t->dims[2] > 65536 || t->dims[0] > G_MAXINT || t->dims[1] > G_MAXINT)
     goto bad_shape;
 
+  gst_clear_caps (&self->refused_caps);
   self->logit_w = (gint64)t->dims[0];
   self->logit_h = (gint64)t->dims[1];
   self->n_labels = (gint64)t->dims[2];
@@ -233,10 +243,17 @@ bad_caps : {
 }
 bad_shape : {
   dims = gst_sf_tensor_info_dims_string (t);
+  /* labels:1 is one row of class scores: an image classifier's (ViT) */
+  row = info.num_tensors == 1 && t->ndim >= 1
+      && gst_sf_tensor_info_numel (t) == t->dims[0];
   GST_ELEMENT_ERROR (self, STREAM, FORMAT,
       ("sfsegmenter needs one float32 tensor of segmentation logits "
-       "(dimensions w:h:labels:1), got %s %s.",
-          gst_sf_tensor_type_name (t->type), dims),
+       "(dimensions w:h:labels:1), got %s %s%s",
+          gst_sf_tensor_type_name (t->type), dims,
+          row ? " (one row of class scores, as from an image classification "
+                "model); use sfclassifier for it, or a segmentation "
+                "checkpoint such as SegFormer."
+              : "."),
       (NULL));
   g_free (dims);
   return FALSE;

@@ -19,7 +19,8 @@ texts=samples/texts/messages.txt
 # The text checkpoints bundled for the demo are the tiny reference models of
 # the test suite (random weights, so their labels carry no meaning); a real
 # one comes from ./samples/fetch-model.sh, e.g. distilbert/distilbert-base-
-# uncased-finetuned-sst-2-english, and drops in unchanged.
+# uncased-finetuned-sst-2-english, and drops in unchanged by its Hub id
+# (SF_DEMO_TEXT_MODEL=distilbert/distilbert-base-uncased-finetuned-sst-2-english).
 cls_model=${SF_DEMO_TEXT_MODEL:-tests/fixtures/bert-tiny-cls}
 embed_model=${SF_DEMO_EMBED_MODEL:-tests/fixtures/bert-tiny-embed}
 

@@ -11,7 +11,8 @@ SF_BUILD_PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-libav
 )
-SF_TEST_PACKAGES=(clang-format)
+# curl: samples/fetch-model.sh, which tests/plugins/test-hub.sh drives.
+SF_TEST_PACKAGES=(clang-format curl)
 # Only the demo's spoken-command sample (samples/media/make-commands.sh).
 SF_DEMO_PACKAGES=(espeak-ng sox)
 

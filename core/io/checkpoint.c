@@ -7,6 +7,7 @@
  */
 #include "core/io/checkpoint.h"
 #include "core/error.h"
+#include "core/io/resolve.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -111,17 +112,15 @@ load_weights (SfCheckpoint *ckpt, GError **error)
 }
 
 SfCheckpoint *
-sf_checkpoint_open (const char *dir, GError **error)
+sf_checkpoint_open (const char *model, GError **error)
 {
   g_autoptr (SfCheckpoint) ckpt = NULL;
   g_autofree char *config_path = NULL;
+  g_autofree char *dir = sf_checkpoint_resolve (model, error);
   char *real;
 
-  if (!g_file_test (dir, G_FILE_TEST_IS_DIR)) {
-    g_set_error (error, SF_ERROR, SF_ERROR_MISSING,
-        "%s: not a checkpoint folder (no such directory)", dir);
+  if (dir == NULL)
     return NULL;
-  }
   real = realpath (dir, NULL);
   ckpt = g_new0 (SfCheckpoint, 1);
   ckpt->dir = g_strdup (real ? real : dir);

@@ -15,8 +15,10 @@ G_BEGIN_DECLS
 
 typedef struct SfCheckpoint SfCheckpoint;
 
-/* (transfer full) @dir must hold config.json and the weights. */
-SfCheckpoint *sf_checkpoint_open (const char *dir, GError **error);
+/* (transfer full) @model is a folder or a Hub id (resolved by
+ * sf_checkpoint_resolve()); the folder must hold config.json and the
+ * weights. */
+SfCheckpoint *sf_checkpoint_open (const char *model, GError **error);
 void sf_checkpoint_free (SfCheckpoint *ckpt); /* accepts NULL */
 
 /* The canonical absolute path of the folder (the model-cache key). */

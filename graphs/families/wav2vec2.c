@@ -425,8 +425,8 @@ w2v_graph_of (SfModel *model, GError **error)
 
   if (model->family != &sf_family_wav2vec2) {
     g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
-        "%s: a %s model is not wav2vec2", sf_model_dir (model),
-        model->family->name);
+        "%s: %s model is not wav2vec2", sf_model_dir (model),
+        sf_model_kind (model));
     return NULL;
   }
   return model->graph;

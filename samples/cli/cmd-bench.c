@@ -456,7 +456,8 @@ sf_cmd_bench (int argc, char **argv)
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_set_description (ctx,
       "MODEL is a Hugging Face checkpoint folder (config.json and "
-      "model.safetensors).\nThe input is a synthetic batch; no tokenizer "
+      "model.safetensors) or a Hub id in the Hugging Face cache.\nThe input is "
+      "a synthetic batch; no tokenizer "
       "or media is needed.\n");
   if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
     status = bench_usage_error (error->message);
@@ -464,8 +465,8 @@ sf_cmd_bench (int argc, char **argv)
     goto out_opts;
   }
   if (argc != 2) {
-    status = bench_usage_error (argc < 2 ? "missing MODEL folder"
-                                         : "expected exactly one MODEL folder");
+    status = bench_usage_error (
+        argc < 2 ? "missing MODEL" : "expected exactly one MODEL");
     goto out_opts;
   }
   if (opts.threads < 0 || opts.iters < 1 || opts.warmup < 0 || opts.seq < 1

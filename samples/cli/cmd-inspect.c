@@ -88,7 +88,11 @@ sf_cmd_inspect (int argc, char **argv)
   ckpt = sf_model_checkpoint (model);
   sf_checkpoint_dtype_counts (ckpt, counts);
 
-  printf ("model:        %s\n", sf_model_dir (model));
+  if (g_str_has_suffix (sf_model_dir (model), sf_model_name (model)))
+    printf ("model:        %s\n", sf_model_dir (model));
+  else /* a Hub cache snapshot: its id, then where it lies */
+    printf (
+        "model:        %s (%s)\n", sf_model_name (model), sf_model_dir (model));
   printf ("architecture: %s (family %s, %s)\n", sf_model_architecture (model),
       sf_model_family (model), modality_name (sf_model_modality (model)));
   printf ("parameters:   %" G_GINT64_FORMAT " (%.1f M)\n",

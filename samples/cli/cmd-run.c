@@ -139,8 +139,8 @@ run_inputs (SfModel *model, const char *dir, const RunOptions *opts)
 
   if (!sf_model_takes_input (model, wanted)
       || (has_text && !sf_model_takes_input (model, SF_MODALITY_TEXT))) {
-    fprintf (stderr, "streamformer: %s is a %s model (%s); it takes %s input\n",
-        dir, sf_model_family (model), sf_model_architecture (model),
+    fprintf (stderr, "streamformer: %s is %s model (%s); it takes %s input\n",
+        dir, sf_model_kind (model), sf_model_architecture (model),
         modality_name (sf_model_modality (model)));
     return 1;
   }

@@ -196,8 +196,8 @@ sf_run_audio (SfModel *model, const char *path, int top_k, gboolean json)
   }
   if (r.kind != SF_TASK_CLASSIFY && r.kind != SF_TASK_CTC) {
     g_set_error (&error, SF_ERROR, SF_ERROR_UNSUPPORTED,
-        "%s: `run` has no task for a %s model (%s)", sf_model_dir (model),
-        sf_model_family (model), sf_model_architecture (model));
+        "%s: `run` has no task for %s model (%s)", sf_model_dir (model),
+        sf_model_kind (model), sf_model_architecture (model));
     goto out;
   }
   if (r.kind == SF_TASK_CLASSIFY) {

@@ -62,6 +62,10 @@ for loc in C.UTF-8 C.utf8; do
   fi
 done
 
+# A model of another modality: the family with its article ("an AST").
+expect 1 "ast-tiny-cls is an AST model (ASTForAudioClassification); it takes audio input" \
+  "$cli" run "$fixtures/ast-tiny-cls" --text "hello"
+
 # A NaN weight: loading refuses it naming the file and the tensor, and
 # inspect says where the non-finite values are.
 cp -r "$fixtures/bert-tiny-cls" "$tmp/bert-nan"

@@ -3,6 +3,7 @@
  * file and what is wrong, never a crash. */
 #include "graphs/model.h"
 #include "core/error.h"
+#include "graphs/task.h"
 #include "tests/common/test-util.h"
 
 #include <cjson/cJSON.h>
@@ -48,6 +49,33 @@ test_missing_and_misshaped (void)
   sf_test_rewrite_safetensors (
       dir, "model.safetensors", drop_and_reshape, NULL);
   assert_load_fails (dir, SF_ERROR_SHAPE, want);
+  sf_test_remove_dir (dir);
+}
+
+/* A text task on a folder without tokenizer files names the files. */
+static void
+test_no_tokenizer (void)
+{
+  g_autofree char *dir = sf_test_copy_fixture ("bert-tiny-cls");
+  g_autofree char *json = g_build_filename (dir, "tokenizer.json", NULL);
+  g_autofree char *vocab = g_build_filename (dir, "vocab.txt", NULL);
+  SfTaskOptions options = SF_TASK_OPTIONS_INIT (SF_MODALITY_TEXT);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfModel) model = NULL;
+  g_autoptr (SfTask) task = NULL;
+
+  g_unlink (json);
+  g_unlink (vocab);
+  model = sf_model_load (dir, &error);
+  g_assert_no_error (error);
+  task = sf_task_new (model, &options, &error);
+  g_assert_null (task);
+  g_assert_error (error, SF_ERROR, SF_ERROR_MISSING);
+  if (strstr (error->message, "is not a text model with a tokenizer") == NULL
+      || strstr (error->message,
+             "missing: tokenizer.json, vocab.txt, vocab.json, merges.txt")
+          == NULL)
+    g_error ("unexpected: %s", error->message);
   sf_test_remove_dir (dir);
 }
 
@@ -282,6 +310,7 @@ main (int argc, char **argv)
   g_test_add_func (
       "/graphs/errors/missing-and-misshaped", test_missing_and_misshaped);
   g_test_add_func ("/graphs/errors/invalid-config", test_invalid_config);
+  g_test_add_func ("/graphs/errors/no-tokenizer", test_no_tokenizer);
   g_test_add_func ("/graphs/errors/wrong-field-type", test_wrong_field_type);
   g_test_add_func (
       "/graphs/errors/unknown-architecture", test_unknown_architecture);

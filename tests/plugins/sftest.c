@@ -122,3 +122,33 @@ sftest_assert_close (const float *got, const float *want, gsize n, double atol,
     g_assert_cmpfloat_with_epsilon (got[i], want[i], tol);
   }
 }
+
+guint
+sftest_count_errors (const gchar *desc, const gchar *name, gchar **first)
+{
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch (desc, &error);
+  GstBus *bus;
+  GstMessage *msg;
+  guint n = 0;
+
+  g_assert_no_error (error);
+  bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  while ((msg = gst_bus_timed_pop_filtered (
+              bus, GST_SECOND, GST_MESSAGE_ERROR | GST_MESSAGE_EOS))
+      != NULL) {
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR
+        && g_str_equal (GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), name)) {
+      gst_message_parse_error (msg, &error, NULL);
+      if (n++ == 0)
+        *first = g_strdup (error->message);
+      g_clear_error (&error);
+    }
+    gst_message_unref (msg);
+  }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  return n;
+}

@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <glib.h>
+#include <gst/gst.h>
 
 #include "core/io/safetensors.h"
 
@@ -36,5 +37,10 @@ gchar *sftest_case_label (SfTestCase *tc, guint index);
 /* Asserts |got[i] - want[i]| <= atol + rtol·|want[i]| for @n values. */
 void sftest_assert_close (const float *got, const float *want, gsize n,
     double atol, double rtol, const gchar *what);
+
+/* Plays the pipeline @desc until its bus goes quiet (1 s) and returns how
+ * many errors the element named @name posted; the first one's text in
+ * @first (transfer full). */
+guint sftest_count_errors (const gchar *desc, const gchar *name, gchar **first);
 
 G_END_DECLS

@@ -507,6 +507,33 @@ test_rate_change (void)
   gst_harness_teardown (h);
 }
 
+/* 44.1 kHz straight into the element: one error that says what the model
+ * needs and what to add, not just the source's not-negotiated. */
+static void
+test_wrong_rate_explained (void)
+{
+  static const gchar *const inputs[] = {
+    "audio/x-raw,format=F32LE,rate=44100,channels=1",
+    "audio/x-raw,format=S16LE,rate=16000,channels=2 ! audioresample",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (inputs); i++) {
+    g_autofree gchar *model = kws_model ();
+    g_autofree gchar *desc = g_strdup_printf (
+        "audiotestsrc num-buffers=10 ! %s ! sfaudioencoder name=enc model=%s "
+        "! fakesink",
+        inputs[i], model);
+    g_autofree gchar *text = NULL;
+
+    g_assert_cmpuint (sftest_count_errors (desc, "enc", &text), ==, 1);
+    g_assert_nonnull (
+        strstr (text, "needs 16000 Hz mono F32 or S16 audio for model"));
+    g_assert_nonnull (strstr (text, "add audioconvert ! audioresample"));
+    g_assert_nonnull (strstr (
+        text, i == 0 ? "F32LE mono at 44100 Hz" : "S16LE with 2 channels"));
+  }
+}
+
 /* A text checkpoint fails at start with an error naming it. */
 static void
 test_not_audio_model (void)
@@ -558,5 +585,7 @@ main (int argc, char **argv)
       "/plugins/sfaudioencoder/input/rate-change", test_rate_change);
   g_test_add_func (
       "/plugins/sfaudioencoder/model/not-audio", test_not_audio_model);
+  g_test_add_func (
+      "/plugins/sfaudioencoder/input/wrong-rate", test_wrong_rate_explained);
   return g_test_run ();
 }

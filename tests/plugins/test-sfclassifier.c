@@ -160,6 +160,50 @@ test_no_activation (void)
   gst_harness_teardown (h);
 }
 
+/* activation=none without a threshold keeps negative logits; an explicit
+ * threshold still applies. */
+static void
+test_no_activation_default_threshold (void)
+{
+  GstHarness *h = classifier_harness ("top-k", "0", "activation", "none", NULL);
+  gchar *text;
+
+  text = classify (h, 0);
+  g_assert_cmpstr (text, ==,
+      "LABEL_1 2.0000, LABEL_3 1.0000, LABEL_0 0.5000, LABEL_2 -1.0000\n");
+  g_free (text);
+  gst_harness_teardown (h);
+
+  h = classifier_harness (
+      "top-k", "0", "activation", "none", "threshold", "0", NULL);
+  text = classify (h, 0);
+  g_assert_cmpstr (
+      text, ==, "LABEL_1 2.0000, LABEL_3 1.0000, LABEL_0 0.5000\n");
+  g_free (text);
+  gst_harness_teardown (h);
+}
+
+/* Per-token states of a model without a head: one error, with the fix. */
+static void
+test_embedding_input (void)
+{
+  g_autofree gchar *model = sftest_fixture ("bert-tiny-embed");
+  g_autofree gchar *texts = g_build_filename (
+      g_getenv ("SF_SOURCE_DIR"), "tests", "plugins", "texts.txt", NULL);
+  g_autofree gchar *desc = g_strdup_printf (
+      "filesrc location=%s ! sftextencoder model=%s pooling=none "
+      "! sfclassifier name=cls ! fakesink",
+      texts, model);
+  g_autofree gchar *text = NULL;
+
+  g_assert_cmpuint (sftest_count_errors (desc, "cls", &text), ==, 1);
+  if (!strstr (text, "needs one row of logits per buffer, got dimensions 64:")
+      || !strstr (text, "one vector per token")
+      || !strstr (text, "set pooling=mean (or cls) on sftextencoder")
+      || !strstr (text, "use a classification checkpoint"))
+    g_error ("unexpected: %s", text);
+}
+
 static void
 assert_string_array (const GValue *array, guint i, const gchar *want)
 {
@@ -322,6 +366,10 @@ main (int argc, char **argv)
   g_test_add_func ("/plugins/sfclassifier/softmax/threshold", test_threshold);
   g_test_add_func ("/plugins/sfclassifier/sigmoid", test_sigmoid);
   g_test_add_func ("/plugins/sfclassifier/none", test_no_activation);
+  g_test_add_func ("/plugins/sfclassifier/none/default-threshold",
+      test_no_activation_default_threshold);
+  g_test_add_func (
+      "/plugins/sfclassifier/errors/embedding", test_embedding_input);
   g_test_add_func (
       "/plugins/sfclassifier/message-and-meta", test_message_and_meta);
   g_test_add_func (

@@ -322,6 +322,24 @@ test_bad_palette (void)
   gst_object_unref (element);
 }
 
+/* An image classifier's logits: one error that points to sfclassifier,
+ * although every frame sends the refused caps again. */
+static void
+test_classifier_input (void)
+{
+  g_autofree gchar *model = sftest_fixture ("vit-tiny-cls");
+  g_autofree gchar *desc =
+      g_strdup_printf ("videotestsrc num-buffers=5 ! sfimageencoder model=%s "
+                       "! sfsegmenter name=seg ! fakesink",
+          model);
+  g_autofree gchar *text = NULL;
+
+  g_assert_cmpuint (sftest_count_errors (desc, "seg", &text), ==, 1);
+  if (!strstr (text, "got float32 5:1 (one row of class scores")
+      || !strstr (text, "use sfclassifier"))
+    g_error ("unexpected: %s", text);
+}
+
 /* sfjsonsink writes one line per frame: pts, labels and fractions. */
 static void
 test_json (void)
@@ -454,6 +472,8 @@ main (int argc, char **argv)
   g_test_add_func (
       "/plugins/sfsegmenter/resolution-change", test_resolution_change);
   g_test_add_func ("/plugins/sfsegmenter/errors/palette", test_bad_palette);
+  g_test_add_func (
+      "/plugins/sfsegmenter/errors/classifier", test_classifier_input);
   g_test_add_func ("/plugins/sfsegmenter/json", test_json);
   g_test_add_func ("/plugins/sfsegmenter/live", test_live);
 
