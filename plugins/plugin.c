@@ -14,6 +14,7 @@
 #include "gstsfsegmenter.h"
 #include "gstsfsimilarity.h"
 #include "gstsftextencoder.h"
+#include "gstsftextgenerator.h"
 #include "gstsftranscriber.h"
 
 static gboolean
@@ -30,6 +31,7 @@ plugin_init (GstPlugin *plugin)
   ret |= GST_ELEMENT_REGISTER (sfsimilarity, plugin);
   ret |= GST_ELEMENT_REGISTER (sfaudioencoder, plugin);
   ret |= GST_ELEMENT_REGISTER (sftranscriber, plugin);
+  ret |= GST_ELEMENT_REGISTER (sftextgenerator, plugin);
 
   return ret;
 }

@@ -7,7 +7,9 @@
 #include "graphs/task.h"
 #include "samples/cli/media-audio.h"
 #include "samples/cli/media-image.h"
+#include "samples/cli/run-generate.h"
 #include "samples/cli/run-print.h"
+#include "graphs/textgen.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -25,6 +27,9 @@ typedef struct
   char *pooling; /* auto|none|cls|mean, as sftextencoder's property */
   gboolean normalize, no_normalize;
   gboolean json;
+  int max_new_tokens, beams; /* generating models; 0 = the checkpoint's */
+  gboolean sample;
+  gint64 seed;
 } RunOptions;
 
 static GPtrArray *
@@ -153,6 +158,12 @@ run_inputs (SfModel *model, const char *dir, const RunOptions *opts)
       fprintf (stderr, "streamformer: %s\n", error->message);
       return 1;
     }
+    if (!opts->image && sf_text_generator_supports (model)) {
+      SfRunGenerate gen = { opts->max_new_tokens, opts->beams, opts->sample,
+        opts->seed, opts->json };
+
+      return sf_run_generate (model, texts, &gen);
+    }
     if ((text_task = new_task (model, &text_opts)) == NULL)
       return 1;
   }
@@ -177,7 +188,7 @@ run_inputs (SfModel *model, const char *dir, const RunOptions *opts)
 int
 sf_cmd_run (int argc, char **argv)
 {
-  RunOptions opts = { .top_k = 5 };
+  RunOptions opts = { .top_k = 5, .seed = -1 };
   GOptionEntry entries[] = { { "text", 0, 0, G_OPTION_ARG_STRING, &opts.text,
                                  "Text to run", "T" },
     { "text-file", 0, 0, G_OPTION_ARG_FILENAME, &opts.text_file,
@@ -203,6 +214,17 @@ sf_cmd_run (int argc, char **argv)
         "Text: do not L2-normalise pooled embeddings", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &opts.json, "One JSON object per input",
         NULL },
+    { "max-new-tokens", 0, 0, G_OPTION_ARG_INT, &opts.max_new_tokens,
+        "Generating models: most new tokens (default: the checkpoint's)", "N" },
+    { "beams", 0, 0, G_OPTION_ARG_INT, &opts.beams,
+        "Generating models: beam search width (default: the checkpoint's)",
+        "K" },
+    { "sample", 0, 0, G_OPTION_ARG_NONE, &opts.sample,
+        "Generating models: sample instead of the most likely token", NULL },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &opts.seed,
+        "Generating models: the sampler's seed (the same seed gives the same "
+        "text)",
+        "S" },
     { NULL } };
   GOptionContext *ctx = g_option_context_new ("MODEL");
   GError *error = NULL;
@@ -217,7 +239,9 @@ sf_cmd_run (int argc, char **argv)
       "the sentence embedding a sentence-transformers checkpoint names, "
       "else the per-token states (shape and first values). For a mean, "
       "L2-normalised sentence embedding from a plain encoder (BERT), add "
-      "--pooling mean --normalize. With --audio the model's window slides "
+      "--pooling mean --normalize. A generating model (GPT-2, BART, T5) "
+      "continues, summarises or translates each text (--max-new-tokens, "
+      "--beams, --sample, --seed). With --audio the model's window slides "
       "over the whole file: labels (AST) or a transcript (wav2vec2) per "
       "window and a summary, or Whisper's segments.");
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc != 2) {
@@ -230,7 +254,8 @@ sf_cmd_run (int argc, char **argv)
   n_inputs = !!opts.text + !!opts.text_file;
   if (n_inputs > 1 || (n_inputs == 0 && !opts.image && !opts.audio)
       || (opts.audio && (n_inputs || opts.image)) || opts.top_k < 0
-      || opts.max_length < 0 || (opts.normalize && opts.no_normalize)) {
+      || opts.max_length < 0 || opts.max_new_tokens < 0 || opts.beams < 0
+      || (opts.normalize && opts.no_normalize)) {
     fprintf (stderr,
         "streamformer run: give one of --text, --text-file, --image, "
         "--audio, or --image with --text or --text-file (CLIP zero-shot); "
