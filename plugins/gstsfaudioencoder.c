@@ -64,6 +64,7 @@
 
 #include <gst/audio/audio.h>
 
+#include "gstsfelement.h"
 #include "gstsfaudioencoder-private.h"
 #include "gstsfmodel.h"
 
@@ -154,6 +155,10 @@ gst_sf_audio_encoder_class_init (GstSfAudioEncoderClass *klass)
       "AST) on windows of a mono audio stream, producing logits or "
       "encoder states as other/tensors",
       "Streamformer contributors");
+  gst_sf_element_class_set_example (element_class,
+      "gst-launch-1.0 autoaudiosrc ! audioconvert ! audioresample ! "
+      "sfaudioencoder model=samples/models/kws-ast hop-ms=250 ! sfclassifier "
+      "top-k=1 ! sfjsonsink");
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
 

@@ -167,6 +167,10 @@ gst_sf_classifier_class_init (GstSfClassifierClass *klass)
       "sigmoid scores as the checkpoint implies, as text, as a result meta "
       "and as element messages",
       "Streamformer contributors");
+  gst_sf_element_class_set_example (element_class,
+      "gst-launch-1.0 filesrc location=reviews.txt ! sftextencoder "
+      "model=distilbert/distilbert-base-uncased-finetuned-sst-2-english ! "
+      "sfclassifier top-k=2 ! sfjsonsink");
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
 

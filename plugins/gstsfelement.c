@@ -285,3 +285,9 @@ gst_sf_pooling_get_type (void)
   }
   return type;
 }
+
+void
+gst_sf_element_class_set_example (GstElementClass *klass, const gchar *launch)
+{
+  gst_element_class_add_static_metadata (klass, "example", launch);
+}

@@ -88,6 +88,11 @@ gboolean gst_sf_src_query_caps (GstSfSrc *src, GstQuery *query, GstCaps *fixed);
 gboolean gst_sf_tensors_info_set_f32 (
     GstSfTensorsInfo *info, const SfShape *shape);
 
+/* Adds @launch, a gst-launch-1.0 line using the element, to its metadata:
+ * gst-inspect-1.0 shows it as "Example". */
+void gst_sf_element_class_set_example (
+    GstElementClass *klass, const gchar *launch);
+
 /* ---- results ---- */
 
 /* Posts @result (transfer full) as an element message from @element and

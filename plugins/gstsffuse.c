@@ -41,6 +41,7 @@
 
 #include <stdio.h>
 
+#include "gstsfelement.h"
 #include "gstsffuse.h"
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
@@ -500,6 +501,11 @@ gst_sf_fuse_class_init (GstSfFuseClass *klass)
       "Aligns tensor streams by running time and stacks their tensors into "
       "one multi-tensor buffer",
       "Streamformer");
+  gst_sf_element_class_set_example (element_class,
+      "gst-launch-1.0 v4l2src ! videoconvert ! sfimageencoder model=./vit ! "
+      "f.sink_0 pulsesrc ! audioconvert ! audioresample ! sfaudioencoder "
+      "model=./ast ! f.sink_1 sffuse name=f sync-mode=slowest max-lag-ms=500 ! "
+      "sfjsonsink location=fused.jsonl");
 
   agg_class->aggregate = GST_DEBUG_FUNCPTR (gst_sf_fuse_aggregate);
   agg_class->create_new_pad = GST_DEBUG_FUNCPTR (gst_sf_fuse_create_new_pad);

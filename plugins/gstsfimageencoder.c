@@ -413,6 +413,9 @@ gst_sf_image_encoder_class_init (GstSfImageEncoderClass *klass)
       "and runs a Hugging Face vision model (ViT, SegFormer, CLIP), "
       "producing logits or embeddings as other/tensors",
       "Streamformer contributors");
+  gst_sf_element_class_set_example (element_class,
+      "gst-launch-1.0 v4l2src ! videoconvert ! sfimageencoder "
+      "model=google/vit-base-patch16-224 ! sfclassifier top-k=3 ! sfjsonsink");
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
 

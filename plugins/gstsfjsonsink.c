@@ -34,6 +34,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/tensor.h"
+#include "gstsfelement.h"
 #include "gstsfjsonsink.h"
 #include "gstsftensors.h"
 
@@ -115,6 +116,10 @@ gst_sf_json_sink_class_init (GstSfJsonSinkClass *klass)
       "Writes each result (labels and scores), tensor or text as one JSON "
       "object per line, with its timestamps in seconds",
       "Streamformer contributors");
+  gst_sf_element_class_set_example (element_class,
+      "gst-launch-1.0 filesrc location=sentences.txt ! sftextencoder "
+      "model=sentence-transformers/all-MiniLM-L6-v2 ! sfjsonsink "
+      "location=embeddings.jsonl");
   gst_element_class_add_static_pad_template (element_class, &sink_template);
 
   sink_class->start = GST_DEBUG_FUNCPTR (gst_sf_json_sink_start);

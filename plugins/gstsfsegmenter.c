@@ -485,6 +485,10 @@ gst_sf_segmenter_class_init (GstSfSegmenterClass *klass)
       "draws the label map as a colour overlay or a GRAY8 mask, reporting "
       "per-class pixel fractions",
       "Streamformer contributors");
+  gst_sf_element_class_set_example (element_class,
+      "gst-launch-1.0 filesrc location=samples/media/shapes.mp4 ! decodebin ! "
+      "videoconvert ! sfimageencoder model=samples/models/shapes-segformer ! "
+      "sfsegmenter mode=overlay ! videoconvert ! autovideosink");
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
 

@@ -45,6 +45,7 @@
 #endif
 
 #include "core/ops/layout.h"
+#include "gstsfelement.h"
 #include "gstsfsimilarity.h"
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
@@ -278,6 +279,12 @@ gst_sf_similarity_class_init (GstSfSimilarityClass *klass)
       "embeddings (CLIP zero-shot): logit_scale times cosine similarity, "
       "labelled with the prompt texts",
       "Streamformer");
+  gst_sf_element_class_set_example (element_class,
+      "gst-launch-1.0 v4l2src ! videoconvert ! sfimageencoder "
+      "model=openai/clip-vit-base-patch32 ! s.image filesrc "
+      "location=prompts.txt ! sftextencoder model=openai/clip-vit-base-patch32 "
+      "split=lines ! s.text sfsimilarity name=s ! sfclassifier top-k=1 ! "
+      "sfjsonsink");
 
   GST_AGGREGATOR_CLASS (klass)->aggregate =
       GST_DEBUG_FUNCPTR (gst_sf_similarity_aggregate);

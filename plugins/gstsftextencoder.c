@@ -485,6 +485,9 @@ gst_sf_text_encoder_class_init (GstSfTextEncoderClass *klass)
       "(BERT, DistilBERT, CLIP text) on each line, producing logits, "
       "sentence embeddings or per-token hidden states as other/tensors",
       "Streamformer contributors");
+  gst_sf_element_class_set_example (element_class,
+      "gst-launch-1.0 filesrc location=messages.txt ! sftextencoder "
+      "model=sentence-transformers/all-MiniLM-L6-v2 ! sfjsonsink");
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
 

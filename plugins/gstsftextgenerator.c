@@ -551,6 +551,9 @@ gst_sf_text_generator_class_init (GstSfTextGeneratorClass *klass)
       "Continues, summarises or translates text with a Hugging Face "
       "generating model (GPT-2, BART, T5): greedy, beam search or sampling",
       "Streamformer contributors");
+  gst_sf_element_class_set_example (element_class,
+      "echo \"The weather today is\" | gst-launch-1.0 fdsrc ! sftextgenerator "
+      "model=openai-community/gpt2 max-new-tokens=20 stream=true ! fdsink");
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
   element_class->change_state =

@@ -164,6 +164,10 @@ gst_sf_transcriber_class_init (GstSfTranscriberClass *klass)
       "Transcribes sfaudioencoder's output: CTC decoding for wav2vec2, "
       "Whisper decoding with segment timestamps",
       "Streamformer contributors");
+  gst_sf_element_class_set_example (element_class,
+      "gst-launch-1.0 filesrc location=talk.ogg ! decodebin ! audioconvert ! "
+      "audioresample ! sfaudioencoder model=openai/whisper-tiny ! "
+      "sftranscriber ! fdsink");
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
 

@@ -208,12 +208,40 @@ test_corrupt_config (void)
   g_free (src);
 }
 
+/* gst-inspect-1.0 shows every element's example launch line, and the line
+ * uses that element. */
+static void
+test_element_examples (void)
+{
+  GList *features = gst_registry_get_feature_list_by_plugin (
+      gst_registry_get (), "streamformer");
+  guint n = 0;
+
+  for (GList *l = features; l != NULL; l = l->next) {
+    GstElementFactory *f;
+    const gchar *example;
+
+    if (!GST_IS_ELEMENT_FACTORY (l->data))
+      continue;
+    f = GST_ELEMENT_FACTORY (l->data);
+    example = gst_element_factory_get_metadata (f, "example");
+    g_test_message ("%s: %s", GST_OBJECT_NAME (f), example);
+    g_assert_nonnull (example);
+    g_assert_nonnull (strstr (example, "gst-launch-1.0 "));
+    g_assert_nonnull (strstr (example, GST_OBJECT_NAME (f)));
+    n++;
+  }
+  gst_plugin_feature_list_free (features);
+  g_assert_cmpuint (n, >=, 10);
+}
+
 int
 main (int argc, char **argv)
 {
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
 
+  g_test_add_func ("/plugins/pipeline/element-examples", test_element_examples);
   g_test_add_func (
       "/plugins/pipeline/classify-text-file", test_classify_text_file);
   g_test_add_func (
