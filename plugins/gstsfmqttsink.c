@@ -448,6 +448,9 @@ start_connect (GstSfMqttSink *self)
   MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
   int rc;
 
+  /* Without a version Paho retries with MQTT 3.1 after a failure, and
+   * reports that failure twice. */
+  opts.MQTTVersion = MQTTVERSION_3_1_1;
   opts.keepAliveInterval = KEEP_ALIVE_S;
   opts.cleansession = 1;
   opts.connectTimeout = CONNECT_TIMEOUT_S;
@@ -537,8 +540,8 @@ connection_thread (gpointer data)
 
     if (!connected && !connecting && now >= next_attempt) {
       GST_DEBUG_OBJECT (self, "connecting to %s", self->uri);
-      connecting = start_connect (self);
-      if (!connecting)
+      connecting = TRUE;
+      if (!start_connect (self))
         g_async_queue_push (self->events, EVENT_NEW (EVENT_CONNECT_FAILED, 0));
     }
     if (connected
@@ -571,6 +574,8 @@ connection_thread (gpointer data)
         gst_sf_mqtt_queue_ack (self->queue, EVENT_TOKEN (event));
         break;
       case EVENT_CONNECTED:
+        if (!connecting)
+          break;
         GST_INFO_OBJECT (self, "connected to %s", self->uri);
         connected = TRUE;
         connecting = FALSE;
@@ -579,6 +584,8 @@ connection_thread (gpointer data)
         set_connect_state (self, CONNECT_DONE);
         break;
       case EVENT_CONNECT_FAILED:
+        if (!connecting)
+          break;
         connecting = FALSE;
         next_attempt = g_get_monotonic_time () + retry_ms * 1000;
         GST_DEBUG_OBJECT (self,
