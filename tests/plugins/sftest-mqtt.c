@@ -256,6 +256,7 @@ sftest_subscriber_wait_saved (SfTestSubscriber *sub, SfTestBroker *broker)
 {
   MQTTAsync_message msg = MQTTAsync_message_initializer;
   guint before = count_saves (broker);
+  gchar *new_db;
   gint i;
 
   /* Any save from now on holds the subscription; a retained message is a
@@ -269,6 +270,14 @@ sftest_subscriber_wait_saved (SfTestSubscriber *sub, SfTestBroker *broker)
   for (i = 0; i < 500 && count_saves (broker) <= before; i++)
     g_usleep (10000);
   g_assert_cmpuint (count_saves (broker), >, before);
+  /* The log line comes first; the file is written to mosquitto.db.new and
+   * renamed. */
+  new_db = g_build_filename (broker->dir, "mosquitto.db.new", NULL);
+  do
+    g_usleep (100000);
+  while (g_file_test (new_db, G_FILE_TEST_EXISTS) && ++i < 600);
+  g_assert_false (g_file_test (new_db, G_FILE_TEST_EXISTS));
+  g_free (new_db);
 }
 
 void
