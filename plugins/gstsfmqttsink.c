@@ -13,10 +13,12 @@
  * forgotten once handed to the socket). When the connection drops, the
  * element reconnects after 100 ms, doubling the wait up to 10 s, and sends
  * every unacknowledged result again, in order. So at QoS 1 or 2 a broker
- * restart loses nothing while the queue has room; at QoS 1 a result the
- * broker received just before it went away may arrive twice. When the
- * queue is full the oldest results are dropped, with a warning (at most
- * one a second) whose details field "dropped" counts them all.
+ * restart loses nothing while the queue has room. A result the broker
+ * received just before the connection dropped may arrive twice: each
+ * connection starts a clean session, so even QoS 2 cannot tell a re-send
+ * from a new message. When the queue is full the oldest results are
+ * dropped, with a warning (at most one a second, and one at EOS) whose
+ * details field "dropped" counts them all.
  *
  * At start the element connects before it goes to PAUSED: a broker that
  * cannot be reached (or refuses the credentials) is an error, unless

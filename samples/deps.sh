@@ -10,8 +10,10 @@ SF_BUILD_PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-libav
+  libpaho-mqtt-dev
 )
-SF_TEST_PACKAGES=(clang-format)
+# mosquitto: the broker the sfmqttsink test starts for itself.
+SF_TEST_PACKAGES=(clang-format mosquitto)
 # Only the demo's spoken-command sample (samples/media/make-commands.sh).
 SF_DEMO_PACKAGES=(espeak-ng sox)
 
