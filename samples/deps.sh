@@ -12,8 +12,9 @@ SF_BUILD_PACKAGES=(
   gstreamer1.0-plugins-bad gstreamer1.0-libav
   libpaho-mqtt-dev
 )
-# mosquitto: the broker the sfmqttsink test starts for itself.
-SF_TEST_PACKAGES=(clang-format mosquitto)
+# mosquitto: the broker the sfmqttsink test starts for itself; openssl
+# makes the certificates of its TLS listener.
+SF_TEST_PACKAGES=(clang-format mosquitto openssl)
 # Only the demo's spoken-command sample (samples/media/make-commands.sh).
 SF_DEMO_PACKAGES=(espeak-ng sox)
 

@@ -75,12 +75,63 @@ sftest_broker_start (SfTestBroker *broker, const gchar *mosquitto)
         broker->dir);
 }
 
-SfTestBroker *
-sftest_broker_new (const gchar *mosquitto, gint port)
+/* Runs openssl @args in @dir; fails the test when it fails. */
+static void
+run_openssl (const gchar *dir, const gchar *args)
+{
+  gchar *openssl = g_find_program_in_path ("openssl");
+  gchar *cmd, **argv = NULL;
+  GError *error = NULL;
+  gint status;
+
+  if (openssl == NULL)
+    g_error ("openssl not found: install the openssl package");
+  cmd = g_strdup_printf ("%s %s", openssl, args);
+  g_shell_parse_argv (cmd, NULL, &argv, &error);
+  g_assert_no_error (error);
+  g_spawn_sync (dir, argv, NULL,
+      G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL,
+      NULL, &status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("openssl %s failed", args);
+  g_strfreev (argv);
+  g_free (cmd);
+  g_free (openssl);
+}
+
+/* A CA, a server certificate it signs, and a CA that signed nothing. */
+static void
+make_certificates (const gchar *dir)
+{
+  gchar *ext = g_build_filename (dir, "server.ext", NULL);
+  GError *error = NULL;
+
+  run_openssl (dir,
+      "req -x509 -newkey rsa:2048 -nodes -keyout ca.key "
+      "-out ca.pem -days 2 -subj /CN=sftest-ca");
+  run_openssl (dir,
+      "req -newkey rsa:2048 -nodes -keyout server.key "
+      "-out server.csr -subj /CN=localhost");
+  g_file_set_contents (
+      ext, "subjectAltName=DNS:localhost,IP:127.0.0.1\n", -1, &error);
+  g_assert_no_error (error);
+  run_openssl (dir,
+      "x509 -req -in server.csr -CA ca.pem -CAkey ca.key "
+      "-CAcreateserial -out server.pem -days 2 "
+      "-extfile server.ext");
+  run_openssl (dir,
+      "req -x509 -newkey rsa:2048 -nodes -keyout other.key "
+      "-out other.pem -days 2 -subj /CN=sftest-other-ca");
+  g_free (ext);
+}
+
+static SfTestBroker *
+broker_new (const gchar *mosquitto, gint port, gboolean tls)
 {
   SfTestBroker *broker = g_new0 (SfTestBroker, 1);
   GError *error = NULL;
-  gchar *config;
+  GString *config = g_string_new (NULL);
 
   if (mosquitto == NULL || !g_file_test (mosquitto, G_FILE_TEST_IS_EXECUTABLE))
     g_error ("mosquitto not found (\"%s\"): install the mosquitto package",
@@ -93,20 +144,43 @@ sftest_broker_new (const gchar *mosquitto, gint port)
    * with the subscriber's subscription. Run as root, mosquitto would
    * switch to its own user, which can neither write the folder nor keep
    * the signal that ties it to the test process. */
-  config = g_strdup_printf ("listener %d 127.0.0.1\n"
-                            "user %s\n"
-                            "allow_anonymous true\n"
-                            "persistence true\n"
-                            "persistence_location %s/\n"
-                            "autosave_interval 1\n"
-                            "autosave_on_changes true\n"
-                            "log_dest file %s/mosquitto.log\n",
-      broker->port, g_get_user_name (), broker->dir, broker->dir);
-  g_file_set_contents (broker->conf, config, -1, &error);
+  g_string_append_printf (config,
+      "user %s\n"
+      "allow_anonymous true\n"
+      "persistence true\n"
+      "persistence_location %s/\n"
+      "autosave_interval 1\n"
+      "autosave_on_changes true\n"
+      "log_dest file %s/mosquitto.log\n"
+      "listener %d 127.0.0.1\n",
+      g_get_user_name (), broker->dir, broker->dir, broker->port);
+  if (tls) {
+    make_certificates (broker->dir);
+    broker->tls_port = sftest_free_port ();
+    g_string_append_printf (config,
+        "listener %d 127.0.0.1\n"
+        "cafile %s/ca.pem\n"
+        "certfile %s/server.pem\n"
+        "keyfile %s/server.key\n",
+        broker->tls_port, broker->dir, broker->dir, broker->dir);
+  }
+  g_file_set_contents (broker->conf, config->str, -1, &error);
   g_assert_no_error (error);
-  g_free (config);
+  g_string_free (config, TRUE);
   sftest_broker_start (broker, mosquitto);
   return broker;
+}
+
+SfTestBroker *
+sftest_broker_new (const gchar *mosquitto, gint port)
+{
+  return broker_new (mosquitto, port, FALSE);
+}
+
+SfTestBroker *
+sftest_broker_new_tls (const gchar *mosquitto)
+{
+  return broker_new (mosquitto, 0, TRUE);
 }
 
 void
@@ -130,19 +204,21 @@ sftest_broker_kill (SfTestBroker *broker)
 void
 sftest_broker_free (SfTestBroker *broker)
 {
-  const gchar *files[] = { "mosquitto.conf", "mosquitto.db", "mosquitto.db.new",
-    "mosquitto.log" };
-  guint i;
+  const gchar *name;
+  GDir *dir;
 
   if (broker == NULL)
     return;
   sftest_broker_kill (broker);
-  for (i = 0; i < G_N_ELEMENTS (files); i++) {
-    gchar *path = g_build_filename (broker->dir, files[i], NULL);
+  dir = g_dir_open (broker->dir, 0, NULL);
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
+    gchar *path = g_build_filename (broker->dir, name, NULL);
 
     g_unlink (path);
     g_free (path);
   }
+  if (dir != NULL)
+    g_dir_close (dir);
   g_rmdir (broker->dir);
   g_free (broker->dir);
   g_free (broker->conf);

@@ -13,7 +13,8 @@ typedef struct
   gchar *dir;  /* config, persistence and log */
   gchar *conf; /* mosquitto.conf */
   gint port;
-  GPid pid; /* 0 while stopped */
+  gint tls_port; /* a TLS listener too, or 0 */
+  GPid pid;      /* 0 while stopped */
 } SfTestBroker;
 
 /* Starts mosquitto (@mosquitto is its path) on @port (0: a free one),
@@ -21,6 +22,10 @@ typedef struct
  * The broker dies with the test process, even when an assertion aborts
  * it. */
 SfTestBroker *sftest_broker_new (const gchar *mosquitto, gint port);
+/* The same, plus a TLS listener on tls_port whose certificate (for
+ * localhost and 127.0.0.1) is signed by the CA in ca.pem in its folder;
+ * other.pem there is a CA that signed nothing. Needs openssl. */
+SfTestBroker *sftest_broker_new_tls (const gchar *mosquitto);
 /* Starts it again on the same port (after sftest_broker_kill()). */
 void sftest_broker_start (SfTestBroker *broker, const gchar *mosquitto);
 /* SIGSTOP: connections stay open, nothing is read or acknowledged. */

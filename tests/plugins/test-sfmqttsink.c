@@ -357,6 +357,52 @@ test_unreachable_async_overflow (void)
   sftest_broker_free (broker);
 }
 
+/* With tls-ca-file the sink publishes over TLS to a broker whose
+ * certificate that CA signed, and refuses one it did not sign. */
+static void
+test_tls (void)
+{
+  const guint n = 3;
+  SfTestBroker *broker = sftest_broker_new_tls (mosquitto);
+  SfTestSubscriber *sub = sftest_subscriber_new (broker->port, "sf/tls");
+  GstElement *sink = mqtt_sink (broker->tls_port, "sf/tls", 1);
+  gchar *ca = g_build_filename (broker->dir, "ca.pem", NULL);
+  gchar *other = g_build_filename (broker->dir, "other.pem", NULL);
+  GstBus *bus = gst_bus_new ();
+  GstHarness *h;
+  gchar **texts, *text;
+  guint i;
+
+  /* The certificate names localhost. */
+  g_object_set (sink, "host", "localhost", "tls-ca-file", ca, NULL);
+  h = text_harness (sink, bus);
+  for (i = 0; i < n; i++)
+    push_text (h, i);
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+  g_assert_null (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING));
+  g_assert_cmpuint (sftest_subscriber_wait (sub, n, 10), ==, n);
+  texts = message_texts (sub);
+  for (i = 0; i < n; i++) {
+    gchar *want = g_strdup_printf ("result %u", i);
+
+    g_assert_cmpstr (texts[i], ==, want);
+    g_free (want);
+  }
+  g_strfreev (texts);
+  teardown (h, sink, bus);
+
+  sink = mqtt_sink (broker->tls_port, "sf/tls", 1);
+  g_object_set (sink, "host", "localhost", "tls-ca-file", other, NULL);
+  text = start_error (sink, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_WRITE);
+  g_assert_nonnull (strstr (text, "tls-ca-file"));
+  g_free (text);
+
+  g_free (ca);
+  g_free (other);
+  sftest_subscriber_free (sub);
+  sftest_broker_free (broker);
+}
+
 /* A setting that cannot work fails start() with an error naming it. */
 static void
 check_bad_setting (
@@ -402,6 +448,7 @@ main (int argc, char **argv)
   g_test_add_func (
       "/plugins/sfmqttsink/pipeline-payloads", test_pipeline_payloads);
   g_test_add_func ("/plugins/sfmqttsink/broker-restart", test_broker_restart);
+  g_test_add_func ("/plugins/sfmqttsink/tls", test_tls);
   g_test_add_func (
       "/plugins/sfmqttsink/errors/unreachable", test_unreachable_error);
   g_test_add_func ("/plugins/sfmqttsink/unreachable-async-overflow",
