@@ -403,6 +403,42 @@ test_tls (void)
   sftest_broker_free (broker);
 }
 
+/* start() and stop() again and again, and stop() while a background
+ * connection attempt is under way or waiting to retry. */
+static void
+test_state_cycles (void)
+{
+  SfTestBroker *broker = sftest_broker_new (mosquitto, 0);
+  gint ports[2] = { broker->port, sftest_free_port () };
+  GstElement *sink;
+  guint i, k;
+
+  for (i = 0; i < 3; i++) {
+    sink = mqtt_sink (broker->port, "sf/cycles", 1);
+    g_assert_cmpint (gst_element_set_state (sink, GST_STATE_PAUSED), ==,
+        GST_STATE_CHANGE_ASYNC);
+    g_assert_cmpint (gst_element_set_state (sink, GST_STATE_READY), ==,
+        GST_STATE_CHANGE_SUCCESS);
+    g_assert_cmpint (gst_element_set_state (sink, GST_STATE_PAUSED), ==,
+        GST_STATE_CHANGE_ASYNC);
+    g_assert_cmpint (gst_element_set_state (sink, GST_STATE_NULL), ==,
+        GST_STATE_CHANGE_SUCCESS);
+    gst_object_unref (sink);
+  }
+  for (k = 0; k < G_N_ELEMENTS (ports); k++) {
+    for (i = 0; i < 3; i++) {
+      sink = mqtt_sink (ports[k], "sf/cycles", 1);
+      g_object_set (sink, "connect-async", TRUE, NULL);
+      gst_element_set_state (sink, GST_STATE_PAUSED);
+      g_usleep (i * 50000);
+      g_assert_cmpint (gst_element_set_state (sink, GST_STATE_NULL), ==,
+          GST_STATE_CHANGE_SUCCESS);
+      gst_object_unref (sink);
+    }
+  }
+  sftest_broker_free (broker);
+}
+
 /* A setting that cannot work fails start() with an error naming it. */
 static void
 check_bad_setting (
@@ -449,6 +485,7 @@ main (int argc, char **argv)
       "/plugins/sfmqttsink/pipeline-payloads", test_pipeline_payloads);
   g_test_add_func ("/plugins/sfmqttsink/broker-restart", test_broker_restart);
   g_test_add_func ("/plugins/sfmqttsink/tls", test_tls);
+  g_test_add_func ("/plugins/sfmqttsink/state-cycles", test_state_cycles);
   g_test_add_func (
       "/plugins/sfmqttsink/errors/unreachable", test_unreachable_error);
   g_test_add_func ("/plugins/sfmqttsink/unreachable-async-overflow",
