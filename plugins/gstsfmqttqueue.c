@@ -6,7 +6,9 @@
  * and remove results from inside that prefix. A result dropped while in
  * flight leaves its token behind, mapped to NULL, so that its late
  * acknowledgement is recognised and cannot be taken for a newer result's
- * once the client reuses the message id. */
+ * once the client reuses the message id. Results sent without an id (QoS
+ * 0) complete in sending order; one dropped in flight is counted, so
+ * that its completion is not taken for the next one's. */
 #include "gstsfmqttqueue.h"
 
 typedef struct
@@ -23,7 +25,8 @@ struct _GstSfMqttQueue
   guint max_items;
   GQueue items; /* of GstSfMqttItem, oldest first */
   guint n_in_flight;
-  GHashTable *in_flight; /* token → GstSfMqttItem, or NULL once dropped */
+  GHashTable *in_flight;     /* token → GstSfMqttItem, or NULL once dropped */
+  guint n_dropped_untracked; /* dropped in flight without a token */
   gboolean flushing;
 };
 
@@ -73,8 +76,11 @@ gst_sf_mqtt_queue_push (GstSfMqttQueue *queue, gchar *payload, gsize len)
 
     if (queue->n_in_flight > 0) {
       /* The oldest is in flight: keep its token, forget the result. */
-      g_hash_table_insert (
-          queue->in_flight, GINT_TO_POINTER (old->token), NULL);
+      if (old->token != 0)
+        g_hash_table_insert (
+            queue->in_flight, GINT_TO_POINTER (old->token), NULL);
+      else
+        queue->n_dropped_untracked++;
       queue->n_in_flight--;
     }
     item_free (old);
@@ -103,16 +109,10 @@ gst_sf_mqtt_queue_send_next (GstSfMqttQueue *queue, guint max_in_flight,
   if (!send (item->payload, item->len, &token, user_data))
     goto done;
   sent = TRUE;
-  if (token == 0) {
-    /* Nothing will acknowledge it: it is the head, as none is in flight. */
-    g_queue_remove (&queue->items, item);
-    item_free (item);
-    g_cond_broadcast (&queue->cond);
-  } else {
-    item->token = token;
+  item->token = token;
+  if (token != 0)
     g_hash_table_insert (queue->in_flight, GINT_TO_POINTER (token), item);
-    queue->n_in_flight++;
-  }
+  queue->n_in_flight++;
 
 done:
   g_mutex_unlock (&queue->lock);
@@ -125,8 +125,19 @@ gst_sf_mqtt_queue_ack (GstSfMqttQueue *queue, gint token)
   gpointer key, value;
 
   g_mutex_lock (&queue->lock);
-  if (g_hash_table_lookup_extended (
-          queue->in_flight, GINT_TO_POINTER (token), &key, &value)) {
+  if (token == 0) {
+    GstSfMqttItem *item = g_queue_peek_head (&queue->items);
+
+    if (queue->n_dropped_untracked > 0) {
+      queue->n_dropped_untracked--;
+    } else if (queue->n_in_flight > 0 && item->token == 0) {
+      g_queue_pop_head (&queue->items);
+      item_free (item);
+      queue->n_in_flight--;
+      g_cond_broadcast (&queue->cond);
+    }
+  } else if (g_hash_table_lookup_extended (
+                 queue->in_flight, GINT_TO_POINTER (token), &key, &value)) {
     g_hash_table_remove (queue->in_flight, key);
     if (value != NULL) {
       g_queue_remove (&queue->items, value);
@@ -149,6 +160,7 @@ gst_sf_mqtt_queue_requeue (GstSfMqttQueue *queue)
   for (i = 0, l = queue->items.head; i < n; i++, l = l->next)
     ((GstSfMqttItem *)l->data)->token = 0;
   queue->n_in_flight = 0;
+  queue->n_dropped_untracked = 0;
   g_hash_table_remove_all (queue->in_flight);
   g_mutex_unlock (&queue->lock);
   return n;

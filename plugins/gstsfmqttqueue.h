@@ -11,7 +11,8 @@ typedef struct _GstSfMqttQueue GstSfMqttQueue;
 
 /* Hands one payload to the client, under the queue's lock. Returns FALSE
  * when it could not be sent; else sets *token to the message id to wait
- * for, or to 0 when nothing will acknowledge it (QoS 0). */
+ * for, or to 0 when completions come in sending order instead (QoS 0:
+ * written to the socket). */
 typedef gboolean (*GstSfMqttSendFunc) (
     const gchar *payload, gsize len, gint *token, gpointer user_data);
 
@@ -26,7 +27,8 @@ guint gst_sf_mqtt_queue_push (GstSfMqttQueue *queue, gchar *payload, gsize len);
  * @max_in_flight are already unacknowledged. TRUE when one was sent. */
 gboolean gst_sf_mqtt_queue_send_next (GstSfMqttQueue *queue,
     guint max_in_flight, GstSfMqttSendFunc send, gpointer user_data);
-/* The broker acknowledged message @token: its result is forgotten. */
+/* The broker acknowledged message @token, or (@token 0) the oldest
+ * result sent without a message id was written: it is forgotten. */
 void gst_sf_mqtt_queue_ack (GstSfMqttQueue *queue, gint token);
 /* The connection is gone: every unacknowledged result waits to be sent
  * again, in order. Returns how many there were. */

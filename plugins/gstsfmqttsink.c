@@ -10,7 +10,7 @@
  *
  * Results wait in a queue of at most max-queued until the broker
  * acknowledges them (QoS 1: PUBACK, QoS 2: PUBCOMP; QoS 0 results are
- * forgotten once handed to the socket). When the connection drops, the
+ * forgotten once written to the socket). When the connection drops, the
  * element reconnects after 100 ms, doubling the wait up to 10 s, and sends
  * every unacknowledged result again, in order. So at QoS 1 or 2 a broker
  * restart loses nothing while the queue has room. A result the broker
@@ -480,6 +480,24 @@ start_connect (GstSfMqttSink *self)
   return TRUE;
 }
 
+/* QoS 0: the oldest message sent was written to the socket (or failed,
+ * which at most once allows). They complete in sending order. */
+static void
+on_written (void *context, MQTTAsync_successData *response)
+{
+  GstSfMqttSink *self = context;
+
+  g_async_queue_push (self->events, EVENT_NEW (EVENT_ACK, 0));
+}
+
+static void
+on_write_failed (void *context, MQTTAsync_failureData *response)
+{
+  GstSfMqttSink *self = context;
+
+  g_async_queue_push (self->events, EVENT_NEW (EVENT_ACK, 0));
+}
+
 static gboolean
 send_one (const gchar *payload, gsize len, gint *token, gpointer user_data)
 {
@@ -491,6 +509,11 @@ send_one (const gchar *payload, gsize len, gint *token, gpointer user_data)
   msg.payload = (void *)payload;
   msg.payloadlen = (int)len;
   msg.qos = self->cur_qos;
+  if (self->cur_qos == 0) {
+    opts.onSuccess = on_written;
+    opts.onFailure = on_write_failed;
+    opts.context = self;
+  }
   rc = MQTTAsync_sendMessage (self->client, self->cur_topic, &msg, &opts);
   self->send_refused = rc != MQTTASYNC_SUCCESS;
   if (rc != MQTTASYNC_SUCCESS) {

@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "sftest-mqtt.h"
+#include "test-sfmqttqueue.h"
 #include "sftest.h"
 
 static const gchar *mosquitto; /* from argv */
@@ -358,14 +359,15 @@ test_unreachable_async_overflow (void)
 }
 
 /* With tls-ca-file the sink publishes over TLS to a broker whose
- * certificate that CA signed, and refuses one it did not sign. */
+ * certificate that CA signed, and refuses one it did not sign. At QoS 0,
+ * EOS waits until every result is written. */
 static void
 test_tls (void)
 {
   const guint n = 3;
   SfTestBroker *broker = sftest_broker_new_tls (mosquitto);
   SfTestSubscriber *sub = sftest_subscriber_new (broker->port, "sf/tls");
-  GstElement *sink = mqtt_sink (broker->tls_port, "sf/tls", 1);
+  GstElement *sink = mqtt_sink (broker->tls_port, "sf/tls", 0);
   gchar *ca = g_build_filename (broker->dir, "ca.pem", NULL);
   gchar *other = g_build_filename (broker->dir, "other.pem", NULL);
   GstBus *bus = gst_bus_new ();
@@ -480,6 +482,8 @@ main (int argc, char **argv)
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
   mosquitto = argc > 1 ? argv[1] : NULL;
+
+  test_sfmqttqueue_add ();
 
   g_test_add_func (
       "/plugins/sfmqttsink/pipeline-payloads", test_pipeline_payloads);
