@@ -11,6 +11,9 @@
 #include "gstsffuse.h"
 #include "gstsfimageencoder.h"
 #include "gstsfjsonsink.h"
+#ifdef HAVE_PAHO_MQTT
+#include "gstsfmqttsink.h"
+#endif
 #include "gstsfsegmenter.h"
 #include "gstsfsimilarity.h"
 #include "gstsftextencoder.h"
@@ -25,6 +28,9 @@ plugin_init (GstPlugin *plugin)
   ret |= GST_ELEMENT_REGISTER (sftextencoder, plugin);
   ret |= GST_ELEMENT_REGISTER (sfclassifier, plugin);
   ret |= GST_ELEMENT_REGISTER (sfjsonsink, plugin);
+#ifdef HAVE_PAHO_MQTT
+  ret |= GST_ELEMENT_REGISTER (sfmqttsink, plugin);
+#endif
   ret |= GST_ELEMENT_REGISTER (sfimageencoder, plugin);
   ret |= GST_ELEMENT_REGISTER (sfsegmenter, plugin);
   ret |= GST_ELEMENT_REGISTER (sffuse, plugin);

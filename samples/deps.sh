@@ -10,9 +10,12 @@ SF_BUILD_PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-libav
+  libpaho-mqtt-dev
 )
 # curl: samples/fetch-model.sh, which tests/plugins/test-hub.sh drives.
-SF_TEST_PACKAGES=(clang-format curl)
+# mosquitto: the broker the sfmqttsink test starts for itself; openssl
+# makes the certificates of its TLS listener.
+SF_TEST_PACKAGES=(clang-format curl mosquitto openssl)
 # Only the demo's spoken-command sample (samples/media/make-commands.sh).
 SF_DEMO_PACKAGES=(espeak-ng sox)
 

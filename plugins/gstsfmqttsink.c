@@ -1,0 +1,935 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * SECTION:element-sfmqttsink
+ * @title: sfmqttsink
+ *
+ * Publishes each buffer to an MQTT broker as one message: the same JSON
+ * object sfjsonsink writes as one line (pts, duration, labels, scores,
+ * text, tensors), on the topic `streamformer/<element name>` unless topic
+ * is set. The client is Eclipse Paho C's asynchronous one.
+ *
+ * Results wait in a queue of at most max-queued until the broker
+ * acknowledges them (QoS 1: PUBACK, QoS 2: PUBCOMP; QoS 0 results are
+ * forgotten once written to the socket). When the connection drops, the
+ * element reconnects after 100 ms, doubling the wait up to 10 s, and sends
+ * every unacknowledged result again, in order. So at QoS 1 or 2 a broker
+ * restart loses nothing while the queue has room. A result the broker
+ * received just before the connection dropped may arrive twice: each
+ * connection starts a clean session, so even QoS 2 cannot tell a re-send
+ * from a new message. When the queue is full the oldest results are
+ * dropped, with a warning (at most one a second, and one at EOS) whose
+ * details field "dropped" counts them all.
+ *
+ * At start the element connects before it goes to PAUSED: a broker that
+ * cannot be reached (or refuses the credentials) is an error, unless
+ * connect-async is set; then it is a warning, results queue up and the
+ * connection is retried in the background. A connection attempt gives up
+ * after 5 s. At EOS the element waits up to flush-timeout-ms for the
+ * queue to empty and warns with the number of results left.
+ *
+ * Setting tls-ca-file connects with TLS (ssl://) and checks the broker's
+ * certificate and host name against that CA.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 filesrc location=reviews.txt ! sftextencoder model=./sst2 ! sfclassifier top-k=2 ! sfmqttsink host=broker.local topic=reviews/labels
+ * ]| Publishes the two most likely labels of each line of reviews.txt.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <MQTTAsync.h>
+
+#include "gstsfelement.h"
+#include "gstsfjson.h"
+#include "gstsfmqttqueue.h"
+#include "gstsfmqttsink.h"
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE (
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+
+GST_DEBUG_CATEGORY_STATIC (gst_sf_mqtt_sink_debug);
+#define GST_CAT_DEFAULT gst_sf_mqtt_sink_debug
+
+#define DEFAULT_HOST "localhost"
+#define DEFAULT_PORT 1883
+#define DEFAULT_TOPIC NULL
+#define DEFAULT_QOS 1
+#define DEFAULT_CLIENT_ID NULL
+#define DEFAULT_USERNAME NULL
+#define DEFAULT_PASSWORD NULL
+#define DEFAULT_TLS_CA_FILE NULL
+#define DEFAULT_MAX_QUEUED 10000
+#define DEFAULT_FLUSH_TIMEOUT_MS 5000
+#define DEFAULT_CONNECT_ASYNC FALSE
+
+/* Reconnection back-off, and how long one connection attempt may take. */
+#define RETRY_MIN_MS 100
+#define RETRY_MAX_MS 10000
+#define CONNECT_TIMEOUT_S 5
+#define KEEP_ALIVE_S 10
+/* Unacknowledged messages at once; the rest wait in the queue. */
+#define MAX_IN_FLIGHT 64
+
+enum
+{
+  PROP_0,
+  PROP_HOST,
+  PROP_PORT,
+  PROP_TOPIC,
+  PROP_QOS,
+  PROP_CLIENT_ID,
+  PROP_USERNAME,
+  PROP_PASSWORD,
+  PROP_TLS_CA_FILE,
+  PROP_MAX_QUEUED,
+  PROP_FLUSH_TIMEOUT_MS,
+  PROP_CONNECT_ASYNC,
+};
+
+/* What Paho's callbacks and render() tell the connection thread, in one
+ * GAsyncQueue so that their order holds: a kind, plus a message id. */
+typedef enum
+{
+  EVENT_WAKE = 1,
+  EVENT_ACK,
+  EVENT_CONNECTED,
+  EVENT_CONNECT_FAILED,
+  EVENT_LOST,
+  EVENT_STOP,
+} EventKind;
+
+#define EVENT_BITS 3
+#define EVENT_NEW(kind, token)                                                 \
+  GSIZE_TO_POINTER (((gsize)(guint)(token) << EVENT_BITS) | (kind))
+#define EVENT_KIND(ev) ((EventKind)(GPOINTER_TO_SIZE (ev) & 7))
+#define EVENT_TOKEN(ev) ((gint)(GPOINTER_TO_SIZE (ev) >> EVENT_BITS))
+
+typedef enum
+{
+  CONNECT_TRYING,
+  CONNECT_DONE,
+  CONNECT_FAILED,
+} ConnectState;
+
+struct _GstSfMqttSink
+{
+  GstBaseSink parent;
+
+  /* properties, under the object lock */
+  gchar *host;
+  gint port;
+  gchar *topic;
+  gint qos;
+  gchar *client_id;
+  gchar *username;
+  gchar *password;
+  gchar *tls_ca_file;
+  guint max_queued;
+  guint flush_timeout_ms;
+  gboolean connect_async;
+
+  /* between start() and stop(): the settings in use */
+  gchar *uri;
+  gchar *cur_topic;
+  gchar *cur_client_id;
+  gchar *cur_username;
+  gchar *cur_password;
+  gchar *cur_ca_file;
+  gint cur_qos;
+  guint cur_flush_timeout_ms;
+  gboolean cur_connect_async;
+  GstSfJsonFormat format;
+  MQTTAsync client;
+  GstSfMqttQueue *queue;
+  GAsyncQueue *events;
+  GThread *thread;
+  gboolean send_refused; /* connection thread only */
+  /* drop warnings, from the streaming thread only */
+  guint64 dropped, dropped_reported;
+  gint64 last_drop_warning;
+
+  /* the first connection's outcome, for start(), under lock */
+  GMutex lock;
+  GCond cond;
+  ConnectState connect_state;
+  gint connect_code;
+  gchar *connect_error;
+};
+
+#define gst_sf_mqtt_sink_parent_class parent_class
+G_DEFINE_TYPE_WITH_CODE (GstSfMqttSink, gst_sf_mqtt_sink, GST_TYPE_BASE_SINK,
+    GST_DEBUG_CATEGORY_INIT (
+        gst_sf_mqtt_sink_debug, "sfmqttsink", 0, "Streamformer MQTT sink"));
+GST_ELEMENT_REGISTER_DEFINE (
+    sfmqttsink, "sfmqttsink", GST_RANK_NONE, GST_TYPE_SF_MQTT_SINK);
+
+static void gst_sf_mqtt_sink_finalize (GObject *object);
+static void gst_sf_mqtt_sink_set_property (
+    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec);
+static void gst_sf_mqtt_sink_get_property (
+    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec);
+static gboolean gst_sf_mqtt_sink_start (GstBaseSink *sink);
+static gboolean gst_sf_mqtt_sink_stop (GstBaseSink *sink);
+static gboolean gst_sf_mqtt_sink_unlock (GstBaseSink *sink);
+static gboolean gst_sf_mqtt_sink_unlock_stop (GstBaseSink *sink);
+static gboolean gst_sf_mqtt_sink_set_caps (GstBaseSink *sink, GstCaps *caps);
+static gboolean gst_sf_mqtt_sink_event (GstBaseSink *sink, GstEvent *event);
+static GstFlowReturn gst_sf_mqtt_sink_render (
+    GstBaseSink *sink, GstBuffer *buffer);
+
+static void
+gst_sf_mqtt_sink_class_init (GstSfMqttSinkClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseSinkClass *sink_class = GST_BASE_SINK_CLASS (klass);
+  const GParamFlags flags =
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY;
+
+  gobject_class->finalize = gst_sf_mqtt_sink_finalize;
+  gobject_class->set_property = gst_sf_mqtt_sink_set_property;
+  gobject_class->get_property = gst_sf_mqtt_sink_get_property;
+
+  g_object_class_install_property (gobject_class, PROP_HOST,
+      g_param_spec_string ("host", "Host", "Host name or address of the broker",
+          DEFAULT_HOST, flags));
+  g_object_class_install_property (gobject_class, PROP_PORT,
+      g_param_spec_int ("port", "Port", "TCP port of the broker", 1, 65535,
+          DEFAULT_PORT, flags));
+  g_object_class_install_property (gobject_class, PROP_TOPIC,
+      g_param_spec_string ("topic", "Topic",
+          "Topic to publish on (NULL = \"streamformer/<element name>\")",
+          DEFAULT_TOPIC, flags));
+  /* Replaces GstBaseSink's boolean "qos" (QoS events upstream), which means
+   * nothing for a sink that does not sync to the clock. */
+  g_object_class_install_property (gobject_class, PROP_QOS,
+      g_param_spec_int ("qos", "MQTT QoS",
+          "MQTT quality of service of each message: 0 (at most once), 1 (at "
+          "least once) or 2 (exactly once); checked at start",
+          G_MININT, G_MAXINT, DEFAULT_QOS, flags));
+  g_object_class_install_property (gobject_class, PROP_CLIENT_ID,
+      g_param_spec_string ("client-id", "Client id",
+          "MQTT client identifier (NULL = \"streamformer-<element name>-<pid>-"
+          "<random>\")",
+          DEFAULT_CLIENT_ID, flags));
+  g_object_class_install_property (gobject_class, PROP_USERNAME,
+      g_param_spec_string ("username", "User name",
+          "User name to connect with (NULL = none)", DEFAULT_USERNAME, flags));
+  g_object_class_install_property (gobject_class, PROP_PASSWORD,
+      g_param_spec_string ("password", "Password",
+          "Password to connect with (NULL = none); write-only",
+          DEFAULT_PASSWORD,
+          G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_TLS_CA_FILE,
+      g_param_spec_string ("tls-ca-file", "TLS CA file",
+          "PEM file of the certificate authorities that sign the broker's "
+          "certificate; setting it connects with TLS (ssl://) (NULL = plain "
+          "TCP)",
+          DEFAULT_TLS_CA_FILE, flags));
+  g_object_class_install_property (gobject_class, PROP_MAX_QUEUED,
+      g_param_spec_uint ("max-queued", "Max queued",
+          "Results kept until the broker acknowledges them (while "
+          "disconnected, too); when full the oldest are dropped with a "
+          "warning",
+          1, G_MAXUINT, DEFAULT_MAX_QUEUED, flags));
+  g_object_class_install_property (gobject_class, PROP_FLUSH_TIMEOUT_MS,
+      g_param_spec_uint ("flush-timeout-ms", "Flush timeout",
+          "How long EOS waits for the broker to acknowledge the queued "
+          "results before it warns how many are left and finishes, in ms",
+          0, G_MAXUINT, DEFAULT_FLUSH_TIMEOUT_MS, flags));
+  g_object_class_install_property (gobject_class, PROP_CONNECT_ASYNC,
+      g_param_spec_boolean ("connect-async", "Connect asynchronously",
+          "FALSE: a broker that cannot be reached at start is an error. "
+          "TRUE: it is a warning; results are queued and the connection is "
+          "retried in the background",
+          DEFAULT_CONNECT_ASYNC, flags));
+
+  gst_element_class_set_static_metadata (element_class,
+      "Streamformer MQTT sink", "Sink/Network",
+      "Publishes each result (labels and scores), tensor or text as one JSON "
+      "object per MQTT message, queued until the broker acknowledges it",
+      "Streamformer contributors");
+  gst_sf_element_class_set_example (element_class,
+      "gst-launch-1.0 filesrc location=messages.txt ! sftextencoder "
+      "model=distilbert/distilbert-base-uncased-finetuned-sst-2-english ! "
+      "sfclassifier top-k=2 ! sfmqttsink host=broker.local "
+      "topic=reviews/labels qos=1");
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+
+  sink_class->start = GST_DEBUG_FUNCPTR (gst_sf_mqtt_sink_start);
+  sink_class->stop = GST_DEBUG_FUNCPTR (gst_sf_mqtt_sink_stop);
+  sink_class->unlock = GST_DEBUG_FUNCPTR (gst_sf_mqtt_sink_unlock);
+  sink_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_sf_mqtt_sink_unlock_stop);
+  sink_class->set_caps = GST_DEBUG_FUNCPTR (gst_sf_mqtt_sink_set_caps);
+  sink_class->event = GST_DEBUG_FUNCPTR (gst_sf_mqtt_sink_event);
+  sink_class->render = GST_DEBUG_FUNCPTR (gst_sf_mqtt_sink_render);
+}
+
+static void
+gst_sf_mqtt_sink_init (GstSfMqttSink *self)
+{
+  self->host = g_strdup (DEFAULT_HOST);
+  self->port = DEFAULT_PORT;
+  self->topic = g_strdup (DEFAULT_TOPIC);
+  self->qos = DEFAULT_QOS;
+  self->client_id = g_strdup (DEFAULT_CLIENT_ID);
+  self->username = g_strdup (DEFAULT_USERNAME);
+  self->password = g_strdup (DEFAULT_PASSWORD);
+  self->tls_ca_file = g_strdup (DEFAULT_TLS_CA_FILE);
+  self->max_queued = DEFAULT_MAX_QUEUED;
+  self->flush_timeout_ms = DEFAULT_FLUSH_TIMEOUT_MS;
+  self->connect_async = DEFAULT_CONNECT_ASYNC;
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  /* A network writer: results are published as fast as they come. */
+  gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
+}
+
+static void
+clear_settings (GstSfMqttSink *self)
+{
+  g_clear_pointer (&self->uri, g_free);
+  g_clear_pointer (&self->cur_topic, g_free);
+  g_clear_pointer (&self->cur_client_id, g_free);
+  g_clear_pointer (&self->cur_username, g_free);
+  g_clear_pointer (&self->cur_password, g_free);
+  g_clear_pointer (&self->cur_ca_file, g_free);
+  g_clear_pointer (&self->connect_error, g_free);
+}
+
+static void
+gst_sf_mqtt_sink_finalize (GObject *object)
+{
+  GstSfMqttSink *self = GST_SF_MQTT_SINK (object);
+
+  g_free (self->host);
+  g_free (self->topic);
+  g_free (self->client_id);
+  g_free (self->username);
+  g_free (self->password);
+  g_free (self->tls_ca_file);
+  clear_settings (self);
+  g_cond_clear (&self->cond);
+  g_mutex_clear (&self->lock);
+
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_sf_mqtt_sink_set_property (
+    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  GstSfMqttSink *self = GST_SF_MQTT_SINK (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_HOST:
+      g_free (self->host);
+      self->host = g_value_dup_string (value);
+      break;
+    case PROP_PORT: self->port = g_value_get_int (value); break;
+    case PROP_TOPIC:
+      g_free (self->topic);
+      self->topic = g_value_dup_string (value);
+      break;
+    case PROP_QOS: self->qos = g_value_get_int (value); break;
+    case PROP_CLIENT_ID:
+      g_free (self->client_id);
+      self->client_id = g_value_dup_string (value);
+      break;
+    case PROP_USERNAME:
+      g_free (self->username);
+      self->username = g_value_dup_string (value);
+      break;
+    case PROP_PASSWORD:
+      g_free (self->password);
+      self->password = g_value_dup_string (value);
+      break;
+    case PROP_TLS_CA_FILE:
+      g_free (self->tls_ca_file);
+      self->tls_ca_file = g_value_dup_string (value);
+      break;
+    case PROP_MAX_QUEUED: self->max_queued = g_value_get_uint (value); break;
+    case PROP_FLUSH_TIMEOUT_MS:
+      self->flush_timeout_ms = g_value_get_uint (value);
+      break;
+    case PROP_CONNECT_ASYNC:
+      self->connect_async = g_value_get_boolean (value);
+      break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_sf_mqtt_sink_get_property (
+    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GstSfMqttSink *self = GST_SF_MQTT_SINK (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_HOST: g_value_set_string (value, self->host); break;
+    case PROP_PORT: g_value_set_int (value, self->port); break;
+    case PROP_TOPIC: g_value_set_string (value, self->topic); break;
+    case PROP_QOS: g_value_set_int (value, self->qos); break;
+    case PROP_CLIENT_ID: g_value_set_string (value, self->client_id); break;
+    case PROP_USERNAME: g_value_set_string (value, self->username); break;
+    case PROP_TLS_CA_FILE: g_value_set_string (value, self->tls_ca_file); break;
+    case PROP_MAX_QUEUED: g_value_set_uint (value, self->max_queued); break;
+    case PROP_FLUSH_TIMEOUT_MS:
+      g_value_set_uint (value, self->flush_timeout_ms);
+      break;
+    case PROP_CONNECT_ASYNC:
+      g_value_set_boolean (value, self->connect_async);
+      break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* Paho's callbacks run on its own threads: they only queue an event. */
+
+static void
+on_connected (void *context, MQTTAsync_successData *response)
+{
+  GstSfMqttSink *self = context;
+
+  g_async_queue_push (self->events, EVENT_NEW (EVENT_CONNECTED, 0));
+}
+
+static void
+on_connect_failed (void *context, MQTTAsync_failureData *response)
+{
+  GstSfMqttSink *self = context;
+
+  g_mutex_lock (&self->lock);
+  g_free (self->connect_error);
+  self->connect_code = response ? response->code : MQTTASYNC_FAILURE;
+  self->connect_error = g_strdup_printf ("code %d: %s", self->connect_code,
+      response && response->message ? response->message
+                                    : MQTTAsync_strerror (self->connect_code));
+  g_mutex_unlock (&self->lock);
+  g_async_queue_push (self->events, EVENT_NEW (EVENT_CONNECT_FAILED, 0));
+}
+
+static void
+on_connection_lost (void *context, char *cause)
+{
+  GstSfMqttSink *self = context;
+
+  g_async_queue_push (self->events, EVENT_NEW (EVENT_LOST, 0));
+}
+
+static int
+on_message_arrived (
+    void *context, char *topic, int topic_len, MQTTAsync_message *message)
+{
+  /* The sink subscribes to nothing. */
+  MQTTAsync_freeMessage (&message);
+  MQTTAsync_free (topic);
+  return 1;
+}
+
+static void
+on_delivery_complete (void *context, MQTTAsync_token token)
+{
+  GstSfMqttSink *self = context;
+
+  g_async_queue_push (self->events, EVENT_NEW (EVENT_ACK, token));
+}
+
+/* The connection thread: connects, reconnects with back-off, sends the
+ * queue in order and forgets what the broker acknowledges. It alone calls
+ * the client between start() and stop(). */
+
+static gboolean
+start_connect (GstSfMqttSink *self)
+{
+  MQTTAsync_connectOptions opts = MQTTAsync_connectOptions_initializer;
+  MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+  int rc;
+
+  /* Without a version Paho retries with MQTT 3.1 after a failure, and
+   * reports that failure twice. */
+  opts.MQTTVersion = MQTTVERSION_3_1_1;
+  opts.keepAliveInterval = KEEP_ALIVE_S;
+  opts.cleansession = 1;
+  opts.connectTimeout = CONNECT_TIMEOUT_S;
+  opts.username = self->cur_username;
+  opts.password = self->cur_password;
+  opts.onSuccess = on_connected;
+  opts.onFailure = on_connect_failed;
+  opts.context = self;
+  if (self->cur_ca_file != NULL) {
+    ssl.trustStore = self->cur_ca_file;
+    ssl.enableServerCertAuth = 1;
+    ssl.verify = 1;
+    opts.ssl = &ssl;
+  }
+  rc = MQTTAsync_connect (self->client, &opts);
+  if (rc != MQTTASYNC_SUCCESS) {
+    g_mutex_lock (&self->lock);
+    g_free (self->connect_error);
+    self->connect_code = rc;
+    self->connect_error =
+        g_strdup_printf ("code %d: %s", rc, MQTTAsync_strerror (rc));
+    g_mutex_unlock (&self->lock);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* QoS 0: the oldest message sent was written to the socket (or failed,
+ * which at most once allows). They complete in sending order. */
+static void
+on_written (void *context, MQTTAsync_successData *response)
+{
+  GstSfMqttSink *self = context;
+
+  g_async_queue_push (self->events, EVENT_NEW (EVENT_ACK, 0));
+}
+
+static void
+on_write_failed (void *context, MQTTAsync_failureData *response)
+{
+  GstSfMqttSink *self = context;
+
+  g_async_queue_push (self->events, EVENT_NEW (EVENT_ACK, 0));
+}
+
+static gboolean
+send_one (const gchar *payload, gsize len, gint *token, gpointer user_data)
+{
+  GstSfMqttSink *self = user_data;
+  MQTTAsync_message msg = MQTTAsync_message_initializer;
+  MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+  int rc;
+
+  msg.payload = (void *)payload;
+  msg.payloadlen = (int)len;
+  msg.qos = self->cur_qos;
+  if (self->cur_qos == 0) {
+    opts.onSuccess = on_written;
+    opts.onFailure = on_write_failed;
+    opts.context = self;
+  }
+  rc = MQTTAsync_sendMessage (self->client, self->cur_topic, &msg, &opts);
+  self->send_refused = rc != MQTTASYNC_SUCCESS;
+  if (rc != MQTTASYNC_SUCCESS) {
+    GST_DEBUG_OBJECT (self, "send refused: %s", MQTTAsync_strerror (rc));
+    return FALSE;
+  }
+  *token = self->cur_qos > 0 ? opts.token : 0;
+  return TRUE;
+}
+
+static void
+set_connect_state (GstSfMqttSink *self, ConnectState state)
+{
+  g_mutex_lock (&self->lock);
+  if (self->connect_state == CONNECT_TRYING) {
+    self->connect_state = state;
+    g_cond_broadcast (&self->cond);
+  }
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+warn_unreachable (GstSfMqttSink *self)
+{
+  gchar *reason;
+
+  g_mutex_lock (&self->lock);
+  reason = g_strdup (self->connect_error);
+  g_mutex_unlock (&self->lock);
+  GST_ELEMENT_WARNING (self, RESOURCE, OPEN_WRITE,
+      ("Could not connect to the MQTT broker at %s (properties host and "
+       "port); results are queued and the connection is retried in the "
+       "background (connect-async).",
+          self->uri),
+      ("%s", reason));
+  g_free (reason);
+}
+
+static gpointer
+connection_thread (gpointer data)
+{
+  GstSfMqttSink *self = data;
+  gboolean connected = FALSE, connecting = FALSE, warned = FALSE;
+  gint64 retry_ms = RETRY_MIN_MS, next_attempt = 0, wait_us;
+  gpointer event;
+
+  for (;;) {
+    gint64 now = g_get_monotonic_time ();
+
+    if (!connected && !connecting && now >= next_attempt) {
+      GST_DEBUG_OBJECT (self, "connecting to %s", self->uri);
+      connecting = TRUE;
+      if (!start_connect (self))
+        g_async_queue_push (self->events, EVENT_NEW (EVENT_CONNECT_FAILED, 0));
+    }
+    if (connected
+        && gst_sf_mqtt_queue_send_next (
+            self->queue, MAX_IN_FLIGHT, send_one, self)) {
+      /* Take the next one, unless an event waits. */
+      event = g_async_queue_try_pop (self->events);
+      if (event == NULL)
+        continue;
+    } else {
+      if (connected && self->send_refused)
+        /* Refused (too many in flight, or the socket just closed). */
+        wait_us = RETRY_MIN_MS * G_TIME_SPAN_MILLISECOND;
+      else if (connected || connecting)
+        /* An event comes: a new result, an ack, the connection's fate. */
+        wait_us = G_MAXINT64;
+      else
+        wait_us = MAX (next_attempt - now, 0);
+      event = wait_us == G_MAXINT64
+          ? g_async_queue_pop (self->events)
+          : g_async_queue_timeout_pop (self->events, wait_us);
+      if (event == NULL)
+        continue;
+    }
+
+    switch (EVENT_KIND (event)) {
+      case EVENT_STOP: return NULL;
+      case EVENT_WAKE: break;
+      case EVENT_ACK:
+        gst_sf_mqtt_queue_ack (self->queue, EVENT_TOKEN (event));
+        break;
+      case EVENT_CONNECTED:
+        if (!connecting)
+          break;
+        GST_INFO_OBJECT (self, "connected to %s", self->uri);
+        connected = TRUE;
+        connecting = FALSE;
+        self->send_refused = FALSE;
+        retry_ms = RETRY_MIN_MS;
+        set_connect_state (self, CONNECT_DONE);
+        break;
+      case EVENT_CONNECT_FAILED:
+        if (!connecting)
+          break;
+        connecting = FALSE;
+        next_attempt = g_get_monotonic_time () + retry_ms * 1000;
+        GST_DEBUG_OBJECT (self,
+            "connection failed, retrying in %" G_GINT64_FORMAT " ms", retry_ms);
+        retry_ms = MIN (retry_ms * 2, RETRY_MAX_MS);
+        set_connect_state (self, CONNECT_FAILED);
+        if (self->cur_connect_async && !warned) {
+          warn_unreachable (self);
+          warned = TRUE;
+        }
+        break;
+      case EVENT_LOST:
+        if (connected) {
+          guint n = gst_sf_mqtt_queue_requeue (self->queue);
+
+          GST_WARNING_OBJECT (self,
+              "connection to %s lost; %u unacknowledged results will be "
+              "sent again",
+              self->uri, n);
+          connected = FALSE;
+          next_attempt = g_get_monotonic_time () + retry_ms * 1000;
+          retry_ms = MIN (retry_ms * 2, RETRY_MAX_MS);
+        }
+        break;
+    }
+  }
+}
+
+static gchar *
+default_client_id (GstSfMqttSink *self)
+{
+  gchar *name = gst_object_get_name (GST_OBJECT (self));
+  gchar *id = g_strdup_printf (
+      "streamformer-%s-%d-%08x", name, (int)getpid (), g_random_int ());
+
+  g_free (name);
+  return id;
+}
+
+static gboolean
+ca_file_readable (const gchar *path)
+{
+  FILE *f = fopen (path, "r");
+
+  if (f == NULL)
+    return FALSE;
+  fclose (f);
+  return TRUE;
+}
+
+static void
+release_client (GstSfMqttSink *self)
+{
+  if (self->thread != NULL) {
+    g_async_queue_push (self->events, EVENT_NEW (EVENT_STOP, 0));
+    g_thread_join (self->thread);
+    self->thread = NULL;
+  }
+  if (self->client != NULL) {
+    MQTTAsync_disconnectOptions opts = MQTTAsync_disconnectOptions_initializer;
+
+    opts.timeout = 0;
+    MQTTAsync_disconnect (self->client, &opts);
+    /* No callback runs once it returns. */
+    MQTTAsync_destroy (&self->client);
+  }
+  g_clear_pointer (&self->events, g_async_queue_unref);
+  g_clear_pointer (&self->queue, gst_sf_mqtt_queue_free);
+}
+
+static gboolean
+gst_sf_mqtt_sink_start (GstBaseSink *sink)
+{
+  GstSfMqttSink *self = GST_SF_MQTT_SINK (sink);
+  MQTTAsync_createOptions create = MQTTAsync_createOptions_initializer;
+  guint max_queued;
+  gchar *host;
+  gint port, rc;
+  ConnectState state;
+  gint64 end_time;
+
+  clear_settings (self);
+  GST_OBJECT_LOCK (self);
+  host = g_strdup (self->host ? self->host : "");
+  port = self->port;
+  self->cur_topic = g_strdup (self->topic);
+  self->cur_client_id = g_strdup (self->client_id);
+  self->cur_username = g_strdup (self->username);
+  self->cur_password = g_strdup (self->password);
+  self->cur_ca_file = g_strdup (self->tls_ca_file);
+  self->cur_qos = self->qos;
+  max_queued = self->max_queued;
+  self->cur_flush_timeout_ms = self->flush_timeout_ms;
+  self->cur_connect_async = self->connect_async;
+  GST_OBJECT_UNLOCK (self);
+
+  if (self->cur_topic == NULL || *self->cur_topic == '\0') {
+    gchar *name = gst_object_get_name (GST_OBJECT (self));
+
+    g_free (self->cur_topic);
+    self->cur_topic = g_strdup_printf ("streamformer/%s", name);
+    g_free (name);
+  }
+  if (self->cur_client_id == NULL || *self->cur_client_id == '\0') {
+    g_free (self->cur_client_id);
+    self->cur_client_id = default_client_id (self);
+  }
+  if (self->cur_ca_file != NULL && *self->cur_ca_file == '\0')
+    g_clear_pointer (&self->cur_ca_file, g_free);
+  self->uri = g_strdup_printf (
+      "%s://%s:%d", self->cur_ca_file ? "ssl" : "tcp", host, port);
+  g_free (host);
+
+  if (self->cur_qos < 0 || self->cur_qos > 2)
+    goto bad_qos;
+  if (self->cur_ca_file != NULL && !ca_file_readable (self->cur_ca_file))
+    goto bad_ca_file;
+
+  gst_sf_json_format_init (&self->format);
+  self->dropped = self->dropped_reported = 0;
+  self->last_drop_warning = 0;
+  self->connect_state = CONNECT_TRYING;
+
+  /* No persistence: the element's own queue keeps what is unacknowledged. */
+  create.MQTTVersion = MQTTVERSION_3_1_1;
+  rc = MQTTAsync_createWithOptions (&self->client, self->uri,
+      self->cur_client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL, &create);
+  if (rc != MQTTASYNC_SUCCESS)
+    goto create_failed;
+  MQTTAsync_setCallbacks (self->client, self, on_connection_lost,
+      on_message_arrived, on_delivery_complete);
+  self->queue = gst_sf_mqtt_queue_new (max_queued);
+  self->events = g_async_queue_new ();
+  self->thread = g_thread_new ("sfmqttsink", connection_thread, self);
+
+  if (self->cur_connect_async)
+    return TRUE;
+
+  /* Wait for the first attempt; Paho gives up after CONNECT_TIMEOUT_S. */
+  end_time =
+      g_get_monotonic_time () + (CONNECT_TIMEOUT_S + 5) * G_TIME_SPAN_SECOND;
+  g_mutex_lock (&self->lock);
+  while (self->connect_state == CONNECT_TRYING)
+    if (!g_cond_wait_until (&self->cond, &self->lock, end_time))
+      break;
+  state = self->connect_state;
+  g_mutex_unlock (&self->lock);
+  if (state != CONNECT_DONE)
+    goto connect_failed;
+  return TRUE;
+
+bad_qos : {
+  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+      ("Invalid qos %d: the qos property must be 0, 1 or 2.", self->cur_qos),
+      (NULL));
+  clear_settings (self);
+  return FALSE;
+}
+bad_ca_file : {
+  GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+      ("Could not read the TLS CA file \"%s\" (property tls-ca-file).",
+          self->cur_ca_file),
+      GST_ERROR_SYSTEM);
+  clear_settings (self);
+  return FALSE;
+}
+create_failed : {
+  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+      ("Invalid MQTT broker address %s (properties host and port).", self->uri),
+      ("MQTTAsync_create: %s", MQTTAsync_strerror (rc)));
+  self->client = NULL;
+  clear_settings (self);
+  return FALSE;
+}
+connect_failed : {
+  gboolean refused;
+  gchar *reason;
+
+  g_mutex_lock (&self->lock);
+  /* CONNACK return codes 4 and 5: bad user name or password, refused. */
+  refused = self->connect_code == 4 || self->connect_code == 5;
+  reason = g_strdup (self->connect_error ? self->connect_error : "timed out");
+  g_mutex_unlock (&self->lock);
+  if (refused)
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+        ("The MQTT broker at %s refused the connection (properties username "
+         "and password).",
+            self->uri),
+        ("%s", reason));
+  else
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+        ("Could not connect to the MQTT broker at %s (properties host, port "
+         "and tls-ca-file; set connect-async to retry in the background).",
+            self->uri),
+        ("%s", reason));
+  g_free (reason);
+  release_client (self);
+  clear_settings (self);
+  return FALSE;
+}
+}
+
+static gboolean
+gst_sf_mqtt_sink_stop (GstBaseSink *sink)
+{
+  GstSfMqttSink *self = GST_SF_MQTT_SINK (sink);
+
+  if (self->queue != NULL) {
+    guint left = gst_sf_mqtt_queue_length (self->queue);
+
+    if (left > 0)
+      GST_INFO_OBJECT (self, "%u unacknowledged results discarded", left);
+  }
+  release_client (self);
+  clear_settings (self);
+  return TRUE;
+}
+
+static gboolean
+gst_sf_mqtt_sink_unlock (GstBaseSink *sink)
+{
+  GstSfMqttSink *self = GST_SF_MQTT_SINK (sink);
+
+  if (self->queue != NULL)
+    gst_sf_mqtt_queue_set_flushing (self->queue, TRUE);
+  return TRUE;
+}
+
+static gboolean
+gst_sf_mqtt_sink_unlock_stop (GstBaseSink *sink)
+{
+  GstSfMqttSink *self = GST_SF_MQTT_SINK (sink);
+
+  if (self->queue != NULL)
+    gst_sf_mqtt_queue_set_flushing (self->queue, FALSE);
+  return TRUE;
+}
+
+static gboolean
+gst_sf_mqtt_sink_set_caps (GstBaseSink *sink, GstCaps *caps)
+{
+  GstSfMqttSink *self = GST_SF_MQTT_SINK (sink);
+
+  gst_sf_json_format_set_caps (&self->format, caps);
+  GST_DEBUG_OBJECT (
+      self, "mode %d for caps %" GST_PTR_FORMAT, self->format.mode, caps);
+  return TRUE;
+}
+
+/* Warns about the results dropped since the last warning: at once for the
+ * first, then at most once a second, and always when @final. */
+static void
+report_dropped (GstSfMqttSink *self, gboolean final)
+{
+  gint64 now = g_get_monotonic_time ();
+  guint64 n = self->dropped - self->dropped_reported;
+
+  if (n == 0)
+    return;
+  if (!final && self->dropped_reported > 0
+      && now - self->last_drop_warning < G_USEC_PER_SEC)
+    return;
+  GST_ELEMENT_WARNING_WITH_DETAILS (self, RESOURCE, WRITE,
+      ("Dropped the %" G_GUINT64_FORMAT " oldest results (%" G_GUINT64_FORMAT
+       " in all): the queue is full (max-queued) while the MQTT broker at "
+       "%s is away or slow.",
+          n, self->dropped, self->uri),
+      (NULL), ("dropped", G_TYPE_UINT64, self->dropped, NULL));
+  self->dropped_reported = self->dropped;
+  self->last_drop_warning = now;
+}
+
+static gboolean
+gst_sf_mqtt_sink_event (GstBaseSink *sink, GstEvent *event)
+{
+  GstSfMqttSink *self = GST_SF_MQTT_SINK (sink);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS && self->queue != NULL) {
+    gint64 end_time = g_get_monotonic_time ()
+        + (gint64)self->cur_flush_timeout_ms * G_TIME_SPAN_MILLISECOND;
+    guint left = gst_sf_mqtt_queue_wait_empty (self->queue, end_time);
+
+    report_dropped (self, TRUE);
+    if (left > 0)
+      GST_ELEMENT_WARNING_WITH_DETAILS (self, RESOURCE, WRITE,
+          ("%u results were not acknowledged by the MQTT broker at %s within "
+           "flush-timeout-ms (%u ms).",
+              left, self->uri, self->cur_flush_timeout_ms),
+          (NULL), ("unacknowledged", G_TYPE_UINT, left, NULL));
+  }
+  return GST_BASE_SINK_CLASS (parent_class)->event (sink, event);
+}
+
+static GstFlowReturn
+gst_sf_mqtt_sink_render (GstBaseSink *sink, GstBuffer *buffer)
+{
+  GstSfMqttSink *self = GST_SF_MQTT_SINK (sink);
+  GError *error = NULL;
+  gchar *payload;
+  gsize len;
+
+  payload = gst_sf_json_format_buffer (&self->format, buffer, &error);
+  if (payload == NULL)
+    goto bad_buffer;
+  len = strlen (payload);
+  self->dropped += gst_sf_mqtt_queue_push (self->queue, payload, len);
+  g_async_queue_push (self->events, EVENT_NEW (EVENT_WAKE, 0));
+  report_dropped (self, FALSE);
+  return GST_FLOW_OK;
+
+bad_buffer : {
+  GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL), ("%s", error->message));
+  g_error_free (error);
+  return GST_FLOW_ERROR;
+}
+}
