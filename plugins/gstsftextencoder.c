@@ -462,8 +462,8 @@ gst_sf_text_encoder_class_init (GstSfTextEncoderClass *klass)
       "Streamformer text encoder", "Filter/Converter/Text",
       "Tokenises text and runs a Hugging Face text encoder checkpoint "
       "(BERT, DistilBERT, RoBERTa, XLM-RoBERTa, CLIP text) on each line, "
-      "producing logits, "
-      "sentence embeddings or per-token hidden states as other/tensors",
+      "producing logits, sentence embeddings or per-token hidden states as "
+      "other/tensors",
       "Streamformer contributors");
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
