@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Every code point through the tokenizers, against Hugging Face
+ * `tokenizers`: the probe "ab" + c + "cd e" for each code point from U+0000
+ * to U+10FFFF (surrogates excluded), with the WordPiece (BERT normaliser
+ * and pre-tokeniser) and byte-level BPE fixtures. The reference lives in
+ * tests/fixtures/tok-unicode-probe/ (see make-probe.js there): only the
+ * code points whose ids are not the trivial answer (prefix, c alone,
+ * suffix) are listed, as ranges. U+0000 is left out: text reaches the
+ * tokenizer NUL-terminated.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <glib.h>
+
+#include "core/tokenizer/tokenizer-private.h"
+#include "core/tokenizer/tokenizer.h"
+#include "tests/common/test-util.h"
+
+#define MAX_CODE_POINT 0x10FFFF
+
+typedef struct
+{
+  gunichar first, last;
+  GArray *ids; /* gint32 */
+} ProbeRun;
+
+typedef struct
+{
+  gboolean bytelevel; /* trivial rule: byte ids, else vocabulary id or UNK */
+  GArray *prefix, *suffix;
+  GArray *runs; /* ProbeRun, ascending */
+} ProbeReference;
+
+static GArray *
+parse_ids (const char *text)
+{
+  GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  g_auto (GStrv) parts = g_strsplit (text, ",", -1);
+
+  for (guint i = 0; parts[i] && parts[i][0]; i++) {
+    gint32 id = (gint32)g_ascii_strtoll (parts[i], NULL, 10);
+    g_array_append_val (ids, id);
+  }
+  return ids;
+}
+
+static void
+probe_reference_clear (ProbeReference *ref)
+{
+  g_clear_pointer (&ref->prefix, g_array_unref);
+  g_clear_pointer (&ref->suffix, g_array_unref);
+  for (guint i = 0; ref->runs && i < ref->runs->len; i++)
+    g_array_unref (g_array_index (ref->runs, ProbeRun, i).ids);
+  g_clear_pointer (&ref->runs, g_array_unref);
+}
+
+static void
+probe_reference_load (const char *name, ProbeReference *ref)
+{
+  g_autofree char *dir = sf_test_fixture ("tok-unicode-probe");
+  g_autofree char *file = g_strconcat (name, ".txt", NULL);
+  g_autofree char *path = g_build_filename (dir, file, NULL);
+  g_autofree char *text = NULL;
+  g_auto (GStrv) lines = NULL;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  memset (ref, 0, sizeof (*ref));
+  ref->runs = g_array_new (FALSE, FALSE, sizeof (ProbeRun));
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++) {
+    g_auto (GStrv) f = g_strsplit (lines[i], " ", 3);
+    guint n = g_strv_length (f);
+
+    if (n == 0 || lines[i][0] == '#')
+      continue;
+    if (n == 2 && strcmp (f[0], "trivial") == 0) {
+      ref->bytelevel = strcmp (f[1], "bytelevel") == 0;
+    } else if (n == 2 && strcmp (f[0], "prefix") == 0) {
+      ref->prefix = parse_ids (f[1]);
+    } else if (n == 2 && strcmp (f[0], "suffix") == 0) {
+      ref->suffix = parse_ids (f[1]);
+    } else {
+      ProbeRun run;
+      g_assert_cmpuint (n, ==, 3);
+      run.first = (gunichar)g_ascii_strtoull (f[0], NULL, 16);
+      run.last = (gunichar)g_ascii_strtoull (f[1], NULL, 16);
+      run.ids = parse_ids (f[2]);
+      g_assert_cmpuint (run.first, <=, run.last);
+      g_array_append_val (ref->runs, run);
+    }
+  }
+  g_assert_nonnull (ref->prefix);
+  g_assert_nonnull (ref->suffix);
+}
+
+/* The reference ids of @c: its run's, or prefix + c alone + suffix. */
+static void
+expected_ids (const ProbeReference *ref, SfTokenizer *tok, gunichar c,
+    guint *run_at, GArray *out)
+{
+  g_array_set_size (out, 0);
+  while (*run_at < ref->runs->len
+      && g_array_index (ref->runs, ProbeRun, *run_at).last < c)
+    (*run_at)++;
+  if (*run_at < ref->runs->len) {
+    const ProbeRun *run = &g_array_index (ref->runs, ProbeRun, *run_at);
+    if (run->first <= c) {
+      g_array_append_vals (out, run->ids->data, run->ids->len);
+      return;
+    }
+  }
+  g_array_append_vals (out, ref->prefix->data, ref->prefix->len);
+  if (ref->bytelevel) {
+    char utf8[6];
+    gint n = g_unichar_to_utf8 (c, utf8);
+    for (gint i = 0; i < n; i++) {
+      char ch[6] = { 0 };
+      gint32 id;
+      g_unichar_to_utf8 (sf_byte_level_char ((guint8)utf8[i]), ch);
+      id = sf_tokenizer_token_to_id (tok, ch);
+      g_array_append_val (out, id);
+    }
+  } else {
+    char ch[7] = { 0 };
+    gint32 id;
+    g_unichar_to_utf8 (c, ch);
+    id = sf_tokenizer_token_to_id (tok, ch);
+    if (id < 0)
+      id = sf_tokenizer_token_to_id (tok, "[UNK]");
+    g_array_append_val (out, id);
+  }
+  g_array_append_vals (out, ref->suffix->data, ref->suffix->len);
+}
+
+static char *
+ids_string (const gint32 *ids, guint n)
+{
+  GString *s = g_string_new (NULL);
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (s, "%s%d", i ? "," : "", ids[i]);
+  return g_string_free (s, FALSE);
+}
+
+static void
+test_probe (gconstpointer data)
+{
+  const char *name = data;
+  g_autofree char *dir = sf_test_fixture (name);
+  g_autofree char *path = g_build_filename (dir, "tokenizer.json", NULL);
+  g_autoptr (GError) error = NULL;
+  SfTokenizer *tok = sf_tokenizer_load_json (path, &error);
+  g_autoptr (GArray) want = g_array_new (FALSE, FALSE, sizeof (gint32));
+  SfEncodeOptions opts = SF_ENCODE_OPTIONS_DEFAULT;
+  ProbeReference ref;
+  guint run_at = 0, differ = 0;
+
+  g_assert_no_error (error);
+  probe_reference_load (name, &ref);
+  /* from U+0001: the C API takes NUL-terminated text */
+  for (gunichar c = 1; c <= MAX_CODE_POINT; c++) {
+    char text[16] = "ab";
+    gint n;
+    SfEncoding *enc;
+
+    if (c >= 0xD800 && c <= 0xDFFF)
+      continue;
+    n = g_unichar_to_utf8 (c, text + 2);
+    memcpy (text + 2 + n, "cd e", 5);
+    expected_ids (&ref, tok, c, &run_at, want);
+    enc = sf_tokenizer_encode (tok, text, NULL, &opts, &error);
+    g_assert_no_error (error);
+    if (enc->n != want->len
+        || memcmp (enc->ids, want->data, want->len * sizeof (gint32)) != 0) {
+      if (differ++ < 20) {
+        g_autofree char *got = ids_string (enc->ids, enc->n);
+        g_autofree char *exp =
+            ids_string ((const gint32 *)want->data, want->len);
+        g_test_message ("U+%04X: ids %s, reference %s", c, got, exp);
+      }
+    }
+    sf_encoding_free (enc);
+  }
+  g_test_message ("%s: %u code points differ from the reference", name, differ);
+  g_assert_cmpuint (differ, ==, 0);
+  probe_reference_clear (&ref);
+  sf_tokenizer_free (tok);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_data_func (
+      "/core/tokenizer/unicode/wordpiece", "tok-wordpiece-uncased", test_probe);
+  g_test_add_data_func (
+      "/core/tokenizer/unicode/bytelevel", "tok-bytelevel-bpe", test_probe);
+  return g_test_run ();
+}
