@@ -6,11 +6,14 @@
  * tests/fixtures/tok-unicode-probe/ (see make-probe.js there): only the
  * code points whose ids are not the trivial answer (prefix, c alone,
  * suffix) are listed, as ranges. U+0000 is left out: text reaches the
- * tokenizer NUL-terminated.
+ * tokenizer NUL-terminated. As those byte-level ids barely depend on the
+ * GPT-2 pattern's split, the run each code point joins in that split is
+ * compared as well (bytelevel-split.txt).
  */
 #include <stdlib.h>
 #include <string.h>
 #include <glib.h>
+#include <cjson/cJSON.h>
 
 #include "core/tokenizer/tokenizer-private.h"
 #include "core/tokenizer/tokenizer.h"
@@ -186,6 +189,103 @@ test_probe (gconstpointer data)
   sf_tokenizer_free (tok);
 }
 
+/* How many words the pre-tokenizer makes of @chars. */
+static guint
+count_words (SfPreTokenizer *pre, SfNormalized *text, const gunichar *chars,
+    guint n, GArray *in, GArray *out)
+{
+  g_autoptr (GError) error = NULL;
+  SfSpan all = { 0, n };
+
+  sf_normalized_set (text, chars, n, 0);
+  g_array_set_size (in, 0);
+  g_array_set_size (out, 0);
+  g_array_append_val (in, all);
+  g_assert_true (pre->klass->split (pre, text, in, out, &error));
+  g_assert_no_error (error);
+  return out->len;
+}
+
+/* The run of the GPT-2 pattern @c joins: L, N, O or S (as the reference
+ * names them). */
+static char
+split_class (SfPreTokenizer *pre, SfNormalized *text, gunichar c, GArray *in,
+    GArray *out)
+{
+  const gunichar letter[2] = { 'a', c }, digit[2] = { '1', c },
+                 other[2] = { '!', c };
+
+  if (count_words (pre, text, letter, 2, in, out) == 1)
+    return 'L';
+  if (count_words (pre, text, digit, 2, in, out) == 1)
+    return 'N';
+  if (count_words (pre, text, other, 2, in, out) == 1)
+    return 'O';
+  return 'S';
+}
+
+static void
+test_split_classes (void)
+{
+  g_autofree char *dir = sf_test_fixture ("tok-bytelevel-bpe");
+  g_autofree char *path = g_build_filename (dir, "tokenizer.json", NULL);
+  g_autofree char *probe = sf_test_fixture ("tok-unicode-probe");
+  g_autofree char *ref_path =
+      g_build_filename (probe, "bytelevel-split.txt", NULL);
+  g_autofree char *json = NULL, *ref_text = NULL;
+  g_autoptr (GArray) in = g_array_new (FALSE, FALSE, sizeof (SfSpan));
+  g_autoptr (GArray) out = g_array_new (FALSE, FALSE, sizeof (SfSpan));
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) lines = NULL;
+  SfTokLoadContext ctx = { path };
+  SfPreTokenizer *pre;
+  SfNormalized text;
+  cJSON *root;
+  char *want = g_malloc (MAX_CODE_POINT + 1);
+  guint differ = 0;
+
+  g_assert_true (g_file_get_contents (path, &json, NULL, NULL));
+  g_assert_true (g_file_get_contents (ref_path, &ref_text, NULL, NULL));
+  root = cJSON_Parse (json);
+  pre = sf_pre_tokenizer_new_from_json (
+      cJSON_GetObjectItem (root, "pre_tokenizer"), "pre_tokenizer", &ctx,
+      &error);
+  g_assert_no_error (error);
+
+  memset (want, 'O', MAX_CODE_POINT + 1);
+  lines = g_strsplit (ref_text, "\n", -1);
+  for (guint i = 0; lines[i]; i++) {
+    g_auto (GStrv) f = g_strsplit (lines[i], " ", 3);
+    gunichar first, last;
+
+    if (lines[i][0] == '#' || lines[i][0] == '\0')
+      continue;
+    g_assert_cmpuint (g_strv_length (f), ==, 3);
+    first = (gunichar)g_ascii_strtoull (f[0], NULL, 16);
+    last = (gunichar)g_ascii_strtoull (f[1], NULL, 16);
+    g_assert_cmpuint (last, <=, MAX_CODE_POINT);
+    memset (want + first, f[2][0], last - first + 1);
+  }
+
+  sf_normalized_init (&text);
+  for (gunichar c = 1; c <= MAX_CODE_POINT; c++) {
+    char got;
+
+    if (c >= 0xD800 && c <= 0xDFFF)
+      continue;
+    got = split_class (pre, &text, c, in, out);
+    if (got != want[c] && differ++ < 20)
+      g_test_message ("U+%04X: run %c, reference %c", c, got, want[c]);
+  }
+  g_test_message (
+      "%u code points split differently from the reference", differ);
+  g_assert_cmpuint (differ, ==, 0);
+  sf_normalized_clear (&text);
+  sf_pre_tokenizer_free (pre);
+  cJSON_Delete (root);
+  g_free (want);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -194,5 +294,7 @@ main (int argc, char **argv)
       "/core/tokenizer/unicode/wordpiece", "tok-wordpiece-uncased", test_probe);
   g_test_add_data_func (
       "/core/tokenizer/unicode/bytelevel", "tok-bytelevel-bpe", test_probe);
+  g_test_add_func (
+      "/core/tokenizer/unicode/bytelevel-split", test_split_classes);
   return g_test_run ();
 }
