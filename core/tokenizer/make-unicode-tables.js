@@ -22,6 +22,8 @@ const lower = bert({ lowercase: true });
 const bertPre = tk.bertPreTokenizer();
 const byteLevel = tk.byteLevelPreTokenizer(false, true);
 const pieces = (pre, s) => pre.preTokenizeString(s).length;
+const nfd = tk.nfdNormalizer();
+const nfkd = tk.nfkdNormalizer();
 
 // Each class: a name, what the code uses it for, and the test.
 const classes = [
@@ -34,6 +36,10 @@ const classes = [
         && clean.normalizeString('a' + c + 'b') !== 'a b'],
   ['nonspacing_mark', 'BertNormalizer strip_accents drops these after NFD',
     (c) => strip.normalizeString(c) === ''],
+  ['canonical_decomposable', 'NFD and NFC decompose these',
+    (c) => nfd.normalizeString(c) !== c],
+  ['compat_decomposable', 'NFKD and NFKC decompose these',
+    (c) => nfkd.normalizeString(c) !== c],
   ['letter', 'regex \\p{L} (ByteLevel\'s pattern)',
     (c) => pieces(byteLevel, 'a' + c) === 1],
   ['number', 'regex \\p{N} (ByteLevel\'s pattern)',

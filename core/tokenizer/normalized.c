@@ -162,7 +162,13 @@ push_decomposed (
   gunichar buf[G_UNICHAR_MAX_DECOMPOSITION_LENGTH];
   gsize n;
 
-  if (c < (compat ? 0xa0 : 0xc0)) {
+  /* what `tokenizers` leaves whole stays whole, whatever GLib knows */
+  if (c < (compat ? 0xa0 : 0xc0)
+      || !(compat
+              ? sf_unicode_ranges_contain (sf_unicode_compat_decomposable,
+                  sf_unicode_compat_decomposable_len, c)
+              : sf_unicode_ranges_contain (sf_unicode_canonical_decomposable,
+                  sf_unicode_canonical_decomposable_len, c))) {
     n = 1;
     buf[0] = c;
   } else {

@@ -286,6 +286,39 @@ test_split_classes (void)
   g_free (want);
 }
 
+/* Code points GLib decomposes and `tokenizers` 0.23.2 leaves whole (its
+ * normalisation tables predate them), and one both decompose. */
+static void
+test_decomposition (void)
+{
+  static const struct
+  {
+    SfNormForm form;
+    gunichar c;
+    gunichar want[2]; /* 0-terminated */
+  } cases[] = {
+    { SF_NORM_FORM_NFD, 0x11938, { 0x11938, 0 } },
+    { SF_NORM_FORM_NFKD, 0x32FF, { 0x32FF, 0 } },
+    { SF_NORM_FORM_NFKC, 0xA7F2, { 0xA7F2, 0 } },
+    { SF_NORM_FORM_NFD, 0xC0, { 0x41, 0x300 } },
+  };
+  SfNormalized text, scratch;
+
+  sf_normalized_init (&text);
+  sf_normalized_init (&scratch);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    guint n = cases[i].want[1] ? 2 : 1;
+
+    sf_normalized_set (&text, &cases[i].c, 1, 0);
+    sf_normalized_apply_form (&text, &scratch, cases[i].form);
+    g_assert_cmpuint (text.len, ==, n);
+    for (guint k = 0; k < n; k++)
+      g_assert_cmphex (text.chars[k], ==, cases[i].want[k]);
+  }
+  sf_normalized_clear (&text);
+  sf_normalized_clear (&scratch);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -296,5 +329,6 @@ main (int argc, char **argv)
       "/core/tokenizer/unicode/bytelevel", "tok-bytelevel-bpe", test_probe);
   g_test_add_func (
       "/core/tokenizer/unicode/bytelevel-split", test_split_classes);
+  g_test_add_func ("/core/tokenizer/unicode/decomposition", test_decomposition);
   return g_test_run ();
 }
