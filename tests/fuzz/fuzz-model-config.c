@@ -16,7 +16,7 @@
 
 static const char *const fixtures[] = { "bert-tiny-cls", "distilbert-tiny-cls",
   "vit-tiny-cls", "segformer-tiny-seg", "clip-tiny", "whisper-tiny-asr",
-  "wav2vec2-tiny-ctc", "ast-tiny-cls" };
+  "wav2vec2-tiny-ctc", "ast-tiny-cls", "roberta-tiny-cls" };
 
 /* The fixture's files except config.json (and the reference outputs),
  * linked into a folder of our own once per process. */
