@@ -1,16 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Every code point through the tokenizers, against Hugging Face
- * `tokenizers`: the probe "ab" + c + "cd e" for each code point from U+0000
- * to U+10FFFF (surrogates excluded), with the WordPiece (BERT normaliser
- * and pre-tokeniser) and byte-level BPE fixtures. The reference lives in
+ * `tokenizers`: the probe "ab" + c + "cd e" for each code point from U+0001
+ * to U+10FFFF (surrogates excluded; U+0000 too, as text reaches the
+ * tokenizer NUL-terminated), with the WordPiece (BERT normaliser and
+ * pre-tokeniser) and byte-level BPE fixtures. The reference lives in
  * tests/fixtures/tok-unicode-probe/ (see make-probe.js there): only the
  * code points whose ids are not the trivial answer (prefix, c alone,
- * suffix) are listed, as ranges. U+0000 is left out: text reaches the
- * tokenizer NUL-terminated. As those byte-level ids barely depend on the
+ * suffix) are listed, as ranges. As those byte-level ids barely depend on the
  * GPT-2 pattern's split, the run each code point joins in that split is
  * compared as well (bytelevel-split.txt).
  */
-#include <stdlib.h>
 #include <string.h>
 #include <glib.h>
 #include <cjson/cJSON.h>
