@@ -21,6 +21,8 @@ const strip = bert({ stripAccents: true });
 const lower = bert({ lowercase: true });
 const bertPre = tk.bertPreTokenizer();
 const byteLevel = tk.byteLevelPreTokenizer(false, true);
+const digits = tk.digitsPreTokenizer(false);
+const whitespace = tk.whitespacePreTokenizer();
 const pieces = (pre, s) => pre.preTokenizeString(s).length;
 const nfd = tk.nfdNormalizer();
 const nfkd = tk.nfkdNormalizer();
@@ -40,6 +42,10 @@ const classes = [
     (c) => nfd.normalizeString(c) !== c],
   ['compat_decomposable', 'NFKD and NFKC decompose these',
     (c) => nfkd.normalizeString(c) !== c],
+  ['numeric', 'the Digits pre-tokenizer splits these off',
+    (c) => pieces(digits, 'a' + c + 'b') === 3],
+  ['word', 'regex \\w (the Whitespace pre-tokenizer\'s pattern)',
+    (c) => pieces(whitespace, 'a' + c + 'b') === 1],
   ['letter', 'regex \\p{L} (ByteLevel\'s pattern)',
     (c) => pieces(byteLevel, 'a' + c) === 1],
   ['number', 'regex \\p{N} (ByteLevel\'s pattern)',

@@ -131,22 +131,7 @@ sf_unichar_is_word (gunichar c)
 {
   if (c < 0x80)
     return g_ascii_isalnum (c) || c == '_';
-  if (c == 0x200c || c == 0x200d)
-    return TRUE;
-  switch (g_unichar_type (c)) {
-    case G_UNICODE_LOWERCASE_LETTER:
-    case G_UNICODE_MODIFIER_LETTER:
-    case G_UNICODE_OTHER_LETTER:
-    case G_UNICODE_TITLECASE_LETTER:
-    case G_UNICODE_UPPERCASE_LETTER:
-    case G_UNICODE_SPACING_MARK:
-    case G_UNICODE_ENCLOSING_MARK:
-    case G_UNICODE_NON_SPACING_MARK:
-    case G_UNICODE_DECIMAL_NUMBER:
-    case G_UNICODE_LETTER_NUMBER:
-    case G_UNICODE_CONNECT_PUNCTUATION: return TRUE;
-    default: return FALSE;
-  }
+  return sf_unicode_ranges_contain (sf_unicode_word, sf_unicode_word_len, c);
 }
 
 /* ---- normalisation forms ---- */

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the regular expressions of tokenizer.json (Replace,
  * Split, the GPT-2 split of ByteLevel), through GLib's GRegex (PCRE2 with
- * Unicode classes, so \w and the other classes follow Unicode as
- * `tokenizers`' Oniguruma does). PCRE2's Unicode version is not
- * Oniguruma's: \p{L}, \p{N} and \s, which the byte-level split rests on,
- * are spelled out from the tables probed from `tokenizers`
- * (unicode-tables.h) before compiling.
+ * Unicode classes). PCRE2's Unicode version is not that of `tokenizers`'
+ * Oniguruma, and its \w leaves out the other alphabetic characters, so
+ * \p{L}, \p{N}, \s and \w, which the common split patterns rest on, are
+ * spelled out from the tables probed from `tokenizers` (unicode-tables.h)
+ * before compiling.
  *
  * The stages hold text as code points; a search converts the span to
  * UTF-8 once and maps the byte offsets of the matches back to char
@@ -31,6 +31,7 @@ static const struct
   { "p{L}", sf_unicode_letter, &sf_unicode_letter_len },
   { "p{N}", sf_unicode_number, &sf_unicode_number_len },
   { "s", sf_unicode_space, &sf_unicode_space_len },
+  { "w", sf_unicode_word, &sf_unicode_word_len },
 };
 
 static void
@@ -43,9 +44,9 @@ append_ranges (GString *out, const SfUnicodeRange *ranges, guint n)
   }
 }
 
-/* (transfer full) @pattern with \p{L}, \p{N} and \s as explicit ranges,
- * and their negations \P{L}, \P{N} and \S outside brackets (inside,
- * where a negation cannot be spelled out, they stay PCRE2's). */
+/* (transfer full) @pattern with \p{L}, \p{N}, \s and \w as explicit
+ * ranges, and their negations \P{L}, \P{N}, \S and \W outside brackets
+ * (inside, where a negation cannot be spelled out, they stay PCRE2's). */
 static char *
 spell_out_classes (const char *pattern)
 {

@@ -285,6 +285,48 @@ test_split_classes (void)
   g_free (want);
 }
 
+/* Digits and Whitespace on code points whose class GLib and PCRE2 see
+ * otherwise than `tokenizers` 0.23.2 (whose answers these are): Digits
+ * splits off U+10D40 (a digit of Unicode 16); Whitespace's \w holds
+ * U+24B6 (a symbol that is alphabetic) and U+1C89 (a letter of Unicode
+ * 16). */
+static void
+test_digits_and_words (void)
+{
+  static const struct
+  {
+    const char *json;
+    gunichar c;
+    guint words; /* in "a" c "b" */
+  } cases[] = {
+    { "{\"type\": \"Digits\", \"individual_digits\": false}", 0x10D40, 3 },
+    { "{\"type\": \"Digits\", \"individual_digits\": false}", 0x24B6, 1 },
+    { "{\"type\": \"Whitespace\"}", 0x24B6, 1 },
+    { "{\"type\": \"Whitespace\"}", 0x1C89, 1 },
+    { "{\"type\": \"Whitespace\"}", 0x2E43, 3 },
+  };
+  g_autoptr (GArray) in = g_array_new (FALSE, FALSE, sizeof (SfSpan));
+  g_autoptr (GArray) out = g_array_new (FALSE, FALSE, sizeof (SfSpan));
+  SfTokLoadContext ctx = { "test" };
+  SfNormalized text;
+
+  sf_normalized_init (&text);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr (GError) error = NULL;
+    cJSON *node = cJSON_Parse (cases[i].json);
+    SfPreTokenizer *pre =
+        sf_pre_tokenizer_new_from_json (node, "pre_tokenizer", &ctx, &error);
+    const gunichar chars[3] = { 'a', cases[i].c, 'b' };
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (
+        count_words (pre, &text, chars, 3, in, out), ==, cases[i].words);
+    sf_pre_tokenizer_free (pre);
+    cJSON_Delete (node);
+  }
+  sf_normalized_clear (&text);
+}
+
 /* Code points GLib decomposes and `tokenizers` 0.23.2 leaves whole (its
  * normalisation tables predate them), and one both decompose. */
 static void
@@ -329,5 +371,7 @@ main (int argc, char **argv)
   g_test_add_func (
       "/core/tokenizer/unicode/bytelevel-split", test_split_classes);
   g_test_add_func ("/core/tokenizer/unicode/decomposition", test_decomposition);
+  g_test_add_func (
+      "/core/tokenizer/unicode/digits-and-words", test_digits_and_words);
   return g_test_run ();
 }
