@@ -7,6 +7,7 @@
 #include "core/error.h"
 
 extern const SfFamily sf_family_bert;
+extern const SfFamily sf_family_roberta;
 extern const SfFamily sf_family_distilbert;
 extern const SfFamily sf_family_vit;
 extern const SfFamily sf_family_segformer;
@@ -20,6 +21,7 @@ extern const SfFamily sf_family_t5;
 
 static const SfFamily *const families[] = {
   &sf_family_bert,
+  &sf_family_roberta,
   &sf_family_distilbert,
   &sf_family_vit,
   &sf_family_segformer,

@@ -3,9 +3,10 @@
  * SECTION:element-sftextencoder
  * @title: sftextencoder
  *
- * Tokenises text and runs a Hugging Face text encoder (BERT family) from a
- * checkpoint folder. Each line of input (or each buffer, with split=buffer)
- * becomes one buffer of `other/tensors`:
+ * Tokenises text and runs a Hugging Face text encoder (BERT, DistilBERT,
+ * RoBERTa, XLM-RoBERTa, CLIP text) from a checkpoint folder. Each line of
+ * input (or each buffer, with split=buffer) becomes one buffer of
+ * `other/tensors`:
  *
  * - logits, dimensions "num_labels:1", when the checkpoint has a
  *   classification head and pooling is auto;
@@ -209,7 +210,7 @@ gst_sf_text_encoder_start (GstSfTextEncoder *self)
   self->cur_max_length = options.max_length;
 
   task = gst_sf_element_load_task (GST_ELEMENT (self), path, &options,
-      "text encoders (BERT family, CLIP text) with a tokenizer");
+      "text encoders (BERT family, RoBERTa, CLIP text) with a tokenizer");
   if (task == NULL)
     return FALSE;
   /* Per-token outputs go one text at a time: T is each text's length. */
@@ -482,8 +483,9 @@ gst_sf_text_encoder_class_init (GstSfTextEncoderClass *klass)
   gst_element_class_set_static_metadata (element_class,
       "Streamformer text encoder", "Filter/Converter/Text",
       "Tokenises text and runs a Hugging Face text encoder checkpoint "
-      "(BERT, DistilBERT, CLIP text) on each line, producing logits, "
-      "sentence embeddings or per-token hidden states as other/tensors",
+      "(BERT, DistilBERT, RoBERTa, XLM-RoBERTa, CLIP text) on each line, "
+      "producing logits, sentence embeddings or per-token hidden states as "
+      "other/tensors",
       "Streamformer contributors");
   gst_sf_element_class_set_example (element_class,
       "gst-launch-1.0 filesrc location=messages.txt ! sftextencoder "

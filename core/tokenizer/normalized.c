@@ -7,9 +7,11 @@
  * carries the original range of the input character it came from; a
  * composed character keeps the range of its first (starter) character.
  * This is the NormalizedString idea of `tokenizers`, with code points
- * instead of bytes.
+ * instead of bytes. The character classes and lower-casing come from the
+ * tables `tokenizers` itself was probed for (unicode-tables.h).
  */
 #include "core/tokenizer/tokenizer-private.h"
+#include "core/tokenizer/unicode-tables.h"
 
 #include "core/error.h"
 
@@ -102,20 +104,10 @@ sf_unichar_is_white_space (gunichar c)
 gboolean
 sf_unichar_is_control (gunichar c)
 {
-  if (c == '\t' || c == '\n' || c == '\r')
-    return FALSE;
-  if (c < 0x20 || c == 0x7f)
-    return TRUE;
   if (c < 0x80)
-    return FALSE;
-  switch (g_unichar_type (c)) {
-    case G_UNICODE_CONTROL:
-    case G_UNICODE_FORMAT:
-    case G_UNICODE_UNASSIGNED:
-    case G_UNICODE_PRIVATE_USE:
-    case G_UNICODE_SURROGATE: return TRUE;
-    default: return FALSE;
-  }
+    return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f;
+  return sf_unicode_ranges_contain (
+      sf_unicode_bert_control, sf_unicode_bert_control_len, c);
 }
 
 gboolean
@@ -124,25 +116,14 @@ sf_unichar_is_bert_punct (gunichar c)
   if (c < 0x80)
     return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96)
         || (c >= 123 && c <= 126);
-  switch (g_unichar_type (c)) {
-    case G_UNICODE_CONNECT_PUNCTUATION:
-    case G_UNICODE_DASH_PUNCTUATION:
-    case G_UNICODE_CLOSE_PUNCTUATION:
-    case G_UNICODE_FINAL_PUNCTUATION:
-    case G_UNICODE_INITIAL_PUNCTUATION:
-    case G_UNICODE_OTHER_PUNCTUATION:
-    case G_UNICODE_OPEN_PUNCTUATION: return TRUE;
-    default: return FALSE;
-  }
+  return sf_unicode_ranges_contain (
+      sf_unicode_bert_punct, sf_unicode_bert_punct_len, c);
 }
 
 gboolean
 sf_unichar_is_cjk (gunichar c)
 {
-  return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf)
-      || (c >= 0x20000 && c <= 0x2a6df) || (c >= 0x2a700 && c <= 0x2b73f)
-      || (c >= 0x2b740 && c <= 0x2b81f) || (c >= 0x2b820 && c <= 0x2ceaf)
-      || (c >= 0xf900 && c <= 0xfaff) || (c >= 0x2f800 && c <= 0x2fa1f);
+  return sf_unicode_ranges_contain (sf_unicode_cjk, sf_unicode_cjk_len, c);
 }
 
 gboolean
@@ -150,22 +131,7 @@ sf_unichar_is_word (gunichar c)
 {
   if (c < 0x80)
     return g_ascii_isalnum (c) || c == '_';
-  if (c == 0x200c || c == 0x200d)
-    return TRUE;
-  switch (g_unichar_type (c)) {
-    case G_UNICODE_LOWERCASE_LETTER:
-    case G_UNICODE_MODIFIER_LETTER:
-    case G_UNICODE_OTHER_LETTER:
-    case G_UNICODE_TITLECASE_LETTER:
-    case G_UNICODE_UPPERCASE_LETTER:
-    case G_UNICODE_SPACING_MARK:
-    case G_UNICODE_ENCLOSING_MARK:
-    case G_UNICODE_NON_SPACING_MARK:
-    case G_UNICODE_DECIMAL_NUMBER:
-    case G_UNICODE_LETTER_NUMBER:
-    case G_UNICODE_CONNECT_PUNCTUATION: return TRUE;
-    default: return FALSE;
-  }
+  return sf_unicode_ranges_contain (sf_unicode_word, sf_unicode_word_len, c);
 }
 
 /* ---- normalisation forms ---- */
@@ -181,7 +147,13 @@ push_decomposed (
   gunichar buf[G_UNICHAR_MAX_DECOMPOSITION_LENGTH];
   gsize n;
 
-  if (c < (compat ? 0xa0 : 0xc0)) {
+  /* what `tokenizers` leaves whole stays whole, whatever GLib knows */
+  if (c < (compat ? 0xa0 : 0xc0)
+      || !(compat
+              ? sf_unicode_ranges_contain (sf_unicode_compat_decomposable,
+                  sf_unicode_compat_decomposable_len, c)
+              : sf_unicode_ranges_contain (sf_unicode_canonical_decomposable,
+                  sf_unicode_canonical_decomposable_len, c))) {
     n = 1;
     buf[0] = c;
   } else {
@@ -286,7 +258,7 @@ sf_normalized_lowercase (SfNormalized *text, SfNormalized *scratch)
       sf_normalized_push (scratch, 'i', a, b);
       sf_normalized_push (scratch, 0x307, a, b);
     } else {
-      sf_normalized_push (scratch, g_unichar_tolower (c), a, b);
+      sf_normalized_push (scratch, sf_unicode_tolower (c), a, b);
     }
   }
   sf_normalized_swap (text, scratch);
@@ -300,7 +272,9 @@ sf_normalized_drop_marks (SfNormalized *text, SfNormalized *scratch)
   for (guint i = 0; i < text->len; i++) {
     gunichar c = text->chars[i];
 
-    if (c >= 0x300 && g_unichar_type (c) == G_UNICODE_NON_SPACING_MARK)
+    if (c >= 0x300
+        && sf_unicode_ranges_contain (
+            sf_unicode_nonspacing_mark, sf_unicode_nonspacing_mark_len, c))
       continue;
     text->chars[w] = c;
     text->align[2 * w] = text->align[2 * i];

@@ -9,6 +9,7 @@
  * fused (contiguous). This follows `tokenizers`' NormalizedString::split.
  */
 #include "core/tokenizer/tokenizer-private.h"
+#include "core/tokenizer/unicode-tables.h"
 
 #include "core/error.h"
 
@@ -268,12 +269,8 @@ is_numeric (gunichar c, gunichar arg)
 {
   if (c < 0x80)
     return c >= '0' && c <= '9';
-  switch (g_unichar_type (c)) {
-    case G_UNICODE_DECIMAL_NUMBER:
-    case G_UNICODE_LETTER_NUMBER:
-    case G_UNICODE_OTHER_NUMBER: return TRUE;
-    default: return FALSE;
-  }
+  return sf_unicode_ranges_contain (
+      sf_unicode_numeric, sf_unicode_numeric_len, c);
 }
 
 static gboolean

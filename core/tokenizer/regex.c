@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: the regular expressions of tokenizer.json (Replace,
  * Split, the GPT-2 split of ByteLevel), through GLib's GRegex (PCRE2 with
- * Unicode classes, so \s, \w and \p{L} follow Unicode as `tokenizers`'
- * Oniguruma does).
+ * Unicode classes). PCRE2's Unicode version is not that of `tokenizers`'
+ * Oniguruma, and its \w leaves out the other alphabetic characters, so
+ * \p{L}, \p{N}, \s and \w, which the common split patterns rest on, are
+ * spelled out from the tables probed from `tokenizers` (unicode-tables.h)
+ * before compiling.
  *
  * The stages hold text as code points; a search converts the span to
  * UTF-8 once and maps the byte offsets of the matches back to char
@@ -10,10 +13,89 @@
  * skipped.
  */
 #include "core/tokenizer/tokenizer-private.h"
+#include "core/tokenizer/unicode-tables.h"
 
 #include "core/error.h"
 
+#include <string.h>
+
 #define STACK_BYTES 1024
+
+/* The classes spelled out: an escape, and its table. */
+static const struct
+{
+  const char *escape;
+  const SfUnicodeRange *ranges;
+  const guint *n;
+} spelled[] = {
+  { "p{L}", sf_unicode_letter, &sf_unicode_letter_len },
+  { "p{N}", sf_unicode_number, &sf_unicode_number_len },
+  { "s", sf_unicode_space, &sf_unicode_space_len },
+  { "w", sf_unicode_word, &sf_unicode_word_len },
+};
+
+static void
+append_ranges (GString *out, const SfUnicodeRange *ranges, guint n)
+{
+  for (guint i = 0; i < n; i++) {
+    g_string_append_printf (out, "\\x{%x}", ranges[i].first);
+    if (ranges[i].last != ranges[i].first)
+      g_string_append_printf (out, "-\\x{%x}", ranges[i].last);
+  }
+}
+
+/* (transfer full) @pattern with \p{L}, \p{N}, \s and \w as explicit
+ * ranges, and their negations \P{L}, \P{N}, \S and \W outside brackets
+ * (inside, where a negation cannot be spelled out, they stay PCRE2's). */
+static char *
+spell_out_classes (const char *pattern)
+{
+  GString *out = g_string_sized_new (strlen (pattern));
+  gboolean in_class = FALSE;
+
+  for (const char *p = pattern; *p;) {
+    gboolean done = FALSE;
+
+    if (*p == '\\' && p[1]) {
+      for (guint k = 0; k < G_N_ELEMENTS (spelled) && !done; k++) {
+        const char *e = spelled[k].escape;
+        gsize len = strlen (e);
+        gboolean plain = strncmp (p + 1, e, len) == 0;
+        gboolean negated = !in_class && p[1] == g_ascii_toupper (e[0])
+            && strncmp (p + 2, e + 1, len - 1) == 0;
+
+        if (!plain && !negated)
+          continue;
+        if (!in_class)
+          g_string_append (out, negated ? "[^" : "[");
+        append_ranges (out, spelled[k].ranges, *spelled[k].n);
+        if (!in_class)
+          g_string_append_c (out, ']');
+        p += 1 + len;
+        done = TRUE;
+      }
+      if (!done) {
+        g_string_append_len (out, p, 2);
+        p += 2;
+      }
+      continue;
+    }
+    if (*p == '[' && !in_class) {
+      in_class = TRUE;
+      g_string_append_c (out, *p++);
+      /* a ']' right after '[' or '[^' is a member, not the end */
+      if (*p == '^')
+        g_string_append_c (out, *p++);
+      if (*p == ']')
+        g_string_append_c (out, *p++);
+      continue;
+    }
+    if (*p == ']' && in_class)
+      in_class = FALSE;
+    g_string_append_c (out, *p++);
+  }
+  return g_string_free (out, FALSE);
+}
 
 GRegex *
 sf_tok_regex_new (const char *pattern, gboolean literal, const char *field,
@@ -25,6 +107,8 @@ sf_tok_regex_new (const char *pattern, gboolean literal, const char *field,
 
   if (literal)
     pattern = escaped = g_regex_escape_string (pattern, -1);
+  else
+    pattern = escaped = spell_out_classes (pattern);
   regex = g_regex_new (pattern, G_REGEX_OPTIMIZE, 0, &local);
   if (regex == NULL) {
     sf_tok_set_error (error, SF_ERROR_INVALID, ctx,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Streamformer graphs: BERT.
+/* Streamformer graphs: BERT, RoBERTa and XLM-RoBERTa.
  *
  * Mirrors modeling_bert: BertEmbeddings (word + absolute position + token
  * type, then LayerNorm), a stack of post-LN BertLayer (graphs/encoder.c),
@@ -7,6 +7,13 @@
  * BertForSequenceClassification, a linear classifier over the pooled output.
  * Checkpoints store the encoder under "bert." when a head was trained on
  * top, and bare when saved as BertModel (sentence-transformers); both load.
+ *
+ * RoBERTa and XLM-RoBERTa (modeling_roberta, modeling_xlm_roberta) are the
+ * same graph with a variant (BertVariant): weights under "roberta.",
+ * position ids that count the non-pad tokens from pad_token_id + 1 (pads
+ * take pad_token_id itself), and RobertaClassificationHead, which applies
+ * its own dense + tanh to the first token instead of a pooler, then
+ * out_proj.
  */
 #include "graphs/model-private.h"
 #include "graphs/encoder.h"
@@ -34,8 +41,20 @@ typedef struct
   SfTensor *type_emb;            /* (types, H), NULL when type_vocab_size = 0 */
   SfTensor *emb_ln_g, *emb_ln_b; /* [H] */
   SfTensor *pool_w, *pool_b;     /* [H, H], [H]; optional in BertModel */
+  SfTensor *head_w, *head_b;     /* [H, H], [H]; RoBERTa's head dense */
   SfTensor *cls_w, *cls_b;       /* [labels, H], (labels) */
 } BertGlobals;
+
+/* What sets the checkpoints of one model type apart. */
+typedef struct
+{
+  const char *const *prefixes; /* of the encoder's weights, NULL-ended */
+  const SfArchitecture *architectures;
+  guint n_architectures;
+  const SfWeightSpec *head; /* the sequence-classification head */
+  guint n_head;
+  gboolean pad_positions; /* positions count non-pad tokens (RoBERTa) */
+} BertVariant;
 
 typedef struct
 {
@@ -45,6 +64,9 @@ typedef struct
   SfEncoderParams params;
   gint64 sizes[SZ_COUNT];
   gboolean classifier;
+  const BertVariant *variant;
+  gint64 pad_id;         /* pad_token_id where pad_positions, else -1 */
+  gint64 max_tokens;     /* the longest input the positions allow */
   SfWeightTarget target; /* with this variant's weight table */
 } BertGraph;
 
@@ -80,22 +102,28 @@ static const SfWeightSpec bert_type_weights[] = {
   {"embeddings.token_type_embeddings.weight", {SZ_TYPES, SZ_HIDDEN, -1}, 0, G (type_emb)},
 };
 
-/* The pooler is required under a classifier and optional otherwise
+/* Without a classifier the pooler is optional
  * (BertModel(add_pooling_layer=False) checkpoints omit it). */
-static const SfWeightSpec bert_pooler_weights[] = {
-  {"pooler.dense.weight", {SZ_HIDDEN, SZ_HIDDEN, -1}, 0, G (pool_w)},
-  {"pooler.dense.bias", {SZ_HIDDEN, -1}, 0, G (pool_b)},
-};
-
 static const SfWeightSpec bert_optional_pooler_weights[] = {
   {"pooler.dense.weight", {SZ_HIDDEN, SZ_HIDDEN, -1}, SF_WEIGHT_OPTIONAL, G (pool_w)},
   {"pooler.dense.bias", {SZ_HIDDEN, -1}, SF_WEIGHT_OPTIONAL, G (pool_b)},
 };
 
-/* The head sits outside the "bert." prefix. */
-static const SfWeightSpec bert_classifier_weights[] = {
+/* BERT's classifier reads the pooler, which is then required; the
+ * classifier itself sits outside the "bert." prefix. */
+static const SfWeightSpec bert_head_weights[] = {
+  {"pooler.dense.weight", {SZ_HIDDEN, SZ_HIDDEN, -1}, 0, G (pool_w)},
+  {"pooler.dense.bias", {SZ_HIDDEN, -1}, 0, G (pool_b)},
   {"classifier.weight", {SZ_LABELS, SZ_HIDDEN, -1}, SF_WEIGHT_HEAD, G (cls_w)},
   {"classifier.bias", {SZ_LABELS, -1}, SF_WEIGHT_HEAD, G (cls_b)},
+};
+
+/* RobertaClassificationHead: dense + tanh on the first token, out_proj. */
+static const SfWeightSpec roberta_head_weights[] = {
+  {"classifier.dense.weight", {SZ_HIDDEN, SZ_HIDDEN, -1}, SF_WEIGHT_HEAD, G (head_w)},
+  {"classifier.dense.bias", {SZ_HIDDEN, -1}, SF_WEIGHT_HEAD, G (head_b)},
+  {"classifier.out_proj.weight", {SZ_LABELS, SZ_HIDDEN, -1}, SF_WEIGHT_HEAD, G (cls_w)},
+  {"classifier.out_proj.bias", {SZ_LABELS, -1}, SF_WEIGHT_HEAD, G (cls_b)},
 };
 
 /* Architectures whose encoder we run, and whether they add the
@@ -108,7 +136,38 @@ static const SfArchitecture bert_architectures[] = {
   {"BertForPreTraining", FALSE},
   {"BertLMHeadModel", FALSE},
 };
+
+/* XLM-RoBERTa is RoBERTa with another vocabulary: one table for both. */
+static const SfArchitecture roberta_architectures[] = {
+  {"RobertaModel", FALSE},
+  {"RobertaForSequenceClassification", TRUE},
+  {"RobertaForMaskedLM", FALSE},
+  {"XLMRobertaModel", FALSE},
+  {"XLMRobertaForSequenceClassification", TRUE},
+  {"XLMRobertaForMaskedLM", FALSE},
+};
 /* clang-format on */
+
+static const char *const bert_prefixes[] = { "bert.", "", NULL };
+static const char *const roberta_prefixes[] = { "roberta.", "", NULL };
+
+static const BertVariant bert_variant = {
+  .prefixes = bert_prefixes,
+  .architectures = bert_architectures,
+  .n_architectures = G_N_ELEMENTS (bert_architectures),
+  .head = bert_head_weights,
+  .n_head = G_N_ELEMENTS (bert_head_weights),
+  .pad_positions = FALSE,
+};
+
+static const BertVariant roberta_variant = {
+  .prefixes = roberta_prefixes,
+  .architectures = roberta_architectures,
+  .n_architectures = G_N_ELEMENTS (roberta_architectures),
+  .head = roberta_head_weights,
+  .n_head = G_N_ELEMENTS (roberta_head_weights),
+  .pad_positions = TRUE,
+};
 
 static void
 bert_free (gpointer data)
@@ -130,13 +189,37 @@ bert_add_specs (BertGraph *g)
   APPEND (bert_weights);
   if (g->sizes[SZ_TYPES] > 0)
     APPEND (bert_type_weights);
-  if (g->classifier) {
-    APPEND (bert_pooler_weights);
-    APPEND (bert_classifier_weights);
-  } else {
+  if (g->classifier)
+    sf_weight_target_add (&g->target, g->variant->head, g->variant->n_head);
+  else
     APPEND (bert_optional_pooler_weights);
-  }
 #undef APPEND
+}
+
+/* RoBERTa numbers positions from pad_token_id + 1, so the last usable
+ * one bounds the input length. */
+static gboolean
+bert_read_positions (BertGraph *g, const SfConfig *cfg, GError **error)
+{
+  gint64 pad;
+
+  g->pad_id = -1;
+  g->max_tokens = g->sizes[SZ_POS];
+  if (!g->variant->pad_positions)
+    return TRUE;
+  if (!sf_config_int_or (cfg, "pad_token_id", 1, &pad, error))
+    return FALSE;
+  if (pad < 0 || pad >= g->sizes[SZ_POS] - 1) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "%s: pad_token_id %" G_GINT64_FORMAT " leaves no position for a "
+        "token (positions start at pad_token_id + 1, "
+        "max_position_embeddings is %" G_GINT64_FORMAT ")",
+        sf_config_origin (cfg), pad, g->sizes[SZ_POS]);
+    return FALSE;
+  }
+  g->pad_id = pad;
+  g->max_tokens = g->sizes[SZ_POS] - pad - 1;
+  return TRUE;
 }
 
 static gboolean
@@ -166,6 +249,8 @@ bert_read_config (
       || !sf_config_bool_or (cfg, "add_cross_attention", FALSE, &cross, error))
     return FALSE;
 
+  if (!bert_read_positions (g, cfg, error))
+    return FALSE;
   if (g->sizes[SZ_HIDDEN] % heads != 0) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "%s: hidden_size %" G_GINT64_FORMAT " is not a multiple of "
@@ -202,20 +287,21 @@ bert_read_config (
   g->params.n_heads = (int)heads;
   g->params.eps = (float)eps;
   model->hidden_size = g->sizes[SZ_HIDDEN];
-  model->max_positions = g->sizes[SZ_POS];
+  model->max_positions = g->max_tokens;
   return TRUE;
 }
 
 static gpointer
-bert_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
+bert_load_variant (SfModel *model, SfCheckpoint *ckpt,
+    const BertVariant *variant, GError **error)
 {
-  static const char *const prefixes[] = { "bert.", "", NULL };
   const SfConfig *cfg = sf_checkpoint_config (ckpt);
   BertGraph *g = g_new0 (BertGraph, 1);
   const char *prefix;
 
-  if (!sf_model_match_architecture (model, bert_architectures,
-          G_N_ELEMENTS (bert_architectures), &g->classifier, error)
+  g->variant = variant;
+  if (!sf_model_match_architecture (model, variant->architectures,
+          variant->n_architectures, &g->classifier, error)
       || !bert_read_config (g, model, cfg, error))
     goto fail;
   if (g->classifier) {
@@ -225,7 +311,7 @@ bert_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
   }
 
   prefix = sf_weights_find_prefix (
-      ckpt, prefixes, "embeddings.word_embeddings.weight");
+      ckpt, variant->prefixes, "embeddings.word_embeddings.weight");
   g->layers = g_new0 (SfEncoderLayer, g->n_layers);
   g->target = (SfWeightTarget){
     .prefix = prefix ? prefix : "",
@@ -246,7 +332,39 @@ fail:
   return NULL;
 }
 
-/* Mirrors BertEmbeddings.forward with absolute positions 0..T-1. */
+static gpointer
+bert_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
+{
+  return bert_load_variant (model, ckpt, &bert_variant, error);
+}
+
+static gpointer
+roberta_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
+{
+  return bert_load_variant (model, ckpt, &roberta_variant, error);
+}
+
+/* Position ids: 0..T-1, or with pad_positions RoBERTa's
+ * create_position_ids_from_input_ids (pads at pad_id, the others at
+ * pad_id + their rank among the row's non-pad tokens). */
+static void
+bert_positions (
+    const BertGraph *g, const gint64 *ids, gint64 b, gint64 t, gint64 *pos)
+{
+  for (gint64 i = 0; i < b; i++) {
+    gint64 seen = 0;
+    for (gint64 j = 0; j < t; j++) {
+      gint64 k = i * t + j;
+      if (g->pad_id < 0)
+        pos[k] = j;
+      else
+        pos[k] = ids[k] == g->pad_id ? g->pad_id : g->pad_id + ++seen;
+    }
+  }
+}
+
+/* Mirrors BertEmbeddings.forward (RobertaEmbeddings.forward with
+ * pad_positions). */
 static SfTensor *
 bert_embed (BertGraph *g, const SfTextInput *in, GError **error)
 {
@@ -259,15 +377,14 @@ bert_embed (BertGraph *g, const SfTextInput *in, GError **error)
   g_autofree gint64 *pos = g_new (gint64, b * t);
   g_autofree gint64 *types = g_new0 (gint64, b * t);
 
-  if (t > g->sizes[SZ_POS]) {
+  if (t > g->max_tokens) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-        "input has %" G_GINT64_FORMAT " tokens, more than the model's "
-        "max_position_embeddings %" G_GINT64_FORMAT,
-        t, g->sizes[SZ_POS]);
+        "input has %" G_GINT64_FORMAT " tokens, more than the %" G_GINT64_FORMAT
+        " the model's max_position_embeddings %" G_GINT64_FORMAT " allow",
+        t, g->max_tokens, g->sizes[SZ_POS]);
     return NULL;
   }
-  for (gint64 i = 0; i < b * t; i++)
-    pos[i] = i % t;
+  bert_positions (g, sf_tensor_i64 (in->input_ids), b, t, pos);
   if (in->token_type_ids)
     memcpy (types, sf_tensor_i64 (in->token_type_ids), b * t * sizeof (gint64));
 
@@ -285,12 +402,28 @@ bert_embed (BertGraph *g, const SfTextInput *in, GError **error)
   return g_steal_pointer (&x);
 }
 
+/* (transfer full) tanh (dense (x[:, 0])): BertPooler, and the first half
+ * of RobertaClassificationHead. x [B, T, H] → [B, H]. */
+static SfTensor *
+first_token_dense_tanh (
+    const SfTensor *x, const SfTensor *w, const SfTensor *bias)
+{
+  gint64 b = sf_tensor_dim (x, 0), h = sf_tensor_dim (x, 2);
+  g_autoptr (SfTensor) first = sf_tensor_new_f32 (2, b, h);
+  SfTensor *out = sf_tensor_new_f32 (2, b, sf_tensor_dim (w, 0));
+
+  sf_op_first_token (first, x);
+  sf_op_linear (out, first, w, bias);
+  sf_op_activation (out, out, SF_ACTIVATION_TANH);
+  return out;
+}
+
 static gboolean
 bert_forward_text (gpointer data, const SfTextInput *in, gboolean want_hidden,
     SfTextOutput *out, GError **error)
 {
   BertGraph *g = data;
-  gint64 b = sf_tensor_dim (in->input_ids, 0), h = g->sizes[SZ_HIDDEN];
+  gint64 b = sf_tensor_dim (in->input_ids, 0);
   SfTensor *x = bert_embed (g, in, error);
 
   if (x == NULL)
@@ -302,22 +435,18 @@ bert_forward_text (gpointer data, const SfTextInput *in, gboolean want_hidden,
       in->attention_mask, out->hidden_states);
   out->last_hidden_state = x;
 
-  if (g->g.pool_w) { /* BertPooler: tanh (dense (h[:, 0])) */
-    g_autoptr (SfTensor) first = sf_tensor_new_f32 (2, b, h);
-    out->pooler_output = sf_tensor_new_f32 (2, b, h);
-    sf_op_first_token (first, x);
-    sf_op_linear (out->pooler_output, first, g->g.pool_w, g->g.pool_b);
-    sf_op_activation (
-        out->pooler_output, out->pooler_output, SF_ACTIVATION_TANH);
-  }
+  if (g->g.pool_w)
+    out->pooler_output = first_token_dense_tanh (x, g->g.pool_w, g->g.pool_b);
   if (g->classifier) {
+    /* RoBERTa's head has its own dense layer where BERT reads the pooler */
+    g_autoptr (SfTensor) features = g->g.head_w
+        ? first_token_dense_tanh (x, g->g.head_w, g->g.head_b)
+        : sf_tensor_ref (out->pooler_output);
     out->logits = sf_tensor_new_f32 (2, b, g->sizes[SZ_LABELS]);
-    sf_op_linear (out->logits, out->pooler_output, g->g.cls_w, g->g.cls_b);
+    sf_op_linear (out->logits, features, g->g.cls_w, g->g.cls_b);
   }
   return TRUE;
 }
-
-static const char *const bert_model_types[] = { "bert", NULL };
 
 static gboolean
 bert_output_shapes (gpointer data, SfModality input, const SfShape *in,
@@ -334,11 +463,26 @@ bert_output_shapes (gpointer data, SfModality input, const SfShape *in,
   return TRUE;
 }
 
+static const char *const bert_model_types[] = { "bert", NULL };
+
 const SfFamily sf_family_bert = {
   .name = "bert",
   .modality = SF_MODALITY_TEXT,
   .model_types = bert_model_types,
   .load = bert_load,
+  .free = bert_free,
+  .forward_text = bert_forward_text,
+  .output_shapes = bert_output_shapes,
+};
+
+static const char *const roberta_model_types[] = { "roberta", "xlm-roberta",
+  NULL };
+
+const SfFamily sf_family_roberta = {
+  .name = "roberta",
+  .modality = SF_MODALITY_TEXT,
+  .model_types = roberta_model_types,
+  .load = roberta_load,
   .free = bert_free,
   .forward_text = bert_forward_text,
   .output_shapes = bert_output_shapes,

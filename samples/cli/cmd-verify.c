@@ -30,7 +30,9 @@ run_case (SfVerify *v, const char *dump, GError **error)
     return FALSE;
   if (g_str_has_prefix (model_class, "Bert")
       || g_str_has_prefix (model_class, "DistilBert")
-      || g_str_has_suffix (model_class, "BartForSequenceClassification"))
+      || g_str_has_suffix (model_class, "BartForSequenceClassification")
+      || g_str_has_prefix (model_class, "Roberta")
+      || g_str_has_prefix (model_class, "XLMRoberta"))
     return sf_verify_text_model_case (v, error);
   if (g_str_has_prefix (model_class, "ViT")
       || g_str_has_prefix (model_class, "Segformer"))

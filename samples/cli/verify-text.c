@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* `streamformer verify` on text-model cases (BERT family): tokenisation,
+/* `streamformer verify` on text-model cases (BERT, RoBERTa): tokenisation,
  * hidden states, logits, probabilities, pooled embeddings and labels, for
  * the single texts and the sentence pairs of the case. */
 #include "samples/cli/verify.h"

@@ -17,7 +17,7 @@
 
 static const char *const fixtures[] = { "bert-tiny-cls", "distilbert-tiny-cls",
   "vit-tiny-cls", "segformer-tiny-seg", "clip-tiny", "whisper-tiny-asr",
-  "wav2vec2-tiny-ctc", "ast-tiny-cls", "gpt2-tiny-lm" };
+  "wav2vec2-tiny-ctc", "ast-tiny-cls", "gpt2-tiny-lm", "roberta-tiny-cls" };
 
 /* The fixture's files except config.json (and the reference outputs),
  * linked into a folder of our own once per process. */

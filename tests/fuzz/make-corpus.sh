@@ -40,7 +40,8 @@ st empty-header '{}' ''
 # ---- config.json: the fixture-choosing byte of fuzz-model-config.c
 i=0
 for m in bert-tiny-cls distilbert-tiny-cls vit-tiny-cls segformer-tiny-seg \
-    clip-tiny whisper-tiny-asr wav2vec2-tiny-ctc ast-tiny-cls gpt2-tiny-lm; do
+    clip-tiny whisper-tiny-asr wav2vec2-tiny-ctc ast-tiny-cls gpt2-tiny-lm \
+    roberta-tiny-cls; do
   { printf "$(byte $i)"; cat $fx/$m/config.json; } > "$out/model-config/$m"
   i=$((i + 1))
 done

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* BERT-family graphs beyond the reference cases (which `streamformer
- * verify` checks): half-precision checkpoints, config variants, the
- * sentence-transformers pooling config, and the shared model cache. */
+ * verify` checks): half-precision checkpoints, config variants (RoBERTa's
+ * included), the sentence-transformers pooling config, and the shared
+ * model cache. */
 #include "graphs/model.h"
 #include "core/error.h"
 #include "tests/common/test-util.h"
@@ -204,6 +205,116 @@ test_sentence_transformers_pooling (void)
   sf_test_remove_dir (dir);
 }
 
+/* (transfer full) the logits of roberta-tiny-cls on texts[], loaded from
+ * @dir. */
+static SfTensor *
+roberta_logits (const char *dir)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfModel) m = sf_model_load (dir, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (sf_model_family (m), ==, "roberta");
+  return run_texts (m, SF_POOLING_NONE, FALSE);
+}
+
+/* Positions start after pad_token_id: a different pad moves every output,
+ * and one that leaves no position is refused. */
+static void
+test_roberta_pad_token_id (void)
+{
+  g_autofree char *ref_dir = sf_test_fixture ("roberta-tiny-cls");
+  g_autoptr (SfTensor) base = roberta_logits (ref_dir);
+  g_autofree char *dir = sf_test_copy_fixture ("roberta-tiny-cls");
+  g_autoptr (SfTensor) moved = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfModel) m = NULL;
+
+  edit_config (dir, "\"pad_token_id\": 1,", "\"pad_token_id\": 3,");
+  moved = roberta_logits (dir);
+  g_assert_cmpfloat (max_abs_diff (base, moved), >, 1e-4);
+  m = sf_model_load (dir, &error);
+  g_assert_cmpint (sf_model_max_positions (m), ==, 66 - 3 - 1);
+  g_clear_pointer (&m, sf_model_unref);
+
+  edit_config (dir, "\"pad_token_id\": 3,", "\"pad_token_id\": 65,");
+  g_assert_null (sf_model_load (dir, &error));
+  g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "pad_token_id 65"));
+  sf_test_remove_dir (dir);
+}
+
+/* max_position_embeddings - pad_token_id - 1 tokens at most: longer text
+ * is truncated there, and longer ids are refused. */
+static void
+test_roberta_max_length (void)
+{
+  g_autofree char *dir = sf_test_fixture ("roberta-tiny-cls");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfModel) m = sf_model_load (dir, &error);
+  g_autoptr (GString) text = g_string_new (NULL);
+  const char *one[1];
+  SfTextInput in;
+  SfTextOutput out;
+  gboolean truncated;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (sf_model_max_positions (m), ==, 64);
+  for (int i = 0; i < 100; i++)
+    g_string_append (text, "this is ");
+  one[0] = text->str;
+  g_assert_true (
+      sf_model_encode_texts (m, one, NULL, 1, 0, &in, &truncated, &error));
+  g_assert_true (truncated);
+  g_assert_cmpint (sf_tensor_dim (in.input_ids, 1), ==, 64);
+  g_assert_true (sf_model_forward_text (m, &in, FALSE, &out, &error));
+  g_assert_no_error (error);
+  sf_text_output_clear (&out);
+  sf_text_input_clear (&in);
+
+  in.input_ids = sf_tensor_new (SF_DTYPE_I64, 2, (gint64[]){ 1, 65 });
+  in.attention_mask = NULL;
+  in.token_type_ids = NULL;
+  for (int i = 0; i < 65; i++)
+    sf_tensor_i64 (in.input_ids)[i] = 5;
+  g_assert_false (sf_model_forward_text (m, &in, FALSE, &out, &error));
+  g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+  sf_text_input_clear (&in);
+}
+
+/* Only absolute position embeddings are implemented. */
+static void
+test_roberta_position_type (void)
+{
+  g_autofree char *dir = sf_test_copy_fixture ("roberta-tiny-cls");
+  g_autoptr (GError) error = NULL;
+
+  edit_config (dir, "\"pad_token_id\": 1,",
+      "\"pad_token_id\": 1, \"position_embedding_type\": \"relative_key\",");
+  g_assert_null (sf_model_load (dir, &error));
+  g_assert_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "relative_key"));
+  sf_test_remove_dir (dir);
+}
+
+/* XLM-RoBERTa runs the same graph. */
+static void
+test_xlm_roberta (void)
+{
+  g_autofree char *ref_dir = sf_test_fixture ("roberta-tiny-cls");
+  g_autoptr (SfTensor) base = roberta_logits (ref_dir);
+  g_autofree char *dir = sf_test_copy_fixture ("roberta-tiny-cls");
+  g_autoptr (SfTensor) xlm = NULL;
+
+  edit_config (
+      dir, "\"model_type\": \"roberta\"", "\"model_type\": \"xlm-roberta\"");
+  edit_config (dir, "\"RobertaForSequenceClassification\"",
+      "\"XLMRobertaForSequenceClassification\"");
+  xlm = roberta_logits (dir);
+  g_assert_cmpfloat (max_abs_diff (base, xlm), ==, 0.0);
+  sf_test_remove_dir (dir);
+}
+
 static void
 test_cache_shares (void)
 {
@@ -237,6 +348,11 @@ main (int argc, char **argv)
   g_test_add_func ("/graphs/bert/layer-norm-eps", test_layer_norm_eps);
   g_test_add_func ("/graphs/bert/sentence-transformers-pooling",
       test_sentence_transformers_pooling);
+  g_test_add_func ("/graphs/roberta/pad-token-id", test_roberta_pad_token_id);
+  g_test_add_func ("/graphs/roberta/max-length", test_roberta_max_length);
+  g_test_add_func (
+      "/graphs/roberta/position-embedding-type", test_roberta_position_type);
+  g_test_add_func ("/graphs/roberta/xlm-roberta", test_xlm_roberta);
   g_test_add_func ("/graphs/model-cache/shares", test_cache_shares);
   return g_test_run ();
 }

@@ -42,6 +42,7 @@ typedef struct
 static const SweepCase cases[] = {
   { "bert-tiny-cls", INPUT_TEXT },
   { "distilbert-tiny-cls", INPUT_TEXT },
+  { "roberta-tiny-cls", INPUT_TEXT },
   { "vit-tiny-cls", INPUT_IMAGE },
   { "segformer-tiny-seg", INPUT_IMAGE },
   { "clip-tiny", INPUT_CLIP },

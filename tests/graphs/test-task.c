@@ -69,6 +69,7 @@ test_resolution (void)
   g_autoptr (SfModel) bert_cls = load_case ("bert-tiny-cls");
   g_autoptr (SfModel) bert = load_case ("bert-tiny-embed");
   g_autoptr (SfModel) distil = load_case ("distilbert-tiny-cls");
+  g_autoptr (SfModel) roberta = load_case ("roberta-tiny-cls");
   g_autoptr (SfModel) vit = load_case ("vit-tiny-cls");
   g_autoptr (SfModel) seg = load_case ("segformer-tiny-seg");
   g_autoptr (SfModel) clip = load_case ("clip-tiny");
@@ -87,6 +88,10 @@ test_resolution (void)
       "last_hidden_state");
   check_resolves (
       distil, SF_MODALITY_TEXT, SF_POOLING_AUTO, SF_TASK_CLASSIFY, "logits");
+  check_resolves (
+      roberta, SF_MODALITY_TEXT, SF_POOLING_AUTO, SF_TASK_CLASSIFY, "logits");
+  check_resolves (roberta, SF_MODALITY_TEXT, SF_POOLING_NONE, SF_TASK_TOKENS,
+      "last_hidden_state");
   check_resolves (
       vit, SF_MODALITY_IMAGE, SF_POOLING_AUTO, SF_TASK_CLASSIFY, "logits");
   check_resolves (
@@ -167,7 +172,7 @@ static void
 test_text_shapes (void)
 {
   const char *cases[] = { "bert-tiny-cls", "bert-tiny-embed",
-    "distilbert-tiny-cls", "clip-tiny", "gpt2-tiny-lm" };
+    "distilbert-tiny-cls", "clip-tiny", "gpt2-tiny-lm", "roberta-tiny-cls" };
   const SfPooling poolings[] = { SF_POOLING_AUTO, SF_POOLING_NONE,
     SF_POOLING_CLS, SF_POOLING_MEAN };
 
@@ -343,6 +348,7 @@ test_text_outputs (void)
 {
   check_text_outputs ("bert-tiny-cls", SF_POOLING_AUTO, -1, "logits");
   check_text_outputs ("distilbert-tiny-cls", SF_POOLING_AUTO, -1, "logits");
+  check_text_outputs ("roberta-tiny-cls", SF_POOLING_AUTO, -1, "logits");
   check_text_outputs ("bert-tiny-embed", SF_POOLING_MEAN, 1, "mean_pooled_l2");
   check_text_outputs ("clip-tiny", SF_POOLING_AUTO, -1, "text_embeds");
 }

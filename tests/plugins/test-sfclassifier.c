@@ -282,11 +282,12 @@ test_rejects_several_rows (void)
 }
 
 /* Behind a real encoder, labels come from the checkpoint's id2label and the
- * scores match the reference softmax of bert-tiny-cls. */
+ * scores match the reference softmax of the case (bert-tiny-cls,
+ * roberta-tiny-cls). */
 static void
-test_model_labels (void)
+test_model_labels (gconstpointer data)
 {
-  SfTestCase *tc = sftest_case_open ("bert-tiny-cls");
+  SfTestCase *tc = sftest_case_open (data);
   SfTensor *probs = sftest_case_tensor (tc, "probs");
   gint64 n_labels = sf_tensor_dim (probs, 1);
   gchar *desc = g_strdup_printf ("sftextencoder model=\"%s\" ! sfclassifier "
@@ -374,7 +375,10 @@ main (int argc, char **argv)
       "/plugins/sfclassifier/message-and-meta", test_message_and_meta);
   g_test_add_func (
       "/plugins/sfclassifier/caps/several-rows", test_rejects_several_rows);
-  g_test_add_func ("/plugins/sfclassifier/model/labels", test_model_labels);
+  g_test_add_data_func ("/plugins/sfclassifier/model/labels/bert",
+      "bert-tiny-cls", test_model_labels);
+  g_test_add_data_func ("/plugins/sfclassifier/model/labels/roberta",
+      "roberta-tiny-cls", test_model_labels);
 
   return g_test_run ();
 }

@@ -615,6 +615,8 @@ main (int argc, char **argv)
       "/plugins/sftextencoder/logits/bert", "bert-tiny-cls", test_logits_lines);
   g_test_add_data_func ("/plugins/sftextencoder/logits/distilbert",
       "distilbert-tiny-cls", test_logits_lines);
+  g_test_add_data_func ("/plugins/sftextencoder/logits/roberta",
+      "roberta-tiny-cls", test_logits_lines);
   g_test_add_func (
       "/plugins/sftextencoder/pooling/mean-normalized", test_mean_pooled);
   g_test_add_func (
