@@ -260,6 +260,7 @@ make_graphs (const gchar *src_opts, const gchar *texts)
   g_autofree gchar *clip = sftest_fixture ("clip-tiny");
   g_autofree gchar *ctc = sftest_fixture ("wav2vec2-tiny-ctc");
   g_autofree gchar *whisper = sftest_fixture ("whisper-tiny-asr");
+  g_autofree gchar *gpt2 = sftest_fixture ("gpt2-tiny-lm");
   g_autofree gchar *shapes =
       source_path ("samples", "models", "shapes-segformer");
   g_autofree gchar *kws = source_path ("samples", "models", "kws-ast");
@@ -267,7 +268,7 @@ make_graphs (const gchar *src_opts, const gchar *texts)
       g_strdup_printf ("sf-state-cycles-%d.jsonl", (int)getpid ());
   g_autofree gchar *json = g_build_filename (g_get_tmp_dir (), base, NULL);
   const gchar *audio = "audioconvert ! audioresample";
-  static Graph table[7];
+  static Graph table[8];
   guint i = 0;
 
   table[i++] = (Graph){ "text",
@@ -311,6 +312,12 @@ make_graphs (const gchar *src_opts, const gchar *texts)
                      "model=\"%s\" ! s.image sfsimilarity name=s "
                      "! sfclassifier ! fakesink name=out",
         texts, src_opts, clip, src_opts, clip),
+    FALSE };
+  table[i++] = (Graph){ "generate",
+    g_strdup_printf ("filesrc location=\"%s\" %s ! sftextgenerator "
+                     "model=\"%s\" max-new-tokens=4 stream=true "
+                     "! fakesink name=out",
+        texts, src_opts, gpt2),
     FALSE };
   for (guint k = 0; k < i; k++)
     g_ptr_array_add (graphs, &table[k]);
@@ -597,7 +604,7 @@ int
 main (int argc, char **argv)
 {
   static const gchar *const names[] = { "text", "image", "audio", "ctc",
-    "whisper", "fuse", "similarity" };
+    "whisper", "fuse", "similarity", "generate" };
 
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
