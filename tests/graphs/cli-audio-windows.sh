@@ -26,7 +26,8 @@ for w in "${wavs[@]}"; do
   branches+=(filesrc "location=$w" ! wavparse ! audioconvert ! audioresample
     ! audio/x-raw,format=S16LE,rate=16000,channels=1 ! c.)
 done
-gst-launch-1.0 -q concat name=c ! wavenc ! filesink "location=$tmp/joined.wav" \
+# gst-launch-1.0 is not instrumented: under ASan the runtime goes first
+LD_PRELOAD=${SF_ASAN_PRELOAD:-} gst-launch-1.0 -q concat name=c ! wavenc ! filesink "location=$tmp/joined.wav" \
   "${branches[@]}"
 
 "$cli" run "$model" --audio "$tmp/joined.wav" --json --top-k 1 >"$tmp/out.jsonl"
