@@ -76,7 +76,7 @@ echo
 echo "== spoken commands with the bundled kws-ast (1 s windows every 250 ms)"
 # shapes.mp4 has no audio track: the commands come from espeak-ng.
 sf_install_packages "${SF_DEMO_PACKAGES[@]}"
-samples/media/make-commands.sh "$PWD/$out/commands.wav" >/dev/null
+samples/media/make-commands.sh "$(cd "$out" && pwd)/commands.wav" >/dev/null
 gst-launch-1.0 -q filesrc location="$out/commands.wav" ! decodebin \
   ! audioconvert ! audioresample \
   ! sfaudioencoder model=samples/models/kws-ast window-ms=1000 hop-ms=250 \
