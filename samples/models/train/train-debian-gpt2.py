@@ -261,8 +261,8 @@ def main():
     model.eval()
     ppl = perplexity(model, test_ids)
     os.makedirs(out, exist_ok=True)
-    weights = {k: v for k, v in model.state_dict().items()}
-    st_write.save_safetensors(os.path.join(out, "model.safetensors"), weights)
+    st_write.save_safetensors(os.path.join(out, "model.safetensors"),
+                              model.state_dict())
     config = {
         "architectures": ["GPT2LMHeadModel"],
         "model_type": "gpt2",

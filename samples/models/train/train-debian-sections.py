@@ -318,8 +318,8 @@ def main():
         f.write("\n")
     wordpiece.save(out, vocab, MAX_LEN)
 
-    # Goldens: ASCII held-out texts without [UNK] tokens, run one at a time
-    # (no padding), with their labels and logits.
+    # Goldens: two ASCII held-out texts per section, run one at a time (no
+    # padding), with the torch labels and logits.
     acc = accuracy(model, test_rows)
     cand = [it for it in test if it[3].isascii() and "\t" not in it[3]]
     rng.shuffle(cand)
