@@ -16,24 +16,36 @@ mkdir -p "$out"
 export GST_PLUGIN_PATH="$PWD/build/plugins${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 cli=build/samples/cli/streamformer
 texts=samples/texts/messages.txt
-# The text checkpoints bundled for the demo are the tiny reference models of
-# the test suite (random weights, so their labels carry no meaning); a real
-# one comes from ./samples/fetch-model.sh, e.g. distilbert/distilbert-base-
-# uncased-finetuned-sst-2-english, and drops in unchanged by its Hub id
-# (SF_DEMO_TEXT_MODEL=distilbert/distilbert-base-uncased-finetuned-sst-2-english).
-cls_model=${SF_DEMO_TEXT_MODEL:-tests/fixtures/bert-tiny-cls}
+# The text classifier and the GPT-2 are small models trained on Debian's
+# own package descriptions (samples/models/README.md says how well they
+# do). Any Hub checkpoint drops in by its id once ./samples/fetch-model.sh
+# has it (SF_DEMO_TEXT_MODEL, SF_DEMO_TEXTGEN_MODEL, with their own
+# sample texts in SF_DEMO_TEXTS). The embedding model is the tiny random-
+# weight reference model of the test suite: its vectors carry no meaning.
+cls_model=${SF_DEMO_TEXT_MODEL:-samples/models/debian-sections}
+gen_model=${SF_DEMO_TEXTGEN_MODEL:-samples/models/debian-gpt2}
 embed_model=${SF_DEMO_EMBED_MODEL:-tests/fixtures/bert-tiny-embed}
+packages=${SF_DEMO_TEXTS:-samples/texts/packages.txt}
 
 echo "== streamformer inspect $cls_model"
 "$cli" inspect "$cls_model"
 
 echo
-echo "== text classification: one JSON object per line of $texts"
-gst-launch-1.0 -q filesrc location="$texts" \
+echo "== Debian section of each package description in $packages"
+gst-launch-1.0 -q filesrc location="$packages" \
   ! sftextencoder model="$cls_model" split=lines \
   ! sfclassifier top-k=2 \
   ! sfjsonsink location="$out/labels.jsonl"
 cat "$out/labels.jsonl"
+
+echo
+echo "== autocomplete with $gen_model (greedy, streamed token by token)"
+for prompt in "This package provides" "The GNU" "Python 3 module for"; do
+  printf '%s' "$prompt"
+  printf '%s\n' "$prompt" | gst-launch-1.0 -q fdsrc \
+    ! sftextgenerator model="$gen_model" max-new-tokens=20 stream=true \
+    ! fdsink | cat   # a pipe: fdsink on a file would write at its own offsets
+done
 
 echo
 echo "== sentence embeddings (mean pooling, L2-normalised)"
@@ -64,7 +76,7 @@ echo
 echo "== spoken commands with the bundled kws-ast (1 s windows every 250 ms)"
 # shapes.mp4 has no audio track: the commands come from espeak-ng.
 sf_install_packages "${SF_DEMO_PACKAGES[@]}"
-samples/media/make-commands.sh "$PWD/$out/commands.wav" >/dev/null
+samples/media/make-commands.sh "$(cd "$out" && pwd)/commands.wav" >/dev/null
 gst-launch-1.0 -q filesrc location="$out/commands.wav" ! decodebin \
   ! audioconvert ! audioresample \
   ! sfaudioencoder model=samples/models/kws-ast window-ms=1000 hop-ms=250 \
