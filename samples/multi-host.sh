@@ -227,7 +227,9 @@ case $transport in
     send="rtph264pay config-interval=-1 pt=96 ! udpsink host=10.77.1.2 port=5000"
     port_proto=udp ;;
   srt)
-    receive="srtsrc uri=srt://:7001 mode=listener latency=$srt_latency ! tsdemux"
+    # The queue keeps srtsrc reading while a frame is segmented.
+    receive="srtsrc uri=srt://:7001 mode=listener latency=$srt_latency
+      ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=0 ! tsdemux"
     # One TS message of 7 packets fits an SRT payload (1316 bytes). SRT
     # drops what is still in flight when the caller closes: a silent Opus
     # track keeps the link up for the latency after the last frame.
