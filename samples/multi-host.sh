@@ -123,7 +123,11 @@ for ns in "$ns_cam" "$ns_inf" "$ns_brk"; do
     exit 77
   fi
   made_ns+=("$ns")
-  in_ns "$ns" ip link set lo up
+  if ! in_ns "$ns" ip link set lo up 2>"$tmp/netns.err"; then
+    echo "multi-host: cannot configure links in a namespace" \
+      "($(cat "$tmp/netns.err")); it needs CAP_NET_ADMIN" >&2
+    exit 77
+  fi
 done
 ip link add sfcam0 netns "$ns_cam" type veth peer name sfcam0 netns "$ns_inf"
 ip link add sfbrk0 netns "$ns_inf" type veth peer name sfbrk0 netns "$ns_brk"
