@@ -44,7 +44,7 @@ while [ $# -gt 0 ]; do
     --restart-broker-at) restart_at=$2; shift 2 ;;
     --srt-latency) srt_latency=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h | --help) sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '3,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "multi-host: unknown argument $1 (see --help)" >&2; exit 1 ;;
   esac
 done
