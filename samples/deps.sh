@@ -14,8 +14,12 @@ SF_BUILD_PACKAGES=(
 )
 # curl: samples/fetch-model.sh, which tests/plugins/test-hub.sh drives.
 # mosquitto: the broker the sfmqttsink test starts for itself; openssl
-# makes the certificates of its TLS listener.
-SF_TEST_PACKAGES=(clang-format curl mosquitto openssl)
+# makes the certificates of its TLS listener. mosquitto-clients, iproute2
+# and iptables: tests/net/test-multi-host.sh (samples/multi-host.sh), which
+# subscribes with mosquitto_sub, builds network namespaces and drops packets
+# with iptables where the kernel has no netem.
+SF_TEST_PACKAGES=(clang-format curl mosquitto mosquitto-clients openssl
+  iproute2 iptables)
 # Only the demo's spoken-command sample (samples/media/make-commands.sh).
 SF_DEMO_PACKAGES=(espeak-ng sox)
 
