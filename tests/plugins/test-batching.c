@@ -153,8 +153,28 @@ test_text_streams (void)
   sftest_case_free (tc);
 }
 
-/* One stream, all texts of mixed lengths in one buffer, twice over: the
- * lines run in length buckets and come back in input order. */
+/* (transfer full) what a batch-size 1 element gives for @text alone. */
+static GstBuffer *
+encode_alone (SfTestCase *tc, const gchar *text)
+{
+  GstHarness *h = batch_harness (
+      "sftextencoder", tc->dir, "pooling", "mean", "normalize", "true", NULL);
+  gchar *line = g_strdup_printf ("%s\n", text);
+  GstBuffer *out;
+
+  gst_harness_set_src_caps_str (h, TEXT_CAPS);
+  g_assert_cmpint (
+      gst_harness_push (h, gst_buffer_new_wrapped (line, strlen (line))), ==,
+      GST_FLOW_OK);
+  out = gst_harness_pull (h);
+  gst_harness_teardown (h);
+  return out;
+}
+
+/* One stream, one buffer: the case texts twice over, with a long and a
+ * one-word line among them, so that the lines run in several length
+ * buckets. They come back in input order: the case texts as the
+ * reference, the others as a batch-size 1 element gives them alone. */
 static void
 test_text_mixed_lengths (void)
 {
@@ -165,23 +185,49 @@ test_text_mixed_lengths (void)
   GstHarness *h = batch_harness ("sftextencoder", tc->dir, "pooling", "mean",
       "normalize", "true", "batch-size", "8", NULL);
   GString *all = g_string_new (NULL);
+  GString *longer = g_string_new (NULL);
+  const gchar *extra[2];
+  GstBuffer *alone[2];
+  GstMapInfo map;
+
+  for (guint i = 0; i < 6; i++)
+    g_string_append_printf (longer, "%s ", sftest_case_text (tc, i % n));
+  extra[0] = longer->str;
+  extra[1] = "yes";
+  for (guint e = 0; e < 2; e++)
+    alone[e] = encode_alone (tc, extra[e]);
 
   gst_harness_set_src_caps_str (h, TEXT_CAPS);
-  for (guint r = 0; r < 2; r++)
-    for (guint i = 0; i < n; i++)
-      g_string_append_printf (all, "%s\n", sftest_case_text (tc, i));
+  for (guint k = 0; k < 2 * n; k++) {
+    g_string_append_printf (all, "%s\n", sftest_case_text (tc, k % n));
+    if (k == 1 || k == n + 1)
+      g_string_append_printf (all, "%s\n", extra[k == 1 ? 0 : 1]);
+  }
   g_assert_cmpint (
       gst_harness_push (h, gst_buffer_new_memdup (all->str, all->len)), ==,
       GST_FLOW_OK);
-  g_assert_cmpuint (gst_harness_buffers_in_queue (h), ==, 2 * n);
+  g_assert_cmpuint (gst_harness_buffers_in_queue (h), ==, 2 * n + 2);
   for (guint k = 0; k < 2 * n; k++) {
     GstBuffer *out = gst_harness_pull (h);
 
     assert_buffer_close (out, sf_tensor_f32 (want) + (k % n) * hidden, hidden,
         tc->atol, tc->rtol, "mean-pooled embedding");
     gst_buffer_unref (out);
+    if (k == 1 || k == n + 1) {
+      guint e = k == 1 ? 0 : 1;
+
+      out = gst_harness_pull (h);
+      g_assert_true (gst_buffer_map (alone[e], &map, GST_MAP_READ));
+      assert_buffer_close (out, (const float *)map.data, hidden, tc->atol,
+          tc->rtol, e == 0 ? "long line" : "one-word line");
+      gst_buffer_unmap (alone[e], &map);
+      gst_buffer_unref (out);
+    }
   }
+  for (guint e = 0; e < 2; e++)
+    gst_buffer_unref (alone[e]);
   g_string_free (all, TRUE);
+  g_string_free (longer, TRUE);
   gst_harness_teardown (h);
   sf_tensor_unref (want);
   sftest_case_free (tc);
