@@ -104,13 +104,17 @@ compare_lengths (gconstpointer a, gconstpointer b)
   return x->index < y->index ? -1 : (x->index > y->index);
 }
 
-/* Length buckets: a text joins the bucket of the shortest one before it
- * (by token count) while padding that one costs at most a quarter of the
- * text's length, or 8 tokens. */
+/* Length buckets. A pass costs a fixed part (reading every weight once)
+ * plus a part per token, padding included; for short texts the fixed part
+ * dominates, so splitting a batch costs more than padding it. A text
+ * joins the bucket of @count shorter texts, the shortest of @shortest
+ * tokens, while the padding it adds to them stays under 256 tokens. */
+#define BUCKET_MAX_PADDING 256
+
 static gboolean
-same_bucket (guint shortest, guint tokens)
+same_bucket (guint shortest, guint count, guint tokens)
 {
-  return tokens - shortest <= MAX (8u, tokens / 4);
+  return (guint64)(tokens - shortest) * count <= BUCKET_MAX_PADDING;
 }
 
 /* Fixed-shape outputs of @n > 1 texts: sorted by length and run in
@@ -137,8 +141,8 @@ run_text_buckets (SfTask *task, const char *const *texts, guint n,
   for (guint i = 0; i < n;) {
     guint count = 1;
 
-    while (
-        i + count < n && same_bucket (order[i].tokens, order[i + count].tokens))
+    while (i + count < n
+        && same_bucket (order[i].tokens, count, order[i + count].tokens))
       count++;
     if (!run_text_batch (task, sorted + i, count, outs, truncated, error))
       return FALSE;

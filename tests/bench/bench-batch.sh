@@ -11,6 +11,11 @@
 # vit-base/, about 780 MB); without it a temporary folder is used and
 # removed afterwards.
 #
+# Items per second of wall time and per second of the process's CPU time:
+# on a busy shared machine, N unbatched streams (N threads) take a larger
+# share of the cores than one batched pass at a time, so the CPU-time
+# figure is the one that compares the work each needs.
+#
 # Environment:
 #   SF_BUILD_DIR   meson build folder (default ./build)
 #   BENCH_TEXTS    timed lines per configuration (default 128)
@@ -102,14 +107,16 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 base = {}
 for r in rows:
     if r["batch"] == 1:
-        base[(r["kind"], r["streams"], r["per_buffer"])] = r["items_per_s"]
-print("| input | streams | lines/buffer | batch-size | items/s | vs batch-size 1 |")
-print("|---|---|---|---|---|---|")
+        base[(r["kind"], r["streams"], r["per_buffer"])] = r
+print("| input | streams | lines/buffer | batch-size | items/s | ratio "
+      "| items/CPU-s | ratio |")
+print("|---|---|---|---|---|---|---|---|")
 for r in rows:
     b = base.get((r["kind"], r["streams"], r["per_buffer"]))
-    ratio = "%.2f×" % (r["items_per_s"] / b) if b else "-"
     what = "BERT-base lines" if r["kind"] == "text" else "ViT-base frames"
     per = str(r["per_buffer"]) if r["kind"] == "text" else "-"
-    print("| %s | %d | %s | %d | %.1f | %s |" % (what, r["streams"], per,
-          r["batch"], r["items_per_s"], ratio))
+    print("| %s | %d | %s | %d | %.2f | %.2f× | %.2f | %.2f× |" % (
+        what, r["streams"], per, r["batch"], r["items_per_s"],
+        r["items_per_s"] / b["items_per_s"], r["items_per_cpu_s"],
+        r["items_per_cpu_s"] / b["items_per_cpu_s"]))
 PY
