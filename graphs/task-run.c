@@ -6,6 +6,7 @@
 #include "core/audio/audio.h"
 #include "core/error.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* (transfer full) @n items [1, ...] of @batch [n, ...], appended to
@@ -71,22 +72,106 @@ fail:
   return FALSE;
 }
 
+/* Token count of each text alone, special tokens included. */
+static gboolean
+count_tokens (SfTask *task, const char *const *texts, guint n, guint *counts,
+    GError **error)
+{
+  for (guint i = 0; i < n; i++) {
+    SfTextInput input = { 0 };
+
+    if (!sf_model_encode_texts (task->model, texts + i, NULL, 1,
+            task->max_length, &input, NULL, error))
+      return FALSE;
+    counts[i] = (guint)input.input_ids->shape[1];
+    sf_text_input_clear (&input);
+  }
+  return TRUE;
+}
+
+typedef struct
+{
+  guint tokens, index;
+} TextLength;
+
+static gint
+compare_lengths (gconstpointer a, gconstpointer b)
+{
+  const TextLength *x = a, *y = b;
+
+  if (x->tokens != y->tokens)
+    return x->tokens < y->tokens ? -1 : 1;
+  return x->index < y->index ? -1 : (x->index > y->index);
+}
+
+/* Length buckets. A pass costs a fixed part (reading every weight once)
+ * plus a part per token, padding included; for short texts the fixed part
+ * dominates, so splitting a batch costs more than padding it. A text
+ * joins the bucket of @count shorter texts, the shortest of @shortest
+ * tokens, while the padding it adds to them stays under 256 tokens. */
+#define BUCKET_MAX_PADDING 256
+
+static gboolean
+same_bucket (guint shortest, guint count, guint tokens)
+{
+  return (guint64)(tokens - shortest) * count <= BUCKET_MAX_PADDING;
+}
+
+/* Fixed-shape outputs of @n > 1 texts: sorted by length and run in
+ * buckets, so that short texts are not padded to the longest; the outputs
+ * go back in input order. */
+static gboolean
+run_text_buckets (SfTask *task, const char *const *texts, guint n,
+    GPtrArray *items, gboolean *truncated, GError **error)
+{
+  g_autofree TextLength *order = g_new (TextLength, n);
+  g_autofree guint *counts = g_new (guint, n);
+  g_autofree const char **sorted = g_new (const char *, n);
+  g_autoptr (GPtrArray) outs =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)sf_tensor_unref);
+  guint base = items->len;
+
+  if (!count_tokens (task, texts, n, counts, error))
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    order[i] = (TextLength){ counts[i], i };
+  qsort (order, n, sizeof (TextLength), compare_lengths);
+  for (guint i = 0; i < n; i++)
+    sorted[i] = texts[order[i].index];
+  for (guint i = 0; i < n;) {
+    guint count = 1;
+
+    while (i + count < n
+        && same_bucket (order[i].tokens, count, order[i + count].tokens))
+      count++;
+    if (!run_text_batch (task, sorted + i, count, outs, truncated, error))
+      return FALSE;
+    i += count;
+  }
+  g_ptr_array_set_size (items, base + n);
+  for (guint i = 0; i < n; i++) /* outs[i] is the output of sorted[i] */
+    items->pdata[base + order[i].index] = g_steal_pointer (&outs->pdata[i]);
+  return TRUE;
+}
+
 GPtrArray *
 sf_task_run_texts (SfTask *task, const char *const *texts, guint n,
     gboolean *truncated, GError **error)
 {
   g_autoptr (GPtrArray) items =
       g_ptr_array_new_with_free_func ((GDestroyNotify)sf_tensor_unref);
-  /* Per-token outputs keep each text's own length: no padding. */
-  guint step = task->kind == SF_TASK_TOKENS ? 1 : MAX (n, 1);
 
   g_return_val_if_fail (task->input == SF_MODALITY_TEXT, NULL);
   if (truncated != NULL)
     *truncated = FALSE;
-  for (guint i = 0; i < n; i += step) {
-    if (!run_text_batch (
-            task, texts + i, MIN (step, n - i), items, truncated, error))
-      return NULL;
+  /* Per-token outputs keep each text's own length: no padding. */
+  if (task->kind == SF_TASK_TOKENS || n < 2) {
+    for (guint i = 0; i < n; i++) {
+      if (!run_text_batch (task, texts + i, 1, items, truncated, error))
+        return NULL;
+    }
+  } else if (!run_text_buckets (task, texts, n, items, truncated, error)) {
+    return NULL;
   }
   return g_steal_pointer (&items);
 }

@@ -100,8 +100,9 @@ gsize sf_task_audio_min_samples (const SfTask *task);
 
 /* ---- running ---- */
 
-/* Tokenises @n texts into one padded batch and runs it; per-token outputs
- * run one text at a time so that T is each text's own length. Returns
+/* Tokenises @n texts and runs them in padded batches (with attention
+ * masks) of similar token counts, so that padding stays small; per-token
+ * outputs run one text at a time so that T is each text's own length. Returns
  * (transfer full) an array of @n F32 tensors [1, ...]. Sets *truncated
  * (nullable) when a text was cut to max_length. */
 GPtrArray *sf_task_run_texts (SfTask *task, const char *const *texts, guint n,

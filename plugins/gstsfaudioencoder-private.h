@@ -6,6 +6,7 @@
 
 #include "gstsfaudioencoder.h"
 #include "gstsfaudiowindows.h"
+#include "gstsfbatcher.h"
 #include "gstsfelement.h"
 #include "gstsflatency.h"
 
@@ -24,6 +25,7 @@ struct _GstSfAudioEncoder
   gchar *model_path;
   guint window_ms;
   guint hop_ms;
+  guint batch_size, batch_timeout_ms;
 
   /* set in start(); task and caps under the object lock for queries */
   SfTask *task;
@@ -32,6 +34,7 @@ struct _GstSfAudioEncoder
   GstClockTime hop_time;   /* the compute time assumed before measuring */
   GstSfLatency processing; /* measured per batch of windows */
   GstSfAudioWindows windows;
+  GstSfBatcher *batcher; /* batch-size > 1: the model's shared queue */
 
   /* streaming state */
   gboolean have_format;

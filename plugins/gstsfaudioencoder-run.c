@@ -210,7 +210,21 @@ gst_sf_audio_encoder_encode (
   if (count > 0) {
     GstClockTime began = gst_util_get_timestamp ();
 
-    outs = sf_task_run_audio (self->task, samples, lengths, count, &error);
+    if (self->batcher != NULL) {
+      GstSfBatchInput inputs[MAX_BATCH] = { 0 };
+      gboolean flushing;
+
+      for (i = 0; i < count; i++) {
+        inputs[i].samples = samples[i];
+        inputs[i].n_samples = lengths[i];
+      }
+      outs = gst_sf_batcher_run (
+          self->batcher, inputs, count, NULL, &flushing, &error);
+      if (flushing)
+        return GST_FLOW_FLUSHING;
+    } else {
+      outs = sf_task_run_audio (self->task, samples, lengths, count, &error);
+    }
     gst_sf_latency_record (&self->processing, GST_ELEMENT (self),
         gst_util_get_timestamp () - began);
     if (outs == NULL) {

@@ -28,6 +28,15 @@
  * hop; the output caps follow from the model and are sent as soon as the
  * input caps arrive.
  *
+ * Batching: windows of one stream run up to four per pass. With
+ * batch-size N > 1, every sfaudioencoder of the process with the same
+ * model folder shares one queue, so windows of several streams
+ * (microphones) run through one pass of up to N windows of equal length.
+ * A window waits at most batch-timeout-ms for others (0: run at once what
+ * is queued); each element gets its own results back, in order, with its
+ * own timestamps. A flush or a state change to READY withdraws the
+ * element's waiting windows.
+ *
  * Timestamps come from the stream: a window's pts is the pts of its first
  * sample and its duration is window-ms. Without input timestamps the
  * samples are counted from 0. The first window is marked DISCONT, and so
@@ -93,6 +102,8 @@ enum
   PROP_WINDOW_MS,
   PROP_HOP_MS,
   PROP_LATENCY_MS,
+  PROP_BATCH_SIZE,
+  PROP_BATCH_TIMEOUT_MS,
 };
 
 #define gst_sf_audio_encoder_parent_class parent_class
@@ -148,6 +159,8 @@ gst_sf_audio_encoder_class_init (GstSfAudioEncoderClass *klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
               | GST_PARAM_MUTABLE_READY));
   gst_sf_latency_install_property (gobject_class, PROP_LATENCY_MS);
+  gst_sf_batcher_install_properties (
+      gobject_class, PROP_BATCH_SIZE, PROP_BATCH_TIMEOUT_MS);
 
   gst_element_class_set_static_metadata (element_class,
       "Streamformer audio encoder", "Filter/Converter/Audio",
@@ -187,6 +200,8 @@ gst_sf_audio_encoder_init (GstSfAudioEncoder *self)
   gst_element_add_pad (GST_ELEMENT (self), srcpad);
   gst_sf_src_init (&self->src, srcpad);
   gst_sf_latency_init (&self->processing);
+  self->batch_size = GST_SF_BATCH_SIZE_DEFAULT;
+  self->batch_timeout_ms = GST_SF_BATCH_TIMEOUT_DEFAULT;
 }
 
 static void
@@ -198,6 +213,7 @@ gst_sf_audio_encoder_finalize (GObject *object)
   gst_sf_src_reset (&self->src);
   gst_clear_caps (&self->caps);
   sf_task_unref (self->task);
+  gst_sf_batcher_free (self->batcher);
   gst_sf_audio_windows_clear (&self->windows);
   gst_sf_latency_clear (&self->processing);
 
@@ -221,6 +237,10 @@ gst_sf_audio_encoder_set_property (
     case PROP_LATENCY_MS:
       gst_sf_latency_set_pinned (&self->processing, value);
       break;
+    case PROP_BATCH_SIZE: self->batch_size = g_value_get_uint (value); break;
+    case PROP_BATCH_TIMEOUT_MS:
+      self->batch_timeout_ms = g_value_get_uint (value);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -240,6 +260,10 @@ gst_sf_audio_encoder_get_property (
     case PROP_LATENCY_MS:
       gst_sf_latency_get_pinned (&self->processing, value);
       break;
+    case PROP_BATCH_SIZE: g_value_set_uint (value, self->batch_size); break;
+    case PROP_BATCH_TIMEOUT_MS:
+      g_value_set_uint (value, self->batch_timeout_ms);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -254,12 +278,14 @@ gst_sf_audio_encoder_start (GstSfAudioEncoder *self)
   g_autofree gchar *path = NULL;
   g_autoptr (SfModel) model = NULL;
   SfTask *task;
-  guint window_ms, hop_ms;
+  guint window_ms, hop_ms, batch_size, timeout_ms;
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
   window_ms = self->window_ms;
   hop_ms = self->hop_ms;
+  batch_size = self->batch_size;
+  timeout_ms = self->batch_timeout_ms;
   GST_OBJECT_UNLOCK (self);
 
   model = gst_sf_model_load (GST_ELEMENT (self), path);
@@ -278,6 +304,8 @@ gst_sf_audio_encoder_start (GstSfAudioEncoder *self)
   if (task == NULL)
     return FALSE;
 
+  if (batch_size > 1)
+    self->batcher = gst_sf_batcher_new (task, &options, batch_size, timeout_ms);
   if (!gst_sf_audio_encoder_configure (self, task, window_ms, hop_ms))
     return FALSE;
   self->have_format = FALSE;
@@ -292,6 +320,7 @@ gst_sf_audio_encoder_stop (GstSfAudioEncoder *self)
   gst_sf_src_reset (&self->src);
   gst_sf_audio_windows_clear (&self->windows);
   gst_sf_latency_reset (&self->processing);
+  g_clear_pointer (&self->batcher, gst_sf_batcher_free);
   gst_sf_element_set_task (GST_ELEMENT (self), &self->task, NULL);
   GST_OBJECT_LOCK (self);
   self->refused_rate = self->refused_channels = 0;
@@ -311,6 +340,9 @@ gst_sf_audio_encoder_change_state (
     gst_sf_audio_encoder_stop (self);
     return GST_STATE_CHANGE_FAILURE;
   }
+  /* A streaming thread waiting in the shared queue returns at once. */
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY && self->batcher)
+    gst_sf_batcher_set_flushing (self->batcher, TRUE);
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
     gst_sf_audio_encoder_stop (self);
@@ -467,7 +499,13 @@ gst_sf_audio_encoder_sink_event (
       self->warned_nan = FALSE;
       self->discont = TRUE;
       break;
+    case GST_EVENT_FLUSH_START:
+      if (self->batcher != NULL)
+        gst_sf_batcher_set_flushing (self->batcher, TRUE);
+      break;
     case GST_EVENT_FLUSH_STOP:
+      if (self->batcher != NULL)
+        gst_sf_batcher_set_flushing (self->batcher, FALSE);
       if (self->task != NULL)
         gst_sf_audio_windows_reset (&self->windows);
       self->discont = TRUE;

@@ -37,6 +37,14 @@
  * posted when a frame takes longer, so a live pipeline schedules frames
  * for when their results can be ready; `latency-ms` pins the value.
  *
+ * Batching: with batch-size N > 1, every sfimageencoder of the process
+ * with the same model folder shares one queue, so frames of several
+ * streams (cameras) run through one forward pass of up to N frames. A
+ * frame waits at most batch-timeout-ms for others (0: run at once what is
+ * queued); results go back to each element with its own timestamps, in
+ * order. QoS still drops late frames before they are queued, and a flush
+ * or a state change to READY withdraws the element's waiting frame.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 v4l2src ! videoconvert ! sfimageencoder model=./vit ! sfclassifier top-k=3 ! sfjsonsink
@@ -47,6 +55,7 @@
 #endif
 
 #include "core/error.h"
+#include "gstsfbatcher.h"
 #include "gstsfelement.h"
 #include "gstsfimageencoder.h"
 #include "gstsflatency.h"
@@ -74,6 +83,8 @@ enum
   PROP_MODEL,
   PROP_INFERENCE_INTERVAL,
   PROP_LATENCY_MS,
+  PROP_BATCH_SIZE,
+  PROP_BATCH_TIMEOUT_MS,
 };
 
 struct _GstSfImageEncoder
@@ -83,10 +94,12 @@ struct _GstSfImageEncoder
   /* properties, under the object lock */
   gchar *model_path;
   guint interval;
+  guint batch_size, batch_timeout_ms;
 
   /* between start() and stop(), under the object lock: caps queries run
    * in other threads and hold their own reference */
   SfTask *task;
+  GstSfBatcher *batcher; /* batch-size > 1: the model's shared queue */
 
   /* streaming state */
   GstVideoInfo vinfo; /* negotiated input */
@@ -112,6 +125,7 @@ gst_sf_image_encoder_finalize (GObject *object)
   g_free (self->model_path);
   sf_tensor_unref (self->last);
   sf_task_unref (self->task);
+  gst_sf_batcher_free (self->batcher);
   gst_sf_latency_clear (&self->latency);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -135,6 +149,10 @@ gst_sf_image_encoder_set_property (
     case PROP_LATENCY_MS:
       gst_sf_latency_set_pinned (&self->latency, value);
       break;
+    case PROP_BATCH_SIZE: self->batch_size = g_value_get_uint (value); break;
+    case PROP_BATCH_TIMEOUT_MS:
+      self->batch_timeout_ms = g_value_get_uint (value);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -155,6 +173,10 @@ gst_sf_image_encoder_get_property (
     case PROP_LATENCY_MS:
       gst_sf_latency_get_pinned (&self->latency, value);
       break;
+    case PROP_BATCH_SIZE: g_value_set_uint (value, self->batch_size); break;
+    case PROP_BATCH_TIMEOUT_MS:
+      g_value_set_uint (value, self->batch_timeout_ms);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -167,9 +189,12 @@ gst_sf_image_encoder_start (GstBaseTransform *trans)
   SfTaskOptions options = SF_TASK_OPTIONS_INIT (SF_MODALITY_IMAGE);
   g_autofree gchar *path = NULL;
   SfTask *task;
+  guint batch_size, timeout_ms;
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
+  batch_size = self->batch_size;
+  timeout_ms = self->batch_timeout_ms;
   GST_OBJECT_UNLOCK (self);
 
   task = gst_sf_element_load_task (GST_ELEMENT (self), path, &options,
@@ -180,6 +205,8 @@ gst_sf_image_encoder_start (GstBaseTransform *trans)
   self->out_bytes = 0;
   g_clear_pointer (&self->last, sf_tensor_unref);
   gst_video_info_init (&self->vinfo);
+  if (batch_size > 1)
+    self->batcher = gst_sf_batcher_new (task, &options, batch_size, timeout_ms);
   gst_sf_element_set_task (GST_ELEMENT (self), &self->task, task);
   return TRUE;
 }
@@ -190,6 +217,7 @@ gst_sf_image_encoder_stop (GstBaseTransform *trans)
   GstSfImageEncoder *self = GST_SF_IMAGE_ENCODER (trans);
 
   g_clear_pointer (&self->last, sf_tensor_unref);
+  g_clear_pointer (&self->batcher, gst_sf_batcher_free);
   gst_sf_latency_reset (&self->latency);
   /* A caps query still running keeps its own reference. */
   gst_sf_element_set_task (GST_ELEMENT (self), &self->task, NULL);
@@ -292,10 +320,12 @@ gst_sf_image_encoder_prepare_output_buffer (
   return GST_FLOW_OK;
 }
 
-/* (transfer full) the task's output [1, ...] for the frame in @inbuf. */
+/* (transfer full) the task's output [1, ...] for the frame in @inbuf,
+ * through the shared queue when there is one; NULL and *@flushing when a
+ * flush withdrew it. */
 static SfTensor *
-encode_frame (
-    GstSfImageEncoder *self, SfTask *task, GstBuffer *inbuf, GError **error)
+encode_frame (GstSfImageEncoder *self, SfTask *task, GstBuffer *inbuf,
+    gboolean *flushing, GError **error)
 {
   g_autoptr (SfImage) image = NULL;
   g_autoptr (GPtrArray) outputs = NULL;
@@ -315,7 +345,15 @@ encode_frame (
         "unsupported frame format %s", GST_VIDEO_INFO_NAME (&self->vinfo));
     return NULL;
   }
-  outputs = sf_task_run_images (task, &image, 1, error);
+  *flushing = FALSE;
+  if (self->batcher != NULL) {
+    GstSfBatchInput input = { .image = image };
+
+    outputs =
+        gst_sf_batcher_run (self->batcher, &input, 1, NULL, flushing, error);
+  } else {
+    outputs = sf_task_run_images (task, &image, 1, error);
+  }
   if (outputs == NULL)
     return NULL;
   return sf_tensor_ref (outputs->pdata[0]);
@@ -342,8 +380,11 @@ gst_sf_image_encoder_transform (
   }
   if (self->last == NULL || self->n_frames % interval == 0) {
     GstClockTime began = gst_util_get_timestamp ();
-    SfTensor *out = encode_frame (self, task, inbuf, &error);
+    gboolean flushing;
+    SfTensor *out = encode_frame (self, task, inbuf, &flushing, &error);
 
+    if (out == NULL && flushing)
+      return GST_FLOW_FLUSHING;
     if (out == NULL) {
       GST_ELEMENT_ERROR (self, STREAM, FAILED,
           ("Model \"%s\" failed on a frame: %s",
@@ -385,6 +426,32 @@ gst_sf_image_encoder_query (
   return TRUE;
 }
 
+static gboolean
+gst_sf_image_encoder_sink_event (GstBaseTransform *trans, GstEvent *event)
+{
+  GstSfImageEncoder *self = GST_SF_IMAGE_ENCODER (trans);
+
+  /* A frame waiting in the shared queue is withdrawn while flushing. */
+  if (self->batcher != NULL
+      && (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_START
+          || GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP))
+    gst_sf_batcher_set_flushing (
+        self->batcher, GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_START);
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
+}
+
+static GstStateChangeReturn
+gst_sf_image_encoder_change_state (
+    GstElement *element, GstStateChange transition)
+{
+  GstSfImageEncoder *self = GST_SF_IMAGE_ENCODER (element);
+
+  /* A streaming thread waiting in the shared queue returns at once. */
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY && self->batcher)
+    gst_sf_batcher_set_flushing (self->batcher, TRUE);
+  return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+}
+
 static void
 gst_sf_image_encoder_class_init (GstSfImageEncoderClass *klass)
 {
@@ -406,6 +473,8 @@ gst_sf_image_encoder_class_init (GstSfImageEncoderClass *klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
               | GST_PARAM_MUTABLE_PLAYING));
   gst_sf_latency_install_property (gobject_class, PROP_LATENCY_MS);
+  gst_sf_batcher_install_properties (
+      gobject_class, PROP_BATCH_SIZE, PROP_BATCH_TIMEOUT_MS);
 
   gst_element_class_set_static_metadata (element_class,
       "Streamformer image encoder", "Filter/Converter/Video",
@@ -419,7 +488,10 @@ gst_sf_image_encoder_class_init (GstSfImageEncoderClass *klass)
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
 
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_sf_image_encoder_change_state);
   trans_class->start = GST_DEBUG_FUNCPTR (gst_sf_image_encoder_start);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_sf_image_encoder_sink_event);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_sf_image_encoder_stop);
   trans_class->transform_caps =
       GST_DEBUG_FUNCPTR (gst_sf_image_encoder_transform_caps);
@@ -435,6 +507,8 @@ static void
 gst_sf_image_encoder_init (GstSfImageEncoder *self)
 {
   self->interval = DEFAULT_INFERENCE_INTERVAL;
+  self->batch_size = GST_SF_BATCH_SIZE_DEFAULT;
+  self->batch_timeout_ms = GST_SF_BATCH_TIMEOUT_DEFAULT;
   gst_sf_latency_init (&self->latency);
   gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), TRUE);
 }

@@ -40,6 +40,17 @@
  * normalize and max-length properties exactly as in `streamformer run`.
  * Fixed output caps are pushed before the first text.
  *
+ * Batching: with batch-size 1 (the default) the element runs on its own
+ * and encodes the lines of one buffer together, up to 16 per pass. With
+ * batch-size N > 1, every sftextencoder of the process with the same model
+ * folder, pooling, normalize and max-length shares one queue: the lines of
+ * all their streams go through passes of up to N texts, sorted into
+ * buckets of similar token counts and padded with attention masks. An
+ * item waits at most batch-timeout-ms for others (0: run at once what is
+ * queued). Each element gets its own outputs back, in order, with its own
+ * timestamps. A flush or a state change to READY withdraws the element's
+ * waiting lines at once without touching the other streams.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 filesrc location=reviews.txt ! sftextencoder model=./sst2 ! sfclassifier top-k=2 ! sfjsonsink location=labels.jsonl
@@ -51,6 +62,7 @@
 
 #include <string.h>
 
+#include "gstsfbatcher.h"
 #include "gstsfelement.h"
 #include "gstsflatency.h"
 #include "gstsfmodel.h"
@@ -74,7 +86,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_sf_text_encoder_debug);
 #define DEFAULT_SPLIT GST_SF_TEXT_SPLIT_LINES
 #define DEFAULT_NORMALIZE FALSE
 
-/* Texts encoded together in one padded batch (fixed-shape outputs). */
+/* Texts encoded together in one padded batch (fixed-shape outputs) when
+ * the element runs on its own (batch-size 1). */
 #define MAX_BATCH 16
 
 enum
@@ -86,6 +99,8 @@ enum
   PROP_POOLING,
   PROP_NORMALIZE,
   PROP_LATENCY_MS,
+  PROP_BATCH_SIZE,
+  PROP_BATCH_TIMEOUT_MS,
 };
 
 struct _GstSfTextEncoder
@@ -96,12 +111,14 @@ struct _GstSfTextEncoder
   gchar *model_path;
   GstSfTextSplit split;
   SfTaskOptions options; /* normalize -1 until set */
+  guint batch_size, batch_timeout_ms;
 
   SfTask *task; /* set in start() under the object lock: caps queries */
   /* streaming state */
   GstSfTextSplit cur_split;
   guint cur_max_length;
   guint batch;
+  GstSfBatcher *batcher; /* batch-size > 1: the model's shared queue */
   GstSfLineSplitter lines;
   GstSfTextClock clock;
   gboolean warned_utf8, warned_cut;
@@ -126,6 +143,7 @@ gst_sf_text_encoder_finalize (GObject *object)
   g_free (self->model_path);
   gst_sf_line_splitter_clear (&self->lines);
   sf_task_unref (self->task);
+  gst_sf_batcher_free (self->batcher);
   gst_sf_src_reset (&self->src);
   gst_sf_latency_clear (&self->latency);
 
@@ -155,6 +173,10 @@ gst_sf_text_encoder_set_property (
     case PROP_LATENCY_MS:
       gst_sf_latency_set_pinned (&self->latency, value);
       break;
+    case PROP_BATCH_SIZE: self->batch_size = g_value_get_uint (value); break;
+    case PROP_BATCH_TIMEOUT_MS:
+      self->batch_timeout_ms = g_value_get_uint (value);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -180,6 +202,10 @@ gst_sf_text_encoder_get_property (
     case PROP_LATENCY_MS:
       gst_sf_latency_get_pinned (&self->latency, value);
       break;
+    case PROP_BATCH_SIZE: g_value_set_uint (value, self->batch_size); break;
+    case PROP_BATCH_TIMEOUT_MS:
+      g_value_set_uint (value, self->batch_timeout_ms);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -201,11 +227,14 @@ gst_sf_text_encoder_start (GstSfTextEncoder *self)
   g_autofree gchar *path = NULL;
   SfTaskOptions options;
   SfTask *task;
+  guint batch_size, timeout_ms;
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
   self->cur_split = self->split;
   options = self->options;
+  batch_size = self->batch_size;
+  timeout_ms = self->batch_timeout_ms;
   GST_OBJECT_UNLOCK (self);
   self->cur_max_length = options.max_length;
 
@@ -215,6 +244,10 @@ gst_sf_text_encoder_start (GstSfTextEncoder *self)
     return FALSE;
   /* Per-token outputs go one text at a time: T is each text's length. */
   self->batch = sf_task_shape_varies (task) ? 1 : MAX_BATCH;
+  gst_sf_batcher_free (self->batcher);
+  self->batcher = NULL;
+  if (batch_size > 1)
+    self->batcher = gst_sf_batcher_new (task, &options, batch_size, timeout_ms);
   gst_sf_text_encoder_reset (self);
   gst_sf_element_set_task (GST_ELEMENT (self), &self->task, task);
   return TRUE;
@@ -231,9 +264,15 @@ gst_sf_text_encoder_change_state (
       && !gst_sf_text_encoder_start (self))
     return GST_STATE_CHANGE_FAILURE;
 
+  /* A streaming thread waiting in the shared queue returns at once. */
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY && self->batcher)
+    gst_sf_batcher_set_flushing (self->batcher, TRUE);
+
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
 
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+    gst_sf_batcher_free (self->batcher);
+    self->batcher = NULL;
     gst_sf_text_encoder_reset (self);
     gst_sf_latency_reset (&self->latency);
     gst_sf_element_set_task (element, &self->task, NULL);
@@ -292,25 +331,45 @@ gst_sf_text_encoder_push (
   return gst_pad_push (self->src.pad, buffer);
 }
 
+/* (transfer full) the outputs of @n texts, through the shared queue when
+ * there is one; NULL and *@flushing when a flush withdrew them. */
+static GPtrArray *
+gst_sf_text_encoder_run (GstSfTextEncoder *self, const GstSfTextItem *items,
+    guint n, gboolean *truncated, gboolean *flushing, GError **error)
+{
+  g_autofree const gchar **texts = g_new (const gchar *, n);
+  g_autofree GstSfBatchInput *inputs = NULL;
+
+  *flushing = FALSE;
+  for (guint i = 0; i < n; i++)
+    texts[i] = items[i].text;
+  if (self->batcher == NULL)
+    return sf_task_run_texts (self->task, texts, n, truncated, error);
+  inputs = g_new0 (GstSfBatchInput, n);
+  for (guint i = 0; i < n; i++)
+    inputs[i].text = texts[i];
+  return gst_sf_batcher_run (
+      self->batcher, inputs, n, truncated, flushing, error);
+}
+
 /* Runs @n texts as one batch and pushes one buffer per text. */
 static GstFlowReturn
 gst_sf_text_encoder_encode (
     GstSfTextEncoder *self, const GstSfTextItem *items, guint n)
 {
-  const gchar *texts[MAX_BATCH];
   g_autoptr (GPtrArray) outputs = NULL;
   g_autoptr (GError) error = NULL;
   GstFlowReturn ret = GST_FLOW_OK;
-  gboolean truncated = FALSE;
+  gboolean truncated = FALSE, flushing;
   GstClockTime began;
 
-  g_assert (n > 0 && n <= MAX_BATCH);
-  for (guint i = 0; i < n; i++)
-    texts[i] = items[i].text;
   began = gst_util_get_timestamp ();
-  outputs = sf_task_run_texts (self->task, texts, n, &truncated, &error);
+  outputs =
+      gst_sf_text_encoder_run (self, items, n, &truncated, &flushing, &error);
   gst_sf_latency_record (
       &self->latency, GST_ELEMENT (self), gst_util_get_timestamp () - began);
+  if (flushing)
+    return GST_FLOW_FLUSHING;
   if (outputs == NULL) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED,
         ("Could not encode text with model \"%s\": %s",
@@ -332,6 +391,7 @@ static GstFlowReturn
 gst_sf_text_encoder_process (GstSfTextEncoder *self, GArray *items)
 {
   GstFlowReturn ret = GST_FLOW_OK;
+  guint step;
 
   if (self->lines.replaced && !self->warned_utf8) {
     GST_ELEMENT_WARNING (self, STREAM, DECODE,
@@ -347,10 +407,11 @@ gst_sf_text_encoder_process (GstSfTextEncoder *self, GArray *items)
          "buffer as one text"));
     self->warned_cut = TRUE;
   }
-  for (guint i = 0; i < items->len && ret == GST_FLOW_OK; i += self->batch) {
+  /* The shared queue cuts the batches itself. */
+  step = self->batcher ? MAX (items->len, 1) : self->batch;
+  for (guint i = 0; i < items->len && ret == GST_FLOW_OK; i += step) {
     ret = gst_sf_text_encoder_encode (self,
-        &g_array_index (items, GstSfTextItem, i),
-        MIN (self->batch, items->len - i));
+        &g_array_index (items, GstSfTextItem, i), MIN (step, items->len - i));
   }
   g_array_set_size (items, 0);
   return ret;
@@ -411,7 +472,13 @@ gst_sf_text_encoder_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
       return caps == NULL || gst_sf_src_push_caps (&self->src, caps);
     }
     case GST_EVENT_SEGMENT: return gst_sf_src_set_segment (&self->src, event);
+    case GST_EVENT_FLUSH_START:
+      if (self->batcher)
+        gst_sf_batcher_set_flushing (self->batcher, TRUE);
+      break;
     case GST_EVENT_FLUSH_STOP:
+      if (self->batcher)
+        gst_sf_batcher_set_flushing (self->batcher, FALSE);
       gst_sf_line_splitter_reset (&self->lines);
       self->clock.last_pts = GST_CLOCK_TIME_NONE;
       break;
@@ -479,6 +546,8 @@ gst_sf_text_encoder_class_init (GstSfTextEncoderClass *klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
               | GST_PARAM_MUTABLE_READY));
   gst_sf_latency_install_property (gobject_class, PROP_LATENCY_MS);
+  gst_sf_batcher_install_properties (
+      gobject_class, PROP_BATCH_SIZE, PROP_BATCH_TIMEOUT_MS);
 
   gst_element_class_set_static_metadata (element_class,
       "Streamformer text encoder", "Filter/Converter/Text",
@@ -520,6 +589,8 @@ gst_sf_text_encoder_init (GstSfTextEncoder *self)
   gst_sf_src_init (&self->src, srcpad);
 
   self->split = DEFAULT_SPLIT;
+  self->batch_size = GST_SF_BATCH_SIZE_DEFAULT;
+  self->batch_timeout_ms = GST_SF_BATCH_TIMEOUT_DEFAULT;
   self->options = (SfTaskOptions)SF_TASK_OPTIONS_INIT (SF_MODALITY_TEXT);
   gst_sf_line_splitter_init (&self->lines, GST_SF_TEXT_MAX_LINE_BYTES);
   gst_sf_text_clock_reset (&self->clock);

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Streamformer plugin: one batching queue per model, shared by elements.
+ *
+ * Every element in the process that runs the same task (same checkpoint
+ * folder, modality and options) with batch-size > 1 submits its items to
+ * one queue, so that items of many streams go through one forward pass.
+ *
+ * There is no worker thread: a submitting streaming thread waits, and the
+ * thread that fills a batch (batch-size items queued) or whose wait reaches
+ * the first item's deadline (batch-timeout-ms after it was queued) takes
+ * up to batch-size items from the head and runs them, one pass at a time
+ * per queue. While a pass runs, new items queue up, so with a timeout of 0
+ * a busy model still batches whatever arrived meanwhile. Each thread then
+ * reads back its own outputs, in its own order, and pushes them itself:
+ * no thread ever pushes another element's buffers.
+ *
+ * A thread never waits past its items' deadline unless a pass holding its
+ * items is running, so a wait is bounded by batch-timeout-ms plus one
+ * pass. Setting an element's handle flushing (flush, state change to
+ * READY) withdraws its queued items at once; items already in a pass are
+ * waited for, since the pass reads their inputs. When a batch of several
+ * items fails, each item runs again alone, so one stream's bad input does
+ * not fail the others.
+ */
+#pragma once
+
+#include <gst/gst.h>
+
+#include "graphs/task.h"
+
+G_BEGIN_DECLS
+
+/* One input, of the task's modality. Borrowed until the run returns. */
+typedef struct
+{
+  const gchar *text;    /* text tasks */
+  SfImage *image;       /* image tasks */
+  const float *samples; /* audio tasks: mono at the task's rate */
+  gsize n_samples;
+} GstSfBatchInput;
+
+/* An element's handle on the shared queue of its task. */
+typedef struct GstSfBatcher GstSfBatcher;
+
+/* (transfer full) a handle on the queue of @task run with @options (the
+ * queue is keyed by the model's folder, modality and options), taking at
+ * most @batch_size items per pass and letting an item wait @timeout_ms for
+ * others. */
+GstSfBatcher *gst_sf_batcher_new (SfTask *task, const SfTaskOptions *options,
+    guint batch_size, guint timeout_ms);
+void gst_sf_batcher_free (GstSfBatcher *batcher); /* accepts NULL */
+
+/* While flushing, queued items are withdrawn and runs return at once. */
+void gst_sf_batcher_set_flushing (GstSfBatcher *batcher, gboolean flushing);
+
+/* Runs @n inputs through the shared queue and returns (transfer full) @n
+ * F32 tensors [1, ...] in input order, or NULL with @error. A run cut
+ * short by flushing sets *@flushing and no error. Sets *@truncated
+ * (nullable) when a text may have been cut to max-length. */
+GPtrArray *gst_sf_batcher_run (GstSfBatcher *batcher,
+    const GstSfBatchInput *inputs, guint n, gboolean *truncated,
+    gboolean *flushing, GError **error);
+
+/* Element properties: batch-size and batch-timeout-ms. */
+#define GST_SF_BATCH_SIZE_DEFAULT 1
+#define GST_SF_BATCH_SIZE_MAX 256
+#define GST_SF_BATCH_TIMEOUT_DEFAULT 0
+void gst_sf_batcher_install_properties (
+    GObjectClass *klass, guint size_prop, guint timeout_prop);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GstSfBatcher, gst_sf_batcher_free)
+
+G_END_DECLS
