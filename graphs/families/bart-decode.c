@@ -17,6 +17,7 @@
  */
 #include "graphs/families/bart-private.h"
 #include "graphs/families/bart.h"
+#include "graphs/cross-kv.h"
 #include "graphs/kv-cache.h"
 #include "core/error.h"
 
@@ -30,8 +31,8 @@ typedef struct
   BartGraph *g;
   SfModel *model; /* owned reference: the graph lives as long */
   SfKvCache *cache;
-  SfTensor **cross_k, **cross_v; /* n_dec × [Bs, S, D], Bs = 1 or rows */
-  SfTensor *cross_mask;          /* [Bs, S] or NULL */
+  SfCrossKv *cross;     /* [Bs, S, D] a layer, Bs = 1 or rows */
+  SfTensor *cross_mask; /* [Bs, S] or NULL */
 } BartState;
 
 static void
@@ -41,12 +42,7 @@ state_free (gpointer data)
   if (s == NULL)
     return;
   sf_kv_cache_free (s->cache);
-  for (int l = 0; l < s->g->n_dec; l++) {
-    sf_tensor_unref (s->cross_k[l]);
-    sf_tensor_unref (s->cross_v[l]);
-  }
-  g_free (s->cross_k);
-  g_free (s->cross_v);
+  sf_cross_kv_free (s->cross);
   sf_tensor_unref (s->cross_mask);
   sf_model_unref (s->model);
   g_free (s);
@@ -58,7 +54,6 @@ state_new (BartGraph *g, const SfTensor *enc, SfTensor *mask, guint max_rows)
 {
   BartState *s = g_new0 (BartState, 1);
   gint64 d = g->sizes[BART_SZ_D];
-  gint64 bs = enc->shape[0], src = enc->shape[1];
 
   s->g = g;
   s->model = sf_model_ref (g->model);
@@ -66,14 +61,10 @@ state_new (BartGraph *g, const SfTensor *enc, SfTensor *mask, guint max_rows)
       g->sizes[BART_SZ_POS] - BART_POS_OFFSET,
       "max_position_embeddings less the offset of 2");
   s->cross_mask = mask ? sf_tensor_ref (mask) : NULL;
-  s->cross_k = g_new0 (SfTensor *, g->n_dec);
-  s->cross_v = g_new0 (SfTensor *, g->n_dec);
+  s->cross = sf_cross_kv_new (g->n_dec);
   for (int l = 0; l < g->n_dec; l++) {
     const BartAttention *a = &g->dec_layers[l].cross;
-    s->cross_k[l] = sf_tensor_new_f32 (3, bs, src, d);
-    s->cross_v[l] = sf_tensor_new_f32 (3, bs, src, d);
-    sf_op_linear (s->cross_k[l], enc, a->k_w, a->k_b);
-    sf_op_linear (s->cross_v[l], enc, a->v_w, a->v_b);
+    sf_cross_kv_project (s->cross, l, enc, a->k_w, a->k_b, a->v_w, a->v_b);
   }
   return s;
 }
@@ -129,7 +120,7 @@ static void
 cross_attention (BartState *s, int index, const SfTensor *in, SfTensor *ctx)
 {
   const BartAttention *a = &s->g->dec_layers[index].cross;
-  const SfTensor *keys = s->cross_k[index], *values = s->cross_v[index];
+  const SfTensor *keys = s->cross->k[index], *values = s->cross->v[index];
   gint64 rows = in->shape[0], t = in->shape[1], d = in->shape[2];
   g_autoptr (SfTensor) q = sf_tensor_new_f32 (3, rows, t, d); /* [R, T, D] */
 

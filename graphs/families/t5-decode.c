@@ -19,6 +19,7 @@
  *   is computed per step and shared by all rows and all layers.
  */
 #include "graphs/families/t5-private.h"
+#include "graphs/cross-kv.h"
 #include "graphs/kv-cache.h"
 #include "core/error.h"
 
@@ -31,7 +32,7 @@ struct T5State
   gint64 src_batch; /* 1, or the row count */
   SfTensor *mask;   /* [src_batch, n] or NULL */
   SfKvCache *cache;
-  SfTensor **cross_k, **cross_v; /* n_dec × [src_batch, n, inner] */
+  SfCrossKv *cross; /* [src_batch, n, inner] a layer */
 };
 
 /* modeling_t5's bucket of a key at @rel = key − query positions: exact
@@ -94,12 +95,7 @@ sf_t5_state_free (T5State *s)
   if (s == NULL)
     return;
   sf_kv_cache_free (s->cache);
-  for (int l = 0; l < s->g->n_dec; l++) {
-    sf_tensor_unref (s->cross_k[l]);
-    sf_tensor_unref (s->cross_v[l]);
-  }
-  g_free (s->cross_k);
-  g_free (s->cross_v);
+  sf_cross_kv_free (s->cross);
   sf_tensor_unref (s->mask);
   g_free (s);
 }
@@ -135,14 +131,10 @@ sf_t5_state_new (T5Graph *g, const SfTensor *enc, const SfTensor *mask,
   s->mask = mask ? sf_tensor_ref ((SfTensor *)mask) : NULL;
   s->cache = sf_kv_cache_new ("T5 decoder", g->n_dec, max_rows, in,
       T5_MAX_DECODE_POSITIONS, "the decoder's limit");
-  s->cross_k = g_new0 (SfTensor *, g->n_dec);
-  s->cross_v = g_new0 (SfTensor *, g->n_dec);
+  s->cross = sf_cross_kv_new (g->n_dec);
   for (int l = 0; l < g->n_dec; l++) {
     const T5Attention *a = &g->dec_layers[l].cross;
-    s->cross_k[l] = sf_tensor_new_f32 (3, s->src_batch, enc->shape[1], in);
-    s->cross_v[l] = sf_tensor_new_f32 (3, s->src_batch, enc->shape[1], in);
-    sf_op_linear (s->cross_k[l], enc, a->k_w, NULL);
-    sf_op_linear (s->cross_v[l], enc, a->v_w, NULL);
+    sf_cross_kv_project (s->cross, l, enc, a->k_w, NULL, a->v_w, NULL);
   }
   return s;
 }
@@ -182,13 +174,13 @@ decoder_layer (T5State *s, int index, SfTensor *x, const SfTensor *bias)
   sf_op_rms_norm (h, x, l->ln_cross, g->eps);
   sf_op_linear (q, h, l->cross.q_w, NULL);
   if (s->src_batch == rows) {
-    sf_op_attention_biased (ctx, q, s->cross_k[index], s->cross_v[index],
+    sf_op_attention_biased (ctx, q, s->cross->k[index], s->cross->v[index],
         g->heads, s->mask, FALSE, NULL, 1.0f);
   } else {
     for (gint64 r = 0; r < rows; r++) {
       g_autoptr (SfTensor) qr = sf_tensor_slice0 (q, r, 1);
       g_autoptr (SfTensor) cr = sf_tensor_slice0 (ctx, r, 1);
-      sf_op_attention_biased (cr, qr, s->cross_k[index], s->cross_v[index],
+      sf_op_attention_biased (cr, qr, s->cross->k[index], s->cross->v[index],
           g->heads, s->mask, FALSE, NULL, 1.0f);
     }
   }

@@ -14,6 +14,7 @@
  */
 #include "graphs/families/whisper.h"
 #include "graphs/families/whisper-private.h"
+#include "graphs/cross-kv.h"
 #include "graphs/kv-cache.h"
 #include "core/error.h"
 
@@ -28,8 +29,8 @@ struct SfWhisperState
   SfModel *model; /* owned reference */
   gint64 batch;
   SfKvCache *cache;
-  SfTensor **cross_k, **cross_v; /* n_dec × [B, S, D] */
-  gboolean cross_uniform;        /* every row's cross K/V are the same */
+  SfCrossKv *cross;       /* [B, S, D] a layer */
+  gboolean cross_uniform; /* every row's cross K/V are the same */
 };
 
 gboolean
@@ -45,12 +46,7 @@ sf_whisper_state_free (SfWhisperState *s)
   if (s == NULL)
     return;
   sf_kv_cache_free (s->cache);
-  for (int l = 0; s->g && l < s->g->n_dec; l++) {
-    sf_tensor_unref (s->cross_k[l]);
-    sf_tensor_unref (s->cross_v[l]);
-  }
-  g_free (s->cross_k);
-  g_free (s->cross_v);
+  sf_cross_kv_free (s->cross);
   sf_model_unref (s->model);
   g_free (s);
 }
@@ -61,7 +57,7 @@ sf_whisper_state_new (
 {
   WhisperGraph *g;
   SfWhisperState *s;
-  gint64 b, src, d;
+  gint64 b, d;
 
   if (!sf_whisper_graph_check (model, &g, error))
     return NULL;
@@ -83,7 +79,6 @@ sf_whisper_state_new (
     return NULL;
   }
   b = enc->shape[0];
-  src = enc->shape[1];
   s = g_new0 (SfWhisperState, 1);
   s->g = g;
   s->model = sf_model_ref (model);
@@ -91,14 +86,10 @@ sf_whisper_state_new (
   s->cache = sf_kv_cache_new ("Whisper decoder", g->n_dec, WHISPER_MAX_ROWS, d,
       capacity, "the positions this decoder was made for");
   s->cross_uniform = b == 1;
-  s->cross_k = g_new0 (SfTensor *, g->n_dec);
-  s->cross_v = g_new0 (SfTensor *, g->n_dec);
+  s->cross = sf_cross_kv_new (g->n_dec);
   for (int l = 0; l < g->n_dec; l++) {
     const WhisperAttention *a = &g->dec_layers[l].cross;
-    s->cross_k[l] = sf_tensor_new_f32 (3, b, src, d);
-    s->cross_v[l] = sf_tensor_new_f32 (3, b, src, d);
-    sf_op_linear (s->cross_k[l], enc, a->k_w, NULL);
-    sf_op_linear (s->cross_v[l], enc, a->v_w, a->v_b);
+    sf_cross_kv_project (s->cross, l, enc, a->k_w, NULL, a->v_w, a->v_b);
   }
   return s;
 }
@@ -107,20 +98,6 @@ gint64
 sf_whisper_state_length (const SfWhisperState *s)
 {
   return sf_kv_cache_length (s->cache);
-}
-
-/* (transfer full) rows @src of @t [B, @rows, D] (the first @rows
- * positions of each) in a new [n, @stride, D]. */
-static SfTensor *
-gather_rows (const SfTensor *t, const guint *src, guint n, gint64 rows)
-{
-  gint64 stride = t->shape[1], d = t->shape[2];
-  SfTensor *out = sf_tensor_new_f32 (3, (gint64)n, stride, d);
-
-  for (guint i = 0; i < n; i++)
-    memcpy (sf_tensor_f32 (out) + i * stride * d,
-        sf_tensor_f32 (t) + src[i] * stride * d, rows * d * sizeof (float));
-  return out;
 }
 
 gboolean
@@ -144,15 +121,8 @@ sf_whisper_state_reorder (
     return TRUE;
   if (length > 0 && !sf_kv_cache_reorder (s->cache, src, n, error))
     return FALSE;
-  for (int l = 0; cross && l < s->g->n_dec; l++) {
-    gint64 src_len = s->cross_k[l]->shape[1];
-    SfTensor *k = gather_rows (s->cross_k[l], src, n, src_len);
-    SfTensor *v = gather_rows (s->cross_v[l], src, n, src_len);
-    sf_tensor_unref (s->cross_k[l]);
-    sf_tensor_unref (s->cross_v[l]);
-    s->cross_k[l] = k;
-    s->cross_v[l] = v;
-  }
+  if (cross)
+    sf_cross_kv_gather (s->cross, src, n);
   s->batch = n;
   return TRUE;
 }
@@ -191,8 +161,8 @@ decoder_layer (SfWhisperState *s, int index, SfTensor *x)
   /* cross-attention over the encoder output */
   sf_op_layer_norm (h, x, l->ln_cross_g, l->ln_cross_b, WHISPER_LN_EPS);
   sf_op_linear (q, h, l->cross.q_w, l->cross.q_b);
-  sf_op_attention (
-      ctx, q, s->cross_k[index], s->cross_v[index], g->dec_heads, NULL, FALSE);
+  sf_op_attention (ctx, q, s->cross->k[index], s->cross->v[index], g->dec_heads,
+      NULL, FALSE);
   sf_op_linear (h, ctx, l->cross.o_w, l->cross.o_b);
   sf_op_add (x, x, h);
 
