@@ -6,6 +6,7 @@
 #include "graphs/generate.h"
 #include "graphs/model.h"
 #include "core/error.h"
+#include "tests/common/test-graphs.h"
 #include "tests/common/test-util.h"
 
 #include <cjson/cJSON.h>
@@ -63,11 +64,10 @@ static void
 assert_close (
     const char *what, gint64 pos, const float *got, const float *ref, gint64 n)
 {
-  for (gint64 k = 0; k < n; k++)
-    if (!(fabsf (got[k] - ref[k]) <= ATOL + RTOL * fabsf (ref[k])))
-      g_error ("%s, position %" G_GINT64_FORMAT ", logit %" G_GINT64_FORMAT
-               ": %g vs reference %g",
-          what, pos, k, got[k], ref[k]);
+  g_autofree char *where =
+      g_strdup_printf ("%s, position %" G_GINT64_FORMAT, what, pos);
+
+  sf_test_assert_close (where, got, ref, n, ATOL, RTOL);
 }
 
 static SfDecoder *
@@ -380,37 +380,6 @@ test_padded_batch (void)
 
 /* ---- checkpoints in other layouts, and broken ones ---- */
 
-static void
-edit_config (const char *dir, const char *key, cJSON *value)
-{
-  g_autofree char *path = g_build_filename (dir, "config.json", NULL);
-  g_autofree char *text = NULL, *out = NULL;
-  cJSON *root;
-
-  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
-  root = cJSON_Parse (text);
-  cJSON_DeleteItemFromObject (root, key);
-  if (value)
-    cJSON_AddItemToObject (root, key, value);
-  out = cJSON_Print (root);
-  sf_test_write_file (dir, "config.json", out);
-  cJSON_Delete (root);
-}
-
-static void
-assert_load_fails (const char *dir, const char *const *fragments)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SfModel) model = sf_model_load (dir, &error);
-
-  g_assert_null (model);
-  g_assert_nonnull (error);
-  g_assert_true (error->domain == SF_ERROR);
-  for (guint i = 0; fragments[i]; i++)
-    if (strstr (error->message, fragments[i]) == NULL)
-      g_error ("'%s' not in: %s", fragments[i], error->message);
-}
-
 /* Prompt 0's logits from a checkpoint folder. */
 static void
 assert_reference_logits (const char *dir)
@@ -478,7 +447,7 @@ test_layouts (void)
   assert_reference_logits (dir);
 
   /* untied: the stored head is used ... */
-  edit_config (dir, "tie_word_embeddings", cJSON_CreateFalse ());
+  sf_test_set_config (dir, "tie_word_embeddings", "false");
   assert_reference_logits (dir);
   /* ... and required */
   g_ptr_array_remove_index (names, names->len - 1);
@@ -487,7 +456,7 @@ test_layouts (void)
       sf_safetensors_write (out, names->len, (const char *const *)names->pdata,
           (SfTensor *const *)tensors->pdata, &error));
   g_assert_no_error (error);
-  assert_load_fails (dir, missing);
+  sf_test_assert_load_fails (dir, missing);
   sf_test_remove_dir (dir);
 }
 
@@ -512,7 +481,7 @@ test_missing_and_misshaped (void)
 
   sf_test_rewrite_safetensors (
       dir, "model.safetensors", drop_and_reshape, NULL);
-  assert_load_fails (dir, want);
+  sf_test_assert_load_fails (dir, want);
   sf_test_remove_dir (dir);
 }
 
@@ -548,8 +517,8 @@ test_bad_config (gconstpointer data)
   const BadConfig *c = data;
   g_autofree char *dir = sf_test_copy_fixture (CASE);
 
-  edit_config (dir, c->key, c->json ? cJSON_Parse (c->json) : NULL);
-  assert_load_fails (dir, c->fragments);
+  sf_test_set_config (dir, c->key, c->json);
+  sf_test_assert_load_fails (dir, c->fragments);
   sf_test_remove_dir (dir);
 }
 
@@ -569,8 +538,8 @@ test_attention_scaling (void)
   double moved = 0;
   Prompt p;
 
-  edit_config (dir, "scale_attn_by_inverse_layer_idx", cJSON_CreateTrue ());
-  edit_config (dir, "scale_attn_weights", cJSON_CreateFalse ());
+  sf_test_set_config (dir, "scale_attn_by_inverse_layer_idx", "true");
+  sf_test_set_config (dir, "scale_attn_weights", "false");
   model = load_model (dir);
   prompt_read (&p, 1);
   in.input_ids = sf_tensor_reshape (p.ids, 2, (gint64[]){ 1, p.len });
