@@ -116,4 +116,9 @@ const SfFamily *const *sf_registry_families (void);
 gboolean sf_model_read_labels (
     SfModel *model, const SfConfig *config, GError **error);
 
+/* graphs/model.c: the attention head count @key (at least 1), which must
+ * divide the width @dim that config field @dim_key gave. */
+gboolean sf_model_read_heads (const SfConfig *config, const char *key,
+    const char *dim_key, gint64 dim, int *heads, GError **error);
+
 G_END_DECLS

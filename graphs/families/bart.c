@@ -152,25 +152,6 @@ bart_free (gpointer data)
   g_free (g);
 }
 
-static gboolean
-read_heads (
-    const SfConfig *cfg, const char *key, gint64 d, int *out, GError **error)
-{
-  gint64 heads;
-
-  if (!sf_config_int_min (cfg, key, 1, &heads, error))
-    return FALSE;
-  if (d % heads != 0) {
-    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-        "%s: d_model %" G_GINT64_FORMAT
-        " is not a multiple of %s %" G_GINT64_FORMAT,
-        sf_config_origin (cfg), d, key, heads);
-    return FALSE;
-  }
-  *out = (int)heads;
-  return TRUE;
-}
-
 /* A token id field: unset (-1) or inside the vocabulary. */
 static gboolean
 read_token (const SfConfig *cfg, const char *key, gint64 vocab, gint64 *out,
@@ -240,10 +221,10 @@ bart_read_config (
           cfg, "max_position_embeddings", 1, &positions, error)
       || !sf_config_int_min (cfg, "encoder_layers", 1, &enc_layers, error)
       || !sf_config_int_min (cfg, "decoder_layers", 1, &dec_layers, error)
-      || !read_heads (
-          cfg, "encoder_attention_heads", sz[D], &g->enc_params.n_heads, error)
-      || !read_heads (
-          cfg, "decoder_attention_heads", sz[D], &g->dec_heads, error)
+      || !sf_model_read_heads (cfg, "encoder_attention_heads", "d_model", sz[D],
+          &g->enc_params.n_heads, error)
+      || !sf_model_read_heads (cfg, "decoder_attention_heads", "d_model", sz[D],
+          &g->dec_heads, error)
       || !sf_config_string_or (cfg, "activation_function", "gelu", &act, error)
       || !sf_config_bool_or (cfg, "scale_embedding", FALSE, &scale, error)
       || !sf_config_string_or (cfg, "model_type", "bart", &model_type, error)
