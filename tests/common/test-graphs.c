@@ -8,6 +8,25 @@
 #include <math.h>
 #include <string.h>
 
+SfModel *
+sf_test_load_model (const char *dir)
+{
+  g_autoptr (GError) error = NULL;
+  SfModel *model = sf_model_load (dir, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (model);
+  return model;
+}
+
+SfModel *
+sf_test_load_case (const char *case_name)
+{
+  g_autofree char *dir = sf_test_fixture (case_name);
+
+  return sf_test_load_model (dir);
+}
+
 void
 sf_test_assert_close (const char *what, const float *got, const float *want,
     gint64 n, double atol, double rtol)

@@ -9,6 +9,11 @@
 
 G_BEGIN_DECLS
 
+/* (transfer full) the model of folder @dir, which must load. */
+SfModel *sf_test_load_model (const char *dir);
+/* (transfer full) the model of fixture case @case_name, which must load. */
+SfModel *sf_test_load_case (const char *case_name);
+
 /* Fails the test at the first element of @got [n] outside
  * |got - want| ≤ atol + rtol·|want|, naming @what. */
 void sf_test_assert_close (const char *what, const float *got,

@@ -20,11 +20,8 @@
 static SfModel *
 load_model (void)
 {
-  g_autofree char *dir = sf_test_fixture (CASE);
-  g_autoptr (GError) error = NULL;
-  SfModel *model = sf_model_load (dir, &error);
+  SfModel *model = sf_test_load_case (CASE);
 
-  g_assert_no_error (error);
   g_assert_true (sf_bart_check (model));
   return model;
 }

@@ -17,23 +17,6 @@
 #define ATOL 2e-4 /* the case's tolerance */
 #define RTOL 1e-3
 
-static SfModel *
-load_model (const char *dir)
-{
-  g_autoptr (GError) error = NULL;
-  SfModel *model = sf_model_load (dir, &error);
-
-  g_assert_no_error (error);
-  return model;
-}
-
-static SfModel *
-load_case (void)
-{
-  g_autofree char *dir = sf_test_fixture (CASE);
-  return load_model (dir);
-}
-
 /* The reference prompt i: its ids [T] and transformers' logits [T, V]. */
 typedef struct
 {
@@ -96,7 +79,7 @@ step (SfDecoder *dec, const gint64 *tokens, guint n_seqs, guint n_new,
 static void
 test_one_by_one (void)
 {
-  g_autoptr (SfModel) model = load_case ();
+  g_autoptr (SfModel) model = sf_test_load_case (CASE);
 
   for (guint i = 0; i < 3; i++) {
     Prompt p;
@@ -120,7 +103,7 @@ test_one_by_one (void)
 static void
 test_prompt_step (void)
 {
-  g_autoptr (SfModel) model = load_case ();
+  g_autoptr (SfModel) model = sf_test_load_case (CASE);
   Prompt p;
   SfDecoder *dec = decoder_new (model, 1);
   g_autofree float *logits = NULL;
@@ -145,7 +128,7 @@ test_prompt_step (void)
 static void
 test_two_sequences (void)
 {
-  g_autoptr (SfModel) model = load_case ();
+  g_autoptr (SfModel) model = sf_test_load_case (CASE);
   Prompt a, b;
   SfDecoder *dec = decoder_new (model, 2);
   g_autofree float *logits = NULL;
@@ -178,7 +161,7 @@ test_two_sequences (void)
 static void
 test_reorder (void)
 {
-  g_autoptr (SfModel) model = load_case ();
+  g_autoptr (SfModel) model = sf_test_load_case (CASE);
   g_autoptr (GError) error = NULL;
   Prompt a, b;
   SfDecoder *dec = decoder_new (model, 3);
@@ -241,7 +224,7 @@ test_reorder (void)
 static void
 test_full_context (void)
 {
-  g_autoptr (SfModel) model = load_case ();
+  g_autoptr (SfModel) model = sf_test_load_case (CASE);
   g_autoptr (GError) error = NULL;
   g_autoptr (GRand) rand = g_rand_new_with_seed (7);
   gint64 n = sf_model_max_positions (model), vocab;
@@ -276,7 +259,7 @@ test_full_context (void)
 static void
 test_decoder_misuse (void)
 {
-  g_autoptr (SfModel) model = load_case ();
+  g_autoptr (SfModel) model = sf_test_load_case (CASE);
   g_autoptr (GError) error = NULL;
   g_autoptr (SfTensor) source = sf_tensor_new_f32 (3, 1, 2, 64);
   SfDecoder *dec = decoder_new (model, 2);
@@ -304,7 +287,7 @@ test_decoder_misuse (void)
 static void
 test_greedy (void)
 {
-  g_autoptr (SfModel) model = load_case ();
+  g_autoptr (SfModel) model = sf_test_load_case (CASE);
   g_autofree char *dir = sf_test_fixture (CASE);
   g_autofree char *path = g_build_filename (dir, "case.json", NULL);
   g_autofree char *text = NULL;
@@ -351,7 +334,7 @@ test_greedy (void)
 static void
 test_padded_batch (void)
 {
-  g_autoptr (SfModel) model = load_case ();
+  g_autoptr (SfModel) model = sf_test_load_case (CASE);
   g_autoptr (GError) error = NULL;
   const char *texts[] = { "The quick brown fox", "Machine learning is",
     "Once upon a time" };
@@ -384,7 +367,7 @@ test_padded_batch (void)
 static void
 assert_reference_logits (const char *dir)
 {
-  g_autoptr (SfModel) model = load_model (dir);
+  g_autoptr (SfModel) model = sf_test_load_model (dir);
   g_autoptr (GError) error = NULL;
   SfTextInput in = { 0 };
   SfTextOutput out = { 0 };
@@ -540,7 +523,7 @@ test_attention_scaling (void)
 
   sf_test_set_config (dir, "scale_attn_by_inverse_layer_idx", "true");
   sf_test_set_config (dir, "scale_attn_weights", "false");
-  model = load_model (dir);
+  model = sf_test_load_model (dir);
   prompt_read (&p, 1);
   in.input_ids = sf_tensor_reshape (p.ids, 2, (gint64[]){ 1, p.len });
   g_assert_true (sf_model_forward_text (model, &in, FALSE, &out, &error));
