@@ -116,21 +116,6 @@ check_unpadded (SfVerify *v, SfModel *model, const SfTensor *ids,
   return TRUE;
 }
 
-/* Greedy decoding of @source [1, n] through the model's SfDecoder. The
- * start token is </s> in BART: only generated eos ends it. */
-static gboolean
-greedy (SfModel *model, const SfTensor *source, const SfBartTokens *tok,
-    guint max_new, GArray *ids, GError **error)
-{
-  SfDecoder *dec = sf_model_decoder_new (model, source, 1, error);
-  gboolean ok = dec != NULL
-      && sf_generate_greedy (dec, &tok->decoder_start_token_id, 1, max_new,
-          &tok->eos_token_id, 1, ids, error);
-
-  sf_decoder_free (dec);
-  return ok;
-}
-
 static gboolean
 run_greedy (SfVerify *v, SfModel *model, const SfTensor *input_ids,
     const SfTensor *mask, GError **error)
@@ -161,9 +146,11 @@ run_greedy (SfVerify *v, SfModel *model, const SfTensor *input_ids,
     g_autofree char *name = g_strdup_printf ("greedy_ids.%d", b);
     g_autofree char *tname = g_strdup_printf ("greedy_text.%d", b);
 
-    /* as many new tokens as the reference has, fewer when eos comes */
-    if (!greedy (model, source, &tok,
-            (guint)MAX (cJSON_GetArraySize (ref), 2) - 1, ids, error))
+    /* as many new tokens as the reference has, fewer when eos comes; the
+     * start token is </s> in BART: only generated eos ends it */
+    if (!sf_verify_greedy (model, source, &tok.decoder_start_token_id, 1,
+            (guint)MAX (cJSON_GetArraySize (ref), 2) - 1, &tok.eos_token_id, 1,
+            ids, error))
       return FALSE;
     sf_verify_ids (v, name, ids, ref);
     if (cJSON_IsString (text) && sf_model_tokenizer (model)) {

@@ -12,7 +12,6 @@
  */
 #include "samples/cli/verify.h"
 #include "core/error.h"
-#include "graphs/generate.h"
 #include "graphs/model.h"
 
 #include <stdio.h>
@@ -28,20 +27,6 @@ compare_item (SfVerify *v, const char *name, SfTensor *t)
       sf_tensor_reshape (t, t->ndim - 1, (gint64 *)t->shape + 1);
 
   sf_verify_tensor (v, name, item);
-}
-
-/* Greedy continuation of @prompt [n] into @ids (prompt included). */
-static gboolean
-greedy (SfModel *model, const gint64 *prompt, guint n, gint64 eos, GArray *ids,
-    GError **error)
-{
-  SfDecoder *dec = sf_model_decoder_new (model, NULL, 1, error);
-  gboolean ok = dec != NULL
-      && sf_generate_greedy (
-          dec, prompt, n, GREEDY_NEW_TOKENS, &eos, 1, ids, error);
-
-  sf_decoder_free (dec);
-  return ok;
 }
 
 static void
@@ -87,8 +72,9 @@ run_prompt (SfVerify *v, SfModel *model, guint i, const char *prompt,
       name = g_strdup_printf ("hidden_states.%u.%u", i, j);
       compare_item (v, name, out.hidden_states->pdata[j]);
     }
-    ok = greedy (model, sf_tensor_i64 (in.input_ids),
-        (guint)sf_tensor_dim (in.input_ids, 1), eos, ids, error);
+    ok = sf_verify_greedy (model, NULL, sf_tensor_i64 (in.input_ids),
+        (guint)sf_tensor_dim (in.input_ids, 1), GREEDY_NEW_TOKENS, &eos, 1, ids,
+        error);
   }
   if (ok)
     compare_greedy (v, model, i, ids);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* `streamformer verify`: comparing and reporting. */
 #include "samples/cli/verify.h"
+#include "graphs/generate.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -176,4 +177,18 @@ sf_verify_decode (SfTokenizer *tok, const GArray *ids)
   for (guint k = 0; k < ids->len; k++)
     ids32[k] = (gint32)g_array_index (ids, gint64, k);
   return sf_tokenizer_decode (tok, ids32, ids->len, TRUE);
+}
+
+gboolean
+sf_verify_greedy (SfModel *model, const SfTensor *source, const gint64 *prompt,
+    guint n_prompt, guint max_new, const gint64 *eos, guint n_eos, GArray *ids,
+    GError **error)
+{
+  SfDecoder *dec = sf_model_decoder_new (model, source, 1, error);
+  gboolean ok = dec != NULL
+      && sf_generate_greedy (
+          dec, prompt, n_prompt, max_new, eos, n_eos, ids, error);
+
+  sf_decoder_free (dec);
+  return ok;
 }

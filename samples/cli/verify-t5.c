@@ -32,22 +32,6 @@ unpadded_ids (const SfTensor *ids, const SfTensor *mask, gint64 b)
   return sf_tensor_new_from_data (SF_DTYPE_I64, 2, (gint64[]){ 1, len }, row);
 }
 
-/* Greedy decoding of one source through the model's SfDecoder. */
-static gboolean
-greedy (SfModel *model, const SfTensor *source, guint max_new, GArray *ids,
-    GError **error)
-{
-  SfDecoder *dec = sf_model_decoder_new (model, source, 1, error);
-  const GArray *eos = sf_t5_eos_ids (model);
-  gint64 start = sf_t5_decoder_start (model);
-  gboolean ok = dec != NULL && eos != NULL
-      && sf_generate_greedy (dec, &start, 1, max_new, (const gint64 *)eos->data,
-          eos->len, ids, error);
-
-  sf_decoder_free (dec);
-  return ok;
-}
-
 static gboolean
 run_greedy (SfVerify *v, SfModel *model, const SfTensor *ids,
     const SfTensor *mask, GError **error)
@@ -55,6 +39,8 @@ run_greedy (SfVerify *v, SfModel *model, const SfTensor *ids,
   const cJSON *ref_ids = sf_config_get (v->case_json, "greedy_ids");
   const cJSON *ref_text = sf_config_get (v->case_json, "greedy_text");
   SfTokenizer *tok = sf_model_tokenizer (model);
+  const GArray *eos = sf_t5_eos_ids (model);
+  gint64 start = sf_t5_decoder_start (model);
 
   if (!cJSON_IsArray (ref_ids)
       || cJSON_GetArraySize (ref_ids) > ids->shape[0]) {
@@ -77,7 +63,8 @@ run_greedy (SfVerify *v, SfModel *model, const SfTensor *ids,
     if (cJSON_GetArraySize (ref) > 1 && cJSON_IsNumber (last)
         && !sf_t5_is_eos (model, (gint64)last->valuedouble))
       max_new = cJSON_GetArraySize (ref) - 1;
-    if (!greedy (model, source, max_new, got, error))
+    if (!sf_verify_greedy (model, source, &start, 1, max_new,
+            (const gint64 *)eos->data, eos->len, got, error))
       return FALSE;
     sf_verify_ids (v, name, got, ref);
     if (cJSON_IsString (text) && tok != NULL) {

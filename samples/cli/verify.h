@@ -29,6 +29,11 @@ typedef struct
 /* Compares @computed (F32 or integer) with io.safetensors' @name, prints
  * the line and keeps @computed for the dump. */
 void sf_verify_tensor (SfVerify *v, const char *name, const SfTensor *computed);
+/* Plain greedy decoding through @model's SfDecoder over @source (NULL
+ * for decoder-only models): sf_generate_greedy's rules. */
+gboolean sf_verify_greedy (SfModel *model, const SfTensor *source,
+    const gint64 *prompt, guint n_prompt, guint max_new, const gint64 *eos,
+    guint n_eos, GArray *ids, GError **error);
 /* Keeps the generated @got (gint64) for --dump as @name and compares it
  * exactly with case.json's list @want (nullable: then only kept); every
  * differing, missing or extra id counts. */
