@@ -17,7 +17,6 @@
  */
 #include "samples/cli/verify.h"
 #include "core/error.h"
-#include "graphs/generate.h"
 #include "graphs/model.h"
 #include "graphs/families/bart.h"
 

@@ -15,7 +15,6 @@
 #include "samples/cli/verify.h"
 #include "core/error.h"
 #include "graphs/families/t5.h"
-#include "graphs/generate.h"
 #include "graphs/model.h"
 
 #include <string.h>
