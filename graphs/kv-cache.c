@@ -3,6 +3,7 @@
  * (graphs/kv-cache.h). */
 #include "graphs/kv-cache.h"
 #include "core/error.h"
+#include "core/ops/attention.h"
 
 #include <string.h>
 
@@ -168,15 +169,22 @@ sf_kv_cache_append (
           sf_tensor_f32 (src[i]) + r * t * w, t * w * sizeof (float));
 }
 
+/* (transfer full) a [1, @n, @width] view of @t's data from float @offset
+ * on. */
+static SfTensor *
+view (const SfTensor *t, gint64 offset, gint64 n, gint64 width)
+{
+  gsize start = (guint8 *)t->data - (guint8 *)sf_storage_data (t->storage);
+
+  return sf_tensor_new_view (t->storage, start + (gsize)offset * sizeof (float),
+      SF_DTYPE_F32, 3, (gint64[]){ 1, n, width });
+}
+
 /* (transfer full) a [1, n, width] view of slot @s of @buf. */
 static SfTensor *
 slot_view (const SfKvCache *c, SfTensor *buf, guint s, gint64 n)
 {
-  gsize start = (guint8 *)buf->data - (guint8 *)sf_storage_data (buf->storage);
-
-  return sf_tensor_new_view (buf->storage,
-      start + (gsize)(s * c->capacity * c->width) * sizeof (float),
-      SF_DTYPE_F32, 3, (gint64[]){ 1, n, c->width });
+  return view (buf, s * c->capacity * c->width, n, c->width);
 }
 
 void
@@ -187,6 +195,24 @@ sf_kv_cache_row (
 
   *keys = slot_view (c, c->k[layer], c->slot[r], n);
   *values = slot_view (c, c->v[layer], c->slot[r], n);
+}
+
+void
+sf_kv_cache_attend (const SfKvCache *c, int layer, const SfTensor *q,
+    SfTensor *ctx, int n_heads, const SfTensor *bias, float scale)
+{
+  gint64 t = c->pending, w = c->width;
+
+  g_return_if_fail (sf_tensor_numel (q) == (gint64)c->rows * t * w
+      && sf_tensor_numel (ctx) == (gint64)c->rows * t * w);
+  for (guint r = 0; r < c->rows; r++) {
+    g_autoptr (SfTensor) qr = view (q, r * t * w, t, w);
+    g_autoptr (SfTensor) cr = view (ctx, r * t * w, t, w);
+    g_autoptr (SfTensor) keys = NULL, values = NULL;
+    sf_kv_cache_row (c, layer, r, &keys, &values);
+    sf_op_attention_biased (
+        cr, qr, keys, values, n_heads, NULL, TRUE, bias, scale);
+  }
 }
 
 void

@@ -10,8 +10,9 @@
  * rows are asked for, up to the most live rows.
  *
  * A step: sf_kv_cache_begin() for its rows and new positions, then per
- * layer sf_kv_cache_append() and sf_kv_cache_row() for attention, and
- * sf_kv_cache_commit() once every layer has run.
+ * layer sf_kv_cache_append() and sf_kv_cache_attend() (or
+ * sf_kv_cache_row() views), and sf_kv_cache_commit() once every layer has
+ * run.
  */
 #pragma once
 
@@ -46,6 +47,12 @@ void sf_kv_cache_append (
  * values in @layer, the step's new positions included. */
 void sf_kv_cache_row (const SfKvCache *cache, int layer, guint r,
     SfTensor **keys, SfTensor **values);
+/* Causal attention of every row's new positions: @q and @ctx hold rows ×
+ * t positions of width floats (row-major); each row attends over its
+ * cached and new keys of @layer with @n_heads heads, the position @bias
+ * [heads, t, length + t] (nullable) and @scale (sf_op_attention_biased). */
+void sf_kv_cache_attend (const SfKvCache *cache, int layer, const SfTensor *q,
+    SfTensor *ctx, int n_heads, const SfTensor *bias, float scale);
 /* Ends the step: its positions are cached. */
 void sf_kv_cache_commit (SfKvCache *cache);
 

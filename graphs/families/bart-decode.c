@@ -21,6 +21,7 @@
 #include "graphs/kv-cache.h"
 #include "core/error.h"
 
+#include <math.h>
 #include <string.h>
 
 /* More live sequences than any beam search asks for. */
@@ -105,13 +106,8 @@ self_attention (BartState *s, int index, const SfTensor *in, SfTensor *ctx)
   sf_op_linear (k, in, a->k_w, a->k_b);
   sf_op_linear (v, in, a->v_w, a->v_b);
   sf_kv_cache_append (s->cache, index, k, v);
-  for (gint64 r = 0; r < rows; r++) {
-    g_autoptr (SfTensor) qr = sf_tensor_slice0 (q, r, 1); /* [1, T, D] */
-    g_autoptr (SfTensor) cr = sf_tensor_slice0 (ctx, r, 1);
-    g_autoptr (SfTensor) keys = NULL, values = NULL;
-    sf_kv_cache_row (s->cache, index, (guint)r, &keys, &values);
-    sf_op_attention (cr, qr, keys, values, s->g->dec_heads, NULL, TRUE);
-  }
+  sf_kv_cache_attend (s->cache, index, q, ctx, s->g->dec_heads, NULL,
+      1.0f / sqrtf ((float)(d / s->g->dec_heads)));
 }
 
 /* Cross-attention over the encoder output: one source shared by all rows

@@ -12,6 +12,7 @@
 #include "graphs/kv-cache.h"
 #include "core/error.h"
 
+#include <math.h>
 #include <string.h>
 
 typedef struct
@@ -31,31 +32,6 @@ gpt2_decoder_free (gpointer self)
   sf_kv_cache_free (s->cache);
   sf_model_unref (s->model);
   g_free (s);
-}
-
-/* (transfer full) a [1, @n, D] view of @t's data from float @offset on. */
-static SfTensor *
-rows_view (const SfTensor *t, gint64 offset, gint64 n, gint64 d)
-{
-  gsize start = (guint8 *)t->data - (guint8 *)sf_storage_data (t->storage);
-
-  return sf_tensor_new_view (t->storage, start + (gsize)offset * sizeof (float),
-      SF_DTYPE_F32, 3, (gint64[]){ 1, n, d });
-}
-
-/* Causal attention of each row's @t queries over its cached positions. */
-static void
-attend (Gpt2Decoder *s, int layer, SfTensor *ctx, SfTensor *q, gint64 t)
-{
-  gint64 d = s->g->sizes[GPT2_SZ_EMBD];
-
-  for (guint r = 0; r < sf_kv_cache_rows (s->cache); r++) {
-    g_autoptr (SfTensor) qr = rows_view (q, r * t * d, t, d);
-    g_autoptr (SfTensor) cr = rows_view (ctx, r * t * d, t, d);
-    g_autoptr (SfTensor) keys = NULL, values = NULL;
-    sf_kv_cache_row (s->cache, layer, r, &keys, &values);
-    sf_op_attention (cr, qr, keys, values, s->g->n_heads, NULL, TRUE);
-  }
 }
 
 /* The caller owns the logits buffer the head writes into. */
@@ -95,7 +71,8 @@ gpt2_decoder_step (gpointer self, const gint64 *tokens, guint n_seqs,
   for (int l = 0; l < g->n_layers; l++) {
     sf_gpt2_block_qkv (g, l, x, q, k, v);
     sf_kv_cache_append (s->cache, l, k, v);
-    attend (s, l, ctx, q, t);
+    sf_kv_cache_attend (s->cache, l, q, ctx, g->n_heads, NULL,
+        1.0f / sqrtf ((float)(d / g->n_heads)));
     sf_gpt2_block_finish (g, l, x, ctx);
   }
   sf_kv_cache_commit (s->cache);

@@ -159,14 +159,7 @@ decoder_layer (T5State *s, int index, SfTensor *x, const SfTensor *bias)
   sf_op_linear (k, h, l->self.k_w, NULL);
   sf_op_linear (v, h, l->self.v_w, NULL);
   sf_kv_cache_append (s->cache, index, k, v);
-  for (guint r = 0; r < rows; r++) {
-    g_autoptr (SfTensor) keys = NULL, values = NULL;
-    g_autoptr (SfTensor) qr = sf_tensor_slice0 (q, r, 1);
-    g_autoptr (SfTensor) cr = sf_tensor_slice0 (ctx, r, 1);
-    sf_kv_cache_row (s->cache, index, r, &keys, &values);
-    sf_op_attention_biased (
-        cr, qr, keys, values, g->heads, NULL, TRUE, bias, 1.0f);
-  }
+  sf_kv_cache_attend (s->cache, index, q, ctx, g->heads, bias, 1.0f);
   sf_op_linear (h, ctx, l->self.o_w, NULL);
   sf_op_add (x, x, h);
 

@@ -18,6 +18,7 @@
 #include "graphs/kv-cache.h"
 #include "core/error.h"
 
+#include <math.h>
 #include <string.h>
 
 /* More live sequences than any beam search asks for. */
@@ -148,13 +149,8 @@ decoder_layer (SfWhisperState *s, int index, SfTensor *x)
   sf_op_linear (k, h, l->self.k_w, NULL);
   sf_op_linear (v, h, l->self.v_w, l->self.v_b);
   sf_kv_cache_append (s->cache, index, k, v);
-  for (gint64 r = 0; r < b; r++) {
-    g_autoptr (SfTensor) qr = sf_tensor_slice0 (q, r, 1); /* [1, T, D] */
-    g_autoptr (SfTensor) cr = sf_tensor_slice0 (ctx, r, 1);
-    g_autoptr (SfTensor) keys = NULL, values = NULL;
-    sf_kv_cache_row (s->cache, index, (guint)r, &keys, &values);
-    sf_op_attention (cr, qr, keys, values, g->dec_heads, NULL, TRUE);
-  }
+  sf_kv_cache_attend (s->cache, index, q, ctx, g->dec_heads, NULL,
+      1.0f / sqrtf ((float)(d / g->dec_heads)));
   sf_op_linear (h, ctx, l->self.o_w, l->self.o_b);
   sf_op_add (x, x, h);
 
