@@ -295,18 +295,13 @@ sf_bart_forward (SfModel *model, const SfTensor *input_ids,
     const SfTensor *attention_mask, const SfTensor *decoder_input_ids,
     SfTensor **encoder_out, SfTensor **logits, GError **error)
 {
-  BartGraph *g;
+  BartGraph *g = sf_bart_graph (model, error);
   gint64 b;
   g_autoptr (SfTensor) enc = NULL;
   g_autoptr (SfTensor) x = NULL;
 
-  if (!sf_bart_check (model)) {
-    g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
-        "%s is not a BART checkpoint",
-        model ? sf_model_name (model) : "(no model)");
+  if (g == NULL)
     return FALSE;
-  }
-  g = model->graph;
   if (!check_ids ("input_ids", input_ids, 0, error))
     return FALSE;
   b = input_ids->shape[0];

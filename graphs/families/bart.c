@@ -458,18 +458,25 @@ sf_bart_check (SfModel *model)
   return model != NULL && model->family == &sf_family_bart;
 }
 
-gboolean
-sf_bart_tokens (SfModel *model, SfBartTokens *tokens, GError **error)
+BartGraph *
+sf_bart_graph (SfModel *model, GError **error)
 {
-  const BartGraph *g;
-
   if (!sf_bart_check (model)) {
     g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
         "%s is not a BART checkpoint",
         model ? sf_model_name (model) : "(no model)");
-    return FALSE;
+    return NULL;
   }
-  g = model->graph;
+  return model->graph;
+}
+
+gboolean
+sf_bart_tokens (SfModel *model, SfBartTokens *tokens, GError **error)
+{
+  const BartGraph *g = sf_bart_graph (model, error);
+
+  if (g == NULL)
+    return FALSE;
   *tokens = (SfBartTokens){ g->tokens.pad, g->tokens.bos, g->tokens.eos,
     g->tokens.decoder_start, g->tokens.forced_bos, g->tokens.forced_eos };
   return TRUE;

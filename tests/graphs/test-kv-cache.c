@@ -141,7 +141,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/kv-cache/grow-and-reorder", test_grow_and_reorder);
-  g_test_add_func ("/kv-cache/limit", test_limit);
+  g_test_add_func ("/graphs/kv-cache/grow-and-reorder", test_grow_and_reorder);
+  g_test_add_func ("/graphs/kv-cache/limit", test_limit);
   return g_test_run ();
 }
