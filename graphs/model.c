@@ -37,6 +37,22 @@ sf_model_match_architecture (SfModel *model, const SfArchitecture *table,
 }
 
 gboolean
+sf_model_read_activation (const SfConfig *config, const char *key,
+    const char *fallback, SfActivation *act, GError **error)
+{
+  const char *name;
+
+  if (!sf_config_string_or (config, key, fallback, &name, error))
+    return FALSE;
+  if (!sf_activation_from_name (name, act)) {
+    g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
+        "%s: %s '%s' is not supported", sf_config_origin (config), key, name);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
 sf_model_read_heads (const SfConfig *config, const char *key,
     const char *dim_key, gint64 dim, int *heads, GError **error)
 {

@@ -208,7 +208,7 @@ static gboolean
 bart_read_config (
     BartGraph *g, SfModel *model, const SfConfig *cfg, GError **error)
 {
-  const char *act = NULL, *model_type = NULL;
+  const char *model_type = NULL;
   gint64 enc_layers, dec_layers, positions;
   gboolean scale, mbart;
   gint64 *sz = g->sizes;
@@ -225,7 +225,8 @@ bart_read_config (
           &g->enc_params.n_heads, error)
       || !sf_model_read_heads (cfg, "decoder_attention_heads", "d_model", sz[D],
           &g->dec_heads, error)
-      || !sf_config_string_or (cfg, "activation_function", "gelu", &act, error)
+      || !sf_model_read_activation (
+          cfg, "activation_function", "gelu", &g->act, error)
       || !sf_config_bool_or (cfg, "scale_embedding", FALSE, &scale, error)
       || !sf_config_string_or (cfg, "model_type", "bart", &model_type, error)
       || !bart_refuse_variants (cfg, error))
@@ -248,12 +249,6 @@ bart_read_config (
         "%s: a size (layers, d_model, ffn dims, vocab_size or "
         "max_position_embeddings) is out of range",
         sf_config_origin (cfg));
-    return FALSE;
-  }
-  if (!sf_activation_from_name (act, &g->act)) {
-    g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
-        "%s: activation_function '%s' is not supported", sf_config_origin (cfg),
-        act);
     return FALSE;
   }
   if (!bart_read_tokens (g, cfg, error))

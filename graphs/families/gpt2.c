@@ -99,7 +99,6 @@ static gboolean
 gpt2_read_config (Gpt2Graph *g, SfModel *model, const SfConfig *cfg,
     gboolean *tied, GError **error)
 {
-  const char *act_name;
   gint64 layers, d;
   double eps;
   gboolean scale, by_layer, upcast, cross;
@@ -122,8 +121,8 @@ gpt2_read_config (Gpt2Graph *g, SfModel *model, const SfConfig *cfg,
   }
   if (!sf_config_int_or (cfg, "n_inner", 4 * d, &g->sizes[GPT2_SZ_INNER], error)
       || !sf_config_eps_or (cfg, "layer_norm_epsilon", 1e-5, &eps, error)
-      || !sf_config_string_or (
-          cfg, "activation_function", "gelu_new", &act_name, error)
+      || !sf_model_read_activation (
+          cfg, "activation_function", "gelu_new", &g->act, error)
       || !sf_config_bool_or (cfg, "scale_attn_weights", TRUE, &scale, error)
       || !sf_config_bool_or (
           cfg, "scale_attn_by_inverse_layer_idx", FALSE, &by_layer, error)
@@ -146,12 +145,6 @@ gpt2_read_config (Gpt2Graph *g, SfModel *model, const SfConfig *cfg,
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "%s: field 'n_layer' is out of range (%" G_GINT64_FORMAT ")",
         sf_config_origin (cfg), layers);
-    return FALSE;
-  }
-  if (!sf_activation_from_name (act_name, &g->act)) {
-    g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
-        "%s: activation_function '%s' is not supported", sf_config_origin (cfg),
-        act_name);
     return FALSE;
   }
   if (cross) {

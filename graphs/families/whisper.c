@@ -125,7 +125,6 @@ static gboolean
 whisper_read_config (
     WhisperGraph *g, SfModel *model, const SfConfig *cfg, GError **error)
 {
-  const char *act = NULL;
   gint64 enc_layers, dec_layers;
   gboolean scale_embedding;
   gint64 *sz = g->sizes;
@@ -143,7 +142,8 @@ whisper_read_config (
           &g->enc_heads, error)
       || !sf_model_read_heads (cfg, "decoder_attention_heads", "d_model", sz[D],
           &g->dec_heads, error)
-      || !sf_config_string_or (cfg, "activation_function", "gelu", &act, error)
+      || !sf_model_read_activation (
+          cfg, "activation_function", "gelu", &g->act, error)
       || !sf_config_bool_or (
           cfg, "scale_embedding", FALSE, &scale_embedding, error))
     return FALSE;
@@ -151,12 +151,6 @@ whisper_read_config (
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "%s: encoder_layers or decoder_layers is out of range",
         sf_config_origin (cfg));
-    return FALSE;
-  }
-  if (!sf_activation_from_name (act, &g->act)) {
-    g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
-        "%s: activation_function '%s' is not supported", sf_config_origin (cfg),
-        act);
     return FALSE;
   }
   if (scale_embedding) {
