@@ -36,8 +36,8 @@ generated_free (gpointer data)
   g_free (g);
 }
 
-static gint64
-argmax (const float *x, gint64 n)
+gint64
+sf_argmax (const float *x, gint64 n)
 {
   gint64 best = 0;
   for (gint64 i = 1; i < n; i++)
@@ -56,7 +56,7 @@ sample (const float *x, gint64 n, GRand *rand)
   for (gint64 i = 0; i < n; i++)
     top = MAX (top, x[i]);
   if (!isfinite (top))
-    return argmax (x, n);
+    return sf_argmax (x, n);
   for (gint64 i = 0; i < n; i++)
     sum += exp (x[i] - top);
   u = g_rand_double (rand) * sum;
@@ -135,7 +135,7 @@ generate_simple (const SfGenerateRun *run, const gint64 *prompt,
         sf_generate_warp (run, x, 1);
         next[r] = sample (x, vocab, rand);
       } else {
-        next[r] = argmax (x, vocab);
+        next[r] = sf_argmax (x, vocab);
       }
       g_array_append_val (((SfGenerated *)out->pdata[r])->ids, next[r]);
       if (r == 0 && on_token != NULL && !on_token (next[r], user_data))
@@ -272,4 +272,29 @@ sf_generate (const SfDecoder *dec, const SfGenerationConfig *cfg,
     ok = generate_simple (&run, prompt, on_token, user_data, out, error);
   }
   return ok ? g_steal_pointer (&out) : NULL;
+}
+
+gboolean
+sf_generate_greedy (const SfDecoder *dec, const gint64 *prompt, guint n_prompt,
+    guint max_new, const gint64 *eos, guint n_eos, GArray *ids, GError **error)
+{
+  g_autofree float *logits = g_new (float, dec->vocab);
+
+  g_array_append_vals (ids, prompt, n_prompt);
+  if (max_new == 0)
+    return TRUE;
+  if (!dec->step (dec->self, prompt, 1, n_prompt, logits, error))
+    return FALSE;
+  for (guint i = 0; i < max_new; i++) {
+    gint64 next = sf_argmax (logits, dec->vocab);
+    gboolean stop = i + 1 == max_new;
+    g_array_append_val (ids, next);
+    for (guint e = 0; e < n_eos; e++)
+      stop |= next == eos[e];
+    if (stop)
+      break;
+    if (!dec->step (dec->self, &next, 1, 1, logits, error))
+      return FALSE;
+  }
+  return TRUE;
 }

@@ -111,4 +111,15 @@ GPtrArray *sf_generate (const SfDecoder *decoder, const SfGenerationConfig *cfg,
     gpointer user_data, GError **error);
 void sf_generated_array_free (GPtrArray *seqs);
 
+/* The index of the largest of @x [n] (the first on ties, as torch). */
+gint64 sf_argmax (const float *x, gint64 n);
+
+/* Plain greedy decoding of one sequence, without logits processors (for
+ * comparing a decoder with reference outputs): feeds @prompt, then
+ * appends the prompt and up to @max_new tokens, each the argmax of the
+ * last logits, to @ids (gint64), stopping after any of @eos [n_eos]. */
+gboolean sf_generate_greedy (const SfDecoder *decoder, const gint64 *prompt,
+    guint n_prompt, guint max_new, const gint64 *eos, guint n_eos, GArray *ids,
+    GError **error);
+
 G_END_DECLS

@@ -5,6 +5,7 @@
 
 #include "graphs/generate.h"
 #include "graphs/model.h"
+#include "core/ops/activation.h"
 
 G_BEGIN_DECLS
 
@@ -115,5 +116,15 @@ const SfFamily *const *sf_registry_families (void);
  * with @rows outputs; TRUE when consistent. */
 gboolean sf_model_read_labels (
     SfModel *model, const SfConfig *config, GError **error);
+
+/* graphs/model.c: the activation named by config field @key (@fallback
+ * when unset); an error naming the field when it is not one we run. */
+gboolean sf_model_read_activation (const SfConfig *config, const char *key,
+    const char *fallback, SfActivation *act, GError **error);
+
+/* graphs/model.c: the attention head count @key (at least 1), which must
+ * divide the width @dim that config field @dim_key gave. */
+gboolean sf_model_read_heads (const SfConfig *config, const char *key,
+    const char *dim_key, gint64 dim, int *heads, GError **error);
 
 G_END_DECLS

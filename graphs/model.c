@@ -36,6 +36,40 @@ sf_model_match_architecture (SfModel *model, const SfArchitecture *table,
   return FALSE;
 }
 
+gboolean
+sf_model_read_activation (const SfConfig *config, const char *key,
+    const char *fallback, SfActivation *act, GError **error)
+{
+  const char *name;
+
+  if (!sf_config_string_or (config, key, fallback, &name, error))
+    return FALSE;
+  if (!sf_activation_from_name (name, act)) {
+    g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
+        "%s: %s '%s' is not supported", sf_config_origin (config), key, name);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+sf_model_read_heads (const SfConfig *config, const char *key,
+    const char *dim_key, gint64 dim, int *heads, GError **error)
+{
+  gint64 n;
+
+  if (!sf_config_int_min (config, key, 1, &n, error))
+    return FALSE;
+  if (dim % n != 0 || n > G_MAXINT) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "%s: %s %" G_GINT64_FORMAT " is not a multiple of %s %" G_GINT64_FORMAT,
+        sf_config_origin (config), dim_key, dim, key, n);
+    return FALSE;
+  }
+  *heads = (int)n;
+  return TRUE;
+}
+
 /* id2label keys are decimal strings "0".."n-1"; num_labels may stand alone. */
 gboolean
 sf_model_read_labels (SfModel *model, const SfConfig *config, GError **error)

@@ -114,7 +114,7 @@ static gboolean
 ast_read_config (AstGraph *g, SfModel *model, const SfConfig *cfg,
     gboolean *qkv_bias, GError **error)
 {
-  const char *origin = sf_config_origin (cfg), *act_name;
+  const char *origin = sf_config_origin (cfg);
   gint64 heads, layers, fstride, tstride;
   double eps;
 
@@ -130,18 +130,14 @@ ast_read_config (AstGraph *g, SfModel *model, const SfConfig *cfg,
       || !sf_config_int_min (cfg, "max_length", 1, &g->max_length, error)
       || !sf_config_eps_or (cfg, "layer_norm_eps", 1e-12, &eps, error)
       || !sf_config_bool_or (cfg, "qkv_bias", TRUE, qkv_bias, error)
-      || !sf_config_string_or (cfg, "hidden_act", "gelu", &act_name, error))
+      || !sf_model_read_activation (
+          cfg, "hidden_act", "gelu", &g->params.act, error))
     return FALSE;
   if (g->sizes[SZ_HIDDEN] % heads != 0 || layers > 1000) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "%s: hidden_size %" G_GINT64_FORMAT " is not a multiple of "
         "num_attention_heads, or num_hidden_layers is out of range",
         origin, g->sizes[SZ_HIDDEN]);
-    return FALSE;
-  }
-  if (!sf_activation_from_name (act_name, &g->params.act)) {
-    g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
-        "%s: hidden_act '%s' is not supported", origin, act_name);
     return FALSE;
   }
   /* bound every factor before the casts to int and the product below */

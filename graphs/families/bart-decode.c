@@ -8,21 +8,22 @@
  * a final LayerNorm for mBART); lm_head (usually model.shared) plus
  * final_logits_bias.
  *
- * A state holds up to max_rows sequences ("rows") of equal length. Each
- * row keeps its own self-attention keys and values in per-layer buffers
- * [max_rows, capacity, D] that grow by doubling up to the position limit;
- * the projections of all rows run as one matrix product and only the
- * attention itself runs per row. Cross-attention keys and values are
+ * A state holds up to max_rows sequences ("rows") of equal length, their
+ * self-attention keys and values in a graphs/kv-cache.h cache up to the
+ * position limit; the projections of all rows run as one matrix product
+ * and only the attention itself runs per row. Cross-attention keys and values are
  * computed once: for one source shared by every row (generation), or one
  * per row with its padding mask (the teacher-forced batch).
  */
 #include "graphs/families/bart-private.h"
 #include "graphs/families/bart.h"
+#include "graphs/cross-kv.h"
+#include "graphs/kv-cache.h"
 #include "core/error.h"
 
+#include <math.h>
 #include <string.h>
 
-#define BART_MIN_CAPACITY 16
 /* More live sequences than any beam search asks for. */
 #define BART_MAX_ROWS 4096
 
@@ -30,11 +31,9 @@ typedef struct
 {
   BartGraph *g;
   SfModel *model; /* owned reference: the graph lives as long */
-  guint max_rows, n_rows;
-  gint64 length, capacity;
-  SfTensor **self_k, **self_v;   /* n_dec × [max_rows, capacity, D] */
-  SfTensor **cross_k, **cross_v; /* n_dec × [Bs, S, D], Bs = 1 or n_rows */
-  SfTensor *cross_mask;          /* [Bs, S] or NULL */
+  SfKvCache *cache;
+  SfCrossKv *cross;     /* [Bs, S, D] a layer, Bs = 1 or rows */
+  SfTensor *cross_mask; /* [Bs, S] or NULL */
 } BartState;
 
 static void
@@ -43,16 +42,8 @@ state_free (gpointer data)
   BartState *s = data;
   if (s == NULL)
     return;
-  for (int l = 0; l < s->g->n_dec; l++) {
-    sf_tensor_unref (s->self_k[l]);
-    sf_tensor_unref (s->self_v[l]);
-    sf_tensor_unref (s->cross_k[l]);
-    sf_tensor_unref (s->cross_v[l]);
-  }
-  g_free (s->self_k);
-  g_free (s->self_v);
-  g_free (s->cross_k);
-  g_free (s->cross_v);
+  sf_kv_cache_free (s->cache);
+  sf_cross_kv_free (s->cross);
   sf_tensor_unref (s->cross_mask);
   sf_model_unref (s->model);
   g_free (s);
@@ -64,103 +55,19 @@ state_new (BartGraph *g, const SfTensor *enc, SfTensor *mask, guint max_rows)
 {
   BartState *s = g_new0 (BartState, 1);
   gint64 d = g->sizes[BART_SZ_D];
-  gint64 bs = enc->shape[0], src = enc->shape[1];
 
   s->g = g;
   s->model = sf_model_ref (g->model);
-  s->max_rows = max_rows;
-  s->capacity =
-      MIN (BART_MIN_CAPACITY, g->sizes[BART_SZ_POS] - BART_POS_OFFSET);
+  s->cache = sf_kv_cache_new ("BART decoder", g->n_dec, max_rows, d,
+      g->sizes[BART_SZ_POS] - BART_POS_OFFSET,
+      "max_position_embeddings less the offset of 2");
   s->cross_mask = mask ? sf_tensor_ref (mask) : NULL;
-  s->self_k = g_new0 (SfTensor *, g->n_dec);
-  s->self_v = g_new0 (SfTensor *, g->n_dec);
-  s->cross_k = g_new0 (SfTensor *, g->n_dec);
-  s->cross_v = g_new0 (SfTensor *, g->n_dec);
+  s->cross = sf_cross_kv_new (g->n_dec);
   for (int l = 0; l < g->n_dec; l++) {
     const BartAttention *a = &g->dec_layers[l].cross;
-    s->self_k[l] = sf_tensor_new_f32 (3, (gint64)max_rows, s->capacity, d);
-    s->self_v[l] = sf_tensor_new_f32 (3, (gint64)max_rows, s->capacity, d);
-    s->cross_k[l] = sf_tensor_new_f32 (3, bs, src, d);
-    s->cross_v[l] = sf_tensor_new_f32 (3, bs, src, d);
-    sf_op_linear (s->cross_k[l], enc, a->k_w, a->k_b);
-    sf_op_linear (s->cross_v[l], enc, a->v_w, a->v_b);
+    sf_cross_kv_project (s->cross, l, enc, a->k_w, a->k_b, a->v_w, a->v_b);
   }
   return s;
-}
-
-/* A copy of @cache [max_rows, capacity, D] with @capacity positions,
- * holding rows @src[i] (the first @length positions) as rows i. */
-static SfTensor *
-cache_remap (const BartState *s, const SfTensor *cache, gint64 capacity,
-    const guint *src, guint n)
-{
-  gint64 d = cache->shape[2];
-  SfTensor *out = sf_tensor_new_f32 (3, (gint64)s->max_rows, capacity, d);
-
-  for (guint i = 0; i < n; i++)
-    memcpy (sf_tensor_f32 (out) + i * capacity * d,
-        sf_tensor_f32 (cache) + src[i] * s->capacity * d,
-        s->length * d * sizeof (float));
-  return out;
-}
-
-static void
-state_remap (BartState *s, gint64 capacity, const guint *src, guint n)
-{
-  for (int l = 0; l < s->g->n_dec; l++) {
-    SfTensor *k = cache_remap (s, s->self_k[l], capacity, src, n);
-    SfTensor *v = cache_remap (s, s->self_v[l], capacity, src, n);
-    sf_tensor_unref (s->self_k[l]);
-    sf_tensor_unref (s->self_v[l]);
-    s->self_k[l] = k;
-    s->self_v[l] = v;
-  }
-  s->capacity = capacity;
-  s->n_rows = n;
-}
-
-/* Grows every cache to hold @need positions (doubling, at most the
- * position limit, which the caller has checked @need against). */
-static void
-state_reserve (BartState *s, gint64 need)
-{
-  gint64 limit = s->g->sizes[BART_SZ_POS] - BART_POS_OFFSET;
-  gint64 cap = s->capacity;
-  g_autofree guint *same = NULL;
-
-  if (need <= cap)
-    return;
-  while (cap < need)
-    cap *= 2;
-  same = g_new (guint, s->n_rows);
-  for (guint i = 0; i < s->n_rows; i++)
-    same[i] = i;
-  state_remap (s, MIN (cap, limit), same, s->n_rows);
-}
-
-/* (transfer full) positions [0, length + T) of row @r of @cache, as a
- * [1, length + T, D] view. */
-static SfTensor *
-cache_row (const BartState *s, SfTensor *cache, guint r, gint64 n)
-{
-  gint64 d = cache->shape[2];
-  gsize offset = (guint8 *)cache->data
-      - (guint8 *)sf_storage_data (cache->storage)
-      + (gsize)(r * s->capacity * d) * sizeof (float);
-
-  return sf_tensor_new_view (
-      cache->storage, offset, SF_DTYPE_F32, 3, (gint64[]){ 1, n, d });
-}
-
-/* Writes @src [R, T, D] at positions [length, length + T) of @cache. */
-static void
-cache_write (const BartState *s, SfTensor *cache, const SfTensor *src)
-{
-  gint64 rows = src->shape[0], t = src->shape[1], d = src->shape[2];
-
-  for (gint64 r = 0; r < rows; r++)
-    memcpy (sf_tensor_f32 (cache) + (r * s->capacity + s->length) * d,
-        sf_tensor_f32 (src) + r * t * d, t * d * sizeof (float));
 }
 
 /* The residual around one sub-block: pre-LN normalises its input (into
@@ -198,17 +105,9 @@ self_attention (BartState *s, int index, const SfTensor *in, SfTensor *ctx)
   sf_op_linear (q, in, a->q_w, a->q_b);
   sf_op_linear (k, in, a->k_w, a->k_b);
   sf_op_linear (v, in, a->v_w, a->v_b);
-  cache_write (s, s->self_k[index], k);
-  cache_write (s, s->self_v[index], v);
-  for (gint64 r = 0; r < rows; r++) {
-    g_autoptr (SfTensor) qr = sf_tensor_slice0 (q, r, 1); /* [1, T, D] */
-    g_autoptr (SfTensor) cr = sf_tensor_slice0 (ctx, r, 1);
-    g_autoptr (SfTensor) keys =
-        cache_row (s, s->self_k[index], r, s->length + t);
-    g_autoptr (SfTensor) values =
-        cache_row (s, s->self_v[index], r, s->length + t);
-    sf_op_attention (cr, qr, keys, values, s->g->dec_heads, NULL, TRUE);
-  }
+  sf_kv_cache_append (s->cache, index, k, v);
+  sf_kv_cache_attend (s->cache, index, q, ctx, s->g->dec_heads, NULL,
+      1.0f / sqrtf ((float)(d / s->g->dec_heads)));
 }
 
 /* Cross-attention over the encoder output: one source shared by all rows
@@ -217,7 +116,7 @@ static void
 cross_attention (BartState *s, int index, const SfTensor *in, SfTensor *ctx)
 {
   const BartAttention *a = &s->g->dec_layers[index].cross;
-  const SfTensor *keys = s->cross_k[index], *values = s->cross_v[index];
+  const SfTensor *keys = s->cross->k[index], *values = s->cross->v[index];
   gint64 rows = in->shape[0], t = in->shape[1], d = in->shape[2];
   g_autoptr (SfTensor) q = sf_tensor_new_f32 (3, rows, t, d); /* [R, T, D] */
 
@@ -272,23 +171,15 @@ state_run (
   BartGraph *g = s->g;
   g_autoptr (SfTensor) x = NULL; /* [R, T, D] */
 
-  if (rows < 1 || rows > s->max_rows || t < 1
-      || (s->length > 0 && rows != s->n_rows)) {
-    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-        "BART decoder: %u sequences of %" G_GINT64_FORMAT " new tokens asked; "
-        "it holds %u of %u",
-        rows, t, s->n_rows, s->max_rows);
+  if (!sf_kv_cache_begin (s->cache, rows, t, error))
     return NULL;
-  }
   x = sf_tensor_new_f32 (3, (gint64)rows, t, g->sizes[BART_SZ_D]);
-  if (!sf_bart_embed (g, x, ids, s->length, g->g.dec_pos, g->g.dec_ln_emb_g,
-          g->g.dec_ln_emb_b, error))
+  if (!sf_bart_embed (g, x, ids, sf_kv_cache_length (s->cache), g->g.dec_pos,
+          g->g.dec_ln_emb_g, g->g.dec_ln_emb_b, error))
     return NULL;
-  s->n_rows = rows;
-  state_reserve (s, s->length + t);
   for (int l = 0; l < g->n_dec; l++)
     decoder_layer (s, l, x);
-  s->length += t;
+  sf_kv_cache_commit (s->cache);
   if (g->g.dec_ln_g)
     sf_op_layer_norm (x, x, g->g.dec_ln_g, g->g.dec_ln_b, BART_LN_EPS);
   return g_steal_pointer (&x);
@@ -322,24 +213,7 @@ decoder_step (gpointer self, const gint64 *tokens, guint n_seqs, guint n_new,
 static gboolean
 decoder_reorder (gpointer self, const guint *src, guint n_seqs, GError **error)
 {
-  BartState *s = self;
-
-  if (n_seqs < 1 || n_seqs > s->max_rows) {
-    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-        "BART decoder: %u sequences asked, it holds at most %u", n_seqs,
-        s->max_rows);
-    return FALSE;
-  }
-  for (guint i = 0; i < n_seqs; i++) {
-    if (src[i] >= MAX (s->n_rows, 1)) {
-      g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-          "BART decoder: sequence %u continues sequence %u of %u", i, src[i],
-          s->n_rows);
-      return FALSE;
-    }
-  }
-  state_remap (s, s->capacity, src, n_seqs);
-  return TRUE;
+  return sf_kv_cache_reorder (((BartState *)self)->cache, src, n_seqs, error);
 }
 
 SfDecoder *
@@ -421,18 +295,13 @@ sf_bart_forward (SfModel *model, const SfTensor *input_ids,
     const SfTensor *attention_mask, const SfTensor *decoder_input_ids,
     SfTensor **encoder_out, SfTensor **logits, GError **error)
 {
-  BartGraph *g;
+  BartGraph *g = sf_bart_graph (model, error);
   gint64 b;
   g_autoptr (SfTensor) enc = NULL;
   g_autoptr (SfTensor) x = NULL;
 
-  if (!sf_bart_check (model)) {
-    g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
-        "%s is not a BART checkpoint",
-        model ? sf_model_name (model) : "(no model)");
+  if (g == NULL)
     return FALSE;
-  }
-  g = model->graph;
   if (!check_ids ("input_ids", input_ids, 0, error))
     return FALSE;
   b = input_ids->shape[0];

@@ -96,6 +96,9 @@ typedef struct
   SfModel *model; /* not owned */
 } BartGraph;
 
+/* bart.c: @model's graph, or NULL with an error when it is not BART.
+ * (transfer none) */
+BartGraph *sf_bart_graph (SfModel *model, GError **error);
 /* bart.c: the encoder over ids [B, S] with mask [B, S] (nullable).
  * (transfer full) [B, S, D]. */
 SfTensor *sf_bart_encode (BartGraph *g, const SfTensor *ids,

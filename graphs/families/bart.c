@@ -152,25 +152,6 @@ bart_free (gpointer data)
   g_free (g);
 }
 
-static gboolean
-read_heads (
-    const SfConfig *cfg, const char *key, gint64 d, int *out, GError **error)
-{
-  gint64 heads;
-
-  if (!sf_config_int_min (cfg, key, 1, &heads, error))
-    return FALSE;
-  if (d % heads != 0) {
-    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-        "%s: d_model %" G_GINT64_FORMAT
-        " is not a multiple of %s %" G_GINT64_FORMAT,
-        sf_config_origin (cfg), d, key, heads);
-    return FALSE;
-  }
-  *out = (int)heads;
-  return TRUE;
-}
-
 /* A token id field: unset (-1) or inside the vocabulary. */
 static gboolean
 read_token (const SfConfig *cfg, const char *key, gint64 vocab, gint64 *out,
@@ -227,7 +208,7 @@ static gboolean
 bart_read_config (
     BartGraph *g, SfModel *model, const SfConfig *cfg, GError **error)
 {
-  const char *act = NULL, *model_type = NULL;
+  const char *model_type = NULL;
   gint64 enc_layers, dec_layers, positions;
   gboolean scale, mbart;
   gint64 *sz = g->sizes;
@@ -240,11 +221,12 @@ bart_read_config (
           cfg, "max_position_embeddings", 1, &positions, error)
       || !sf_config_int_min (cfg, "encoder_layers", 1, &enc_layers, error)
       || !sf_config_int_min (cfg, "decoder_layers", 1, &dec_layers, error)
-      || !read_heads (
-          cfg, "encoder_attention_heads", sz[D], &g->enc_params.n_heads, error)
-      || !read_heads (
-          cfg, "decoder_attention_heads", sz[D], &g->dec_heads, error)
-      || !sf_config_string_or (cfg, "activation_function", "gelu", &act, error)
+      || !sf_model_read_heads (cfg, "encoder_attention_heads", "d_model", sz[D],
+          &g->enc_params.n_heads, error)
+      || !sf_model_read_heads (cfg, "decoder_attention_heads", "d_model", sz[D],
+          &g->dec_heads, error)
+      || !sf_model_read_activation (
+          cfg, "activation_function", "gelu", &g->act, error)
       || !sf_config_bool_or (cfg, "scale_embedding", FALSE, &scale, error)
       || !sf_config_string_or (cfg, "model_type", "bart", &model_type, error)
       || !bart_refuse_variants (cfg, error))
@@ -267,12 +249,6 @@ bart_read_config (
         "%s: a size (layers, d_model, ffn dims, vocab_size or "
         "max_position_embeddings) is out of range",
         sf_config_origin (cfg));
-    return FALSE;
-  }
-  if (!sf_activation_from_name (act, &g->act)) {
-    g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
-        "%s: activation_function '%s' is not supported", sf_config_origin (cfg),
-        act);
     return FALSE;
   }
   if (!bart_read_tokens (g, cfg, error))
@@ -477,18 +453,25 @@ sf_bart_check (SfModel *model)
   return model != NULL && model->family == &sf_family_bart;
 }
 
-gboolean
-sf_bart_tokens (SfModel *model, SfBartTokens *tokens, GError **error)
+BartGraph *
+sf_bart_graph (SfModel *model, GError **error)
 {
-  const BartGraph *g;
-
   if (!sf_bart_check (model)) {
     g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
         "%s is not a BART checkpoint",
         model ? sf_model_name (model) : "(no model)");
-    return FALSE;
+    return NULL;
   }
-  g = model->graph;
+  return model->graph;
+}
+
+gboolean
+sf_bart_tokens (SfModel *model, SfBartTokens *tokens, GError **error)
+{
+  const BartGraph *g = sf_bart_graph (model, error);
+
+  if (g == NULL)
+    return FALSE;
   *tokens = (SfBartTokens){ g->tokens.pad, g->tokens.bos, g->tokens.eos,
     g->tokens.decoder_start, g->tokens.forced_bos, g->tokens.forced_eos };
   return TRUE;

@@ -226,7 +226,7 @@ static gboolean
 bert_read_config (
     BertGraph *g, SfModel *model, const SfConfig *cfg, GError **error)
 {
-  const char *act_name, *pos_type;
+  const char *pos_type;
   gint64 heads, layers;
   double eps;
   gboolean is_decoder, cross;
@@ -242,7 +242,8 @@ bert_read_config (
       || !sf_config_int_or (
           cfg, "type_vocab_size", 2, &g->sizes[SZ_TYPES], error)
       || !sf_config_eps_or (cfg, "layer_norm_eps", 1e-12, &eps, error)
-      || !sf_config_string_or (cfg, "hidden_act", "gelu", &act_name, error)
+      || !sf_model_read_activation (
+          cfg, "hidden_act", "gelu", &g->params.act, error)
       || !sf_config_string_or (
           cfg, "position_embedding_type", "absolute", &pos_type, error)
       || !sf_config_bool_or (cfg, "is_decoder", FALSE, &is_decoder, error)
@@ -262,12 +263,6 @@ bert_read_config (
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "%s: num_hidden_layers or type_vocab_size is out of range",
         sf_config_origin (cfg));
-    return FALSE;
-  }
-  if (!sf_activation_from_name (act_name, &g->params.act)) {
-    g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
-        "%s: hidden_act '%s' is not supported", sf_config_origin (cfg),
-        act_name);
     return FALSE;
   }
   if (g_strcmp0 (pos_type, "absolute") != 0) {

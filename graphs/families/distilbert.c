@@ -120,7 +120,6 @@ static gboolean
 distilbert_read_config (DistilBertGraph *g, SfModel *model, const SfConfig *cfg,
     gboolean *sinusoidal, GError **error)
 {
-  const char *act_name;
   gint64 heads, layers;
 
   if (!sf_config_int_min (cfg, "dim", 1, &g->sizes[SZ_HIDDEN], error)
@@ -130,7 +129,8 @@ distilbert_read_config (DistilBertGraph *g, SfModel *model, const SfConfig *cfg,
       || !sf_config_int_min (cfg, "n_heads", 1, &heads, error)
       || !sf_config_int_min (
           cfg, "max_position_embeddings", 1, &g->sizes[SZ_POS], error)
-      || !sf_config_string_or (cfg, "activation", "gelu", &act_name, error)
+      || !sf_model_read_activation (
+          cfg, "activation", "gelu", &g->params.act, error)
       || !sf_config_bool_or (
           cfg, "sinusoidal_pos_embds", FALSE, sinusoidal, error))
     return FALSE;
@@ -140,12 +140,6 @@ distilbert_read_config (DistilBertGraph *g, SfModel *model, const SfConfig *cfg,
         " is not a multiple of n_heads %" G_GINT64_FORMAT
         ", or n_layers is out of range",
         sf_config_origin (cfg), g->sizes[SZ_HIDDEN], heads);
-    return FALSE;
-  }
-  if (!sf_activation_from_name (act_name, &g->params.act)) {
-    g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
-        "%s: activation '%s' is not supported", sf_config_origin (cfg),
-        act_name);
     return FALSE;
   }
   g->n_layers = (int)layers;

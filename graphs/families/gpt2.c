@@ -99,14 +99,14 @@ static gboolean
 gpt2_read_config (Gpt2Graph *g, SfModel *model, const SfConfig *cfg,
     gboolean *tied, GError **error)
 {
-  const char *act_name;
-  gint64 heads, layers, d;
+  gint64 layers, d;
   double eps;
   gboolean scale, by_layer, upcast, cross;
 
   if (!sf_config_int_min (cfg, "n_embd", 1, &g->sizes[GPT2_SZ_EMBD], error)
       || !sf_config_int_min (cfg, "n_layer", 1, &layers, error)
-      || !sf_config_int_min (cfg, "n_head", 1, &heads, error)
+      || !sf_model_read_heads (
+          cfg, "n_head", "n_embd", g->sizes[GPT2_SZ_EMBD], &g->n_heads, error)
       || !sf_config_int_min (
           cfg, "n_positions", 1, &g->sizes[GPT2_SZ_POS], error)
       || !sf_config_int_min (
@@ -121,8 +121,8 @@ gpt2_read_config (Gpt2Graph *g, SfModel *model, const SfConfig *cfg,
   }
   if (!sf_config_int_or (cfg, "n_inner", 4 * d, &g->sizes[GPT2_SZ_INNER], error)
       || !sf_config_eps_or (cfg, "layer_norm_epsilon", 1e-5, &eps, error)
-      || !sf_config_string_or (
-          cfg, "activation_function", "gelu_new", &act_name, error)
+      || !sf_model_read_activation (
+          cfg, "activation_function", "gelu_new", &g->act, error)
       || !sf_config_bool_or (cfg, "scale_attn_weights", TRUE, &scale, error)
       || !sf_config_bool_or (
           cfg, "scale_attn_by_inverse_layer_idx", FALSE, &by_layer, error)
@@ -136,13 +136,6 @@ gpt2_read_config (Gpt2Graph *g, SfModel *model, const SfConfig *cfg,
           &g->eos_token_id, error))
     return FALSE;
 
-  if (d % heads != 0) {
-    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-        "%s: n_embd %" G_GINT64_FORMAT " is not a multiple of n_head "
-        "%" G_GINT64_FORMAT,
-        sf_config_origin (cfg), d, heads);
-    return FALSE;
-  }
   if (g->sizes[GPT2_SZ_INNER] < 1) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "%s: field 'n_inner' must be at least 1", sf_config_origin (cfg));
@@ -152,12 +145,6 @@ gpt2_read_config (Gpt2Graph *g, SfModel *model, const SfConfig *cfg,
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "%s: field 'n_layer' is out of range (%" G_GINT64_FORMAT ")",
         sf_config_origin (cfg), layers);
-    return FALSE;
-  }
-  if (!sf_activation_from_name (act_name, &g->act)) {
-    g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
-        "%s: activation_function '%s' is not supported", sf_config_origin (cfg),
-        act_name);
     return FALSE;
   }
   if (cross) {
@@ -170,12 +157,11 @@ gpt2_read_config (Gpt2Graph *g, SfModel *model, const SfConfig *cfg,
 
   g->sizes[GPT2_SZ_QKV] = 3 * d;
   g->n_layers = (int)layers;
-  g->n_heads = (int)heads;
   g->eps = (float)eps;
   g->q_factor = g_new (float, g->n_layers);
   for (int l = 0; l < g->n_layers; l++) {
     /* GPT-2's scale over the op's 1/√head_dim */
-    double f = scale ? 1.0 : sqrt ((double)(d / heads));
+    double f = scale ? 1.0 : sqrt ((double)(d / g->n_heads));
     g->q_factor[l] = (float)(by_layer ? f / (l + 1) : f);
   }
   model->hidden_size = d;

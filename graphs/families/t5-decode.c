@@ -8,12 +8,10 @@
  * tied checkpoints, then the head.
  *
  * Design decisions:
- * - Rows are live sequences, all at the same length. Each layer keeps the
- *   self-attention keys and values of every row in one buffer
- *   [max_rows, capacity, inner]; a row's first L positions are one
- *   contiguous view, so attention reads the cache in place, one row at a
- *   time, while every projection is one matrix product over all rows.
- *   The buffers grow by doubling.
+ * - Rows are live sequences, all at the same length, their self-attention
+ *   keys and values in a graphs/kv-cache.h cache: attention reads it in
+ *   place, one row at a time, while every projection is one matrix
+ *   product over all rows.
  * - Cross-attention keys and values are computed once from the encoder
  *   output: one source shared by every row (generation), or one per row
  *   (teacher forcing of a padded batch, with its padding mask).
@@ -21,6 +19,8 @@
  *   is computed per step and shared by all rows and all layers.
  */
 #include "graphs/families/t5-private.h"
+#include "graphs/cross-kv.h"
+#include "graphs/kv-cache.h"
 #include "core/error.h"
 
 #include <math.h>
@@ -29,12 +29,10 @@
 struct T5State
 {
   T5Graph *g;
-  guint max_rows, rows;
-  gint64 length, capacity;
-  gint64 src_batch;              /* 1, or the row count */
-  SfTensor *mask;                /* [src_batch, n] or NULL */
-  SfTensor **self_k, **self_v;   /* n_dec × [max_rows, capacity, inner] */
-  SfTensor **cross_k, **cross_v; /* n_dec × [src_batch, n, inner] */
+  gint64 src_batch; /* 1, or the row count */
+  SfTensor *mask;   /* [src_batch, n] or NULL */
+  SfKvCache *cache;
+  SfCrossKv *cross; /* [src_batch, n, inner] a layer */
 };
 
 /* modeling_t5's bucket of a key at @rel = key − query positions: exact
@@ -96,16 +94,8 @@ sf_t5_state_free (T5State *s)
 {
   if (s == NULL)
     return;
-  for (int l = 0; l < s->g->n_dec; l++) {
-    sf_tensor_unref (s->self_k[l]);
-    sf_tensor_unref (s->self_v[l]);
-    sf_tensor_unref (s->cross_k[l]);
-    sf_tensor_unref (s->cross_v[l]);
-  }
-  g_free (s->self_k);
-  g_free (s->self_v);
-  g_free (s->cross_k);
-  g_free (s->cross_v);
+  sf_kv_cache_free (s->cache);
+  sf_cross_kv_free (s->cross);
   sf_tensor_unref (s->mask);
   g_free (s);
 }
@@ -137,93 +127,16 @@ sf_t5_state_new (T5Graph *g, const SfTensor *enc, const SfTensor *mask,
   }
   s = g_new0 (T5State, 1);
   s->g = g;
-  s->max_rows = max_rows;
   s->src_batch = enc->shape[0];
   s->mask = mask ? sf_tensor_ref ((SfTensor *)mask) : NULL;
-  s->capacity = 16;
-  s->self_k = g_new0 (SfTensor *, g->n_dec);
-  s->self_v = g_new0 (SfTensor *, g->n_dec);
-  s->cross_k = g_new0 (SfTensor *, g->n_dec);
-  s->cross_v = g_new0 (SfTensor *, g->n_dec);
+  s->cache = sf_kv_cache_new ("T5 decoder", g->n_dec, max_rows, in,
+      T5_MAX_DECODE_POSITIONS, "the decoder's limit");
+  s->cross = sf_cross_kv_new (g->n_dec);
   for (int l = 0; l < g->n_dec; l++) {
     const T5Attention *a = &g->dec_layers[l].cross;
-    s->self_k[l] = sf_tensor_new_f32 (3, (gint64)max_rows, s->capacity, in);
-    s->self_v[l] = sf_tensor_new_f32 (3, (gint64)max_rows, s->capacity, in);
-    s->cross_k[l] = sf_tensor_new_f32 (3, s->src_batch, enc->shape[1], in);
-    s->cross_v[l] = sf_tensor_new_f32 (3, s->src_batch, enc->shape[1], in);
-    sf_op_linear (s->cross_k[l], enc, a->k_w, NULL);
-    sf_op_linear (s->cross_v[l], enc, a->v_w, NULL);
+    sf_cross_kv_project (s->cross, l, enc, a->k_w, NULL, a->v_w, NULL);
   }
   return s;
-}
-
-/* (transfer full) a copy of @cache [max_rows, capacity, inner] with
- * @capacity positions, rows taken from @src (or kept in order when NULL). */
-static SfTensor *
-cache_copy (
-    const T5State *s, SfTensor *cache, gint64 capacity, const guint *src)
-{
-  gint64 in = s->g->sizes[T5_SZ_INNER], old = cache->shape[1];
-  SfTensor *out = sf_tensor_new_f32 (3, (gint64)s->max_rows, capacity, in);
-
-  for (guint r = 0; r < s->rows; r++)
-    memcpy (sf_tensor_f32 (out) + r * capacity * in,
-        sf_tensor_f32 (cache) + (src ? src[r] : r) * old * in,
-        s->length * in * sizeof (float));
-  return out;
-}
-
-static gboolean
-ensure_capacity (T5State *s, gint64 needed, GError **error)
-{
-  gint64 cap = s->capacity;
-
-  if (needed <= cap)
-    return TRUE;
-  if (needed > T5_MAX_DECODE_POSITIONS) {
-    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-        "T5 decoder: %" G_GINT64_FORMAT " positions exceed the limit of %d",
-        needed, T5_MAX_DECODE_POSITIONS);
-    return FALSE;
-  }
-  while (cap < needed)
-    cap *= 2;
-  cap = MIN (cap, T5_MAX_DECODE_POSITIONS);
-  for (int l = 0; l < s->g->n_dec; l++) {
-    SfTensor *k = cache_copy (s, s->self_k[l], cap, NULL);
-    SfTensor *v = cache_copy (s, s->self_v[l], cap, NULL);
-    sf_tensor_unref (s->self_k[l]);
-    sf_tensor_unref (s->self_v[l]);
-    s->self_k[l] = k;
-    s->self_v[l] = v;
-  }
-  s->capacity = cap;
-  return TRUE;
-}
-
-/* (transfer full) positions [0, n) of row @r of @cache, as a view
- * [1, n, inner]. */
-static SfTensor *
-cache_row (const T5State *s, SfTensor *cache, guint r, gint64 n)
-{
-  gint64 in = s->g->sizes[T5_SZ_INNER];
-  gsize base =
-      (guint8 *)cache->data - (guint8 *)sf_storage_data (cache->storage);
-
-  return sf_tensor_new_view (cache->storage,
-      base + (gsize)(r * s->capacity * in) * sizeof (float), SF_DTYPE_F32, 3,
-      (gint64[]){ 1, n, in });
-}
-
-/* Writes @src [rows, T, inner] at positions [length, length + T). */
-static void
-cache_write (const T5State *s, SfTensor *cache, const SfTensor *src)
-{
-  gint64 t = src->shape[1], in = src->shape[2];
-
-  for (guint r = 0; r < s->rows; r++)
-    memcpy (sf_tensor_f32 (cache) + (r * s->capacity + s->length) * in,
-        sf_tensor_f32 (src) + r * t * in, t * in * sizeof (float));
 }
 
 /* One decoder T5Block over x [rows, T, D], in place. */
@@ -233,7 +146,6 @@ decoder_layer (T5State *s, int index, SfTensor *x, const SfTensor *bias)
   const T5Graph *g = s->g;
   const T5Layer *l = &g->dec_layers[index];
   gint64 rows = x->shape[0], t = x->shape[1], in = g->sizes[T5_SZ_INNER];
-  gint64 n = s->length + t;
   g_autoptr (SfTensor) h = sf_tensor_new_f32 (3, rows, t, g->sizes[T5_SZ_D]);
   g_autoptr (SfTensor) q =
       sf_tensor_new_f32 (3, rows, t, in); /* [R, T, inner] */
@@ -246,16 +158,8 @@ decoder_layer (T5State *s, int index, SfTensor *x, const SfTensor *bias)
   sf_op_linear (q, h, l->self.q_w, NULL);
   sf_op_linear (k, h, l->self.k_w, NULL);
   sf_op_linear (v, h, l->self.v_w, NULL);
-  cache_write (s, s->self_k[index], k);
-  cache_write (s, s->self_v[index], v);
-  for (guint r = 0; r < s->rows; r++) {
-    g_autoptr (SfTensor) keys = cache_row (s, s->self_k[index], r, n);
-    g_autoptr (SfTensor) values = cache_row (s, s->self_v[index], r, n);
-    g_autoptr (SfTensor) qr = sf_tensor_slice0 (q, r, 1);
-    g_autoptr (SfTensor) cr = sf_tensor_slice0 (ctx, r, 1);
-    sf_op_attention_biased (
-        cr, qr, keys, values, g->heads, NULL, TRUE, bias, 1.0f);
-  }
+  sf_kv_cache_append (s->cache, index, k, v);
+  sf_kv_cache_attend (s->cache, index, q, ctx, g->heads, bias, 1.0f);
   sf_op_linear (h, ctx, l->self.o_w, NULL);
   sf_op_add (x, x, h);
 
@@ -263,13 +167,13 @@ decoder_layer (T5State *s, int index, SfTensor *x, const SfTensor *bias)
   sf_op_rms_norm (h, x, l->ln_cross, g->eps);
   sf_op_linear (q, h, l->cross.q_w, NULL);
   if (s->src_batch == rows) {
-    sf_op_attention_biased (ctx, q, s->cross_k[index], s->cross_v[index],
+    sf_op_attention_biased (ctx, q, s->cross->k[index], s->cross->v[index],
         g->heads, s->mask, FALSE, NULL, 1.0f);
   } else {
-    for (guint r = 0; r < s->rows; r++) {
+    for (gint64 r = 0; r < rows; r++) {
       g_autoptr (SfTensor) qr = sf_tensor_slice0 (q, r, 1);
       g_autoptr (SfTensor) cr = sf_tensor_slice0 (ctx, r, 1);
-      sf_op_attention_biased (cr, qr, s->cross_k[index], s->cross_v[index],
+      sf_op_attention_biased (cr, qr, s->cross->k[index], s->cross->v[index],
           g->heads, s->mask, FALSE, NULL, 1.0f);
     }
   }
@@ -284,7 +188,7 @@ sf_t5_state_step (T5State *s, const gint64 *ids, guint rows, guint t,
     gboolean all_logits, GError **error)
 {
   const T5Graph *g = s->g;
-  gint64 d = g->sizes[T5_SZ_D], vocab = g->sizes[T5_SZ_VOCAB];
+  gint64 d = g->sizes[T5_SZ_D], vocab = g->sizes[T5_SZ_VOCAB], past;
   g_autoptr (SfTensor) x = NULL;    /* [R, T, D] */
   g_autoptr (SfTensor) flat = NULL; /* [R·T, D] view */
   g_autoptr (SfTensor) bias = NULL; /* [heads, T, L + T] */
@@ -292,29 +196,24 @@ sf_t5_state_step (T5State *s, const gint64 *ids, guint rows, guint t,
   const SfTensor *head = g->g.lm_head ? g->g.lm_head : g->g.shared;
   SfTensor *logits;
 
-  if (rows < 1 || rows > s->max_rows || t < 1
-      || (s->length > 0 && rows != s->rows)
-      || (s->src_batch != 1 && s->src_batch != rows)) {
+  if (s->src_batch != 1 && s->src_batch != rows) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-        "T5 decoder: a step of %u token%s for %u sequence%s, where %u (up "
-        "to %u) are live",
-        t, t == 1 ? "" : "s", rows, rows == 1 ? "" : "s",
-        s->length > 0 ? s->rows : rows, s->max_rows);
+        "T5 decoder: a step for %u sequences over %" G_GINT64_FORMAT " sources",
+        rows, s->src_batch);
     return NULL;
   }
-  s->rows = rows;
-  if (!ensure_capacity (s, s->length + t, error))
+  if (!sf_kv_cache_begin (s->cache, rows, t, error))
     return NULL;
+  past = sf_kv_cache_length (s->cache);
 
   x = sf_tensor_new_f32 (3, (gint64)rows, (gint64)t, d);
   flat = sf_tensor_reshape (x, 2, (gint64[]){ rows * t, d });
   if (!sf_op_embedding (flat, g->g.shared, ids, rows * t, error))
     return NULL;
-  bias = sf_t5_position_bias (
-      g, g->g.dec_bias, s->length, t, s->length + t, FALSE);
+  bias = sf_t5_position_bias (g, g->g.dec_bias, past, t, past + t, FALSE);
   for (int l = 0; l < g->n_dec; l++)
     decoder_layer (s, l, x, bias);
-  s->length += t;
+  sf_kv_cache_commit (s->cache);
   sf_op_rms_norm (x, x, g->g.dec_ln, g->eps);
   if (g->scale_output)
     sf_op_scale (x, x, 1.0f / sqrtf ((float)d));
@@ -337,36 +236,14 @@ sf_t5_state_step (T5State *s, const gint64 *ids, guint rows, guint t,
 static gboolean
 state_reorder (T5State *s, const guint *src, guint n, GError **error)
 {
-  if (n < 1 || n > s->max_rows || s->src_batch != 1) {
+  if (s->src_batch != 1) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-        "T5 decoder: cannot reorder into %u sequences (up to %u, over one "
-        "source)",
-        n, s->max_rows);
+        "T5 decoder: cannot reorder sequences over %" G_GINT64_FORMAT
+        " sources",
+        s->src_batch);
     return FALSE;
   }
-  for (guint i = 0; i < n; i++) {
-    if (src[i] >= s->rows) {
-      g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-          "T5 decoder: row %u would continue sequence %u of %u", i, src[i],
-          s->rows);
-      return FALSE;
-    }
-  }
-  for (int l = 0; l < s->g->n_dec; l++) {
-    SfTensor *k, *v;
-    guint live = s->rows;
-
-    s->rows = n;
-    k = cache_copy (s, s->self_k[l], s->capacity, src);
-    v = cache_copy (s, s->self_v[l], s->capacity, src);
-    s->rows = live;
-    sf_tensor_unref (s->self_k[l]);
-    sf_tensor_unref (s->self_v[l]);
-    s->self_k[l] = k;
-    s->self_v[l] = v;
-  }
-  s->rows = n;
-  return TRUE;
+  return sf_kv_cache_reorder (s->cache, src, n, error);
 }
 
 /* ---- the SfDecoder of graphs/generate.h ---- */

@@ -529,6 +529,14 @@ sf_t5_is_eos (SfModel *model, gint64 token)
   return FALSE;
 }
 
+const GArray *
+sf_t5_eos_ids (SfModel *model)
+{
+  T5Graph *g;
+
+  return graph_check (model, &g, NULL) ? g->eos : NULL;
+}
+
 SfTensor *
 sf_t5_forward (SfModel *model, const SfTensor *input_ids,
     const SfTensor *attention_mask, const SfTensor *decoder_input_ids,

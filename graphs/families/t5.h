@@ -27,6 +27,8 @@ const char *sf_t5_summarization_prefix (SfModel *model);
 gint64 sf_t5_decoder_start (SfModel *model);
 /* Whether @token is one of eos_token_id's ids. */
 gboolean sf_t5_is_eos (SfModel *model, gint64 token);
+/* eos_token_id's ids (gint64); NULL for a non-T5 model. (transfer none) */
+const GArray *sf_t5_eos_ids (SfModel *model);
 
 /* Teacher forcing: runs the encoder on @input_ids [B, n] with
  * @attention_mask (nullable) and the decoder on @decoder_input_ids [B, m];

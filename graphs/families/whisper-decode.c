@@ -7,25 +7,31 @@
  * feed-forward block, a final LayerNorm, then proj_out (tied to
  * embed_tokens unless the checkpoint stores its own).
  *
- * Self-attention keys and values of every fed position are kept in
- * per-layer buffers [B, capacity, D]; cross-attention keys and values are
- * computed once per encoder output. Teacher forcing feeds the whole
+ * Self-attention keys and values of every fed position are kept in a
+ * graphs/kv-cache.h cache; cross-attention keys and values are computed
+ * once per encoder output. Teacher forcing feeds the whole
  * sequence in one step; generation feeds one token at a time.
  */
 #include "graphs/families/whisper.h"
 #include "graphs/families/whisper-private.h"
+#include "graphs/cross-kv.h"
+#include "graphs/kv-cache.h"
 #include "core/error.h"
 
+#include <math.h>
 #include <string.h>
+
+/* More live sequences than any beam search asks for. */
+#define WHISPER_MAX_ROWS 4096
 
 struct SfWhisperState
 {
   WhisperGraph *g;
   SfModel *model; /* owned reference */
-  gint64 batch, capacity, length;
-  SfTensor **self_k, **self_v;   /* n_dec × (B, capacity, D) */
-  SfTensor **cross_k, **cross_v; /* n_dec × [B, S, D] */
-  gboolean cross_uniform;        /* every row's cross K/V are the same */
+  gint64 batch;
+  SfKvCache *cache;
+  SfCrossKv *cross;       /* [B, S, D] a layer */
+  gboolean cross_uniform; /* every row's cross K/V are the same */
 };
 
 gboolean
@@ -40,16 +46,8 @@ sf_whisper_state_free (SfWhisperState *s)
 {
   if (s == NULL)
     return;
-  for (int l = 0; s->g && l < s->g->n_dec; l++) {
-    sf_tensor_unref (s->self_k[l]);
-    sf_tensor_unref (s->self_v[l]);
-    sf_tensor_unref (s->cross_k[l]);
-    sf_tensor_unref (s->cross_v[l]);
-  }
-  g_free (s->self_k);
-  g_free (s->self_v);
-  g_free (s->cross_k);
-  g_free (s->cross_v);
+  sf_kv_cache_free (s->cache);
+  sf_cross_kv_free (s->cross);
   sf_model_unref (s->model);
   g_free (s);
 }
@@ -60,7 +58,7 @@ sf_whisper_state_new (
 {
   WhisperGraph *g;
   SfWhisperState *s;
-  gint64 b, src, d;
+  gint64 b, d;
 
   if (!sf_whisper_graph_check (model, &g, error))
     return NULL;
@@ -82,25 +80,17 @@ sf_whisper_state_new (
     return NULL;
   }
   b = enc->shape[0];
-  src = enc->shape[1];
   s = g_new0 (SfWhisperState, 1);
   s->g = g;
   s->model = sf_model_ref (model);
   s->batch = b;
-  s->capacity = capacity;
+  s->cache = sf_kv_cache_new ("Whisper decoder", g->n_dec, WHISPER_MAX_ROWS, d,
+      capacity, "the positions this decoder was made for");
   s->cross_uniform = b == 1;
-  s->self_k = g_new0 (SfTensor *, g->n_dec);
-  s->self_v = g_new0 (SfTensor *, g->n_dec);
-  s->cross_k = g_new0 (SfTensor *, g->n_dec);
-  s->cross_v = g_new0 (SfTensor *, g->n_dec);
+  s->cross = sf_cross_kv_new (g->n_dec);
   for (int l = 0; l < g->n_dec; l++) {
     const WhisperAttention *a = &g->dec_layers[l].cross;
-    s->self_k[l] = sf_tensor_new_f32 (3, b, capacity, d);
-    s->self_v[l] = sf_tensor_new_f32 (3, b, capacity, d);
-    s->cross_k[l] = sf_tensor_new_f32 (3, b, src, d);
-    s->cross_v[l] = sf_tensor_new_f32 (3, b, src, d);
-    sf_op_linear (s->cross_k[l], enc, a->k_w, NULL);
-    sf_op_linear (s->cross_v[l], enc, a->v_w, a->v_b);
+    sf_cross_kv_project (s->cross, l, enc, a->k_w, NULL, a->v_w, a->v_b);
   }
   return s;
 }
@@ -108,21 +98,7 @@ sf_whisper_state_new (
 gint64
 sf_whisper_state_length (const SfWhisperState *s)
 {
-  return s->length;
-}
-
-/* (transfer full) rows @src of @t [B, @rows, D] (the first @rows
- * positions of each) in a new [n, @stride, D]. */
-static SfTensor *
-gather_rows (const SfTensor *t, const guint *src, guint n, gint64 rows)
-{
-  gint64 stride = t->shape[1], d = t->shape[2];
-  SfTensor *out = sf_tensor_new_f32 (3, (gint64)n, stride, d);
-
-  for (guint i = 0; i < n; i++)
-    memcpy (sf_tensor_f32 (out) + i * stride * d,
-        sf_tensor_f32 (t) + src[i] * stride * d, rows * d * sizeof (float));
-  return out;
+  return sf_kv_cache_length (s->cache);
 }
 
 gboolean
@@ -130,6 +106,7 @@ sf_whisper_state_reorder (
     SfWhisperState *s, const guint *src, guint n, GError **error)
 {
   gboolean identity = (gint64)n == s->batch;
+  gint64 length = sf_kv_cache_length (s->cache);
   gboolean cross = !(s->cross_uniform && (gint64)n == s->batch);
 
   for (guint i = 0; i < n; i++) {
@@ -143,50 +120,12 @@ sf_whisper_state_reorder (
   }
   if (n == 0 || identity)
     return TRUE;
-  for (int l = 0; l < s->g->n_dec; l++) {
-    SfTensor *k = gather_rows (s->self_k[l], src, n, s->length);
-    SfTensor *v = gather_rows (s->self_v[l], src, n, s->length);
-    sf_tensor_unref (s->self_k[l]);
-    sf_tensor_unref (s->self_v[l]);
-    s->self_k[l] = k;
-    s->self_v[l] = v;
-    if (cross) {
-      gint64 src_len = s->cross_k[l]->shape[1];
-      k = gather_rows (s->cross_k[l], src, n, src_len);
-      v = gather_rows (s->cross_v[l], src, n, src_len);
-      sf_tensor_unref (s->cross_k[l]);
-      sf_tensor_unref (s->cross_v[l]);
-      s->cross_k[l] = k;
-      s->cross_v[l] = v;
-    }
-  }
+  if (length > 0 && !sf_kv_cache_reorder (s->cache, src, n, error))
+    return FALSE;
+  if (cross)
+    sf_cross_kv_gather (s->cross, src, n);
   s->batch = n;
   return TRUE;
-}
-
-/* Writes @src [B, T, D] at positions [length, length + T) of @cache and
- * returns (transfer full) positions [0, length + T) as [B, length + T, D]:
- * a view when contiguous (B = 1 or a full cache), else a copy. */
-static SfTensor *
-cache_append (SfWhisperState *s, SfTensor *cache, const SfTensor *src)
-{
-  gint64 t = src->shape[1], d = src->shape[2], n = s->length + t;
-  const float *from = sf_tensor_f32 (src);
-  float *to = sf_tensor_f32 (cache);
-  SfTensor *out;
-
-  for (gint64 b = 0; b < s->batch; b++)
-    memcpy (to + (b * s->capacity + s->length) * d, from + b * t * d,
-        t * d * sizeof (float));
-  if (s->batch == 1 || n == s->capacity)
-    return sf_tensor_new_view (cache->storage,
-        (guint8 *)cache->data - (guint8 *)sf_storage_data (cache->storage),
-        SF_DTYPE_F32, 3, (gint64[]){ s->batch, n, d });
-  out = sf_tensor_new_f32 (3, s->batch, n, d);
-  for (gint64 b = 0; b < s->batch; b++)
-    memcpy (sf_tensor_f32 (out) + b * n * d, to + b * s->capacity * d,
-        n * d * sizeof (float));
-  return out;
 }
 
 /* One pre-LN WhisperDecoderLayer over x [B, T, D], in place. */
@@ -203,25 +142,23 @@ decoder_layer (SfWhisperState *s, int index, SfTensor *x)
   g_autoptr (SfTensor) v = sf_tensor_new_f32 (3, b, t, d);
   g_autoptr (SfTensor) ctx = sf_tensor_new_f32 (3, b, t, d);
   g_autoptr (SfTensor) ffn = sf_tensor_new_f32 (3, b, t, f); /* [B, T, F] */
-  g_autoptr (SfTensor) keys = NULL; /* (B, past + T, D) */
-  g_autoptr (SfTensor) values = NULL;
 
   /* causal self-attention over the cached and the new positions */
   sf_op_layer_norm (h, x, l->ln_self_g, l->ln_self_b, WHISPER_LN_EPS);
   sf_op_linear (q, h, l->self.q_w, l->self.q_b);
   sf_op_linear (k, h, l->self.k_w, NULL);
   sf_op_linear (v, h, l->self.v_w, l->self.v_b);
-  keys = cache_append (s, s->self_k[index], k);
-  values = cache_append (s, s->self_v[index], v);
-  sf_op_attention (ctx, q, keys, values, g->dec_heads, NULL, TRUE);
+  sf_kv_cache_append (s->cache, index, k, v);
+  sf_kv_cache_attend (s->cache, index, q, ctx, g->dec_heads, NULL,
+      1.0f / sqrtf ((float)(d / g->dec_heads)));
   sf_op_linear (h, ctx, l->self.o_w, l->self.o_b);
   sf_op_add (x, x, h);
 
   /* cross-attention over the encoder output */
   sf_op_layer_norm (h, x, l->ln_cross_g, l->ln_cross_b, WHISPER_LN_EPS);
   sf_op_linear (q, h, l->cross.q_w, l->cross.q_b);
-  sf_op_attention (
-      ctx, q, s->cross_k[index], s->cross_v[index], g->dec_heads, NULL, FALSE);
+  sf_op_attention (ctx, q, s->cross->k[index], s->cross->v[index], g->dec_heads,
+      NULL, FALSE);
   sf_op_linear (h, ctx, l->cross.o_w, l->cross.o_b);
   sf_op_add (x, x, h);
 
@@ -238,7 +175,7 @@ sf_whisper_state_step (SfWhisperState *s, const gint64 *ids, gint64 t,
     gboolean all_logits, GPtrArray *hidden_states, GError **error)
 {
   const WhisperGraph *g;
-  gint64 b, d, vocab;
+  gint64 b, d, vocab, past;
   g_autoptr (SfTensor) x = NULL;    /* [B, T, D] */
   g_autoptr (SfTensor) flat = NULL; /* [B·T, D] view */
   g_autoptr (SfTensor) pos = NULL;  /* [1, T, D] */
@@ -251,22 +188,16 @@ sf_whisper_state_step (SfWhisperState *s, const gint64 *ids, gint64 t,
   b = s->batch;
   d = g->sizes[WHISPER_SZ_D];
   vocab = g->sizes[WHISPER_SZ_VOCAB];
-  if (t < 1 || s->length + t > s->capacity) {
-    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-        "Whisper decoder: %" G_GINT64_FORMAT
-        " more tokens after %" G_GINT64_FORMAT " exceed the %" G_GINT64_FORMAT
-        " positions of this "
-        "decoder",
-        t, s->length, s->capacity);
+  if (!sf_kv_cache_begin (s->cache, (guint)b, t, error))
     return NULL;
-  }
+  past = sf_kv_cache_length (s->cache);
 
   x = sf_tensor_new_f32 (3, b, t, d);
   flat = sf_tensor_reshape (x, 2, (gint64[]){ b * t, d });
   if (!sf_op_embedding (flat, g->g.tok_emb, ids, b * t, error))
     return NULL;
   {
-    g_autoptr (SfTensor) rows = sf_tensor_slice0 (g->g.dec_pos, s->length, t);
+    g_autoptr (SfTensor) rows = sf_tensor_slice0 (g->g.dec_pos, past, t);
     pos = sf_tensor_reshape (rows, 3, (gint64[]){ 1, t, d });
   }
   for (gint64 i = 0; i < b; i++) {
@@ -279,7 +210,7 @@ sf_whisper_state_step (SfWhisperState *s, const gint64 *ids, gint64 t,
       g_ptr_array_add (hidden_states, sf_tensor_copy (x));
     decoder_layer (s, l, x);
   }
-  s->length += t;
+  sf_kv_cache_commit (s->cache);
   sf_op_layer_norm (x, x, g->g.dec_ln_g, g->g.dec_ln_b, WHISPER_LN_EPS);
   if (hidden_states)
     g_ptr_array_add (hidden_states, sf_tensor_copy (x));

@@ -122,29 +122,9 @@ whisper_free (gpointer data)
 }
 
 static gboolean
-read_heads (
-    const SfConfig *cfg, const char *key, gint64 d, int *out, GError **error)
-{
-  gint64 heads;
-
-  if (!sf_config_int_min (cfg, key, 1, &heads, error))
-    return FALSE;
-  if (d % heads != 0) {
-    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-        "%s: d_model %" G_GINT64_FORMAT
-        " is not a multiple of %s %" G_GINT64_FORMAT,
-        sf_config_origin (cfg), d, key, heads);
-    return FALSE;
-  }
-  *out = (int)heads;
-  return TRUE;
-}
-
-static gboolean
 whisper_read_config (
     WhisperGraph *g, SfModel *model, const SfConfig *cfg, GError **error)
 {
-  const char *act = NULL;
   gint64 enc_layers, dec_layers;
   gboolean scale_embedding;
   gint64 *sz = g->sizes;
@@ -158,11 +138,12 @@ whisper_read_config (
       || !sf_config_int_min (cfg, "max_target_positions", 1, &sz[TP], error)
       || !sf_config_int_min (cfg, "encoder_layers", 1, &enc_layers, error)
       || !sf_config_int_min (cfg, "decoder_layers", 1, &dec_layers, error)
-      || !read_heads (
-          cfg, "encoder_attention_heads", sz[D], &g->enc_heads, error)
-      || !read_heads (
-          cfg, "decoder_attention_heads", sz[D], &g->dec_heads, error)
-      || !sf_config_string_or (cfg, "activation_function", "gelu", &act, error)
+      || !sf_model_read_heads (cfg, "encoder_attention_heads", "d_model", sz[D],
+          &g->enc_heads, error)
+      || !sf_model_read_heads (cfg, "decoder_attention_heads", "d_model", sz[D],
+          &g->dec_heads, error)
+      || !sf_model_read_activation (
+          cfg, "activation_function", "gelu", &g->act, error)
       || !sf_config_bool_or (
           cfg, "scale_embedding", FALSE, &scale_embedding, error))
     return FALSE;
@@ -170,12 +151,6 @@ whisper_read_config (
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "%s: encoder_layers or decoder_layers is out of range",
         sf_config_origin (cfg));
-    return FALSE;
-  }
-  if (!sf_activation_from_name (act, &g->act)) {
-    g_set_error (error, SF_ERROR, SF_ERROR_UNSUPPORTED,
-        "%s: activation_function '%s' is not supported", sf_config_origin (cfg),
-        act);
     return FALSE;
   }
   if (scale_embedding) {

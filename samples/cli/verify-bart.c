@@ -17,7 +17,6 @@
  */
 #include "samples/cli/verify.h"
 #include "core/error.h"
-#include "graphs/generate.h"
 #include "graphs/model.h"
 #include "graphs/families/bart.h"
 
@@ -116,36 +115,6 @@ check_unpadded (SfVerify *v, SfModel *model, const SfTensor *ids,
   return TRUE;
 }
 
-/* Greedy decoding of @source [1, n] through the model's SfDecoder. */
-static gboolean
-greedy (SfModel *model, const SfTensor *source, const SfBartTokens *tok,
-    guint max_new, GArray *ids, GError **error)
-{
-  SfDecoder *dec = sf_model_decoder_new (model, source, 1, error);
-  g_autofree float *logits = NULL;
-  gint64 next = tok->decoder_start_token_id;
-  gboolean ok = TRUE;
-
-  if (dec == NULL)
-    return FALSE;
-  logits = g_new (float, dec->vocab);
-  g_array_append_val (ids, next);
-  /* the start token is </s> in BART: only generated eos ends it */
-  for (guint i = 0; i < max_new; i++) {
-    if (!(ok = dec->step (dec->self, &next, 1, 1, logits, error)))
-      break;
-    next = 0;
-    for (gint64 k = 1; k < dec->vocab; k++)
-      if (logits[k] > logits[next])
-        next = k;
-    g_array_append_val (ids, next);
-    if (next == tok->eos_token_id)
-      break;
-  }
-  sf_decoder_free (dec);
-  return ok;
-}
-
 static gboolean
 run_greedy (SfVerify *v, SfModel *model, const SfTensor *input_ids,
     const SfTensor *mask, GError **error)
@@ -169,52 +138,24 @@ run_greedy (SfVerify *v, SfModel *model, const SfTensor *input_ids,
     return FALSE;
   }
   for (int b = 0; b < cJSON_GetArraySize (ref_ids); b++) {
-    const cJSON *ref = cJSON_GetArrayItem (ref_ids, b), *item;
+    const cJSON *ref = cJSON_GetArrayItem (ref_ids, b);
     const cJSON *text = cJSON_GetArrayItem (ref_text, b);
     g_autoptr (SfTensor) source = unpadded_row (input_ids, mask, b);
     g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
-    g_autoptr (GArray) want = g_array_new (FALSE, FALSE, sizeof (gint64));
-    g_autoptr (SfTensor) dump = NULL;
     g_autofree char *name = g_strdup_printf ("greedy_ids.%d", b);
     g_autofree char *tname = g_strdup_printf ("greedy_text.%d", b);
-    g_autofree char *detail = NULL;
-    guint mismatches;
 
-    cJSON_ArrayForEach (item, ref) {
-      gint64 id = (gint64)item->valuedouble;
-      g_array_append_val (want, id);
-    }
-    /* as many new tokens as the reference has, fewer when eos comes */
-    if (!greedy (model, source, &tok, MAX (want->len, 2) - 1, ids, error))
+    /* as many new tokens as the reference has, fewer when eos comes; the
+     * start token is </s> in BART: only generated eos ends it */
+    if (!sf_verify_greedy (model, source, &tok.decoder_start_token_id, 1,
+            (guint)MAX (cJSON_GetArraySize (ref), 2) - 1, &tok.eos_token_id, 1,
+            ids, error))
       return FALSE;
-    dump = sf_tensor_new_from_data (
-        SF_DTYPE_I64, 1, (gint64[]){ ids->len }, ids->data);
-    sf_verify_keep (v, name, dump);
-    mismatches = (guint)ABS ((gint)ids->len - (gint)want->len);
-    for (guint i = 0; i < MIN (ids->len, want->len); i++)
-      mismatches +=
-          g_array_index (ids, gint64, i) != g_array_index (want, gint64, i);
-    if (mismatches) {
-      GString *s = g_string_new ("got");
-      for (guint i = 0; i < ids->len; i++)
-        g_string_append_printf (
-            s, " %" G_GINT64_FORMAT, g_array_index (ids, gint64, i));
-      detail = g_string_free (s, FALSE);
-    }
-    sf_verify_exact (v, name, mismatches, detail);
-
+    sf_verify_ids (v, name, ids, ref);
     if (cJSON_IsString (text) && sf_model_tokenizer (model)) {
-      g_autofree gint32 *ids32 = g_new (gint32, ids->len + 1);
-      g_autofree char *decoded = NULL;
-      for (guint i = 0; i < ids->len; i++)
-        ids32[i] = (gint32)g_array_index (ids, gint64, i);
-      decoded = sf_tokenizer_decode (
-          sf_model_tokenizer (model), ids32, ids->len, TRUE);
-      g_clear_pointer (&detail, g_free);
-      detail = g_strdup_printf ("got \"%s\", expected \"%s\"",
-          decoded ? decoded : "", text->valuestring);
-      sf_verify_exact (v, tname,
-          g_strcmp0 (decoded ? decoded : "", text->valuestring) != 0, detail);
+      g_autofree char *decoded =
+          sf_verify_decode (sf_model_tokenizer (model), ids);
+      sf_verify_text (v, tname, decoded, text->valuestring);
     }
   }
   return TRUE;

@@ -12,7 +12,6 @@
  */
 #include "samples/cli/verify.h"
 #include "core/error.h"
-#include "graphs/generate.h"
 #include "graphs/model.h"
 
 #include <stdio.h>
@@ -30,42 +29,6 @@ compare_item (SfVerify *v, const char *name, SfTensor *t)
   sf_verify_tensor (v, name, item);
 }
 
-static gint64
-argmax (const float *row, gint64 n)
-{
-  gint64 best = 0;
-
-  for (gint64 j = 1; j < n; j++)
-    if (row[j] > row[best])
-      best = j;
-  return best;
-}
-
-/* Greedy continuation of @prompt [n] into @ids (prompt included). */
-static gboolean
-greedy (SfModel *model, const gint64 *prompt, guint n, gint64 eos, GArray *ids,
-    GError **error)
-{
-  SfDecoder *dec = sf_model_decoder_new (model, NULL, 1, error);
-  g_autofree float *logits = NULL;
-  gboolean ok = dec != NULL;
-
-  g_array_append_vals (ids, prompt, n);
-  if (ok) {
-    logits = g_new (float, dec->vocab);
-    ok = dec->step (dec->self, prompt, 1, n, logits, error);
-  }
-  for (guint i = 0; ok && i < GREEDY_NEW_TOKENS; i++) {
-    gint64 next = argmax (logits, dec->vocab);
-    g_array_append_val (ids, next);
-    if (next == eos || i + 1 == GREEDY_NEW_TOKENS)
-      break;
-    ok = dec->step (dec->self, &next, 1, 1, logits, error);
-  }
-  sf_decoder_free (dec);
-  return ok;
-}
-
 static void
 compare_greedy (SfVerify *v, SfModel *model, guint i, GArray *ids)
 {
@@ -73,46 +36,14 @@ compare_greedy (SfVerify *v, SfModel *model, guint i, GArray *ids)
       cJSON_GetArrayItem (sf_config_get (v->case_json, "greedy_ids"), (int)i);
   const cJSON *text =
       cJSON_GetArrayItem (sf_config_get (v->case_json, "greedy_text"), (int)i);
-  const cJSON *item;
   g_autofree char *name = g_strdup_printf ("greedy_ids.%u", i);
   g_autofree char *tname = g_strdup_printf ("greedy_text.%u", i);
-  g_autofree char *detail = NULL;
-  g_autoptr (SfTensor) dump = sf_tensor_new_from_data (
-      SF_DTYPE_I64, 1, (gint64[]){ ids->len }, ids->data);
-  guint mismatches, j = 0;
 
-  sf_verify_keep (v, name, dump);
-  if (ref == NULL)
-    return;
-  mismatches = (guint)ABS ((gint)ids->len - cJSON_GetArraySize (ref));
-  cJSON_ArrayForEach (item, ref) {
-    if (j < ids->len
-        && (!cJSON_IsNumber (item)
-            || (gint64)item->valuedouble != g_array_index (ids, gint64, j)))
-      mismatches++;
-    j++;
-  }
-  if (mismatches) {
-    GString *s = g_string_new ("got");
-    for (guint k = 0; k < ids->len; k++)
-      g_string_append_printf (
-          s, " %" G_GINT64_FORMAT, g_array_index (ids, gint64, k));
-    detail = g_string_free (s, FALSE);
-  }
-  sf_verify_exact (v, name, mismatches, detail);
-
-  if (cJSON_IsString (text) && sf_model_tokenizer (model)) {
-    g_autofree gint32 *ids32 = g_new (gint32, MAX (ids->len, 1));
-    g_autofree char *decoded = NULL;
-    for (guint k = 0; k < ids->len; k++)
-      ids32[k] = (gint32)g_array_index (ids, gint64, k);
-    decoded =
-        sf_tokenizer_decode (sf_model_tokenizer (model), ids32, ids->len, TRUE);
-    g_clear_pointer (&detail, g_free);
-    detail = g_strdup_printf (
-        "got \"%s\", expected \"%s\"", decoded, text->valuestring);
-    sf_verify_exact (
-        v, tname, g_strcmp0 (decoded, text->valuestring) != 0, detail);
+  sf_verify_ids (v, name, ids, ref);
+  if (ref != NULL && cJSON_IsString (text) && sf_model_tokenizer (model)) {
+    g_autofree char *decoded =
+        sf_verify_decode (sf_model_tokenizer (model), ids);
+    sf_verify_text (v, tname, decoded, text->valuestring);
   }
 }
 
@@ -141,8 +72,9 @@ run_prompt (SfVerify *v, SfModel *model, guint i, const char *prompt,
       name = g_strdup_printf ("hidden_states.%u.%u", i, j);
       compare_item (v, name, out.hidden_states->pdata[j]);
     }
-    ok = greedy (model, sf_tensor_i64 (in.input_ids),
-        (guint)sf_tensor_dim (in.input_ids, 1), eos, ids, error);
+    ok = sf_verify_greedy (model, NULL, sf_tensor_i64 (in.input_ids),
+        (guint)sf_tensor_dim (in.input_ids, 1), GREEDY_NEW_TOKENS, &eos, 1, ids,
+        error);
   }
   if (ok)
     compare_greedy (v, model, i, ids);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* `streamformer verify`: comparing and reporting. */
 #include "samples/cli/verify.h"
+#include "graphs/generate.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -125,4 +126,69 @@ sf_verify_fraction (SfVerify *v, const char *name, double fraction, double tol,
     v->passed++;
   else
     v->failed++;
+}
+
+void
+sf_verify_ids (
+    SfVerify *v, const char *name, const GArray *got, const cJSON *want)
+{
+  g_autoptr (SfTensor) dump = sf_tensor_new_from_data (
+      SF_DTYPE_I64, 1, (gint64[]){ got->len }, got->data);
+  g_autofree char *detail = NULL;
+  const cJSON *item;
+  guint mismatches, j = 0;
+
+  sf_verify_keep (v, name, dump);
+  if (want == NULL)
+    return;
+  mismatches = (guint)ABS ((gint)got->len - cJSON_GetArraySize (want));
+  cJSON_ArrayForEach (item, want) {
+    if (j < got->len
+        && (!cJSON_IsNumber (item)
+            || (gint64)item->valuedouble != g_array_index (got, gint64, j)))
+      mismatches++;
+    j++;
+  }
+  if (mismatches) {
+    GString *s = g_string_new ("got");
+    for (guint k = 0; k < got->len; k++)
+      g_string_append_printf (
+          s, " %" G_GINT64_FORMAT, g_array_index (got, gint64, k));
+    detail = g_string_free (s, FALSE);
+  }
+  sf_verify_exact (v, name, mismatches, detail);
+}
+
+void
+sf_verify_text (
+    SfVerify *v, const char *name, const char *got, const char *want)
+{
+  g_autofree char *detail =
+      g_strdup_printf ("got \"%s\", expected \"%s\"", got ? got : "", want);
+
+  sf_verify_exact (v, name, g_strcmp0 (got ? got : "", want) != 0, detail);
+}
+
+char *
+sf_verify_decode (SfTokenizer *tok, const GArray *ids)
+{
+  g_autofree gint32 *ids32 = g_new (gint32, MAX (ids->len, 1));
+
+  for (guint k = 0; k < ids->len; k++)
+    ids32[k] = (gint32)g_array_index (ids, gint64, k);
+  return sf_tokenizer_decode (tok, ids32, ids->len, TRUE);
+}
+
+gboolean
+sf_verify_greedy (SfModel *model, const SfTensor *source, const gint64 *prompt,
+    guint n_prompt, guint max_new, const gint64 *eos, guint n_eos, GArray *ids,
+    GError **error)
+{
+  SfDecoder *dec = sf_model_decoder_new (model, source, 1, error);
+  gboolean ok = dec != NULL
+      && sf_generate_greedy (
+          dec, prompt, n_prompt, max_new, eos, n_eos, ids, error);
+
+  sf_decoder_free (dec);
+  return ok;
 }

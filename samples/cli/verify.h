@@ -29,6 +29,22 @@ typedef struct
 /* Compares @computed (F32 or integer) with io.safetensors' @name, prints
  * the line and keeps @computed for the dump. */
 void sf_verify_tensor (SfVerify *v, const char *name, const SfTensor *computed);
+/* Plain greedy decoding through @model's SfDecoder over @source (NULL
+ * for decoder-only models): sf_generate_greedy's rules. */
+gboolean sf_verify_greedy (SfModel *model, const SfTensor *source,
+    const gint64 *prompt, guint n_prompt, guint max_new, const gint64 *eos,
+    guint n_eos, GArray *ids, GError **error);
+/* Keeps the generated @got (gint64) for --dump as @name and compares it
+ * exactly with case.json's list @want (nullable: then only kept); every
+ * differing, missing or extra id counts. */
+void sf_verify_ids (
+    SfVerify *v, const char *name, const GArray *got, const cJSON *want);
+/* Compares a decoded text with case.json's @want exactly (@got NULL
+ * counts as ""). */
+void sf_verify_text (
+    SfVerify *v, const char *name, const char *got, const char *want);
+/* (transfer full) @ids (gint64) decoded by @tok, special tokens skipped. */
+char *sf_verify_decode (SfTokenizer *tok, const GArray *ids);
 /* Keeps a computed output for --dump without comparing it. */
 void sf_verify_keep (SfVerify *v, const char *name, const SfTensor *t);
 /* Records an exact comparison done by the caller (@mismatches = 0 passes). */

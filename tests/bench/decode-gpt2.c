@@ -24,16 +24,6 @@ compare_double (const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-static gint64
-argmax (const float *row, gint64 n)
-{
-  gint64 best = 0;
-  for (gint64 j = 1; j < n; j++)
-    if (row[j] > row[best])
-      best = j;
-  return best;
-}
-
 int
 main (int argc, char **argv)
 {
@@ -86,7 +76,7 @@ main (int argc, char **argv)
   prompt_us = g_get_monotonic_time () - t0;
   for (gint i = 0; i < n_new; i++) {
     for (gint r = 0; r < rows; r++)
-      tokens[r] = argmax (logits + r * dec->vocab, dec->vocab);
+      tokens[r] = sf_argmax (logits + r * dec->vocab, dec->vocab);
     ids[i] = tokens[0];
     t0 = g_get_monotonic_time ();
     if (!dec->step (dec->self, tokens, (guint)rows, 1, logits, &error))

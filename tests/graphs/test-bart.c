@@ -5,6 +5,7 @@
 #include "graphs/families/bart.h"
 #include "graphs/generate.h"
 #include "core/error.h"
+#include "tests/common/test-graphs.h"
 #include "tests/common/test-util.h"
 
 #include <cjson/cJSON.h>
@@ -19,11 +20,8 @@
 static SfModel *
 load_model (void)
 {
-  g_autofree char *dir = sf_test_fixture (CASE);
-  g_autoptr (GError) error = NULL;
-  SfModel *model = sf_model_load (dir, &error);
+  SfModel *model = sf_test_load_case (CASE);
 
-  g_assert_no_error (error);
   g_assert_true (sf_bart_check (model));
   return model;
 }
@@ -31,10 +29,7 @@ load_model (void)
 static void
 assert_close (const float *got, const float *want, gint64 n)
 {
-  for (gint64 i = 0; i < n; i++)
-    if (fabs (got[i] - want[i]) > ATOL + RTOL * fabs (want[i]))
-      g_error (
-          "element %" G_GINT64_FORMAT ": %g, expected %g", i, got[i], want[i]);
+  sf_test_assert_close (CASE, got, want, n, ATOL, RTOL);
 }
 
 /* Row @b of io's input_ids without its padding, as [rows, n] repeated. */
@@ -53,27 +48,6 @@ source_rows (gint64 b, gint64 rows)
     memcpy (sf_tensor_i64 (out) + r * n, sf_tensor_i64 (ids) + b * s,
         n * sizeof (gint64));
   return out;
-}
-
-/* One step of @dec with @n_new tokens per row taken from @rows of
- * decoder_input_ids at @pos; the logits must be @full's at the last one. */
-static void
-step_and_check (SfDecoder *dec, const SfTensor *dec_ids, const SfTensor *full,
-    const guint *rows, guint n_rows, gint64 pos, guint n_new)
-{
-  gint64 t = dec_ids->shape[1], v = full->shape[2];
-  g_autofree gint64 *tokens = g_new (gint64, n_rows * n_new);
-  g_autofree float *logits = g_new (float, n_rows *v);
-  g_autoptr (GError) error = NULL;
-
-  for (guint r = 0; r < n_rows; r++)
-    memcpy (tokens + r * n_new, sf_tensor_i64 (dec_ids) + rows[r] * t + pos,
-        n_new * sizeof (gint64));
-  g_assert_true (dec->step (dec->self, tokens, n_rows, n_new, logits, &error));
-  g_assert_no_error (error);
-  for (guint r = 0; r < n_rows; r++)
-    assert_close (logits + r * v,
-        sf_tensor_f32 (full) + (rows[r] * t + pos + n_new - 1) * v, v);
 }
 
 /* Step by step through @model's cache, two rows with different
@@ -101,15 +75,19 @@ check_incremental (SfModel *model)
   g_assert_no_error (error);
   g_assert_cmpint (dec->vocab, ==, v);
   /* rows A = 0 and B = 1: a 2-token prompt, then one token */
-  step_and_check (dec, dec_ids, full, (guint[]){ 0, 1 }, 2, 0, 2);
-  step_and_check (dec, dec_ids, full, (guint[]){ 0, 1 }, 2, 2, 1);
+  sf_test_decoder_step (
+      dec, dec_ids, full, (guint[]){ 0, 1 }, 2, 0, 2, ATOL, RTOL);
+  sf_test_decoder_step (
+      dec, dec_ids, full, (guint[]){ 0, 1 }, 2, 2, 1, ATOL, RTOL);
   /* beams B, A, B */
   g_assert_true (dec->reorder (dec->self, (guint[]){ 1, 0, 1 }, 3, &error));
   g_assert_no_error (error);
-  step_and_check (dec, dec_ids, full, (guint[]){ 1, 0, 1 }, 3, 3, 1);
+  sf_test_decoder_step (
+      dec, dec_ids, full, (guint[]){ 1, 0, 1 }, 3, 3, 1, ATOL, RTOL);
   /* back to A alone */
   g_assert_true (dec->reorder (dec->self, (guint[]){ 1 }, 1, &error));
-  step_and_check (dec, dec_ids, full, (guint[]){ 0 }, 1, 4, 1);
+  sf_test_decoder_step (
+      dec, dec_ids, full, (guint[]){ 0 }, 1, 4, 1, ATOL, RTOL);
 
   /* bad reorders and row counts are errors */
   g_assert_false (dec->reorder (dec->self, (guint[]){ 1 }, 1, &error));
@@ -229,46 +207,13 @@ test_source_errors (void)
 /* ---- broken checkpoints ---- */
 
 static void
-assert_load_fails (const char *dir, const char *const *fragments)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SfModel) model = sf_model_load (dir, &error);
-
-  g_assert_null (model);
-  g_assert_nonnull (error);
-  g_assert_true (error->domain == SF_ERROR);
-  for (guint i = 0; fragments[i]; i++)
-    if (strstr (error->message, fragments[i]) == NULL)
-      g_error ("'%s' not in: %s", fragments[i], error->message);
-}
-
-/* Sets config.json's @key to the JSON @value. */
-static void
-edit_config (const char *dir, const char *key, const char *value)
-{
-  g_autofree char *path = g_build_filename (dir, "config.json", NULL);
-  g_autofree char *text = NULL;
-  g_autofree char *out = NULL;
-  cJSON *root;
-
-  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
-  root = cJSON_Parse (text);
-  g_assert_nonnull (root);
-  cJSON_DeleteItemFromObjectCaseSensitive (root, key);
-  cJSON_AddItemToObject (root, key, cJSON_Parse (value));
-  out = cJSON_Print (root);
-  cJSON_Delete (root);
-  g_assert_true (g_file_set_contents (path, out, -1, NULL));
-}
-
-static void
 check_config_error (const char *key, const char *value, const char *want)
 {
   g_autofree char *dir = sf_test_copy_fixture (CASE);
   const char *fragments[] = { "config.json", want, NULL };
 
-  edit_config (dir, key, value);
-  assert_load_fails (dir, fragments);
+  sf_test_set_config (dir, key, value);
+  sf_test_assert_load_fails (dir, fragments);
   sf_test_remove_dir (dir);
 }
 
@@ -306,7 +251,7 @@ check_weight_error (const char *name, const char *const *fragments)
 
   sf_test_rewrite_safetensors (
       dir, "model.safetensors", break_weight, (gpointer)name);
-  assert_load_fails (dir, fragments);
+  sf_test_assert_load_fails (dir, fragments);
   sf_test_remove_dir (dir);
 }
 
@@ -328,14 +273,14 @@ test_bad_weights (void)
 
   /* mBART needs its final LayerNorms; an untied head needs lm_head */
   dir = sf_test_copy_fixture (CASE);
-  edit_config (dir, "model_type", "\"mbart\"");
-  assert_load_fails (dir, want_mbart);
-  edit_config (dir, "model_type", "\"bart\"");
-  edit_config (dir, "add_final_layer_norm", "true");
-  assert_load_fails (dir, want_mbart);
-  edit_config (dir, "add_final_layer_norm", "false");
-  edit_config (dir, "tie_word_embeddings", "false");
-  assert_load_fails (dir, want_head);
+  sf_test_set_config (dir, "model_type", "\"mbart\"");
+  sf_test_assert_load_fails (dir, want_mbart);
+  sf_test_set_config (dir, "model_type", "\"bart\"");
+  sf_test_set_config (dir, "add_final_layer_norm", "true");
+  sf_test_assert_load_fails (dir, want_mbart);
+  sf_test_set_config (dir, "add_final_layer_norm", "false");
+  sf_test_set_config (dir, "tie_word_embeddings", "false");
+  sf_test_assert_load_fails (dir, want_head);
   sf_test_remove_dir (dir);
 }
 
@@ -396,9 +341,10 @@ make_mbart (void)
     pattern (32, 0, 0.0f, 0.05f) };
 
   add_tensors (dir, names, extra, G_N_ELEMENTS (names));
-  edit_config (dir, "model_type", "\"mbart\"");
-  edit_config (dir, "architectures", "[\"MBartForConditionalGeneration\"]");
-  edit_config (dir, "scale_embedding", "true");
+  sf_test_set_config (dir, "model_type", "\"mbart\"");
+  sf_test_set_config (
+      dir, "architectures", "[\"MBartForConditionalGeneration\"]");
+  sf_test_set_config (dir, "scale_embedding", "true");
   return dir;
 }
 
@@ -482,7 +428,8 @@ test_classification (void)
   SfTextOutput out;
 
   add_tensors (dir, names, extra, G_N_ELEMENTS (names));
-  edit_config (dir, "architectures", "[\"BartForSequenceClassification\"]");
+  sf_test_set_config (
+      dir, "architectures", "[\"BartForSequenceClassification\"]");
   model = sf_model_load (dir, &error);
   g_assert_no_error (error);
   g_assert_true (sf_model_has_classifier (model));

@@ -6,6 +6,7 @@
 #include "graphs/generate.h"
 #include "graphs/model.h"
 #include "core/error.h"
+#include "tests/common/test-graphs.h"
 #include "tests/common/test-util.h"
 
 #include <cjson/cJSON.h>
@@ -15,23 +16,6 @@
 #define CASE "gpt2-tiny-lm"
 #define ATOL 2e-4 /* the case's tolerance */
 #define RTOL 1e-3
-
-static SfModel *
-load_model (const char *dir)
-{
-  g_autoptr (GError) error = NULL;
-  SfModel *model = sf_model_load (dir, &error);
-
-  g_assert_no_error (error);
-  return model;
-}
-
-static SfModel *
-load_case (void)
-{
-  g_autofree char *dir = sf_test_fixture (CASE);
-  return load_model (dir);
-}
 
 /* The reference prompt i: its ids [T] and transformers' logits [T, V]. */
 typedef struct
@@ -63,11 +47,10 @@ static void
 assert_close (
     const char *what, gint64 pos, const float *got, const float *ref, gint64 n)
 {
-  for (gint64 k = 0; k < n; k++)
-    if (!(fabsf (got[k] - ref[k]) <= ATOL + RTOL * fabsf (ref[k])))
-      g_error ("%s, position %" G_GINT64_FORMAT ", logit %" G_GINT64_FORMAT
-               ": %g vs reference %g",
-          what, pos, k, got[k], ref[k]);
+  g_autofree char *where =
+      g_strdup_printf ("%s, position %" G_GINT64_FORMAT, what, pos);
+
+  sf_test_assert_close (where, got, ref, n, ATOL, RTOL);
 }
 
 static SfDecoder *
@@ -96,7 +79,7 @@ step (SfDecoder *dec, const gint64 *tokens, guint n_seqs, guint n_new,
 static void
 test_one_by_one (void)
 {
-  g_autoptr (SfModel) model = load_case ();
+  g_autoptr (SfModel) model = sf_test_load_case (CASE);
 
   for (guint i = 0; i < 3; i++) {
     Prompt p;
@@ -120,7 +103,7 @@ test_one_by_one (void)
 static void
 test_prompt_step (void)
 {
-  g_autoptr (SfModel) model = load_case ();
+  g_autoptr (SfModel) model = sf_test_load_case (CASE);
   Prompt p;
   SfDecoder *dec = decoder_new (model, 1);
   g_autofree float *logits = NULL;
@@ -145,7 +128,7 @@ test_prompt_step (void)
 static void
 test_two_sequences (void)
 {
-  g_autoptr (SfModel) model = load_case ();
+  g_autoptr (SfModel) model = sf_test_load_case (CASE);
   Prompt a, b;
   SfDecoder *dec = decoder_new (model, 2);
   g_autofree float *logits = NULL;
@@ -178,7 +161,7 @@ test_two_sequences (void)
 static void
 test_reorder (void)
 {
-  g_autoptr (SfModel) model = load_case ();
+  g_autoptr (SfModel) model = sf_test_load_case (CASE);
   g_autoptr (GError) error = NULL;
   Prompt a, b;
   SfDecoder *dec = decoder_new (model, 3);
@@ -241,7 +224,7 @@ test_reorder (void)
 static void
 test_full_context (void)
 {
-  g_autoptr (SfModel) model = load_case ();
+  g_autoptr (SfModel) model = sf_test_load_case (CASE);
   g_autoptr (GError) error = NULL;
   g_autoptr (GRand) rand = g_rand_new_with_seed (7);
   gint64 n = sf_model_max_positions (model), vocab;
@@ -276,7 +259,7 @@ test_full_context (void)
 static void
 test_decoder_misuse (void)
 {
-  g_autoptr (SfModel) model = load_case ();
+  g_autoptr (SfModel) model = sf_test_load_case (CASE);
   g_autoptr (GError) error = NULL;
   g_autoptr (SfTensor) source = sf_tensor_new_f32 (3, 1, 2, 64);
   SfDecoder *dec = decoder_new (model, 2);
@@ -304,7 +287,7 @@ test_decoder_misuse (void)
 static void
 test_greedy (void)
 {
-  g_autoptr (SfModel) model = load_case ();
+  g_autoptr (SfModel) model = sf_test_load_case (CASE);
   g_autofree char *dir = sf_test_fixture (CASE);
   g_autofree char *path = g_build_filename (dir, "case.json", NULL);
   g_autofree char *text = NULL;
@@ -351,7 +334,7 @@ test_greedy (void)
 static void
 test_padded_batch (void)
 {
-  g_autoptr (SfModel) model = load_case ();
+  g_autoptr (SfModel) model = sf_test_load_case (CASE);
   g_autoptr (GError) error = NULL;
   const char *texts[] = { "The quick brown fox", "Machine learning is",
     "Once upon a time" };
@@ -380,42 +363,11 @@ test_padded_batch (void)
 
 /* ---- checkpoints in other layouts, and broken ones ---- */
 
-static void
-edit_config (const char *dir, const char *key, cJSON *value)
-{
-  g_autofree char *path = g_build_filename (dir, "config.json", NULL);
-  g_autofree char *text = NULL, *out = NULL;
-  cJSON *root;
-
-  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
-  root = cJSON_Parse (text);
-  cJSON_DeleteItemFromObject (root, key);
-  if (value)
-    cJSON_AddItemToObject (root, key, value);
-  out = cJSON_Print (root);
-  sf_test_write_file (dir, "config.json", out);
-  cJSON_Delete (root);
-}
-
-static void
-assert_load_fails (const char *dir, const char *const *fragments)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SfModel) model = sf_model_load (dir, &error);
-
-  g_assert_null (model);
-  g_assert_nonnull (error);
-  g_assert_true (error->domain == SF_ERROR);
-  for (guint i = 0; fragments[i]; i++)
-    if (strstr (error->message, fragments[i]) == NULL)
-      g_error ("'%s' not in: %s", fragments[i], error->message);
-}
-
 /* Prompt 0's logits from a checkpoint folder. */
 static void
 assert_reference_logits (const char *dir)
 {
-  g_autoptr (SfModel) model = load_model (dir);
+  g_autoptr (SfModel) model = sf_test_load_model (dir);
   g_autoptr (GError) error = NULL;
   SfTextInput in = { 0 };
   SfTextOutput out = { 0 };
@@ -478,7 +430,7 @@ test_layouts (void)
   assert_reference_logits (dir);
 
   /* untied: the stored head is used ... */
-  edit_config (dir, "tie_word_embeddings", cJSON_CreateFalse ());
+  sf_test_set_config (dir, "tie_word_embeddings", "false");
   assert_reference_logits (dir);
   /* ... and required */
   g_ptr_array_remove_index (names, names->len - 1);
@@ -487,7 +439,7 @@ test_layouts (void)
       sf_safetensors_write (out, names->len, (const char *const *)names->pdata,
           (SfTensor *const *)tensors->pdata, &error));
   g_assert_no_error (error);
-  assert_load_fails (dir, missing);
+  sf_test_assert_load_fails (dir, missing);
   sf_test_remove_dir (dir);
 }
 
@@ -512,7 +464,7 @@ test_missing_and_misshaped (void)
 
   sf_test_rewrite_safetensors (
       dir, "model.safetensors", drop_and_reshape, NULL);
-  assert_load_fails (dir, want);
+  sf_test_assert_load_fails (dir, want);
   sf_test_remove_dir (dir);
 }
 
@@ -548,8 +500,8 @@ test_bad_config (gconstpointer data)
   const BadConfig *c = data;
   g_autofree char *dir = sf_test_copy_fixture (CASE);
 
-  edit_config (dir, c->key, c->json ? cJSON_Parse (c->json) : NULL);
-  assert_load_fails (dir, c->fragments);
+  sf_test_set_config (dir, c->key, c->json);
+  sf_test_assert_load_fails (dir, c->fragments);
   sf_test_remove_dir (dir);
 }
 
@@ -569,9 +521,9 @@ test_attention_scaling (void)
   double moved = 0;
   Prompt p;
 
-  edit_config (dir, "scale_attn_by_inverse_layer_idx", cJSON_CreateTrue ());
-  edit_config (dir, "scale_attn_weights", cJSON_CreateFalse ());
-  model = load_model (dir);
+  sf_test_set_config (dir, "scale_attn_by_inverse_layer_idx", "true");
+  sf_test_set_config (dir, "scale_attn_weights", "false");
+  model = sf_test_load_model (dir);
   prompt_read (&p, 1);
   in.input_ids = sf_tensor_reshape (p.ids, 2, (gint64[]){ 1, p.len });
   g_assert_true (sf_model_forward_text (model, &in, FALSE, &out, &error));

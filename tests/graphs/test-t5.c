@@ -5,6 +5,7 @@
 #include "graphs/families/t5.h"
 #include "graphs/generate.h"
 #include "core/error.h"
+#include "tests/common/test-graphs.h"
 #include "tests/common/test-util.h"
 
 #include <glib/gstdio.h>
@@ -18,11 +19,8 @@
 static SfModel *
 load_model (void)
 {
-  g_autofree char *dir = sf_test_fixture (CASE);
-  g_autoptr (GError) error = NULL;
-  SfModel *model = sf_model_load (dir, &error);
+  SfModel *model = sf_test_load_case (CASE);
 
-  g_assert_no_error (error);
   g_assert_true (sf_t5_check (model));
   return model;
 }
@@ -44,9 +42,7 @@ source_ids (gint64 b)
 static void
 assert_close (const float *got, const float *want, gint64 n)
 {
-  for (gint64 k = 0; k < n; k++)
-    g_assert_cmpfloat_with_epsilon (
-        got[k], want[k], ATOL + RTOL * fabsf (want[k]));
+  sf_test_assert_close (CASE, got, want, n, ATOL, RTOL);
 }
 
 /* Teacher-forced logits [R, m, V] of @dec_ids [R, m] over R copies of
@@ -68,9 +64,9 @@ full_forward (SfModel *model, const SfTensor *source, const SfTensor *dec_ids)
   return logits;
 }
 
-/* Two rows fed one token at a time give transformers' logits (row 0) and
- * the teacher-forced forward's (both rows); reorder then changes which row
- * continues which sequence, and how many there are. */
+/* Two rows fed one token at a time give the teacher-forced forward's
+ * logits (which are transformers' for row 0); reorder then changes which
+ * row continues which sequence, and how many there are. */
 static void
 test_incremental_rows_reorder (void)
 {
@@ -90,38 +86,20 @@ test_incremental_rows_reorder (void)
   g_assert_cmpint (dec->vocab, ==, vocab);
   g_assert_cmpint (m, ==, 4);
   logits = g_new (float, 3 * vocab);
+  assert_close (sf_tensor_f32 (full), sf_tensor_f32 (ref), m * vocab);
 
-#define FULL(r, i) (sf_tensor_f32 (full) + ((r)*m + (i)) * vocab)
-  for (gint64 i = 0; i < 2; i++) {
-    gint64 tokens[2] = { ids[i], ids[m + i] };
-    g_assert_true (dec->step (dec->self, tokens, 2, 1, logits, &error));
-    g_assert_no_error (error);
-    assert_close (logits, sf_tensor_f32 (ref) + i * vocab, vocab);
-    assert_close (logits, FULL (0, i), vocab);
-    assert_close (logits + vocab, FULL (1, i), vocab);
-  }
-
+  for (gint64 i = 0; i < 2; i++)
+    sf_test_decoder_step (
+        dec, dec_ids, full, (guint[]){ 0, 1 }, 2, i, 1, ATOL, RTOL);
   /* three rows: sequence 1, sequence 0, sequence 1 again */
-  {
-    guint src[3] = { 1, 0, 1 };
-    gint64 tokens[3] = { ids[m + 2], ids[2], ids[m + 2] };
-    g_assert_true (dec->reorder (dec->self, src, 3, &error));
-    g_assert_true (dec->step (dec->self, tokens, 3, 1, logits, &error));
-    g_assert_no_error (error);
-    assert_close (logits, FULL (1, 2), vocab);
-    assert_close (logits + vocab, FULL (0, 2), vocab);
-    assert_close (logits + 2 * vocab, FULL (1, 2), vocab);
-  }
+  g_assert_true (dec->reorder (dec->self, (guint[]){ 1, 0, 1 }, 3, &error));
+  sf_test_decoder_step (
+      dec, dec_ids, full, (guint[]){ 1, 0, 1 }, 3, 2, 1, ATOL, RTOL);
   /* one row: sequence 0 */
-  {
-    guint src[1] = { 1 };
-    g_assert_true (dec->reorder (dec->self, src, 1, &error));
-    g_assert_true (dec->step (dec->self, &ids[3], 1, 1, logits, &error));
-    g_assert_no_error (error);
-    assert_close (logits, FULL (0, 3), vocab);
-    assert_close (logits, sf_tensor_f32 (ref) + 3 * vocab, vocab);
-  }
-#undef FULL
+  g_assert_true (dec->reorder (dec->self, (guint[]){ 1 }, 1, &error));
+  g_assert_no_error (error);
+  sf_test_decoder_step (
+      dec, dec_ids, full, (guint[]){ 0 }, 1, 3, 1, ATOL, RTOL);
 
   /* bad calls are errors */
   {

@@ -3,6 +3,7 @@
  * logits, generation limits, and broken checkpoints. */
 #include "graphs/families/whisper.h"
 #include "core/error.h"
+#include "tests/common/test-graphs.h"
 #include "tests/common/test-util.h"
 
 #include <math.h>
@@ -23,11 +24,8 @@ open_io (void)
 static SfModel *
 load_model (void)
 {
-  g_autofree char *dir = sf_test_fixture ("whisper-tiny-asr");
-  g_autoptr (GError) error = NULL;
-  SfModel *model = sf_model_load (dir, &error);
+  SfModel *model = sf_test_load_case ("whisper-tiny-asr");
 
-  g_assert_no_error (error);
   g_assert_true (sf_whisper_check (model));
   return model;
 }
