@@ -13,7 +13,10 @@
  * - mode=overlay: the frame, as RGB at its own size, with each pixel
  *   blended (weight alpha) with the colour of its label.
  * - mode=mask: the label map as GRAY8 (label index per pixel, 255 for
- *   indices above 254).
+ *   indices above 254), for programs to read: with a few classes it looks
+ *   black in a viewer.
+ * - mode=mask-scaled: the same map for viewing: label i of n as
+ *   i × 255 / (n − 1), so the first label is black and the last white.
  * - mode=labels: the frame itself, untouched.
  *
  * In every mode the output buffer carries a GstSfResultMeta (written by
@@ -390,7 +393,11 @@ gst_sf_segmenter_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
           &self->colours, alpha, media, &in_info, map, &out_info);
       break;
     case GST_SF_SEGMENTER_MODE_MASK:
-      out = gst_sf_draw_mask (map, width, height, &out_info);
+      out = gst_sf_draw_mask (map, width, height, 0, &out_info);
+      break;
+    case GST_SF_SEGMENTER_MODE_MASK_SCALED:
+      out = gst_sf_draw_mask (
+          map, width, height, (guint)self->n_labels, &out_info);
       break;
     case GST_SF_SEGMENTER_MODE_LABELS:
       out = gst_buffer_copy (media);
