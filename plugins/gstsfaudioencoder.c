@@ -40,6 +40,12 @@
  * window lasts as long as they do (its caps say its own number of
  * frames). A window under 100 ms is padded with silence to 100 ms.
  *
+ * Several streams through one funnel are kept apart: each stream-start
+ * switches to that stream's own windows (its queued samples and timing),
+ * so no window mixes the audio of two streams, and each output follows the
+ * stream-start of its stream. At EOS the other streams' last windows are
+ * run too, each after its stream-start event.
+ *
  * A window that holds a sample that is not finite (NaN, infinity) is
  * skipped: it gives no buffer, and the element posts one warning per
  * stream saying so (its debug log names every skipped window). Silence in
@@ -187,6 +193,7 @@ gst_sf_audio_encoder_init (GstSfAudioEncoder *self)
   gst_element_add_pad (GST_ELEMENT (self), srcpad);
   gst_sf_src_init (&self->src, srcpad);
   gst_sf_latency_init (&self->processing);
+  gst_sf_audio_encoder_streams_init (self);
 }
 
 static void
@@ -199,6 +206,7 @@ gst_sf_audio_encoder_finalize (GObject *object)
   gst_clear_caps (&self->caps);
   sf_task_unref (self->task);
   gst_sf_audio_windows_clear (&self->windows);
+  gst_sf_audio_encoder_streams_clear (self);
   gst_sf_latency_clear (&self->processing);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -291,6 +299,7 @@ gst_sf_audio_encoder_stop (GstSfAudioEncoder *self)
 {
   gst_sf_src_reset (&self->src);
   gst_sf_audio_windows_clear (&self->windows);
+  gst_sf_audio_encoder_streams_reset (self);
   gst_sf_latency_reset (&self->processing);
   gst_sf_element_set_task (GST_ELEMENT (self), &self->task, NULL);
   GST_OBJECT_LOCK (self);
@@ -405,6 +414,7 @@ gst_sf_audio_encoder_set_caps (GstSfAudioEncoder *self, GstCaps *caps)
   if (!gst_sf_audio_windows_set_format (&self->windows, &info))
     goto bad_caps;
   self->have_format = TRUE;
+  self->info = info;
   GST_DEBUG_OBJECT (self, "input %s at %d Hz", GST_AUDIO_INFO_NAME (&info),
       GST_AUDIO_INFO_RATE (&info));
   if (!gst_sf_src_push_caps (&self->src, self->caps)) {
@@ -433,6 +443,8 @@ gst_sf_audio_encoder_eos (GstSfAudioEncoder *self, GstEvent *event)
   GstFlowReturn ret = GST_FLOW_OK;
 
   if (self->task != NULL && self->have_format)
+    ret = gst_sf_audio_encoder_finish_parked (self);
+  if (self->task != NULL && self->have_format && ret == GST_FLOW_OK)
     ret = gst_sf_audio_encoder_process (self, TRUE);
   /* no window came: downstream still needs caps and the segment */
   if (self->caps != NULL && !gst_sf_src_has_caps (&self->src))
@@ -464,12 +476,14 @@ gst_sf_audio_encoder_sink_event (
       ok = gst_sf_src_set_segment (&self->src, event);
       return ok ? GST_FLOW_OK : GST_FLOW_ERROR;
     case GST_EVENT_STREAM_START:
+      gst_sf_audio_encoder_switch_stream (self, event);
       self->warned_nan = FALSE;
       self->discont = TRUE;
       break;
     case GST_EVENT_FLUSH_STOP:
       if (self->task != NULL)
         gst_sf_audio_windows_reset (&self->windows);
+      g_hash_table_remove_all (self->parked);
       self->discont = TRUE;
       break;
     case GST_EVENT_EOS: return gst_sf_audio_encoder_eos (self, event);
