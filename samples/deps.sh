@@ -15,7 +15,9 @@ SF_BUILD_PACKAGES=(
 # curl: samples/fetch-model.sh, which tests/plugins/test-hub.sh drives.
 # mosquitto: the broker the sfmqttsink test starts for itself; openssl
 # makes the certificates of its TLS listener.
-SF_TEST_PACKAGES=(clang-format curl mosquitto openssl)
+# python3-gi, gir1.2-gstreamer-1.0: the Python samples (samples/python) that
+# tests/plugins/test-python.sh runs.
+SF_TEST_PACKAGES=(clang-format curl mosquitto openssl python3-gi gir1.2-gstreamer-1.0)
 # Only the demo's spoken-command sample (samples/media/make-commands.sh).
 SF_DEMO_PACKAGES=(espeak-ng sox)
 
