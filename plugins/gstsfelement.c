@@ -391,6 +391,23 @@ gst_sf_pooling_get_type (void)
 }
 
 void
+gst_sf_element_class_set_message (
+    GstElementClass *klass, const gchar *name, const gchar *fields)
+{
+  gchar *text = g_strdup_printf (
+      "element message \"%s\": %s; stream-id (string: the stream-start's "
+      "id, NULL without one); source (string: the element the stream comes "
+      "from); json (string: the whole result as one JSON object, as "
+      "sfjsonsink writes it, pts and duration in seconds)",
+      name, fields);
+
+  /* The text must outlive the class: interned once per element. */
+  gst_element_class_add_static_metadata (
+      klass, "message", g_intern_string (text));
+  g_free (text);
+}
+
+void
 gst_sf_element_class_set_example (GstElementClass *klass, const gchar *launch)
 {
   gst_element_class_add_static_metadata (klass, "example", launch);

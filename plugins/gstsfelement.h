@@ -93,6 +93,13 @@ gboolean gst_sf_tensors_info_set_f32 (
 void gst_sf_element_class_set_example (
     GstElementClass *klass, const gchar *launch);
 
+/* Adds the element message the element posts to its metadata, shown by
+ * gst-inspect-1.0 as "message": structure @name, its own @fields (name
+ * and type of each), then the fields every result has (stream-id, source,
+ * json). */
+void gst_sf_element_class_set_message (
+    GstElementClass *klass, const gchar *name, const gchar *fields);
+
 /* ---- results ---- */
 
 /* Posts @result (transfer full) as an element message from @element and

@@ -25,6 +25,11 @@
  * present, as a GstValueArray of strings) and fractions (the fraction of
  * pixels of each of those classes, doubles).
  *
+ * Like every result, the message also has stream-id and source (strings:
+ * the stream's id and the element it comes from, through a funnel too)
+ * and json (string: the whole result as the JSON object sfjsonsink
+ * writes), readable from Python without GstValueArray bindings.
+ *
  * The palette is a comma-separated list of RGB colours in hex ("ff0000" or
  * "#ff0000"), one per label in label order; "none" leaves that label's
  * pixels uncoloured. Labels beyond the list take colours from a fixed
@@ -492,6 +497,10 @@ gst_sf_segmenter_class_init (GstSfSegmenterClass *klass)
       "draws the label map as a colour overlay or a GRAY8 mask, reporting "
       "per-class pixel fractions",
       "Streamformer contributors");
+  gst_sf_element_class_set_message (element_class, "sfsegmenter",
+      "pts, duration (guint64 ns), width, height (gint: the label map's "
+      "size), labels (GstValueArray of strings: the classes present), "
+      "fractions (GstValueArray of doubles: each one's share of the pixels)");
   gst_sf_element_class_set_example (element_class,
       "gst-launch-1.0 filesrc location=samples/media/shapes.mp4 ! decodebin ! "
       "videoconvert ! sfimageencoder model=samples/models/shapes-segformer ! "

@@ -25,6 +25,11 @@
  * `{"pts": …, "duration": …, "text": …, "generated": …, …}`. Empty lines
  * are skipped.
  *
+ * Like every result, the message also has stream-id and source (strings:
+ * the stream's id and the element it comes from, through a funnel too)
+ * and json (string: the whole result as the JSON object sfjsonsink
+ * writes), readable from Python without GstValueArray bindings.
+ *
  * ## Example launch lines
  * |[
  * echo "The weather today is" | gst-launch-1.0 fdsrc ! sftextgenerator model=./gpt2 max-new-tokens=20 stream=true ! fdsink
@@ -551,6 +556,9 @@ gst_sf_text_generator_class_init (GstSfTextGeneratorClass *klass)
       "Continues, summarises or translates text with a Hugging Face "
       "generating model (GPT-2, BART, T5): greedy, beam search or sampling",
       "Streamformer contributors");
+  gst_sf_element_class_set_message (element_class, "sftextgenerator",
+      "text (string: the prompt), generated (string: the new text), "
+      "prompt-ids, ids (GstValueArray of gint token ids)");
   gst_sf_element_class_set_example (element_class,
       "echo \"The weather today is\" | gst-launch-1.0 fdsrc ! sftextgenerator "
       "model=openai-community/gpt2 max-new-tokens=20 stream=true ! fdsink");

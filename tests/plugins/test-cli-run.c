@@ -75,8 +75,15 @@ json_floats (const cJSON *obj, const gchar *key, gsize *n)
   g_assert_true (cJSON_IsArray (array));
   *n = (gsize)cJSON_GetArraySize (array);
   v = g_new (float, *n);
-  for (gsize i = 0; i < *n; i++)
-    v[i] = (float)cJSON_GetNumberValue (cJSON_GetArrayItem (array, (int)i));
+  for (gsize i = 0; i < *n; i++) {
+    double value = cJSON_GetNumberValue (cJSON_GetArrayItem (array, (int)i));
+    gchar text[G_ASCII_DTOSTR_BUF_SIZE];
+
+    /* written with 6 significant digits, as sfjsonsink writes them */
+    g_ascii_formatd (text, sizeof text, "%.6g", value);
+    g_assert_cmpfloat (g_ascii_strtod (text, NULL), ==, value);
+    v[i] = (float)value;
+  }
   return v;
 }
 
