@@ -311,22 +311,48 @@ stream_source (GstPad *sinkpad, const gchar *stream_id)
   return name;
 }
 
+/* (transfer full) the stream-start last on @element's first source pad
+ * (@src) or sink pad. */
+static GstEvent *
+first_stream_start (GstElement *element, gboolean src)
+{
+  GList *pads;
+  GstPad *pad = NULL;
+  GstEvent *start = NULL;
+
+  GST_OBJECT_LOCK (element);
+  pads = src ? element->srcpads : element->sinkpads;
+  if (pads != NULL)
+    pad = gst_object_ref (pads->data);
+  GST_OBJECT_UNLOCK (element);
+  if (pad != NULL) {
+    start = gst_pad_get_sticky_event (pad, GST_EVENT_STREAM_START, 0);
+    gst_object_unref (pad);
+  }
+  return start;
+}
+
 void
 gst_sf_element_set_stream (GstElement *element, GstStructure *result)
 {
   GstPad *sinkpad = NULL;
-  GstEvent *start = NULL;
+  GstEvent *start;
   const gchar *id = NULL;
   gchar *source = NULL;
 
+  /* The stream the output goes out in: the last stream-start pushed,
+   * which an element that kept several streams apart pushes again before
+   * another stream's last results; else the input's. */
+  start = first_stream_start (element, TRUE);
+  if (start == NULL)
+    start = first_stream_start (element, FALSE);
+  if (start != NULL)
+    gst_event_parse_stream_start (start, &id);
   GST_OBJECT_LOCK (element);
   if (element->sinkpads != NULL)
     sinkpad = gst_object_ref (element->sinkpads->data);
   GST_OBJECT_UNLOCK (element);
   if (sinkpad != NULL) {
-    start = gst_pad_get_sticky_event (sinkpad, GST_EVENT_STREAM_START, 0);
-    if (start != NULL)
-      gst_event_parse_stream_start (start, &id);
     source = stream_source (sinkpad, id);
     gst_object_unref (sinkpad);
   }

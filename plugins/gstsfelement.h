@@ -110,7 +110,8 @@ void gst_sf_element_class_set_message (
  * for applications without GstValueArray bindings. */
 
 /* Sets "stream-id" (string, NULL without a stream-start) and "source"
- * (string) in @result, for the stream now entering @element's sink pad.
+ * (string) in @result, for the stream @element's output is in: the
+ * stream-start last pushed from its source pad (else its sink pad's).
  * The source is the name of the element the stream comes from: walking
  * upstream from the sink pad through each element's single input, and at
  * an element with several inputs (funnel) through the one whose

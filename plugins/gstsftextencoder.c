@@ -107,35 +107,14 @@ struct _GstSfTextEncoder
   GstSfTextSplit cur_split;
   guint cur_max_length;
   guint batch;
-  GstSfLineSplitter lines; /* of the current stream */
-  gchar *stream_id;        /* the current stream's; NULL before one */
-  GstEvent *stream_start;  /* its stream-start */
-  GHashTable *parked;      /* other streams' unfinished lines (funnel) */
+  GstSfLineSplitter lines;  /* of the current stream */
+  GstSfLineStreams streams; /* the others' (funnel) */
   GstSfTextClock clock;
   gboolean warned_utf8, warned_cut;
   gboolean posted_error; /* an element error already says what failed */
   GstSfSrc src;
   GstSfLatency latency; /* encoding time per batch */
 };
-
-/* The unfinished line of a stream other than the current one: a funnel
- * interleaves the buffers of several streams, each announced by its
- * stream-start, and a line must not continue in another stream's text. */
-typedef struct
-{
-  GstSfLineSplitter lines;
-  GstEvent *start; /* pushed again before its last line */
-} ParkedLines;
-
-static void
-parked_lines_free (gpointer data)
-{
-  ParkedLines *parked = data;
-
-  gst_sf_line_splitter_clear (&parked->lines);
-  gst_clear_event (&parked->start);
-  g_free (parked);
-}
 
 #define gst_sf_text_encoder_parent_class parent_class
 G_DEFINE_TYPE_WITH_CODE (GstSfTextEncoder, gst_sf_text_encoder,
@@ -152,9 +131,7 @@ gst_sf_text_encoder_finalize (GObject *object)
 
   g_free (self->model_path);
   gst_sf_line_splitter_clear (&self->lines);
-  g_hash_table_unref (self->parked);
-  g_free (self->stream_id);
-  gst_clear_event (&self->stream_start);
+  gst_sf_line_streams_clear (&self->streams);
   sf_task_unref (self->task);
   gst_sf_src_reset (&self->src);
   gst_sf_latency_clear (&self->latency);
@@ -219,9 +196,7 @@ static void
 gst_sf_text_encoder_reset (GstSfTextEncoder *self)
 {
   gst_sf_line_splitter_reset (&self->lines);
-  g_hash_table_remove_all (self->parked);
-  g_clear_pointer (&self->stream_id, g_free);
-  gst_clear_event (&self->stream_start);
+  gst_sf_line_streams_reset (&self->streams);
   gst_sf_text_clock_reset (&self->clock);
   self->warned_utf8 = self->warned_cut = FALSE;
   self->posted_error = FALSE;
@@ -410,66 +385,24 @@ gst_sf_text_encoder_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   return gst_sf_text_encoder_process (self, items);
 }
 
-/* A stream-start: the lines of that stream continue where they stopped,
- * those of the stream before wait for it to come back (or for EOS). */
-static void
-gst_sf_text_encoder_switch_stream (GstSfTextEncoder *self, GstEvent *event)
-{
-  const gchar *id = NULL;
-  gpointer key, value;
-
-  gst_event_parse_stream_start (event, &id);
-  if (id == NULL)
-    id = "";
-  if (g_strcmp0 (id, self->stream_id) != 0) {
-    if (self->stream_id != NULL && self->lines.pending->len > 0) {
-      ParkedLines *parked = g_new0 (ParkedLines, 1);
-
-      parked->lines = self->lines; /* takes its buffer */
-      parked->start = g_steal_pointer (&self->stream_start);
-      g_hash_table_replace (self->parked, g_strdup (self->stream_id), parked);
-      gst_sf_line_splitter_init (&self->lines, GST_SF_TEXT_MAX_LINE_BYTES);
-    } else {
-      gst_sf_line_splitter_reset (&self->lines);
-    }
-    if (g_hash_table_steal_extended (self->parked, id, &key, &value)) {
-      ParkedLines *parked = value;
-
-      gst_sf_line_splitter_clear (&self->lines);
-      self->lines = parked->lines;
-      gst_clear_event (&parked->start);
-      g_free (parked);
-      g_free (key);
-    }
-    g_free (self->stream_id);
-    self->stream_id = g_strdup (id);
-  }
-  gst_event_replace (&self->stream_start, event);
-}
-
-/* At EOS, the last lines of the parked streams, each after its
+/* At EOS, the last lines of the other streams, each after its
  * stream-start, then the current stream's stream-start again. */
 static GstFlowReturn
 gst_sf_text_encoder_finish_parked (GstSfTextEncoder *self, GArray *items)
 {
   GstFlowReturn ret = GST_FLOW_OK;
-  GHashTableIter iter;
-  gpointer value;
+  gboolean any = FALSE;
+  GstEvent *start;
 
-  if (g_hash_table_size (self->parked) == 0)
-    return GST_FLOW_OK;
-  g_hash_table_iter_init (&iter, self->parked);
-  while (ret == GST_FLOW_OK && g_hash_table_iter_next (&iter, NULL, &value)) {
-    ParkedLines *parked = value;
-
-    if (parked->start != NULL)
-      gst_pad_push_event (self->src.pad, gst_event_ref (parked->start));
-    gst_sf_line_splitter_finish (&parked->lines, items);
+  while (ret == GST_FLOW_OK
+      && gst_sf_line_streams_finish_next (&self->streams, items, &start)) {
+    if (start != NULL)
+      gst_pad_push_event (self->src.pad, start);
     ret = gst_sf_text_encoder_process (self, items);
+    any = TRUE;
   }
-  g_hash_table_remove_all (self->parked);
-  if (self->stream_start != NULL)
-    gst_pad_push_event (self->src.pad, gst_event_ref (self->stream_start));
+  if (any && self->streams.start != NULL)
+    gst_pad_push_event (self->src.pad, gst_event_ref (self->streams.start));
   return ret;
 }
 
@@ -511,11 +444,11 @@ gst_sf_text_encoder_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
     }
     case GST_EVENT_SEGMENT: return gst_sf_src_set_segment (&self->src, event);
     case GST_EVENT_STREAM_START:
-      gst_sf_text_encoder_switch_stream (self, event);
+      gst_sf_line_streams_switch (&self->streams, &self->lines, event);
       break;
     case GST_EVENT_FLUSH_STOP:
       gst_sf_line_splitter_reset (&self->lines);
-      g_hash_table_remove_all (self->parked);
+      gst_sf_line_streams_reset (&self->streams);
       self->clock.last_pts = GST_CLOCK_TIME_NONE;
       break;
     case GST_EVENT_EOS: return gst_sf_text_encoder_eos (self, event);
@@ -625,8 +558,7 @@ gst_sf_text_encoder_init (GstSfTextEncoder *self)
   self->split = DEFAULT_SPLIT;
   self->options = (SfTaskOptions)SF_TASK_OPTIONS_INIT (SF_MODALITY_TEXT);
   gst_sf_line_splitter_init (&self->lines, GST_SF_TEXT_MAX_LINE_BYTES);
-  self->parked = g_hash_table_new_full (
-      g_str_hash, g_str_equal, g_free, parked_lines_free);
+  gst_sf_line_streams_init (&self->streams);
   gst_sf_text_clock_reset (&self->clock);
   gst_sf_latency_init (&self->latency);
 }

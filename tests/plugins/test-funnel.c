@@ -119,13 +119,16 @@ field (cJSON *obj, const gchar *name)
 }
 
 /* Partial lines of the two streams interleave: each line stays whole and
- * is credited to its own stream. */
+ * is credited to its own stream, by sftextencoder (@generator FALSE) or
+ * sftextgenerator. */
 static void
-test_text_lines (void)
+test_text_lines (gconstpointer generator)
 {
-  gchar *model = sftest_fixture ("bert-tiny-cls");
-  gchar *chain = g_strdup_printf (
-      "sftextencoder model=\"%s\" split=lines ! sfclassifier", model);
+  gchar *model = sftest_fixture (generator ? "gpt2-tiny-lm" : "bert-tiny-cls");
+  gchar *chain = generator
+      ? g_strdup_printf ("sftextgenerator model=\"%s\" max-new-tokens=2", model)
+      : g_strdup_printf (
+          "sftextencoder model=\"%s\" split=lines ! sfclassifier", model);
   const gchar *caps = "text/x-raw, format=(string)utf8";
   GPtrArray *results;
   gboolean seen[2] = { FALSE, FALSE };
@@ -139,7 +142,7 @@ test_text_lines (void)
   funnel_push (&f, 0, "ning\nsee y", 10, GST_SECOND);
   funnel_push (&f, 1, "ther\n", 5, GST_SECOND);
   funnel_push (&f, 0, "ou", 2, 2 * GST_SECOND); /* ended by EOS */
-  results = funnel_finish (&f, "sfclassifier");
+  results = funnel_finish (&f, generator ? "sftextgenerator" : "sfclassifier");
 
   g_assert_cmpuint (results->len, ==, 3);
   for (guint i = 0; i < results->len; i++) {
@@ -247,7 +250,10 @@ main (int argc, char **argv)
 {
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/plugins/funnel/text-lines", test_text_lines);
+  g_test_add_data_func ("/plugins/funnel/text-lines/encoder",
+      GINT_TO_POINTER (FALSE), test_text_lines);
+  g_test_add_data_func ("/plugins/funnel/text-lines/generator",
+      GINT_TO_POINTER (TRUE), test_text_lines);
   g_test_add_func ("/plugins/funnel/audio-windows", test_audio_windows);
   return g_test_run ();
 }
