@@ -245,6 +245,13 @@ gst_sf_tensors_info_set_f32 (GstSfTensorsInfo *info, const SfShape *shape)
       GST_SF_TENSOR_TYPE_FLOAT32, (guint)shape->ndim, shape->dims);
 }
 
+/* A GCopyFunc taking a reference. */
+static gpointer
+ref_object (gconstpointer object, gpointer unused)
+{
+  return gst_object_ref ((gpointer)object);
+}
+
 /* The input of @element a stream with @stream_id came through: its only
  * sink pad, else the one whose stream-start carries @stream_id (a funnel's
  * inputs); NULL at a source, or when no input matches. (transfer full) */
@@ -252,13 +259,16 @@ static GstPad *
 input_of_stream (GstElement *element, const gchar *stream_id)
 {
   GstPad *found = NULL;
-  GList *l;
+  GList *pads, *l;
 
   GST_OBJECT_LOCK (element);
-  if (element->numsinkpads == 1) {
-    found = gst_object_ref (element->sinkpads->data);
+  pads = g_list_copy_deep (element->sinkpads, ref_object, NULL);
+  GST_OBJECT_UNLOCK (element);
+  if (pads != NULL && pads->next == NULL) {
+    found = gst_object_ref (pads->data);
   } else if (stream_id != NULL) {
-    for (l = element->sinkpads; l != NULL && found == NULL; l = l->next) {
+    /* the pads' own locks are taken without the element's */
+    for (l = pads; l != NULL && found == NULL; l = l->next) {
       GstEvent *start =
           gst_pad_get_sticky_event (l->data, GST_EVENT_STREAM_START, 0);
       const gchar *id = NULL;
@@ -270,7 +280,7 @@ input_of_stream (GstElement *element, const gchar *stream_id)
       gst_clear_event (&start);
     }
   }
-  GST_OBJECT_UNLOCK (element);
+  g_list_free_full (pads, gst_object_unref);
   return found;
 }
 
