@@ -42,6 +42,12 @@ struct _GstSfAudioEncoder
   gint refused_rate, refused_channels;
   gboolean discont;    /* the next buffer follows a gap */
   gboolean warned_nan; /* this stream */
+  GstAudioInfo info;   /* the input's, once have_format */
+
+  /* streams through a funnel (gstsfaudioencoder-streams.c) */
+  gchar *stream_id;       /* of the current windows; NULL before one */
+  GstEvent *stream_start; /* its stream-start */
+  GHashTable *parked;     /* stream id -> the windows of another stream */
 };
 
 /* Takes @task (transfer full) and fixes the windows: the front-end's
@@ -50,6 +56,19 @@ struct _GstSfAudioEncoder
  * latency and the caps of a whole window. FALSE after an element error. */
 gboolean gst_sf_audio_encoder_configure (
     GstSfAudioEncoder *self, SfTask *task, guint window_ms, guint hop_ms);
+
+/* Streams apart: the table of parked streams (init, clear), forgetting
+ * them (a flush, stop). */
+void gst_sf_audio_encoder_streams_init (GstSfAudioEncoder *self);
+void gst_sf_audio_encoder_streams_clear (GstSfAudioEncoder *self);
+void gst_sf_audio_encoder_streams_reset (GstSfAudioEncoder *self);
+/* At a stream-start (@event, transfer none): that stream's windows become
+ * the current ones, those of the stream before are parked. */
+void gst_sf_audio_encoder_switch_stream (
+    GstSfAudioEncoder *self, GstEvent *event);
+/* At EOS, before the current stream's tail: each parked stream's windows
+ * and tail, after its stream-start; then the current stream-start again. */
+GstFlowReturn gst_sf_audio_encoder_finish_parked (GstSfAudioEncoder *self);
 
 /* Runs and pushes every complete window; with @eos, then the tail. */
 GstFlowReturn gst_sf_audio_encoder_process (

@@ -49,6 +49,12 @@
  * window lasts as long as they do (its caps say its own number of
  * frames). A window under 100 ms is padded with silence to 100 ms.
  *
+ * Several streams through one funnel are kept apart: each stream-start
+ * switches to that stream's own windows (its queued samples and timing),
+ * so no window mixes the audio of two streams, and each output follows the
+ * stream-start of its stream. At EOS the other streams' last windows are
+ * run too, each after its stream-start event.
+ *
  * A window that holds a sample that is not finite (NaN, infinity) is
  * skipped: it gives no buffer, and the element posts one warning per
  * stream saying so (its debug log names every skipped window). Silence in
@@ -202,6 +208,7 @@ gst_sf_audio_encoder_init (GstSfAudioEncoder *self)
   gst_sf_latency_init (&self->processing);
   self->batch_size = GST_SF_BATCH_SIZE_DEFAULT;
   self->batch_timeout_ms = GST_SF_BATCH_TIMEOUT_DEFAULT;
+  gst_sf_audio_encoder_streams_init (self);
 }
 
 static void
@@ -215,6 +222,7 @@ gst_sf_audio_encoder_finalize (GObject *object)
   sf_task_unref (self->task);
   gst_sf_batcher_free (self->batcher);
   gst_sf_audio_windows_clear (&self->windows);
+  gst_sf_audio_encoder_streams_clear (self);
   gst_sf_latency_clear (&self->processing);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -319,6 +327,7 @@ gst_sf_audio_encoder_stop (GstSfAudioEncoder *self)
 {
   gst_sf_src_reset (&self->src);
   gst_sf_audio_windows_clear (&self->windows);
+  gst_sf_audio_encoder_streams_reset (self);
   gst_sf_latency_reset (&self->processing);
   g_clear_pointer (&self->batcher, gst_sf_batcher_free);
   gst_sf_element_set_task (GST_ELEMENT (self), &self->task, NULL);
@@ -437,6 +446,7 @@ gst_sf_audio_encoder_set_caps (GstSfAudioEncoder *self, GstCaps *caps)
   if (!gst_sf_audio_windows_set_format (&self->windows, &info))
     goto bad_caps;
   self->have_format = TRUE;
+  self->info = info;
   GST_DEBUG_OBJECT (self, "input %s at %d Hz", GST_AUDIO_INFO_NAME (&info),
       GST_AUDIO_INFO_RATE (&info));
   if (!gst_sf_src_push_caps (&self->src, self->caps)) {
@@ -465,6 +475,8 @@ gst_sf_audio_encoder_eos (GstSfAudioEncoder *self, GstEvent *event)
   GstFlowReturn ret = GST_FLOW_OK;
 
   if (self->task != NULL && self->have_format)
+    ret = gst_sf_audio_encoder_finish_parked (self);
+  if (self->task != NULL && self->have_format && ret == GST_FLOW_OK)
     ret = gst_sf_audio_encoder_process (self, TRUE);
   /* no window came: downstream still needs caps and the segment */
   if (self->caps != NULL && !gst_sf_src_has_caps (&self->src))
@@ -496,6 +508,7 @@ gst_sf_audio_encoder_sink_event (
       ok = gst_sf_src_set_segment (&self->src, event);
       return ok ? GST_FLOW_OK : GST_FLOW_ERROR;
     case GST_EVENT_STREAM_START:
+      gst_sf_audio_encoder_switch_stream (self, event);
       self->warned_nan = FALSE;
       self->discont = TRUE;
       break;
@@ -508,6 +521,7 @@ gst_sf_audio_encoder_sink_event (
         gst_sf_batcher_set_flushing (self->batcher, FALSE);
       if (self->task != NULL)
         gst_sf_audio_windows_reset (&self->windows);
+      g_hash_table_remove_all (self->parked);
       self->discont = TRUE;
       break;
     case GST_EVENT_EOS: return gst_sf_audio_encoder_eos (self, event);

@@ -23,6 +23,11 @@
  * strings), scores (GstValueArray of doubles) and text (the classified text
  * when the encoder recorded it).
  *
+ * Like every result, the message also has stream-id and source (strings:
+ * the stream's id and the element it comes from, through a funnel too)
+ * and json (string: the whole result as the JSON object sfjsonsink
+ * writes), readable from Python without GstValueArray bindings.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 filesrc location=reviews.txt ! sftextencoder model=./sst2 ! sfclassifier top-k=2 ! fdsink
@@ -167,6 +172,11 @@ gst_sf_classifier_class_init (GstSfClassifierClass *klass)
       "sigmoid scores as the checkpoint implies, as text, as a result meta "
       "and as element messages",
       "Streamformer contributors");
+  gst_sf_element_class_set_message (element_class, "sfclassifier",
+      "pts (guint64 ns, GST_CLOCK_TIME_NONE when unknown), duration (guint64 "
+      "ns), labels (GstValueArray of strings, best first), scores "
+      "(GstValueArray of doubles), text (string: the classified text, when "
+      "the encoder recorded it)");
   gst_sf_element_class_set_example (element_class,
       "gst-launch-1.0 filesrc location=reviews.txt ! sftextencoder "
       "model=distilbert/distilbert-base-uncased-finetuned-sst-2-english ! "

@@ -5,6 +5,7 @@
 #endif
 
 #include "gstsfelement.h"
+#include "gstsfjson.h"
 #include "gstsfmodel.h"
 
 void
@@ -244,13 +245,152 @@ gst_sf_tensors_info_set_f32 (GstSfTensorsInfo *info, const SfShape *shape)
       GST_SF_TENSOR_TYPE_FLOAT32, (guint)shape->ndim, shape->dims);
 }
 
+/* A GCopyFunc taking a reference. */
+static gpointer
+ref_object (gconstpointer object, gpointer unused)
+{
+  return gst_object_ref ((gpointer)object);
+}
+
+/* The input of @element a stream with @stream_id came through: its only
+ * sink pad, else the one whose stream-start carries @stream_id (a funnel's
+ * inputs); NULL at a source, or when no input matches. (transfer full) */
+static GstPad *
+input_of_stream (GstElement *element, const gchar *stream_id)
+{
+  GstPad *found = NULL;
+  GList *pads, *l;
+
+  GST_OBJECT_LOCK (element);
+  pads = g_list_copy_deep (element->sinkpads, ref_object, NULL);
+  GST_OBJECT_UNLOCK (element);
+  if (pads != NULL && pads->next == NULL) {
+    found = gst_object_ref (pads->data);
+  } else if (stream_id != NULL) {
+    /* the pads' own locks are taken without the element's */
+    for (l = pads; l != NULL && found == NULL; l = l->next) {
+      GstEvent *start =
+          gst_pad_get_sticky_event (l->data, GST_EVENT_STREAM_START, 0);
+      const gchar *id = NULL;
+
+      if (start != NULL)
+        gst_event_parse_stream_start (start, &id);
+      if (g_strcmp0 (id, stream_id) == 0)
+        found = gst_object_ref (l->data);
+      gst_clear_event (&start);
+    }
+  }
+  g_list_free_full (pads, gst_object_unref);
+  return found;
+}
+
+/* (transfer full) the name of the element the stream @stream_id entering
+ * @sinkpad comes from: upstream through single inputs and the matching
+ * input of many-input elements, the last element reached. */
+static gchar *
+stream_source (GstPad *sinkpad, const gchar *stream_id)
+{
+  GstPad *pad = gst_object_ref (sinkpad);
+  gchar *name = NULL;
+  guint hops;
+
+  /* Bounded, in case a pipeline loops. */
+  for (hops = 0; hops < 256 && pad != NULL; hops++) {
+    GstPad *peer = gst_pad_get_peer (pad);
+    GstElement *up;
+
+    gst_clear_object (&pad);
+    if (peer == NULL)
+      break;
+    if (GST_IS_PROXY_PAD (peer) && !GST_IS_GHOST_PAD (peer)) {
+      /* inside a bin: on through its ghost sink pad */
+      pad = GST_PAD_CAST (gst_proxy_pad_get_internal (GST_PROXY_PAD (peer)));
+      gst_object_unref (peer);
+      continue;
+    }
+    up = gst_pad_get_parent_element (peer);
+    gst_object_unref (peer);
+    if (up == NULL)
+      break;
+    g_free (name);
+    name = gst_element_get_name (up);
+    pad = input_of_stream (up, stream_id);
+    gst_object_unref (up);
+  }
+  gst_clear_object (&pad);
+  return name;
+}
+
+/* (transfer full) the stream-start last on @element's first source pad
+ * (@src) or sink pad. */
+static GstEvent *
+first_stream_start (GstElement *element, gboolean src)
+{
+  GList *pads;
+  GstPad *pad = NULL;
+  GstEvent *start = NULL;
+
+  GST_OBJECT_LOCK (element);
+  pads = src ? element->srcpads : element->sinkpads;
+  if (pads != NULL)
+    pad = gst_object_ref (pads->data);
+  GST_OBJECT_UNLOCK (element);
+  if (pad != NULL) {
+    start = gst_pad_get_sticky_event (pad, GST_EVENT_STREAM_START, 0);
+    gst_object_unref (pad);
+  }
+  return start;
+}
+
+void
+gst_sf_element_set_stream (GstElement *element, GstStructure *result)
+{
+  GstPad *sinkpad = NULL;
+  GstEvent *start;
+  const gchar *id = NULL;
+  gchar *source = NULL;
+
+  /* The stream the output goes out in: the last stream-start pushed,
+   * which an element that kept several streams apart pushes again before
+   * another stream's last results; else the input's. */
+  start = first_stream_start (element, TRUE);
+  if (start == NULL)
+    start = first_stream_start (element, FALSE);
+  if (start != NULL)
+    gst_event_parse_stream_start (start, &id);
+  GST_OBJECT_LOCK (element);
+  if (element->sinkpads != NULL)
+    sinkpad = gst_object_ref (element->sinkpads->data);
+  GST_OBJECT_UNLOCK (element);
+  if (sinkpad != NULL) {
+    source = stream_source (sinkpad, id);
+    gst_object_unref (sinkpad);
+  }
+  gst_structure_set (result, "stream-id", G_TYPE_STRING, id, "source",
+      G_TYPE_STRING, source, NULL);
+  gst_clear_event (&start);
+  g_free (source);
+}
+
 void
 gst_sf_element_post_result (
     GstElement *element, GstBuffer *buffer, GstStructure *result)
 {
-  gst_element_post_message (element,
-      gst_message_new_element (
-          GST_OBJECT_CAST (element), gst_structure_copy (result)));
+  g_autoptr (GError) error = NULL;
+  GstStructure *message;
+  gchar *json;
+
+  if (!gst_structure_has_field (result, "stream-id"))
+    gst_sf_element_set_stream (element, result);
+  json = gst_sf_json_format_result (
+      result, GST_BUFFER_PTS (buffer), GST_BUFFER_DURATION (buffer), &error);
+  if (json == NULL)
+    GST_WARNING_OBJECT (element, "no JSON for the result: %s", error->message);
+  message = gst_structure_copy (result);
+  gst_structure_set (message, "json", G_TYPE_STRING, json, NULL);
+  g_free (json);
+  gst_element_post_message (
+      element, gst_message_new_element (GST_OBJECT_CAST (element), message));
   gst_buffer_add_sf_result_meta (buffer, result);
 }
 
@@ -284,6 +424,23 @@ gst_sf_pooling_get_type (void)
     g_once_init_leave (&type, t);
   }
   return type;
+}
+
+void
+gst_sf_element_class_set_message (
+    GstElementClass *klass, const gchar *name, const gchar *fields)
+{
+  gchar *text = g_strdup_printf (
+      "element message \"%s\": %s; stream-id (string: the stream-start's "
+      "id, NULL without one); source (string: the element the stream comes "
+      "from); json (string: the whole result as one JSON object, as "
+      "sfjsonsink writes it, pts and duration in seconds)",
+      name, fields);
+
+  /* The text must outlive the class: interned once per element. */
+  gst_element_class_add_static_metadata (
+      klass, "message", g_intern_string (text));
+  g_free (text);
 }
 
 void

@@ -93,10 +93,33 @@ gboolean gst_sf_tensors_info_set_f32 (
 void gst_sf_element_class_set_example (
     GstElementClass *klass, const gchar *launch);
 
+/* Adds the element message the element posts to its metadata, shown by
+ * gst-inspect-1.0 as "message": structure @name, its own @fields (name
+ * and type of each), then the fields every result has (stream-id, source,
+ * json). */
+void gst_sf_element_class_set_message (
+    GstElementClass *klass, const gchar *name, const gchar *fields);
+
 /* ---- results ---- */
 
 /* Posts @result (transfer full) as an element message from @element and
- * attaches it to @buffer as a GstSfResultMeta. */
+ * attaches it to @buffer as a GstSfResultMeta. Unless it has them already,
+ * the result gets the stream's identity first (gst_sf_element_set_stream).
+ * The message's structure is the result plus "json" (string): the whole
+ * result as the JSON object sfjsonsink writes (gst_sf_json_format_result),
+ * for applications without GstValueArray bindings. */
+
+/* Sets "stream-id" (string, NULL without a stream-start) and "source"
+ * (string) in @result, for the stream @element's output is in: the
+ * stream-start last pushed from its source pad (else its sink pad's).
+ * The source is the name of the element the stream comes from: walking
+ * upstream from the sink pad through each element's single input, and at
+ * an element with several inputs (funnel) through the one whose
+ * stream-start carries the same stream id, the last element reached, e.g.
+ * the audiotestsrc or filesrc (through decoders and demuxers), or a
+ * many-input element none of whose inputs carries the id. Stable as long
+ * as the elements keep their names: name the sources in the pipeline. */
+void gst_sf_element_set_stream (GstElement *element, GstStructure *result);
 void gst_sf_element_post_result (
     GstElement *element, GstBuffer *buffer, GstStructure *result);
 

@@ -4,9 +4,11 @@
  * - A buffer with a task element's result (GstSfResultMeta) gives
  *   pts and duration in seconds (null when unknown), then every field of
  *   the result.
- * - Tensors without a result give "tensor" (or "tensors" when several):
- *   type, dims innermost first as in the caps, and the values in memory
- *   order, plus the tensor meta's "text".
+ * - Tensors without a result give "tensors", a list with one object per
+ *   tensor (the CLI's key too): type, dims innermost first as in the caps,
+ *   and the values in memory order; plus the tensor meta's "text".
+ * - Non-integer numbers carry 6 significant digits (sf_json_number);
+ *   pts and duration keep their nanoseconds.
  * - Text gives "text", without its trailing newline.
  * - Anything else gives its "size" in bytes. */
 #include <math.h>
@@ -14,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/io/json-number.h"
 #include "core/tensor.h"
 #include "gstsfjson.h"
 
@@ -67,9 +70,9 @@ value_to_json (const GValue *value)
   if (type == G_TYPE_UINT64)
     return cJSON_CreateNumber ((double)g_value_get_uint64 (value));
   if (type == G_TYPE_FLOAT)
-    return cJSON_CreateNumber (g_value_get_float (value));
+    return sf_json_number (g_value_get_float (value));
   if (type == G_TYPE_DOUBLE)
-    return cJSON_CreateNumber (g_value_get_double (value));
+    return sf_json_number (g_value_get_double (value));
   if (type == GST_TYPE_ARRAY || type == GST_TYPE_LIST) {
     gboolean is_array = type == GST_TYPE_ARRAY;
 
@@ -142,7 +145,7 @@ tensor_to_json (const GstSfTensorInfo *info, const guint8 *data)
     /* Memory from elsewhere may not be aligned for the element type. */
     memcpy (tmp, data + i * esize, esize);
     cJSON_AddItemToArray (
-        values, cJSON_CreateNumber (element_to_double (tmp, info->type)));
+        values, sf_json_number (element_to_double (tmp, info->type)));
   }
   cJSON_AddStringToObject (
       object, "type", gst_sf_tensor_type_name (info->type));
@@ -155,7 +158,7 @@ tensor_to_json (const GstSfTensorInfo *info, const guint8 *data)
 static gboolean
 add_tensors (const GstSfTensorsInfo *info, cJSON *object, GstBuffer *buffer)
 {
-  cJSON *list = NULL;
+  cJSON *list;
   GstMapInfo map;
   gsize offset = 0, total = 0;
   guint i;
@@ -169,19 +172,12 @@ add_tensors (const GstSfTensorsInfo *info, cJSON *object, GstBuffer *buffer)
     return FALSE;
   }
 
-  if (info->num_tensors > 1)
-    list = cJSON_CreateArray ();
+  list = cJSON_AddArrayToObject (object, "tensors");
   for (i = 0; i < info->num_tensors; i++) {
-    cJSON *tensor = tensor_to_json (&info->tensors[i], map.data + offset);
-
+    cJSON_AddItemToArray (
+        list, tensor_to_json (&info->tensors[i], map.data + offset));
     offset += gst_sf_tensor_info_nbytes (&info->tensors[i]);
-    if (list != NULL)
-      cJSON_AddItemToArray (list, tensor);
-    else
-      cJSON_AddItemToObject (object, "tensor", tensor);
   }
-  if (list != NULL)
-    cJSON_AddItemToObject (object, "tensors", list);
   gst_buffer_unmap (buffer, &map);
   return TRUE;
 }
@@ -225,6 +221,36 @@ gst_sf_json_format_set_caps (GstSfJsonFormat *format, GstCaps *caps)
     format->mode = GST_SF_JSON_MODE_OTHER;
 }
 
+/* (transfer full) @object printed on one line, then deleted. */
+static gchar *
+print_object (cJSON *object, GError **error)
+{
+  gchar *printed, *line;
+
+  printed = cJSON_PrintUnformatted (object);
+  cJSON_Delete (object);
+  if (printed == NULL) {
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_FORMAT,
+        "could not format the JSON object");
+    return NULL;
+  }
+  line = g_strdup (printed);
+  cJSON_free (printed);
+  return line;
+}
+
+gchar *
+gst_sf_json_format_result (const GstStructure *result, GstClockTime pts,
+    GstClockTime duration, GError **error)
+{
+  cJSON *object = cJSON_CreateObject ();
+
+  add_time (object, "pts", pts);
+  add_time (object, "duration", duration);
+  add_fields (object, result, TRUE);
+  return print_object (object, error);
+}
+
 gchar *
 gst_sf_json_format_buffer (
     const GstSfJsonFormat *format, GstBuffer *buffer, GError **error)
@@ -232,15 +258,15 @@ gst_sf_json_format_buffer (
   GstSfResultMeta *result = gst_buffer_get_sf_result_meta (buffer);
   GstSfTensorMeta *tmeta = gst_buffer_get_sf_tensor_meta (buffer);
   cJSON *object;
-  gchar *printed, *line;
+
+  if (result != NULL && result->result != NULL)
+    return gst_sf_json_format_result (result->result, GST_BUFFER_PTS (buffer),
+        GST_BUFFER_DURATION (buffer), error);
 
   object = cJSON_CreateObject ();
   add_time (object, "pts", GST_BUFFER_PTS (buffer));
   add_time (object, "duration", GST_BUFFER_DURATION (buffer));
-
-  if (result != NULL && result->result != NULL) {
-    add_fields (object, result->result, TRUE);
-  } else if (format->mode == GST_SF_JSON_MODE_TENSORS) {
+  if (format->mode == GST_SF_JSON_MODE_TENSORS) {
     if (!add_tensors (&format->info, object, buffer)) {
       cJSON_Delete (object);
       g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_FORMAT,
@@ -256,15 +282,5 @@ gst_sf_json_format_buffer (
     cJSON_AddNumberToObject (
         object, "size", (double)gst_buffer_get_size (buffer));
   }
-
-  printed = cJSON_PrintUnformatted (object);
-  cJSON_Delete (object);
-  if (printed == NULL) {
-    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_FORMAT,
-        "could not format the JSON object");
-    return NULL;
-  }
-  line = g_strdup (printed);
-  cJSON_free (printed);
-  return line;
+  return print_object (object, error);
 }

@@ -32,4 +32,11 @@ void gst_sf_json_format_set_caps (GstSfJsonFormat *format, GstCaps *caps);
 gchar *gst_sf_json_format_buffer (
     const GstSfJsonFormat *format, GstBuffer *buffer, GError **error);
 
+/* (transfer full) the JSON object of a task element's @result as above:
+ * @pts and @duration in seconds (null when invalid), then the result's
+ * fields but its own "pts" and "duration". What the elements' bus messages
+ * carry as "json". */
+gchar *gst_sf_json_format_result (const GstStructure *result, GstClockTime pts,
+    GstClockTime duration, GError **error);
+
 G_END_DECLS

@@ -10,9 +10,11 @@
  *   `{"pts": …, "duration": …, "labels": […], "scores": […], "text": "…"}`:
  *   pts and duration, then every field of the result.
  * - Tensors without a result (embeddings) give
- *   `{"pts": …, "duration": …, "tensor": {"type": "float32", "dims": […],
- *   "data": […]}, "text": "…"}`, with dims innermost first as in the caps
- *   and the values in memory order; several tensors go into "tensors".
+ *   `{"pts": …, "duration": …, "tensors": [{"type": "float32", "dims": […],
+ *   "data": […]}], "text": "…"}`: one object per tensor, with dims
+ *   innermost first as in the caps and the values in memory order. The
+ *   `streamformer run --json` CLI uses the same "tensors" key.
+ * - Scores, fractions and tensor values carry 6 significant digits.
  * - Text gives `{"pts": …, "duration": …, "text": "…"}`.
  * - Anything else gives its size in bytes.
  *

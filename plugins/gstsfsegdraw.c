@@ -136,12 +136,19 @@ gst_sf_draw_overlay (const GstSfPalette *palette, gdouble alpha,
 }
 
 GstBuffer *
-gst_sf_draw_mask (
-    const gint32 *labels, int width, int height, GstVideoInfo *out_info)
+gst_sf_draw_mask (const gint32 *labels, int width, int height, guint n_labels,
+    GstVideoInfo *out_info)
 {
+  guint8 level[256];
   GstVideoFrame out;
   GstBuffer *buffer;
   int x, y;
+
+  for (x = 0; x < 256; x++)
+    level[x] = n_labels < 2
+        ? (guint8)x
+        : (guint8)((MIN ((guint)x, n_labels - 1) * 255 + (n_labels - 1) / 2)
+            / (n_labels - 1));
 
   gst_video_info_set_format (out_info, GST_VIDEO_FORMAT_GRAY8, width, height);
   buffer = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (out_info), NULL);
@@ -152,7 +159,7 @@ gst_sf_draw_mask (
     const gint32 *row = labels + (gsize)y * width;
 
     for (x = 0; x < width; x++)
-      dst[x] = (guint8)MIN (row[x], 255);
+      dst[x] = level[CLAMP (row[x], 0, 255)];
   }
   gst_video_frame_unmap (&out);
   return buffer;
@@ -165,7 +172,14 @@ gst_sf_segmenter_mode_get_type (void)
   static const GEnumValue values[] = {
     { GST_SF_SEGMENTER_MODE_OVERLAY,
         "The frame (RGB) with label colours blended in", "overlay" },
-    { GST_SF_SEGMENTER_MODE_MASK, "The label map (GRAY8)", "mask" },
+    { GST_SF_SEGMENTER_MODE_MASK,
+        "The label map (GRAY8): each pixel its label index, so near black "
+        "in a viewer",
+        "mask" },
+    { GST_SF_SEGMENTER_MODE_MASK_SCALED,
+        "The label map (GRAY8) for viewing: label indices spread over "
+        "0-255 (first label black, last white)",
+        "mask-scaled" },
     { GST_SF_SEGMENTER_MODE_LABELS,
         "The frame untouched, with class fractions in the result", "labels" },
     { 0, NULL, NULL },

@@ -17,6 +17,7 @@ typedef enum
   GST_SF_SEGMENTER_MODE_OVERLAY,
   GST_SF_SEGMENTER_MODE_MASK,
   GST_SF_SEGMENTER_MODE_LABELS,
+  GST_SF_SEGMENTER_MODE_MASK_SCALED,
 } GstSfSegmenterMode;
 
 /* GST_TYPE_SF_SEGMENTER_MODE is in gstsfsegmenter.h. */
@@ -46,8 +47,10 @@ GstBuffer *gst_sf_draw_overlay (const GstSfPalette *palette, gdouble alpha,
     GstBuffer *media, const GstVideoInfo *in_info, const gint32 *labels,
     GstVideoInfo *out_info);
 
-/* (transfer full) @labels [height, width] as GRAY8 (255 above 254). */
-GstBuffer *gst_sf_draw_mask (
-    const gint32 *labels, int width, int height, GstVideoInfo *out_info);
+/* (transfer full) @labels [height, width] as GRAY8: the label indices
+ * (255 above 254) when @n_labels is 0, else spread over 0–255 for viewing
+ * (label i of n_labels as i × 255 / (n_labels − 1), rounded). */
+GstBuffer *gst_sf_draw_mask (const gint32 *labels, int width, int height,
+    guint n_labels, GstVideoInfo *out_info);
 
 G_END_DECLS

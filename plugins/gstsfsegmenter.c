@@ -13,7 +13,10 @@
  * - mode=overlay: the frame, as RGB at its own size, with each pixel
  *   blended (weight alpha) with the colour of its label.
  * - mode=mask: the label map as GRAY8 (label index per pixel, 255 for
- *   indices above 254).
+ *   indices above 254), for programs to read: with a few classes it looks
+ *   black in a viewer.
+ * - mode=mask-scaled: the same map for viewing: label i of n as
+ *   i × 255 / (n − 1), so the first label is black and the last white.
  * - mode=labels: the frame itself, untouched.
  *
  * In every mode the output buffer carries a GstSfResultMeta (written by
@@ -21,6 +24,11 @@
  * the fields pts, duration, width, height, labels (the names of the classes
  * present, as a GstValueArray of strings) and fractions (the fraction of
  * pixels of each of those classes, doubles).
+ *
+ * Like every result, the message also has stream-id and source (strings:
+ * the stream's id and the element it comes from, through a funnel too)
+ * and json (string: the whole result as the JSON object sfjsonsink
+ * writes), readable from Python without GstValueArray bindings.
  *
  * The palette is a comma-separated list of RGB colours in hex ("ff0000" or
  * "#ff0000"), one per label in label order; "none" leaves that label's
@@ -390,7 +398,11 @@ gst_sf_segmenter_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
           &self->colours, alpha, media, &in_info, map, &out_info);
       break;
     case GST_SF_SEGMENTER_MODE_MASK:
-      out = gst_sf_draw_mask (map, width, height, &out_info);
+      out = gst_sf_draw_mask (map, width, height, 0, &out_info);
+      break;
+    case GST_SF_SEGMENTER_MODE_MASK_SCALED:
+      out = gst_sf_draw_mask (
+          map, width, height, (guint)self->n_labels, &out_info);
       break;
     case GST_SF_SEGMENTER_MODE_LABELS:
       out = gst_buffer_copy (media);
@@ -485,6 +497,10 @@ gst_sf_segmenter_class_init (GstSfSegmenterClass *klass)
       "draws the label map as a colour overlay or a GRAY8 mask, reporting "
       "per-class pixel fractions",
       "Streamformer contributors");
+  gst_sf_element_class_set_message (element_class, "sfsegmenter",
+      "pts, duration (guint64 ns), width, height (gint: the label map's "
+      "size), labels (GstValueArray of strings: the classes present), "
+      "fractions (GstValueArray of doubles: each one's share of the pixels)");
   gst_sf_element_class_set_example (element_class,
       "gst-launch-1.0 filesrc location=samples/media/shapes.mp4 ! decodebin ! "
       "videoconvert ! sfimageencoder model=samples/models/shapes-segformer ! "

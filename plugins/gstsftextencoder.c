@@ -36,6 +36,11 @@
  * the rest continues as the next text, so a stream without newlines runs
  * in bounded memory.
  *
+ * Several streams through one funnel are kept apart: each stream-start
+ * switches to that stream's own unfinished line, so a line never joins the
+ * text of two streams. At EOS the unfinished lines of the other streams
+ * are encoded too, each after its stream-start event.
+ *
  * What each text becomes follows from the checkpoint and the pooling,
  * normalize and max-length properties exactly as in `streamformer run`.
  * Fixed output caps are pushed before the first text.
@@ -120,6 +125,8 @@ struct _GstSfTextEncoder
   guint batch;
   GstSfBatcher *batcher; /* batch-size > 1: the model's shared queue */
   GstSfLineSplitter lines;
+  GstSfLineSplitter lines;  /* of the current stream */
+  GstSfLineStreams streams; /* the others' (funnel) */
   GstSfTextClock clock;
   gboolean warned_utf8, warned_cut;
   gboolean posted_error; /* an element error already says what failed */
@@ -142,6 +149,7 @@ gst_sf_text_encoder_finalize (GObject *object)
 
   g_free (self->model_path);
   gst_sf_line_splitter_clear (&self->lines);
+  gst_sf_line_streams_clear (&self->streams);
   sf_task_unref (self->task);
   gst_sf_batcher_free (self->batcher);
   gst_sf_src_reset (&self->src);
@@ -215,6 +223,7 @@ static void
 gst_sf_text_encoder_reset (GstSfTextEncoder *self)
 {
   gst_sf_line_splitter_reset (&self->lines);
+  gst_sf_line_streams_reset (&self->streams);
   gst_sf_text_clock_reset (&self->clock);
   self->warned_utf8 = self->warned_cut = FALSE;
   self->posted_error = FALSE;
@@ -438,6 +447,27 @@ gst_sf_text_encoder_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   return gst_sf_text_encoder_process (self, items);
 }
 
+/* At EOS, the last lines of the other streams, each after its
+ * stream-start, then the current stream's stream-start again. */
+static GstFlowReturn
+gst_sf_text_encoder_finish_parked (GstSfTextEncoder *self, GArray *items)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+  gboolean any = FALSE;
+  GstEvent *start;
+
+  while (ret == GST_FLOW_OK
+      && gst_sf_line_streams_finish_next (&self->streams, items, &start)) {
+    if (start != NULL)
+      gst_pad_push_event (self->src.pad, start);
+    ret = gst_sf_text_encoder_process (self, items);
+    any = TRUE;
+  }
+  if (any && self->streams.start != NULL)
+    gst_pad_push_event (self->src.pad, gst_event_ref (self->streams.start));
+  return ret;
+}
+
 /* EOS: encodes what is left. Events carry no flow return, so a failure is
  * reported here; EOS still goes downstream so that the pipeline ends. */
 static gboolean
@@ -448,8 +478,11 @@ gst_sf_text_encoder_eos (GstSfTextEncoder *self, GstEvent *event)
   if (self->task != NULL) {
     g_autoptr (GArray) items = gst_sf_text_items_new ();
 
-    gst_sf_line_splitter_finish (&self->lines, items);
-    ret = gst_sf_text_encoder_process (self, items);
+    ret = gst_sf_text_encoder_finish_parked (self, items);
+    if (ret == GST_FLOW_OK) {
+      gst_sf_line_splitter_finish (&self->lines, items);
+      ret = gst_sf_text_encoder_process (self, items);
+    }
   }
   /* Whoever returns ERROR posts it; not-linked/negotiated need one. */
   if (ret < GST_FLOW_EOS && ret != GST_FLOW_ERROR && ret != GST_FLOW_FLUSHING
@@ -476,10 +509,14 @@ gst_sf_text_encoder_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
       if (self->batcher)
         gst_sf_batcher_set_flushing (self->batcher, TRUE);
       break;
+    case GST_EVENT_STREAM_START:
+      gst_sf_line_streams_switch (&self->streams, &self->lines, event);
+      break;
     case GST_EVENT_FLUSH_STOP:
       if (self->batcher)
         gst_sf_batcher_set_flushing (self->batcher, FALSE);
       gst_sf_line_splitter_reset (&self->lines);
+      gst_sf_line_streams_reset (&self->streams);
       self->clock.last_pts = GST_CLOCK_TIME_NONE;
       break;
     case GST_EVENT_EOS: return gst_sf_text_encoder_eos (self, event);
@@ -593,6 +630,7 @@ gst_sf_text_encoder_init (GstSfTextEncoder *self)
   self->batch_timeout_ms = GST_SF_BATCH_TIMEOUT_DEFAULT;
   self->options = (SfTaskOptions)SF_TASK_OPTIONS_INIT (SF_MODALITY_TEXT);
   gst_sf_line_splitter_init (&self->lines, GST_SF_TEXT_MAX_LINE_BYTES);
+  gst_sf_line_streams_init (&self->streams);
   gst_sf_text_clock_reset (&self->clock);
   gst_sf_latency_init (&self->latency);
 }

@@ -23,7 +23,13 @@
  * "sftextgenerator" with text (the prompt), generated (the new text),
  * prompt-ids and ids (token ids, arrays of ints). sfjsonsink writes
  * `{"pts": …, "duration": …, "text": …, "generated": …, …}`. Empty lines
- * are skipped.
+ * are skipped. With split=lines the streams of a funnel are kept apart as
+ * in sftextencoder: a line never joins the text of two streams.
+ *
+ * Like every result, the message also has stream-id and source (strings:
+ * the stream's id and the element it comes from, through a funnel too)
+ * and json (string: the whole result as the JSON object sfjsonsink
+ * writes), readable from Python without GstValueArray bindings.
  *
  * ## Example launch lines
  * |[
@@ -125,7 +131,8 @@ struct _GstSfTextGenerator
   /* between READY and PAUSED */
   SfTextGenerator *gen;
   GstSfTextSplit cur_split;
-  GstSfLineSplitter lines;
+  GstSfLineSplitter lines;  /* of the current stream */
+  GstSfLineStreams streams; /* the others' (funnel) */
   GstSfTextClock clock;
   gboolean posted_error;
 };
@@ -147,6 +154,7 @@ gst_sf_text_generator_finalize (GObject *object)
   g_free (self->settings.prefix);
   sf_text_generator_free (self->gen);
   gst_sf_line_splitter_clear (&self->lines);
+  gst_sf_line_streams_clear (&self->streams);
   gst_sf_src_reset (&self->src);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -227,6 +235,7 @@ static void
 gst_sf_text_generator_reset (GstSfTextGenerator *self)
 {
   gst_sf_line_splitter_reset (&self->lines);
+  gst_sf_line_streams_reset (&self->streams);
   gst_sf_text_clock_reset (&self->clock);
   self->posted_error = FALSE;
   gst_sf_src_reset (&self->src);
@@ -443,10 +452,24 @@ static gboolean
 gst_sf_text_generator_eos (GstSfTextGenerator *self, GstEvent *event)
 {
   g_autoptr (GArray) items = gst_sf_text_items_new ();
-  GstFlowReturn ret;
+  GstFlowReturn ret = GST_FLOW_OK;
+  gboolean any = FALSE;
+  GstEvent *start;
 
-  gst_sf_line_splitter_finish (&self->lines, items);
-  ret = gst_sf_text_generator_process (self, items);
+  /* the other streams' last lines, each after its stream-start */
+  while (ret == GST_FLOW_OK
+      && gst_sf_line_streams_finish_next (&self->streams, items, &start)) {
+    if (start != NULL)
+      gst_pad_push_event (self->src.pad, start);
+    ret = gst_sf_text_generator_process (self, items);
+    any = TRUE;
+  }
+  if (any && self->streams.start != NULL)
+    gst_pad_push_event (self->src.pad, gst_event_ref (self->streams.start));
+  if (ret == GST_FLOW_OK) {
+    gst_sf_line_splitter_finish (&self->lines, items);
+    ret = gst_sf_text_generator_process (self, items);
+  }
   if (ret < GST_FLOW_EOS && ret != GST_FLOW_ERROR && ret != GST_FLOW_FLUSHING
       && !self->posted_error)
     GST_ELEMENT_FLOW_ERROR (self, ret);
@@ -466,8 +489,12 @@ gst_sf_text_generator_sink_event (
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_CAPS: gst_event_unref (event); return push_caps (self);
     case GST_EVENT_SEGMENT: return gst_sf_src_set_segment (&self->src, event);
+    case GST_EVENT_STREAM_START:
+      gst_sf_line_streams_switch (&self->streams, &self->lines, event);
+      break;
     case GST_EVENT_FLUSH_STOP:
       gst_sf_line_splitter_reset (&self->lines);
+      gst_sf_line_streams_reset (&self->streams);
       self->clock.last_pts = GST_CLOCK_TIME_NONE;
       break;
     case GST_EVENT_EOS: return gst_sf_text_generator_eos (self, event);
@@ -551,6 +578,9 @@ gst_sf_text_generator_class_init (GstSfTextGeneratorClass *klass)
       "Continues, summarises or translates text with a Hugging Face "
       "generating model (GPT-2, BART, T5): greedy, beam search or sampling",
       "Streamformer contributors");
+  gst_sf_element_class_set_message (element_class, "sftextgenerator",
+      "text (string: the prompt), generated (string: the new text), "
+      "prompt-ids, ids (GstValueArray of gint token ids)");
   gst_sf_element_class_set_example (element_class,
       "echo \"The weather today is\" | gst-launch-1.0 fdsrc ! sftextgenerator "
       "model=openai-community/gpt2 max-new-tokens=20 stream=true ! fdsink");
@@ -581,5 +611,6 @@ gst_sf_text_generator_init (GstSfTextGenerator *self)
   self->split = GST_SF_TEXT_SPLIT_LINES;
   self->settings.top_k = -1;
   self->settings.no_repeat_ngram_size = -1;
+  gst_sf_line_streams_init (&self->streams);
   gst_sf_line_splitter_init (&self->lines, GST_SF_TEXT_MAX_LINE_BYTES);
 }

@@ -231,3 +231,99 @@ gst_sf_text_split_get_type (void)
   }
   return type;
 }
+
+/* A stream's unfinished line while another stream is current. */
+typedef struct
+{
+  GstSfLineSplitter lines;
+  GstEvent *start;
+} ParkedLines;
+
+static void
+parked_lines_free (gpointer data)
+{
+  ParkedLines *parked = data;
+
+  gst_sf_line_splitter_clear (&parked->lines);
+  gst_clear_event (&parked->start);
+  g_free (parked);
+}
+
+void
+gst_sf_line_streams_init (GstSfLineStreams *streams)
+{
+  streams->stream_id = NULL;
+  streams->start = NULL;
+  streams->parked = g_hash_table_new_full (
+      g_str_hash, g_str_equal, g_free, parked_lines_free);
+}
+
+void
+gst_sf_line_streams_reset (GstSfLineStreams *streams)
+{
+  g_hash_table_remove_all (streams->parked);
+  g_clear_pointer (&streams->stream_id, g_free);
+  gst_clear_event (&streams->start);
+}
+
+void
+gst_sf_line_streams_clear (GstSfLineStreams *streams)
+{
+  gst_sf_line_streams_reset (streams);
+  g_clear_pointer (&streams->parked, g_hash_table_unref);
+}
+
+void
+gst_sf_line_streams_switch (
+    GstSfLineStreams *streams, GstSfLineSplitter *lines, GstEvent *event)
+{
+  const gchar *id = NULL;
+  gpointer key, value;
+
+  gst_event_parse_stream_start (event, &id);
+  if (id == NULL)
+    id = "";
+  if (g_strcmp0 (id, streams->stream_id) != 0) {
+    if (streams->stream_id != NULL && lines->pending->len > 0) {
+      ParkedLines *parked = g_new0 (ParkedLines, 1);
+
+      parked->lines = *lines; /* takes its buffer */
+      parked->start = g_steal_pointer (&streams->start);
+      g_hash_table_replace (
+          streams->parked, g_strdup (streams->stream_id), parked);
+      gst_sf_line_splitter_init (lines, lines->max_bytes);
+    } else {
+      gst_sf_line_splitter_reset (lines);
+    }
+    if (g_hash_table_steal_extended (streams->parked, id, &key, &value)) {
+      ParkedLines *parked = value;
+
+      gst_sf_line_splitter_clear (lines);
+      *lines = parked->lines;
+      gst_clear_event (&parked->start);
+      g_free (parked);
+      g_free (key);
+    }
+    g_free (streams->stream_id);
+    streams->stream_id = g_strdup (id);
+  }
+  gst_event_replace (&streams->start, event);
+}
+
+gboolean
+gst_sf_line_streams_finish_next (
+    GstSfLineStreams *streams, GArray *items, GstEvent **start)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+  ParkedLines *parked;
+
+  g_hash_table_iter_init (&iter, streams->parked);
+  if (!g_hash_table_iter_next (&iter, &key, &value))
+    return FALSE;
+  parked = value;
+  gst_sf_line_splitter_finish (&parked->lines, items);
+  *start = g_steal_pointer (&parked->start);
+  g_hash_table_iter_remove (&iter);
+  return TRUE;
+}

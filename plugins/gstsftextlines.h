@@ -71,6 +71,31 @@ GArray *gst_sf_text_items_new (void);
 gboolean gst_sf_line_splitter_take (GstSfLineSplitter *lines,
     GstSfTextSplit split, GstBuffer *buffer, GArray *items);
 
+/* The streams a funnel interleaves, each announced by its stream-start:
+ * the element's splitter holds the current stream's unfinished line, the
+ * others wait here, parked by stream id, so that a line never continues in
+ * another stream's text (sftextencoder, sftextgenerator). */
+typedef struct
+{
+  gchar *stream_id;   /* the current stream's; NULL before one */
+  GstEvent *start;    /* its stream-start */
+  GHashTable *parked; /* stream id -> its splitter and stream-start */
+} GstSfLineStreams;
+
+void gst_sf_line_streams_init (GstSfLineStreams *streams);
+void gst_sf_line_streams_clear (GstSfLineStreams *streams);
+/* Forgets every stream (flush, stop). */
+void gst_sf_line_streams_reset (GstSfLineStreams *streams);
+/* At stream-start @event (transfer none): parks the line in @lines of the
+ * stream before, if unfinished, and puts that stream's own in @lines. */
+void gst_sf_line_streams_switch (
+    GstSfLineStreams *streams, GstSfLineSplitter *lines, GstEvent *event);
+/* At EOS: moves the last line of one parked stream into @items and gives
+ * its stream-start (transfer full, nullable) in *@start, to be pushed
+ * before its output; FALSE when none is left. */
+gboolean gst_sf_line_streams_finish_next (
+    GstSfLineStreams *streams, GArray *items, GstEvent **start);
+
 /* Output timestamps (see sftextencoder's documentation). */
 typedef struct
 {

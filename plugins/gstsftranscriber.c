@@ -35,6 +35,11 @@
  * element message named "sftranscriber" with the fields pts, duration
  * (guint64 nanoseconds), start, end (gdouble seconds) and text.
  *
+ * Like every result, the message also has stream-id and source (strings:
+ * the stream's id and the element it comes from, through a funnel too)
+ * and json (string: the whole result as the JSON object sfjsonsink
+ * writes), readable from Python without GstValueArray bindings.
+ *
  * Latency queries are answered with upstream's latency plus the decoding
  * time measured over the recent windows (plus a quarter), or latency-ms
  * when set; a latency message is posted when a window takes longer.
@@ -164,6 +169,9 @@ gst_sf_transcriber_class_init (GstSfTranscriberClass *klass)
       "Transcribes sfaudioencoder's output: CTC decoding for wav2vec2, "
       "Whisper decoding with segment timestamps",
       "Streamformer contributors");
+  gst_sf_element_class_set_message (element_class, "sftranscriber",
+      "pts, duration (guint64 ns), start, end (gdouble seconds), text "
+      "(string)");
   gst_sf_element_class_set_example (element_class,
       "gst-launch-1.0 filesrc location=talk.ogg ! decodebin ! audioconvert ! "
       "audioresample ! sfaudioencoder model=openai/whisper-tiny ! "

@@ -18,8 +18,10 @@ SF_BUILD_PACKAGES=(
 # and iptables: tests/net/test-multi-host.sh (samples/multi-host.sh), which
 # subscribes with mosquitto_sub, builds network namespaces and drops packets
 # with iptables where the kernel has no netem.
+# python3-gi, gir1.2-gstreamer-1.0: the Python samples (samples/python) that
+# tests/plugins/test-python.sh runs.
 SF_TEST_PACKAGES=(clang-format curl mosquitto mosquitto-clients openssl
-  iproute2 iptables)
+  iproute2 iptables python3-gi gir1.2-gstreamer-1.0)
 # Only the demo's spoken-command sample (samples/media/make-commands.sh).
 SF_DEMO_PACKAGES=(espeak-ng sox)
 

@@ -9,6 +9,7 @@
 #include "samples/cli/media-audio.h"
 #include "samples/cli/run-whisper.h"
 #include "core/error.h"
+#include "core/io/json-number.h"
 #include "graphs/post/classify.h"
 #include "graphs/post/ctc.h"
 #include "graphs/task.h"
@@ -53,11 +54,11 @@ print_scores (const AudioRun *r, const SfLabelScore *scores, guint k,
 
     for (guint i = 0; i < k; i++) {
       cJSON_AddItemToArray (labels, cJSON_CreateString (scores[i].label));
-      cJSON_AddItemToArray (values, cJSON_CreateNumber (scores[i].score));
+      cJSON_AddItemToArray (values, sf_json_number (scores[i].score));
     }
     cJSON_AddStringToObject (obj, "audio", r->path);
-    cJSON_AddNumberToObject (obj, "start", start);
-    cJSON_AddNumberToObject (obj, "end", end);
+    cJSON_AddItemToObject (obj, "start", sf_json_number (start));
+    cJSON_AddItemToObject (obj, "end", sf_json_number (end));
     if (summary)
       cJSON_AddNumberToObject (obj, "windows", r->n_windows);
     print_json (obj);
@@ -80,8 +81,8 @@ print_text (const AudioRun *r, const char *text, double start, double end,
 
     cJSON_AddStringToObject (obj, "text", text);
     cJSON_AddStringToObject (obj, "audio", r->path);
-    cJSON_AddNumberToObject (obj, "start", start);
-    cJSON_AddNumberToObject (obj, "end", end);
+    cJSON_AddItemToObject (obj, "start", sf_json_number (start));
+    cJSON_AddItemToObject (obj, "end", sf_json_number (end));
     if (summary)
       cJSON_AddNumberToObject (obj, "windows", r->n_windows);
     print_json (obj);

@@ -4,6 +4,7 @@
  * of each class in the label map at the image's own size. With prompts
  * on CLIP, zero-shot labels. */
 #include "samples/cli/media-image.h"
+#include "core/io/json-number.h"
 #include "graphs/post/segment.h"
 #include "samples/cli/run-print.h"
 
@@ -63,8 +64,8 @@ print_fractions (SfModel *model, const char *path, const SfTensor *logits,
     cJSON_AddNumberToObject (obj, "height", image->height);
     for (guint c = 0; c < n; c++)
       if (fractions[c] > 0.0)
-        cJSON_AddNumberToObject (
-            classes, sf_model_label (model, c), fractions[c]);
+        cJSON_AddItemToObject (
+            classes, sf_model_label (model, c), sf_json_number (fractions[c]));
     print_json (obj);
     return 0;
   }

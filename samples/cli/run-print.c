@@ -3,6 +3,7 @@
 #include "samples/cli/run-print.h"
 
 #include <cjson/cJSON.h>
+#include "core/io/json-number.h"
 #include <stdio.h>
 
 /* Values shown in text mode; JSON has them all (tokens: this many). */
@@ -41,7 +42,7 @@ sf_print_labels (const SfRunPrint *p, const SfModel *model,
 
     for (guint i = 0; i < k; i++) {
       cJSON_AddItemToArray (l, cJSON_CreateString (labels[i]));
-      cJSON_AddItemToArray (s, cJSON_CreateNumber (scores[i].score));
+      cJSON_AddItemToArray (s, sf_json_number (scores[i].score));
     }
     print_json (obj, p);
   } else {
@@ -58,10 +59,17 @@ print_embedding (const SfRunPrint *p, const float *v, gint64 dim)
 {
   if (p->json) {
     g_autoptr (cJSON) obj = cJSON_CreateObject ();
-    cJSON *values = cJSON_AddArrayToObject (obj, "embedding");
+    cJSON *tensor = cJSON_CreateObject ();
+    cJSON *dims, *values;
 
+    /* The shape sfjsonsink writes for an embedding tensor. */
+    cJSON_AddItemToArray (cJSON_AddArrayToObject (obj, "tensors"), tensor);
+    cJSON_AddStringToObject (tensor, "type", "float32");
+    dims = cJSON_AddArrayToObject (tensor, "dims");
+    cJSON_AddItemToArray (dims, cJSON_CreateNumber ((double)dim));
+    values = cJSON_AddArrayToObject (tensor, "data");
     for (gint64 i = 0; i < dim; i++)
-      cJSON_AddItemToArray (values, cJSON_CreateNumber (v[i]));
+      cJSON_AddItemToArray (values, sf_json_number (v[i]));
     print_json (obj, p);
     return;
   }
@@ -88,7 +96,7 @@ print_tokens (const SfRunPrint *p, const char *name, const SfTensor *out)
     for (int d = 0; d < out->ndim; d++)
       cJSON_AddItemToArray (shape, cJSON_CreateNumber (out->shape[d]));
     for (gint64 i = 0; i < n && i < SHOWN; i++)
-      cJSON_AddItemToArray (values, cJSON_CreateNumber (v[i]));
+      cJSON_AddItemToArray (values, sf_json_number (v[i]));
     print_json (obj, p);
     return;
   }

@@ -23,8 +23,8 @@ void sf_print_labels (const SfRunPrint *p, const SfModel *model,
     const char *const *names, const float *logits, guint n, SfScoreFunction fn);
 
 /* Prints @out [1, ...], the output of @task, as its kind asks: labels
- * (classify), the vector (embed, zero-shot: JSON key "embedding") or the
- * shape and first values (tokens). FALSE, printing nothing, for kinds
+ * (classify), the vector (embed, zero-shot: JSON key "tensors", as
+ * sfjsonsink writes it) or the shape and first values (tokens). FALSE, printing nothing, for kinds
  * the caller formats itself (segment, ctc, transcribe). */
 gboolean sf_print_task_output (
     const SfRunPrint *p, const SfTask *task, const SfTensor *out);

@@ -4,6 +4,7 @@
  * generation_config.json asks for beams or sampling) with segment
  * timestamps when the vocabulary has them. */
 #include "samples/cli/run-whisper.h"
+#include "core/io/json-number.h"
 #include "graphs/families/whisper.h"
 
 #include <cjson/cJSON.h>
@@ -15,8 +16,8 @@ print_segment (const SfWhisperSegment *s, double offset, gboolean json)
   if (json) {
     g_autoptr (cJSON) obj = cJSON_CreateObject ();
     g_autofree char *line = NULL;
-    cJSON_AddNumberToObject (obj, "start", offset + s->start);
-    cJSON_AddNumberToObject (obj, "end", offset + s->end);
+    cJSON_AddItemToObject (obj, "start", sf_json_number (offset + s->start));
+    cJSON_AddItemToObject (obj, "end", sf_json_number (offset + s->end));
     cJSON_AddStringToObject (obj, "text", s->text);
     line = cJSON_PrintUnformatted (obj);
     printf ("%s\n", line);

@@ -66,11 +66,24 @@ json_floats (const cJSON *obj, const gchar *key, gsize *n)
   const cJSON *array = cJSON_GetObjectItem (obj, key);
   float *v;
 
+  /* "tensors": [{"type", "dims", "data"}], as sfjsonsink writes them */
+  if (g_str_equal (key, "tensors")) {
+    g_assert_cmpint (cJSON_GetArraySize (array), ==, 1);
+    array = cJSON_GetObjectItem (cJSON_GetArrayItem (array, 0), "data");
+  }
+
   g_assert_true (cJSON_IsArray (array));
   *n = (gsize)cJSON_GetArraySize (array);
   v = g_new (float, *n);
-  for (gsize i = 0; i < *n; i++)
-    v[i] = (float)cJSON_GetNumberValue (cJSON_GetArrayItem (array, (int)i));
+  for (gsize i = 0; i < *n; i++) {
+    double value = cJSON_GetNumberValue (cJSON_GetArrayItem (array, (int)i));
+    gchar text[G_ASCII_DTOSTR_BUF_SIZE];
+
+    /* written with 6 significant digits, as sfjsonsink writes them */
+    g_ascii_formatd (text, sizeof text, "%.6g", value);
+    g_assert_cmpfloat (g_ascii_strtod (text, NULL), ==, value);
+    v[i] = (float)value;
+  }
   return v;
 }
 
@@ -125,7 +138,7 @@ test_clip_text (void)
     float *got, *element;
 
     g_assert_cmpuint (objects->len, ==, 1);
-    got = json_floats (objects->pdata[0], "embedding", &n);
+    got = json_floats (objects->pdata[0], "tensors", &n);
     g_assert_cmpuint (n, ==, p);
     sftest_assert_close (got, sf_tensor_f32 (want) + i * p, n, tc->atol,
         tc->rtol, "text_embeds");
@@ -150,7 +163,7 @@ test_mean_normalized (void)
   GPtrArray *objects =
       run_cli (model, "--text", text, "--pooling", "mean", "--normalize", NULL);
   gsize n, m;
-  float *got = json_floats (objects->pdata[0], "embedding", &n);
+  float *got = json_floats (objects->pdata[0], "tensors", &n);
   float *element = element_output (
       model, text, &m, "pooling", "mean", "normalize", "true", NULL);
   double norm = 0;

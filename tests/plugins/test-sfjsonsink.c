@@ -71,7 +71,7 @@ string (cJSON *obj, const gchar *name)
 static void
 test_write_lines (void)
 {
-  static const float embedding[3] = { 0.25f, -1.5f, 3.0f };
+  static const float embedding[3] = { 0.1f, -1.5f, 3.0f };
   static const gchar text[] = "say \"hi\"\\\ttab\n";
   gchar *dir = g_dir_make_tmp ("sfjsonsink-XXXXXX", NULL);
   gchar *path = g_build_filename (dir, "out.jsonl", NULL);
@@ -81,6 +81,7 @@ test_write_lines (void)
   GValue labels = G_VALUE_INIT, scores = G_VALUE_INIT, v = G_VALUE_INIT;
   GPtrArray *objects;
   cJSON *obj, *tensor, *array;
+  gchar *contents;
 
   /* 1. plain text, with characters JSON must escape */
   gst_harness_set_src_caps_str (h, "text/x-raw, format=(string)utf8");
@@ -107,6 +108,7 @@ test_write_lines (void)
   gst_structure_take_value (result, "labels", &labels);
   gst_structure_take_value (result, "scores", &scores);
   gst_structure_set (result, "text", G_TYPE_STRING, "caf\xc3\xa9", NULL);
+  gst_structure_set (result, "third", G_TYPE_DOUBLE, 1.0 / 3.0, NULL);
   gst_buffer_add_sf_result_meta (buffer, result);
   g_assert_cmpint (gst_harness_push (h, buffer), ==, GST_FLOW_OK);
 
@@ -123,6 +125,11 @@ test_write_lines (void)
 
   objects = read_lines (path);
   g_assert_cmpuint (objects->len, ==, 3);
+  /* 6 significant digits: the float 0.1f is not 0.10000000149011612 */
+  g_file_get_contents (path, &contents, NULL, NULL);
+  g_assert_nonnull (strstr (contents, "\"third\":0.333333}"));
+  g_assert_nonnull (strstr (contents, "\"data\":[0.1,-1.5,3]"));
+  g_free (contents);
 
   obj = g_ptr_array_index (objects, 0);
   g_assert_cmpfloat_with_epsilon (number (obj, "pts"), 1.5, 1e-9);
@@ -145,7 +152,10 @@ test_write_lines (void)
   obj = g_ptr_array_index (objects, 2);
   g_assert_true (cJSON_IsNull (cJSON_GetObjectItem (obj, "pts")));
   g_assert_cmpstr (string (obj, "text"), ==, "hello");
-  tensor = cJSON_GetObjectItem (obj, "tensor");
+  array = cJSON_GetObjectItem (obj, "tensors");
+  g_assert_cmpint (cJSON_GetArraySize (array), ==, 1);
+  g_assert_null (cJSON_GetObjectItem (obj, "tensor"));
+  tensor = cJSON_GetArrayItem (array, 0);
   g_assert_nonnull (tensor);
   g_assert_cmpstr (string (tensor, "type"), ==, "float32");
   array = cJSON_GetObjectItem (tensor, "dims");

@@ -6,6 +6,7 @@
  * and fractions are recomputed here from the mask. */
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <glib/gstdio.h>
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
@@ -266,6 +267,114 @@ test_modes (void)
   sftest_case_free (tc);
 }
 
+/* (transfer full) the GRAY8 output of one chelsea frame in @mode. */
+static guint8 *
+run_mask (SfTestCase *tc, const gchar *mode, gsize *n)
+{
+  int w, h;
+  guint8 *rgb = case_image (tc, "chelsea", &w, &h), *mask;
+  GstVideoInfo info;
+  GstSample *sample;
+  Pipe p;
+
+  pipe_start (&p, tc->dir, mode);
+  push_rgb (&p, rgb, w, h, 0);
+  sample = pull (&p, &info);
+  mask = sample_gray (sample, &info);
+  gst_sample_unref (sample);
+  gst_app_src_end_of_stream (GST_APP_SRC (p.src));
+  pipe_stop (&p);
+  *n = (gsize)w * h;
+  g_free (rgb);
+  return mask;
+}
+
+/* mode=mask-scaled spreads the 4 label indices of mode=mask over 0-255:
+ * 0, 85, 170, 255. */
+static void
+test_mask_scaled (void)
+{
+  static const guint8 level[4] = { 0, 85, 170, 255 };
+  SfTestCase *tc = sftest_case_open ("segformer-tiny-seg");
+  gsize n, m;
+  guint8 *mask = run_mask (tc, "mode=mask", &n);
+  guint8 *scaled = run_mask (tc, "mode=mask-scaled", &m);
+  gboolean seen[4] = { FALSE };
+
+  g_assert_cmpuint (m, ==, n);
+  for (gsize k = 0; k < n; k++) {
+    g_assert_cmpuint (mask[k], <, 4);
+    g_assert_cmpuint (scaled[k], ==, level[mask[k]]);
+    seen[mask[k]] = TRUE;
+  }
+  /* the check means something: more than one label on the frame */
+  g_assert_cmpuint (seen[0] + seen[1] + seen[2] + seen[3], >, 1);
+  g_free (scaled);
+  g_free (mask);
+  sftest_case_free (tc);
+}
+
+/* The element message carries the result, its JSON ("json", fractions
+ * with 6 significant digits) and the stream's identity: the stream id
+ * and the name of the source element. */
+static void
+test_message_json (void)
+{
+  SfTestCase *tc = sftest_case_open ("segformer-tiny-seg");
+  int w, h;
+  guint8 *rgb = case_image (tc, "chelsea", &w, &h);
+  const GstStructure *s;
+  GstVideoInfo info;
+  GstSample *sample;
+  GstMessage *msg;
+  cJSON *obj, *fractions;
+  const gchar *json;
+  Pipe p;
+
+  pipe_start (&p, tc->dir, "mode=labels");
+  push_rgb (&p, rgb, w, h, GST_SECOND);
+  sample = pull (&p, &info);
+  gst_sample_unref (sample);
+  msg = gst_bus_pop_filtered (p.bus, GST_MESSAGE_ELEMENT);
+  while (msg != NULL
+      && !gst_structure_has_name (
+          gst_message_get_structure (msg), "sfsegmenter")) {
+    gst_message_unref (msg);
+    msg = gst_bus_pop_filtered (p.bus, GST_MESSAGE_ELEMENT);
+  }
+  g_assert_nonnull (msg);
+  s = gst_message_get_structure (msg);
+  g_assert_cmpstr (gst_structure_get_string (s, "source"), ==, "src");
+  g_assert_nonnull (gst_structure_get_string (s, "stream-id"));
+  json = gst_structure_get_string (s, "json");
+  g_assert_nonnull (json);
+  obj = cJSON_Parse (json);
+  g_assert_nonnull (obj);
+  g_assert_cmpfloat (
+      cJSON_GetNumberValue (cJSON_GetObjectItem (obj, "pts")), ==, 1.0);
+  g_assert_cmpstr (
+      cJSON_GetStringValue (cJSON_GetObjectItem (obj, "source")), ==, "src");
+  g_assert_cmpstr (
+      cJSON_GetStringValue (cJSON_GetObjectItem (obj, "stream-id")), ==,
+      gst_structure_get_string (s, "stream-id"));
+  fractions = cJSON_GetObjectItem (obj, "fractions");
+  g_assert_cmpint (cJSON_GetArraySize (fractions), >, 0);
+  for (int i = 0; i < cJSON_GetArraySize (fractions); i++) {
+    gchar text[G_ASCII_DTOSTR_BUF_SIZE];
+    double v = cJSON_GetNumberValue (cJSON_GetArrayItem (fractions, i));
+
+    /* printed with at most 6 significant digits: reads back the same */
+    g_ascii_formatd (text, sizeof text, "%.6g", v);
+    g_assert_cmpfloat (g_ascii_strtod (text, NULL), ==, v);
+  }
+  cJSON_Delete (obj);
+  gst_message_unref (msg);
+  gst_app_src_end_of_stream (GST_APP_SRC (p.src));
+  pipe_stop (&p);
+  g_free (rgb);
+  sftest_case_free (tc);
+}
+
 /* The frame size changes mid-stream: the output follows it. */
 static void
 test_resolution_change (void)
@@ -382,7 +491,8 @@ test_json (void)
         ==, cJSON_GetArraySize (fractions));
     for (int k = 0; k < cJSON_GetArraySize (fractions); k++)
       sum += cJSON_GetNumberValue (cJSON_GetArrayItem (fractions, k));
-    g_assert_cmpfloat_with_epsilon (sum, 1.0, 1e-9);
+    /* each fraction is written with 6 significant digits */
+    g_assert_cmpfloat_with_epsilon (sum, 1.0, 1e-5);
     cJSON_Delete (obj);
   }
   g_strfreev (lines);
@@ -468,6 +578,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/plugins/sfsegmenter/mask/reference", test_mask_reference);
+  g_test_add_func ("/plugins/sfsegmenter/mask/scaled", test_mask_scaled);
+  g_test_add_func ("/plugins/sfsegmenter/message/json", test_message_json);
   g_test_add_func ("/plugins/sfsegmenter/modes", test_modes);
   g_test_add_func (
       "/plugins/sfsegmenter/resolution-change", test_resolution_change);

@@ -61,8 +61,15 @@ run_pipeline (gpointer data)
     switch (GST_MESSAGE_TYPE (msg)) {
       case GST_MESSAGE_ELEMENT:
         s = gst_message_get_structure (msg);
-        if (gst_structure_has_name (s, run->result_name))
-          g_ptr_array_add (run->results, gst_structure_to_string (s));
+        if (gst_structure_has_name (s, run->result_name)) {
+          GstStructure *copy = gst_structure_copy (s);
+
+          /* the result without what names the run's own stream */
+          gst_structure_remove_fields (
+              copy, "stream-id", "source", "json", NULL);
+          g_ptr_array_add (run->results, gst_structure_to_string (copy));
+          gst_structure_free (copy);
+        }
         break;
       case GST_MESSAGE_ERROR: {
         gchar *debug = NULL;
