@@ -123,8 +123,7 @@ struct _GstSfTextEncoder
   GstSfTextSplit cur_split;
   guint cur_max_length;
   guint batch;
-  GstSfBatcher *batcher; /* batch-size > 1: the model's shared queue */
-  GstSfLineSplitter lines;
+  GstSfBatcher *batcher;    /* batch-size > 1: the model's shared queue */
   GstSfLineSplitter lines;  /* of the current stream */
   GstSfLineStreams streams; /* the others' (funnel) */
   GstSfTextClock clock;
