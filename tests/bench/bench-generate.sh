@@ -3,17 +3,21 @@
 # Times text generation (random full-size weights) in Streamformer, through
 # sf_model_decoder_new + sf_generate, and in plain PyTorch with a KV cache,
 # in one run, and prints one table: GPT-2 small's prompt processing
-# (tokens/s over a 128-token prompt) and ms per new token at context 128.
+# (tokens/s over a 128-token prompt) and ms per new token at context 128,
+# and bart-base's beam search (4 beams, exactly BENCH_BEAM_NEW new tokens)
+# over a 512-token input.
 #
 #   tests/bench/bench-generate.sh [CHECKPOINT_DIR]
 #
-# CHECKPOINT_DIR caches the generated GPT-2 checkpoint (about 650 MB);
-# without it a temporary folder is used and removed afterwards.
+# CHECKPOINT_DIR caches the generated checkpoints in CHECKPOINT_DIR/gpt2
+# and CHECKPOINT_DIR/bart-base (about 1.2 GB together); without it a
+# temporary folder is used and removed afterwards.
 #
 # Environment:
 #   SF_BUILD_DIR   meson build folder (default ./build)
 #   BENCH_ROUNDS   times each configuration runs; the best is kept (default 3)
-#   BENCH_NEW      new tokens per run (default 16)
+#   BENCH_NEW      GPT-2's new tokens per run (default 16)
+#   BENCH_BEAM_NEW BART's new tokens per run (default 64)
 #   PYTHON         a Python with torch and numpy (default /usr/bin/python3)
 #
 # Streamformer runs as a user gets it (no BLAS or OpenMP variables set);
@@ -25,7 +29,10 @@ build=${SF_BUILD_DIR:-./build}
 python=${PYTHON:-/usr/bin/python3}
 rounds=${BENCH_ROUNDS:-3}
 new=${BENCH_NEW:-16}
+beam_new=${BENCH_BEAM_NEW:-64}
 prompt=128
+source=512
+beams=4
 
 dec="$build/tests/bench/decode-bench"
 if [ ! -x "$dec" ]; then
@@ -35,14 +42,20 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM
-ckpt=${1:-$work/gpt2}
+ckpts=${1:-$work}
 
-if [ -f "$ckpt/config.json" ] && [ -f "$ckpt/model.safetensors" ]; then
-  echo "reusing checkpoint $ckpt"
-else
-  "$python" "$here/make-random-gpt2.py" "$here/configs/gpt2.json" "$ckpt" \
-    --seed 0
-fi
+# make-random-FAMILY.py CONFIG NAME
+checkpoint() {
+  if [ -f "$ckpts/$2/config.json" ] && [ -f "$ckpts/$2/model.safetensors" ]
+  then
+    echo "reusing checkpoint $ckpts/$2"
+  else
+    "$python" "$here/make-random-$1.py" "$here/configs/$2.json" \
+      "$ckpts/$2" --seed 0
+  fi
+}
+checkpoint gpt2 gpt2
+checkpoint bart bart-base
 
 plain_env() {
   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u OPENBLAS_NUM_THREADS \
@@ -54,8 +67,11 @@ round=1
 while [ "$round" -le "$rounds" ]; do
   for t in 1 2; do
     echo "round $round: streamformer gpt2, $t thread(s) ..."
-    plain_env "$dec" "$ckpt" --threads "$t" --prompt "$prompt" --new "$new" \
-      --json >>"$work/sf-gpt2-$t.jsonl"
+    plain_env "$dec" "$ckpts/gpt2" --threads "$t" --prompt "$prompt" \
+      --new "$new" --json >>"$work/sf-gpt2-$t.jsonl"
+    echo "round $round: streamformer bart-base, $t thread(s) ..."
+    plain_env "$dec" "$ckpts/bart-base" --threads "$t" --source "$source" \
+      --beams "$beams" --new "$beam_new" --json >>"$work/sf-bart-$t.jsonl"
   done
   for pair in 1/1 2/2 1/2; do
     omp=${pair%/*}
@@ -63,9 +79,15 @@ while [ "$round" -le "$rounds" ]; do
     echo "round $round: pytorch gpt2, $omp OpenMP / $blas OpenBLAS ..."
     env -u OMP_NUM_THREADS OPENBLAS_CORETYPE=SkylakeX OMP_WAIT_POLICY=PASSIVE \
       OPENBLAS_NUM_THREADS="$blas" \
-      "$python" "$here/torch_gpt2.py" "$ckpt" --threads "$omp" \
+      "$python" "$here/torch_gpt2.py" "$ckpts/gpt2" --threads "$omp" \
       --prompt "$prompt" --new "$new" --json \
       >>"$work/torch-gpt2-$omp-$blas.jsonl"
+    echo "round $round: pytorch bart-base, $omp OpenMP / $blas OpenBLAS ..."
+    env -u OMP_NUM_THREADS OPENBLAS_CORETYPE=SkylakeX OMP_WAIT_POLICY=PASSIVE \
+      OPENBLAS_NUM_THREADS="$blas" \
+      "$python" "$here/torch_bart.py" "$ckpts/bart-base" --threads "$omp" \
+      --source "$source" --beams "$beams" --new "$beam_new" --json \
+      >>"$work/torch-bart-$omp-$blas.jsonl"
   done
   round=$((round + 1))
 done
@@ -85,47 +107,55 @@ def runs(pattern):
             out[name] = [json.loads(l) for l in f if l.strip()]
     return out
 
-sf = runs("sf-gpt2-*.jsonl")
-pt = runs("torch-gpt2-*.jsonl")
-ids = {tuple(r["ids"]) for group in (sf, pt) for rs in group.values()
-       for r in rs}
-if len(ids) != 1:
-    print("bench-generate: the generated ids differ between runs:")
+def same_ids(model, sf, pt):
+    """Every run of both sides chose the same tokens: say so, or list them."""
+    ids = {tuple(r["ids"]) for group in (sf, pt) for rs in group.values()
+           for r in rs}
+    if len(ids) == 1:
+        return "yes (%d tokens)" % len(next(iter(ids)))
     for group in (sf, pt):
         for name, rs in group.items():
-            print("  %s: %s" % (name, rs[0]["ids"]))
-    sys.exit(1)
+            print("%s %s ids: %s" % (model, name, rs[0]["ids"]))
+    return "NO: see the ids above"
 
 def best(group, key):
     """(config, value) of the lowest value of key over every round."""
     return min(((n, r[key]) for n, rs in group.items() for r in rs),
                key=lambda c: c[1])
 
-r0 = next(iter(sf.values()))[0]
+def who(name):
+    """'sf-gpt2-2' -> '2 thr', 'torch-gpt2-1-2' -> 'omp 1/blas 2'."""
+    parts = name.split("-")
+    if parts[0] == "sf":
+        return "%s thr" % parts[2]
+    return "omp %s/blas %s" % (parts[2], parts[3])
+
+gpt2 = runs("sf-gpt2-*.jsonl"), runs("torch-gpt2-*.jsonl")
+bart = runs("sf-bart-*.jsonl"), runs("torch-bart-*.jsonl")
+g0 = next(iter(gpt2[0].values()))[0]
+b0 = next(iter(bart[0].values()))[0]
 print()
-print("GPT-2 small (124M), random weights, greedy, %d-token prompt, %d new "
-      "tokens, best of %s rounds" % (r0["prompt_tokens"], r0["new_tokens"],
-                                     rounds))
-print("machine load average before %s, after %s" % (load_before, load_after))
-print("generated ids identical on both sides: yes (%d tokens)"
-      % len(next(iter(ids))))
+print("random full-size weights, best of %s rounds interleaved; machine "
+      "load average before %s, after %s" % (rounds, load_before, load_after))
+print("GPT-2 small (124M): greedy, %d-token prompt, %d new tokens; ids "
+      "equal: %s" % (g0["prompt_tokens"], g0["new_tokens"],
+                     same_ids("gpt2", *gpt2)))
+print("bart-base (139M): %d-token input, %d beams, %d new tokens; ids "
+      "equal: %s" % (b0["source_tokens"], b0["beams"], b0["new_tokens"],
+                     same_ids("bart", *bart)))
 print()
-print("%-26s %14s %14s %8s" % ("measure", "streamformer", "pytorch",
-                               "ratio"))
-for label, key, tokens in (("prompt processing tok/s", "prompt_ms", True),
-                           ("ms per new token (median)",
-                            "ms_per_token_median", False)):
+hdr = "%-34s %13s %13s %7s  %s"
+print(hdr % ("measure", "streamformer", "pytorch", "ratio", "best configs"))
+rows = (("gpt2 prompt processing, tok/s", gpt2, "prompt_ms",
+         g0["prompt_tokens"]),
+        ("gpt2 ms per new token (median)", gpt2, "ms_per_token_median", 0),
+        ("bart-base beam search, ms", bart, "total_ms", 0))
+for label, (sf, pt), key, tokens in rows:
     sn, sv = best(sf, key)
     pn, pv = best(pt, key)
-    if tokens:
-        n = r0["prompt_tokens"]
-        a, b = n / (sv / 1e3), n / (pv / 1e3)
-    else:
-        a, b = sv, pv
-    print("%-26s %14.1f %14.1f %7.2fx" % (label, a, b, pv / sv))
-    print("%-26s %14s %14s" % ("", sn[len("sf-gpt2-"):] + " thr",
-                               "omp/blas " + pn[len("torch-gpt2-"):]
-                               .replace("-", "/")))
+    a, b = (tokens / (sv / 1e3), tokens / (pv / 1e3)) if tokens else (sv, pv)
+    print("%-34s %13.1f %13.1f %6.2fx  %s vs %s"
+          % (label, a, b, pv / sv, who(sn), who(pn)))
 print()
 print("ratio: PyTorch's best time over Streamformer's best; above 1 means "
       "Streamformer is faster")

@@ -110,6 +110,8 @@ def main():
     # Timed as decode-bench times sf_generate: the prompt up to its chosen
     # token, then each step with its choice.
     with torch.inference_mode():
+        # untimed: pages in the mapped weights, as decode-bench does
+        model.step(prompt, [None] * model.n_layer)
         cache = [None] * model.n_layer
         t0 = time.perf_counter()
         nxt = int(torch.argmax(model.step(prompt, cache)))
