@@ -4,13 +4,13 @@
 # sf_model_decoder_new + sf_generate, and in plain PyTorch with a KV cache,
 # in one run, and prints one table: GPT-2 small's prompt processing
 # (tokens/s over a 128-token prompt) and ms per new token at context 128,
-# and bart-base's beam search (4 beams, exactly BENCH_BEAM_NEW new tokens)
-# over a 512-token input.
+# and beam search (4 beams, exactly BENCH_BEAM_NEW new tokens) over a
+# 512-token input with bart-base and t5-small.
 #
 #   tests/bench/bench-generate.sh [CHECKPOINT_DIR]
 #
-# CHECKPOINT_DIR caches the generated checkpoints in CHECKPOINT_DIR/gpt2
-# and CHECKPOINT_DIR/bart-base (about 1.2 GB together); without it a
+# CHECKPOINT_DIR caches the generated checkpoints in CHECKPOINT_DIR/gpt2,
+# bart-base and t5-small (about 1.5 GB together); without it a
 # temporary folder is used and removed afterwards.
 #
 # Environment:
@@ -56,6 +56,7 @@ checkpoint() {
 }
 checkpoint gpt2 gpt2
 checkpoint bart bart-base
+checkpoint t5 t5-small
 
 plain_env() {
   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u OPENBLAS_NUM_THREADS \
@@ -69,9 +70,11 @@ while [ "$round" -le "$rounds" ]; do
     echo "round $round: streamformer gpt2, $t thread(s) ..."
     plain_env "$dec" "$ckpts/gpt2" --threads "$t" --prompt "$prompt" \
       --new "$new" --json >>"$work/sf-gpt2-$t.jsonl"
-    echo "round $round: streamformer bart-base, $t thread(s) ..."
-    plain_env "$dec" "$ckpts/bart-base" --threads "$t" --source "$source" \
-      --beams "$beams" --new "$beam_new" --json >>"$work/sf-bart-$t.jsonl"
+    for m in bart-base t5-small; do
+      echo "round $round: streamformer $m, $t thread(s) ..."
+      plain_env "$dec" "$ckpts/$m" --threads "$t" --source "$source" \
+        --beams "$beams" --new "$beam_new" --json >>"$work/sf-${m%-*}-$t.jsonl"
+    done
   done
   for pair in 1/1 2/2 1/2; do
     omp=${pair%/*}
@@ -82,12 +85,14 @@ while [ "$round" -le "$rounds" ]; do
       "$python" "$here/torch_gpt2.py" "$ckpts/gpt2" --threads "$omp" \
       --prompt "$prompt" --new "$new" --json \
       >>"$work/torch-gpt2-$omp-$blas.jsonl"
-    echo "round $round: pytorch bart-base, $omp OpenMP / $blas OpenBLAS ..."
-    env -u OMP_NUM_THREADS OPENBLAS_CORETYPE=SkylakeX OMP_WAIT_POLICY=PASSIVE \
-      OPENBLAS_NUM_THREADS="$blas" \
-      "$python" "$here/torch_bart.py" "$ckpts/bart-base" --threads "$omp" \
-      --source "$source" --beams "$beams" --new "$beam_new" --json \
-      >>"$work/torch-bart-$omp-$blas.jsonl"
+    for m in bart-base t5-small; do
+      echo "round $round: pytorch $m, $omp OpenMP / $blas OpenBLAS ..."
+      env -u OMP_NUM_THREADS OPENBLAS_CORETYPE=SkylakeX \
+        OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS="$blas" \
+        "$python" "$here/torch_${m%-*}.py" "$ckpts/$m" --threads "$omp" \
+        --source "$source" --beams "$beams" --new "$beam_new" --json \
+        >>"$work/torch-${m%-*}-$omp-$blas.jsonl"
+    done
   done
   round=$((round + 1))
 done
@@ -132,6 +137,7 @@ def who(name):
 
 gpt2 = runs("sf-gpt2-*.jsonl"), runs("torch-gpt2-*.jsonl")
 bart = runs("sf-bart-*.jsonl"), runs("torch-bart-*.jsonl")
+t5 = runs("sf-t5-*.jsonl"), runs("torch-t5-*.jsonl")
 g0 = next(iter(gpt2[0].values()))[0]
 b0 = next(iter(bart[0].values()))[0]
 print()
@@ -143,13 +149,16 @@ print("GPT-2 small (124M): greedy, %d-token prompt, %d new tokens; ids "
 print("bart-base (139M): %d-token input, %d beams, %d new tokens; ids "
       "equal: %s" % (b0["source_tokens"], b0["beams"], b0["new_tokens"],
                      same_ids("bart", *bart)))
+print("t5-small (60M): same input and search; ids equal: %s"
+      % same_ids("t5", *t5))
 print()
 hdr = "%-34s %13s %13s %7s  %s"
 print(hdr % ("measure", "streamformer", "pytorch", "ratio", "best configs"))
 rows = (("gpt2 prompt processing, tok/s", gpt2, "prompt_ms",
          g0["prompt_tokens"]),
         ("gpt2 ms per new token (median)", gpt2, "ms_per_token_median", 0),
-        ("bart-base beam search, ms", bart, "total_ms", 0))
+        ("bart-base beam search, ms", bart, "total_ms", 0),
+        ("t5-small beam search, ms", t5, "total_ms", 0))
 for label, (sf, pt), key, tokens in rows:
     sn, sv = best(sf, key)
     pn, pv = best(pt, key)
