@@ -16,6 +16,7 @@
  *   use it where it exists and the scalar functions elsewhere.
  */
 #include "core/ops/activation.h"
+#include "core/profile.h"
 #include "core/threads.h"
 
 #include <math.h>
@@ -241,8 +242,8 @@ activation_chunk (gint64 start, gint64 end, gpointer user_data)
   }
 }
 
-void
-sf_op_activation (SfTensor *out, const SfTensor *x, SfActivation act)
+static void
+op_activation (SfTensor *out, const SfTensor *x, SfActivation act)
 {
   ElemwiseArgs args = { 0 };
 
@@ -256,6 +257,15 @@ sf_op_activation (SfTensor *out, const SfTensor *x, SfActivation act)
   args.act = act;
   sf_parallel_for (
       sf_tensor_numel (x), SF_ELEMWISE_CHUNK, activation_chunk, &args);
+}
+
+void
+sf_op_activation (SfTensor *out, const SfTensor *x, SfActivation act)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_activation (out, x, act);
+  sf_profile_end (SF_PROFILE_ACTIVATIONS, prof, 0);
 }
 
 void

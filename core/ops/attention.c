@@ -22,6 +22,7 @@
  *   this is the plain lower-triangular mask.
  */
 #include "core/ops/attention.h"
+#include "core/profile.h"
 #include "core/blas.h"
 #include "core/threads.h"
 
@@ -202,8 +203,18 @@ sf_op_attention (SfTensor *out, const SfTensor *q, const SfTensor *k,
       1.0f / sqrtf ((float)(q->shape[2] / n_heads)));
 }
 
-void
-sf_op_attention_biased (SfTensor *out, const SfTensor *q, const SfTensor *k,
+/* Flops of QKᵀ and P·V over all heads: 2 · 2 · B·T·S·H (causal counted full). */
+static double
+attention_flops (const SfTensor *q, const SfTensor *k)
+{
+  if (q == NULL || k == NULL || q->ndim != 3 || k->ndim != 3)
+    return 0;
+  return 4.0 * (double)q->shape[0] * (double)q->shape[1] * (double)k->shape[1]
+      * (double)q->shape[2];
+}
+
+static void
+op_attention_biased (SfTensor *out, const SfTensor *q, const SfTensor *k,
     const SfTensor *v, int n_heads, const SfTensor *mask, gboolean causal,
     const SfTensor *bias, float scale)
 {
@@ -274,4 +285,15 @@ sf_op_attention_biased (SfTensor *out, const SfTensor *q, const SfTensor *k,
   sf_parallel_for (batch * n_heads * args.n_blocks, 1, attend_units, &args);
 
   g_free (allowed);
+}
+
+void
+sf_op_attention_biased (SfTensor *out, const SfTensor *q, const SfTensor *k,
+    const SfTensor *v, int n_heads, const SfTensor *mask, gboolean causal,
+    const SfTensor *bias, float scale)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_attention_biased (out, q, k, v, n_heads, mask, causal, bias, scale);
+  sf_profile_end (SF_PROFILE_ATTENTION, prof, attention_flops (q, k));
 }
