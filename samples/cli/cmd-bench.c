@@ -17,6 +17,7 @@
 
 #include "samples/cli/commands.h"
 #include "samples/cli/bench-audio.h"
+#include "samples/cli/bench-file.h"
 #include "samples/cli/bench-profile.h"
 
 #include "core/blas.h"
@@ -54,6 +55,8 @@ typedef struct
   int tokens;    /* Whisper: tokens decoded per pass, 0 = encoder only */
   gboolean json;
   gboolean profile; /* per-op-group times of the timed passes */
+  char *input;      /* inputs from a safetensors file */
+  char *output;     /* with input: where the last output goes */
 } BenchOptions;
 
 typedef struct
@@ -462,6 +465,10 @@ sf_cmd_bench (int argc, char **argv)
         "Tokens Whisper decodes per pass (default 32)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &opts.json, "Print one JSON object",
         NULL },
+    { "input", 0, 0, G_OPTION_ARG_FILENAME, &opts.input,
+        "Time on the inputs in this safetensors file instead", "FILE" },
+    { "output", 0, 0, G_OPTION_ARG_FILENAME, &opts.output,
+        "With --input: write the last pass's output here", "FILE" },
     { "profile", 0, 0, G_OPTION_ARG_NONE, &opts.profile,
         "Also report time per op group (products, attention, norms, …)", NULL },
     { NULL }
@@ -499,6 +506,10 @@ sf_cmd_bench (int argc, char **argv)
                                 "--iters, --seq and --batch must be >= 1");
     goto out_opts;
   }
+  if (opts.output && !opts.input) {
+    status = bench_usage_error ("--output needs --input");
+    goto out_opts;
+  }
   if (opts.size && !bench_parse_size (opts.size, &size_h, &size_w)) {
     status = bench_usage_error ("--size takes HxW, e.g. 224x224");
     goto out_opts;
@@ -529,6 +540,12 @@ sf_cmd_bench (int argc, char **argv)
   }
   result.load_ms = (g_get_monotonic_time () - start) / 1000.0;
 
+  if (opts.input) {
+    SfBenchFileOptions file = { opts.input, opts.output, opts.iters,
+      opts.warmup, opts.json, opts.profile, result.load_ms };
+    status = sf_bench_file (model, &file);
+    goto out_model;
+  }
   if (sf_model_modality (model) == SF_MODALITY_AUDIO) {
     SfBenchAudioOptions audio = { opts.iters, opts.warmup,
       opts.seconds ? seconds : 0, MAX (opts.tokens, 0), opts.json,
@@ -586,5 +603,7 @@ out_opts:
     g_option_context_free (ctx);
   g_free (opts.size);
   g_free (opts.seconds);
+  g_free (opts.input);
+  g_free (opts.output);
   return status;
 }
