@@ -32,8 +32,10 @@
     && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
 #define SF_HAVE_LIBMVEC 1
 #include <immintrin.h>
-/* libmvec's 4-lane SSE expf (see core/ops/activation.c). */
+/* libmvec's 4-lane SSE expf (see core/ops/activation.c), and its 16-lane
+ * AVX-512 one, called only where cpuid reports AVX-512F. */
 extern __m128 sf_vec4_expf (__m128 x) __asm__("_ZGVbN4v_expf");
+extern __m512 sf_vec16_expf (__m512 x) __asm__("_ZGVeN16v_expf");
 #endif
 
 /* Score floats per unit (256 KiB), and the fewest query rows per unit. */
@@ -85,6 +87,49 @@ exp_shifted_sum (float *x, gint64 n, float shift)
   return total + ((acc[0] + acc[2]) + (acc[1] + acc[3]));
 }
 
+#ifdef SF_HAVE_LIBMVEC
+/* Softmax of x[0, n) in place with 16 lanes: the max, exp (x - max) and
+ * its sum, then the scaling, each one pass over the row; the tail goes
+ * through masked loads (masked lanes read -inf, whose exp is 0). Returns
+ * FALSE, leaving x as it was, when every element is -inf. */
+__attribute__ ((target ("avx512f"))) static gboolean
+softmax_row_avx512 (float *x, gint64 n)
+{
+  const __m512 neg_inf = _mm512_set1_ps (-INFINITY);
+  __m512 vmax = neg_inf, vsum = _mm512_setzero_ps (), shift, scale;
+  __mmask16 tail = (__mmask16)((1u << (n % 16)) - 1);
+  gint64 body = n - n % 16, i;
+  float m;
+
+  for (i = 0; i < body; i += 16)
+    vmax = _mm512_max_ps (vmax, _mm512_loadu_ps (x + i));
+  if (tail)
+    vmax = _mm512_max_ps (vmax, _mm512_mask_loadu_ps (neg_inf, tail, x + i));
+  m = _mm512_reduce_max_ps (vmax);
+  if (m == -INFINITY)
+    return FALSE;
+  shift = _mm512_set1_ps (m);
+  for (i = 0; i < body; i += 16) {
+    __m512 e = sf_vec16_expf (_mm512_sub_ps (_mm512_loadu_ps (x + i), shift));
+    _mm512_storeu_ps (x + i, e);
+    vsum = _mm512_add_ps (vsum, e);
+  }
+  if (tail) {
+    __m512 e = sf_vec16_expf (
+        _mm512_sub_ps (_mm512_mask_loadu_ps (neg_inf, tail, x + i), shift));
+    _mm512_mask_storeu_ps (x + i, tail, e);
+    vsum = _mm512_add_ps (vsum, e);
+  }
+  scale = _mm512_set1_ps (1.0f / _mm512_reduce_add_ps (vsum));
+  for (i = 0; i < body; i += 16)
+    _mm512_storeu_ps (x + i, _mm512_mul_ps (_mm512_loadu_ps (x + i), scale));
+  if (tail)
+    _mm512_mask_storeu_ps (x + i, tail,
+        _mm512_mul_ps (_mm512_maskz_loadu_ps (tail, x + i), scale));
+  return TRUE;
+}
+#endif
+
 static void
 mask_row_softmax (
     const AttnArgs *args, float *row, gint64 n_cols, gint64 b, gint64 t)
@@ -102,6 +147,18 @@ mask_row_softmax (
       if (!allowed[s])
         row[s] = -INFINITY;
   }
+#ifdef SF_HAVE_LIBMVEC
+  if (__builtin_cpu_supports ("avx512f")) {
+    if (!softmax_row_avx512 (row, limit)) {
+      /* No visible key: a uniform average over the visible range. */
+      for (s = 0; s < limit; s++)
+        row[s] = 1.0f / (float)limit;
+    }
+    for (s = limit; s < n_cols; s++)
+      row[s] = 0.0f;
+    return;
+  }
+#endif
   for (s = 0; s < limit; s++)
     m = row[s] > m ? row[s] : m;
 
