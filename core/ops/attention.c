@@ -8,7 +8,7 @@
  * - The work unit is (batch, head, block of query rows), and units are
  *   spread over the worker pool; BLAS runs single-threaded inside each
  *   (core/blas.c), so nothing is oversubscribed. A block's scores stay
- *   within a few hundred KiB, so they are still in cache for the softmax
+ *   within about 1 MiB, so they are still in cache for the softmax
  *   and the product with v.
  * - Excluded keys (padding, or later positions under causal) get weight
  *   exactly zero, like HF's large negative additive mask. A query row with
@@ -38,8 +38,9 @@ extern __m128 sf_vec4_expf (__m128 x) __asm__("_ZGVbN4v_expf");
 extern __m512 sf_vec16_expf (__m512 x) __asm__("_ZGVeN16v_expf");
 #endif
 
-/* Score floats per unit (256 KiB), and the fewest query rows per unit. */
-#define SF_ATTENTION_BLOCK_SCORES 65536
+/* Score floats per unit (1 MiB, within a core's L2), and the fewest query
+ * rows per unit. */
+#define SF_ATTENTION_BLOCK_SCORES 262144
 #define SF_ATTENTION_MIN_ROWS 16
 
 typedef struct
