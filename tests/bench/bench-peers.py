@@ -332,21 +332,27 @@ def main(argv):
                     key = (c, t, side)
                     if key not in best or res["median_ms"] < best[key][0]:
                         best[key] = (res["median_ms"], split)
-        print("round %d of %d done" % (r + 1, rounds), file=sys.stderr)
+        print_table(cases, threads, best, errors, baseline, load_before,
+                    (r + 1, rounds, iters, warmup))
+    return 1 if any(isinstance(e, str) for e in errors.values()) else 0
+
+
+def print_table(cases, threads, best, errors, baseline, load_before, run):
+    """The table so far (printed after every round, so a cut-short run
+    still leaves its results)."""
     load_after = os.getloadavg()
 
     def cell(key):
         return "%.1f" % best[key][0] if key in best else "n/a"
 
-    print("load average before %.2f %.2f %.2f, after %.2f %.2f %.2f; "
-          "%d rounds, %d timed passes after %d warm-up, best median kept"
-          % (load_before + load_after + (rounds, iters, warmup)))
+    print("load average before %.2f %.2f %.2f, now %.2f %.2f %.2f; "
+          "round %d of %d, %d timed passes after %d warm-up, best median kept"
+          % (load_before + load_after + run))
     print()
     print("| case | threads | Streamformer ms | PyTorch ms (omp/blas) "
           "| ONNX Runtime ms | ORT / Streamformer |"
           + (" baseline ms | ORT / baseline |" if baseline else ""))
     print("|---|---|---|---|---|---|" + ("---|---|" if baseline else ""))
-    fail = 0
     for c in cases:
         for t in threads:
             sf, pt, ort = ((c, t, s) for s in
@@ -367,11 +373,10 @@ def main(argv):
         for side in ("streamformer", "baseline", "onnxruntime"):
             e = errors.get((c, side))
             if isinstance(e, str):
-                fail = 1
                 print("%s %s: FAILED: %s" % (c, side, e))
             elif e is not None:
                 print("%s %s: max abs error vs PyTorch %.2g" % (c, side, e))
-    return fail
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":
