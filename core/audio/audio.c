@@ -6,6 +6,7 @@
  * kind shares (non-empty, finite) before dispatching.
  */
 #include "core/audio/audio-private.h"
+#include "core/profile.h"
 #include "core/error.h"
 
 #include <math.h>
@@ -126,8 +127,8 @@ sf_audio_frontend_feature_shape (
   return 0;
 }
 
-SfTensor *
-sf_audio_frontend_apply (
+static SfTensor *
+audio_frontend_apply (
     const SfAudioFrontend *fe, const float *samples, gsize n, GError **error)
 {
   g_return_val_if_fail (fe != NULL, NULL);
@@ -154,4 +155,15 @@ sf_audio_frontend_apply (
       return sf_audio_waveform_apply (fe->impl.waveform, samples, n, error);
   }
   return NULL;
+}
+
+SfTensor *
+sf_audio_frontend_apply (
+    const SfAudioFrontend *fe, const float *samples, gsize n, GError **error)
+{
+  gint64 prof = sf_profile_begin ();
+  SfTensor *ret = audio_frontend_apply (fe, samples, n, error);
+
+  sf_profile_end (SF_PROFILE_FRONT_END, prof, 0);
+  return ret;
 }

@@ -11,6 +11,7 @@
  *   in float.
  */
 #include "core/image/image.h"
+#include "core/profile.h"
 #include "core/error.h"
 #include "core/threads.h"
 
@@ -432,8 +433,8 @@ normalize_rows (gint64 start, gint64 end, gpointer data)
   }
 }
 
-SfTensor *
-sf_image_processor_process (
+static SfTensor *
+image_processor_process (
     const SfImageProcessor *proc, const SfImage *image, GError **error)
 {
   g_autoptr (SfImage) resized = NULL, cropped = NULL;
@@ -474,4 +475,15 @@ sf_image_processor_process (
   memcpy (a.std, proc->image_std, sizeof a.std);
   sf_parallel_for (cur->height, 16, normalize_rows, &a);
   return out;
+}
+
+SfTensor *
+sf_image_processor_process (
+    const SfImageProcessor *proc, const SfImage *image, GError **error)
+{
+  gint64 prof = sf_profile_begin ();
+  SfTensor *ret = image_processor_process (proc, image, error);
+
+  sf_profile_end (SF_PROFILE_FRONT_END, prof, 0);
+  return ret;
 }

@@ -8,7 +8,7 @@
  * - The work unit is (batch, head, block of query rows), and units are
  *   spread over the worker pool; BLAS runs single-threaded inside each
  *   (core/blas.c), so nothing is oversubscribed. A block's scores stay
- *   within a few hundred KiB, so they are still in cache for the softmax
+ *   within about 1 MiB, so they are still in cache for the softmax
  *   and the product with v.
  * - Excluded keys (padding, or later positions under causal) get weight
  *   exactly zero, like HF's large negative additive mask. A query row with
@@ -22,6 +22,7 @@
  *   this is the plain lower-triangular mask.
  */
 #include "core/ops/attention.h"
+#include "core/profile.h"
 #include "core/blas.h"
 #include "core/threads.h"
 
@@ -31,12 +32,15 @@
     && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
 #define SF_HAVE_LIBMVEC 1
 #include <immintrin.h>
-/* libmvec's 4-lane SSE expf (see core/ops/activation.c). */
+/* libmvec's 4-lane SSE expf (see core/ops/activation.c), and its 16-lane
+ * AVX-512 one, called only where cpuid reports AVX-512F. */
 extern __m128 sf_vec4_expf (__m128 x) __asm__("_ZGVbN4v_expf");
+extern __m512 sf_vec16_expf (__m512 x) __asm__("_ZGVeN16v_expf");
 #endif
 
-/* Score floats per unit (256 KiB), and the fewest query rows per unit. */
-#define SF_ATTENTION_BLOCK_SCORES 65536
+/* Score floats per unit (1 MiB, within a core's L2), and the fewest query
+ * rows per unit. */
+#define SF_ATTENTION_BLOCK_SCORES 262144
 #define SF_ATTENTION_MIN_ROWS 16
 
 typedef struct
@@ -84,6 +88,49 @@ exp_shifted_sum (float *x, gint64 n, float shift)
   return total + ((acc[0] + acc[2]) + (acc[1] + acc[3]));
 }
 
+#ifdef SF_HAVE_LIBMVEC
+/* Softmax of x[0, n) in place with 16 lanes: the max, exp (x - max) and
+ * its sum, then the scaling, each one pass over the row; the tail goes
+ * through masked loads (masked lanes read -inf, whose exp is 0). Returns
+ * FALSE, leaving x as it was, when every element is -inf. */
+__attribute__ ((target ("avx512f"))) static gboolean
+softmax_row_avx512 (float *x, gint64 n)
+{
+  const __m512 neg_inf = _mm512_set1_ps (-INFINITY);
+  __m512 vmax = neg_inf, vsum = _mm512_setzero_ps (), shift, scale;
+  __mmask16 tail = (__mmask16)((1u << (n % 16)) - 1);
+  gint64 body = n - n % 16, i;
+  float m;
+
+  for (i = 0; i < body; i += 16)
+    vmax = _mm512_max_ps (vmax, _mm512_loadu_ps (x + i));
+  if (tail)
+    vmax = _mm512_max_ps (vmax, _mm512_mask_loadu_ps (neg_inf, tail, x + i));
+  m = _mm512_reduce_max_ps (vmax);
+  if (m == -INFINITY)
+    return FALSE;
+  shift = _mm512_set1_ps (m);
+  for (i = 0; i < body; i += 16) {
+    __m512 e = sf_vec16_expf (_mm512_sub_ps (_mm512_loadu_ps (x + i), shift));
+    _mm512_storeu_ps (x + i, e);
+    vsum = _mm512_add_ps (vsum, e);
+  }
+  if (tail) {
+    __m512 e = sf_vec16_expf (
+        _mm512_sub_ps (_mm512_mask_loadu_ps (neg_inf, tail, x + i), shift));
+    _mm512_mask_storeu_ps (x + i, tail, e);
+    vsum = _mm512_add_ps (vsum, e);
+  }
+  scale = _mm512_set1_ps (1.0f / _mm512_reduce_add_ps (vsum));
+  for (i = 0; i < body; i += 16)
+    _mm512_storeu_ps (x + i, _mm512_mul_ps (_mm512_loadu_ps (x + i), scale));
+  if (tail)
+    _mm512_mask_storeu_ps (x + i, tail,
+        _mm512_mul_ps (_mm512_maskz_loadu_ps (tail, x + i), scale));
+  return TRUE;
+}
+#endif
+
 static void
 mask_row_softmax (
     const AttnArgs *args, float *row, gint64 n_cols, gint64 b, gint64 t)
@@ -101,6 +148,18 @@ mask_row_softmax (
       if (!allowed[s])
         row[s] = -INFINITY;
   }
+#ifdef SF_HAVE_LIBMVEC
+  if (__builtin_cpu_supports ("avx512f")) {
+    if (!softmax_row_avx512 (row, limit)) {
+      /* No visible key: a uniform average over the visible range. */
+      for (s = 0; s < limit; s++)
+        row[s] = 1.0f / (float)limit;
+    }
+    for (s = limit; s < n_cols; s++)
+      row[s] = 0.0f;
+    return;
+  }
+#endif
   for (s = 0; s < limit; s++)
     m = row[s] > m ? row[s] : m;
 
@@ -202,8 +261,18 @@ sf_op_attention (SfTensor *out, const SfTensor *q, const SfTensor *k,
       1.0f / sqrtf ((float)(q->shape[2] / n_heads)));
 }
 
-void
-sf_op_attention_biased (SfTensor *out, const SfTensor *q, const SfTensor *k,
+/* Flops of QKᵀ and P·V over all heads: 2 · 2 · B·T·S·H (causal counted full). */
+static double
+attention_flops (const SfTensor *q, const SfTensor *k)
+{
+  if (q == NULL || k == NULL || q->ndim != 3 || k->ndim != 3)
+    return 0;
+  return 4.0 * (double)q->shape[0] * (double)q->shape[1] * (double)k->shape[1]
+      * (double)q->shape[2];
+}
+
+static void
+op_attention_biased (SfTensor *out, const SfTensor *q, const SfTensor *k,
     const SfTensor *v, int n_heads, const SfTensor *mask, gboolean causal,
     const SfTensor *bias, float scale)
 {
@@ -274,4 +343,15 @@ sf_op_attention_biased (SfTensor *out, const SfTensor *q, const SfTensor *k,
   sf_parallel_for (batch * n_heads * args.n_blocks, 1, attend_units, &args);
 
   g_free (allowed);
+}
+
+void
+sf_op_attention_biased (SfTensor *out, const SfTensor *q, const SfTensor *k,
+    const SfTensor *v, int n_heads, const SfTensor *mask, gboolean causal,
+    const SfTensor *bias, float scale)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_attention_biased (out, q, k, v, n_heads, mask, causal, bias, scale);
+  sf_profile_end (SF_PROFILE_ATTENTION, prof, attention_flops (q, k));
 }

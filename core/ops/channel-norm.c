@@ -10,6 +10,7 @@
  * - Weight norm runs once, at load time; it is written for clarity.
  */
 #include "core/ops/channel-norm.h"
+#include "core/profile.h"
 #include "core/threads.h"
 
 #include <math.h>
@@ -35,8 +36,8 @@ bn_planes (gint64 start, gint64 end, gpointer data)
   }
 }
 
-void
-sf_op_batch_norm (SfTensor *out, const SfTensor *x, const SfTensor *mean,
+static void
+op_batch_norm (SfTensor *out, const SfTensor *x, const SfTensor *mean,
     const SfTensor *var, const SfTensor *gamma, const SfTensor *beta, float eps)
 {
   gint64 c, plane = 1;
@@ -69,6 +70,16 @@ sf_op_batch_norm (SfTensor *out, const SfTensor *x, const SfTensor *mean,
     .plane = plane };
   sf_parallel_for (
       sf_tensor_numel (x) / plane, MAX (1, 16384 / plane), bn_planes, &a);
+}
+
+void
+sf_op_batch_norm (SfTensor *out, const SfTensor *x, const SfTensor *mean,
+    const SfTensor *var, const SfTensor *gamma, const SfTensor *beta, float eps)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_batch_norm (out, x, mean, var, gamma, beta, eps);
+  sf_profile_end (SF_PROFILE_NORMS, prof, 0);
 }
 
 typedef struct
@@ -114,8 +125,8 @@ group_norm_range (gint64 start, gint64 end, gpointer data)
   }
 }
 
-void
-sf_op_group_norm (SfTensor *out, const SfTensor *x, int groups,
+static void
+op_group_norm (SfTensor *out, const SfTensor *x, int groups,
     const SfTensor *gamma, const SfTensor *beta, float eps)
 {
   gint64 batch, channels, plane = 1;
@@ -147,7 +158,17 @@ sf_op_group_norm (SfTensor *out, const SfTensor *x, int groups,
 }
 
 void
-sf_op_weight_norm (SfTensor *out, const SfTensor *g, const SfTensor *v, int dim)
+sf_op_group_norm (SfTensor *out, const SfTensor *x, int groups,
+    const SfTensor *gamma, const SfTensor *beta, float eps)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_group_norm (out, x, groups, gamma, beta, eps);
+  sf_profile_end (SF_PROFILE_NORMS, prof, 0);
+}
+
+static void
+op_weight_norm (SfTensor *out, const SfTensor *g, const SfTensor *v, int dim)
 {
   gint64 outer = 1, inner = 1, len;
   const float *vd, *gd;
@@ -181,4 +202,13 @@ sf_op_weight_norm (SfTensor *out, const SfTensor *g, const SfTensor *v, int dim)
       for (gint64 i = 0; i < inner; i++)
         od[(o * len + j) * inner + i] = vd[(o * len + j) * inner + i] * scale;
   }
+}
+
+void
+sf_op_weight_norm (SfTensor *out, const SfTensor *g, const SfTensor *v, int dim)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_weight_norm (out, g, v, dim);
+  sf_profile_end (SF_PROFILE_OTHER, prof, 0);
 }

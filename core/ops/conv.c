@@ -16,6 +16,7 @@
  *   [Cout, Cin/g, 1, K] kernel view: one im2col + sgemm path for both.
  */
 #include "core/ops/conv.h"
+#include "core/profile.h"
 #include "core/blas.h"
 #include "core/threads.h"
 
@@ -173,8 +174,18 @@ depthwise_planes (gint64 start, gint64 end, gpointer data)
   }
 }
 
-void
-sf_op_conv2d (SfTensor *out, const SfTensor *x, const SfTensor *w,
+/* Flops of a convolution: 2 per multiply-add, out[…] · (Cin/groups · kernel). */
+static double
+conv_flops (const SfTensor *out, const SfTensor *w)
+{
+  if (out == NULL || w == NULL || w->ndim < 1 || w->shape[0] == 0)
+    return 0;
+  return 2.0 * (double)sf_tensor_numel (out) * (double)sf_tensor_numel (w)
+      / (double)w->shape[0];
+}
+
+static void
+op_conv2d (SfTensor *out, const SfTensor *x, const SfTensor *w,
     const SfTensor *b, const SfConv2dParams *p)
 {
   gint64 batch, cin, h, wd, cout, kh, kw, ho, wo, cg, og, k, plane;
@@ -257,14 +268,24 @@ sf_op_conv2d (SfTensor *out, const SfTensor *x, const SfTensor *w,
   }
 }
 
+void
+sf_op_conv2d (SfTensor *out, const SfTensor *x, const SfTensor *w,
+    const SfTensor *b, const SfConv2dParams *p)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_conv2d (out, x, w, b, p);
+  sf_profile_end (SF_PROFILE_PRODUCTS, prof, conv_flops (out, w));
+}
+
 gint64
 sf_conv1d_out_size (gint64 in, int kernel, int stride, int padding)
 {
   return sf_conv2d_out_size (in, kernel, stride, padding);
 }
 
-void
-sf_op_conv1d (SfTensor *out, const SfTensor *x, const SfTensor *w,
+static void
+op_conv1d (SfTensor *out, const SfTensor *x, const SfTensor *w,
     const SfTensor *b, int stride, int padding, int groups)
 {
   SfConv2dParams p = {
@@ -281,4 +302,14 @@ sf_op_conv1d (SfTensor *out, const SfTensor *x, const SfTensor *w,
   out4 = sf_tensor_reshape (
       out, 4, (gint64[]){ out->shape[0], out->shape[1], 1, out->shape[2] });
   sf_op_conv2d (out4, x4, w4, b, &p);
+}
+
+void
+sf_op_conv1d (SfTensor *out, const SfTensor *x, const SfTensor *w,
+    const SfTensor *b, int stride, int padding, int groups)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_conv1d (out, x, w, b, stride, padding, groups);
+  sf_profile_end (SF_PROFILE_PRODUCTS, prof, conv_flops (out, w));
 }

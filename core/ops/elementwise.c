@@ -9,6 +9,7 @@
  *   all of it.
  */
 #include "core/ops/elementwise.h"
+#include "core/profile.h"
 #include "core/threads.h"
 
 /* Elements per worker range. */
@@ -53,8 +54,8 @@ add_rows_chunk (gint64 start, gint64 end, gpointer user_data)
   }
 }
 
-void
-sf_op_add (SfTensor *out, const SfTensor *a, const SfTensor *b)
+static void
+op_add (SfTensor *out, const SfTensor *a, const SfTensor *b)
 {
   ElemwiseArgs args = { 0 };
   gint64 n;
@@ -87,6 +88,15 @@ sf_op_add (SfTensor *out, const SfTensor *a, const SfTensor *b)
       add_rows_chunk, &args);
 }
 
+void
+sf_op_add (SfTensor *out, const SfTensor *a, const SfTensor *b)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_add (out, a, b);
+  sf_profile_end (SF_PROFILE_OTHER, prof, 0);
+}
+
 static void
 scale_chunk (gint64 start, gint64 end, gpointer user_data)
 {
@@ -100,8 +110,8 @@ scale_chunk (gint64 start, gint64 end, gpointer user_data)
     out[i] = x[i] * f;
 }
 
-void
-sf_op_scale (SfTensor *out, const SfTensor *x, float factor)
+static void
+op_scale (SfTensor *out, const SfTensor *x, float factor)
 {
   ElemwiseArgs args = { 0 };
 
@@ -113,6 +123,15 @@ sf_op_scale (SfTensor *out, const SfTensor *x, float factor)
   args.a = sf_tensor_f32 (x);
   args.factor = factor;
   sf_parallel_for (sf_tensor_numel (x), SF_ELEMWISE_CHUNK, scale_chunk, &args);
+}
+
+void
+sf_op_scale (SfTensor *out, const SfTensor *x, float factor)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_scale (out, x, factor);
+  sf_profile_end (SF_PROFILE_OTHER, prof, 0);
 }
 
 static void
@@ -128,8 +147,8 @@ mul_chunk (gint64 start, gint64 end, gpointer user_data)
     out[i] = a[i] * b[i];
 }
 
-void
-sf_op_mul (SfTensor *out, const SfTensor *a, const SfTensor *b)
+static void
+op_mul (SfTensor *out, const SfTensor *a, const SfTensor *b)
 {
   ElemwiseArgs args = { 0 };
 
@@ -143,4 +162,13 @@ sf_op_mul (SfTensor *out, const SfTensor *a, const SfTensor *b)
   args.a = sf_tensor_f32 (a);
   args.b = sf_tensor_f32 (b);
   sf_parallel_for (sf_tensor_numel (a), SF_ELEMWISE_CHUNK, mul_chunk, &args);
+}
+
+void
+sf_op_mul (SfTensor *out, const SfTensor *a, const SfTensor *b)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_mul (out, a, b);
+  sf_profile_end (SF_PROFILE_OTHER, prof, 0);
 }

@@ -6,12 +6,13 @@
  * reports the first bad one as a GError.
  */
 #include "core/ops/embedding.h"
+#include "core/profile.h"
 #include "core/error.h"
 
 #include <string.h>
 
-gboolean
-sf_op_embedding (SfTensor *out, const SfTensor *table, const gint64 *ids,
+static gboolean
+op_embedding (SfTensor *out, const SfTensor *table, const gint64 *ids,
     gint64 n_ids, GError **error)
 {
   gint64 vocab, hidden, t;
@@ -47,4 +48,15 @@ sf_op_embedding (SfTensor *out, const SfTensor *table, const gint64 *ids,
   for (t = 0; t < n_ids; t++)
     memcpy (dst + t * hidden, src + ids[t] * hidden, hidden * sizeof (float));
   return TRUE;
+}
+
+gboolean
+sf_op_embedding (SfTensor *out, const SfTensor *table, const gint64 *ids,
+    gint64 n_ids, GError **error)
+{
+  gint64 prof = sf_profile_begin ();
+  gboolean ret = op_embedding (out, table, ids, n_ids, error);
+
+  sf_profile_end (SF_PROFILE_OTHER, prof, 0);
+  return ret;
 }

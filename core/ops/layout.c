@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer core: layout ops (transpose, concatenation, copy). */
 #include "core/ops/layout.h"
+#include "core/profile.h"
 #include "core/threads.h"
 
 #include <string.h>
@@ -76,8 +77,8 @@ transpose_tiles (gint64 start, gint64 end, gpointer data)
   }
 }
 
-void
-sf_op_transpose_last2 (SfTensor *out, const SfTensor *x)
+static void
+op_transpose_last2 (SfTensor *out, const SfTensor *x)
 {
   TransposeArgs a;
   gint64 batch;
@@ -97,7 +98,16 @@ sf_op_transpose_last2 (SfTensor *out, const SfTensor *x)
 }
 
 void
-sf_op_concat (SfTensor *out, SfTensor *const *inputs, guint n, int dim)
+sf_op_transpose_last2 (SfTensor *out, const SfTensor *x)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_transpose_last2 (out, x);
+  sf_profile_end (SF_PROFILE_OTHER, prof, 0);
+}
+
+static void
+op_concat (SfTensor *out, SfTensor *const *inputs, guint n, int dim)
 {
   gint64 outer = 1, total = 0, offset = 0, out_inner;
 
@@ -126,7 +136,16 @@ sf_op_concat (SfTensor *out, SfTensor *const *inputs, guint n, int dim)
 }
 
 void
-sf_op_split (SfTensor *const *outputs, guint n, const SfTensor *x, int dim)
+sf_op_concat (SfTensor *out, SfTensor *const *inputs, guint n, int dim)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_concat (out, inputs, n, dim);
+  sf_profile_end (SF_PROFILE_OTHER, prof, 0);
+}
+
+static void
+op_split (SfTensor *const *outputs, guint n, const SfTensor *x, int dim)
 {
   gint64 outer = 1, total = 0, offset = 0, x_inner;
   gsize es;
@@ -163,7 +182,16 @@ sf_op_split (SfTensor *const *outputs, guint n, const SfTensor *x, int dim)
 }
 
 void
-sf_op_copy (SfTensor *out, const SfTensor *x)
+sf_op_split (SfTensor *const *outputs, guint n, const SfTensor *x, int dim)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_split (outputs, n, x, dim);
+  sf_profile_end (SF_PROFILE_OTHER, prof, 0);
+}
+
+static void
+op_copy (SfTensor *out, const SfTensor *x)
 {
   gsize nbytes = sf_tensor_nbytes (x);
 
@@ -176,4 +204,13 @@ sf_op_copy (SfTensor *out, const SfTensor *x)
     memmove (out->data, x->data, nbytes);
   else
     parallel_copy (out->data, x->data, nbytes);
+}
+
+void
+sf_op_copy (SfTensor *out, const SfTensor *x)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_copy (out, x);
+  sf_profile_end (SF_PROFILE_OTHER, prof, 0);
 }

@@ -15,6 +15,7 @@
  *   those in place, with op(B) = w, rather than copying a transpose.
  */
 #include "core/ops/linear.h"
+#include "core/profile.h"
 #include "core/blas.h"
 #include "core/threads.h"
 
@@ -148,22 +149,44 @@ linear (SfTensor *out, const SfTensor *x, const SfTensor *w, const SfTensor *b,
   }
 }
 
-void
-sf_op_linear (
+static void
+op_linear (
     SfTensor *out, const SfTensor *x, const SfTensor *w, const SfTensor *b)
 {
   linear (out, x, w, b, TRUE);
 }
 
 void
-sf_op_linear_in_out (
+sf_op_linear (
+    SfTensor *out, const SfTensor *x, const SfTensor *w, const SfTensor *b)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_linear (out, x, w, b);
+  sf_profile_end (SF_PROFILE_PRODUCTS, prof,
+      2.0 * sf_tensor_numel (out) * sf_tensor_dim (x, -1));
+}
+
+static void
+op_linear_in_out (
     SfTensor *out, const SfTensor *x, const SfTensor *w, const SfTensor *b)
 {
   linear (out, x, w, b, FALSE);
 }
 
 void
-sf_op_matmul (
+sf_op_linear_in_out (
+    SfTensor *out, const SfTensor *x, const SfTensor *w, const SfTensor *b)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_linear_in_out (out, x, w, b);
+  sf_profile_end (SF_PROFILE_PRODUCTS, prof,
+      2.0 * sf_tensor_numel (out) * sf_tensor_dim (x, -1));
+}
+
+static void
+op_matmul (
     SfTensor *out, const SfTensor *a, const SfTensor *b, gboolean trans_b)
 {
   gint64 m, k, n;
@@ -187,4 +210,15 @@ sf_op_matmul (
       MAX (n, 1), FALSE };
     gemm_parallel (&g);
   }
+}
+
+void
+sf_op_matmul (
+    SfTensor *out, const SfTensor *a, const SfTensor *b, gboolean trans_b)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_matmul (out, a, b, trans_b);
+  sf_profile_end (SF_PROFILE_PRODUCTS, prof,
+      2.0 * sf_tensor_numel (out) * sf_tensor_dim (a, -1));
 }

@@ -12,6 +12,7 @@
  *   PyTorch does, which avoids the cancellation of E[x²] - E[x]².
  */
 #include "core/ops/norm.h"
+#include "core/profile.h"
 #include "core/threads.h"
 
 #include <math.h>
@@ -199,8 +200,8 @@ run_rows (const SfTensor *x, SfRangeFunc func, RowArgs *args)
       MAX (1, SF_ROWS_CHUNK_ELEMS / cols), func, args);
 }
 
-void
-sf_op_layer_norm (SfTensor *out, const SfTensor *x, const SfTensor *gamma,
+static void
+op_layer_norm (SfTensor *out, const SfTensor *x, const SfTensor *gamma,
     const SfTensor *beta, float eps)
 {
   RowArgs args = { 0 };
@@ -223,6 +224,16 @@ sf_op_layer_norm (SfTensor *out, const SfTensor *x, const SfTensor *gamma,
   args.beta = beta ? sf_tensor_f32 (beta) : NULL;
   args.eps = eps;
   run_rows (x, layer_norm_rows, &args);
+}
+
+void
+sf_op_layer_norm (SfTensor *out, const SfTensor *x, const SfTensor *gamma,
+    const SfTensor *beta, float eps)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_layer_norm (out, x, gamma, beta, eps);
+  sf_profile_end (SF_PROFILE_NORMS, prof, 0);
 }
 
 static void
@@ -252,8 +263,8 @@ softmax_rows (gint64 start, gint64 end, gpointer user_data)
   }
 }
 
-void
-sf_op_softmax (SfTensor *out, const SfTensor *x)
+static void
+op_softmax (SfTensor *out, const SfTensor *x)
 {
   RowArgs args = { 0 };
 
@@ -262,6 +273,15 @@ sf_op_softmax (SfTensor *out, const SfTensor *x)
   args.out = sf_tensor_f32 (out);
   args.x = sf_tensor_f32 (x);
   run_rows (x, softmax_rows, &args);
+}
+
+void
+sf_op_softmax (SfTensor *out, const SfTensor *x)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_softmax (out, x);
+  sf_profile_end (SF_PROFILE_ACTIVATIONS, prof, 0);
 }
 
 static void
@@ -281,8 +301,8 @@ l2_normalize_rows (gint64 start, gint64 end, gpointer user_data)
   }
 }
 
-void
-sf_op_l2_normalize (SfTensor *out, const SfTensor *x)
+static void
+op_l2_normalize (SfTensor *out, const SfTensor *x)
 {
   RowArgs args = { 0 };
 
@@ -295,8 +315,16 @@ sf_op_l2_normalize (SfTensor *out, const SfTensor *x)
 }
 
 void
-sf_op_rms_norm (
-    SfTensor *out, const SfTensor *x, const SfTensor *gamma, float eps)
+sf_op_l2_normalize (SfTensor *out, const SfTensor *x)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_l2_normalize (out, x);
+  sf_profile_end (SF_PROFILE_NORMS, prof, 0);
+}
+
+static void
+op_rms_norm (SfTensor *out, const SfTensor *x, const SfTensor *gamma, float eps)
 {
   RowArgs args = { 0 };
 
@@ -310,4 +338,14 @@ sf_op_rms_norm (
   args.gamma = sf_tensor_f32 (gamma);
   args.eps = eps;
   run_rows (x, rms_norm_rows, &args);
+}
+
+void
+sf_op_rms_norm (
+    SfTensor *out, const SfTensor *x, const SfTensor *gamma, float eps)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_rms_norm (out, x, gamma, eps);
+  sf_profile_end (SF_PROFILE_NORMS, prof, 0);
 }

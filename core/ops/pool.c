@@ -6,6 +6,7 @@
  * as float weights.
  */
 #include "core/ops/pool.h"
+#include "core/profile.h"
 
 #include <string.h>
 
@@ -28,8 +29,8 @@ mask_weight (const SfTensor *mask, gint64 i)
     default: return 0.0f;
   }
 }
-void
-sf_op_mean_pool (SfTensor *out, const SfTensor *x, const SfTensor *mask)
+static void
+op_mean_pool (SfTensor *out, const SfTensor *x, const SfTensor *mask)
 {
   gint64 batch, seq, hidden, b, t, i;
   const float *src;
@@ -73,7 +74,16 @@ sf_op_mean_pool (SfTensor *out, const SfTensor *x, const SfTensor *mask)
 }
 
 void
-sf_op_first_token (SfTensor *out, const SfTensor *x)
+sf_op_mean_pool (SfTensor *out, const SfTensor *x, const SfTensor *mask)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_mean_pool (out, x, mask);
+  sf_profile_end (SF_PROFILE_OTHER, prof, 0);
+}
+
+static void
+op_first_token (SfTensor *out, const SfTensor *x)
 {
   gint64 batch, seq, hidden, b;
 
@@ -90,4 +100,13 @@ sf_op_first_token (SfTensor *out, const SfTensor *x)
   for (b = 0; b < batch; b++)
     memmove (sf_tensor_f32 (out) + b * hidden,
         sf_tensor_f32 (x) + b * seq * hidden, hidden * sizeof (float));
+}
+
+void
+sf_op_first_token (SfTensor *out, const SfTensor *x)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_first_token (out, x);
+  sf_profile_end (SF_PROFILE_OTHER, prof, 0);
 }

@@ -8,6 +8,7 @@
  * last index; rows are blended first along the width, then the height.
  */
 #include "core/ops/resize.h"
+#include "core/profile.h"
 #include "core/ops/layout.h"
 #include "core/threads.h"
 
@@ -139,8 +140,8 @@ resize_argmax_rows (gint64 start, gint64 end, gpointer data)
   }
 }
 
-void
-sf_op_resize_bilinear (SfTensor *out, const SfTensor *x)
+static void
+op_resize_bilinear (SfTensor *out, const SfTensor *x)
 {
   ResizeArgs a;
   gint64 planes;
@@ -176,7 +177,16 @@ sf_op_resize_bilinear (SfTensor *out, const SfTensor *x)
 }
 
 void
-sf_op_resize_bilinear_argmax (SfTensor *out, const SfTensor *x)
+sf_op_resize_bilinear (SfTensor *out, const SfTensor *x)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_resize_bilinear (out, x);
+  sf_profile_end (SF_PROFILE_OTHER, prof, 0);
+}
+
+static void
+op_resize_bilinear_argmax (SfTensor *out, const SfTensor *x)
 {
   ResizeArgs a;
 
@@ -199,7 +209,16 @@ sf_op_resize_bilinear_argmax (SfTensor *out, const SfTensor *x)
 }
 
 void
-sf_op_argmax_channels (SfTensor *out, const SfTensor *x)
+sf_op_resize_bilinear_argmax (SfTensor *out, const SfTensor *x)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_resize_bilinear_argmax (out, x);
+  sf_profile_end (SF_PROFILE_OTHER, prof, 0);
+}
+
+static void
+op_argmax_channels (SfTensor *out, const SfTensor *x)
 {
   gint64 c, plane;
 
@@ -224,4 +243,13 @@ sf_op_argmax_channels (SfTensor *out, const SfTensor *x)
       dst[i] = arg;
     }
   }
+}
+
+void
+sf_op_argmax_channels (SfTensor *out, const SfTensor *x)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_argmax_channels (out, x);
+  sf_profile_end (SF_PROFILE_OTHER, prof, 0);
 }

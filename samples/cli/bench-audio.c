@@ -19,6 +19,7 @@
  *   faster than real time.
  */
 #include "samples/cli/bench-audio.h"
+#include "samples/cli/bench-profile.h"
 
 #include "core/audio/audio.h"
 #include "core/blas.h"
@@ -285,6 +286,8 @@ print_text (SfModel *model, const SfBenchAudioOptions *opts, double seconds,
            "the audio's duration)\n",
       seconds / (total->median / 1000.0), total->median / 1000.0 / seconds);
   g_print ("peak RSS MiB  %.1f\n", peak_rss_mib ());
+  if (opts->profile)
+    sf_bench_profile_print (opts->iters, total->mean);
 }
 
 static void
@@ -324,6 +327,9 @@ print_json (SfModel *model, const SfBenchAudioOptions *opts, double seconds,
   cJSON_AddNumberToObject (root, "peak_rss_mib", peak_rss_mib ());
   cJSON_AddItemToObject (
       root, "times_ms", cJSON_CreateDoubleArray (times, opts->iters));
+  if (opts->profile)
+    cJSON_AddItemToObject (
+        root, "profile", sf_bench_profile_json (opts->iters, total->mean));
   text = cJSON_PrintUnformatted (root);
   g_print ("%s\n", text);
   cJSON_free (text);
@@ -378,13 +384,17 @@ sf_bench_audio (SfModel *model, const SfBenchAudioOptions *opts)
   for (int i = 0; i < opts->warmup + opts->iters; i++) {
     PassTimes t;
 
+    if (opts->profile && i == opts->warmup)
+      sf_bench_profile_enable (TRUE);
     if (!run_pass (model, samples, n, prompt, eos, tokens, &t, &feat, &error)) {
+      sf_bench_profile_enable (FALSE);
       g_printerr ("streamformer bench: %s\n", error->message);
       return BENCH_AUDIO_EXIT_ERROR;
     }
     if (i >= opts->warmup)
       passes[i - opts->warmup] = t;
   }
+  sf_bench_profile_enable (FALSE);
 
   total = summarise (passes, opts->iters, G_STRUCT_OFFSET (PassTimes, total));
   fes = summarise (passes, opts->iters, G_STRUCT_OFFSET (PassTimes, frontend));

@@ -8,12 +8,13 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  int iters;      /* timed passes */
-  int warmup;     /* untimed passes first */
-  double seconds; /* audio per pass; <= 0: the model's natural window */
-  int tokens;     /* Whisper: tokens decoded per pass; 0: encoder only */
-  gboolean json;  /* one JSON object instead of the text report */
-  double load_ms; /* model load time, reported as is */
+  int iters;        /* timed passes */
+  int warmup;       /* untimed passes first */
+  double seconds;   /* audio per pass; <= 0: the model's natural window */
+  int tokens;       /* Whisper: tokens decoded per pass; 0: encoder only */
+  gboolean json;    /* one JSON object instead of the text report */
+  double load_ms;   /* model load time, reported as is */
+  gboolean profile; /* also report time per op group */
 } SfBenchAudioOptions;
 
 /* Times front-end + encoder (+ Whisper greedy decoding) on a synthetic

@@ -17,6 +17,8 @@
 
 #include "samples/cli/commands.h"
 #include "samples/cli/bench-audio.h"
+#include "samples/cli/bench-file.h"
+#include "samples/cli/bench-profile.h"
 
 #include "core/blas.h"
 #include "core/image/image.h"
@@ -52,6 +54,9 @@ typedef struct
   char *seconds; /* audio models */
   int tokens;    /* Whisper: tokens decoded per pass, 0 = encoder only */
   gboolean json;
+  gboolean profile; /* per-op-group times of the timed passes */
+  char *input;      /* inputs from a safetensors file */
+  char *output;     /* with input: where the last output goes */
 } BenchOptions;
 
 typedef struct
@@ -200,9 +205,13 @@ bench_run_text (SfModel *model, const BenchOptions *opts, BenchResult *result,
   times = g_new (double, opts->iters);
 
   for (i = 0; i < opts->warmup + opts->iters; i++) {
-    gint64 start = g_get_monotonic_time ();
+    gint64 start;
 
+    if (opts->profile && i == opts->warmup)
+      sf_bench_profile_enable (TRUE);
+    start = g_get_monotonic_time ();
     if (!sf_model_forward_text (model, &input, FALSE, &output, error)) {
+      sf_bench_profile_enable (FALSE);
       sf_text_input_clear (&input);
       g_free (times);
       return FALSE;
@@ -212,6 +221,7 @@ bench_run_text (SfModel *model, const BenchOptions *opts, BenchResult *result,
     has_pooler = output.pooler_output != NULL;
     sf_text_output_clear (&output);
   }
+  sf_bench_profile_enable (FALSE);
   sf_text_input_clear (&input);
 
   result->times_ms = g_memdup2 (times, sizeof (double) * opts->iters);
@@ -255,6 +265,8 @@ bench_print_text (
   else
     g_print ("GFLOP/s       n/a (not a BERT-style encoder config)\n");
   g_print ("peak RSS MiB  %.1f\n", r->peak_rss_mib);
+  if (opts->profile)
+    sf_bench_profile_print (opts->iters, r->mean_ms);
 }
 
 static void
@@ -289,6 +301,9 @@ bench_print_json (
   cJSON_AddNumberToObject (root, "peak_rss_mib", r->peak_rss_mib);
   cJSON_AddItemToObject (
       root, "times_ms", cJSON_CreateDoubleArray (r->times_ms, r->n_times));
+  if (opts->profile)
+    cJSON_AddItemToObject (
+        root, "profile", sf_bench_profile_json (opts->iters, r->mean_ms));
 
   text = cJSON_PrintUnformatted (root);
   g_print ("%s\n", text);
@@ -333,9 +348,13 @@ bench_image (SfModel *model, const BenchOptions *opts, int height, int width,
   times = g_new (double, iters); /* in run order */
   for (i = 0; i < opts->warmup + iters; i++) {
     SfImageOutput output = { 0 };
-    gint64 start = g_get_monotonic_time ();
+    gint64 start;
 
+    if (opts->profile && i == opts->warmup)
+      sf_bench_profile_enable (TRUE);
+    start = g_get_monotonic_time ();
     if (!sf_model_forward_image (model, &input, FALSE, &output, &error)) {
+      sf_bench_profile_enable (FALSE);
       g_printerr ("streamformer bench: %s\n", error->message);
       g_clear_error (&error);
       sf_tensor_unref (input.pixel_values);
@@ -346,6 +365,7 @@ bench_image (SfModel *model, const BenchOptions *opts, int height, int width,
       times[i - opts->warmup] = (g_get_monotonic_time () - start) / 1000.0;
     sf_image_output_clear (&output);
   }
+  sf_bench_profile_enable (FALSE);
   sf_tensor_unref (input.pixel_values);
 
   sorted = g_memdup2 (times, sizeof (double) * iters);
@@ -378,6 +398,9 @@ bench_image (SfModel *model, const BenchOptions *opts, int height, int width,
     cJSON_AddNumberToObject (root, "peak_rss_mib", bench_peak_rss_mib ());
     cJSON_AddItemToObject (
         root, "times_ms", cJSON_CreateDoubleArray (times, iters));
+    if (opts->profile)
+      cJSON_AddItemToObject (
+          root, "profile", sf_bench_profile_json (iters, mean));
     text = cJSON_PrintUnformatted (root);
     g_print ("%s\n", text);
     cJSON_free (text);
@@ -396,6 +419,8 @@ bench_image (SfModel *model, const BenchOptions *opts, int height, int width,
     g_print ("min ms        %.2f\n", sorted[0]);
     g_print ("images/s      %.2f\n", 1000.0 * opts->batch / median);
     g_print ("peak RSS MiB  %.1f\n", bench_peak_rss_mib ());
+    if (opts->profile)
+      sf_bench_profile_print (iters, mean);
   }
   g_free (sorted);
   g_free (times);
@@ -440,6 +465,12 @@ sf_cmd_bench (int argc, char **argv)
         "Tokens Whisper decodes per pass (default 32)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &opts.json, "Print one JSON object",
         NULL },
+    { "input", 0, 0, G_OPTION_ARG_FILENAME, &opts.input,
+        "Time on the inputs in this safetensors file instead", "FILE" },
+    { "output", 0, 0, G_OPTION_ARG_FILENAME, &opts.output,
+        "With --input: write the last pass's output here", "FILE" },
+    { "profile", 0, 0, G_OPTION_ARG_NONE, &opts.profile,
+        "Also report time per op group (products, attention, norms, …)", NULL },
     { NULL }
   };
   GOptionContext *ctx;
@@ -475,6 +506,10 @@ sf_cmd_bench (int argc, char **argv)
                                 "--iters, --seq and --batch must be >= 1");
     goto out_opts;
   }
+  if (opts.output && !opts.input) {
+    status = bench_usage_error ("--output needs --input");
+    goto out_opts;
+  }
   if (opts.size && !bench_parse_size (opts.size, &size_h, &size_w)) {
     status = bench_usage_error ("--size takes HxW, e.g. 224x224");
     goto out_opts;
@@ -505,10 +540,16 @@ sf_cmd_bench (int argc, char **argv)
   }
   result.load_ms = (g_get_monotonic_time () - start) / 1000.0;
 
+  if (opts.input) {
+    SfBenchFileOptions file = { opts.input, opts.output, opts.iters,
+      opts.warmup, opts.json, opts.profile, result.load_ms };
+    status = sf_bench_file (model, &file);
+    goto out_model;
+  }
   if (sf_model_modality (model) == SF_MODALITY_AUDIO) {
     SfBenchAudioOptions audio = { opts.iters, opts.warmup,
       opts.seconds ? seconds : 0, MAX (opts.tokens, 0), opts.json,
-      result.load_ms };
+      result.load_ms, opts.profile };
     status = sf_bench_audio (model, &audio);
     goto out_model;
   }
@@ -562,5 +603,7 @@ out_opts:
     g_option_context_free (ctx);
   g_free (opts.size);
   g_free (opts.seconds);
+  g_free (opts.input);
+  g_free (opts.output);
   return status;
 }
