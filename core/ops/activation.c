@@ -32,9 +32,12 @@ extern __m128 sf_vec4_erff (__m128 x) __asm__("_ZGVbN4v_erff");
 extern __m128 sf_vec4_expf (__m128 x) __asm__("_ZGVbN4v_expf");
 extern __m128 sf_vec4_tanhf (__m128 x) __asm__("_ZGVbN4v_tanhf");
 /* Their 16-lane AVX-512 versions, used where cpuid reports AVX-512F. */
-extern __m512 sf_vec16_erff (__m512 x) __asm__("_ZGVeN16v_erff");
-extern __m512 sf_vec16_expf (__m512 x) __asm__("_ZGVeN16v_expf");
-extern __m512 sf_vec16_tanhf (__m512 x) __asm__("_ZGVeN16v_tanhf");
+extern __m512 sf_vec16_erff (__m512 x) __asm__("_ZGVeN16v_erff")
+    __attribute__ ((target ("avx512f")));
+extern __m512 sf_vec16_expf (__m512 x) __asm__("_ZGVeN16v_expf")
+    __attribute__ ((target ("avx512f")));
+extern __m512 sf_vec16_tanhf (__m512 x) __asm__("_ZGVeN16v_tanhf")
+    __attribute__ ((target ("avx512f")));
 
 /* name (x, n): x[i] = fn (x[i]) for whole groups of 16 from the start;
  * returns how many elements it did. */

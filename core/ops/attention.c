@@ -35,7 +35,8 @@
 /* libmvec's 4-lane SSE expf (see core/ops/activation.c), and its 16-lane
  * AVX-512 one, called only where cpuid reports AVX-512F. */
 extern __m128 sf_vec4_expf (__m128 x) __asm__("_ZGVbN4v_expf");
-extern __m512 sf_vec16_expf (__m512 x) __asm__("_ZGVeN16v_expf");
+extern __m512 sf_vec16_expf (__m512 x) __asm__("_ZGVeN16v_expf")
+    __attribute__ ((target ("avx512f")));
 #endif
 
 /* Score floats per unit (1 MiB, within a core's L2), and the fewest query
