@@ -62,7 +62,9 @@ for tool in ip gst-launch-1.0 mosquitto mosquitto_sub; do
     exit 1
   }
 done
-if ! gst-inspect-1.0 sfmqttsink >/dev/null 2>&1; then
+# A sanitized build's plugin needs the ASan runtime first in line.
+preload=${SF_ASAN_PRELOAD:-}
+if ! env LD_PRELOAD="$preload" gst-inspect-1.0 sfmqttsink >/dev/null 2>&1; then
   echo "multi-host: sfmqttsink not found in $GST_PLUGIN_PATH" \
     "(build first: ninja -C build; it needs libpaho-mqtt-dev)" >&2
   exit 1
@@ -223,7 +225,6 @@ sub_pid=$!
 pids+=("$sub_pid")
 
 # --- inference -------------------------------------------------------------
-preload=${SF_ASAN_PRELOAD:-}
 case $transport in
   udp)
     receive="udpsrc port=5000 caps=application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96
@@ -260,7 +261,7 @@ wait_port "$ns_inf" "$port_proto" 30 "$([ "$transport" = udp ] && echo 5000 || e
 
 # --- camera ----------------------------------------------------------------
 # shellcheck disable=SC2086
-ip netns exec "$ns_cam" gst-launch-1.0 -e videotestsrc is-live=true pattern=ball \
+env LD_PRELOAD="$preload" ip netns exec "$ns_cam" gst-launch-1.0 -e videotestsrc is-live=true pattern=ball \
   num-buffers="$frames" ! video/x-raw,width=320,height=240,framerate="$fps/1" \
   ! videoconvert ! openh264enc gop-size="$fps" bitrate=500000 \
   ! h264parse ! $send >"$tmp/camera.log" 2>&1 &
