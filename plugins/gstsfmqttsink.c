@@ -43,11 +43,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <MQTTAsync.h>
-
 #include "gstsfelement.h"
 #include "gstsfjson.h"
-#include "gstsfmqttqueue.h"
+#include "gstsfmqttclient.h"
 #include "gstsfmqttsink.h"
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE (
@@ -68,14 +66,6 @@ GST_DEBUG_CATEGORY_STATIC (gst_sf_mqtt_sink_debug);
 #define DEFAULT_FLUSH_TIMEOUT_MS 5000
 #define DEFAULT_CONNECT_ASYNC FALSE
 
-/* Reconnection back-off, and how long one connection attempt may take. */
-#define RETRY_MIN_MS 100
-#define RETRY_MAX_MS 10000
-#define CONNECT_TIMEOUT_S 5
-#define KEEP_ALIVE_S 10
-/* Unacknowledged messages at once; the rest wait in the queue. */
-#define MAX_IN_FLIGHT 64
-
 enum
 {
   PROP_0,
@@ -91,31 +81,6 @@ enum
   PROP_FLUSH_TIMEOUT_MS,
   PROP_CONNECT_ASYNC,
 };
-
-/* What Paho's callbacks and render() tell the connection thread, in one
- * GAsyncQueue so that their order holds: a kind, plus a message id. */
-typedef enum
-{
-  EVENT_WAKE = 1,
-  EVENT_ACK,
-  EVENT_CONNECTED,
-  EVENT_CONNECT_FAILED,
-  EVENT_LOST,
-  EVENT_STOP,
-} EventKind;
-
-#define EVENT_BITS 3
-#define EVENT_NEW(kind, token)                                                 \
-  GSIZE_TO_POINTER (((gsize)(guint)(token) << EVENT_BITS) | (kind))
-#define EVENT_KIND(ev) ((EventKind)(GPOINTER_TO_SIZE (ev) & 7))
-#define EVENT_TOKEN(ev) ((gint)(GPOINTER_TO_SIZE (ev) >> EVENT_BITS))
-
-typedef enum
-{
-  CONNECT_TRYING,
-  CONNECT_DONE,
-  CONNECT_FAILED,
-} ConnectState;
 
 struct _GstSfMqttSink
 {
@@ -136,30 +101,12 @@ struct _GstSfMqttSink
 
   /* between start() and stop(): the settings in use */
   gchar *uri;
-  gchar *cur_topic;
-  gchar *cur_client_id;
-  gchar *cur_username;
-  gchar *cur_password;
-  gchar *cur_ca_file;
-  gint cur_qos;
   guint cur_flush_timeout_ms;
-  gboolean cur_connect_async;
   GstSfJsonFormat format;
-  MQTTAsync client;
-  GstSfMqttQueue *queue;
-  GAsyncQueue *events;
-  GThread *thread;
-  gboolean send_refused; /* connection thread only */
+  GstSfMqttClient *client;
   /* drop warnings, from the streaming thread only */
   guint64 dropped, dropped_reported;
   gint64 last_drop_warning;
-
-  /* the first connection's outcome, for start(), under lock */
-  GMutex lock;
-  GCond cond;
-  ConnectState connect_state;
-  gint connect_code;
-  gchar *connect_error;
 };
 
 #define gst_sf_mqtt_sink_parent_class parent_class
@@ -285,8 +232,6 @@ gst_sf_mqtt_sink_init (GstSfMqttSink *self)
   self->max_queued = DEFAULT_MAX_QUEUED;
   self->flush_timeout_ms = DEFAULT_FLUSH_TIMEOUT_MS;
   self->connect_async = DEFAULT_CONNECT_ASYNC;
-  g_mutex_init (&self->lock);
-  g_cond_init (&self->cond);
   /* A network writer: results are published as fast as they come. */
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
 }
@@ -295,12 +240,6 @@ static void
 clear_settings (GstSfMqttSink *self)
 {
   g_clear_pointer (&self->uri, g_free);
-  g_clear_pointer (&self->cur_topic, g_free);
-  g_clear_pointer (&self->cur_client_id, g_free);
-  g_clear_pointer (&self->cur_username, g_free);
-  g_clear_pointer (&self->cur_password, g_free);
-  g_clear_pointer (&self->cur_ca_file, g_free);
-  g_clear_pointer (&self->connect_error, g_free);
 }
 
 static void
@@ -315,8 +254,6 @@ gst_sf_mqtt_sink_finalize (GObject *object)
   g_free (self->password);
   g_free (self->tls_ca_file);
   clear_settings (self);
-  g_cond_clear (&self->cond);
-  g_mutex_clear (&self->lock);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -394,257 +331,6 @@ gst_sf_mqtt_sink_get_property (
   GST_OBJECT_UNLOCK (self);
 }
 
-/* Paho's callbacks run on its own threads: they only queue an event. */
-
-static void
-on_connected (void *context, MQTTAsync_successData *response)
-{
-  GstSfMqttSink *self = context;
-
-  g_async_queue_push (self->events, EVENT_NEW (EVENT_CONNECTED, 0));
-}
-
-static void
-on_connect_failed (void *context, MQTTAsync_failureData *response)
-{
-  GstSfMqttSink *self = context;
-
-  g_mutex_lock (&self->lock);
-  g_free (self->connect_error);
-  self->connect_code = response ? response->code : MQTTASYNC_FAILURE;
-  self->connect_error = g_strdup_printf ("code %d: %s", self->connect_code,
-      response && response->message ? response->message
-                                    : MQTTAsync_strerror (self->connect_code));
-  g_mutex_unlock (&self->lock);
-  g_async_queue_push (self->events, EVENT_NEW (EVENT_CONNECT_FAILED, 0));
-}
-
-static void
-on_connection_lost (void *context, char *cause)
-{
-  GstSfMqttSink *self = context;
-
-  g_async_queue_push (self->events, EVENT_NEW (EVENT_LOST, 0));
-}
-
-static int
-on_message_arrived (
-    void *context, char *topic, int topic_len, MQTTAsync_message *message)
-{
-  /* The sink subscribes to nothing. */
-  MQTTAsync_freeMessage (&message);
-  MQTTAsync_free (topic);
-  return 1;
-}
-
-static void
-on_delivery_complete (void *context, MQTTAsync_token token)
-{
-  GstSfMqttSink *self = context;
-
-  g_async_queue_push (self->events, EVENT_NEW (EVENT_ACK, token));
-}
-
-/* The connection thread: connects, reconnects with back-off, sends the
- * queue in order and forgets what the broker acknowledges. It alone calls
- * the client between start() and stop(). */
-
-static gboolean
-start_connect (GstSfMqttSink *self)
-{
-  MQTTAsync_connectOptions opts = MQTTAsync_connectOptions_initializer;
-  MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
-  int rc;
-
-  /* Without a version Paho retries with MQTT 3.1 after a failure, and
-   * reports that failure twice. */
-  opts.MQTTVersion = MQTTVERSION_3_1_1;
-  opts.keepAliveInterval = KEEP_ALIVE_S;
-  opts.cleansession = 1;
-  opts.connectTimeout = CONNECT_TIMEOUT_S;
-  opts.username = self->cur_username;
-  opts.password = self->cur_password;
-  opts.onSuccess = on_connected;
-  opts.onFailure = on_connect_failed;
-  opts.context = self;
-  if (self->cur_ca_file != NULL) {
-    ssl.trustStore = self->cur_ca_file;
-    ssl.enableServerCertAuth = 1;
-    ssl.verify = 1;
-    opts.ssl = &ssl;
-  }
-  rc = MQTTAsync_connect (self->client, &opts);
-  if (rc != MQTTASYNC_SUCCESS) {
-    g_mutex_lock (&self->lock);
-    g_free (self->connect_error);
-    self->connect_code = rc;
-    self->connect_error =
-        g_strdup_printf ("code %d: %s", rc, MQTTAsync_strerror (rc));
-    g_mutex_unlock (&self->lock);
-    return FALSE;
-  }
-  return TRUE;
-}
-
-/* QoS 0: the oldest message sent was written to the socket (or failed,
- * which at most once allows). They complete in sending order. */
-static void
-on_written (void *context, MQTTAsync_successData *response)
-{
-  GstSfMqttSink *self = context;
-
-  g_async_queue_push (self->events, EVENT_NEW (EVENT_ACK, 0));
-}
-
-static void
-on_write_failed (void *context, MQTTAsync_failureData *response)
-{
-  GstSfMqttSink *self = context;
-
-  g_async_queue_push (self->events, EVENT_NEW (EVENT_ACK, 0));
-}
-
-static gboolean
-send_one (const gchar *payload, gsize len, gint *token, gpointer user_data)
-{
-  GstSfMqttSink *self = user_data;
-  MQTTAsync_message msg = MQTTAsync_message_initializer;
-  MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
-  int rc;
-
-  msg.payload = (void *)payload;
-  msg.payloadlen = (int)len;
-  msg.qos = self->cur_qos;
-  if (self->cur_qos == 0) {
-    opts.onSuccess = on_written;
-    opts.onFailure = on_write_failed;
-    opts.context = self;
-  }
-  rc = MQTTAsync_sendMessage (self->client, self->cur_topic, &msg, &opts);
-  self->send_refused = rc != MQTTASYNC_SUCCESS;
-  if (rc != MQTTASYNC_SUCCESS) {
-    GST_DEBUG_OBJECT (self, "send refused: %s", MQTTAsync_strerror (rc));
-    return FALSE;
-  }
-  *token = self->cur_qos > 0 ? opts.token : 0;
-  return TRUE;
-}
-
-static void
-set_connect_state (GstSfMqttSink *self, ConnectState state)
-{
-  g_mutex_lock (&self->lock);
-  if (self->connect_state == CONNECT_TRYING) {
-    self->connect_state = state;
-    g_cond_broadcast (&self->cond);
-  }
-  g_mutex_unlock (&self->lock);
-}
-
-static void
-warn_unreachable (GstSfMqttSink *self)
-{
-  gchar *reason;
-
-  g_mutex_lock (&self->lock);
-  reason = g_strdup (self->connect_error);
-  g_mutex_unlock (&self->lock);
-  GST_ELEMENT_WARNING (self, RESOURCE, OPEN_WRITE,
-      ("Could not connect to the MQTT broker at %s (properties host and "
-       "port); results are queued and the connection is retried in the "
-       "background (connect-async).",
-          self->uri),
-      ("%s", reason));
-  g_free (reason);
-}
-
-static gpointer
-connection_thread (gpointer data)
-{
-  GstSfMqttSink *self = data;
-  gboolean connected = FALSE, connecting = FALSE, warned = FALSE;
-  gint64 retry_ms = RETRY_MIN_MS, next_attempt = 0, wait_us;
-  gpointer event;
-
-  for (;;) {
-    gint64 now = g_get_monotonic_time ();
-
-    if (!connected && !connecting && now >= next_attempt) {
-      GST_DEBUG_OBJECT (self, "connecting to %s", self->uri);
-      connecting = TRUE;
-      if (!start_connect (self))
-        g_async_queue_push (self->events, EVENT_NEW (EVENT_CONNECT_FAILED, 0));
-    }
-    if (connected
-        && gst_sf_mqtt_queue_send_next (
-            self->queue, MAX_IN_FLIGHT, send_one, self)) {
-      /* Take the next one, unless an event waits. */
-      event = g_async_queue_try_pop (self->events);
-      if (event == NULL)
-        continue;
-    } else {
-      if (connected && self->send_refused)
-        /* Refused (too many in flight, or the socket just closed). */
-        wait_us = RETRY_MIN_MS * G_TIME_SPAN_MILLISECOND;
-      else if (connected || connecting)
-        /* An event comes: a new result, an ack, the connection's fate. */
-        wait_us = G_MAXINT64;
-      else
-        wait_us = MAX (next_attempt - now, 0);
-      event = wait_us == G_MAXINT64
-          ? g_async_queue_pop (self->events)
-          : g_async_queue_timeout_pop (self->events, wait_us);
-      if (event == NULL)
-        continue;
-    }
-
-    switch (EVENT_KIND (event)) {
-      case EVENT_STOP: return NULL;
-      case EVENT_WAKE: break;
-      case EVENT_ACK:
-        gst_sf_mqtt_queue_ack (self->queue, EVENT_TOKEN (event));
-        break;
-      case EVENT_CONNECTED:
-        if (!connecting)
-          break;
-        GST_INFO_OBJECT (self, "connected to %s", self->uri);
-        connected = TRUE;
-        connecting = FALSE;
-        self->send_refused = FALSE;
-        retry_ms = RETRY_MIN_MS;
-        set_connect_state (self, CONNECT_DONE);
-        break;
-      case EVENT_CONNECT_FAILED:
-        if (!connecting)
-          break;
-        connecting = FALSE;
-        next_attempt = g_get_monotonic_time () + retry_ms * 1000;
-        GST_DEBUG_OBJECT (self,
-            "connection failed, retrying in %" G_GINT64_FORMAT " ms", retry_ms);
-        retry_ms = MIN (retry_ms * 2, RETRY_MAX_MS);
-        set_connect_state (self, CONNECT_FAILED);
-        if (self->cur_connect_async && !warned) {
-          warn_unreachable (self);
-          warned = TRUE;
-        }
-        break;
-      case EVENT_LOST:
-        if (connected) {
-          guint n = gst_sf_mqtt_queue_requeue (self->queue);
-
-          GST_WARNING_OBJECT (self,
-              "connection to %s lost; %u unacknowledged results will be "
-              "sent again",
-              self->uri, n);
-          connected = FALSE;
-          next_attempt = g_get_monotonic_time () + retry_ms * 1000;
-          retry_ms = MIN (retry_ms * 2, RETRY_MAX_MS);
-        }
-        break;
-    }
-  }
-}
-
 static gchar *
 default_client_id (GstSfMqttSink *self)
 {
@@ -667,110 +353,76 @@ ca_file_readable (const gchar *path)
   return TRUE;
 }
 
-static void
-release_client (GstSfMqttSink *self)
-{
-  if (self->thread != NULL) {
-    g_async_queue_push (self->events, EVENT_NEW (EVENT_STOP, 0));
-    g_thread_join (self->thread);
-    self->thread = NULL;
-  }
-  if (self->client != NULL) {
-    MQTTAsync_disconnectOptions opts = MQTTAsync_disconnectOptions_initializer;
-
-    opts.timeout = 0;
-    MQTTAsync_disconnect (self->client, &opts);
-    /* No callback runs once it returns. */
-    MQTTAsync_destroy (&self->client);
-  }
-  g_clear_pointer (&self->events, g_async_queue_unref);
-  g_clear_pointer (&self->queue, gst_sf_mqtt_queue_free);
-}
-
 static gboolean
 gst_sf_mqtt_sink_start (GstBaseSink *sink)
 {
   GstSfMqttSink *self = GST_SF_MQTT_SINK (sink);
-  MQTTAsync_createOptions create = MQTTAsync_createOptions_initializer;
-  guint max_queued;
-  gchar *host;
-  gint port, rc;
-  ConnectState state;
-  gint64 end_time;
+  g_autofree gchar *host = NULL, *topic = NULL, *client_id = NULL;
+  g_autofree gchar *username = NULL, *password = NULL, *ca_file = NULL;
+  GstSfMqttClientSettings settings;
+  gboolean refused = FALSE;
+  gchar *reason = NULL;
+  gint port;
 
   clear_settings (self);
   GST_OBJECT_LOCK (self);
   host = g_strdup (self->host ? self->host : "");
   port = self->port;
-  self->cur_topic = g_strdup (self->topic);
-  self->cur_client_id = g_strdup (self->client_id);
-  self->cur_username = g_strdup (self->username);
-  self->cur_password = g_strdup (self->password);
-  self->cur_ca_file = g_strdup (self->tls_ca_file);
-  self->cur_qos = self->qos;
-  max_queued = self->max_queued;
+  topic = g_strdup (self->topic);
+  client_id = g_strdup (self->client_id);
+  username = g_strdup (self->username);
+  password = g_strdup (self->password);
+  ca_file = g_strdup (self->tls_ca_file);
+  settings.qos = self->qos;
+  settings.max_queued = self->max_queued;
+  settings.connect_async = self->connect_async;
   self->cur_flush_timeout_ms = self->flush_timeout_ms;
-  self->cur_connect_async = self->connect_async;
   GST_OBJECT_UNLOCK (self);
 
-  if (self->cur_topic == NULL || *self->cur_topic == '\0') {
+  if (topic == NULL || *topic == '\0') {
     gchar *name = gst_object_get_name (GST_OBJECT (self));
 
-    g_free (self->cur_topic);
-    self->cur_topic = g_strdup_printf ("streamformer/%s", name);
+    g_free (topic);
+    topic = g_strdup_printf ("streamformer/%s", name);
     g_free (name);
   }
-  if (self->cur_client_id == NULL || *self->cur_client_id == '\0') {
-    g_free (self->cur_client_id);
-    self->cur_client_id = default_client_id (self);
+  if (client_id == NULL || *client_id == '\0') {
+    g_free (client_id);
+    client_id = default_client_id (self);
   }
-  if (self->cur_ca_file != NULL && *self->cur_ca_file == '\0')
-    g_clear_pointer (&self->cur_ca_file, g_free);
-  self->uri = g_strdup_printf (
-      "%s://%s:%d", self->cur_ca_file ? "ssl" : "tcp", host, port);
-  g_free (host);
+  if (ca_file != NULL && *ca_file == '\0')
+    g_clear_pointer (&ca_file, g_free);
+  self->uri =
+      g_strdup_printf ("%s://%s:%d", ca_file ? "ssl" : "tcp", host, port);
 
-  if (self->cur_qos < 0 || self->cur_qos > 2)
+  if (settings.qos < 0 || settings.qos > 2)
     goto bad_qos;
-  if (self->cur_ca_file != NULL && !ca_file_readable (self->cur_ca_file))
+  if (ca_file != NULL && !ca_file_readable (ca_file))
     goto bad_ca_file;
 
   gst_sf_json_format_init (&self->format);
   self->dropped = self->dropped_reported = 0;
   self->last_drop_warning = 0;
-  self->connect_state = CONNECT_TRYING;
 
-  /* No persistence: the element's own queue keeps what is unacknowledged. */
-  create.MQTTVersion = MQTTVERSION_3_1_1;
-  rc = MQTTAsync_createWithOptions (&self->client, self->uri,
-      self->cur_client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL, &create);
-  if (rc != MQTTASYNC_SUCCESS)
+  settings.uri = self->uri;
+  settings.topic = topic;
+  settings.client_id = client_id;
+  settings.username = username;
+  settings.password = password;
+  settings.ca_file = ca_file;
+  self->client =
+      gst_sf_mqtt_client_new (GST_ELEMENT (self), &settings, &reason);
+  if (self->client == NULL)
     goto create_failed;
-  MQTTAsync_setCallbacks (self->client, self, on_connection_lost,
-      on_message_arrived, on_delivery_complete);
-  self->queue = gst_sf_mqtt_queue_new (max_queued);
-  self->events = g_async_queue_new ();
-  self->thread = g_thread_new ("sfmqttsink", connection_thread, self);
-
-  if (self->cur_connect_async)
+  if (settings.connect_async)
     return TRUE;
-
-  /* Wait for the first attempt; Paho gives up after CONNECT_TIMEOUT_S. */
-  end_time =
-      g_get_monotonic_time () + (CONNECT_TIMEOUT_S + 5) * G_TIME_SPAN_SECOND;
-  g_mutex_lock (&self->lock);
-  while (self->connect_state == CONNECT_TRYING)
-    if (!g_cond_wait_until (&self->cond, &self->lock, end_time))
-      break;
-  state = self->connect_state;
-  g_mutex_unlock (&self->lock);
-  if (state != CONNECT_DONE)
+  if (!gst_sf_mqtt_client_wait_connected (self->client, &refused, &reason))
     goto connect_failed;
   return TRUE;
 
 bad_qos : {
   GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-      ("Invalid qos %d: the qos property must be 0, 1 or 2.", self->cur_qos),
+      ("Invalid qos %d: the qos property must be 0, 1 or 2.", settings.qos),
       (NULL));
   clear_settings (self);
   return FALSE;
@@ -778,7 +430,7 @@ bad_qos : {
 bad_ca_file : {
   GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
       ("Could not read the TLS CA file \"%s\" (property tls-ca-file).",
-          self->cur_ca_file),
+          ca_file),
       GST_ERROR_SYSTEM);
   clear_settings (self);
   return FALSE;
@@ -786,20 +438,12 @@ bad_ca_file : {
 create_failed : {
   GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
       ("Invalid MQTT broker address %s (properties host and port).", self->uri),
-      ("MQTTAsync_create: %s", MQTTAsync_strerror (rc)));
-  self->client = NULL;
+      ("%s", reason));
+  g_free (reason);
   clear_settings (self);
   return FALSE;
 }
 connect_failed : {
-  gboolean refused;
-  gchar *reason;
-
-  g_mutex_lock (&self->lock);
-  /* CONNACK return codes 4 and 5: bad user name or password, refused. */
-  refused = self->connect_code == 4 || self->connect_code == 5;
-  reason = g_strdup (self->connect_error ? self->connect_error : "timed out");
-  g_mutex_unlock (&self->lock);
   if (refused)
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
         ("The MQTT broker at %s refused the connection (properties username "
@@ -813,7 +457,7 @@ connect_failed : {
             self->uri),
         ("%s", reason));
   g_free (reason);
-  release_client (self);
+  g_clear_pointer (&self->client, gst_sf_mqtt_client_free);
   clear_settings (self);
   return FALSE;
 }
@@ -824,13 +468,14 @@ gst_sf_mqtt_sink_stop (GstBaseSink *sink)
 {
   GstSfMqttSink *self = GST_SF_MQTT_SINK (sink);
 
-  if (self->queue != NULL) {
-    guint left = gst_sf_mqtt_queue_length (self->queue);
+  if (self->client != NULL) {
+    guint left =
+        gst_sf_mqtt_queue_length (gst_sf_mqtt_client_queue (self->client));
 
     if (left > 0)
       GST_INFO_OBJECT (self, "%u unacknowledged results discarded", left);
   }
-  release_client (self);
+  g_clear_pointer (&self->client, gst_sf_mqtt_client_free);
   clear_settings (self);
   return TRUE;
 }
@@ -840,8 +485,9 @@ gst_sf_mqtt_sink_unlock (GstBaseSink *sink)
 {
   GstSfMqttSink *self = GST_SF_MQTT_SINK (sink);
 
-  if (self->queue != NULL)
-    gst_sf_mqtt_queue_set_flushing (self->queue, TRUE);
+  if (self->client != NULL)
+    gst_sf_mqtt_queue_set_flushing (
+        gst_sf_mqtt_client_queue (self->client), TRUE);
   return TRUE;
 }
 
@@ -850,8 +496,9 @@ gst_sf_mqtt_sink_unlock_stop (GstBaseSink *sink)
 {
   GstSfMqttSink *self = GST_SF_MQTT_SINK (sink);
 
-  if (self->queue != NULL)
-    gst_sf_mqtt_queue_set_flushing (self->queue, FALSE);
+  if (self->client != NULL)
+    gst_sf_mqtt_queue_set_flushing (
+        gst_sf_mqtt_client_queue (self->client), FALSE);
   return TRUE;
 }
 
@@ -894,10 +541,11 @@ gst_sf_mqtt_sink_event (GstBaseSink *sink, GstEvent *event)
 {
   GstSfMqttSink *self = GST_SF_MQTT_SINK (sink);
 
-  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS && self->queue != NULL) {
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS && self->client != NULL) {
     gint64 end_time = g_get_monotonic_time ()
         + (gint64)self->cur_flush_timeout_ms * G_TIME_SPAN_MILLISECOND;
-    guint left = gst_sf_mqtt_queue_wait_empty (self->queue, end_time);
+    guint left = gst_sf_mqtt_queue_wait_empty (
+        gst_sf_mqtt_client_queue (self->client), end_time);
 
     report_dropped (self, TRUE);
     if (left > 0)
@@ -922,8 +570,7 @@ gst_sf_mqtt_sink_render (GstBaseSink *sink, GstBuffer *buffer)
   if (payload == NULL)
     goto bad_buffer;
   len = strlen (payload);
-  self->dropped += gst_sf_mqtt_queue_push (self->queue, payload, len);
-  g_async_queue_push (self->events, EVENT_NEW (EVENT_WAKE, 0));
+  self->dropped += gst_sf_mqtt_client_publish (self->client, payload, len);
   report_dropped (self, FALSE);
   return GST_FLOW_OK;
 
