@@ -149,8 +149,11 @@ def beam_search(model, src, start, eos, beams, n_new):
     return seqs[0, 1:].tolist()
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def seq2seq_main(build, eos_default, start_default, doc):
+    """The timing driver of the encoder-decoder peers: parses the command
+    line, builds the model with build(cfg, weights), then times one beam
+    search on decode-bench's synthetic source; doc is the peer's docstring."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("model")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--source", type=int, default=512)
@@ -165,10 +168,10 @@ def main():
         cfg = json.load(f)
     w = torch_bert.load_safetensors(
         os.path.join(args.model, "model.safetensors"))
-    model = Bart(cfg, w)
-    eos = cfg.get("eos_token_id", 2)
+    model = build(cfg, w)
+    eos = cfg.get("eos_token_id", eos_default)
     eos = eos if isinstance(eos, list) else [eos]
-    start = cfg.get("decoder_start_token_id", 2)
+    start = cfg.get("decoder_start_token_id", start_default)
     src = torch.tensor([[(i * 7919 + 13) % SOURCE_VOCAB
                          for i in range(args.source)]])
     with torch.inference_mode():
@@ -194,4 +197,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    seq2seq_main(Bart, 2, 2, __doc__)

@@ -15,12 +15,9 @@ same synthetic input as decode-bench. Prints the whole generation's time
 and the ids of the best beam.
 """
 
-import argparse
 import importlib.util
-import json
 import math
 import os
-import time
 
 import torch
 import torch.nn.functional as F
@@ -151,50 +148,5 @@ class T5:
         return torch.matmul(x, self.head.t())
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("model")
-    ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--source", type=int, default=512)
-    ap.add_argument("--new", type=int, default=64)
-    ap.add_argument("--beams", type=int, default=4)
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
-
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
-    with open(os.path.join(args.model, "config.json")) as f:
-        cfg = json.load(f)
-    w = torch_bert.load_safetensors(
-        os.path.join(args.model, "model.safetensors"))
-    model = T5(cfg, w)
-    eos = cfg.get("eos_token_id", 1)
-    eos = eos if isinstance(eos, list) else [eos]
-    start = cfg.get("decoder_start_token_id", 0)
-    src = torch.tensor([[(i * 7919 + 13) % torch_bart.SOURCE_VOCAB
-                         for i in range(args.source)]])
-    search = torch_bart.beam_search
-    with torch.inference_mode():
-        # untimed: pages in the mapped weights, as decode-bench does
-        search(model, src, start, eos, args.beams, 2)
-        t0 = time.perf_counter()
-        ids = search(model, src, start, eos, args.beams, args.new)
-        total_ms = (time.perf_counter() - t0) * 1e3
-    result = {
-        "side": "pytorch",
-        "threads": torch.get_num_threads(),
-        "source_tokens": args.source,
-        "beams": args.beams,
-        "new_tokens": len(ids),
-        "total_ms": total_ms,
-        "ids": ids,
-    }
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for k, v in result.items():
-            print("%-20s %s" % (k, "%.2f" % v if isinstance(v, float) else v))
-
-
 if __name__ == "__main__":
-    main()
+    torch_bart.seq2seq_main(T5, 1, 0, __doc__)
