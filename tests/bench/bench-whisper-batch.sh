@@ -19,8 +19,8 @@
 #   BENCH_WINDOWS   windows per stream (default 2)
 #   BENCH_TOKENS    new tokens per window (default 32)
 #   BENCH_TIMEOUT   batch-timeout-ms of the batched runs (default 50)
-#   BENCH_ROUNDS    runs of each configuration, the fastest counts
-#                   (default 2)
+#   BENCH_ROUNDS    rounds, each running every configuration once; each
+#                   configuration's fastest round counts (default 3)
 #   PYTHON          a Python with numpy (default /usr/bin/python3)
 set -eu
 
@@ -31,7 +31,7 @@ python=${PYTHON:-/usr/bin/python3}
 windows=${BENCH_WINDOWS:-2}
 tokens=${BENCH_TOKENS:-32}
 timeout=${BENCH_TIMEOUT:-50}
-rounds=${BENCH_ROUNDS:-2}
+rounds=${BENCH_ROUNDS:-3}
 
 bench="$build/tests/bench/transcribe-throughput"
 if [ ! -x "$bench" ]; then
