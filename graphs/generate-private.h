@@ -21,6 +21,11 @@ typedef struct
   guint n_eos;
 } SfGenerateRun;
 
+/* Settles @run for @dec, @cfg and an @n_prompt-token prompt; an error
+ * when the config does not fit the decoder. */
+gboolean sf_generate_run_init (SfGenerateRun *run, const SfDecoder *dec,
+    const SfGenerationConfig *cfg, guint n_prompt, GError **error);
+
 gboolean sf_generate_is_eos (const SfGenerateRun *run, gint64 token);
 
 /* transformers' logits processors, in its order (repetition penalty,

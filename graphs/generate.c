@@ -157,8 +157,8 @@ generate_simple (const SfGenerateRun *run, const gint64 *prompt,
 }
 
 /* Settles the limits and checks the config against the decoder. */
-static gboolean
-run_init (SfGenerateRun *run, const SfDecoder *dec,
+gboolean
+sf_generate_run_init (SfGenerateRun *run, const SfDecoder *dec,
     const SfGenerationConfig *cfg, guint n_prompt, GError **error)
 {
   const char *bad = NULL;
@@ -256,7 +256,7 @@ sf_generate (const SfDecoder *dec, const SfGenerationConfig *cfg,
         "generation: the decoder has no vocabulary");
     return NULL;
   }
-  if (!run_init (&run, dec, cfg, n_prompt, error))
+  if (!sf_generate_run_init (&run, dec, cfg, n_prompt, error))
     return NULL;
 
   out = g_ptr_array_new_with_free_func (generated_free);

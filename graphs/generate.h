@@ -41,6 +41,12 @@ typedef struct
    * @ids [n_seqs][n_ids] are the tokens so far, prompt included. */
   void (*process_logits) (gpointer self, const gint64 *ids, guint n_seqs,
       guint n_ids, float *logits);
+  /* Optional: one step of several decoders of the same family at once,
+   * each holding one live sequence: decoder @selves[i] appends
+   * @tokens[i] and writes its logits to row i of @logits [n, vocab], as
+   * n step() calls would, run as the rows of one batch. */
+  gboolean (*step_together) (gpointer const *selves, guint n,
+      const gint64 *tokens, float *logits, GError **error);
   void (*free) (gpointer self); /* frees self; the SfDecoder is g_new'd */
   gpointer self;
 } SfDecoder;
@@ -110,6 +116,18 @@ GPtrArray *sf_generate (const SfDecoder *decoder, const SfGenerationConfig *cfg,
     const gint64 *prompt, guint n_prompt, SfGenerateTokenFunc on_token,
     gpointer user_data, GError **error);
 void sf_generated_array_free (GPtrArray *seqs);
+
+/* Greedy search for @n independent sequences decoded together: item i
+ * has its own decoder @decs[i] (its own caches and source), config
+ * @cfgs[i] (greedy: num_beams 1, no sampling) and prompt (@prompts[i],
+ * @n_prompts[i] tokens). Each prompt runs on its own decoder; then every
+ * step feeds the next token of every unfinished item through
+ * step_together (one step() each when the decoders have none), and an
+ * item leaves the batch at its end token or its max_length. @ids[i]
+ * (gint64) gets item i's new tokens: what sf_generate() gives it alone. */
+gboolean sf_generate_batch (SfDecoder *const *decs,
+    const SfGenerationConfig *const *cfgs, const gint64 *const *prompts,
+    const guint *n_prompts, guint n, GArray **ids, GError **error);
 
 /* The index of the largest of @x [n] (the first on ties, as torch). */
 gint64 sf_argmax (const float *x, gint64 n);

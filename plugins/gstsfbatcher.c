@@ -22,6 +22,7 @@ typedef struct
   GCond cond;     /* a pass ended, items arrived, or a handle flushes */
   GQueue pending; /* of Job, oldest first */
   gboolean running;
+  gboolean decoding; /* passes decode Whisper windows */
 } BatchQueue;
 
 struct GstSfBatcher
@@ -45,12 +46,10 @@ typedef struct
 static GMutex registry_lock;
 static GHashTable *registry; /* key → BatchQueue */
 
+/* The queue named @key (transfer full), for @task. */
 static BatchQueue *
-queue_get (SfTask *task, const SfTaskOptions *options)
+queue_get (SfTask *task, gchar *key, gboolean decoding)
 {
-  g_autofree gchar *key = g_strdup_printf ("%s|%d|%d|%d|%u",
-      sf_model_dir (sf_task_model (task)), (int)sf_task_input (task),
-      (int)options->pooling, options->normalize, options->max_length);
   BatchQueue *queue;
 
   g_mutex_lock (&registry_lock);
@@ -64,6 +63,7 @@ queue_get (SfTask *task, const SfTaskOptions *options)
     queue = g_new0 (BatchQueue, 1);
     queue->key = g_steal_pointer (&key);
     queue->task = sf_task_ref (task);
+    queue->decoding = decoding;
     g_mutex_init (&queue->lock);
     g_cond_init (&queue->cond);
     g_queue_init (&queue->pending);
@@ -71,6 +71,7 @@ queue_get (SfTask *task, const SfTaskOptions *options)
   }
   queue->refcount++;
   g_mutex_unlock (&registry_lock);
+  g_free (key);
   return queue;
 }
 
@@ -92,16 +93,35 @@ queue_unref (BatchQueue *queue)
   g_free (queue);
 }
 
+static GstSfBatcher *
+batcher_new (BatchQueue *queue, guint batch_size, guint timeout_ms)
+{
+  GstSfBatcher *batcher = g_new0 (GstSfBatcher, 1);
+
+  batcher->queue = queue;
+  batcher->batch_size = MAX (batch_size, 1);
+  batcher->timeout = (gint64)timeout_ms * G_TIME_SPAN_MILLISECOND;
+  return batcher;
+}
+
 GstSfBatcher *
 gst_sf_batcher_new (SfTask *task, const SfTaskOptions *options,
     guint batch_size, guint timeout_ms)
 {
-  GstSfBatcher *batcher = g_new0 (GstSfBatcher, 1);
+  gchar *key = g_strdup_printf ("%s|%d|%d|%d|%u",
+      sf_model_dir (sf_task_model (task)), (int)sf_task_input (task),
+      (int)options->pooling, options->normalize, options->max_length);
 
-  batcher->queue = queue_get (task, options);
-  batcher->batch_size = MAX (batch_size, 1);
-  batcher->timeout = (gint64)timeout_ms * G_TIME_SPAN_MILLISECOND;
-  return batcher;
+  return batcher_new (queue_get (task, key, FALSE), batch_size, timeout_ms);
+}
+
+GstSfBatcher *
+gst_sf_batcher_new_decoding (SfTask *task, guint batch_size, guint timeout_ms)
+{
+  gchar *key =
+      g_strdup_printf ("%s|decoding", sf_model_dir (sf_task_model (task)));
+
+  return batcher_new (queue_get (task, key, TRUE), batch_size, timeout_ms);
 }
 
 void
@@ -124,11 +144,43 @@ gst_sf_batcher_set_flushing (GstSfBatcher *batcher, gboolean flushing)
   g_mutex_unlock (&queue->lock);
 }
 
+/* (transfer full) each window's token ids, I64 [1, n], or NULL. */
+static GPtrArray *
+run_decoding (SfTask *task, Job **jobs, guint n, GError **error)
+{
+  g_autofree const SfTensor **states = g_new (const SfTensor *, n);
+  g_autofree const SfWhisperOptions **options =
+      g_new (const SfWhisperOptions *, n);
+  g_autofree GArray **ids = g_new (GArray *, n);
+  GPtrArray *outs = NULL;
+
+  for (guint i = 0; i < n; i++) {
+    states[i] = jobs[i]->input->states;
+    options[i] = jobs[i]->input->whisper;
+    ids[i] = g_array_new (FALSE, FALSE, sizeof (gint64));
+  }
+  if (sf_whisper_generate_batch (
+          sf_task_model (task), states, options, n, ids, error)) {
+    outs = g_ptr_array_new_full (n, (GDestroyNotify)sf_tensor_unref);
+    for (guint i = 0; i < n; i++)
+      g_ptr_array_add (outs,
+          sf_tensor_new_from_data (SF_DTYPE_I64, 2,
+              (const gint64[]){ 1, ids[i]->len }, ids[i]->data));
+  }
+  for (guint i = 0; i < n; i++)
+    g_array_unref (ids[i]);
+  return outs;
+}
+
 /* (transfer full) the outputs of @jobs as one pass, or NULL. */
 static GPtrArray *
 run_pass (
-    SfTask *task, Job **jobs, guint n, gboolean *truncated, GError **error)
+    BatchQueue *queue, Job **jobs, guint n, gboolean *truncated, GError **error)
 {
+  SfTask *task = queue->task;
+
+  if (queue->decoding)
+    return run_decoding (task, jobs, n, error);
   switch (sf_task_input (task)) {
     case SF_MODALITY_TEXT: {
       g_autofree const char **texts = g_new (const char *, n);
@@ -164,16 +216,16 @@ run_pass (
 /* Runs @jobs (outside the queue lock) and stores each one's result. A
  * failed batch runs again item by item, so that only the bad ones fail. */
 static void
-run_jobs (SfTask *task, Job **jobs, guint n)
+run_jobs (BatchQueue *queue, Job **jobs, guint n)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) outs = NULL;
   gboolean truncated = FALSE;
 
-  outs = run_pass (task, jobs, n, &truncated, &error);
+  outs = run_pass (queue, jobs, n, &truncated, &error);
   if (outs == NULL && n > 1) {
     for (guint i = 0; i < n; i++)
-      run_jobs (task, jobs + i, 1);
+      run_jobs (queue, jobs + i, 1);
     return;
   }
   for (guint i = 0; i < n; i++) {
@@ -238,7 +290,7 @@ take_and_run (BatchQueue *queue, guint batch_size)
   GST_LOG ("%s: a pass of %u items, %u left queued", queue->key, n,
       queue->pending.length);
   g_mutex_unlock (&queue->lock);
-  run_jobs (queue->task, batch, n);
+  run_jobs (queue, batch, n);
   g_mutex_lock (&queue->lock);
   for (guint i = 0; i < n; i++)
     batch[i]->done = TRUE;

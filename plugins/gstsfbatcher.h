@@ -4,6 +4,8 @@
  * Every element in the process that runs the same task (same checkpoint
  * folder, modality and options) with batch-size > 1 submits its items to
  * one queue, so that items of many streams go through one forward pass.
+ * Decoding (sftranscriber on Whisper) has its own queue per checkpoint:
+ * a pass there decodes its windows together until the last one ends.
  *
  * There is no worker thread: a submitting streaming thread waits, and the
  * thread that fills a batch (batch-size items queued) or whose wait reaches
@@ -26,6 +28,7 @@
 
 #include <gst/gst.h>
 
+#include "graphs/families/whisper.h"
 #include "graphs/task.h"
 
 G_BEGIN_DECLS
@@ -37,6 +40,10 @@ typedef struct
   SfImage *image;       /* image tasks */
   const float *samples; /* audio tasks: mono at the task's rate */
   gsize n_samples;
+  /* decoding queues (gst_sf_batcher_new_decoding): a Whisper window's
+   * encoder states F32 [1, S, D] and its options (nullable) */
+  const SfTensor *states;
+  const SfWhisperOptions *whisper;
 } GstSfBatchInput;
 
 /* An element's handle on the shared queue of its task. */
@@ -48,13 +55,19 @@ typedef struct GstSfBatcher GstSfBatcher;
  * others. */
 GstSfBatcher *gst_sf_batcher_new (SfTask *task, const SfTaskOptions *options,
     guint batch_size, guint timeout_ms);
+/* (transfer full) a handle on the decoding queue of @task's model
+ * (Whisper): its items are windows' encoder states, and a pass decodes
+ * them together (sf_whisper_generate_batch), each output the window's
+ * token ids, I64 [1, n]. Separate from the model's encoding queue. */
+GstSfBatcher *gst_sf_batcher_new_decoding (
+    SfTask *task, guint batch_size, guint timeout_ms);
 void gst_sf_batcher_free (GstSfBatcher *batcher); /* accepts NULL */
 
 /* While flushing, queued items are withdrawn and runs return at once. */
 void gst_sf_batcher_set_flushing (GstSfBatcher *batcher, gboolean flushing);
 
 /* Runs @n inputs through the shared queue and returns (transfer full) @n
- * F32 tensors [1, ...] in input order, or NULL with @error. A run cut
+ * tensors [1, ...] in input order (F32; I64 ids for a decoding queue), or NULL with @error. A run cut
  * short by flushing sets *@flushing and no error. Sets *@truncated
  * (nullable) when a text may have been cut to max-length. */
 GPtrArray *gst_sf_batcher_run (GstSfBatcher *batcher,

@@ -44,18 +44,41 @@ ctc_words (SfCtcDecoder *ctc, const float *logits, gint64 frames, gint64 vocab,
   return TRUE;
 }
 
+/* Whisper: the token ids of @enc [1, S, D], alone or through the shared
+ * decoding queue. */
+static gboolean
+whisper_ids (GstSfTranscriberDecoder *dec, const SfWhisperOptions *options,
+    const SfTensor *enc, GArray *ids, GError **error)
+{
+  GstSfBatchInput input = { .states = enc, .whisper = options };
+  g_autoptr (GPtrArray) outs = NULL;
+  gboolean flushing = FALSE;
+
+  if (dec->batcher == NULL)
+    return sf_whisper_generate (
+        sf_task_model (dec->task), enc, options, ids, error);
+  outs = gst_sf_batcher_run (dec->batcher, &input, 1, NULL, &flushing, error);
+  dec->flushed = flushing;
+  if (outs == NULL)
+    return FALSE;
+  g_array_append_vals (ids, sf_tensor_i64 (outs->pdata[0]),
+      (guint)sf_tensor_numel (outs->pdata[0]));
+  return TRUE;
+}
+
 /* Whisper: decoding of encoder states [S, D], as segments. */
 static gboolean
-whisper_segments (SfModel *model, const SfWhisperOptions *options,
+whisper_segments (GstSfTranscriberDecoder *dec, const SfWhisperOptions *options,
     const float *states, gint64 s, gint64 d, double start, double duration,
     GArray *pieces, GError **error)
 {
+  SfModel *model = sf_task_model (dec->task);
   g_autoptr (SfTensor) enc = sf_tensor_new_from_data (
       SF_DTYPE_F32, 3, (const gint64[]){ 1, s, d }, states);
   g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_autoptr (GArray) segments = sf_whisper_segment_array_new ();
 
-  if (!sf_whisper_generate (model, enc, options, ids, error)
+  if (!whisper_ids (dec, options, enc, ids, error)
       || !sf_whisper_segments (model, (const gint64 *)ids->data, ids->len,
           duration, segments, error))
     return FALSE;
@@ -104,6 +127,7 @@ to_lines (GstSfTranscriberDecoder *dec, GArray *pieces, GArray *out)
 void
 gst_sf_transcriber_decoder_clear (GstSfTranscriberDecoder *dec)
 {
+  g_clear_pointer (&dec->batcher, gst_sf_batcher_free);
   g_clear_pointer (&dec->ctc, sf_ctc_decoder_free);
   g_clear_pointer (&dec->transcript, sf_transcript_free);
   g_clear_pointer (&dec->task, sf_task_unref);
@@ -173,8 +197,8 @@ gst_sf_transcriber_decoder_window (GstSfTranscriberDecoder *dec,
     ok = ctc_words (
         dec->ctc, data, frames, inner, start, duration / frames, pieces, error);
   else
-    ok = whisper_segments (sf_task_model (dec->task), options, data, frames,
-        inner, start, duration, pieces, error);
+    ok = whisper_segments (
+        dec, options, data, frames, inner, start, duration, pieces, error);
   if (!ok)
     return FALSE;
   sf_transcript_push (dec->transcript, start, duration, hop,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Streamformer plugin: sftranscriber's decoding, one window at a time.
+/* Streamformer plugin: sftranscriber's decoding, one window at a time
+ * (or, through the shared queue, several streams' windows at once).
  *
  * Private to the plugin. The task of the model the buffers name decides
  * the decoder: greedy CTC for a CTC task, Whisper generation (as its
@@ -15,6 +16,7 @@
 #include "graphs/post/ctc.h"
 #include "graphs/post/transcript.h"
 #include "graphs/task.h"
+#include "gstsfbatcher.h"
 
 G_BEGIN_DECLS
 
@@ -23,6 +25,10 @@ typedef struct
   SfTask *task;             /* of the model the buffers name */
   SfCtcDecoder *ctc;        /* CTC tasks; NULL for Whisper */
   SfTranscript *transcript; /* words (CTC) or segments (Whisper) */
+  /* Whisper with batch-size > 1: the model's shared decoding queue; set
+   * and cleared under the element's object lock */
+  GstSfBatcher *batcher;
+  gboolean flushed; /* the last window was withdrawn by a flush */
 } GstSfTranscriberDecoder;
 
 /* Sets @dec up for @model unless it already is. FALSE after posting an
@@ -35,7 +41,9 @@ void gst_sf_transcriber_decoder_clear (GstSfTranscriberDecoder *dec);
  * states) at @start lasting @duration seconds, the next one @hop seconds
  * later (0: unknown), and appends to @out the text that became final, one
  * item per output buffer: each Whisper segment, or the new CTC words as
- * one line. @options: Whisper only. */
+ * one line. @options: Whisper only. With a batcher, the window decodes
+ * together with other streams' windows; FALSE without an error and
+ * dec->flushed set when a flush withdrew it. */
 gboolean gst_sf_transcriber_decoder_window (GstSfTranscriberDecoder *dec,
     const SfWhisperOptions *options, const float *data, gint64 frames,
     gint64 inner, double start, double duration, double hop, GArray *out,

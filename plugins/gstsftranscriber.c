@@ -40,6 +40,17 @@
  * and json (string: the whole result as the JSON object sfjsonsink
  * writes), readable from Python without GstValueArray bindings.
  *
+ * With batch-size above 1, every sftranscriber of the process decoding
+ * the same Whisper checkpoint shares one queue: windows of several
+ * streams decode together, each decoder step running the next token of
+ * every unfinished window as one row of one batch (each window with its
+ * own caches, prompt, options and end; a window that ends leaves the
+ * batch). The thread that fills a batch, or whose window has waited
+ * batch-timeout-ms, runs it; each stream then pushes its own segments,
+ * in order, with its own timestamps. Greedy decoding only: a checkpoint
+ * that asks for beams or sampling decodes its windows one by one.
+ * CTC checkpoints ignore batch-size (their decoding is a cheap argmax).
+ *
  * Latency queries are answered with upstream's latency plus the decoding
  * time measured over the recent windows (plus a quarter), or latency-ms
  * when set; a latency message is posted when a window takes longer.
@@ -85,6 +96,8 @@ enum
   PROP_TIMESTAMPS,
   PROP_LANGUAGE,
   PROP_LATENCY_MS,
+  PROP_BATCH_SIZE,
+  PROP_BATCH_TIMEOUT_MS,
 };
 
 struct _GstSfTranscriber
@@ -98,6 +111,7 @@ struct _GstSfTranscriber
   guint max_new_tokens;
   gboolean timestamps;
   gchar *language;
+  guint batch_size, batch_timeout_ms;
 
   GstSfTranscriberDecoder dec; /* of the model the buffers name */
 
@@ -163,6 +177,8 @@ gst_sf_transcriber_class_init (GstSfTranscriberClass *klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
               | GST_PARAM_MUTABLE_PLAYING));
   gst_sf_latency_install_property (gobject_class, PROP_LATENCY_MS);
+  gst_sf_batcher_install_properties (
+      gobject_class, PROP_BATCH_SIZE, PROP_BATCH_TIMEOUT_MS);
 
   gst_element_class_set_static_metadata (element_class,
       "Streamformer transcriber", "Filter/Converter/Audio/Text",
@@ -205,6 +221,8 @@ gst_sf_transcriber_init (GstSfTranscriber *self)
   self->max_new_tokens = DEFAULT_MAX_NEW_TOKENS;
   self->timestamps = DEFAULT_TIMESTAMPS;
   self->language = g_strdup (DEFAULT_LANGUAGE);
+  self->batch_size = GST_SF_BATCH_SIZE_DEFAULT;
+  self->batch_timeout_ms = GST_SF_BATCH_TIMEOUT_DEFAULT;
   self->last_pts = GST_CLOCK_TIME_NONE;
   gst_sf_latency_init (&self->latency);
 }
@@ -241,6 +259,10 @@ gst_sf_transcriber_set_property (
     case PROP_LATENCY_MS:
       gst_sf_latency_set_pinned (&self->latency, value);
       break;
+    case PROP_BATCH_SIZE: self->batch_size = g_value_get_uint (value); break;
+    case PROP_BATCH_TIMEOUT_MS:
+      self->batch_timeout_ms = g_value_get_uint (value);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -262,6 +284,10 @@ gst_sf_transcriber_get_property (
     case PROP_LATENCY_MS:
       gst_sf_latency_get_pinned (&self->latency, value);
       break;
+    case PROP_BATCH_SIZE: g_value_set_uint (value, self->batch_size); break;
+    case PROP_BATCH_TIMEOUT_MS:
+      g_value_set_uint (value, self->batch_timeout_ms);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -276,15 +302,51 @@ gst_sf_transcriber_reset (GstSfTranscriber *self)
   self->n_windows = 0;
 }
 
+/* Withdraws (or lets in again) this element's windows in the shared
+ * queue. */
+static void
+gst_sf_transcriber_set_flushing (GstSfTranscriber *self, gboolean flushing)
+{
+  GST_OBJECT_LOCK (self);
+  if (self->dec.batcher != NULL)
+    gst_sf_batcher_set_flushing (self->dec.batcher, flushing);
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* Sets the decoder up for @model, with a handle on the model's shared
+ * decoding queue when batch-size asks for one (Whisper only). */
+static gboolean
+gst_sf_transcriber_use_model (GstSfTranscriber *self, SfModel *model)
+{
+  GST_OBJECT_LOCK (self);
+  if (self->dec.task != NULL && sf_task_model (self->dec.task) != model)
+    gst_sf_transcriber_decoder_clear (&self->dec);
+  GST_OBJECT_UNLOCK (self);
+  if (!gst_sf_transcriber_decoder_use (&self->dec, GST_ELEMENT (self), model))
+    return FALSE;
+  GST_OBJECT_LOCK (self);
+  if (self->dec.batcher == NULL && self->dec.ctc == NULL
+      && self->batch_size > 1)
+    self->dec.batcher = gst_sf_batcher_new_decoding (
+        self->dec.task, self->batch_size, self->batch_timeout_ms);
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
 static GstStateChangeReturn
 gst_sf_transcriber_change_state (GstElement *element, GstStateChange transition)
 {
   GstSfTranscriber *self = GST_SF_TRANSCRIBER (element);
   GstStateChangeReturn ret;
 
+  /* A streaming thread waiting in the shared queue returns at once. */
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    gst_sf_transcriber_set_flushing (self, TRUE);
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+    GST_OBJECT_LOCK (self);
     gst_sf_transcriber_decoder_clear (&self->dec);
+    GST_OBJECT_UNLOCK (self);
     gst_sf_transcriber_reset (self);
     gst_sf_src_reset (&self->src);
     gst_sf_latency_reset (&self->latency);
@@ -398,7 +460,7 @@ gst_sf_transcriber_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
 
   if (model == NULL)
     goto no_model;
-  if (!gst_sf_transcriber_decoder_use (&self->dec, GST_ELEMENT (self), model)) {
+  if (!gst_sf_transcriber_use_model (self, model)) {
     gst_buffer_unref (buffer);
     return GST_FLOW_ERROR;
   }
@@ -436,6 +498,10 @@ gst_sf_transcriber_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   gst_buffer_unmap (buffer, &map);
   gst_buffer_unref (buffer);
   g_free (language);
+  if (!ok && error == NULL && self->dec.flushed) {
+    g_array_unref (out);
+    return GST_FLOW_FLUSHING;
+  }
   if (!ok)
     goto failed;
   ret = gst_sf_transcriber_emit_pieces (self, out);
@@ -533,7 +599,13 @@ gst_sf_transcriber_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
     case GST_EVENT_SEGMENT: /* forwarded with the caps */
       return gst_sf_src_set_segment (&self->src, event) ? GST_FLOW_OK
                                                         : GST_FLOW_ERROR;
-    case GST_EVENT_FLUSH_STOP: gst_sf_transcriber_reset (self); break;
+    case GST_EVENT_FLUSH_START:
+      gst_sf_transcriber_set_flushing (self, TRUE);
+      break;
+    case GST_EVENT_FLUSH_STOP:
+      gst_sf_transcriber_set_flushing (self, FALSE);
+      gst_sf_transcriber_reset (self);
+      break;
     case GST_EVENT_EOS: return gst_sf_transcriber_eos (self, event);
     default: break;
   }

@@ -10,6 +10,12 @@
  *   each product into column blocks of the output, one sgemm per thread.
  *   One pool for all ops means no BLAS threads spin on cores the pool
  *   needs right after a product.
+ * - A product of 2 to 8 rows with nn.Linear weights (a decoder step over
+ *   a few sequences) runs its own kernel: OpenBLAS's sgemm would first
+ *   copy the weight into its packing buffer, about three passes over it,
+ *   while every row's dot products can be made in one pass over each
+ *   weight row (one output row goes to sgemv, core/blas.c). A row's
+ *   results do not depend on the other rows, nor on their count.
  * - Weights follow nn.Linear: w [N, K], hence op(B) = wᵀ (core/tensor.h).
  *   HF's Conv1D (GPT-2) stores them [K, N]; sf_op_linear_in_out reads
  *   those in place, with op(B) = w, rather than copying a transpose.
@@ -46,6 +52,145 @@ typedef struct
   gboolean split_n;
 } GemmArgs;
 
+/* Rows a skinny product takes at most (accumulators in registers). */
+#define SF_SKINNY_MAX_ROWS 8
+
+/* One weight row's dot products with up to SF_SKINNY_MAX_ROWS rows of A:
+ * rows past @m point at row 0 and their sums are dropped. */
+#define SKINNY_ROWS(a, m, lda, rows)                                           \
+  for (int r_ = 0; r_ < SF_SKINNY_MAX_ROWS; r_++)                              \
+    rows[r_] = (a) + (r_ < (m) ? r_ : 0) * (lda);
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define SF_SKINNY_X86 1
+
+__attribute__ ((target ("avx512f"))) static void
+skinny_avx512 (int m, int n, int k, const float *a, int lda, const float *b,
+    int ldb, float beta, float *c, int ldc)
+{
+  const float *rows[SF_SKINNY_MAX_ROWS];
+  __mmask16 tail = (__mmask16)((1u << (k % 16)) - 1);
+  int k16 = k - k % 16;
+
+  SKINNY_ROWS (a, m, lda, rows);
+  for (int j = 0; j < n; j++) {
+    const float *w = b + (gsize)j * ldb;
+    __m512 acc[SF_SKINNY_MAX_ROWS];
+
+    for (int r = 0; r < SF_SKINNY_MAX_ROWS; r++)
+      acc[r] = _mm512_setzero_ps ();
+    for (int p = 0; p < k16; p += 16) {
+      __m512 wv = _mm512_loadu_ps (w + p);
+      for (int r = 0; r < SF_SKINNY_MAX_ROWS; r++)
+        acc[r] = _mm512_fmadd_ps (_mm512_loadu_ps (rows[r] + p), wv, acc[r]);
+    }
+    if (tail) {
+      __m512 wv = _mm512_maskz_loadu_ps (tail, w + k16);
+      for (int r = 0; r < SF_SKINNY_MAX_ROWS; r++)
+        acc[r] = _mm512_fmadd_ps (
+            _mm512_maskz_loadu_ps (tail, rows[r] + k16), wv, acc[r]);
+    }
+    for (int r = 0; r < m; r++) {
+      float *out = c + (gsize)r * ldc + j;
+      float sum = _mm512_reduce_add_ps (acc[r]);
+      *out = beta == 0.0f ? sum : sum + beta * *out;
+    }
+  }
+}
+
+__attribute__ ((target ("avx2,fma"))) static void
+skinny_avx2 (int m, int n, int k, const float *a, int lda, const float *b,
+    int ldb, float beta, float *c, int ldc)
+{
+  const float *rows[SF_SKINNY_MAX_ROWS];
+  int k8 = k - k % 8;
+  __m256i tail = _mm256_cmpgt_epi32 (
+      _mm256_set1_epi32 (k % 8), _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7));
+
+  SKINNY_ROWS (a, m, lda, rows);
+  for (int j = 0; j < n; j++) {
+    const float *w = b + (gsize)j * ldb;
+    __m256 acc[SF_SKINNY_MAX_ROWS];
+
+    for (int r = 0; r < SF_SKINNY_MAX_ROWS; r++)
+      acc[r] = _mm256_setzero_ps ();
+    for (int p = 0; p < k8; p += 8) {
+      __m256 wv = _mm256_loadu_ps (w + p);
+      for (int r = 0; r < SF_SKINNY_MAX_ROWS; r++)
+        acc[r] = _mm256_fmadd_ps (_mm256_loadu_ps (rows[r] + p), wv, acc[r]);
+    }
+    if (k8 < k) {
+      __m256 wv = _mm256_maskload_ps (w + k8, tail);
+      for (int r = 0; r < SF_SKINNY_MAX_ROWS; r++)
+        acc[r] = _mm256_fmadd_ps (
+            _mm256_maskload_ps (rows[r] + k8, tail), wv, acc[r]);
+    }
+    for (int r = 0; r < m; r++) {
+      float *out = c + (gsize)r * ldc + j;
+      __m128 h = _mm_add_ps (
+          _mm256_castps256_ps128 (acc[r]), _mm256_extractf128_ps (acc[r], 1));
+      float sum;
+
+      h = _mm_add_ps (h, _mm_movehl_ps (h, h));
+      h = _mm_add_ss (h, _mm_movehdup_ps (h));
+      sum = _mm_cvtss_f32 (h);
+      *out = beta == 0.0f ? sum : sum + beta * *out;
+    }
+  }
+}
+#endif
+
+/* Plain C: eight partial sums per row, added pairwise at the end. */
+static void
+skinny_c (int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+    float beta, float *c, int ldc)
+{
+  for (int j = 0; j < n; j++) {
+    const float *w = b + (gsize)j * ldb;
+
+    for (int r = 0; r < m; r++) {
+      const float *x = a + (gsize)r * lda;
+      float part[8] = { 0 }, sum;
+      int p = 0;
+
+      for (; p + 8 <= k; p += 8)
+        for (int l = 0; l < 8; l++)
+          part[l] += x[p + l] * w[p + l];
+      for (int l = 0; p < k; p++, l++)
+        part[l] += x[p] * w[p];
+      sum = ((part[0] + part[1]) + (part[2] + part[3]))
+          + ((part[4] + part[5]) + (part[6] + part[7]));
+      c[(gsize)r * ldc + j] =
+          beta == 0.0f ? sum : sum + beta * c[(gsize)r * ldc + j];
+    }
+  }
+}
+
+typedef void (*SkinnyFunc) (int m, int n, int k, const float *a, int lda,
+    const float *b, int ldb, float beta, float *c, int ldc);
+
+static SkinnyFunc
+skinny_pick (void)
+{
+#ifdef SF_SKINNY_X86
+  if (__builtin_cpu_supports ("avx512f"))
+    return skinny_avx512;
+  if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
+    return skinny_avx2;
+#endif
+  return skinny_c;
+}
+
+/* C[m, n] = A[m, K] · B[n, K]ᵀ + beta · C, for 2 to SF_SKINNY_MAX_ROWS
+ * rows: one pass over each row of B. */
+static void
+skinny (int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+    float beta, float *c, int ldc)
+{
+  skinny_pick () (m, n, k, a, lda, b, ldb, beta, c, ldc);
+}
+
 static void
 gemm_part (const GemmArgs *g, gint64 m0, gint64 m1, gint64 n0, gint64 n1)
 {
@@ -59,6 +204,11 @@ gemm_part (const GemmArgs *g, gint64 m0, gint64 m1, gint64 n0, gint64 n1)
   if (g->bias != NULL) {
     for (i = 0; i < m1 - m0; i++)
       memcpy (c + i * g->ldc, g->bias + n0, (n1 - n0) * sizeof (float));
+  }
+  if (g->trans_b && m1 - m0 >= 2 && m1 - m0 <= SF_SKINNY_MAX_ROWS) {
+    skinny ((int)(m1 - m0), (int)(n1 - n0), (int)g->k, a, (int)g->lda, b,
+        (int)g->ldb, g->bias != NULL ? 1.0f : 0.0f, c, (int)g->ldc);
+    return;
   }
   sf_blas_sgemm (FALSE, g->trans_b, (int)(m1 - m0), (int)(n1 - n0), (int)g->k,
       1.0f, a, (int)g->lda, b, (int)g->ldb, g->bias != NULL ? 1.0f : 0.0f, c,

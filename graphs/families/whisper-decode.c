@@ -10,7 +10,10 @@
  * Self-attention keys and values of every fed position are kept in a
  * graphs/kv-cache.h cache; cross-attention keys and values are computed
  * once per encoder output. Teacher forcing feeds the whole
- * sequence in one step; generation feeds one token at a time.
+ * sequence in one step; generation feeds one token at a time. Several
+ * states (windows of different streams) can take a step together: their
+ * rows go through the linear layers as one batch, while each row attends
+ * over its own caches from its own position.
  */
 #include "graphs/families/whisper.h"
 #include "graphs/families/whisper-private.h"
@@ -128,13 +131,15 @@ sf_whisper_state_reorder (
   return TRUE;
 }
 
-/* One pre-LN WhisperDecoderLayer over x [B, T, D], in place. */
+/* One pre-LN WhisperDecoderLayer over x [B, T, D], in place, where the
+ * rows of x are the rows of @states in turn: the linear layers run on
+ * every row at once, attention on each state's own caches. */
 static void
-decoder_layer (SfWhisperState *s, int index, SfTensor *x)
+decoder_layer (SfWhisperState *const *states, guint n, int index, SfTensor *x)
 {
-  const WhisperGraph *g = s->g;
+  const WhisperGraph *g = states[0]->g;
   const WhisperLayer *l = &g->dec_layers[index];
-  gint64 b = x->shape[0], t = x->shape[1], d = x->shape[2];
+  gint64 b = x->shape[0], t = x->shape[1], d = x->shape[2], row = 0;
   gint64 f = sf_tensor_dim (l->fc1_w, 0);
   g_autoptr (SfTensor) h = sf_tensor_new_f32 (3, b, t, d); /* [B, T, D] */
   g_autoptr (SfTensor) q = sf_tensor_new_f32 (3, b, t, d);
@@ -148,17 +153,32 @@ decoder_layer (SfWhisperState *s, int index, SfTensor *x)
   sf_op_linear (q, h, l->self.q_w, l->self.q_b);
   sf_op_linear (k, h, l->self.k_w, NULL);
   sf_op_linear (v, h, l->self.v_w, l->self.v_b);
-  sf_kv_cache_append (s->cache, index, k, v);
-  sf_kv_cache_attend (s->cache, index, q, ctx, g->dec_heads, NULL,
-      1.0f / sqrtf ((float)(d / g->dec_heads)));
+  for (guint i = 0; i < n; row += states[i]->batch, i++) {
+    SfWhisperState *s = states[i];
+    g_autoptr (SfTensor) qi = sf_tensor_slice0 (q, row, s->batch);
+    g_autoptr (SfTensor) ki = sf_tensor_slice0 (k, row, s->batch);
+    g_autoptr (SfTensor) vi = sf_tensor_slice0 (v, row, s->batch);
+    g_autoptr (SfTensor) ci = sf_tensor_slice0 (ctx, row, s->batch);
+
+    sf_kv_cache_append (s->cache, index, ki, vi);
+    sf_kv_cache_attend (s->cache, index, qi, ci, g->dec_heads, NULL,
+        1.0f / sqrtf ((float)(d / g->dec_heads)));
+  }
   sf_op_linear (h, ctx, l->self.o_w, l->self.o_b);
   sf_op_add (x, x, h);
 
-  /* cross-attention over the encoder output */
+  /* cross-attention over each state's own encoder output */
   sf_op_layer_norm (h, x, l->ln_cross_g, l->ln_cross_b, WHISPER_LN_EPS);
   sf_op_linear (q, h, l->cross.q_w, l->cross.q_b);
-  sf_op_attention (ctx, q, s->cross->k[index], s->cross->v[index], g->dec_heads,
-      NULL, FALSE);
+  row = 0;
+  for (guint i = 0; i < n; row += states[i]->batch, i++) {
+    SfWhisperState *s = states[i];
+    g_autoptr (SfTensor) qi = sf_tensor_slice0 (q, row, s->batch);
+    g_autoptr (SfTensor) ci = sf_tensor_slice0 (ctx, row, s->batch);
+
+    sf_op_attention (ci, qi, s->cross->k[index], s->cross->v[index],
+        g->dec_heads, NULL, FALSE);
+  }
   sf_op_linear (h, ctx, l->cross.o_w, l->cross.o_b);
   sf_op_add (x, x, h);
 
@@ -170,47 +190,59 @@ decoder_layer (SfWhisperState *s, int index, SfTensor *x)
   sf_op_add (x, x, h);
 }
 
-SfTensor *
-sf_whisper_state_step (SfWhisperState *s, const gint64 *ids, gint64 t,
-    gboolean all_logits, GPtrArray *hidden_states, GError **error)
+/* Feeds @t new tokens to every row of every one of @states [n] (of one
+ * model), rows in turn, and returns their logits as sf_whisper_state_step
+ * does. */
+static SfTensor *
+states_step (SfWhisperState *const *states, guint n, const gint64 *ids,
+    gint64 t, gboolean all_logits, GPtrArray *hidden_states, GError **error)
 {
-  const WhisperGraph *g;
-  gint64 b, d, vocab, past;
+  const WhisperGraph *g = states[0]->g;
+  gint64 b = 0, d, vocab, row = 0;
   g_autoptr (SfTensor) x = NULL;    /* [B, T, D] */
   g_autoptr (SfTensor) flat = NULL; /* [B·T, D] view */
-  g_autoptr (SfTensor) pos = NULL;  /* [1, T, D] */
   g_autoptr (SfTensor) last = NULL; /* [B, 1, D] */
   const SfTensor *proj;
   SfTensor *logits;
 
-  g_return_val_if_fail (s != NULL && ids != NULL, NULL);
-  g = s->g;
-  b = s->batch;
   d = g->sizes[WHISPER_SZ_D];
   vocab = g->sizes[WHISPER_SZ_VOCAB];
-  if (!sf_kv_cache_begin (s->cache, (guint)b, t, error))
-    return NULL;
-  past = sf_kv_cache_length (s->cache);
+  for (guint i = 0; i < n; i++) {
+    if (states[i]->g != g) {
+      g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+          "Whisper decoder: one step over decoders of different models");
+      return NULL;
+    }
+    if (!sf_kv_cache_begin (
+            states[i]->cache, (guint)states[i]->batch, t, error))
+      return NULL;
+    b += states[i]->batch;
+  }
 
   x = sf_tensor_new_f32 (3, b, t, d);
   flat = sf_tensor_reshape (x, 2, (gint64[]){ b * t, d });
   if (!sf_op_embedding (flat, g->g.tok_emb, ids, b * t, error))
     return NULL;
-  {
+  /* learned positions, from where each state stands */
+  for (guint i = 0; i < n; row += states[i]->batch, i++) {
+    gint64 past = sf_kv_cache_length (states[i]->cache);
     g_autoptr (SfTensor) rows = sf_tensor_slice0 (g->g.dec_pos, past, t);
-    pos = sf_tensor_reshape (rows, 3, (gint64[]){ 1, t, d });
-  }
-  for (gint64 i = 0; i < b; i++) {
-    g_autoptr (SfTensor) xi = sf_tensor_slice0 (x, i, 1);
-    sf_op_add (xi, xi, pos);
+    g_autoptr (SfTensor) pos =
+        sf_tensor_reshape (rows, 3, (gint64[]){ 1, t, d });
+
+    for (gint64 r = row; r < row + states[i]->batch; r++) {
+      g_autoptr (SfTensor) xr = sf_tensor_slice0 (x, r, 1);
+      sf_op_add (xr, xr, pos);
+    }
   }
 
   for (int l = 0; l < g->n_dec; l++) {
     if (hidden_states)
       g_ptr_array_add (hidden_states, sf_tensor_copy (x));
-    decoder_layer (s, l, x);
+    decoder_layer (states, n, l, x);
   }
-  sf_kv_cache_commit (s->cache);
+  for (guint i = 0; i < n; i++)
+    sf_kv_cache_commit (states[i]->cache);
   sf_op_layer_norm (x, x, g->g.dec_ln_g, g->g.dec_ln_b, WHISPER_LN_EPS);
   if (hidden_states)
     g_ptr_array_add (hidden_states, sf_tensor_copy (x));
@@ -229,4 +261,26 @@ sf_whisper_state_step (SfWhisperState *s, const gint64 *ids, gint64 t,
   logits = sf_tensor_new_f32 (3, b, (gint64)1, vocab);
   sf_op_linear (logits, last, proj, NULL);
   return logits;
+}
+
+SfTensor *
+sf_whisper_state_step (SfWhisperState *s, const gint64 *ids, gint64 t,
+    gboolean all_logits, GPtrArray *hidden_states, GError **error)
+{
+  g_return_val_if_fail (s != NULL && ids != NULL, NULL);
+  return states_step (&s, 1, ids, t, all_logits, hidden_states, error);
+}
+
+gint64
+sf_whisper_state_batch (const SfWhisperState *s)
+{
+  return s->batch;
+}
+
+SfTensor *
+sf_whisper_states_step (
+    SfWhisperState *const *states, guint n, const gint64 *ids, GError **error)
+{
+  g_return_val_if_fail (states != NULL && n > 0 && ids != NULL, NULL);
+  return states_step (states, n, ids, 1, FALSE, NULL, error);
 }

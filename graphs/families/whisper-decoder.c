@@ -3,7 +3,8 @@
  *
  * The rows are the batch of one SfWhisperState over the encoder output;
  * beam search's reorder gathers their self-attention caches (and tiles
- * the cross-attention keys and values, the same for every row). Whisper's
+ * the cross-attention keys and values, the same for every row);
+ * step_together runs decoders of different windows as one batch. Whisper's
  * own rules run in process_logits, as WhisperForConditionalGeneration's
  * extra logits processors do: suppress_tokens never appear,
  * begin_suppress_tokens not as the first generated token, and with
@@ -114,6 +115,33 @@ decoder_step (gpointer self, const gint64 *tokens, guint n_seqs, guint n_new,
   return TRUE;
 }
 
+/* Decoders of different windows, one sequence each, as one batch. */
+static gboolean
+decoder_step_together (gpointer const *selves, guint n, const gint64 *tokens,
+    float *logits, GError **error)
+{
+  WhisperDecoder *d0 = selves[0];
+  gint64 vocab = d0->g->sizes[WHISPER_SZ_VOCAB];
+  g_autofree SfWhisperState **states = g_new (SfWhisperState *, n);
+  g_autoptr (SfTensor) out = NULL; /* [n, 1, V] */
+
+  for (guint i = 0; i < n; i++) {
+    WhisperDecoder *d = selves[i];
+    if (d->g != d0->g || d->begin < 0 || sf_whisper_state_batch (d->st) != 1) {
+      g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+          "Whisper decoder: a step together takes decoders of one model, "
+          "past their prompt, with one sequence each");
+      return FALSE;
+    }
+    states[i] = d->st;
+  }
+  out = sf_whisper_states_step (states, n, tokens, error);
+  if (out == NULL)
+    return FALSE;
+  memcpy (logits, sf_tensor_f32 (out), n * vocab * sizeof (float));
+  return TRUE;
+}
+
 static gboolean
 decoder_reorder (gpointer self, const guint *src, guint n_seqs, GError **error)
 {
@@ -190,6 +218,7 @@ sf_whisper_decoder_new (
   dec->vocab = g->sizes[WHISPER_SZ_VOCAB];
   dec->step = decoder_step;
   dec->reorder = decoder_reorder;
+  dec->step_together = decoder_step_together;
   dec->process_logits = decoder_process_logits;
   dec->free = decoder_free;
   dec->self = d;

@@ -374,21 +374,28 @@ build_prompt (const WhisperGraph *g, const SfWhisperOptions *o,
   return TRUE;
 }
 
+void
+sf_whisper_run_clear (WhisperRun *run)
+{
+  g_clear_pointer (&run->prompt, g_array_unref);
+  g_clear_pointer (&run->dec, sf_decoder_free);
+  if (run->has_cfg)
+    sf_generation_config_clear (&run->cfg);
+  run->has_cfg = FALSE;
+}
+
 gboolean
-sf_whisper_generate (SfModel *model, const SfTensor *enc,
-    const SfWhisperOptions *options, GArray *ids, GError **error)
+sf_whisper_run_init (SfModel *model, const SfTensor *enc,
+    const SfWhisperOptions *options, WhisperRun *run, GError **error)
 {
   SfWhisperOptions defaults = SF_WHISPER_OPTIONS_DEFAULT;
   const SfWhisperOptions *o = options ? options : &defaults;
   WhisperGraph *g;
   g_autoptr (SfTensor) enc3 = NULL; /* [1, S, D] */
-  g_autoptr (GArray) seq = g_array_new (FALSE, FALSE, sizeof (gint64));
-  SfGenerationConfig cfg;
-  SfDecoder *dec;
-  GPtrArray *out;
+  SfGenerationConfig *cfg = &run->cfg;
   gint64 limit;
 
-  g_return_val_if_fail (ids != NULL, FALSE);
+  *run = (WhisperRun){ 0 };
   if (!sf_whisper_graph_check (model, &g, error))
     return FALSE;
   if (o->timestamps && !g->gen.has_timestamps) {
@@ -409,48 +416,65 @@ sf_whisper_generate (SfModel *model, const SfTensor *enc,
                             (gint64[]){ 1, enc->shape[0], enc->shape[1] });
 
   limit = g->gen.max_length;
-  if (!build_prompt (g, o, enc3, seq, error))
-    return FALSE;
-  if ((gint64)seq->len >= limit) {
+  run->prompt = g_array_new (FALSE, FALSE, sizeof (gint64));
+  if (!build_prompt (g, o, enc3, run->prompt, error))
+    goto failed;
+  if ((gint64)run->prompt->len >= limit) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "%s: the %u-token prompt leaves no room under max_length "
         "%" G_GINT64_FORMAT,
-        sf_model_name (model), seq->len, limit);
-    return FALSE;
+        sf_model_name (model), run->prompt->len, limit);
+    goto failed;
   }
   if (o->max_new_tokens > 0)
-    limit = MIN (limit, (gint64)seq->len + o->max_new_tokens);
+    limit = MIN (limit, (gint64)run->prompt->len + o->max_new_tokens);
 
   /* the checkpoint's strategy (greedy unless it names beams or sampling),
    * with Whisper's own end token and limit */
-  cfg = g->gen.common;
+  *cfg = g->gen.common;
+  run->has_cfg = TRUE;
   if (o->num_beams > 0) {
-    cfg.num_beams = o->num_beams;
-    cfg.num_return_sequences = 1;
-    cfg.do_sample = FALSE;
+    cfg->num_beams = o->num_beams;
+    cfg->num_return_sequences = 1;
+    cfg->do_sample = FALSE;
   }
-  cfg.eos_token_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
-  g_array_append_val (cfg.eos_token_ids, g->gen.eos);
-  cfg.max_length = limit;
-  cfg.max_new_tokens = -1;
-  dec = sf_whisper_decoder_new (g, enc3,
-      MAX (cfg.num_beams, cfg.do_sample ? cfg.num_return_sequences : 1), error);
-  if (dec == NULL) {
-    sf_generation_config_clear (&cfg);
-    return FALSE;
-  }
-  sf_whisper_decoder_set_timestamps (dec, o->timestamps);
-  out =
-      sf_generate (dec, &cfg, (gint64 *)seq->data, seq->len, NULL, NULL, error);
-  sf_decoder_free (dec);
-  sf_generation_config_clear (&cfg);
-  if (out == NULL)
-    return FALSE;
-  g_array_append_vals (ids, seq->data, seq->len);
-  g_array_append_vals (ids, ((SfGenerated *)out->pdata[0])->ids->data,
-      ((SfGenerated *)out->pdata[0])->ids->len);
-  sf_generated_array_free (out);
+  cfg->eos_token_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_array_append_val (cfg->eos_token_ids, g->gen.eos);
+  cfg->max_length = limit;
+  cfg->max_new_tokens = -1;
+  run->dec = sf_whisper_decoder_new (g, enc3,
+      MAX (cfg->num_beams, cfg->do_sample ? cfg->num_return_sequences : 1),
+      error);
+  if (run->dec == NULL)
+    goto failed;
+  sf_whisper_decoder_set_timestamps (run->dec, o->timestamps);
   return TRUE;
+
+failed:
+  sf_whisper_run_clear (run);
+  return FALSE;
+}
+
+gboolean
+sf_whisper_generate (SfModel *model, const SfTensor *enc,
+    const SfWhisperOptions *options, GArray *ids, GError **error)
+{
+  WhisperRun run;
+  GPtrArray *out;
+
+  g_return_val_if_fail (ids != NULL, FALSE);
+  if (!sf_whisper_run_init (model, enc, options, &run, error))
+    return FALSE;
+  out = sf_generate (run.dec, &run.cfg, (gint64 *)run.prompt->data,
+      run.prompt->len, NULL, NULL, error);
+  if (out != NULL) {
+    g_array_append_vals (ids, run.prompt->data, run.prompt->len);
+    g_array_append_vals (ids, ((SfGenerated *)out->pdata[0])->ids->data,
+        ((SfGenerated *)out->pdata[0])->ids->len);
+    sf_generated_array_free (out);
+  }
+  sf_whisper_run_clear (&run);
+  return out != NULL;
 }
 
 /* Text tokens only: no special or timestamp tokens. */

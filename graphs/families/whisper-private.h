@@ -105,12 +105,36 @@ gboolean sf_whisper_graph_check (
 gboolean sf_whisper_state_reorder (
     SfWhisperState *state, const guint *src, guint n, GError **error);
 
+/* whisper-decode.c: the live rows of @state. */
+gint64 sf_whisper_state_batch (const SfWhisperState *state);
+/* whisper-decode.c: one new token for every row of each of @states [n]
+ * (decoders of one model, each with its own caches and encoder output,
+ * positions and lengths), run as the rows of one batch: @ids holds one
+ * token per row, the rows of @states[0] first. Returns (transfer full)
+ * logits [rows, 1, V] in the same order. */
+SfTensor *sf_whisper_states_step (
+    SfWhisperState *const *states, guint n, const gint64 *ids, GError **error);
+
 /* whisper-decoder.c: the SfDecoder of the family hook (source: encoder
  * states F32 [1, frames, D] or [frames, D]), with Whisper's suppression
  * and, when @timestamps, timestamp rules in process_logits. */
 SfDecoder *sf_whisper_decoder_new (
     gpointer graph, const SfTensor *source, guint max_seqs, GError **error);
 void sf_whisper_decoder_set_timestamps (SfDecoder *decoder, gboolean on);
+
+/* whisper-generate.c: one window's decoding, set up: its prompt (the
+ * language detected when asked), config and decoder. */
+typedef struct
+{
+  GArray *prompt; /* gint64 */
+  SfGenerationConfig cfg;
+  gboolean has_cfg;
+  SfDecoder *dec;
+} WhisperRun;
+
+gboolean sf_whisper_run_init (SfModel *model, const SfTensor *enc,
+    const SfWhisperOptions *options, WhisperRun *run, GError **error);
+void sf_whisper_run_clear (WhisperRun *run);
 
 /* whisper-generate.c: reads generation_config.json into g->gen. */
 gboolean sf_whisper_generation_load (

@@ -66,6 +66,17 @@ typedef struct
 gboolean sf_whisper_generate (SfModel *model, const SfTensor *encoder_hidden,
     const SfWhisperOptions *options, GArray *ids, GError **error);
 
+/* Decoding of @n windows at once: @encoder_hidden[i] ([S, D] or
+ * [1, S, D]) with @options[i] (nullable). Greedy windows decode together,
+ * each step running every unfinished window as one row of one batch (each
+ * with its own caches, prompt and end); windows whose options or
+ * checkpoint ask for beams or sampling decode one by one. @ids[i] gets
+ * what sf_whisper_generate() appends for window i alone. */
+gboolean sf_whisper_generate_batch (SfModel *model,
+    const SfTensor *const *encoder_hidden,
+    const SfWhisperOptions *const *options, guint n, GArray **ids,
+    GError **error);
+
 /* TRUE when the vocabulary has timestamp tokens (<|0.00|> …). */
 gboolean sf_whisper_has_timestamps (SfModel *model);
 

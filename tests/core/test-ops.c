@@ -146,6 +146,39 @@ test_linear_odd (void)
   g_rand_free (rand);
 }
 
+/* 2 to 8 rows (a decoder step over a few sequences) take their own
+ * kernel: against the reference, and a row's outputs bit for bit the same
+ * whatever other rows share its product. */
+static void
+test_linear_few_rows (void)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (15);
+  static const gint64 ks[] = { 1, 3, 16, 45, 384 };
+  g_autoptr (SfTensor) w =
+      random_tensor (rand, -1, 1, 2, (gint64)301, (gint64)384);
+  g_autoptr (SfTensor) x =
+      random_tensor (rand, -1, 1, 2, (gint64)8, (gint64)384);
+  g_autoptr (SfTensor) b = random_tensor (rand, -1, 1, 1, (gint64)301);
+  g_autoptr (SfTensor) all = sf_tensor_new_f32 (2, (gint64)8, (gint64)301);
+
+  for (gint64 m = 2; m <= 9; m++)
+    for (guint i = 0; i < G_N_ELEMENTS (ks); i++) {
+      check_linear (rand, m, 37, ks[i], i % 2 == 0, FALSE);
+      check_linear (rand, m, 1, ks[i], TRUE, FALSE);
+    }
+
+  /* row 7 alone (sgemv), with row 6, and among all 8 */
+  sf_op_linear (all, x, w, b);
+  for (gint64 m = 2; m < 8; m++) {
+    g_autoptr (SfTensor) xs = sf_tensor_slice0 (x, 8 - m, m);
+    g_autoptr (SfTensor) out = sf_tensor_new_f32 (2, m, (gint64)301);
+
+    sf_op_linear (out, xs, w, b);
+    g_assert_cmpmem (F32 (out) + (m - 1) * 301, 301 * sizeof (float),
+        F32 (all) + 7 * 301, 301 * sizeof (float));
+  }
+}
+
 static void
 check_matmul (GRand *rand, gint64 m, gint64 n, gint64 k, gboolean trans_b)
 {
@@ -1124,6 +1157,7 @@ main (int argc, char **argv)
   g_test_add_func ("/core/ops/linear/no-bias", test_linear_no_bias);
   g_test_add_func ("/core/ops/linear/in-out", test_linear_in_out);
   g_test_add_func ("/core/ops/linear/odd", test_linear_odd);
+  g_test_add_func ("/core/ops/linear/few-rows", test_linear_few_rows);
   g_test_add_func ("/core/ops/matmul/plain", test_matmul_plain);
   g_test_add_func ("/core/ops/matmul/transposed", test_matmul_transposed);
 
