@@ -304,8 +304,10 @@ for ((i = 0; i < 100; i++)); do
   kill -0 "$inf_pid" 2>/dev/null || break
   sleep 0.1
 done
-if ! wait "$inf_pid"; then
-  echo "multi-host: inference failed:" >&2
+inf_rc=0
+wait "$inf_pid" || inf_rc=$?
+if [ "$inf_rc" -ne 0 ]; then
+  echo "multi-host: inference failed (exit status $inf_rc):" >&2
   cat "$tmp/inference.log" "$tmp/camera.log" >&2
   exit 1
 fi
