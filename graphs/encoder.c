@@ -120,9 +120,9 @@ sf_encoder_stack_post_ln_packed (const SfEncoderLayer *layers, int n_layers,
   return stack_post_ln (layers, n_layers, params, x, &seqs, hidden_states);
 }
 
-SfTensor *
-sf_encoder_layer_pre_ln (const SfEncoderLayer *layer,
-    const SfEncoderParams *params, SfTensor *x, const SfTensor *mask)
+static SfTensor *
+layer_pre_ln (const SfEncoderLayer *layer, const SfEncoderParams *params,
+    SfTensor *x, const Seqs *seqs)
 {
   gint64 hidden = sf_tensor_dim (x, -1);
   gint64 inter = sf_tensor_dim (layer->ffn_in_w, 0);
@@ -140,7 +140,7 @@ sf_encoder_layer_pre_ln (const SfEncoderLayer *layer,
   sf_op_linear (q, normed, layer->q_w, layer->q_b);
   sf_op_linear (k, normed, layer->k_w, layer->k_b);
   sf_op_linear (v, normed, layer->v_w, layer->v_b);
-  sf_op_attention (ctx, q, k, v, params->n_heads, mask, params->causal);
+  attend (ctx, q, k, v, params, seqs);
   sf_op_linear (attn, ctx, layer->o_w, layer->o_b);
   sf_op_add (attn, attn, x);
 
@@ -155,21 +155,51 @@ sf_encoder_layer_pre_ln (const SfEncoderLayer *layer,
 }
 
 SfTensor *
-sf_encoder_stack_pre_ln (const SfEncoderLayer *layers, int n_layers,
-    const SfEncoderParams *params, SfTensor *x, const SfTensor *mask,
+sf_encoder_layer_pre_ln (const SfEncoderLayer *layer,
+    const SfEncoderParams *params, SfTensor *x, const SfTensor *mask)
+{
+  Seqs seqs = { mask, NULL, 0 };
+
+  return layer_pre_ln (layer, params, x, &seqs);
+}
+
+static SfTensor *
+stack_pre_ln (const SfEncoderLayer *layers, int n_layers,
+    const SfEncoderParams *params, SfTensor *x, const Seqs *seqs,
     GPtrArray *hidden_states)
 {
   for (int l = 0; l < n_layers; l++) {
     SfTensor *next;
     if (hidden_states)
       g_ptr_array_add (hidden_states, sf_tensor_ref (x));
-    next = sf_encoder_layer_pre_ln (&layers[l], params, x, mask);
+    next = layer_pre_ln (&layers[l], params, x, seqs);
     sf_tensor_unref (x);
     x = next;
   }
   if (hidden_states)
     g_ptr_array_add (hidden_states, sf_tensor_ref (x));
   return x;
+}
+
+SfTensor *
+sf_encoder_stack_pre_ln (const SfEncoderLayer *layers, int n_layers,
+    const SfEncoderParams *params, SfTensor *x, const SfTensor *mask,
+    GPtrArray *hidden_states)
+{
+  Seqs seqs = { mask, NULL, 0 };
+
+  return stack_pre_ln (layers, n_layers, params, x, &seqs, hidden_states);
+}
+
+SfTensor *
+sf_encoder_stack_pre_ln_packed (const SfEncoderLayer *layers, int n_layers,
+    const SfEncoderParams *params, SfTensor *x, const gint64 *offsets,
+    gint64 n_seqs, GPtrArray *hidden_states)
+{
+  Seqs seqs = { NULL, offsets, n_seqs };
+
+  g_return_val_if_fail (x != NULL && x->ndim == 2 && offsets != NULL, x);
+  return stack_pre_ln (layers, n_layers, params, x, &seqs, hidden_states);
 }
 
 /* clang-format off */

@@ -61,6 +61,12 @@ SfTensor *sf_encoder_stack_pre_ln (const SfEncoderLayer *layers, int n_layers,
     const SfEncoderParams *params, SfTensor *x, const SfTensor *mask,
     GPtrArray *hidden_states);
 
+/* sf_encoder_stack_pre_ln on packed sequences, as
+ * sf_encoder_stack_post_ln_packed. */
+SfTensor *sf_encoder_stack_pre_ln_packed (const SfEncoderLayer *layers,
+    int n_layers, const SfEncoderParams *params, SfTensor *x,
+    const gint64 *offsets, gint64 n_seqs, GPtrArray *hidden_states);
+
 /* Slots of a family's size table that the shared layer tables below
  * read: families keep the hidden size at index 0 and the intermediate
  * (feed-forward) size at index 1. */

@@ -145,7 +145,7 @@ typedef struct
 } SfPackedText;
 
 /* Whether the model's family runs packed texts (BERT, RoBERTa,
- * XLM-RoBERTa, DistilBERT). */
+ * XLM-RoBERTa, DistilBERT, CLIP's text encoder). */
 gboolean sf_model_takes_packed_text (const SfModel *model);
 
 /* sf_model_encode_texts without padding. */

@@ -7,8 +7,8 @@
  * (sf_model_takes_packed_text): every token-wise op runs on the real
  * tokens only and attention on each text's own length, so a pass costs
  * what its tokens cost, and texts of any lengths share one pass. The
- * other families get padded batches, sorted into buckets of similar
- * lengths. */
+ * other families (BART, T5, GPT-2) get padded batches, sorted into
+ * buckets of similar lengths. */
 #include "graphs/task-private.h"
 #include "core/audio/audio.h"
 #include "core/error.h"

@@ -50,13 +50,13 @@
  * batch-size N > 1, every sftextencoder of the process with the same model
  * folder, pooling, normalize and max-length shares one queue: the lines of
  * all their streams go through passes of up to N texts. BERT, RoBERTa,
- * XLM-RoBERTa and DistilBERT run the texts of a pass packed, without
+ * XLM-RoBERTa, DistilBERT and CLIP run the texts of a pass packed, without
  * padding: every layer but attention runs on their real tokens only, and
- * attention on each text's own length. Other models (CLIP) sort the texts
- * into buckets of similar token counts, padded with attention masks, and
- * run per-token outputs (pooling=none) one text at a time. An
- * item waits at most batch-timeout-ms for others (0: run at once what is
- * queued). Each element gets its own outputs back, in order, with its own
+ * attention on each text's own length, so per-token outputs
+ * (pooling=none) batch too. Other models sort the texts into buckets of
+ * similar token counts, padded with attention masks. An item waits at most
+ * batch-timeout-ms for others (0: run at once what is queued). Each
+ * element gets its own outputs back, in order, with its own
  * timestamps. A flush or a state change to READY withdraws the element's
  * waiting lines at once without touching the other streams.
  *
