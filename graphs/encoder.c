@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Streamformer graphs: post-LN transformer encoder layer. */
+/* Streamformer graphs: post-LN transformer encoder layer.
+ *
+ * Every op of a layer but attention works row by row, so a layer runs
+ * alike on a padded batch x [B, T, H] (attention masked per item) and on
+ * packed sequences x [N, H], the real tokens of several texts one after
+ * another (attention per sequence over its own rows): the packed form
+ * spends nothing on padding. */
 #include "graphs/encoder.h"
 
 #include <stddef.h>
@@ -14,9 +20,29 @@ new_like (const SfTensor *x, gint64 last)
   return sf_tensor_new (SF_DTYPE_F32, x->ndim, shape);
 }
 
-SfTensor *
-sf_encoder_layer_post_ln (const SfEncoderLayer *layer,
-    const SfEncoderParams *params, SfTensor *x, const SfTensor *mask)
+/* Which tokens attend to which: a padded batch's mask, or packed
+ * sequences' row offsets. */
+typedef struct
+{
+  const SfTensor *mask;  /* padded: [B, T] or NULL */
+  const gint64 *offsets; /* packed: [n_seqs + 1], or NULL */
+  gint64 n_seqs;
+} Seqs;
+
+static void
+attend (SfTensor *ctx, const SfTensor *q, const SfTensor *k, const SfTensor *v,
+    const SfEncoderParams *params, const Seqs *seqs)
+{
+  if (seqs->offsets != NULL)
+    sf_op_attention_packed (ctx, q, k, v, params->n_heads, seqs->offsets,
+        seqs->n_seqs, params->causal);
+  else
+    sf_op_attention (ctx, q, k, v, params->n_heads, seqs->mask, params->causal);
+}
+
+static SfTensor *
+layer_post_ln (const SfEncoderLayer *layer, const SfEncoderParams *params,
+    SfTensor *x, const Seqs *seqs)
 {
   gint64 hidden = sf_tensor_dim (x, -1);
   gint64 inter = sf_tensor_dim (layer->ffn_in_w, 0);
@@ -32,7 +58,7 @@ sf_encoder_layer_post_ln (const SfEncoderLayer *layer,
   sf_op_linear (q, x, layer->q_w, layer->q_b);
   sf_op_linear (k, x, layer->k_w, layer->k_b);
   sf_op_linear (v, x, layer->v_w, layer->v_b);
-  sf_op_attention (ctx, q, k, v, params->n_heads, mask, params->causal);
+  attend (ctx, q, k, v, params, seqs);
   sf_op_linear (attn, ctx, layer->o_w, layer->o_b);
   sf_op_add (attn, attn, x);
   sf_op_layer_norm (attn, attn, layer->ln1_g, layer->ln1_b, params->eps);
@@ -47,15 +73,24 @@ sf_encoder_layer_post_ln (const SfEncoderLayer *layer,
 }
 
 SfTensor *
-sf_encoder_stack_post_ln (const SfEncoderLayer *layers, int n_layers,
-    const SfEncoderParams *params, SfTensor *x, const SfTensor *mask,
+sf_encoder_layer_post_ln (const SfEncoderLayer *layer,
+    const SfEncoderParams *params, SfTensor *x, const SfTensor *mask)
+{
+  Seqs seqs = { mask, NULL, 0 };
+
+  return layer_post_ln (layer, params, x, &seqs);
+}
+
+static SfTensor *
+stack_post_ln (const SfEncoderLayer *layers, int n_layers,
+    const SfEncoderParams *params, SfTensor *x, const Seqs *seqs,
     GPtrArray *hidden_states)
 {
   for (int l = 0; l < n_layers; l++) {
     SfTensor *next;
     if (hidden_states)
       g_ptr_array_add (hidden_states, sf_tensor_ref (x));
-    next = sf_encoder_layer_post_ln (&layers[l], params, x, mask);
+    next = layer_post_ln (&layers[l], params, x, seqs);
     sf_tensor_unref (x);
     x = next;
   }
@@ -65,8 +100,29 @@ sf_encoder_stack_post_ln (const SfEncoderLayer *layers, int n_layers,
 }
 
 SfTensor *
-sf_encoder_layer_pre_ln (const SfEncoderLayer *layer,
-    const SfEncoderParams *params, SfTensor *x, const SfTensor *mask)
+sf_encoder_stack_post_ln (const SfEncoderLayer *layers, int n_layers,
+    const SfEncoderParams *params, SfTensor *x, const SfTensor *mask,
+    GPtrArray *hidden_states)
+{
+  Seqs seqs = { mask, NULL, 0 };
+
+  return stack_post_ln (layers, n_layers, params, x, &seqs, hidden_states);
+}
+
+SfTensor *
+sf_encoder_stack_post_ln_packed (const SfEncoderLayer *layers, int n_layers,
+    const SfEncoderParams *params, SfTensor *x, const gint64 *offsets,
+    gint64 n_seqs, GPtrArray *hidden_states)
+{
+  Seqs seqs = { NULL, offsets, n_seqs };
+
+  g_return_val_if_fail (x != NULL && x->ndim == 2 && offsets != NULL, x);
+  return stack_post_ln (layers, n_layers, params, x, &seqs, hidden_states);
+}
+
+static SfTensor *
+layer_pre_ln (const SfEncoderLayer *layer, const SfEncoderParams *params,
+    SfTensor *x, const Seqs *seqs)
 {
   gint64 hidden = sf_tensor_dim (x, -1);
   gint64 inter = sf_tensor_dim (layer->ffn_in_w, 0);
@@ -84,7 +140,7 @@ sf_encoder_layer_pre_ln (const SfEncoderLayer *layer,
   sf_op_linear (q, normed, layer->q_w, layer->q_b);
   sf_op_linear (k, normed, layer->k_w, layer->k_b);
   sf_op_linear (v, normed, layer->v_w, layer->v_b);
-  sf_op_attention (ctx, q, k, v, params->n_heads, mask, params->causal);
+  attend (ctx, q, k, v, params, seqs);
   sf_op_linear (attn, ctx, layer->o_w, layer->o_b);
   sf_op_add (attn, attn, x);
 
@@ -99,21 +155,51 @@ sf_encoder_layer_pre_ln (const SfEncoderLayer *layer,
 }
 
 SfTensor *
-sf_encoder_stack_pre_ln (const SfEncoderLayer *layers, int n_layers,
-    const SfEncoderParams *params, SfTensor *x, const SfTensor *mask,
+sf_encoder_layer_pre_ln (const SfEncoderLayer *layer,
+    const SfEncoderParams *params, SfTensor *x, const SfTensor *mask)
+{
+  Seqs seqs = { mask, NULL, 0 };
+
+  return layer_pre_ln (layer, params, x, &seqs);
+}
+
+static SfTensor *
+stack_pre_ln (const SfEncoderLayer *layers, int n_layers,
+    const SfEncoderParams *params, SfTensor *x, const Seqs *seqs,
     GPtrArray *hidden_states)
 {
   for (int l = 0; l < n_layers; l++) {
     SfTensor *next;
     if (hidden_states)
       g_ptr_array_add (hidden_states, sf_tensor_ref (x));
-    next = sf_encoder_layer_pre_ln (&layers[l], params, x, mask);
+    next = layer_pre_ln (&layers[l], params, x, seqs);
     sf_tensor_unref (x);
     x = next;
   }
   if (hidden_states)
     g_ptr_array_add (hidden_states, sf_tensor_ref (x));
   return x;
+}
+
+SfTensor *
+sf_encoder_stack_pre_ln (const SfEncoderLayer *layers, int n_layers,
+    const SfEncoderParams *params, SfTensor *x, const SfTensor *mask,
+    GPtrArray *hidden_states)
+{
+  Seqs seqs = { mask, NULL, 0 };
+
+  return stack_pre_ln (layers, n_layers, params, x, &seqs, hidden_states);
+}
+
+SfTensor *
+sf_encoder_stack_pre_ln_packed (const SfEncoderLayer *layers, int n_layers,
+    const SfEncoderParams *params, SfTensor *x, const gint64 *offsets,
+    gint64 n_seqs, GPtrArray *hidden_states)
+{
+  Seqs seqs = { NULL, offsets, n_seqs };
+
+  g_return_val_if_fail (x != NULL && x->ndim == 2 && offsets != NULL, x);
+  return stack_pre_ln (layers, n_layers, params, x, &seqs, hidden_states);
 }
 
 /* clang-format off */

@@ -42,6 +42,14 @@ SfTensor *sf_encoder_stack_post_ln (const SfEncoderLayer *layers, int n_layers,
     const SfEncoderParams *params, SfTensor *x, const SfTensor *mask,
     GPtrArray *hidden_states);
 
+/* sf_encoder_stack_post_ln on packed sequences: x [N, H] (transfer full)
+ * holds @n_seqs sequences one after another, sequence b at rows
+ * [offsets[b], offsets[b + 1]); each attends to its own rows only, so
+ * every row comes out as it would from that sequence run alone. */
+SfTensor *sf_encoder_stack_post_ln_packed (const SfEncoderLayer *layers,
+    int n_layers, const SfEncoderParams *params, SfTensor *x,
+    const gint64 *offsets, gint64 n_seqs, GPtrArray *hidden_states);
+
 /* Pre-LN layer, mirroring modeling_vit.ViTLayer: h = x + attn (LN1 (x)),
  * out = h + ffn (LN2 (h)); ln1 is layernorm_before, ln2 layernorm_after.
  * (transfer full) x [B, T, H] → [B, T, H]; mask [B, T] or NULL. */
@@ -52,6 +60,12 @@ SfTensor *sf_encoder_layer_pre_ln (const SfEncoderLayer *layer,
 SfTensor *sf_encoder_stack_pre_ln (const SfEncoderLayer *layers, int n_layers,
     const SfEncoderParams *params, SfTensor *x, const SfTensor *mask,
     GPtrArray *hidden_states);
+
+/* sf_encoder_stack_pre_ln on packed sequences, as
+ * sf_encoder_stack_post_ln_packed. */
+SfTensor *sf_encoder_stack_pre_ln_packed (const SfEncoderLayer *layers,
+    int n_layers, const SfEncoderParams *params, SfTensor *x,
+    const gint64 *offsets, gint64 n_seqs, GPtrArray *hidden_states);
 
 /* Slots of a family's size table that the shared layer tables below
  * read: families keep the hidden size at index 0 and the intermediate

@@ -34,6 +34,10 @@ typedef struct
   /* One forward per modality; NULL where the family takes no such input. */
   gboolean (*forward_text) (gpointer graph, const SfTextInput *input,
       gboolean want_hidden_states, SfTextOutput *output, GError **error);
+  /* Packed texts (graphs/model.h, SfPackedText); NULL where the family
+   * runs padded batches only. */
+  gboolean (*forward_text_packed) (gpointer graph, const SfPackedText *input,
+      SfTextOutput *output, GError **error);
   gboolean (*forward_image) (gpointer graph, const SfImageInput *input,
       gboolean want_hidden_states, SfImageOutput *output, GError **error);
   gboolean (*forward_audio) (gpointer graph, const SfAudioInput *input,

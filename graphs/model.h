@@ -132,6 +132,39 @@ void sf_text_output_clear (SfTextOutput *output);
 SfTensor *sf_text_output_pool (const SfTextOutput *output,
     const SfTextInput *input, SfPooling pooling, gboolean normalize);
 
+/* Texts packed without padding: the tokens of B texts one after another,
+ * text b at [offsets[b], offsets[b + 1]). Families that take this form
+ * run every token-wise op on the N real tokens only and attention per
+ * text over its own length, so a batch of short texts costs no more than
+ * their tokens. */
+typedef struct
+{
+  SfTensor *input_ids;      /* [N] I64 */
+  SfTensor *token_type_ids; /* [N] I64; NULL = zeros */
+  SfTensor *offsets;        /* [B + 1] I64, from 0 to N */
+} SfPackedText;
+
+/* Whether the model's family runs packed texts (BERT, RoBERTa,
+ * XLM-RoBERTa, DistilBERT, CLIP's text encoder). */
+gboolean sf_model_takes_packed_text (const SfModel *model);
+
+/* sf_model_encode_texts without padding. */
+gboolean sf_model_encode_texts_packed (SfModel *model, const char *const *texts,
+    guint n, guint max_length, SfPackedText *input, gboolean *truncated,
+    GError **error);
+void sf_packed_text_clear (SfPackedText *input);
+
+/* The forward pass of packed texts: last_hidden_state is packed too,
+ * [N, H]; pooler_output, logits and text_embeds are [B, ...] as from
+ * sf_model_forward_text. Each text's outputs equal those of the text run
+ * alone, within float rounding. */
+gboolean sf_model_forward_text_packed (SfModel *model,
+    const SfPackedText *input, SfTextOutput *output, GError **error);
+
+/* sf_text_output_pool of a packed output: [B, H]. (transfer full) */
+SfTensor *sf_text_output_pool_packed (const SfTextOutput *output,
+    const SfPackedText *input, SfPooling pooling, gboolean normalize);
+
 /* ---- images (ViT, SegFormer, CLIP vision) ---- */
 
 typedef struct
@@ -192,5 +225,6 @@ void sf_audio_output_clear (SfAudioOutput *output);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfModel, sf_model_unref)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SfTextInput, sf_text_input_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SfPackedText, sf_packed_text_clear)
 
 G_END_DECLS

@@ -1,7 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: running a resolved task on a batch of inputs (see
  * graphs/task.h): preprocessing, the forward pass, the output it names,
- * split into one tensor per item. */
+ * split into one tensor per item.
+ *
+ * Texts go packed, without padding, to the families that take it
+ * (sf_model_takes_packed_text): every token-wise op runs on the real
+ * tokens only and attention on each text's own length, so a pass costs
+ * what its tokens cost, and texts of any lengths share one pass. The
+ * other families (BART, T5, GPT-2) get padded batches, sorted into
+ * buckets of similar lengths. */
 #include "graphs/task-private.h"
 #include "core/audio/audio.h"
 #include "core/error.h"
@@ -154,6 +161,101 @@ run_text_buckets (SfTask *task, const char *const *texts, guint n,
   return TRUE;
 }
 
+/* Most tokens of one packed pass: it bounds the activations (the
+ * feed-forward's [tokens, intermediate] floats), not the speed, which
+ * gains little past a few hundred tokens. */
+#define PACK_MAX_TOKENS 8192
+
+/* (transfer full) views of the outputs of @n packed texts, appended to
+ * @items: per-token outputs [1, T, H] of each text's rows, the others
+ * [1, ...] rows of the task's tensor. */
+static gboolean
+take_packed (SfTask *task, const SfPackedText *input, SfTextOutput *output,
+    GPtrArray *items, GError **error)
+{
+  const gint64 *offsets = sf_tensor_i64 (input->offsets);
+  gint64 n = input->offsets->shape[0] - 1;
+  SfTensor *out;
+
+  if (task->output == SF_TASK_OUT_HIDDEN) {
+    SfTensor *x = output->last_hidden_state; /* [N, H] */
+
+    for (gint64 i = 0; i < n; i++) {
+      g_autoptr (SfTensor) rows =
+          sf_tensor_slice0 (x, offsets[i], offsets[i + 1] - offsets[i]);
+
+      g_ptr_array_add (items,
+          sf_tensor_reshape (
+              rows, 3, (gint64[]){ 1, rows->shape[0], rows->shape[1] }));
+    }
+    return TRUE;
+  }
+  if (task->output == SF_TASK_OUT_POOLED)
+    out = sf_text_output_pool_packed (
+        output, input, task->pooling, task->normalize);
+  else
+    out = take_output (task, output->logits, output->text_embeds,
+        output->pooler_output, NULL, error);
+  if (out == NULL)
+    return FALSE;
+  split_items (out, items);
+  sf_tensor_unref (out);
+  return TRUE;
+}
+
+/* Texts [first, first + count) of @all as a packed input of their own:
+ * views of the token rows, offsets from 0. */
+static void
+packed_slice (
+    const SfPackedText *all, gint64 first, gint64 count, SfPackedText *part)
+{
+  const gint64 *offsets = sf_tensor_i64 (all->offsets) + first;
+  gint64 tokens = offsets[count] - offsets[0];
+
+  part->input_ids = sf_tensor_slice0 (all->input_ids, offsets[0], tokens);
+  part->token_type_ids =
+      sf_tensor_slice0 (all->token_type_ids, offsets[0], tokens);
+  part->offsets = sf_tensor_new (SF_DTYPE_I64, 1, (gint64[]){ count + 1 });
+  for (gint64 i = 0; i <= count; i++)
+    sf_tensor_i64 (part->offsets)[i] = offsets[i] - offsets[0];
+}
+
+/* All @n texts packed, in passes of up to PACK_MAX_TOKENS tokens (a
+ * longer text runs alone). */
+static gboolean
+run_text_packed (SfTask *task, const char *const *texts, guint n,
+    GPtrArray *items, gboolean *truncated, GError **error)
+{
+  g_auto (SfPackedText) all = { 0 };
+  const gint64 *offsets;
+  gboolean cut = FALSE;
+
+  if (!sf_model_encode_texts_packed (
+          task->model, texts, n, task->max_length, &all, &cut, error))
+    return FALSE;
+  if (cut && truncated != NULL)
+    *truncated = TRUE;
+  offsets = sf_tensor_i64 (all.offsets);
+  for (guint i = 0; i < n;) {
+    g_auto (SfPackedText) part = { 0 };
+    SfTextOutput output = { 0 };
+    guint count = 1;
+    gboolean ok;
+
+    while (
+        i + count < n && offsets[i + count + 1] - offsets[i] <= PACK_MAX_TOKENS)
+      count++;
+    packed_slice (&all, i, count, &part);
+    ok = sf_model_forward_text_packed (task->model, &part, &output, error)
+        && take_packed (task, &part, &output, items, error);
+    sf_text_output_clear (&output);
+    if (!ok)
+      return FALSE;
+    i += count;
+  }
+  return TRUE;
+}
+
 GPtrArray *
 sf_task_run_texts (SfTask *task, const char *const *texts, guint n,
     gboolean *truncated, GError **error)
@@ -164,8 +266,11 @@ sf_task_run_texts (SfTask *task, const char *const *texts, guint n,
   g_return_val_if_fail (task->input == SF_MODALITY_TEXT, NULL);
   if (truncated != NULL)
     *truncated = FALSE;
-  /* Per-token outputs keep each text's own length: no padding. */
-  if (task->kind == SF_TASK_TOKENS || n < 2) {
+  if (sf_model_takes_packed_text (task->model)) {
+    if (!run_text_packed (task, texts, n, items, truncated, error))
+      return NULL;
+  } else if (task->kind == SF_TASK_TOKENS || n < 2) {
+    /* Per-token outputs keep each text's own length: no padding. */
     for (guint i = 0; i < n; i++) {
       if (!run_text_batch (task, texts + i, 1, items, truncated, error))
         return NULL;

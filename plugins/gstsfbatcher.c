@@ -283,6 +283,7 @@ take_and_run (BatchQueue *queue, guint batch_size)
 {
   guint n = MIN (batch_size, queue->pending.length);
   g_autofree Job **batch = g_new (Job *, n);
+  gint64 began;
 
   for (guint i = 0; i < n; i++)
     batch[i] = g_queue_pop_head (&queue->pending);
@@ -290,7 +291,10 @@ take_and_run (BatchQueue *queue, guint batch_size)
   GST_LOG ("%s: a pass of %u items, %u left queued", queue->key, n,
       queue->pending.length);
   g_mutex_unlock (&queue->lock);
+  began = g_get_monotonic_time ();
   run_jobs (queue, batch, n);
+  GST_LOG ("%s: the pass of %u items took %.1f ms", queue->key, n,
+      (g_get_monotonic_time () - began) / 1000.0);
   g_mutex_lock (&queue->lock);
   for (guint i = 0; i < n; i++)
     batch[i]->done = TRUE;

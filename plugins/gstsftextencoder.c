@@ -49,10 +49,14 @@
  * and encodes the lines of one buffer together, up to 16 per pass. With
  * batch-size N > 1, every sftextencoder of the process with the same model
  * folder, pooling, normalize and max-length shares one queue: the lines of
- * all their streams go through passes of up to N texts, sorted into
- * buckets of similar token counts and padded with attention masks. An
- * item waits at most batch-timeout-ms for others (0: run at once what is
- * queued). Each element gets its own outputs back, in order, with its own
+ * all their streams go through passes of up to N texts. BERT, RoBERTa,
+ * XLM-RoBERTa, DistilBERT and CLIP run the texts of a pass packed, without
+ * padding: every layer but attention runs on their real tokens only, and
+ * attention on each text's own length, so per-token outputs
+ * (pooling=none) batch too. Other models sort the texts into buckets of
+ * similar token counts, padded with attention masks. An item waits at most
+ * batch-timeout-ms for others (0: run at once what is queued). Each
+ * element gets its own outputs back, in order, with its own
  * timestamps. A flush or a state change to READY withdraws the element's
  * waiting lines at once without touching the other streams.
  *
@@ -91,8 +95,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_sf_text_encoder_debug);
 #define DEFAULT_SPLIT GST_SF_TEXT_SPLIT_LINES
 #define DEFAULT_NORMALIZE FALSE
 
-/* Texts encoded together in one padded batch (fixed-shape outputs) when
- * the element runs on its own (batch-size 1). */
+/* Texts encoded together in one pass when the element runs on its own
+ * (batch-size 1). */
 #define MAX_BATCH 16
 
 enum
@@ -250,8 +254,12 @@ gst_sf_text_encoder_start (GstSfTextEncoder *self)
       "text encoders (BERT family, RoBERTa, CLIP text) with a tokenizer");
   if (task == NULL)
     return FALSE;
-  /* Per-token outputs go one text at a time: T is each text's length. */
-  self->batch = sf_task_shape_varies (task) ? 1 : MAX_BATCH;
+  /* Per-token outputs go one text at a time (T is each text's length)
+   * unless the model runs texts packed, where no text is padded. */
+  self->batch = sf_task_shape_varies (task)
+          && !sf_model_takes_packed_text (sf_task_model (task))
+      ? 1
+      : MAX_BATCH;
   gst_sf_batcher_free (self->batcher);
   self->batcher = NULL;
   if (batch_size > 1)

@@ -20,6 +20,12 @@
  * - Causal masks are aligned to the end of the key sequence: with T queries
  *   and S ≥ T keys (a KV cache), query t sees keys ≤ t + S - T. For S = T
  *   this is the plain lower-triangular mask.
+ * - Packed sequences (sf_op_attention_packed) are rows of one [N, H]
+ *   matrix, sequence b at rows [offsets[b], offsets[b + 1]); each attends
+ *   to itself alone, over its own length, so a batch of texts needs no
+ *   padding and no [T, T] work over pads. The units are the same, with
+ *   block counts from the longest sequence; blocks past a shorter
+ *   sequence's end are skipped.
  */
 #include "core/ops/attention.h"
 #include "core/profile.h"
@@ -52,7 +58,8 @@ typedef struct
   const float *v;        /* [B, S, H] */
   const guint8 *allowed; /* [B, S] 1 where a key may be seen, or NULL */
   const float *bias;     /* [heads, T, S] added to the scores, or NULL */
-  gint64 t_len, s_len, hidden, head_dim;
+  const gint64 *offsets; /* packed: [B + 1] first rows, or NULL */
+  gint64 t_len, s_len, hidden, head_dim; /* packed: the longest length */
   int n_heads;
   gboolean causal;
   gint64 causal_offset; /* S - T */
@@ -177,24 +184,26 @@ mask_row_softmax (
     row[s] = 0.0f;
 }
 
-/* One unit: query rows [t0, t0 + rows) of head h in batch b. @scores holds
- * at least rows · S floats. */
+/* One unit: query rows [t0, t0 + rows) of head h in batch b (packed:
+ * sequence b) whose keys are @s_len long. @scores holds at least
+ * rows · S floats. */
 static void
 attend_block (const AttnArgs *args, gint64 b, int h, gint64 t0, gint64 rows,
-    float *scores)
+    gint64 s_len, float *scores)
 {
   gint64 hid = args->hidden, d = args->head_dim;
-  const float *q =
-      args->q + (b * args->t_len + t0) * hid + h * d; /* [rows, D], ld H */
-  const float *k = args->k + b * args->s_len * hid + h * d; /* [S, D], ld H */
-  const float *v = args->v + b * args->s_len * hid + h * d; /* [S, D], ld H */
-  float *out =
-      args->out + (b * args->t_len + t0) * hid + h * d; /* [rows, D], ld H */
-  gint64 n_cols = args->s_len, r;
+  /* first query and first key row of this item */
+  gint64 q0 = args->offsets ? args->offsets[b] : b * args->t_len;
+  gint64 k0 = args->offsets ? args->offsets[b] : b * args->s_len;
+  const float *q = args->q + (q0 + t0) * hid + h * d; /* [rows, D], ld H */
+  const float *k = args->k + k0 * hid + h * d;        /* [S, D], ld H */
+  const float *v = args->v + k0 * hid + h * d;        /* [S, D], ld H */
+  float *out = args->out + (q0 + t0) * hid + h * d;   /* [rows, D], ld H */
+  gint64 n_cols = s_len, r;
 
   /* Under causal masking no row of this block sees past its last row. */
   if (args->causal)
-    n_cols = CLAMP (t0 + rows + args->causal_offset, 0, args->s_len);
+    n_cols = CLAMP (t0 + rows + args->causal_offset, 0, s_len);
 
   /* scores [rows, n_cols] = q · kᵀ · scale (1/√D unless biased) */
   if (n_cols > 0)
@@ -228,12 +237,33 @@ attend_units (gint64 start, gint64 end, gpointer user_data)
   for (u = start; u < end; u++) {
     gint64 blk = u % args->n_blocks;
     gint64 bh = u / args->n_blocks;
+    gint64 b = bh / args->n_heads;
     gint64 t0 = blk * args->block_rows;
+    gint64 len =
+        args->offsets ? args->offsets[b + 1] - args->offsets[b] : args->t_len;
 
-    attend_block (args, bh / args->n_heads, (int)(bh % args->n_heads), t0,
-        MIN (args->block_rows, args->t_len - t0), scores);
+    if (t0 >= len) /* past the end of a shorter packed sequence */
+      continue;
+    attend_block (args, b, (int)(bh % args->n_heads), t0,
+        MIN (args->block_rows, len - t0), args->offsets ? len : args->s_len,
+        scores);
   }
   g_free (scores);
+}
+
+/* Query rows per unit for @units_per_block units of up to @t_len rows:
+ * as many as the score budget allows, fewer when that leaves too few
+ * units to keep every thread busy. */
+static gint64
+block_rows (gint64 t_len, gint64 s_len, gint64 units_per_block)
+{
+  gint64 rows = CLAMP (SF_ATTENTION_BLOCK_SCORES / MAX (s_len, 1),
+      SF_ATTENTION_MIN_ROWS, MAX (t_len, 1));
+
+  while (rows > SF_ATTENTION_MIN_ROWS
+      && units_per_block * ((t_len + rows - 1) / rows) < 2 * sf_threads_get ())
+    rows = MAX (SF_ATTENTION_MIN_ROWS, rows / 2);
+  return MIN (rows, t_len);
 }
 
 static gboolean
@@ -279,7 +309,7 @@ op_attention_biased (SfTensor *out, const SfTensor *q, const SfTensor *k,
 {
   AttnArgs args = { 0 };
   guint8 *allowed = NULL;
-  gint64 batch, rows;
+  gint64 batch;
 
   g_return_if_fail (q != NULL && q->ndim == 3);
   batch = q->shape[0];
@@ -331,15 +361,7 @@ op_attention_biased (SfTensor *out, const SfTensor *q, const SfTensor *k,
     args.allowed = allowed;
   }
 
-  /* Rows per unit: as many as the score budget allows, fewer when that
-   * leaves too few units to keep every thread busy. */
-  rows = CLAMP (SF_ATTENTION_BLOCK_SCORES / MAX (args.s_len, 1),
-      SF_ATTENTION_MIN_ROWS, MAX (args.t_len, 1));
-  while (rows > SF_ATTENTION_MIN_ROWS
-      && batch * n_heads * ((args.t_len + rows - 1) / rows)
-          < 2 * sf_threads_get ())
-    rows = MAX (SF_ATTENTION_MIN_ROWS, rows / 2);
-  args.block_rows = MIN (rows, args.t_len);
+  args.block_rows = block_rows (args.t_len, args.s_len, batch * n_heads);
   args.n_blocks = (args.t_len + args.block_rows - 1) / args.block_rows;
   sf_parallel_for (batch * n_heads * args.n_blocks, 1, attend_units, &args);
 
@@ -355,4 +377,77 @@ sf_op_attention_biased (SfTensor *out, const SfTensor *q, const SfTensor *k,
 
   op_attention_biased (out, q, k, v, n_heads, mask, causal, bias, scale);
   sf_profile_end (SF_PROFILE_ATTENTION, prof, attention_flops (q, k));
+}
+
+/* Flops of QKᵀ and P·V over all heads of packed sequences: 2 · 2 · Σ L²·H. */
+static double
+attention_packed_flops (const SfTensor *q, const gint64 *offsets, gint64 n)
+{
+  double sum = 0;
+
+  if (q == NULL || q->ndim != 2 || offsets == NULL)
+    return 0;
+  for (gint64 b = 0; b < n; b++) {
+    double len = (double)(offsets[b + 1] - offsets[b]);
+    sum += len * len;
+  }
+  return 4.0 * sum * (double)q->shape[1];
+}
+
+static void
+op_attention_packed (SfTensor *out, const SfTensor *q, const SfTensor *k,
+    const SfTensor *v, int n_heads, const gint64 *offsets, gint64 n_seqs,
+    gboolean causal)
+{
+  AttnArgs args = { 0 };
+  gint64 rows, longest = 0;
+
+  g_return_if_fail (q != NULL && q->ndim == 2 && q->dtype == SF_DTYPE_F32);
+  rows = q->shape[0];
+  args.hidden = q->shape[1];
+  g_return_if_fail (out != NULL && out->dtype == SF_DTYPE_F32
+      && sf_tensor_same_shape (out, q));
+  g_return_if_fail (
+      k != NULL && k->dtype == SF_DTYPE_F32 && sf_tensor_same_shape (k, q));
+  g_return_if_fail (
+      v != NULL && v->dtype == SF_DTYPE_F32 && sf_tensor_same_shape (v, q));
+  g_return_if_fail (n_heads > 0 && args.hidden % n_heads == 0);
+  g_return_if_fail (offsets != NULL && n_seqs >= 0);
+  g_return_if_fail (offsets[0] == 0 && offsets[n_seqs] == rows);
+  for (gint64 b = 0; b < n_seqs; b++) {
+    g_return_if_fail (offsets[b + 1] >= offsets[b]);
+    longest = MAX (longest, offsets[b + 1] - offsets[b]);
+  }
+  g_return_if_fail (
+      !overlaps (out, q) && !overlaps (out, k) && !overlaps (out, v));
+  g_return_if_fail (args.hidden <= G_MAXINT && longest <= G_MAXINT);
+
+  if (n_seqs == 0 || longest == 0 || args.hidden == 0)
+    return;
+
+  args.out = sf_tensor_f32 (out);
+  args.q = sf_tensor_f32 (q);
+  args.k = sf_tensor_f32 (k);
+  args.v = sf_tensor_f32 (v);
+  args.offsets = offsets;
+  args.n_heads = n_heads;
+  args.head_dim = args.hidden / n_heads;
+  args.scale = 1.0f / sqrtf ((float)args.head_dim);
+  args.causal = causal;
+  args.t_len = args.s_len = longest; /* the budget of each unit's scores */
+  args.block_rows = block_rows (longest, longest, n_seqs * n_heads);
+  args.n_blocks = (longest + args.block_rows - 1) / args.block_rows;
+  sf_parallel_for (n_seqs * n_heads * args.n_blocks, 1, attend_units, &args);
+}
+
+void
+sf_op_attention_packed (SfTensor *out, const SfTensor *q, const SfTensor *k,
+    const SfTensor *v, int n_heads, const gint64 *offsets, gint64 n_seqs,
+    gboolean causal)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_attention_packed (out, q, k, v, n_heads, offsets, n_seqs, causal);
+  sf_profile_end (
+      SF_PROFILE_ATTENTION, prof, attention_packed_flops (q, offsets, n_seqs));
 }

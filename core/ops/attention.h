@@ -24,4 +24,14 @@ void sf_op_attention_biased (SfTensor *out, const SfTensor *q,
     const SfTensor *k, const SfTensor *v, int n_heads, const SfTensor *mask,
     gboolean causal, const SfTensor *bias, float scale);
 
+/* Attention over packed sequences: q, k, v and out [N, H] hold @n_seqs
+ * sequences one after another, sequence b at rows
+ * [offsets[b], offsets[b + 1]) (offsets[0] = 0, offsets[n_seqs] = N).
+ * Each sequence attends to its own rows only, as sf_op_attention would
+ * with that sequence alone (causal: keys ≤ the query's own position).
+ * out must not alias q, k or v. */
+void sf_op_attention_packed (SfTensor *out, const SfTensor *q,
+    const SfTensor *k, const SfTensor *v, int n_heads, const gint64 *offsets,
+    gint64 n_seqs, gboolean causal);
+
 G_END_DECLS

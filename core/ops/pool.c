@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Streamformer core: pooling over the sequence (masked mean, first token).
+/* Streamformer core: pooling over the sequence (masked mean, first token),
+ * padded or packed.
  *
  * Masks arrive in whatever dtype the producer used (HF uses int64; other
  * producers use int32, float or bool), so they are read element by element
@@ -108,5 +109,91 @@ sf_op_first_token (SfTensor *out, const SfTensor *x)
   gint64 prof = sf_profile_begin ();
 
   op_first_token (out, x);
+  sf_profile_end (SF_PROFILE_OTHER, prof, 0);
+}
+
+/* Shapes of a packed pooling: out [B, H], x [N, H], offsets ascending from
+ * 0 to N. */
+static gboolean
+check_segments (const SfTensor *out, const SfTensor *x, const gint64 *offsets,
+    gint64 n_seqs)
+{
+  g_return_val_if_fail (out != NULL && x != NULL && offsets != NULL, FALSE);
+  g_return_val_if_fail (
+      out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32, FALSE);
+  g_return_val_if_fail (x->ndim == 2 && out->ndim == 2, FALSE);
+  g_return_val_if_fail (
+      out->shape[0] == n_seqs && out->shape[1] == x->shape[1], FALSE);
+  g_return_val_if_fail (
+      offsets[0] == 0 && offsets[n_seqs] == x->shape[0], FALSE);
+  for (gint64 b = 0; b < n_seqs; b++)
+    g_return_val_if_fail (offsets[b + 1] >= offsets[b], FALSE);
+  g_return_val_if_fail (out->data != x->data, FALSE);
+  return TRUE;
+}
+
+static void
+op_segment_mean (
+    SfTensor *out, const SfTensor *x, const gint64 *offsets, gint64 n_seqs)
+{
+  gint64 hidden;
+
+  if (!check_segments (out, x, offsets, n_seqs))
+    return;
+  hidden = x->shape[1];
+  for (gint64 b = 0; b < n_seqs; b++) {
+    float *o = sf_tensor_f32 (out) + b * hidden;
+    gint64 len = offsets[b + 1] - offsets[b];
+
+    /* o [H] = Σ_t x[t, :] / len, summed in order as sf_op_mean_pool does */
+    memset (o, 0, hidden * sizeof (float));
+    for (gint64 t = offsets[b]; t < offsets[b + 1]; t++) {
+      const float *row = sf_tensor_f32 (x) + t * hidden;
+
+      for (gint64 i = 0; i < hidden; i++)
+        o[i] += row[i];
+    }
+    for (gint64 i = 0; len > 0 && i < hidden; i++)
+      o[i] /= (float)len;
+  }
+}
+
+void
+sf_op_segment_mean (
+    SfTensor *out, const SfTensor *x, const gint64 *offsets, gint64 n_seqs)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_segment_mean (out, x, offsets, n_seqs);
+  sf_profile_end (SF_PROFILE_OTHER, prof, 0);
+}
+
+static void
+op_segment_first (
+    SfTensor *out, const SfTensor *x, const gint64 *offsets, gint64 n_seqs)
+{
+  gint64 hidden;
+
+  if (!check_segments (out, x, offsets, n_seqs))
+    return;
+  hidden = x->shape[1];
+  for (gint64 b = 0; b < n_seqs; b++) {
+    float *o = sf_tensor_f32 (out) + b * hidden;
+
+    if (offsets[b + 1] > offsets[b])
+      memcpy (
+          o, sf_tensor_f32 (x) + offsets[b] * hidden, hidden * sizeof (float));
+    else
+      memset (o, 0, hidden * sizeof (float));
+  }
+}
+
+void
+sf_op_segment_first (
+    SfTensor *out, const SfTensor *x, const gint64 *offsets, gint64 n_seqs)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_segment_first (out, x, offsets, n_seqs);
   sf_profile_end (SF_PROFILE_OTHER, prof, 0);
 }

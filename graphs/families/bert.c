@@ -14,6 +14,11 @@
  * take pad_token_id itself), and RobertaClassificationHead, which applies
  * its own dense + tanh to the first token instead of a pooler, then
  * out_proj.
+ *
+ * Packed texts (SfPackedText) take the same graph on [N, H] rows: the
+ * positions restart at each text, attention stays within each text
+ * (graphs/encoder.h), and the pooler and heads read each text's first
+ * row.
  */
 #include "graphs/model-private.h"
 #include "graphs/encoder.h"
@@ -339,23 +344,65 @@ roberta_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
   return bert_load_variant (model, ckpt, &roberta_variant, error);
 }
 
-/* Position ids: 0..T-1, or with pad_positions RoBERTa's
- * create_position_ids_from_input_ids (pads at pad_id, the others at
- * pad_id + their rank among the row's non-pad tokens). */
+/* Position ids of one text of @t tokens: 0..T-1, or with pad_positions
+ * RoBERTa's create_position_ids_from_input_ids (pads at pad_id, the
+ * others at pad_id + their rank among the text's non-pad tokens). */
+static void
+bert_text_positions (
+    const BertGraph *g, const gint64 *ids, gint64 t, gint64 *pos)
+{
+  gint64 seen = 0;
+
+  for (gint64 j = 0; j < t; j++) {
+    if (g->pad_id < 0)
+      pos[j] = j;
+    else
+      pos[j] = ids[j] == g->pad_id ? g->pad_id : g->pad_id + ++seen;
+  }
+}
+
+/* The positions of @b padded rows of @t tokens. */
 static void
 bert_positions (
     const BertGraph *g, const gint64 *ids, gint64 b, gint64 t, gint64 *pos)
 {
-  for (gint64 i = 0; i < b; i++) {
-    gint64 seen = 0;
-    for (gint64 j = 0; j < t; j++) {
-      gint64 k = i * t + j;
-      if (g->pad_id < 0)
-        pos[k] = j;
-      else
-        pos[k] = ids[k] == g->pad_id ? g->pad_id : g->pad_id + ++seen;
-    }
+  for (gint64 i = 0; i < b; i++)
+    bert_text_positions (g, ids + i * t, t, pos + i * t);
+}
+
+/* x [N, H] = LayerNorm (word[ids] + position[pos] + type[types]) over
+ * @n tokens; types NULL = zeros. */
+static gboolean
+bert_embed_rows (BertGraph *g, SfTensor *x, const gint64 *ids,
+    const gint64 *pos, const gint64 *types, gint64 n, GError **error)
+{
+  g_autoptr (SfTensor) tmp = sf_tensor_new_f32 (2, n, g->sizes[SZ_HIDDEN]);
+  g_autofree gint64 *zeros = types ? NULL : g_new0 (gint64, n);
+
+  if (!sf_op_embedding (x, g->g.word_emb, ids, n, error))
+    return FALSE;
+  sf_op_embedding (tmp, g->g.pos_emb, pos, n, NULL);
+  sf_op_add (x, x, tmp);
+  if (g->g.type_emb) {
+    if (!sf_op_embedding (tmp, g->g.type_emb, types ? types : zeros, n, error))
+      return FALSE;
+    sf_op_add (x, x, tmp);
   }
+  sf_op_layer_norm (x, x, g->g.emb_ln_g, g->g.emb_ln_b, g->params.eps);
+  return TRUE;
+}
+
+static gboolean
+bert_check_length (BertGraph *g, gint64 t, GError **error)
+{
+  if (t > g->max_tokens) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "input has %" G_GINT64_FORMAT " tokens, more than the %" G_GINT64_FORMAT
+        " the model's max_position_embeddings %" G_GINT64_FORMAT " allow",
+        t, g->max_tokens, g->sizes[SZ_POS]);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 /* Mirrors BertEmbeddings.forward (RobertaEmbeddings.forward with
@@ -367,50 +414,74 @@ bert_embed (BertGraph *g, const SfTextInput *in, GError **error)
          t = sf_tensor_dim (in->input_ids, 1);
   gint64 h = g->sizes[SZ_HIDDEN];
   g_autoptr (SfTensor) x = sf_tensor_new_f32 (3, b, t, h); /* [B, T, H] */
-  g_autoptr (SfTensor) tmp = sf_tensor_new_f32 (2, b * t, h);
   g_autoptr (SfTensor) x2 = sf_tensor_reshape (x, 2, (gint64[]){ b * t, h });
   g_autofree gint64 *pos = g_new (gint64, b * t);
-  g_autofree gint64 *types = g_new0 (gint64, b * t);
 
-  if (t > g->max_tokens) {
-    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-        "input has %" G_GINT64_FORMAT " tokens, more than the %" G_GINT64_FORMAT
-        " the model's max_position_embeddings %" G_GINT64_FORMAT " allow",
-        t, g->max_tokens, g->sizes[SZ_POS]);
+  if (!bert_check_length (g, t, error))
     return NULL;
-  }
   bert_positions (g, sf_tensor_i64 (in->input_ids), b, t, pos);
-  if (in->token_type_ids)
-    memcpy (types, sf_tensor_i64 (in->token_type_ids), b * t * sizeof (gint64));
-
-  if (!sf_op_embedding (
-          x2, g->g.word_emb, sf_tensor_i64 (in->input_ids), b * t, error))
+  if (!bert_embed_rows (g, x2, sf_tensor_i64 (in->input_ids), pos,
+          in->token_type_ids ? sf_tensor_i64 (in->token_type_ids) : NULL, b * t,
+          error))
     return NULL;
-  sf_op_embedding (tmp, g->g.pos_emb, pos, b * t, NULL);
-  sf_op_add (x2, x2, tmp);
-  if (g->g.type_emb) {
-    if (!sf_op_embedding (tmp, g->g.type_emb, types, b * t, error))
-      return NULL;
-    sf_op_add (x2, x2, tmp);
-  }
-  sf_op_layer_norm (x, x, g->g.emb_ln_g, g->g.emb_ln_b, g->params.eps);
   return g_steal_pointer (&x);
 }
 
-/* (transfer full) tanh (dense (x[:, 0])): BertPooler, and the first half
- * of RobertaClassificationHead. x [B, T, H] → [B, H]. */
+/* bert_embed of packed texts: x [N, H], positions counted per text. */
 static SfTensor *
-first_token_dense_tanh (
-    const SfTensor *x, const SfTensor *w, const SfTensor *bias)
+bert_embed_packed (BertGraph *g, const SfPackedText *in, GError **error)
 {
-  gint64 b = sf_tensor_dim (x, 0), h = sf_tensor_dim (x, 2);
-  g_autoptr (SfTensor) first = sf_tensor_new_f32 (2, b, h);
-  SfTensor *out = sf_tensor_new_f32 (2, b, sf_tensor_dim (w, 0));
+  gint64 n = sf_tensor_dim (in->input_ids, 0);
+  gint64 n_seqs = sf_tensor_dim (in->offsets, 0) - 1;
+  const gint64 *offsets = sf_tensor_i64 (in->offsets);
+  const gint64 *ids = sf_tensor_i64 (in->input_ids);
+  g_autoptr (SfTensor) x = sf_tensor_new_f32 (2, n, g->sizes[SZ_HIDDEN]);
+  g_autofree gint64 *pos = g_new (gint64, MAX (n, 1));
 
-  sf_op_first_token (first, x);
+  for (gint64 i = 0; i < n_seqs; i++) {
+    gint64 len = offsets[i + 1] - offsets[i];
+
+    if (!bert_check_length (g, len, error))
+      return NULL;
+    bert_text_positions (g, ids + offsets[i], len, pos + offsets[i]);
+  }
+  if (!bert_embed_rows (g, x, ids, pos,
+          in->token_type_ids ? sf_tensor_i64 (in->token_type_ids) : NULL, n,
+          error))
+    return NULL;
+  return g_steal_pointer (&x);
+}
+
+/* (transfer full) tanh (dense (first)): BertPooler, and the first half
+ * of RobertaClassificationHead, on the first token of each text
+ * (first [B, H]) → [B, H]. */
+static SfTensor *
+dense_tanh (const SfTensor *first, const SfTensor *w, const SfTensor *bias)
+{
+  SfTensor *out =
+      sf_tensor_new_f32 (2, sf_tensor_dim (first, 0), sf_tensor_dim (w, 0));
+
   sf_op_linear (out, first, w, bias);
   sf_op_activation (out, out, SF_ACTIVATION_TANH);
   return out;
+}
+
+/* The pooler and classifier outputs from the first token of each text
+ * (first [B, H]). */
+static void
+bert_heads (BertGraph *g, const SfTensor *first, SfTextOutput *out)
+{
+  if (g->g.pool_w)
+    out->pooler_output = dense_tanh (first, g->g.pool_w, g->g.pool_b);
+  if (g->classifier) {
+    /* RoBERTa's head has its own dense layer where BERT reads the pooler */
+    g_autoptr (SfTensor) features = g->g.head_w
+        ? dense_tanh (first, g->g.head_w, g->g.head_b)
+        : sf_tensor_ref (out->pooler_output);
+    out->logits =
+        sf_tensor_new_f32 (2, sf_tensor_dim (first, 0), g->sizes[SZ_LABELS]);
+    sf_op_linear (out->logits, features, g->g.cls_w, g->g.cls_b);
+  }
 }
 
 static gboolean
@@ -420,6 +491,7 @@ bert_forward_text (gpointer data, const SfTextInput *in, gboolean want_hidden,
   BertGraph *g = data;
   gint64 b = sf_tensor_dim (in->input_ids, 0);
   SfTensor *x = bert_embed (g, in, error);
+  g_autoptr (SfTensor) first = NULL;
 
   if (x == NULL)
     return FALSE;
@@ -430,16 +502,31 @@ bert_forward_text (gpointer data, const SfTextInput *in, gboolean want_hidden,
       in->attention_mask, out->hidden_states);
   out->last_hidden_state = x;
 
-  if (g->g.pool_w)
-    out->pooler_output = first_token_dense_tanh (x, g->g.pool_w, g->g.pool_b);
-  if (g->classifier) {
-    /* RoBERTa's head has its own dense layer where BERT reads the pooler */
-    g_autoptr (SfTensor) features = g->g.head_w
-        ? first_token_dense_tanh (x, g->g.head_w, g->g.head_b)
-        : sf_tensor_ref (out->pooler_output);
-    out->logits = sf_tensor_new_f32 (2, b, g->sizes[SZ_LABELS]);
-    sf_op_linear (out->logits, features, g->g.cls_w, g->g.cls_b);
-  }
+  first = sf_tensor_new_f32 (2, b, g->sizes[SZ_HIDDEN]);
+  sf_op_first_token (first, x);
+  bert_heads (g, first, out);
+  return TRUE;
+}
+
+static gboolean
+bert_forward_text_packed (
+    gpointer data, const SfPackedText *in, SfTextOutput *out, GError **error)
+{
+  BertGraph *g = data;
+  gint64 n_seqs = sf_tensor_dim (in->offsets, 0) - 1;
+  const gint64 *offsets = sf_tensor_i64 (in->offsets);
+  SfTensor *x = bert_embed_packed (g, in, error); /* [N, H] */
+  g_autoptr (SfTensor) first = NULL;
+
+  if (x == NULL)
+    return FALSE;
+  x = sf_encoder_stack_post_ln_packed (
+      g->layers, g->n_layers, &g->params, x, offsets, n_seqs, NULL);
+  out->last_hidden_state = x;
+
+  first = sf_tensor_new_f32 (2, n_seqs, g->sizes[SZ_HIDDEN]);
+  sf_op_segment_first (first, x, offsets, n_seqs);
+  bert_heads (g, first, out);
   return TRUE;
 }
 
@@ -467,6 +554,7 @@ const SfFamily sf_family_bert = {
   .load = bert_load,
   .free = bert_free,
   .forward_text = bert_forward_text,
+  .forward_text_packed = bert_forward_text_packed,
   .output_shapes = bert_output_shapes,
 };
 
@@ -480,5 +568,6 @@ const SfFamily sf_family_roberta = {
   .load = roberta_load,
   .free = bert_free,
   .forward_text = bert_forward_text,
+  .forward_text_packed = bert_forward_text_packed,
   .output_shapes = bert_output_shapes,
 };

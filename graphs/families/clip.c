@@ -391,6 +391,33 @@ clip_eos_position (const ClipGraph *g, const gint64 *ids, gint64 t)
   return 0;
 }
 
+/* rows [N, H] = token[ids] + position[pos] over @n tokens. */
+static gboolean
+clip_text_embed_rows (ClipGraph *g, SfTensor *rows, const gint64 *ids,
+    const gint64 *pos_ids, gint64 n, GError **error)
+{
+  g_autoptr (SfTensor) pos = sf_tensor_new_f32 (2, n, g->text.sizes[SZ_HIDDEN]);
+
+  if (!sf_op_embedding (rows, g->tg.tok_emb, ids, n, error))
+    return FALSE;
+  sf_op_embedding (pos, g->tg.pos_emb, pos_ids, n, NULL);
+  sf_op_add (rows, rows, pos);
+  return TRUE;
+}
+
+static gboolean
+clip_check_length (ClipGraph *g, gint64 t, GError **error)
+{
+  if (t > g->text.sizes[SZ_POS]) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "input has %" G_GINT64_FORMAT " tokens, more than the model's "
+        "max_position_embeddings %" G_GINT64_FORMAT,
+        t, g->text.sizes[SZ_POS]);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* Mirrors CLIPTextEmbeddings.forward with positions 0..T-1. */
 static SfTensor *
 clip_text_embed (ClipGraph *g, const SfTensor *input_ids, GError **error)
@@ -399,24 +426,46 @@ clip_text_embed (ClipGraph *g, const SfTensor *input_ids, GError **error)
   gint64 h = g->text.sizes[SZ_HIDDEN];
   g_autoptr (SfTensor) x = sf_tensor_new_f32 (3, b, t, h); /* [B, T, H] */
   g_autoptr (SfTensor) rows = sf_tensor_reshape (x, 2, (gint64[]){ b * t, h });
-  g_autoptr (SfTensor) pos = sf_tensor_new_f32 (2, b * t, h);
   g_autofree gint64 *pos_ids = g_new (gint64, b * t);
 
-  if (t > g->text.sizes[SZ_POS]) {
-    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-        "input has %" G_GINT64_FORMAT " tokens, more than the model's "
-        "max_position_embeddings %" G_GINT64_FORMAT,
-        t, g->text.sizes[SZ_POS]);
+  if (!clip_check_length (g, t, error))
     return NULL;
-  }
   for (gint64 i = 0; i < b * t; i++)
     pos_ids[i] = i % t;
-  if (!sf_op_embedding (
-          rows, g->tg.tok_emb, sf_tensor_i64 (input_ids), b * t, error))
+  if (!clip_text_embed_rows (
+          g, rows, sf_tensor_i64 (input_ids), pos_ids, b * t, error))
     return NULL;
-  sf_op_embedding (pos, g->tg.pos_emb, pos_ids, b * t, NULL);
-  sf_op_add (rows, rows, pos);
   return g_steal_pointer (&x);
+}
+
+/* final_layer_norm of the encoder's output @x (transfer full) into a new
+ * tensor, since x may be a hidden state. */
+static SfTensor *
+clip_text_final_norm (ClipGraph *g, SfTensor *x)
+{
+  SfTensor *out = sf_tensor_new (SF_DTYPE_F32, x->ndim, x->shape);
+
+  sf_op_layer_norm (
+      out, x, g->tg.final_ln_g, g->tg.final_ln_b, g->text.params.eps);
+  sf_tensor_unref (x);
+  return out;
+}
+
+/* pooler_output [B, H]: row @first[i] + the end-of-text position of text
+ * i (its @lens[i] ids at @ids + @first[i]) of @rows [N, H]. */
+static SfTensor *
+clip_text_pool (ClipGraph *g, SfTensor *rows, const gint64 *ids,
+    const gint64 *first, const gint64 *lens, gint64 b)
+{
+  SfTensor *pooled = sf_tensor_new_f32 (2, b, sf_tensor_dim (rows, 1));
+
+  for (gint64 i = 0; i < b; i++) {
+    gint64 pos = clip_eos_position (g, ids + first[i], lens[i]);
+    g_autoptr (SfTensor) src = sf_tensor_slice0 (rows, first[i] + pos, 1);
+    g_autoptr (SfTensor) dst = sf_tensor_slice0 (pooled, i, 1);
+    sf_op_copy (dst, src);
+  }
+  return pooled;
 }
 
 static gboolean
@@ -429,6 +478,8 @@ clip_forward_text (gpointer data, const SfTextInput *in, gboolean want_hidden,
   gint64 h = g->text.sizes[SZ_HIDDEN];
   SfTensor *x = clip_text_embed (g, in->input_ids, error);
   g_autoptr (SfTensor) rows = NULL;
+  g_autofree gint64 *first = g_new (gint64, b);
+  g_autofree gint64 *lens = g_new (gint64, b);
 
   if (x == NULL)
     return FALSE;
@@ -437,22 +488,50 @@ clip_forward_text (gpointer data, const SfTextInput *in, gboolean want_hidden,
         g_ptr_array_new_with_free_func ((GDestroyNotify)sf_tensor_unref);
   x = sf_encoder_stack_pre_ln (g->text.layers, g->text.n_layers,
       &g->text.params, x, in->attention_mask, out->hidden_states);
-  /* final_layer_norm into a new tensor: x may be a hidden state */
-  out->last_hidden_state = sf_tensor_new (SF_DTYPE_F32, x->ndim, x->shape);
-  sf_op_layer_norm (out->last_hidden_state, x, g->tg.final_ln_g,
-      g->tg.final_ln_b, g->text.params.eps);
-  sf_tensor_unref (x);
+  out->last_hidden_state = clip_text_final_norm (g, x);
 
-  /* pooler_output [B, H]: each row's end-of-text hidden state */
-  out->pooler_output = sf_tensor_new_f32 (2, b, h);
+  /* each row's end-of-text hidden state */
   rows = sf_tensor_reshape (out->last_hidden_state, 2, (gint64[]){ b * t, h });
   for (gint64 i = 0; i < b; i++) {
-    gint64 pos =
-        clip_eos_position (g, sf_tensor_i64 (in->input_ids) + i * t, t);
-    g_autoptr (SfTensor) src = sf_tensor_slice0 (rows, i * t + pos, 1);
-    g_autoptr (SfTensor) dst = sf_tensor_slice0 (out->pooler_output, i, 1);
-    sf_op_copy (dst, src);
+    first[i] = i * t;
+    lens[i] = t;
   }
+  out->pooler_output =
+      clip_text_pool (g, rows, sf_tensor_i64 (in->input_ids), first, lens, b);
+  out->text_embeds = clip_project (out->pooler_output, g->hg.text_proj);
+  return TRUE;
+}
+
+/* clip_forward_text on packed texts: positions restart at each text,
+ * causal attention stays within it, and each text pools at its own
+ * end-of-text token. */
+static gboolean
+clip_forward_text_packed (
+    gpointer data, const SfPackedText *in, SfTextOutput *out, GError **error)
+{
+  ClipGraph *g = data;
+  gint64 n = sf_tensor_dim (in->input_ids, 0);
+  gint64 b = sf_tensor_dim (in->offsets, 0) - 1;
+  const gint64 *offsets = sf_tensor_i64 (in->offsets);
+  g_autoptr (SfTensor) x = sf_tensor_new_f32 (2, n, g->text.sizes[SZ_HIDDEN]);
+  g_autofree gint64 *pos_ids = g_new (gint64, MAX (n, 1));
+  g_autofree gint64 *lens = g_new (gint64, b);
+
+  for (gint64 i = 0; i < b; i++) {
+    lens[i] = offsets[i + 1] - offsets[i];
+    if (!clip_check_length (g, lens[i], error))
+      return FALSE;
+    for (gint64 j = offsets[i]; j < offsets[i + 1]; j++)
+      pos_ids[j] = j - offsets[i];
+  }
+  if (!clip_text_embed_rows (
+          g, x, sf_tensor_i64 (in->input_ids), pos_ids, n, error))
+    return FALSE;
+  out->last_hidden_state = clip_text_final_norm (g,
+      sf_encoder_stack_pre_ln_packed (g->text.layers, g->text.n_layers,
+          &g->text.params, g_steal_pointer (&x), offsets, b, NULL));
+  out->pooler_output = clip_text_pool (g, out->last_hidden_state,
+      sf_tensor_i64 (in->input_ids), offsets, lens, b);
   out->text_embeds = clip_project (out->pooler_output, g->hg.text_proj);
   return TRUE;
 }
@@ -547,6 +626,7 @@ const SfFamily sf_family_clip = {
   .load = clip_load,
   .free = clip_free,
   .forward_text = clip_forward_text,
+  .forward_text_packed = clip_forward_text_packed,
   .forward_image = clip_forward_image,
   .output_shapes = clip_output_shapes,
 };

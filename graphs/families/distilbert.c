@@ -6,6 +6,9 @@
  * graphs/encoder.c under DistilBERT's weight names; LayerNorm eps is fixed
  * at 1e-12 there) and, for DistilBertForSequenceClassification, the first
  * token through pre_classifier, ReLU and classifier.
+ *
+ * Packed texts (SfPackedText) run the same graph on [N, H] rows, with
+ * positions restarting at each text and attention within each text.
  */
 #include "graphs/model-private.h"
 #include "graphs/encoder.h"
@@ -203,6 +206,47 @@ fail:
   return NULL;
 }
 
+/* x [N, H] = LayerNorm (word[ids] + position[pos]) over @n tokens. */
+static gboolean
+distilbert_embed_rows (DistilBertGraph *g, SfTensor *x, const gint64 *ids,
+    const gint64 *pos, gint64 n, GError **error)
+{
+  g_autoptr (SfTensor) tmp = sf_tensor_new_f32 (2, n, g->sizes[SZ_HIDDEN]);
+
+  if (!sf_op_embedding (x, g->g.word_emb, ids, n, error))
+    return FALSE;
+  sf_op_embedding (tmp, g->g.pos_emb, pos, n, NULL);
+  sf_op_add (x, x, tmp);
+  sf_op_layer_norm (x, x, g->g.emb_ln_g, g->g.emb_ln_b, g->params.eps);
+  return TRUE;
+}
+
+static gboolean
+distilbert_check_length (DistilBertGraph *g, gint64 t, GError **error)
+{
+  if (t > g->sizes[SZ_POS]) {
+    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+        "input has %" G_GINT64_FORMAT " tokens, more than the model's "
+        "max_position_embeddings %" G_GINT64_FORMAT,
+        t, g->sizes[SZ_POS]);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The classifier from the first token of each text (first [B, H]). */
+static void
+distilbert_head (DistilBertGraph *g, const SfTensor *first, SfTextOutput *out)
+{
+  gint64 b = sf_tensor_dim (first, 0);
+  g_autoptr (SfTensor) pre = sf_tensor_new_f32 (2, b, g->sizes[SZ_HIDDEN]);
+
+  sf_op_linear (pre, first, g->g.pre_w, g->g.pre_b);
+  sf_op_activation (pre, pre, SF_ACTIVATION_RELU);
+  out->logits = sf_tensor_new_f32 (2, b, g->sizes[SZ_LABELS]);
+  sf_op_linear (out->logits, pre, g->g.cls_w, g->g.cls_b);
+}
+
 static gboolean
 distilbert_forward_text (gpointer data, const SfTextInput *in,
     gboolean want_hidden, SfTextOutput *out, GError **error)
@@ -211,45 +255,66 @@ distilbert_forward_text (gpointer data, const SfTextInput *in,
   gint64 b = sf_tensor_dim (in->input_ids, 0),
          t = sf_tensor_dim (in->input_ids, 1);
   gint64 h = g->sizes[SZ_HIDDEN];
-  SfTensor *x = sf_tensor_new_f32 (3, b, t, h); /* [B, T, H] */
+  g_autoptr (SfTensor) x = sf_tensor_new_f32 (3, b, t, h); /* [B, T, H] */
   g_autoptr (SfTensor) x2 = sf_tensor_reshape (x, 2, (gint64[]){ b * t, h });
-  g_autoptr (SfTensor) tmp = sf_tensor_new_f32 (2, b * t, h);
   g_autofree gint64 *pos = g_new (gint64, b * t);
+  SfTensor *y;
 
-  if (t > g->sizes[SZ_POS]) {
-    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-        "input has %" G_GINT64_FORMAT " tokens, more than the model's "
-        "max_position_embeddings %" G_GINT64_FORMAT,
-        t, g->sizes[SZ_POS]);
-    sf_tensor_unref (x);
+  if (!distilbert_check_length (g, t, error))
     return FALSE;
-  }
   for (gint64 i = 0; i < b * t; i++)
     pos[i] = i % t;
-  if (!sf_op_embedding (
-          x2, g->g.word_emb, sf_tensor_i64 (in->input_ids), b * t, error)) {
-    sf_tensor_unref (x);
+  if (!distilbert_embed_rows (
+          g, x2, sf_tensor_i64 (in->input_ids), pos, b * t, error))
     return FALSE;
-  }
-  sf_op_embedding (tmp, g->g.pos_emb, pos, b * t, NULL);
-  sf_op_add (x2, x2, tmp);
-  sf_op_layer_norm (x, x, g->g.emb_ln_g, g->g.emb_ln_b, g->params.eps);
 
   if (want_hidden)
     out->hidden_states =
         g_ptr_array_new_with_free_func ((GDestroyNotify)sf_tensor_unref);
-  x = sf_encoder_stack_post_ln (g->layers, g->n_layers, &g->params, x,
-      in->attention_mask, out->hidden_states);
-  out->last_hidden_state = x;
+  y = sf_encoder_stack_post_ln (g->layers, g->n_layers, &g->params,
+      g_steal_pointer (&x), in->attention_mask, out->hidden_states);
+  out->last_hidden_state = y;
 
   if (g->classifier) {
     g_autoptr (SfTensor) first = sf_tensor_new_f32 (2, b, h);
-    g_autoptr (SfTensor) pre = sf_tensor_new_f32 (2, b, h);
-    sf_op_first_token (first, x);
-    sf_op_linear (pre, first, g->g.pre_w, g->g.pre_b);
-    sf_op_activation (pre, pre, SF_ACTIVATION_RELU);
-    out->logits = sf_tensor_new_f32 (2, b, g->sizes[SZ_LABELS]);
-    sf_op_linear (out->logits, pre, g->g.cls_w, g->g.cls_b);
+
+    sf_op_first_token (first, y);
+    distilbert_head (g, first, out);
+  }
+  return TRUE;
+}
+
+static gboolean
+distilbert_forward_text_packed (
+    gpointer data, const SfPackedText *in, SfTextOutput *out, GError **error)
+{
+  DistilBertGraph *g = data;
+  gint64 n = sf_tensor_dim (in->input_ids, 0);
+  gint64 n_seqs = sf_tensor_dim (in->offsets, 0) - 1;
+  const gint64 *offsets = sf_tensor_i64 (in->offsets);
+  g_autoptr (SfTensor) x = sf_tensor_new_f32 (2, n, g->sizes[SZ_HIDDEN]);
+  g_autofree gint64 *pos = g_new (gint64, MAX (n, 1));
+  SfTensor *y;
+
+  for (gint64 i = 0; i < n_seqs; i++) {
+    if (!distilbert_check_length (g, offsets[i + 1] - offsets[i], error))
+      return FALSE;
+    for (gint64 j = offsets[i]; j < offsets[i + 1]; j++)
+      pos[j] = j - offsets[i];
+  }
+  if (!distilbert_embed_rows (
+          g, x, sf_tensor_i64 (in->input_ids), pos, n, error))
+    return FALSE;
+  y = sf_encoder_stack_post_ln_packed (g->layers, g->n_layers, &g->params,
+      g_steal_pointer (&x), offsets, n_seqs, NULL);
+  out->last_hidden_state = y;
+
+  if (g->classifier) {
+    g_autoptr (SfTensor) first =
+        sf_tensor_new_f32 (2, n_seqs, g->sizes[SZ_HIDDEN]);
+
+    sf_op_segment_first (first, y, offsets, n_seqs);
+    distilbert_head (g, first, out);
   }
   return TRUE;
 }
@@ -276,5 +341,6 @@ const SfFamily sf_family_distilbert = {
   .load = distilbert_load,
   .free = distilbert_free,
   .forward_text = distilbert_forward_text,
+  .forward_text_packed = distilbert_forward_text_packed,
   .output_shapes = distilbert_output_shapes,
 };

@@ -856,6 +856,36 @@ test_first_token (void)
   g_rand_free (rand);
 }
 
+/* Packed sequences: rows [offsets[b], offsets[b + 1]) of x [N, H]. */
+static void
+test_segment_pool (void)
+{
+  GRand *rand = g_rand_new_with_seed (73);
+  const gint64 offsets[5] = { 0, 9, 13, 13, 14 }; /* one empty sequence */
+  const gint64 n_seqs = 4, hidden = 35;
+  g_autoptr (SfTensor) x = random_tensor (rand, -1, 1, 2, offsets[4], hidden);
+  g_autoptr (SfTensor) out = sf_tensor_new_f32 (2, n_seqs, hidden);
+  double mean[4 * 35], first[4 * 35];
+
+  for (gint64 b = 0; b < n_seqs; b++)
+    for (gint64 i = 0; i < hidden; i++) {
+      gint64 len = offsets[b + 1] - offsets[b];
+      double acc = 0.0;
+
+      for (gint64 t = offsets[b]; t < offsets[b + 1]; t++)
+        acc += F32 (x)[t * hidden + i];
+      mean[b * hidden + i] = len ? acc / len : 0.0;
+      first[b * hidden + i] = len ? F32 (x)[offsets[b] * hidden + i] : 0.0;
+    }
+  sf_op_segment_mean (out, x, offsets, n_seqs);
+  sf_test_check_close (
+      "segment mean", F32 (out), mean, n_seqs * hidden, 1e-6, 1e-12);
+  sf_op_segment_first (out, x, offsets, n_seqs);
+  sf_test_check_close (
+      "segment first", F32 (out), first, n_seqs * hidden, 0.0, 0.0);
+  g_rand_free (rand);
+}
+
 /* ------------------------------------------------------------------ */
 /* Attention */
 
@@ -1020,6 +1050,59 @@ test_attention_all_masked (void)
       111, 2, 6, 6, 2, 4, mask, lens, FALSE, "attention fully masked");
   check_attention (
       112, 2, 6, 6, 2, 4, mask, lens, TRUE, "attention fully masked, causal");
+}
+
+/* Packed sequences against each sequence run alone through the
+ * reference: a row that saw another sequence's keys would differ. */
+static void
+check_attention_packed (guint seed, const gint64 *lens, gint64 n_seqs,
+    int n_heads, gint64 head_dim, gboolean causal, const char *what)
+{
+  GRand *rand = g_rand_new_with_seed (seed);
+  gint64 hid = n_heads * head_dim, n = 0;
+  g_autofree gint64 *offsets = g_new (gint64, n_seqs + 1);
+  g_autoptr (SfTensor) q = NULL, k = NULL, v = NULL, out = NULL;
+
+  offsets[0] = 0;
+  for (gint64 b = 0; b < n_seqs; b++)
+    offsets[b + 1] = n += lens[b];
+  q = random_tensor (rand, -2, 2, 2, n, hid);
+  k = random_tensor (rand, -2, 2, 2, n, hid);
+  v = random_tensor (rand, -1, 1, 2, n, hid);
+  out = sf_tensor_new_f32 (2, n, hid);
+  for (gint64 i = 0; i < n * hid; i++)
+    F32 (out)[i] = NAN;
+  sf_op_attention_packed (out, q, k, v, n_heads, offsets, n_seqs, causal);
+
+  for (gint64 b = 0; b < n_seqs; b++) {
+    gint64 shape[3] = { 1, lens[b], hid };
+    g_autoptr (SfTensor) qr = sf_tensor_slice0 (q, offsets[b], lens[b]);
+    g_autoptr (SfTensor) kr = sf_tensor_slice0 (k, offsets[b], lens[b]);
+    g_autoptr (SfTensor) vr = sf_tensor_slice0 (v, offsets[b], lens[b]);
+    g_autoptr (SfTensor) q1 = sf_tensor_reshape (qr, 3, shape);
+    g_autoptr (SfTensor) k1 = sf_tensor_reshape (kr, 3, shape);
+    g_autoptr (SfTensor) v1 = sf_tensor_reshape (vr, 3, shape);
+    double *ref = ref_attention (q1, k1, v1, n_heads, NULL, causal, NULL, 0.0);
+    g_autofree char *label =
+        g_strdup_printf ("%s, sequence %" G_GINT64_FORMAT, what, b);
+
+    sf_test_check_close (
+        label, F32 (out) + offsets[b] * hid, ref, lens[b] * hid, 2e-5, 1e-10);
+    g_free (ref);
+  }
+  g_rand_free (rand);
+}
+
+static void
+test_attention_packed (void)
+{
+  /* lengths around the 16-row blocks, one longer than the others' blocks */
+  const gint64 lens[5] = { 5, 1, 40, 17, 16 };
+  const gint64 one[1] = { 23 };
+
+  check_attention_packed (131, lens, 5, 3, 8, FALSE, "packed attention");
+  check_attention_packed (132, lens, 5, 2, 16, TRUE, "packed causal");
+  check_attention_packed (133, one, 1, 12, 64, FALSE, "packed, one sequence");
 }
 
 static void
@@ -1189,6 +1272,7 @@ main (int argc, char **argv)
   g_test_add_func ("/core/ops/mean-pool/mask", test_mean_pool);
   g_test_add_func ("/core/ops/mean-pool/empty-mask", test_mean_pool_empty_mask);
   g_test_add_func ("/core/ops/first-token", test_first_token);
+  g_test_add_func ("/core/ops/segment-pool", test_segment_pool);
 
   g_test_add_func ("/core/ops/attention/no-mask", test_attention_no_mask);
   g_test_add_func (
@@ -1197,6 +1281,7 @@ main (int argc, char **argv)
   g_test_add_func ("/core/ops/attention/all-masked", test_attention_all_masked);
   g_test_add_func ("/core/ops/attention/long", test_attention_long);
   g_test_add_func ("/core/ops/attention/biased", test_attention_biased);
+  g_test_add_func ("/core/ops/attention/packed", test_attention_packed);
   g_test_add_func ("/core/ops/attention/threads", test_attention_threads);
 
   g_test_add_func ("/core/threads/parallel-for/cover", test_threads_cover);

@@ -353,6 +353,59 @@ test_text_outputs (void)
   check_text_outputs ("clip-tiny", SF_POOLING_AUTO, -1, "text_embeds");
 }
 
+/* More tokens than one packed pass takes (8192): 100 texts, three in
+ * four cut at the model's 128 positions, come back in order, each as it
+ * comes alone, pooled or per token. */
+static void
+check_packed_passes (SfPooling pooling)
+{
+  g_autoptr (SfModel) model = load_case ("bert-tiny-embed");
+  g_autoptr (SfTask) task = new_task (model, SF_MODALITY_TEXT, pooling, 1);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) texts = NULL;
+  g_autoptr (GPtrArray) all = NULL;
+  g_autoptr (GString) longer = g_string_new (NULL);
+  g_autoptr (GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  gboolean truncated = FALSE;
+  double atol, rtol;
+
+  texts = case_texts ("bert-tiny-embed", &atol, &rtol);
+  for (guint i = 0; i < 60; i++)
+    g_string_append_printf (
+        longer, "%s ", (char *)texts->pdata[i % texts->len]);
+  for (guint i = 0; i < 100; i++)
+    g_ptr_array_add (lines,
+        i % 4 == 3 ? g_strdup (texts->pdata[i % texts->len])
+                   : g_strdup_printf ("%u %s", i, longer->str));
+  all = sf_task_run_texts (
+      task, (const char *const *)lines->pdata, lines->len, &truncated, &error);
+  g_assert_no_error (error);
+  g_assert_true (truncated);
+  g_assert_cmpuint (all->len, ==, lines->len);
+  for (guint i = 0; i < lines->len; i++) {
+    g_autoptr (GPtrArray) alone = sf_task_run_texts (
+        task, (const char *const *)lines->pdata + i, 1, NULL, &error);
+    const SfTensor *got = all->pdata[i], *want;
+
+    g_assert_no_error (error);
+    want = alone->pdata[0];
+    g_assert_true (sf_tensor_same_shape (got, want));
+    if (pooling == SF_POOLING_NONE && i % 4 != 3) /* a long one */
+      g_assert_cmpint (got->shape[1], ==, 128);
+    for (gint64 j = 0; j < sf_tensor_numel (want); j++)
+      g_assert_cmpfloat (
+          fabs (sf_tensor_f32 (got)[j] - sf_tensor_f32 (want)[j]), <=,
+          atol + rtol * fabs (sf_tensor_f32 (want)[j]));
+  }
+}
+
+static void
+test_text_packed_passes (void)
+{
+  check_packed_passes (SF_POOLING_MEAN);
+  check_packed_passes (SF_POOLING_NONE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -363,5 +416,6 @@ main (int argc, char **argv)
   g_test_add_func ("/task/image-shapes", test_image_shapes);
   g_test_add_func ("/task/audio-shapes", test_audio_shapes);
   g_test_add_func ("/task/text-outputs", test_text_outputs);
+  g_test_add_func ("/task/text-packed-passes", test_text_packed_passes);
   return g_test_run ();
 }

@@ -223,6 +223,52 @@ test_hidden_state_caps (void)
   sftest_case_free (tc);
 }
 
+/* pooling=none with every line in one buffer, at batch-size 1 and
+ * through the shared queue: the lines run together, and each output is
+ * its own line's rows, [1, T, H] with its own T. */
+static void
+check_hidden_states_together (const gchar *batch_size)
+{
+  SfTestCase *tc = sftest_case_open ("bert-tiny-embed");
+  SfTensor *hidden = sftest_case_tensor (tc, "hidden_states.2");
+  SfTensor *mask = sf_safetensors_get (tc->io, "attention_mask");
+  SfTensor *mask64 = sf_tensor_to_i64 (mask);
+  GstHarness *h = encoder_harness (
+      "bert-tiny-embed", "pooling", "none", "batch-size", batch_size, NULL);
+  gint64 T = sf_tensor_dim (mask64, 1), H = sf_tensor_dim (hidden, 2);
+  guint i, n = sftest_case_n_texts (tc);
+  GString *all = g_string_new (NULL);
+
+  for (i = 0; i < n; i++)
+    g_string_append_printf (all, "%s\n", sftest_case_text (tc, i));
+  g_assert_cmpint (push_string (h, all->str), ==, GST_FLOW_OK);
+  g_string_free (all, TRUE);
+  g_assert_cmpuint (gst_harness_buffers_in_queue (h), ==, n);
+  for (i = 0; i < n; i++) {
+    GstBuffer *out = gst_harness_pull (h);
+    gint64 t, len = 0;
+
+    for (t = 0; t < T; t++)
+      len += sf_tensor_i64 (mask64)[i * T + t];
+    g_assert_cmpuint (gst_buffer_get_size (out), ==, len * H * sizeof (float));
+    assert_row (out, hidden, i, len * H, tc, "hidden_states.2");
+    gst_buffer_unref (out);
+  }
+
+  gst_harness_teardown (h);
+  sf_tensor_unref (mask64);
+  sf_tensor_unref (mask);
+  sf_tensor_unref (hidden);
+  sftest_case_free (tc);
+}
+
+static void
+test_hidden_states_together (void)
+{
+  check_hidden_states_together ("1");
+  check_hidden_states_together ("4");
+}
+
 static void
 test_split_buffer (void)
 {
@@ -621,6 +667,8 @@ main (int argc, char **argv)
       "/plugins/sftextencoder/pooling/mean-normalized", test_mean_pooled);
   g_test_add_func (
       "/plugins/sftextencoder/pooling/none-caps", test_hidden_state_caps);
+  g_test_add_func ("/plugins/sftextencoder/pooling/none-together",
+      test_hidden_states_together);
   g_test_add_func ("/plugins/sftextencoder/split/buffer", test_split_buffer);
   g_test_add_func (
       "/plugins/sftextencoder/split/across-buffers", test_line_across_buffers);
