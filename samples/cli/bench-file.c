@@ -165,6 +165,8 @@ file_report (SfModel *model, const SfBenchFileOptions *opts,
     cJSON_AddStringToObject (
         root, "architecture", sf_model_architecture (model));
     cJSON_AddStringToObject (root, "family", sf_model_family (model));
+    cJSON_AddStringToObject (
+        root, "precision", sf_precision_name (sf_model_precision (model)));
     cJSON_AddStringToObject (root, "blas_core", sf_blas_corename ());
     cJSON_AddStringToObject (root, "blas_core_source", sf_blas_core_source ());
     cJSON_AddNumberToObject (root, "threads", sf_threads_get ());

@@ -16,6 +16,7 @@
  */
 
 #include "samples/cli/commands.h"
+#include "samples/cli/precision-arg.h"
 #include "samples/cli/bench-audio.h"
 #include "samples/cli/bench-file.h"
 #include "samples/cli/bench-profile.h"
@@ -253,6 +254,8 @@ bench_print_text (
   g_print ("blas kernel   %s (chosen by %s)\n", sf_blas_corename (),
       sf_blas_core_source ());
   g_print ("threads       %d\n", sf_threads_get ());
+  g_print (
+      "precision     %s\n", sf_precision_name (sf_model_precision (model)));
   g_print ("seq           %d\n", opts->seq);
   g_print ("batch         %d\n", opts->batch);
   g_print ("iterations    %d (after %d warm-up)\n", opts->iters, opts->warmup);
@@ -279,6 +282,8 @@ bench_print_json (
   cJSON_AddStringToObject (root, "model", sf_model_name (model));
   cJSON_AddStringToObject (root, "architecture", sf_model_architecture (model));
   cJSON_AddStringToObject (root, "family", sf_model_family (model));
+  cJSON_AddStringToObject (
+      root, "precision", sf_precision_name (sf_model_precision (model)));
   cJSON_AddStringToObject (root, "blas_core", sf_blas_corename ());
   cJSON_AddStringToObject (root, "blas_core_source", sf_blas_core_source ());
   cJSON_AddNumberToObject (root, "threads", sf_threads_get ());
@@ -382,6 +387,8 @@ bench_image (SfModel *model, const BenchOptions *opts, int height, int width,
     cJSON_AddStringToObject (
         root, "architecture", sf_model_architecture (model));
     cJSON_AddStringToObject (root, "family", sf_model_family (model));
+    cJSON_AddStringToObject (
+        root, "precision", sf_precision_name (sf_model_precision (model)));
     cJSON_AddStringToObject (root, "blas_core", sf_blas_corename ());
     cJSON_AddStringToObject (root, "blas_core_source", sf_blas_core_source ());
     cJSON_AddNumberToObject (root, "threads", sf_threads_get ());
@@ -412,6 +419,8 @@ bench_image (SfModel *model, const BenchOptions *opts, int height, int width,
     g_print ("blas kernel   %s (chosen by %s)\n", sf_blas_corename (),
         sf_blas_core_source ());
     g_print ("threads       %d\n", sf_threads_get ());
+    g_print (
+        "precision     %s\n", sf_precision_name (sf_model_precision (model)));
     g_print ("input         %d x 3 x %d x %d\n", opts->batch, height, width);
     g_print ("iterations    %d (after %d warm-up)\n", iters, opts->warmup);
     g_print ("load ms       %.1f\n", load_ms);
@@ -438,6 +447,7 @@ bench_usage_error (const char *message)
 int
 sf_cmd_bench (int argc, char **argv)
 {
+  g_autofree char *precision_arg = NULL;
   BenchOptions opts = {
     .threads = DEFAULT_THREADS,
     .iters = DEFAULT_ITERS,
@@ -469,10 +479,13 @@ sf_cmd_bench (int argc, char **argv)
         "Time on the inputs in this safetensors file instead", "FILE" },
     { "output", 0, 0, G_OPTION_ARG_FILENAME, &opts.output,
         "With --input: write the last pass's output here", "FILE" },
+    { "precision", 0, 0, G_OPTION_ARG_STRING, &precision_arg,
+        SF_CLI_PRECISION_HELP, "P" },
     { "profile", 0, 0, G_OPTION_ARG_NONE, &opts.profile,
         "Also report time per op group (products, attention, norms, …)", NULL },
     { NULL }
   };
+  SfPrecision precision;
   GOptionContext *ctx;
   GError *error = NULL;
   SfModel *model;
@@ -518,6 +531,10 @@ sf_cmd_bench (int argc, char **argv)
     status = bench_usage_error ("--seconds takes a positive number");
     goto out_opts;
   }
+  if (!sf_cli_precision ("bench", precision_arg, &precision)) {
+    status = BENCH_EXIT_USAGE;
+    goto out_opts;
+  }
   g_option_context_free (ctx);
   ctx = NULL;
   dir = argv[1];
@@ -531,7 +548,7 @@ sf_cmd_bench (int argc, char **argv)
   sf_threads_set (opts.threads);
 
   start = g_get_monotonic_time ();
-  model = sf_model_load (dir, &error);
+  model = sf_model_load_with_precision (dir, precision, &error);
   if (model == NULL) {
     g_printerr ("streamformer bench: %s\n", error->message);
     g_clear_error (&error);
