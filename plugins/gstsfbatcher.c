@@ -48,9 +48,11 @@ static GHashTable *registry; /* key → BatchQueue */
 static BatchQueue *
 queue_get (SfTask *task, const SfTaskOptions *options)
 {
-  g_autofree gchar *key = g_strdup_printf ("%s|%d|%d|%d|%u",
-      sf_model_dir (sf_task_model (task)), (int)sf_task_input (task),
-      (int)options->pooling, options->normalize, options->max_length);
+  g_autofree gchar *key =
+      g_strdup_printf ("%s|%s|%d|%d|%d|%u", sf_model_dir (sf_task_model (task)),
+          sf_precision_name (sf_model_precision (sf_task_model (task))),
+          (int)sf_task_input (task), (int)options->pooling, options->normalize,
+          options->max_length);
   BatchQueue *queue;
 
   g_mutex_lock (&registry_lock);
