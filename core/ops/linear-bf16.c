@@ -47,16 +47,12 @@ pack_panels (gint64 start, gint64 end, gpointer user_data)
 
   for (gint64 p = start; p < end; p++) {
     guint16 *dst = (guint16 *)(h->panels + p * h->panel_bytes);
-    for (gint64 q = 0; q < h->kp / 2; q++) {
-      for (gint64 c = 0; c < SF_PACKED_NR; c++) {
-        gint64 col = p * SF_PACKED_NR + c;
-        for (gint64 e = 0; e < 2; e++) {
-          gint64 kk = 2 * q + e;
-          float v = 0.0f;
-          if (col < n && kk < k)
-            v = trans_w ? src[col * k + kk] : src[kk * n + col];
-          dst[(q * SF_PACKED_NR + c) * 2 + e] = sf_f32_to_bf16 (v);
-        }
+    /* the panels come zero-filled, which is the padding */
+    for (gint64 c = 0; c < SF_PACKED_NR && p * SF_PACKED_NR + c < n; c++) {
+      gint64 col = p * SF_PACKED_NR + c;
+      for (gint64 kk = 0; kk < k; kk++) {
+        float v = trans_w ? src[col * k + kk] : src[kk * n + col];
+        dst[((kk / 2) * SF_PACKED_NR + c) * 2 + kk % 2] = sf_f32_to_bf16 (v);
       }
     }
   }

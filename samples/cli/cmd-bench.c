@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #define BENCH_EXIT_OK 0
 #define BENCH_EXIT_ERROR 1
@@ -151,16 +150,6 @@ bench_compare_double (gconstpointer a, gconstpointer b)
   double x = *(const double *)a, y = *(const double *)b;
 
   return (x > y) - (x < y);
-}
-
-static double
-bench_peak_rss_mib (void)
-{
-  struct rusage usage;
-
-  if (getrusage (RUSAGE_SELF, &usage) != 0)
-    return -1;
-  return usage.ru_maxrss / 1024.0; /* Linux reports KiB */
 }
 
 /* Fills @input with a [batch, seq] batch of ids below @vocab. */
@@ -402,7 +391,7 @@ bench_image (SfModel *model, const BenchOptions *opts, int height, int width,
     cJSON_AddNumberToObject (root, "min_ms", sorted[0]);
     cJSON_AddNumberToObject (root, "mean_ms", mean);
     cJSON_AddNumberToObject (root, "fps", 1000.0 * opts->batch / median);
-    cJSON_AddNumberToObject (root, "peak_rss_mib", bench_peak_rss_mib ());
+    cJSON_AddNumberToObject (root, "peak_rss_mib", sf_bench_peak_rss_mib ());
     cJSON_AddItemToObject (
         root, "times_ms", cJSON_CreateDoubleArray (times, iters));
     if (opts->profile)
@@ -427,7 +416,7 @@ bench_image (SfModel *model, const BenchOptions *opts, int height, int width,
     g_print ("median ms     %.2f\n", median);
     g_print ("min ms        %.2f\n", sorted[0]);
     g_print ("images/s      %.2f\n", 1000.0 * opts->batch / median);
-    g_print ("peak RSS MiB  %.1f\n", bench_peak_rss_mib ());
+    g_print ("peak RSS MiB  %.1f\n", sf_bench_peak_rss_mib ());
     if (opts->profile)
       sf_bench_profile_print (iters, mean);
   }
@@ -605,7 +594,7 @@ sf_cmd_bench (int argc, char **argv)
     status = BENCH_EXIT_ERROR;
     goto out_model;
   }
-  result.peak_rss_mib = bench_peak_rss_mib ();
+  result.peak_rss_mib = sf_bench_peak_rss_mib ();
 
   if (opts.json)
     bench_print_json (model, &opts, &result);
