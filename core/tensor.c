@@ -7,6 +7,8 @@
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define SF_STORAGE_ALIGN 64
 
@@ -560,4 +562,20 @@ sf_tensor_to_i64 (SfTensor *tensor)
   for (gint64 i = 0; i < n; i++)
     sf_tensor_i64 (out)[i] = (gint64)element_as_double (tensor, i);
   return out;
+}
+
+void
+sf_tensor_release_pages (const SfTensor *tensor)
+{
+#ifdef MADV_PAGEOUT
+  gsize page = (gsize)sysconf (_SC_PAGESIZE);
+  guintptr start, end;
+
+  if (tensor == NULL || tensor->data == NULL || page == 0)
+    return;
+  start = ((guintptr)tensor->data + page - 1) / page * page;
+  end = ((guintptr)tensor->data + sf_tensor_nbytes (tensor)) / page * page;
+  if (end > start)
+    (void)madvise ((void *)start, end - start, MADV_PAGEOUT);
+#endif
 }

@@ -108,6 +108,11 @@ SfTensor *sf_tensor_to_f32 (SfTensor *tensor);
  * for other dtypes. *@first (nullable) gets the index of the first one,
  * or -1. One pass over the stored bits. */
 gint64 sf_tensor_count_nonfinite (const SfTensor *tensor, gint64 *first);
+/* Tells the kernel that @tensor's memory will not be read for a while, so
+ * that it may reclaim the pages (whole pages inside the tensor only). The
+ * contents never change: a later read brings them back from the mmapped
+ * file, or from swap. A hint: nothing happens where it is not supported. */
+void sf_tensor_release_pages (const SfTensor *tensor);
 /* (transfer full) integers widened to I64 (a new ref when already I64);
  * NULL for floating dtypes. */
 SfTensor *sf_tensor_to_i64 (SfTensor *tensor);

@@ -70,6 +70,10 @@ struct SfModel
   struct SfImageProcessor *image_processor; /* image families: set by load */
   struct SfAudioFrontend *audio_frontend;   /* audio families: set by load */
 
+  /* the linear layers' precision: families set it on their weight
+   * targets (graphs/weights.h) */
+  SfPrecision precision;
+
   gint64 hidden_size;
   gint64 max_positions;
   gint64 n_params;

@@ -209,6 +209,13 @@ sf_model_load_tokenizer (SfModel *model, GError **error)
 SfModel *
 sf_model_load (const char *name, GError **error)
 {
+  return sf_model_load_with_precision (name, SF_PRECISION_F32, error);
+}
+
+SfModel *
+sf_model_load_with_precision (
+    const char *name, SfPrecision precision, GError **error)
+{
   g_autoptr (SfModel) model = NULL;
   const char *arch = NULL;
 
@@ -220,6 +227,7 @@ sf_model_load (const char *name, GError **error)
   model->refcount = 1;
   model->default_pooling = SF_POOLING_NONE;
   model->logit_scale = 1.0f;
+  model->precision = sf_precision_resolve (precision, NULL);
   model->ckpt = sf_checkpoint_open (name, error);
   if (model->ckpt == NULL)
     return NULL;
@@ -265,6 +273,12 @@ sf_model_unref (SfModel *model)
   g_free (model->architecture);
   g_free (model->name);
   g_free (model);
+}
+
+SfPrecision
+sf_model_precision (const SfModel *model)
+{
+  return model->precision;
 }
 
 const char *

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "core/io/checkpoint.h"
+#include "core/precision.h"
 #include "core/tensor.h"
 #include "core/tokenizer/tokenizer.h"
 
@@ -48,12 +49,23 @@ typedef struct
 
 /* (transfer full) @model: a folder or a Hub id (core/io/resolve.h). */
 SfModel *sf_model_load (const char *model, GError **error);
+/* sf_model_load () with the linear layers at @precision (core/precision.h).
+ * A precision this CPU cannot run loads as f32: callers resolve it first
+ * with sf_precision_resolve () to warn. */
+SfModel *sf_model_load_with_precision (
+    const char *model, SfPrecision precision, GError **error);
 SfModel *sf_model_ref (SfModel *model);
 void sf_model_unref (SfModel *model); /* accepts NULL */
 
 /* Process-wide cache keyed by the resolved folder's canonical path: two
  * callers that name the same checkpoint share one load. (transfer full) */
 SfModel *sf_model_cache_get (const char *model, GError **error);
+/* The cache at @precision: keyed by folder and precision, so two callers
+ * asking for different precisions never share weights. (transfer full) */
+SfModel *sf_model_cache_get_with_precision (
+    const char *model, SfPrecision precision, GError **error);
+/* The precision the model's linear layers run at. */
+SfPrecision sf_model_precision (const SfModel *model);
 
 const char *sf_model_dir (const SfModel *model);
 /* the Hub id of a cache snapshot, else the folder's basename */

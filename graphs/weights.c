@@ -2,6 +2,7 @@
 /* Streamformer graphs: loading and validating weight tables. */
 #include "graphs/weights.h"
 #include "core/error.h"
+#include "core/ops/linear-packed.h"
 
 #include <string.h>
 
@@ -103,6 +104,17 @@ load_one (SfCheckpoint *ckpt, const SfWeightSpec *spec,
     (*n_bad_values)++;
     sf_tensor_unref (f32);
     return;
+  }
+  if (target->precision != SF_PRECISION_F32
+      && (spec->flags & (SF_WEIGHT_LINEAR | SF_WEIGHT_LINEAR_IN_OUT))) {
+    SfTensor *packed = sf_linear_pack (
+        f32, (spec->flags & SF_WEIGHT_LINEAR) != 0, target->precision);
+    /* the f32 weight in the mapped file is not read again: its pages
+     * need not count against the process, which holds the packed copy */
+    if (packed != f32 && f32 == stored)
+      sf_tensor_release_pages (f32);
+    sf_tensor_unref (f32);
+    f32 = packed;
   }
   *slot (spec, target, layer) = f32;
   if (n_params)

@@ -6,10 +6,14 @@
  * checks every entry before the model is usable and reports all missing or
  * mis-shaped tensors in one error. Loaded tensors are F32: views into the
  * mmapped file when stored as F32, converted copies when F16/BF16/F64.
+ * Entries flagged as linear weights are packed for the target's precision
+ * (core/ops/linear-packed.h) once loaded; only sf_op_linear () and
+ * sf_op_linear_in_out () may read them then.
  */
 #pragma once
 
 #include "core/io/checkpoint.h"
+#include "core/precision.h"
 
 G_BEGIN_DECLS
 
@@ -22,6 +26,10 @@ typedef enum
   SF_WEIGHT_OPTIONAL = 1 << 0,  /* left NULL when absent */
   SF_WEIGHT_PER_LAYER = 1 << 1, /* name has {L}; loaded for each layer */
   SF_WEIGHT_HEAD = 1 << 2,      /* a task head: outside the base-model prefix */
+  /* read by sf_op_linear () alone, stored [out, in] (nn.Linear) */
+  SF_WEIGHT_LINEAR = 1 << 3,
+  /* read by sf_op_linear_in_out () alone, stored [in, out] (HF's Conv1D) */
+  SF_WEIGHT_LINEAR_IN_OUT = 1 << 4,
 } SfWeightFlags;
 
 typedef struct
@@ -45,6 +53,8 @@ typedef struct
   gsize layer_stride; /* sizeof one layer struct */
   /* this checkpoint variant's table, built with sf_weight_target_add () */
   GArray *specs; /* SfWeightSpec, NULL until the first add */
+  /* the linear entries' precision; f32 (0) leaves every tensor F32 */
+  SfPrecision precision;
 } SfWeightTarget;
 
 /* Appends @n entries to the target's own table (copied). */

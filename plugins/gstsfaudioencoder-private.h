@@ -23,6 +23,7 @@ struct _GstSfAudioEncoder
 
   /* properties, under the object lock */
   gchar *model_path;
+  SfPrecision precision;
   guint window_ms;
   guint hop_ms;
   guint batch_size, batch_timeout_ms;

@@ -105,6 +105,7 @@ enum
 {
   PROP_0,
   PROP_MODEL,
+  PROP_PRECISION,
   PROP_WINDOW_MS,
   PROP_HOP_MS,
   PROP_LATENCY_MS,
@@ -149,6 +150,7 @@ gst_sf_audio_encoder_class_init (GstSfAudioEncoderClass *klass)
   gst_sf_element_install_model_property (gobject_class, PROP_MODEL,
       "an audio model with its preprocessor_config.json: Whisper, wav2vec2 "
       "or AST");
+  gst_sf_element_install_precision_property (gobject_class, PROP_PRECISION);
   g_object_class_install_property (gobject_class, PROP_WINDOW_MS,
       g_param_spec_uint ("window-ms", "Window",
           "Length of each window of audio the model sees, in milliseconds "
@@ -240,6 +242,7 @@ gst_sf_audio_encoder_set_property (
       g_free (self->model_path);
       self->model_path = g_value_dup_string (value);
       break;
+    case PROP_PRECISION: self->precision = g_value_get_enum (value); break;
     case PROP_WINDOW_MS: self->window_ms = g_value_get_uint (value); break;
     case PROP_HOP_MS: self->hop_ms = g_value_get_uint (value); break;
     case PROP_LATENCY_MS:
@@ -263,6 +266,7 @@ gst_sf_audio_encoder_get_property (
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_MODEL: g_value_set_string (value, self->model_path); break;
+    case PROP_PRECISION: g_value_set_enum (value, self->precision); break;
     case PROP_WINDOW_MS: g_value_set_uint (value, self->window_ms); break;
     case PROP_HOP_MS: g_value_set_uint (value, self->hop_ms); break;
     case PROP_LATENCY_MS:
@@ -284,19 +288,21 @@ gst_sf_audio_encoder_start (GstSfAudioEncoder *self)
 {
   SfTaskOptions options = SF_TASK_OPTIONS_INIT (SF_MODALITY_AUDIO);
   g_autofree gchar *path = NULL;
+  SfPrecision precision;
   g_autoptr (SfModel) model = NULL;
   SfTask *task;
   guint window_ms, hop_ms, batch_size, timeout_ms;
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
+  precision = self->precision;
   window_ms = self->window_ms;
   hop_ms = self->hop_ms;
   batch_size = self->batch_size;
   timeout_ms = self->batch_timeout_ms;
   GST_OBJECT_UNLOCK (self);
 
-  model = gst_sf_model_load (GST_ELEMENT (self), path);
+  model = gst_sf_model_load (GST_ELEMENT (self), path, precision);
   if (model == NULL)
     return FALSE;
   if (!sf_model_takes_input (model, SF_MODALITY_AUDIO)) {

@@ -108,8 +108,9 @@ GstSfBatcher *
 gst_sf_batcher_new (SfTask *task, const SfTaskOptions *options,
     guint batch_size, guint timeout_ms)
 {
-  gchar *key = g_strdup_printf ("%s|%d|%d|%d|%u",
-      sf_model_dir (sf_task_model (task)), (int)sf_task_input (task),
+  SfModel *model = sf_task_model (task);
+  gchar *key = g_strdup_printf ("%s|%s|%d|%d|%d|%u", sf_model_dir (model),
+      sf_precision_name (sf_model_precision (model)), (int)sf_task_input (task),
       (int)options->pooling, options->normalize, options->max_length);
 
   return batcher_new (queue_get (task, key, FALSE), batch_size, timeout_ms);
@@ -118,8 +119,9 @@ gst_sf_batcher_new (SfTask *task, const SfTaskOptions *options,
 GstSfBatcher *
 gst_sf_batcher_new_decoding (SfTask *task, guint batch_size, guint timeout_ms)
 {
-  gchar *key =
-      g_strdup_printf ("%s|decoding", sf_model_dir (sf_task_model (task)));
+  SfModel *model = sf_task_model (task);
+  gchar *key = g_strdup_printf ("%s|%s|decoding", sf_model_dir (model),
+      sf_precision_name (sf_model_precision (model)));
 
   return batcher_new (queue_get (task, key, TRUE), batch_size, timeout_ms);
 }

@@ -25,6 +25,43 @@ gst_sf_element_install_model_property (
   g_free (blurb);
 }
 
+GType
+gst_sf_precision_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { SF_PRECISION_F32, "32-bit floats throughout, as PyTorch runs them",
+        "f32" },
+    { SF_PRECISION_BF16,
+        "Linear layers in bfloat16 with f32 sums (AVX512_BF16)", "bf16" },
+    { SF_PRECISION_INT8,
+        "Linear layers quantised to int8, weights per channel and "
+        "activations per row (AVX512_VNNI)",
+        "int8" },
+    { 0, NULL, NULL },
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (
+        &type, g_enum_register_static ("GstSfPrecision", values));
+  return type;
+}
+
+void
+gst_sf_element_install_precision_property (GObjectClass *klass, guint prop_id)
+{
+  g_object_class_install_property (klass, prop_id,
+      g_param_spec_enum ("precision", "Precision",
+          "Arithmetic of the model's linear layers: f32 gives PyTorch's "
+          "results; bf16 and int8 run faster within the tolerance the README "
+          "states. Elements naming the same model at different precisions "
+          "load it once per precision. On a CPU without AVX512_BF16 or "
+          "AVX512_VNNI: f32, with a warning",
+          GST_TYPE_SF_PRECISION, GST_SF_DEFAULT_PRECISION,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_READY));
+}
+
 static const gchar *
 element_kind (GstElement *element)
 {
@@ -77,9 +114,9 @@ task_for (GstElement *element, SfModel *model, const gchar *name,
 
 SfTask *
 gst_sf_element_load_task (GstElement *element, const gchar *path,
-    const SfTaskOptions *options, const gchar *needs)
+    SfPrecision precision, const SfTaskOptions *options, const gchar *needs)
 {
-  g_autoptr (SfModel) model = gst_sf_model_load (element, path);
+  g_autoptr (SfModel) model = gst_sf_model_load (element, path, precision);
 
   if (model == NULL)
     return NULL; /* gst_sf_model_load posted the error */

@@ -25,12 +25,22 @@ G_BEGIN_DECLS
 void gst_sf_element_install_model_property (
     GObjectClass *klass, guint prop_id, const gchar *what);
 
-/* (transfer full) the task of the model in folder @path for @options,
+/* The enum type of the `precision` property: SfPrecision's values. */
+#define GST_TYPE_SF_PRECISION (gst_sf_precision_get_type ())
+GType gst_sf_precision_get_type (void);
+#define GST_SF_DEFAULT_PRECISION SF_PRECISION_F32
+
+/* Installs the `precision` property (f32, bf16, int8) as @prop_id. */
+void gst_sf_element_install_precision_property (
+    GObjectClass *klass, guint prop_id);
+
+/* (transfer full) the task of the model in folder @path at @precision
+ * (gst_sf_model_load ()) for @options,
  * or NULL after posting one element error: the model did not load, or it
  * cannot run here (the message names the folder, the model's
  * architecture, and what the element runs: @needs). */
 SfTask *gst_sf_element_load_task (GstElement *element, const gchar *path,
-    const SfTaskOptions *options, const gchar *needs);
+    SfPrecision precision, const SfTaskOptions *options, const gchar *needs);
 
 /* The same for a model already loaded (the one a buffer's meta names):
  * the message names the model's folder. */

@@ -81,6 +81,7 @@ enum
 {
   PROP_0,
   PROP_MODEL,
+  PROP_PRECISION,
   PROP_INFERENCE_INTERVAL,
   PROP_LATENCY_MS,
   PROP_BATCH_SIZE,
@@ -93,6 +94,7 @@ struct _GstSfImageEncoder
 
   /* properties, under the object lock */
   gchar *model_path;
+  SfPrecision precision;
   guint interval;
   guint batch_size, batch_timeout_ms;
 
@@ -143,6 +145,7 @@ gst_sf_image_encoder_set_property (
       g_free (self->model_path);
       self->model_path = g_value_dup_string (value);
       break;
+    case PROP_PRECISION: self->precision = g_value_get_enum (value); break;
     case PROP_INFERENCE_INTERVAL:
       self->interval = g_value_get_uint (value);
       break;
@@ -167,6 +170,7 @@ gst_sf_image_encoder_get_property (
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_MODEL: g_value_set_string (value, self->model_path); break;
+    case PROP_PRECISION: g_value_set_enum (value, self->precision); break;
     case PROP_INFERENCE_INTERVAL:
       g_value_set_uint (value, self->interval);
       break;
@@ -188,17 +192,19 @@ gst_sf_image_encoder_start (GstBaseTransform *trans)
   GstSfImageEncoder *self = GST_SF_IMAGE_ENCODER (trans);
   SfTaskOptions options = SF_TASK_OPTIONS_INIT (SF_MODALITY_IMAGE);
   g_autofree gchar *path = NULL;
+  SfPrecision precision;
   SfTask *task;
   guint batch_size, timeout_ms;
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
+  precision = self->precision;
   batch_size = self->batch_size;
   timeout_ms = self->batch_timeout_ms;
   GST_OBJECT_UNLOCK (self);
 
-  task = gst_sf_element_load_task (GST_ELEMENT (self), path, &options,
-      "image checkpoints such as ViT, SegFormer or CLIP");
+  task = gst_sf_element_load_task (GST_ELEMENT (self), path, precision,
+      &options, "image checkpoints such as ViT, SegFormer or CLIP");
   if (task == NULL)
     return FALSE;
   self->n_frames = 0;
@@ -465,6 +471,7 @@ gst_sf_image_encoder_class_init (GstSfImageEncoderClass *klass)
 
   gst_sf_element_install_model_property (gobject_class, PROP_MODEL,
       "a vision model (with preprocessor_config.json)");
+  gst_sf_element_install_precision_property (gobject_class, PROP_PRECISION);
   g_object_class_install_property (gobject_class, PROP_INFERENCE_INTERVAL,
       g_param_spec_uint ("inference-interval", "Inference interval",
           "Run the model on every Nth frame and reuse its result for the "

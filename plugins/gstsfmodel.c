@@ -10,11 +10,12 @@
 #include "gstsfmodel.h"
 
 SfModel *
-gst_sf_model_load (GstElement *element, const gchar *path)
+gst_sf_model_load (
+    GstElement *element, const gchar *path, SfPrecision precision)
 {
   GError *error = NULL;
   SfModel *model;
-  gchar *text;
+  gchar *text, *warning = NULL;
 
   g_return_val_if_fail (GST_IS_ELEMENT (element), NULL);
 
@@ -24,7 +25,13 @@ gst_sf_model_load (GstElement *element, const gchar *path)
     return NULL;
   }
 
-  model = sf_model_cache_get (path, &error);
+  precision = sf_precision_resolve (precision, &warning);
+  if (warning != NULL) {
+    GST_ELEMENT_WARNING (
+        element, LIBRARY, SETTINGS, ("%s", warning), ("model \"%s\"", path));
+    g_free (warning);
+  }
+  model = sf_model_cache_get_with_precision (path, precision, &error);
   if (model != NULL)
     return model;
 

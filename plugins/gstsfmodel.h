@@ -14,10 +14,13 @@
 
 G_BEGIN_DECLS
 
-/* (transfer full) the model in folder @path, shared through the model
- * cache. On failure posts an element error on @element that names @path and
- * the GError's message, and returns NULL. */
-SfModel *gst_sf_model_load (GstElement *element, const gchar *path);
+/* (transfer full) the model in folder @path at @precision, shared through
+ * the model cache. A precision this CPU cannot run posts one element
+ * warning naming what is missing and loads f32. On failure posts an
+ * element error on @element that names @path and the GError's message,
+ * and returns NULL. */
+SfModel *gst_sf_model_load (
+    GstElement *element, const gchar *path, SfPrecision precision);
 
 /* Adds a GstSfTensorMeta that holds a ref on @model. */
 GstSfTensorMeta *gst_sf_buffer_add_model_meta (

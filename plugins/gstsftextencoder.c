@@ -103,6 +103,7 @@ enum
 {
   PROP_0,
   PROP_MODEL,
+  PROP_PRECISION,
   PROP_SPLIT,
   PROP_MAX_LENGTH,
   PROP_POOLING,
@@ -118,6 +119,7 @@ struct _GstSfTextEncoder
 
   /* properties, under the object lock */
   gchar *model_path;
+  SfPrecision precision;
   GstSfTextSplit split;
   SfTaskOptions options; /* normalize -1 until set */
   guint batch_size, batch_timeout_ms;
@@ -173,6 +175,7 @@ gst_sf_text_encoder_set_property (
       g_free (self->model_path);
       self->model_path = g_value_dup_string (value);
       break;
+    case PROP_PRECISION: self->precision = g_value_get_enum (value); break;
     case PROP_SPLIT: self->split = g_value_get_enum (value); break;
     case PROP_MAX_LENGTH:
       self->options.max_length = g_value_get_uint (value);
@@ -202,6 +205,7 @@ gst_sf_text_encoder_get_property (
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_MODEL: g_value_set_string (value, self->model_path); break;
+    case PROP_PRECISION: g_value_set_enum (value, self->precision); break;
     case PROP_SPLIT: g_value_set_enum (value, self->split); break;
     case PROP_MAX_LENGTH:
       g_value_set_uint (value, self->options.max_length);
@@ -237,12 +241,14 @@ static gboolean
 gst_sf_text_encoder_start (GstSfTextEncoder *self)
 {
   g_autofree gchar *path = NULL;
+  SfPrecision precision;
   SfTaskOptions options;
   SfTask *task;
   guint batch_size, timeout_ms;
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
+  precision = self->precision;
   self->cur_split = self->split;
   options = self->options;
   batch_size = self->batch_size;
@@ -250,8 +256,9 @@ gst_sf_text_encoder_start (GstSfTextEncoder *self)
   GST_OBJECT_UNLOCK (self);
   self->cur_max_length = options.max_length;
 
-  task = gst_sf_element_load_task (GST_ELEMENT (self), path, &options,
-      "text encoders (BERT family, RoBERTa, CLIP text) with a tokenizer");
+  task =
+      gst_sf_element_load_task (GST_ELEMENT (self), path, precision, &options,
+          "text encoders (BERT family, RoBERTa, CLIP text) with a tokenizer");
   if (task == NULL)
     return FALSE;
   /* Per-token outputs go one text at a time (T is each text's length)
@@ -562,6 +569,7 @@ gst_sf_text_encoder_class_init (GstSfTextEncoderClass *klass)
 
   gst_sf_element_install_model_property (gobject_class, PROP_MODEL,
       "a text encoder (with tokenizer.json or vocab files)");
+  gst_sf_element_install_precision_property (gobject_class, PROP_PRECISION);
   g_object_class_install_property (gobject_class, PROP_SPLIT,
       g_param_spec_enum ("split", "Split",
           "How the input stream is cut into texts", GST_TYPE_SF_TEXT_SPLIT,

@@ -89,6 +89,7 @@ enum
 {
   PROP_0,
   PROP_MODEL,
+  PROP_PRECISION,
   PROP_SPLIT,
   PROP_MAX_NEW_TOKENS,
   PROP_NUM_BEAMS,
@@ -125,6 +126,7 @@ struct _GstSfTextGenerator
 
   /* properties, under the object lock */
   gchar *model_path;
+  SfPrecision precision;
   GstSfTextSplit split;
   Settings settings;
 
@@ -172,6 +174,7 @@ gst_sf_text_generator_set_property (
       g_free (self->model_path);
       self->model_path = g_value_dup_string (value);
       break;
+    case PROP_PRECISION: self->precision = g_value_get_enum (value); break;
     case PROP_SPLIT: self->split = g_value_get_enum (value); break;
     case PROP_MAX_NEW_TOKENS:
       s->max_new_tokens = g_value_get_uint (value);
@@ -208,6 +211,7 @@ gst_sf_text_generator_get_property (
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_MODEL: g_value_set_string (value, self->model_path); break;
+    case PROP_PRECISION: g_value_set_enum (value, self->precision); break;
     case PROP_SPLIT: g_value_set_enum (value, self->split); break;
     case PROP_MAX_NEW_TOKENS:
       g_value_set_uint (value, s->max_new_tokens);
@@ -245,15 +249,17 @@ static gboolean
 gst_sf_text_generator_start (GstSfTextGenerator *self)
 {
   g_autofree gchar *path = NULL;
+  SfPrecision precision;
   g_autoptr (SfModel) model = NULL;
   g_autoptr (GError) error = NULL;
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
+  precision = self->precision;
   self->cur_split = self->split;
   GST_OBJECT_UNLOCK (self);
 
-  model = gst_sf_model_load (GST_ELEMENT (self), path);
+  model = gst_sf_model_load (GST_ELEMENT (self), path, precision);
   if (model == NULL)
     return FALSE; /* gst_sf_model_load posted the error */
   self->gen = sf_text_generator_new (model, &error);
@@ -517,6 +523,7 @@ gst_sf_text_generator_class_init (GstSfTextGeneratorClass *klass)
 
   gst_sf_element_install_model_property (gobject_class, PROP_MODEL,
       "a generating text model (GPT-2, BART, T5) with a tokenizer");
+  gst_sf_element_install_precision_property (gobject_class, PROP_PRECISION);
   g_object_class_install_property (gobject_class, PROP_SPLIT,
       g_param_spec_enum ("split", "Split",
           "How the input is cut into prompts: one per line, or one per "

@@ -19,8 +19,12 @@
  * - Weights follow nn.Linear: w [N, K], hence op(B) = wᵀ (core/tensor.h).
  *   HF's Conv1D (GPT-2) stores them [K, N]; sf_op_linear_in_out reads
  *   those in place, with op(B) = w, rather than copying a transpose.
+ * - A weight packed for bf16 or int8 (core/ops/linear-packed.h) goes to
+ *   its own kernels; the f32 path never sees one.
  */
 #include "core/ops/linear.h"
+#include "core/ops/linear-bf16.h"
+#include "core/ops/linear-int8.h"
 #include "core/profile.h"
 #include "core/blas.h"
 #include "core/threads.h"
@@ -261,6 +265,34 @@ ranges_overlap (const SfTensor *a, const SfTensor *b)
   return a0 < b0 + sf_tensor_nbytes (b) && b0 < a0 + sf_tensor_nbytes (a);
 }
 
+/* sf_op_linear with a weight packed by sf_linear_pack (). */
+static void
+linear_packed (SfTensor *out, const SfTensor *x, const SfPackedWeight *w,
+    const SfTensor *b)
+{
+  gint64 m = 1;
+  int d;
+
+  g_return_if_fail (out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32);
+  g_return_if_fail (x->ndim >= 1 && out->ndim == x->ndim);
+  g_return_if_fail (sf_tensor_dim (x, -1) == w->k);
+  g_return_if_fail (sf_tensor_dim (out, -1) == w->n);
+  for (d = 0; d < x->ndim - 1; d++) {
+    g_return_if_fail (out->shape[d] == x->shape[d]);
+    m *= x->shape[d];
+  }
+  g_return_if_fail (b == NULL
+      || (b->dtype == SF_DTYPE_F32 && b->ndim == 1 && b->shape[0] == w->n));
+  g_return_if_fail (!ranges_overlap (out, x));
+
+  if (w->precision == SF_PRECISION_BF16)
+    sf_linear_bf16_run (sf_tensor_f32 (out), sf_tensor_f32 (x), m, w,
+        b ? sf_tensor_f32 (b) : NULL);
+  else
+    sf_linear_int8_run (sf_tensor_f32 (out), sf_tensor_f32 (x), m, w,
+        b ? sf_tensor_f32 (b) : NULL);
+}
+
 /* sf_op_linear with w [N, K] (@trans_w) or [K, N]. */
 static void
 linear (SfTensor *out, const SfTensor *x, const SfTensor *w, const SfTensor *b,
@@ -270,8 +302,13 @@ linear (SfTensor *out, const SfTensor *x, const SfTensor *w, const SfTensor *b,
   int d;
 
   g_return_if_fail (out != NULL && x != NULL && w != NULL);
-  g_return_if_fail (out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32
-      && w->dtype == SF_DTYPE_F32);
+  if (w->dtype != SF_DTYPE_F32) {
+    const SfPackedWeight *packed = sf_linear_packed (w);
+    g_return_if_fail (packed != NULL);
+    linear_packed (out, x, packed, b);
+    return;
+  }
+  g_return_if_fail (out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32);
   g_return_if_fail (x->ndim >= 1 && w->ndim == 2 && out->ndim == x->ndim);
   k = sf_tensor_dim (x, -1);
   n = trans_w ? w->shape[0] : w->shape[1];

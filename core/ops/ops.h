@@ -26,6 +26,7 @@
 #include "core/ops/embedding.h"
 #include "core/ops/layout.h"
 #include "core/ops/linear.h"
+#include "core/ops/linear-packed.h"
 #include "core/ops/norm.h"
 #include "core/ops/pool.h"
 #include "core/ops/resize.h"

@@ -122,28 +122,28 @@ static const SfWeightSpec clip_layer_weights[] = {
   { "encoder.layers.{L}.layer_norm1.weight", { SZ_HIDDEN, -1 }, PL, L (ln1_g) },
   { "encoder.layers.{L}.layer_norm1.bias", { SZ_HIDDEN, -1 }, PL, L (ln1_b) },
   { "encoder.layers.{L}.self_attn.q_proj.weight", { SZ_HIDDEN, SZ_HIDDEN, -1 },
-      PL, L (q_w) },
+      PL | SF_WEIGHT_LINEAR, L (q_w) },
   { "encoder.layers.{L}.self_attn.q_proj.bias", { SZ_HIDDEN, -1 }, PL,
       L (q_b) },
   { "encoder.layers.{L}.self_attn.k_proj.weight", { SZ_HIDDEN, SZ_HIDDEN, -1 },
-      PL, L (k_w) },
+      PL | SF_WEIGHT_LINEAR, L (k_w) },
   { "encoder.layers.{L}.self_attn.k_proj.bias", { SZ_HIDDEN, -1 }, PL,
       L (k_b) },
   { "encoder.layers.{L}.self_attn.v_proj.weight", { SZ_HIDDEN, SZ_HIDDEN, -1 },
-      PL, L (v_w) },
+      PL | SF_WEIGHT_LINEAR, L (v_w) },
   { "encoder.layers.{L}.self_attn.v_proj.bias", { SZ_HIDDEN, -1 }, PL,
       L (v_b) },
   { "encoder.layers.{L}.self_attn.out_proj.weight",
-      { SZ_HIDDEN, SZ_HIDDEN, -1 }, PL, L (o_w) },
+      { SZ_HIDDEN, SZ_HIDDEN, -1 }, PL | SF_WEIGHT_LINEAR, L (o_w) },
   { "encoder.layers.{L}.self_attn.out_proj.bias", { SZ_HIDDEN, -1 }, PL,
       L (o_b) },
   { "encoder.layers.{L}.layer_norm2.weight", { SZ_HIDDEN, -1 }, PL, L (ln2_g) },
   { "encoder.layers.{L}.layer_norm2.bias", { SZ_HIDDEN, -1 }, PL, L (ln2_b) },
-  { "encoder.layers.{L}.mlp.fc1.weight", { SZ_INTER, SZ_HIDDEN, -1 }, PL,
-      L (ffn_in_w) },
+  { "encoder.layers.{L}.mlp.fc1.weight", { SZ_INTER, SZ_HIDDEN, -1 },
+      PL | SF_WEIGHT_LINEAR, L (ffn_in_w) },
   { "encoder.layers.{L}.mlp.fc1.bias", { SZ_INTER, -1 }, PL, L (ffn_in_b) },
-  { "encoder.layers.{L}.mlp.fc2.weight", { SZ_HIDDEN, SZ_INTER, -1 }, PL,
-      L (ffn_out_w) },
+  { "encoder.layers.{L}.mlp.fc2.weight", { SZ_HIDDEN, SZ_INTER, -1 },
+      PL | SF_WEIGHT_LINEAR, L (ffn_out_w) },
   { "encoder.layers.{L}.mlp.fc2.bias", { SZ_HIDDEN, -1 }, PL, L (ffn_out_b) },
 };
 
@@ -281,14 +281,15 @@ clip_read_vision_config (ClipGraph *g, const SfConfig *root, GError **error)
 
 /* Loads one tower's table under @prefix into @tower. */
 static gboolean
-clip_tower_load (ClipTower *tower, SfCheckpoint *ckpt, const char *prefix,
-    gpointer globals, const SfWeightSpec *table, guint n_table,
-    gboolean with_layers, gint64 *n_params, GError **error)
+clip_tower_load (ClipTower *tower, SfCheckpoint *ckpt, SfPrecision precision,
+    const char *prefix, gpointer globals, const SfWeightSpec *table,
+    guint n_table, gboolean with_layers, gint64 *n_params, GError **error)
 {
   if (with_layers)
     tower->layers = g_new0 (SfEncoderLayer, tower->n_layers);
   tower->globals = globals;
   tower->target = (SfWeightTarget){
+    .precision = precision,
     .prefix = prefix,
     .sizes = tower->sizes,
     .n_layers = with_layers ? tower->n_layers : 0,
@@ -331,14 +332,15 @@ clip_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
   if (!ok || !sf_model_load_tokenizer (model, error))
     goto fail;
 
-  if (!clip_tower_load (&g->text, ckpt, "text_model.", &g->tg,
+  if (!clip_tower_load (&g->text, ckpt, model->precision, "text_model.", &g->tg,
           clip_text_weights, G_N_ELEMENTS (clip_text_weights), TRUE,
           &model->n_params, error)
-      || !clip_tower_load (&g->vision, ckpt, "vision_model.", &g->vg,
-          clip_vision_weights, G_N_ELEMENTS (clip_vision_weights), TRUE,
+      || !clip_tower_load (&g->vision, ckpt, model->precision, "vision_model.",
+          &g->vg, clip_vision_weights, G_N_ELEMENTS (clip_vision_weights), TRUE,
           &model->n_params, error)
-      || !clip_tower_load (&g->head, ckpt, "", &g->hg, clip_head_weights,
-          G_N_ELEMENTS (clip_head_weights), FALSE, &model->n_params, error))
+      || !clip_tower_load (&g->head, ckpt, model->precision, "", &g->hg,
+          clip_head_weights, G_N_ELEMENTS (clip_head_weights), FALSE,
+          &model->n_params, error))
     goto fail;
 
   model->hidden_size = g->text.sizes[SZ_HIDDEN];

@@ -33,15 +33,15 @@ static const SfWeightSpec gpt2_weights[] = {
   {"wpe.weight", {GPT2_SZ_POS, GPT2_SZ_EMBD, -1}, 0, G (wpe)},
   {"h.{L}.ln_1.weight", {GPT2_SZ_EMBD, -1}, PL, L (ln1_g)},
   {"h.{L}.ln_1.bias", {GPT2_SZ_EMBD, -1}, PL, L (ln1_b)},
-  {"h.{L}.attn.c_attn.weight", {GPT2_SZ_EMBD, GPT2_SZ_QKV, -1}, PL, L (attn_w)},
+  {"h.{L}.attn.c_attn.weight", {GPT2_SZ_EMBD, GPT2_SZ_QKV, -1}, PL | SF_WEIGHT_LINEAR_IN_OUT, L (attn_w)},
   {"h.{L}.attn.c_attn.bias", {GPT2_SZ_QKV, -1}, PL, L (attn_b)},
-  {"h.{L}.attn.c_proj.weight", {GPT2_SZ_EMBD, GPT2_SZ_EMBD, -1}, PL, L (proj_w)},
+  {"h.{L}.attn.c_proj.weight", {GPT2_SZ_EMBD, GPT2_SZ_EMBD, -1}, PL | SF_WEIGHT_LINEAR_IN_OUT, L (proj_w)},
   {"h.{L}.attn.c_proj.bias", {GPT2_SZ_EMBD, -1}, PL, L (proj_b)},
   {"h.{L}.ln_2.weight", {GPT2_SZ_EMBD, -1}, PL, L (ln2_g)},
   {"h.{L}.ln_2.bias", {GPT2_SZ_EMBD, -1}, PL, L (ln2_b)},
-  {"h.{L}.mlp.c_fc.weight", {GPT2_SZ_EMBD, GPT2_SZ_INNER, -1}, PL, L (fc_w)},
+  {"h.{L}.mlp.c_fc.weight", {GPT2_SZ_EMBD, GPT2_SZ_INNER, -1}, PL | SF_WEIGHT_LINEAR_IN_OUT, L (fc_w)},
   {"h.{L}.mlp.c_fc.bias", {GPT2_SZ_INNER, -1}, PL, L (fc_b)},
-  {"h.{L}.mlp.c_proj.weight", {GPT2_SZ_INNER, GPT2_SZ_EMBD, -1}, PL, L (out_w)},
+  {"h.{L}.mlp.c_proj.weight", {GPT2_SZ_INNER, GPT2_SZ_EMBD, -1}, PL | SF_WEIGHT_LINEAR_IN_OUT, L (out_w)},
   {"h.{L}.mlp.c_proj.bias", {GPT2_SZ_EMBD, -1}, PL, L (out_b)},
   {"ln_f.weight", {GPT2_SZ_EMBD, -1}, 0, G (lnf_g)},
   {"ln_f.bias", {GPT2_SZ_EMBD, -1}, 0, G (lnf_b)},
@@ -187,6 +187,7 @@ gpt2_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
   prefix = sf_weights_find_prefix (ckpt, prefixes, "wte.weight");
   g->layers = g_new0 (Gpt2Layer, g->n_layers);
   g->target = (SfWeightTarget){
+    .precision = model->precision,
     .prefix = prefix ? prefix : "",
     .sizes = g->sizes,
     .n_layers = g->n_layers,

@@ -198,6 +198,7 @@ vit_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
   prefix = sf_weights_find_prefix (ckpt, prefixes, "embeddings.cls_token");
   g->layers = g_new0 (SfEncoderLayer, g->n_layers);
   g->target = (SfWeightTarget){
+    .precision = model->precision,
     .prefix = prefix ? prefix : "",
     .sizes = g->sizes,
     .n_layers = g->n_layers,

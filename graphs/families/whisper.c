@@ -53,9 +53,9 @@ enum
   {"layers.{L}." mod ".bias", {D, -1}, PL, L (f ## _b)}
 
 #define FFN(ffn) \
-  {"layers.{L}.fc1.weight", {ffn, D, -1}, PL, L (fc1_w)}, \
+  {"layers.{L}.fc1.weight", {ffn, D, -1}, PL | SF_WEIGHT_LINEAR, L (fc1_w)}, \
   {"layers.{L}.fc1.bias", {ffn, -1}, PL, L (fc1_b)}, \
-  {"layers.{L}.fc2.weight", {D, ffn, -1}, PL, L (fc2_w)}, \
+  {"layers.{L}.fc2.weight", {D, ffn, -1}, PL | SF_WEIGHT_LINEAR, L (fc2_w)}, \
   {"layers.{L}.fc2.bias", {D, -1}, PL, L (fc2_b)}
 /* clang-format on */
 
@@ -224,6 +224,8 @@ whisper_load_weights (
     g->enc_layers, sizeof (WhisperLayer) };
   g->dec_target = (SfWeightTarget){ g->dec_prefix, g->sizes, g->n_dec, &g->g,
     g->dec_layers, sizeof (WhisperLayer) };
+  g->enc_target.precision = model->precision;
+  g->dec_target.precision = model->precision;
   if (!sf_weights_load (ckpt, whisper_encoder_weights,
           G_N_ELEMENTS (whisper_encoder_weights), &g->enc_target,
           &model->n_params, error))

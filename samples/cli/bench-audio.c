@@ -306,6 +306,8 @@ print_json (SfModel *model, const SfBenchAudioOptions *opts, double seconds,
   cJSON_AddStringToObject (root, "model", sf_model_name (model));
   cJSON_AddStringToObject (root, "architecture", sf_model_architecture (model));
   cJSON_AddStringToObject (root, "family", sf_model_family (model));
+  cJSON_AddStringToObject (
+      root, "precision", sf_precision_name (sf_model_precision (model)));
   cJSON_AddStringToObject (root, "blas_core", sf_blas_corename ());
   cJSON_AddStringToObject (root, "blas_core_source", sf_blas_core_source ());
   cJSON_AddNumberToObject (root, "threads", sf_threads_get ());

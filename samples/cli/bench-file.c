@@ -16,12 +16,14 @@
 #include "core/threads.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define BENCH_FILE_EXIT_OK 0
 #define BENCH_FILE_EXIT_ERROR 1
 
 /* A copy of @name from @st in @dtype, or NULL (with @error) when absent
  * and @required, or of another dtype. */
+
 static SfTensor *
 file_tensor (SfSafetensors *st, const char *name, SfDtype dtype,
     gboolean required, GError **error)
@@ -165,6 +167,8 @@ file_report (SfModel *model, const SfBenchFileOptions *opts,
     cJSON_AddStringToObject (
         root, "architecture", sf_model_architecture (model));
     cJSON_AddStringToObject (root, "family", sf_model_family (model));
+    cJSON_AddStringToObject (
+        root, "precision", sf_precision_name (sf_model_precision (model)));
     cJSON_AddStringToObject (root, "blas_core", sf_blas_corename ());
     cJSON_AddStringToObject (root, "blas_core_source", sf_blas_core_source ());
     cJSON_AddNumberToObject (root, "threads", sf_threads_get ());
@@ -176,6 +180,7 @@ file_report (SfModel *model, const SfBenchFileOptions *opts,
     cJSON_AddNumberToObject (root, "median_ms", median);
     cJSON_AddNumberToObject (root, "min_ms", sorted[0]);
     cJSON_AddNumberToObject (root, "mean_ms", mean);
+    cJSON_AddNumberToObject (root, "peak_rss_mib", sf_bench_peak_rss_mib ());
     cJSON_AddItemToObject (
         root, "times_ms", cJSON_CreateDoubleArray (times, n));
     if (opts->profile)
@@ -246,4 +251,18 @@ out:
   sf_tensor_unref (out);
   file_inputs_clear (&in);
   return status;
+}
+
+double
+sf_bench_peak_rss_mib (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return -1;
+  line = strstr (status, "\nVmHWM:");
+  if (line == NULL)
+    return -1;
+  return g_ascii_strtod (line + strlen ("\nVmHWM:"), NULL) / 1024.0; /* kB */
 }

@@ -26,4 +26,9 @@ typedef struct
  * exit code: 0 success, 1 a load or run error. */
 int sf_bench_file (SfModel *model, const SfBenchFileOptions *opts);
 
+/* The process's peak resident set in MiB since it started this program
+ * (VmHWM; getrusage's ru_maxrss survives exec, so it would report a large
+ * parent's instead), or -1 when unknown. */
+double sf_bench_peak_rss_mib (void);
+
 G_END_DECLS

@@ -16,6 +16,7 @@
  */
 
 #include "samples/cli/commands.h"
+#include "samples/cli/precision-arg.h"
 #include "samples/cli/bench-audio.h"
 #include "samples/cli/bench-file.h"
 #include "samples/cli/bench-profile.h"
@@ -29,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #define BENCH_EXIT_OK 0
 #define BENCH_EXIT_ERROR 1
@@ -152,16 +152,6 @@ bench_compare_double (gconstpointer a, gconstpointer b)
   return (x > y) - (x < y);
 }
 
-static double
-bench_peak_rss_mib (void)
-{
-  struct rusage usage;
-
-  if (getrusage (RUSAGE_SELF, &usage) != 0)
-    return -1;
-  return usage.ru_maxrss / 1024.0; /* Linux reports KiB */
-}
-
 /* Fills @input with a [batch, seq] batch of ids below @vocab. */
 static void
 bench_make_text_input (
@@ -253,6 +243,8 @@ bench_print_text (
   g_print ("blas kernel   %s (chosen by %s)\n", sf_blas_corename (),
       sf_blas_core_source ());
   g_print ("threads       %d\n", sf_threads_get ());
+  g_print (
+      "precision     %s\n", sf_precision_name (sf_model_precision (model)));
   g_print ("seq           %d\n", opts->seq);
   g_print ("batch         %d\n", opts->batch);
   g_print ("iterations    %d (after %d warm-up)\n", opts->iters, opts->warmup);
@@ -279,6 +271,8 @@ bench_print_json (
   cJSON_AddStringToObject (root, "model", sf_model_name (model));
   cJSON_AddStringToObject (root, "architecture", sf_model_architecture (model));
   cJSON_AddStringToObject (root, "family", sf_model_family (model));
+  cJSON_AddStringToObject (
+      root, "precision", sf_precision_name (sf_model_precision (model)));
   cJSON_AddStringToObject (root, "blas_core", sf_blas_corename ());
   cJSON_AddStringToObject (root, "blas_core_source", sf_blas_core_source ());
   cJSON_AddNumberToObject (root, "threads", sf_threads_get ());
@@ -382,6 +376,8 @@ bench_image (SfModel *model, const BenchOptions *opts, int height, int width,
     cJSON_AddStringToObject (
         root, "architecture", sf_model_architecture (model));
     cJSON_AddStringToObject (root, "family", sf_model_family (model));
+    cJSON_AddStringToObject (
+        root, "precision", sf_precision_name (sf_model_precision (model)));
     cJSON_AddStringToObject (root, "blas_core", sf_blas_corename ());
     cJSON_AddStringToObject (root, "blas_core_source", sf_blas_core_source ());
     cJSON_AddNumberToObject (root, "threads", sf_threads_get ());
@@ -395,7 +391,7 @@ bench_image (SfModel *model, const BenchOptions *opts, int height, int width,
     cJSON_AddNumberToObject (root, "min_ms", sorted[0]);
     cJSON_AddNumberToObject (root, "mean_ms", mean);
     cJSON_AddNumberToObject (root, "fps", 1000.0 * opts->batch / median);
-    cJSON_AddNumberToObject (root, "peak_rss_mib", bench_peak_rss_mib ());
+    cJSON_AddNumberToObject (root, "peak_rss_mib", sf_bench_peak_rss_mib ());
     cJSON_AddItemToObject (
         root, "times_ms", cJSON_CreateDoubleArray (times, iters));
     if (opts->profile)
@@ -412,13 +408,15 @@ bench_image (SfModel *model, const BenchOptions *opts, int height, int width,
     g_print ("blas kernel   %s (chosen by %s)\n", sf_blas_corename (),
         sf_blas_core_source ());
     g_print ("threads       %d\n", sf_threads_get ());
+    g_print (
+        "precision     %s\n", sf_precision_name (sf_model_precision (model)));
     g_print ("input         %d x 3 x %d x %d\n", opts->batch, height, width);
     g_print ("iterations    %d (after %d warm-up)\n", iters, opts->warmup);
     g_print ("load ms       %.1f\n", load_ms);
     g_print ("median ms     %.2f\n", median);
     g_print ("min ms        %.2f\n", sorted[0]);
     g_print ("images/s      %.2f\n", 1000.0 * opts->batch / median);
-    g_print ("peak RSS MiB  %.1f\n", bench_peak_rss_mib ());
+    g_print ("peak RSS MiB  %.1f\n", sf_bench_peak_rss_mib ());
     if (opts->profile)
       sf_bench_profile_print (iters, mean);
   }
@@ -438,6 +436,7 @@ bench_usage_error (const char *message)
 int
 sf_cmd_bench (int argc, char **argv)
 {
+  g_autofree char *precision_arg = NULL;
   BenchOptions opts = {
     .threads = DEFAULT_THREADS,
     .iters = DEFAULT_ITERS,
@@ -469,10 +468,13 @@ sf_cmd_bench (int argc, char **argv)
         "Time on the inputs in this safetensors file instead", "FILE" },
     { "output", 0, 0, G_OPTION_ARG_FILENAME, &opts.output,
         "With --input: write the last pass's output here", "FILE" },
+    { "precision", 0, 0, G_OPTION_ARG_STRING, &precision_arg,
+        SF_CLI_PRECISION_HELP, "P" },
     { "profile", 0, 0, G_OPTION_ARG_NONE, &opts.profile,
         "Also report time per op group (products, attention, norms, …)", NULL },
     { NULL }
   };
+  SfPrecision precision;
   GOptionContext *ctx;
   GError *error = NULL;
   SfModel *model;
@@ -518,6 +520,10 @@ sf_cmd_bench (int argc, char **argv)
     status = bench_usage_error ("--seconds takes a positive number");
     goto out_opts;
   }
+  if (!sf_cli_precision ("bench", precision_arg, &precision)) {
+    status = BENCH_EXIT_USAGE;
+    goto out_opts;
+  }
   g_option_context_free (ctx);
   ctx = NULL;
   dir = argv[1];
@@ -531,7 +537,7 @@ sf_cmd_bench (int argc, char **argv)
   sf_threads_set (opts.threads);
 
   start = g_get_monotonic_time ();
-  model = sf_model_load (dir, &error);
+  model = sf_model_load_with_precision (dir, precision, &error);
   if (model == NULL) {
     g_printerr ("streamformer bench: %s\n", error->message);
     g_clear_error (&error);
@@ -588,7 +594,7 @@ sf_cmd_bench (int argc, char **argv)
     status = BENCH_EXIT_ERROR;
     goto out_model;
   }
-  result.peak_rss_mib = bench_peak_rss_mib ();
+  result.peak_rss_mib = sf_bench_peak_rss_mib ();
 
   if (opts.json)
     bench_print_json (model, &opts, &result);

@@ -4,6 +4,7 @@
  * with the options the elements have (--pooling, --normalize), so that
  * the CLI and the elements give the same tensors. */
 #include "samples/cli/commands.h"
+#include "samples/cli/precision-arg.h"
 #include "graphs/task.h"
 #include "samples/cli/media-audio.h"
 #include "samples/cli/media-image.h"
@@ -189,6 +190,8 @@ int
 sf_cmd_run (int argc, char **argv)
 {
   RunOptions opts = { .top_k = 5, .seed = -1 };
+  g_autofree char *precision_arg = NULL;
+  SfPrecision precision;
   GOptionEntry entries[] = { { "text", 0, 0, G_OPTION_ARG_STRING, &opts.text,
                                  "Text to run", "T" },
     { "text-file", 0, 0, G_OPTION_ARG_FILENAME, &opts.text_file,
@@ -221,6 +224,8 @@ sf_cmd_run (int argc, char **argv)
         "K" },
     { "sample", 0, 0, G_OPTION_ARG_NONE, &opts.sample,
         "Generating models: sample instead of the most likely token", NULL },
+    { "precision", 0, 0, G_OPTION_ARG_STRING, &precision_arg,
+        SF_CLI_PRECISION_HELP, "P" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &opts.seed,
         "Generating models: the sampler's seed (the same seed gives the same "
         "text)",
@@ -262,8 +267,10 @@ sf_cmd_run (int argc, char **argv)
         "sizes are non-negative\n");
     goto out;
   }
+  if (!sf_cli_precision ("run", precision_arg, &precision))
+    goto out;
   rc = 1;
-  model = sf_model_load (argv[1], &error);
+  model = sf_model_load_with_precision (argv[1], precision, &error);
   if (model == NULL) {
     fprintf (stderr, "streamformer: %s\n", error->message);
     goto out;

@@ -3,10 +3,19 @@
  * compares every output it defines; exit 0 iff all pass. */
 #include "samples/cli/commands.h"
 #include "samples/cli/verify.h"
+#include "samples/cli/precision-arg.h"
 #include "core/error.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* Below f32, the tolerance on model outputs, as a fraction of the largest
+ * reference magnitude of each output (README, "Precision"). */
+#define SF_VERIFY_BF16_SCALE_TOL 0.03
+#define SF_VERIFY_INT8_SCALE_TOL 0.06
+/* and on fractions of differing labels (segmentation maps) */
+#define SF_VERIFY_BF16_FRACTION_TOL 0.01
+#define SF_VERIFY_INT8_FRACTION_TOL 0.02
 
 /* io.safetensors tensors that are inputs, compared only when computed. */
 static const char *const case_inputs[] = { "dummy", NULL };
@@ -92,7 +101,14 @@ int
 sf_cmd_verify (int argc, char **argv)
 {
   char *dump = NULL;
+  g_autofree char *precision_arg = NULL;
   GOptionEntry entries[] = {
+    { "precision", 0, 0, G_OPTION_ARG_STRING, &precision_arg,
+        SF_CLI_PRECISION_HELP
+        "; below f32 a model output may also differ by "
+        "0.03 (bf16) or 0.06 (int8) times its largest reference magnitude, "
+        "and label maps in 1% or 2% of their pixels",
+        "P" },
     { "dump", 0, 0, G_OPTION_ARG_FILENAME, &dump,
         "Write every computed output (OUT.safetensors; OUT.json for "
         "tokenizer cases)",
@@ -119,6 +135,18 @@ sf_cmd_verify (int argc, char **argv)
     g_free (dump);
     return 2;
   }
+  if (!sf_cli_precision ("verify", precision_arg, &v.precision)) {
+    g_option_context_free (ctx);
+    g_free (dump);
+    return 2;
+  }
+  v.scale_tol = v.precision == SF_PRECISION_BF16 ? SF_VERIFY_BF16_SCALE_TOL
+      : v.precision == SF_PRECISION_INT8         ? SF_VERIFY_INT8_SCALE_TOL
+                                                 : 0.0;
+  v.fraction_tol = v.precision == SF_PRECISION_BF16
+      ? SF_VERIFY_BF16_FRACTION_TOL
+      : v.precision == SF_PRECISION_INT8 ? SF_VERIFY_INT8_FRACTION_TOL
+                                         : 0.0;
   v.dir = argv[1];
   v.compared = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   v.dump_names = g_ptr_array_new_with_free_func (g_free);
@@ -136,6 +164,10 @@ sf_cmd_verify (int argc, char **argv)
     goto out;
   printf ("# %s: |err| <= atol + rtol*|ref| per element, atol=%g rtol=%g\n",
       v.dir, v.atol, v.rtol);
+  if (v.precision != SF_PRECISION_F32)
+    printf ("# precision %s: model outputs may also differ by %g * max|ref|, "
+            "label maps in a fraction %g of their pixels\n",
+        sf_precision_name (v.precision), v.scale_tol, v.fraction_tol);
   if (!run_case (&v, dump, &error))
     goto out;
   sf_verify_check_all_compared (&v, case_inputs);

@@ -293,7 +293,8 @@ run_clips (AudioCase *c, GError **error)
 gboolean
 sf_verify_audio_model_case (SfVerify *v, GError **error)
 {
-  g_autoptr (SfModel) model = sf_model_load (v->dir, error);
+  g_autoptr (SfModel) model =
+      sf_model_load_with_precision (v->dir, v->precision, error);
   g_autoptr (GPtrArray) clips = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) features =
       g_ptr_array_new_with_free_func ((GDestroyNotify)sf_tensor_unref);

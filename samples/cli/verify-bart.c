@@ -172,7 +172,8 @@ sf_verify_bart_case (SfVerify *v, GError **error)
   g_autoptr (SfTensor) logits = NULL;
   g_autoptr (SfTensor) ref_enc = NULL;
 
-  if ((model = sf_model_load (v->dir, error)) == NULL)
+  if ((model = sf_model_load_with_precision (v->dir, v->precision, error))
+      == NULL)
     return FALSE;
   if (!sf_bart_check (model) || v->io == NULL) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,

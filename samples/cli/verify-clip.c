@@ -175,7 +175,8 @@ compare_zero_shot (SfVerify *v, const SfTensor *ours, const SfTensor *reference)
 gboolean
 sf_verify_clip_case (SfVerify *v, GError **error)
 {
-  g_autoptr (SfModel) model = sf_model_load (v->dir, error);
+  g_autoptr (SfModel) model =
+      sf_model_load_with_precision (v->dir, v->precision, error);
   g_autoptr (GPtrArray) texts = g_ptr_array_new ();
   g_autoptr (GPtrArray) keys = g_ptr_array_new ();
   g_autoptr (SfTensor) pixels = NULL, ref_pixels = NULL, ref_ids = NULL;

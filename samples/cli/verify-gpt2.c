@@ -86,7 +86,8 @@ run_prompt (SfVerify *v, SfModel *model, guint i, const char *prompt,
 gboolean
 sf_verify_causal_lm_case (SfVerify *v, GError **error)
 {
-  g_autoptr (SfModel) model = sf_model_load (v->dir, error);
+  g_autoptr (SfModel) model =
+      sf_model_load_with_precision (v->dir, v->precision, error);
   const cJSON *prompts = sf_config_get (v->case_json, "prompts"), *item;
   const SfConfig *cfg;
   gint64 eos = -1;

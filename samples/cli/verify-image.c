@@ -199,7 +199,8 @@ preprocess (SfVerify *v, SfModel *model, const cJSON *keys, GPtrArray *images,
 gboolean
 sf_verify_image_model_case (SfVerify *v, GError **error)
 {
-  g_autoptr (SfModel) model = sf_model_load (v->dir, error);
+  g_autoptr (SfModel) model =
+      sf_model_load_with_precision (v->dir, v->precision, error);
   const cJSON *keys =
       v->case_json ? sf_config_get (v->case_json, "images") : NULL;
   g_autoptr (GPtrArray) images =

@@ -110,7 +110,8 @@ sf_verify_t5_case (SfVerify *v, GError **error)
   g_autoptr (SfTensor) logits = NULL;
   g_autoptr (SfTensor) enc = NULL;
 
-  if ((model = sf_model_load (v->dir, error)) == NULL)
+  if ((model = sf_model_load_with_precision (v->dir, v->precision, error))
+      == NULL)
     return FALSE;
   if (!sf_t5_check (model) || v->io == NULL
       || (dec_ids = sf_safetensors_get (v->io, "decoder_input_ids")) == NULL) {

@@ -121,7 +121,8 @@ compare_labels (SfVerify *v, SfModel *model, GHashTable *outputs)
 gboolean
 sf_verify_text_model_case (SfVerify *v, GError **error)
 {
-  g_autoptr (SfModel) model = sf_model_load (v->dir, error);
+  g_autoptr (SfModel) model =
+      sf_model_load_with_precision (v->dir, v->precision, error);
   g_autoptr (GPtrArray) texts = g_ptr_array_new ();
   g_autoptr (GPtrArray) pair_a = g_ptr_array_new ();
   g_autoptr (GPtrArray) pair_b = g_ptr_array_new ();

@@ -199,7 +199,8 @@ sf_verify_whisper_case (SfVerify *v, GError **error)
   gpointer key, value;
   gboolean ok;
 
-  if ((model = sf_model_load (v->dir, error)) == NULL)
+  if ((model = sf_model_load_with_precision (v->dir, v->precision, error))
+      == NULL)
     return FALSE;
   if (!sf_whisper_check (model) || v->io == NULL) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,

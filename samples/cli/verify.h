@@ -20,6 +20,12 @@ typedef struct
   SfConfig *case_json;
   SfSafetensors *io; /* NULL for cases without tensors */
   double atol, rtol;
+  /* --precision: the model's; below f32, a float output may also differ
+   * by scale_tol · max |reference| (the model outputs' tolerance) */
+  SfPrecision precision;
+  double scale_tol;
+  double fraction_tol; /* below f32: the least tolerance of a fraction */
+  gboolean exact_tol;  /* inside sf_verify_tensor_tol: no scale_tol */
   guint passed, failed;
   GHashTable *compared;    /* io names already compared */
   GPtrArray *dump_names;   /* char*, for --dump */

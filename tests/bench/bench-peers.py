@@ -3,6 +3,7 @@
 """Streamformer, PyTorch and ONNX Runtime on the same weights and inputs.
 
   bench-peers.py CHECKPOINT_DIR [--cases a,b,…] [--threads 1,2]
+                 [--precisions f32,bf16,int8]
 
 Makes random full-size checkpoints (tests/bench/make-random-*.py) under
 CHECKPOINT_DIR, draws one fixed-seed input per case and saves it as
@@ -12,7 +13,9 @@ this folder (torch_bert.py, torch_vision.py, torch_audio.py), exports that
 same PyTorch module to ONNX and then, per round, times:
 
 - Streamformer as a user gets it (`streamformer bench --input`, with the
-  OpenBLAS and OpenMP variables unset),
+  OpenBLAS and OpenMP variables unset), at each of --precisions (default
+  f32; bf16 and int8 are checked against PyTorch with the tolerance that
+  `streamformer verify --precision` states, and their peak RSS printed),
 - PyTorch at its best (OPENBLAS_CORETYPE=SkylakeX, OMP_WAIT_POLICY=PASSIVE;
   at two threads the faster of the OpenMP/OpenBLAS splits 2/2 and 1/2),
 - ONNX Runtime, CPU execution provider, all graph optimisations
@@ -59,6 +62,13 @@ CASES = {
 # Outputs may differ from PyTorch's by float32 rounding through 12 layers;
 # a wrong kernel is off by far more.
 ATOL = 2e-3
+# Below f32, the tolerance of `streamformer verify --precision`, as a
+# fraction of the reference's largest magnitude.
+SCALE_TOL = {"bf16": 0.03, "int8": 0.06}
+
+
+def sf_side(precision):
+    return "streamformer" if precision == "f32" else "sf-" + precision
 
 
 def env_int(name, default):
@@ -254,6 +264,11 @@ def main(argv):
     root = os.path.abspath(args[0])
     cases = opts.get("cases", ",".join(CASES)).split(",")
     threads = [int(t) for t in opts.get("threads", "1,2").split(",")]
+    precisions = opts.get("precisions", "f32").split(",")
+    for p in precisions:
+        if p != "f32" and p not in SCALE_TOL:
+            sys.exit("unknown precision %s (known: f32, %s)"
+                     % (p, ", ".join(SCALE_TOL)))
     build = os.path.abspath(os.environ.get("SF_BUILD_DIR", "build"))
     cli = os.path.join(build, "samples", "cli", "streamformer")
     node = os.environ.get("NODE", "node")
@@ -280,16 +295,19 @@ def main(argv):
     load_before = os.getloadavg()
     best = {}  # (case, threads, side) -> (median, detail)
     errors = {}  # (case, side) -> max abs error, or a failure text
+    rss = {}  # (case, threads, side) -> peak RSS MiB (Streamformer sides)
     for r in range(rounds):
         for c in cases:
             model_dir, in_path, onnx_path, ref = prepared[c]
             for t in threads:
                 runs = []
                 sf_out = os.path.join(work, c + ".sf.safetensors")
-                runs.append(("streamformer", "", [
-                    cli, "bench", model_dir, "--input", in_path, "--output",
-                    sf_out, "--threads", str(t), "--iters", str(iters),
-                    "--warmup", str(warmup), "--json"], user_env()))
+                for p in precisions:
+                    runs.append((sf_side(p), "", [
+                        cli, "bench", model_dir, "--input", in_path,
+                        "--output", sf_out + "." + p, "--threads", str(t),
+                        "--iters", str(iters), "--warmup", str(warmup),
+                        "--precision", p, "--json"], user_env()))
                 if baseline:
                     runs.append(("baseline", "", [
                         baseline, "bench", model_dir, "--input", in_path,
@@ -314,18 +332,27 @@ def main(argv):
                     except RuntimeError as e:
                         errors[(c, side)] = str(e)
                         continue
-                    if side in ("streamformer", "baseline") and (
-                            c, side) not in errors:
+                    precision = next((p for p in precisions
+                                      if sf_side(p) == side), None)
+                    if precision is not None and (c, side) not in errors:
                         out = read_safetensors(
-                            sf_out + (".base" if side == "baseline" else "")
-                        )["output"]
+                            sf_out + "." + precision)["output"]
+                        errors[(c, side)] = max_err(out, ref)
+                    elif side == "baseline" and (c, side) not in errors:
+                        out = read_safetensors(sf_out + ".base")["output"]
                         errors[(c, side)] = max_err(out, ref)
                     elif side == "onnxruntime" and (c, side) not in errors:
                         out = np.fromfile(ort_out, dtype=np.float32)
                         errors[(c, side)] = max_err(out, ref)
+                    if precision is not None and "peak_rss_mib" in res:
+                        rss[(c, t, side)] = max(rss.get((c, t, side), 0),
+                                                res["peak_rss_mib"])
                     e = errors.get((c, side), 0.0)
-                    if not isinstance(e, str) and e > ATOL * max(
-                            1.0, float(np.max(np.abs(ref)))):
+                    max_ref = float(np.max(np.abs(ref)))
+                    allowed = (SCALE_TOL[precision] * max_ref
+                               if precision in SCALE_TOL
+                               else ATOL * max(1.0, max_ref))
+                    if not isinstance(e, str) and e > allowed:
                         errors[(c, side)] = ("max abs error %.3g vs PyTorch"
                                              % e)
                         continue
@@ -333,11 +360,12 @@ def main(argv):
                     if key not in best or res["median_ms"] < best[key][0]:
                         best[key] = (res["median_ms"], split)
         print_table(cases, threads, best, errors, baseline, load_before,
-                    (r + 1, rounds, iters, warmup))
+                    (r + 1, rounds, iters, warmup), precisions, rss)
     return 1 if any(isinstance(e, str) for e in errors.values()) else 0
 
 
-def print_table(cases, threads, best, errors, baseline, load_before, run):
+def print_table(cases, threads, best, errors, baseline, load_before, run,
+                precisions=("f32",), rss=None):
     """The table so far (printed after every round, so a cut-short run
     still leaves its results)."""
     load_after = os.getloadavg()
@@ -368,9 +396,29 @@ def print_table(cases, threads, best, errors, baseline, load_before, run):
                     best[ort][0] / best[bl][0]) if bl in best
                     and ort in best else "n/a")
             print(line)
+    reduced = [p for p in precisions if p != "f32"]
+    if reduced:
+        print()
+        print("| case | threads | ONNX Runtime f32 ms | "
+              + " | ".join("Streamformer %s ms | ORT / %s | peak RSS MiB"
+                           % (p, p) for p in precisions) + " |")
+        print("|---|---|---|" + "---|---|---|" * len(precisions))
+        for c in cases:
+            for t in threads:
+                ort = (c, t, "onnxruntime")
+                line = "| %s | %d | %s |" % (c, t, cell(ort))
+                for p in precisions:
+                    key = (c, t, sf_side(p))
+                    ratio = ("%.2f" % (best[ort][0] / best[key][0])
+                             if key in best and ort in best else "n/a")
+                    mib = ("%.0f" % rss[key] if rss and key in rss
+                           else "n/a")
+                    line += " %s | %s | %s |" % (cell(key), ratio, mib)
+                print(line)
     print()
     for c in cases:
-        for side in ("streamformer", "baseline", "onnxruntime"):
+        for side in (["streamformer"] + [sf_side(p) for p in reduced]
+                     + ["baseline", "onnxruntime"]):
             e = errors.get((c, side))
             if isinstance(e, str):
                 print("%s %s: FAILED: %s" % (c, side, e))

@@ -154,6 +154,22 @@ test_count_nonfinite (void)
   g_assert_cmpint (sf_tensor_count_nonfinite (i64, NULL), ==, 0);
 }
 
+/* Releasing the pages of a tensor is a hint: the contents stay. */
+static void
+test_release_pages (void)
+{
+  g_autoptr (SfTensor) t = sf_tensor_new_f32 (1, (gint64)(1 << 20));
+  g_autoptr (SfTensor) view = NULL;
+
+  for (gint64 i = 0; i < (1 << 20); i++)
+    sf_tensor_f32 (t)[i] = (float)i;
+  view = sf_tensor_slice0 (t, 1000, 300000);
+  sf_tensor_release_pages (view);
+  sf_tensor_release_pages (t);
+  for (gint64 i = 0; i < (1 << 20); i++)
+    g_assert_cmpfloat (sf_tensor_f32 (t)[i], ==, (float)i);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -164,5 +180,6 @@ main (int argc, char **argv)
   g_test_add_func ("/core/tensor/to-f32", test_to_f32);
   g_test_add_func ("/core/tensor/dtype-names", test_dtype_names);
   g_test_add_func ("/core/tensor/count-nonfinite", test_count_nonfinite);
+  g_test_add_func ("/core/tensor/release-pages", test_release_pages);
   return g_test_run ();
 }

@@ -7,6 +7,7 @@
 #include <gst/check/gstharness.h>
 #include <gst/gst.h>
 
+#include "core/precision.h"
 #include "gstsftensors.h"
 #include "sftest.h"
 
@@ -143,6 +144,144 @@ test_logits_lines (gconstpointer data)
   gst_harness_teardown (h);
   sf_tensor_unref (logits);
   sftest_case_free (tc);
+}
+
+/* The logits rows of all case texts from an encoder with @props (name,
+ * value pairs, NULL-terminated), as one [n, labels] array. */
+static float *
+case_logits (SfTestCase *tc, const gchar *name, gsize labels, ...)
+{
+  GstElement *element = gst_element_factory_make ("sftextencoder", NULL);
+  gchar *dir = sftest_fixture (name);
+  guint i, n = sftest_case_n_texts (tc);
+  float *rows = g_new (float, n *labels);
+  const gchar *prop;
+  GstHarness *h;
+  va_list args;
+
+  g_object_set (element, "model", dir, NULL);
+  va_start (args, labels);
+  while ((prop = va_arg (args, const gchar *)) != NULL)
+    gst_util_set_object_arg (
+        G_OBJECT (element), prop, va_arg (args, const gchar *));
+  va_end (args);
+  h = gst_harness_new_with_element (element, "sink", "src");
+  gst_harness_set_src_caps_str (h, TEXT_CAPS);
+  for (i = 0; i < n; i++) {
+    gchar *line = g_strdup_printf ("%s\n", sftest_case_text (tc, i));
+    GstBuffer *out;
+    GstMapInfo map;
+
+    g_assert_cmpint (push_string (h, line), ==, GST_FLOW_OK);
+    out = gst_harness_pull (h);
+    g_assert_true (gst_buffer_map (out, &map, GST_MAP_READ));
+    g_assert_cmpuint (map.size, ==, labels * sizeof (float));
+    memcpy (rows + i * labels, map.data, map.size);
+    gst_buffer_unmap (out, &map);
+    gst_buffer_unref (out);
+    g_free (line);
+  }
+  gst_harness_teardown (h);
+  gst_object_unref (element);
+  g_free (dir);
+  return rows;
+}
+
+/* precision=bf16 and int8 stay within the tolerance the README states for
+ * `verify --precision` (0.03 and 0.06 of the largest reference magnitude)
+ * of transformers' logits, keep the top label, and differ from f32. */
+static void
+test_precision (gconstpointer data)
+{
+  const gchar *precision = data;
+  double scale_tol = g_str_equal (precision, "bf16") ? 0.03 : 0.06;
+  SfTestCase *tc = sftest_case_open ("bert-tiny-cls");
+  SfTensor *ref = sftest_case_tensor (tc, "logits");
+  gsize labels = sf_tensor_dim (ref, 1);
+  guint n = sftest_case_n_texts (tc);
+  float *got =
+      case_logits (tc, "bert-tiny-cls", labels, "precision", precision, NULL);
+  float *f32 = case_logits (tc, "bert-tiny-cls", labels, NULL);
+  double max_ref = 0, max_err = 0, max_f32_diff = 0;
+
+  for (gsize i = 0; i < n * labels; i++) {
+    max_ref = MAX (max_ref, fabs (sf_tensor_f32 (ref)[i]));
+    max_err = MAX (max_err, fabs (got[i] - sf_tensor_f32 (ref)[i]));
+    max_f32_diff = MAX (max_f32_diff, fabs (got[i] - f32[i]));
+  }
+  g_assert_cmpfloat (max_err, <=, scale_tol * max_ref);
+  for (guint i = 0; i < n; i++) {
+    gsize top_got = 0, top_ref = 0;
+    for (gsize j = 1; j < labels; j++) {
+      if (got[i * labels + j] > got[i * labels + top_got])
+        top_got = j;
+      if (sf_tensor_f32 (ref)[i * labels + j]
+          > sf_tensor_f32 (ref)[i * labels + top_ref])
+        top_ref = j;
+    }
+    g_assert_cmpuint (top_got, ==, top_ref);
+  }
+  if (sf_precision_missing (g_str_equal (precision, "bf16") ? SF_PRECISION_BF16
+                                                            : SF_PRECISION_INT8)
+      == NULL)
+    g_assert_cmpfloat (max_f32_diff, >, 0.0);
+  g_free (f32);
+  g_free (got);
+  sf_tensor_unref (ref);
+  sftest_case_free (tc);
+}
+
+/* Without the instructions: one warning that names them, then f32. */
+static void
+test_precision_fallback (void)
+{
+  GstElement *element = gst_element_factory_make ("sftextencoder", NULL);
+  GstBus *bus = gst_bus_new ();
+  gchar *dir = sftest_fixture ("bert-tiny-cls");
+  GstMessage *msg;
+  GError *warning = NULL;
+  gint precision;
+
+  g_setenv ("SF_CPU_DISABLE", "avx512_bf16", TRUE);
+  g_object_set (element, "model", dir, NULL);
+  gst_util_set_object_arg (G_OBJECT (element), "precision", "bf16");
+  g_object_get (element, "precision", &precision, NULL);
+  g_assert_cmpint (precision, ==, SF_PRECISION_BF16);
+  gst_element_set_bus (element, bus);
+  g_assert_cmpint (gst_element_set_state (element, GST_STATE_PAUSED), !=,
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  g_assert_nonnull (msg);
+  gst_message_parse_warning (msg, &warning, NULL);
+  g_assert_nonnull (strstr (warning->message, "AVX512_BF16"));
+  g_assert_nonnull (strstr (warning->message, "f32"));
+  g_assert_null (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING));
+  g_error_free (warning);
+  gst_message_unref (msg);
+  gst_element_set_state (element, GST_STATE_NULL);
+  g_unsetenv ("SF_CPU_DISABLE");
+  gst_bus_set_flushing (bus, TRUE);
+  gst_element_set_bus (element, NULL);
+  gst_object_unref (element);
+  gst_object_unref (bus);
+  g_free (dir);
+
+  {
+    /* and the results are f32's, within the case's f32 tolerance */
+    SfTestCase *tc = sftest_case_open ("bert-tiny-cls");
+    SfTensor *ref = sftest_case_tensor (tc, "logits");
+    gsize labels = sf_tensor_dim (ref, 1);
+    float *got;
+
+    g_setenv ("SF_CPU_DISABLE", "avx512_bf16", TRUE);
+    got = case_logits (tc, "bert-tiny-cls", labels, "precision", "bf16", NULL);
+    g_unsetenv ("SF_CPU_DISABLE");
+    sftest_assert_close (got, sf_tensor_f32 (ref),
+        sftest_case_n_texts (tc) * labels, tc->atol, tc->rtol, "logits");
+    g_free (got);
+    sf_tensor_unref (ref);
+    sftest_case_free (tc);
+  }
 }
 
 static void
@@ -663,6 +802,12 @@ main (int argc, char **argv)
       "distilbert-tiny-cls", test_logits_lines);
   g_test_add_data_func ("/plugins/sftextencoder/logits/roberta",
       "roberta-tiny-cls", test_logits_lines);
+  g_test_add_data_func (
+      "/plugins/sftextencoder/precision/bf16", "bf16", test_precision);
+  g_test_add_data_func (
+      "/plugins/sftextencoder/precision/int8", "int8", test_precision);
+  g_test_add_func (
+      "/plugins/sftextencoder/precision/fallback", test_precision_fallback);
   g_test_add_func (
       "/plugins/sftextencoder/pooling/mean-normalized", test_mean_pooled);
   g_test_add_func (

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Streamformer core: bf16 linear layers with AVX512_BF16.
+ *
+ * Design decisions:
+ * - vdpbf16ps multiplies pairs of bf16 and adds both products to an f32
+ *   lane, so the weight is packed in pairs along K (core/ops/linear-packed.h)
+ *   once, at load, and the activations are rounded to bf16 once per call,
+ *   row-major with K padded to even.
+ * - The micro-kernel holds a tile of SF_BF16_MR rows by SF_PACKED_NR
+ *   columns in 24 zmm accumulators over the whole of K: each step loads
+ *   two weight vectors and broadcasts one pair of each row's activations.
+ *   Bias and the final store happen once, with masks for the last columns.
+ * - The pool splits the output into column chunks (a few panels, which stay
+ *   in L2 while the rows stream past) and row blocks.
+ * - Rounding to bf16 is round-to-nearest-even with NaN kept, bit for bit
+ *   sf_f32_to_bf16 (), so a test can build the exact operands.
+ * - Kernels carry target attributes and run only when cpuid reports the
+ *   instructions (sf_linear_pack () packs nothing otherwise).
+ */
+#include "core/ops/linear-bf16.h"
+#include "core/threads.h"
+
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define SF_BF16_X86 1
+#define BF16_TARGET                                                            \
+  __attribute__ ((target ("avx512f,avx512bw,avx512vl,avx512bf16")))
+#endif
+
+#define SF_BF16_MR 12
+/* rows per unit of pool work: a multiple of the tile, small enough that
+ * the block of activations stays in L2 */
+#define SF_BF16_ROWS_PER_BLOCK (8 * SF_BF16_MR)
+#define SF_BF16_MIN_UNIT_WORK (1 << 18)
+
+static void
+pack_panels (gint64 start, gint64 end, gpointer user_data)
+{
+  gpointer *args = user_data;
+  const SfTensor *w = args[0];
+  const SfPackedWeight *h = args[1];
+  gboolean trans_w = GPOINTER_TO_INT (args[2]);
+  const float *src = sf_tensor_f32 (w);
+  gint64 n = h->n, k = h->k;
+
+  for (gint64 p = start; p < end; p++) {
+    guint16 *dst = (guint16 *)(h->panels + p * h->panel_bytes);
+    /* the panels come zero-filled, which is the padding */
+    for (gint64 c = 0; c < SF_PACKED_NR && p * SF_PACKED_NR + c < n; c++) {
+      gint64 col = p * SF_PACKED_NR + c;
+      for (gint64 kk = 0; kk < k; kk++) {
+        float v = trans_w ? src[col * k + kk] : src[kk * n + col];
+        dst[((kk / 2) * SF_PACKED_NR + c) * 2 + kk % 2] = sf_f32_to_bf16 (v);
+      }
+    }
+  }
+}
+
+SfTensor *
+sf_linear_bf16_pack (const SfTensor *w, gboolean trans_w)
+{
+  gint64 n, k, kp;
+  SfPackedWeight *h;
+  SfTensor *t;
+  gpointer args[3];
+
+  g_return_val_if_fail (w != NULL && w->dtype == SF_DTYPE_F32, NULL);
+  g_return_val_if_fail (w->ndim == 2, NULL);
+  n = trans_w ? w->shape[0] : w->shape[1];
+  k = trans_w ? w->shape[1] : w->shape[0];
+  kp = (k + 1) / 2 * 2;
+  t = sf_linear_packed_alloc (w, SF_PRECISION_BF16, n, k, kp,
+      (gsize)kp * SF_PACKED_NR * sizeof (guint16), FALSE, &h);
+  args[0] = (gpointer)w;
+  args[1] = h;
+  args[2] = GINT_TO_POINTER (trans_w);
+  sf_parallel_for (h->n_panels, 1, pack_panels, args);
+  return t;
+}
+
+#ifdef SF_BF16_X86
+
+typedef void (*Bf16TileFunc) (gint64 kq, const guint16 *a, gint64 lda,
+    const guint16 *b, const float *bias, float *c, gint64 ldc, int nr);
+
+/* c[mr, nr] = a[mr, 2·kq] · b (one panel) + bias: the micro-kernel, inlined
+ * with a constant @mr into one function per row count. */
+BF16_TARGET static inline __attribute__ ((always_inline)) void
+bf16_tile (const int mr, gint64 kq, const guint16 *a, gint64 lda,
+    const guint16 *b, const float *bias, float *c, gint64 ldc, int nr)
+{
+  __m512 acc0[SF_BF16_MR], acc1[SF_BF16_MR];
+  __mmask16 m0 = nr >= 16 ? 0xffff : (__mmask16)((1u << nr) - 1);
+  __mmask16 m1 = nr >= 32 ? 0xffff
+      : nr > 16           ? (__mmask16)((1u << (nr - 16)) - 1)
+                          : 0;
+  __m512 bias0, bias1;
+
+#pragma GCC unroll 12
+  for (int i = 0; i < SF_BF16_MR; i++) {
+    if (i < mr) {
+      acc0[i] = _mm512_setzero_ps ();
+      acc1[i] = _mm512_setzero_ps ();
+    }
+  }
+  for (gint64 q = 0; q < kq; q++) {
+    __m512bh b0 = (__m512bh)_mm512_load_si512 (b + q * 64);
+    __m512bh b1 = (__m512bh)_mm512_load_si512 (b + q * 64 + 32);
+#pragma GCC unroll 12
+    for (int i = 0; i < SF_BF16_MR; i++) {
+      if (i < mr) {
+        gint32 pair;
+        __m512bh av;
+        memcpy (&pair, a + i * lda + 2 * q, sizeof pair);
+        av = (__m512bh)_mm512_set1_epi32 (pair);
+        acc0[i] = _mm512_dpbf16_ps (acc0[i], av, b0);
+        acc1[i] = _mm512_dpbf16_ps (acc1[i], av, b1);
+      }
+    }
+  }
+  bias0 = bias ? _mm512_maskz_loadu_ps (m0, bias) : _mm512_setzero_ps ();
+  bias1 = bias ? _mm512_maskz_loadu_ps (m1, bias + 16) : _mm512_setzero_ps ();
+#pragma GCC unroll 12
+  for (int i = 0; i < SF_BF16_MR; i++) {
+    if (i < mr) {
+      _mm512_mask_storeu_ps (c + i * ldc, m0, _mm512_add_ps (acc0[i], bias0));
+      _mm512_mask_storeu_ps (
+          c + i * ldc + 16, m1, _mm512_add_ps (acc1[i], bias1));
+    }
+  }
+}
+
+#define BF16_TILE_FUNC(R)                                                      \
+  BF16_TARGET static void bf16_tile_##R (gint64 kq, const guint16 *a,          \
+      gint64 lda, const guint16 *b, const float *bias, float *c, gint64 ldc,   \
+      int nr)                                                                  \
+  {                                                                            \
+    bf16_tile (R, kq, a, lda, b, bias, c, ldc, nr);                            \
+  }
+BF16_TILE_FUNC (1)
+BF16_TILE_FUNC (2)
+BF16_TILE_FUNC (3)
+BF16_TILE_FUNC (4)
+BF16_TILE_FUNC (5)
+BF16_TILE_FUNC (6)
+BF16_TILE_FUNC (7)
+BF16_TILE_FUNC (8)
+BF16_TILE_FUNC (9)
+BF16_TILE_FUNC (10)
+BF16_TILE_FUNC (11)
+BF16_TILE_FUNC (12)
+
+static const Bf16TileFunc bf16_tiles[SF_BF16_MR + 1] = { NULL, bf16_tile_1,
+  bf16_tile_2, bf16_tile_3, bf16_tile_4, bf16_tile_5, bf16_tile_6, bf16_tile_7,
+  bf16_tile_8, bf16_tile_9, bf16_tile_10, bf16_tile_11, bf16_tile_12 };
+
+/* a[kp] = bf16 (x[k]), zero past k; sf_f32_to_bf16 () sixteen at a time */
+BF16_TARGET static void
+round_row (const float *x, guint16 *a, gint64 k, gint64 kp)
+{
+  const __m512i round = _mm512_set1_epi32 (0x7fff);
+  const __m512i one = _mm512_set1_epi32 (1);
+  const __m512i quiet = _mm512_set1_epi32 (0x40);
+  gint64 i = 0;
+
+  for (; i + 16 <= k; i += 16) {
+    __m512 v = _mm512_loadu_ps (x + i);
+    __m512i u = _mm512_castps_si512 (v);
+    __m512i lsb = _mm512_and_si512 (_mm512_srli_epi32 (u, 16), one);
+    __m512i r = _mm512_srli_epi32 (
+        _mm512_add_epi32 (u, _mm512_add_epi32 (round, lsb)), 16);
+    __mmask16 nan = _mm512_cmp_ps_mask (v, v, _CMP_UNORD_Q);
+    r = _mm512_mask_or_epi32 (r, nan, _mm512_srli_epi32 (u, 16), quiet);
+    _mm256_storeu_si256 ((__m256i *)(a + i), _mm512_cvtepi32_epi16 (r));
+  }
+  for (; i < k; i++)
+    a[i] = sf_f32_to_bf16 (x[i]);
+  for (; i < kp; i++)
+    a[i] = 0;
+}
+
+typedef struct
+{
+  const SfPackedWeight *w;
+  const float *x; /* [M, K] */
+  guint16 *a;     /* [M, kp] */
+  const float *bias;
+  float *c; /* [M, N] */
+  gint64 m;
+  gint64 rows_per_block, m_blocks, panels_per_chunk;
+} Bf16Args;
+
+static void
+round_rows (gint64 start, gint64 end, gpointer user_data)
+{
+  const Bf16Args *g = user_data;
+
+  for (gint64 i = start; i < end; i++)
+    round_row (g->x + i * g->w->k, g->a + i * g->w->kp, g->w->k, g->w->kp);
+}
+
+static void
+run_units (gint64 start, gint64 end, gpointer user_data)
+{
+  const Bf16Args *g = user_data;
+  const SfPackedWeight *w = g->w;
+
+  for (gint64 u = start; u < end; u++) {
+    gint64 m0 = (u % g->m_blocks) * g->rows_per_block;
+    gint64 m1 = MIN (g->m, m0 + g->rows_per_block);
+    gint64 p0 = (u / g->m_blocks) * g->panels_per_chunk;
+    gint64 p1 = MIN (w->n_panels, p0 + g->panels_per_chunk);
+
+    for (gint64 p = p0; p < p1; p++) {
+      gint64 col = p * SF_PACKED_NR;
+      int nr = (int)MIN (SF_PACKED_NR, w->n - col);
+      const guint16 *b = (const guint16 *)(w->panels + p * w->panel_bytes);
+      for (gint64 i = m0; i < m1; i += SF_BF16_MR) {
+        int mr = (int)MIN (SF_BF16_MR, m1 - i);
+        bf16_tiles[mr](w->kp / 2, g->a + i * w->kp, w->kp, b,
+            g->bias ? g->bias + col : NULL, g->c + i * w->n + col, w->n, nr);
+      }
+    }
+  }
+}
+
+void
+sf_linear_bf16_run (float *out, const float *x, gint64 m,
+    const SfPackedWeight *w, const float *bias)
+{
+  int threads = MAX (sf_threads_get (), 1);
+  gint64 chunks, row_target, unit_work;
+  Bf16Args g = { w, x, NULL, bias, out, m, 0, 0, 0 };
+
+  if (m == 0 || w->n == 0)
+    return;
+  g.a = g_malloc ((gsize)m * w->kp * sizeof (guint16));
+  sf_parallel_for (m, MAX (1, 65536 / MAX (w->k, 1)), round_rows, &g);
+
+  /* about two units per thread: column chunks first, rows when too few */
+  chunks = MIN (w->n_panels, 2 * threads);
+  g.panels_per_chunk = (w->n_panels + chunks - 1) / chunks;
+  chunks = (w->n_panels + g.panels_per_chunk - 1) / g.panels_per_chunk;
+  row_target = (2 * threads + chunks - 1) / chunks;
+  g.rows_per_block = (m + row_target - 1) / row_target;
+  g.rows_per_block =
+      (g.rows_per_block + SF_BF16_MR - 1) / SF_BF16_MR * SF_BF16_MR;
+  g.rows_per_block =
+      CLAMP (g.rows_per_block, SF_BF16_MR, SF_BF16_ROWS_PER_BLOCK);
+  g.m_blocks = (m + g.rows_per_block - 1) / g.rows_per_block;
+  unit_work = g.rows_per_block * g.panels_per_chunk * SF_PACKED_NR * w->kp;
+  sf_parallel_for (chunks * g.m_blocks,
+      MAX (1, SF_BF16_MIN_UNIT_WORK / MAX (unit_work, 1)), run_units, &g);
+  g_free (g.a);
+}
+
+#else /* !SF_BF16_X86 */
+
+void
+sf_linear_bf16_run (float *out, const float *x, gint64 m,
+    const SfPackedWeight *w, const float *bias)
+{
+  /* sf_linear_pack () packs nothing on a CPU without AVX512_BF16 */
+  g_return_if_reached ();
+}
+
+#endif

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Streamformer core: packed linear weights (header and dispatch). */
+#include "core/ops/linear-packed.h"
+#include "core/ops/linear-bf16.h"
+#include "core/ops/linear-int8.h"
+
+#define SF_PACKED_MAGIC 0x53465057u /* "SFPW" */
+#define SF_PACKED_ALIGN 64
+
+static gsize
+align_up (gsize v)
+{
+  return (v + SF_PACKED_ALIGN - 1) / SF_PACKED_ALIGN * SF_PACKED_ALIGN;
+}
+
+SfTensor *
+sf_linear_packed_alloc (const SfTensor *w, SfPrecision precision, gint64 n,
+    gint64 k, gint64 kp, gsize panel_bytes, gboolean per_channel,
+    SfPackedWeight **header)
+{
+  gint64 n_panels = (n + SF_PACKED_NR - 1) / SF_PACKED_NR;
+  gsize head = align_up (sizeof (SfPackedWeight));
+  gsize panels = align_up ((gsize)n_panels * panel_bytes);
+  gsize extra = per_channel
+      ? align_up ((gsize)n * sizeof (float)) + align_up ((gsize)n * 4)
+      : 0;
+  SfStorage *storage = sf_storage_new (head + panels + extra);
+  guint8 *base = sf_storage_data (storage);
+  SfPackedWeight *h = (SfPackedWeight *)base;
+  SfTensor *t;
+
+  h->magic = SF_PACKED_MAGIC;
+  h->precision = precision;
+  h->n = n;
+  h->k = k;
+  h->kp = kp;
+  h->n_panels = n_panels;
+  h->panel_bytes = panel_bytes;
+  h->panels = base + head;
+  if (per_channel) {
+    h->scale = (const float *)(base + head + panels);
+    h->colsum = (const gint32 *)(base + head + panels
+        + align_up ((gsize)n * sizeof (float)));
+  }
+  t = sf_tensor_new_view (storage, 0,
+      precision == SF_PRECISION_BF16 ? SF_DTYPE_BF16 : SF_DTYPE_I8, w->ndim,
+      w->shape);
+  sf_storage_unref (storage);
+  *header = h;
+  return t;
+}
+
+const SfPackedWeight *
+sf_linear_packed (const SfTensor *w)
+{
+  const SfPackedWeight *h;
+
+  if (w == NULL || w->dtype == SF_DTYPE_F32 || w->data == NULL)
+    return NULL;
+  if (w->dtype != SF_DTYPE_BF16 && w->dtype != SF_DTYPE_I8)
+    return NULL;
+  if (sf_storage_size (w->storage) < sizeof (SfPackedWeight)
+      || w->data != sf_storage_data (w->storage))
+    return NULL;
+  h = w->data;
+  return h->magic == SF_PACKED_MAGIC ? h : NULL;
+}
+
+SfPrecision
+sf_linear_weight_precision (const SfTensor *w)
+{
+  const SfPackedWeight *h = sf_linear_packed (w);
+
+  return h ? h->precision : SF_PRECISION_F32;
+}
+
+SfTensor *
+sf_linear_pack (SfTensor *w, gboolean trans_w, SfPrecision precision)
+{
+  g_return_val_if_fail (w != NULL, NULL);
+  if (precision == SF_PRECISION_F32 || w->dtype != SF_DTYPE_F32 || w->ndim != 2
+      || sf_precision_missing (precision) != NULL)
+    return sf_tensor_ref (w);
+  if (precision == SF_PRECISION_BF16)
+    return sf_linear_bf16_pack (w, trans_w);
+  if (precision == SF_PRECISION_INT8)
+    return sf_linear_int8_pack (w, trans_w);
+  return sf_tensor_ref (w);
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Streamformer core: linear weights packed for a reduced precision.
+ *
+ * sf_linear_pack() turns an f32 linear weight into a tensor that
+ * sf_op_linear() and sf_op_linear_in_out() (core/ops/linear.h) run at that
+ * precision. The packed tensor keeps the weight's shape, so graph code that
+ * reads a layer's sizes from its weights is unchanged; its dtype (BF16 or
+ * I8) says the precision and its data is an SfPackedWeight header followed
+ * by the panels the kernels read. Nothing but the linear ops may read the
+ * data of a packed tensor.
+ *
+ * Panels: the output columns (N) in groups of SF_PACKED_NR; within a panel,
+ * for each group of K (2 for bf16, 4 for int8), the group's values of every
+ * column in turn, zero-padded past N and K. One panel row is then exactly
+ * the 64-byte vectors the AVX-512 dot-product instructions multiply.
+ */
+#pragma once
+
+#include "core/precision.h"
+#include "core/tensor.h"
+
+G_BEGIN_DECLS
+
+/* output columns per panel: two 16-lane vectors */
+#define SF_PACKED_NR 32
+
+typedef struct
+{
+  guint32 magic;
+  SfPrecision precision;
+  gint64 n, k;          /* output and input features */
+  gint64 kp;            /* k rounded up to the K group (2 bf16, 4 int8) */
+  gint64 n_panels;      /* ceil (n / SF_PACKED_NR) */
+  gsize panel_bytes;    /* kp · SF_PACKED_NR · element size */
+  const float *scale;   /* int8: [n] per-channel weight scales, else NULL */
+  const gint32 *colsum; /* int8: [n] sums of each quantised column */
+  const guint8 *panels; /* [n_panels] panels, 64-byte aligned */
+} SfPackedWeight;
+
+/* (transfer full) @w (F32, [N, K] when @trans_w as nn.Linear stores it,
+ * else [K, N] as HF's Conv1D does) packed for @precision. A new ref on @w
+ * for f32, or when the CPU lacks the instructions @precision needs
+ * (core/precision.h): the caller resolves the precision and warns first. */
+SfTensor *sf_linear_pack (SfTensor *w, gboolean trans_w, SfPrecision precision);
+/* The header of a packed weight, or NULL when @w is not one (F32). */
+const SfPackedWeight *sf_linear_packed (const SfTensor *w);
+/* The precision @w runs at: f32 unless it was packed. */
+SfPrecision sf_linear_weight_precision (const SfTensor *w);
+
+/* (transfer full) an empty packed tensor with @w's shape, for the packers
+ * of core/ops/linear-bf16.c and linear-int8.c: room for the header, the
+ * panels and, with @per_channel, the scale and colsum arrays. *@header
+ * points into it. */
+SfTensor *sf_linear_packed_alloc (const SfTensor *w, SfPrecision precision,
+    gint64 n, gint64 k, gint64 kp, gsize panel_bytes, gboolean per_channel,
+    SfPackedWeight **header);
+
+G_END_DECLS

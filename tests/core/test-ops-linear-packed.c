@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Tests for core/ops/linear-packed.h, linear-bf16.c, linear-int8.c and
+ * core/precision.h.
+ *
+ * The reduced-precision products are compared with a double-precision
+ * reference computed here on the operands as the kernels see them: bf16
+ * rounding of both sides, or int8 quantisation of both sides following
+ * the formula in core/ops/linear-int8.h. What is left is f32 accumulation
+ * error, so the tolerance is tight: relative to Σ |terms| of each output.
+ * Shapes include sizes that are not multiples of the 12-row, 32-column
+ * tile nor of the K groups.
+ */
+#include "core/ops/ops.h"
+#include "core/blas.h"
+#include "core/error.h"
+#include "core/precision.h"
+#include "tests/common/test-ops-util.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct
+{
+  gint64 m, n, k;
+} Shape;
+
+static const Shape shapes[] = {
+  { 1, 1, 1 },
+  { 1, 33, 7 },
+  { 5, 7, 3 },
+  { 12, 32, 2 },
+  { 13, 33, 17 },
+  { 25, 70, 129 },
+  { 100, 96, 64 },
+  { 3, 200, 768 },
+  { 130, 50, 301 },
+  { 97, 130, 260 },
+};
+
+/* Relative to Σ |terms|: f32 sums of a few hundred products. */
+#define SUM_TOL 2e-6
+#define ABS_TOL 1e-6
+
+static float
+round_bf16 (float v)
+{
+  return sf_bf16_to_f32 (sf_f32_to_bf16 (v));
+}
+
+/* w[n, k] of an [N, K] (trans_w) or [K, N] weight */
+static float
+weight_at (const SfTensor *w, gboolean trans_w, gint64 n, gint64 k)
+{
+  return trans_w ? sf_tensor_f32 (w)[n * w->shape[1] + k]
+                 : sf_tensor_f32 (w)[k * w->shape[1] + n];
+}
+
+static void
+check_sums (const char *what, const float *got, const double *ref,
+    const double *sum_abs, gint64 count)
+{
+  for (gint64 i = 0; i < count; i++) {
+    double tol = SUM_TOL * sum_abs[i] + ABS_TOL;
+    if (!(fabs (got[i] - ref[i]) <= tol))
+      g_error ("%s: element %" G_GINT64_FORMAT ": got %.9g, want %.9g "
+               "(tolerance %.3g)",
+          what, i, got[i], ref[i], tol);
+  }
+}
+
+static SfTensor *
+random_tensor2 (GRand *rand, gint64 d0, gint64 d1)
+{
+  gint64 shape[2] = { d0, d1 };
+  return sf_test_random_tensor (rand, -1, 1, 2, shape);
+}
+
+static void
+run_linear (
+    SfTensor *out, SfTensor *x, SfTensor *w, SfTensor *b, gboolean trans_w)
+{
+  if (trans_w)
+    sf_op_linear (out, x, w, b);
+  else
+    sf_op_linear_in_out (out, x, w, b);
+}
+
+static void
+check_bf16_shape (GRand *rand, const Shape *s, gboolean trans_w, gboolean bias)
+{
+  g_autoptr (SfTensor) x = random_tensor2 (rand, s->m, s->k);
+  g_autoptr (SfTensor) w = trans_w ? random_tensor2 (rand, s->n, s->k)
+                                   : random_tensor2 (rand, s->k, s->n);
+  g_autoptr (SfTensor) b = NULL;
+  g_autoptr (SfTensor) packed = sf_linear_pack (w, trans_w, SF_PRECISION_BF16);
+  g_autoptr (SfTensor) out = sf_tensor_new_f32 (2, s->m, s->n);
+  g_autofree double *ref = g_new0 (double, s->m * s->n);
+  g_autofree double *sum_abs = g_new0 (double, s->m * s->n);
+  g_autofree char *what =
+      g_strdup_printf ("bf16 m=%" G_GINT64_FORMAT " n=%" G_GINT64_FORMAT
+                       " k=%" G_GINT64_FORMAT " %s%s",
+          s->m, s->n, s->k, trans_w ? "[N,K]" : "[K,N]", bias ? " bias" : "");
+
+  if (bias) {
+    gint64 shape[1] = { s->n };
+    b = sf_test_random_tensor (rand, -1, 1, 1, shape);
+  }
+  g_assert_cmpint (sf_linear_weight_precision (packed), ==, SF_PRECISION_BF16);
+  g_assert_cmpint (packed->shape[0], ==, w->shape[0]);
+  g_assert_cmpint (packed->shape[1], ==, w->shape[1]);
+  for (gint64 i = 0; i < s->m; i++) {
+    for (gint64 j = 0; j < s->n; j++) {
+      double acc = b ? sf_tensor_f32 (b)[j] : 0.0, mag = fabs (acc);
+      for (gint64 p = 0; p < s->k; p++) {
+        double t = (double)round_bf16 (sf_tensor_f32 (x)[i * s->k + p])
+            * round_bf16 (weight_at (w, trans_w, j, p));
+        acc += t;
+        mag += fabs (t);
+      }
+      ref[i * s->n + j] = acc;
+      sum_abs[i * s->n + j] = mag;
+    }
+  }
+  run_linear (out, x, packed, b, trans_w);
+  check_sums (what, sf_tensor_f32 (out), ref, sum_abs, s->m * s->n);
+}
+
+static void
+test_bf16_shapes (void)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (11);
+
+  if (sf_precision_missing (SF_PRECISION_BF16) != NULL) {
+    g_test_skip ("this CPU lacks AVX512_BF16");
+    return;
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++) {
+    check_bf16_shape (rand, &shapes[i], TRUE, i % 2 == 0);
+    check_bf16_shape (rand, &shapes[i], FALSE, i % 2 == 1);
+  }
+}
+
+/* The quantisation of core/ops/linear-int8.h, written out again. */
+static void
+quantise_row (const float *x, gint64 k, gint32 *q, float *scale, gint32 *zp)
+{
+  float lo = 0.0f, hi = 0.0f, s, z;
+
+  for (gint64 p = 0; p < k; p++) {
+    lo = MIN (lo, x[p]);
+    hi = MAX (hi, x[p]);
+  }
+  s = (hi - lo) / 255.0f;
+  if (s == 0.0f)
+    s = 1.0f;
+  z = CLAMP (rintf (-lo / s), 0.0f, 255.0f);
+  for (gint64 p = 0; p < k; p++)
+    q[p] = (gint32)CLAMP (rintf (x[p] / s) + z, 0.0f, 255.0f);
+  *scale = s;
+  *zp = (gint32)z;
+}
+
+static void
+check_int8_shape (GRand *rand, const Shape *s, gboolean trans_w, gboolean bias)
+{
+  g_autoptr (SfTensor) x = random_tensor2 (rand, s->m, s->k);
+  g_autoptr (SfTensor) w = trans_w ? random_tensor2 (rand, s->n, s->k)
+                                   : random_tensor2 (rand, s->k, s->n);
+  g_autoptr (SfTensor) b = NULL;
+  g_autoptr (SfTensor) packed = NULL;
+  g_autoptr (SfTensor) out = sf_tensor_new_f32 (2, s->m, s->n);
+  g_autofree double *ref = g_new0 (double, s->m * s->n);
+  g_autofree double *sum_abs = g_new0 (double, s->m * s->n);
+  g_autofree gint32 *qx = g_new (gint32, s->m * s->k);
+  g_autofree gint32 *qw = g_new (gint32, s->n * s->k);
+  g_autofree float *sx = g_new (float, s->m);
+  g_autofree gint32 *zx = g_new (gint32, s->m);
+  g_autofree float *sw = g_new (float, s->n);
+  g_autofree char *what =
+      g_strdup_printf ("int8 m=%" G_GINT64_FORMAT " n=%" G_GINT64_FORMAT
+                       " k=%" G_GINT64_FORMAT " %s%s",
+          s->m, s->n, s->k, trans_w ? "[N,K]" : "[K,N]", bias ? " bias" : "");
+
+  if (bias) {
+    gint64 shape[1] = { s->n };
+    b = sf_test_random_tensor (rand, -1, 1, 1, shape);
+  }
+  /* one row of x all zero, one all positive: zero points 0 and 0 with
+   * scale 1, and the ends of the u8 range */
+  if (s->m > 2) {
+    memset (sf_tensor_f32 (x), 0, s->k * sizeof (float));
+    for (gint64 p = 0; p < s->k; p++)
+      sf_tensor_f32 (x)[s->k + p] = fabsf (sf_tensor_f32 (x)[s->k + p]);
+  }
+  packed = sf_linear_pack (w, trans_w, SF_PRECISION_INT8);
+  g_assert_cmpint (sf_linear_weight_precision (packed), ==, SF_PRECISION_INT8);
+
+  for (gint64 i = 0; i < s->m; i++)
+    quantise_row (
+        sf_tensor_f32 (x) + i * s->k, s->k, qx + i * s->k, &sx[i], &zx[i]);
+  for (gint64 j = 0; j < s->n; j++) {
+    float amax = 0.0f;
+    for (gint64 p = 0; p < s->k; p++)
+      amax = MAX (amax, fabsf (weight_at (w, trans_w, j, p)));
+    sw[j] = amax > 0.0f ? amax / 127.0f : 1.0f;
+    for (gint64 p = 0; p < s->k; p++)
+      qw[j * s->k + p] = (gint32)CLAMP (
+          rintf (weight_at (w, trans_w, j, p) / sw[j]), -127.0f, 127.0f);
+  }
+  for (gint64 i = 0; i < s->m; i++) {
+    for (gint64 j = 0; j < s->n; j++) {
+      double scale = (double)sx[i] * sw[j], acc = 0.0, mag;
+      for (gint64 p = 0; p < s->k; p++)
+        acc += (double)(qx[i * s->k + p] - zx[i]) * qw[j * s->k + p];
+      /* the integer sum is exact; what is left is the f32 dequantisation */
+      mag = fabs (acc * scale) + (b ? fabs (sf_tensor_f32 (b)[j]) : 0.0);
+      ref[i * s->n + j] = acc * scale + (b ? sf_tensor_f32 (b)[j] : 0.0);
+      sum_abs[i * s->n + j] = mag;
+    }
+  }
+  run_linear (out, x, packed, b, trans_w);
+  check_sums (what, sf_tensor_f32 (out), ref, sum_abs, s->m * s->n);
+}
+
+static void
+test_int8_shapes (void)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (12);
+
+  if (sf_precision_missing (SF_PRECISION_INT8) != NULL) {
+    g_test_skip ("this CPU lacks AVX512_VNNI");
+    return;
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++) {
+    check_int8_shape (rand, &shapes[i], TRUE, i % 2 == 0);
+    check_int8_shape (rand, &shapes[i], FALSE, i % 2 == 1);
+  }
+}
+
+/* Reduced precision stays close to f32 itself: bf16 keeps 8 bits of
+ * mantissa, int8 about 7 bits per operand. */
+static void
+test_close_to_f32 (void)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (13);
+  g_autoptr (SfTensor) x = random_tensor2 (rand, 64, 384);
+  g_autoptr (SfTensor) w = random_tensor2 (rand, 96, 384);
+  g_autoptr (SfTensor) ref = sf_tensor_new_f32 (2, (gint64)64, (gint64)96);
+  const SfPrecision precisions[] = { SF_PRECISION_BF16, SF_PRECISION_INT8 };
+  const double nmse_tol[] = { 1e-4, 1e-3 };
+
+  sf_op_linear (ref, x, w, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (precisions); i++) {
+    g_autoptr (SfTensor) packed = NULL;
+    g_autoptr (SfTensor) out = sf_tensor_new_f32 (2, (gint64)64, (gint64)96);
+    g_autofree double *r = g_new (double, 64 * 96);
+
+    if (sf_precision_missing (precisions[i]) != NULL)
+      continue;
+    packed = sf_linear_pack (w, TRUE, precisions[i]);
+    sf_op_linear (out, x, packed, NULL);
+    for (gint64 j = 0; j < 64 * 96; j++)
+      r[j] = sf_tensor_f32 (ref)[j];
+    sf_test_check_close (sf_precision_name (precisions[i]), sf_tensor_f32 (out),
+        r, 64 * 96, 0.2, nmse_tol[i]);
+  }
+}
+
+/* A row holding NaN gives NaN, as in f32, not a finite guess. */
+static void
+test_int8_nonfinite (void)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (14);
+  g_autoptr (SfTensor) x = random_tensor2 (rand, 3, 40);
+  g_autoptr (SfTensor) w = random_tensor2 (rand, 20, 40);
+  g_autoptr (SfTensor) packed = NULL;
+  g_autoptr (SfTensor) out = sf_tensor_new_f32 (2, (gint64)3, (gint64)20);
+
+  if (sf_precision_missing (SF_PRECISION_INT8) != NULL) {
+    g_test_skip ("this CPU lacks AVX512_VNNI");
+    return;
+  }
+  packed = sf_linear_pack (w, TRUE, SF_PRECISION_INT8);
+  sf_tensor_f32 (x)[40 + 5] = NAN;
+  sf_op_linear (out, x, packed, NULL);
+  for (gint64 j = 0; j < 20; j++) {
+    g_assert_true (isfinite (sf_tensor_f32 (out)[j]));
+    g_assert_true (isnan (sf_tensor_f32 (out)[20 + j]));
+    g_assert_true (isfinite (sf_tensor_f32 (out)[40 + j]));
+  }
+}
+
+static void
+test_names (void)
+{
+  SfPrecision p = SF_PRECISION_F32;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (sf_precision_from_name ("bf16", &p, NULL));
+  g_assert_cmpint (p, ==, SF_PRECISION_BF16);
+  g_assert_true (sf_precision_from_name ("INT8", &p, NULL));
+  g_assert_cmpint (p, ==, SF_PRECISION_INT8);
+  g_assert_true (sf_precision_from_name ("f32", &p, NULL));
+  g_assert_cmpint (p, ==, SF_PRECISION_F32);
+  g_assert_false (sf_precision_from_name ("fp8", &p, &error));
+  g_assert_error (error, SF_ERROR, SF_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "fp8"));
+  g_assert_cmpstr (sf_precision_name (SF_PRECISION_INT8), ==, "int8");
+  g_assert_null (sf_precision_missing (SF_PRECISION_F32));
+}
+
+/* With the instructions hidden, the request resolves to f32 with a
+ * warning naming what is missing, nothing is packed and the results are
+ * those of f32, bit for bit. */
+static void
+test_fallback (void)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (15);
+  g_autoptr (SfTensor) x = random_tensor2 (rand, 7, 50);
+  g_autoptr (SfTensor) w = random_tensor2 (rand, 30, 50);
+  g_autoptr (SfTensor) ref = sf_tensor_new_f32 (2, (gint64)7, (gint64)30);
+  struct
+  {
+    const char *disable;
+    SfPrecision precision;
+    const char *named;
+  } cases[] = {
+    { "avx512_bf16", SF_PRECISION_BF16, "AVX512_BF16" },
+    { "avx512_vnni", SF_PRECISION_INT8, "AVX512_VNNI" },
+    { "avx512", SF_PRECISION_BF16, "AVX-512" },
+    { " avx512_vnni , avx512_bf16", SF_PRECISION_INT8, "AVX512_VNNI" },
+  };
+
+  sf_op_linear (ref, x, w, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *warning = NULL;
+    g_autoptr (SfTensor) packed = NULL;
+    g_autoptr (SfTensor) out = sf_tensor_new_f32 (2, (gint64)7, (gint64)30);
+
+    g_setenv ("SF_CPU_DISABLE", cases[i].disable, TRUE);
+    g_assert_cmpint (sf_precision_resolve (cases[i].precision, &warning), ==,
+        SF_PRECISION_F32);
+    g_assert_nonnull (warning);
+    g_assert_nonnull (strstr (warning, cases[i].named));
+    g_assert_nonnull (strstr (warning, "f32"));
+    packed = sf_linear_pack (w, TRUE, cases[i].precision);
+    g_assert_true (packed == w);
+    g_assert_cmpint (sf_linear_weight_precision (packed), ==, SF_PRECISION_F32);
+    sf_op_linear (out, x, packed, NULL);
+    g_assert_cmpmem (sf_tensor_f32 (out), 7 * 30 * sizeof (float),
+        sf_tensor_f32 (ref), 7 * 30 * sizeof (float));
+    g_unsetenv ("SF_CPU_DISABLE");
+  }
+  {
+    g_autofree char *warning = NULL;
+    g_assert_cmpint (sf_precision_resolve (SF_PRECISION_F32, &warning), ==,
+        SF_PRECISION_F32);
+    g_assert_null (warning);
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_assert_true (sf_blas_init (NULL));
+  g_test_add_func ("/core/ops/linear-packed/names", test_names);
+  g_test_add_func ("/core/ops/linear-packed/bf16/shapes", test_bf16_shapes);
+  g_test_add_func ("/core/ops/linear-packed/int8/shapes", test_int8_shapes);
+  g_test_add_func (
+      "/core/ops/linear-packed/int8/nonfinite", test_int8_nonfinite);
+  g_test_add_func ("/core/ops/linear-packed/close-to-f32", test_close_to_f32);
+  g_test_add_func ("/core/ops/linear-packed/fallback", test_fallback);
+  return g_test_run ();
+}
