@@ -299,13 +299,19 @@ while [ "$(count)" -lt "$frames" ] && [ "$idle" -lt 50 ]; do
   if [ "$n" -eq "$last" ]; then idle=$((idle + 1)); else idle=0; last=$n; fi
   sleep 0.1
 done
-kill -INT "$inf_pid" 2>/dev/null || true
+# An SRT receiver may already have ended its stream when the caller left;
+# a SIGINT then would only cut its shutdown short.
+reached_eos () { grep -q '^Got EOS from element' "$tmp/inference.log"; }
+reached_eos || kill -INT "$inf_pid" 2>/dev/null || true
 for ((i = 0; i < 100; i++)); do
   kill -0 "$inf_pid" 2>/dev/null || break
   sleep 0.1
 done
 inf_rc=0
 wait "$inf_pid" || inf_rc=$?
+# 130: the SIGINT came just after the stream's own EOS (every result was
+# acknowledged by then) and ended the pipeline's teardown.
+if [ "$inf_rc" -eq 130 ] && reached_eos; then inf_rc=0; fi
 if [ "$inf_rc" -ne 0 ]; then
   echo "multi-host: inference failed (exit status $inf_rc):" >&2
   cat "$tmp/inference.log" "$tmp/camera.log" >&2
