@@ -27,16 +27,12 @@
  *   about three passes over the weight where sgemv needs one.
  */
 #include "core/blas.h"
+#include "core/cpu.h"
 #include "core/error.h"
 
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#define SF_BLAS_X86 1
-#endif
 
 #define SF_BLAS_CORETYPE_ENV "OPENBLAS_CORETYPE"
 #define SF_BLAS_LIBRARY_ENV "SF_BLAS_LIBRARY"
@@ -79,53 +75,16 @@ static const char *const blas_sonames[] = {
   "libblas.so.3",
 };
 
-#ifdef SF_BLAS_X86
-static guint64
-read_xcr0 (void)
-{
-  guint32 lo, hi;
-
-  /* XGETBV with ECX = 0 reads XCR0, the register state the OS saves. */
-  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-  return ((guint64)hi << 32) | lo;
-}
-#endif
-
 /* The OpenBLAS core type this CPU should use, or NULL to let OpenBLAS pick. */
 static const char *
 detect_coretype (void)
 {
-#ifdef SF_BLAS_X86
-  unsigned int eax, ebx, ecx, edx;
-  gboolean avx_ok, zmm_ok, fma, avx2, avx512;
-  guint64 xcr0;
+  guint features = sf_cpu_features ();
 
-  if (__get_cpuid_max (0, NULL) < 7)
-    return NULL;
-  if (!__get_cpuid (1, &eax, &ebx, &ecx, &edx))
-    return NULL;
-  /* OSXSAVE (bit 27) must be set before XGETBV may run; AVX is bit 28. */
-  if (!(ecx & (1u << 27)) || !(ecx & (1u << 28)))
-    return NULL;
-  fma = (ecx & (1u << 12)) != 0;
-
-  xcr0 = read_xcr0 ();
-  avx_ok = (xcr0 & 0x6) == 0x6;             /* XMM and YMM state */
-  zmm_ok = avx_ok && (xcr0 & 0xe0) == 0xe0; /* opmask, ZMM_Hi256, Hi16_ZMM */
-  if (!avx_ok)
-    return NULL;
-
-  __cpuid_count (7, 0, eax, ebx, ecx, edx);
-  avx2 = (ebx & (1u << 5)) != 0;
-  /* AVX512F (16), AVX512DQ (17), AVX512BW (30), AVX512VL (31). */
-  avx512 = (ebx & (1u << 16)) && (ebx & (1u << 17)) && (ebx & (1u << 30))
-      && (ebx & (1u << 31));
-
-  if (zmm_ok && avx512)
+  if (features & SF_CPU_AVX512)
     return "SkylakeX";
-  if (avx2 && fma)
+  if (features & SF_CPU_AVX2)
     return "Haswell";
-#endif
   return NULL;
 }
 
