@@ -230,8 +230,7 @@ void
 sf_linear_bf16_run (float *out, const float *x, gint64 m,
     const SfPackedWeight *w, const float *bias)
 {
-  int threads = MAX (sf_threads_get (), 1);
-  gint64 chunks, row_target, unit_work;
+  SfPackedSplit split;
   Bf16Args g = { w, x, NULL, bias, out, m, 0, 0, 0 };
 
   if (m == 0 || w->n == 0)
@@ -239,20 +238,12 @@ sf_linear_bf16_run (float *out, const float *x, gint64 m,
   g.a = g_malloc ((gsize)m * w->kp * sizeof (guint16));
   sf_parallel_for (m, MAX (1, 65536 / MAX (w->k, 1)), round_rows, &g);
 
-  /* about two units per thread: column chunks first, rows when too few */
-  chunks = MIN (w->n_panels, 2 * threads);
-  g.panels_per_chunk = (w->n_panels + chunks - 1) / chunks;
-  chunks = (w->n_panels + g.panels_per_chunk - 1) / g.panels_per_chunk;
-  row_target = (2 * threads + chunks - 1) / chunks;
-  g.rows_per_block = (m + row_target - 1) / row_target;
-  g.rows_per_block =
-      (g.rows_per_block + SF_BF16_MR - 1) / SF_BF16_MR * SF_BF16_MR;
-  g.rows_per_block =
-      CLAMP (g.rows_per_block, SF_BF16_MR, SF_BF16_ROWS_PER_BLOCK);
-  g.m_blocks = (m + g.rows_per_block - 1) / g.rows_per_block;
-  unit_work = g.rows_per_block * g.panels_per_chunk * SF_PACKED_NR * w->kp;
-  sf_parallel_for (chunks * g.m_blocks,
-      MAX (1, SF_BF16_MIN_UNIT_WORK / MAX (unit_work, 1)), run_units, &g);
+  sf_linear_packed_split (w, m, SF_BF16_MR, SF_BF16_ROWS_PER_BLOCK, &split);
+  g.panels_per_chunk = split.panels_per_chunk;
+  g.rows_per_block = split.rows_per_block;
+  g.m_blocks = split.m_blocks;
+  sf_parallel_for (split.chunks * split.m_blocks,
+      MAX (1, SF_BF16_MIN_UNIT_WORK / MAX (split.unit_work, 1)), run_units, &g);
   g_free (g.a);
 }
 

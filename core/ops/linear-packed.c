@@ -3,6 +3,7 @@
 #include "core/ops/linear-packed.h"
 #include "core/ops/linear-bf16.h"
 #include "core/ops/linear-int8.h"
+#include "core/threads.h"
 
 #define SF_PACKED_MAGIC 0x53465057u /* "SFPW" */
 #define SF_PACKED_ALIGN 64
@@ -86,4 +87,23 @@ sf_linear_pack (SfTensor *w, gboolean trans_w, SfPrecision precision)
   if (precision == SF_PRECISION_INT8)
     return sf_linear_int8_pack (w, trans_w);
   return sf_tensor_ref (w);
+}
+
+void
+sf_linear_packed_split (const SfPackedWeight *w, gint64 m, gint64 mr,
+    gint64 max_rows, SfPackedSplit *split)
+{
+  gint64 threads = MAX (sf_threads_get (), 1), row_target, rows;
+
+  split->chunks = MIN (w->n_panels, 2 * threads);
+  split->panels_per_chunk = (w->n_panels + split->chunks - 1) / split->chunks;
+  split->chunks =
+      (w->n_panels + split->panels_per_chunk - 1) / split->panels_per_chunk;
+  row_target = (2 * threads + split->chunks - 1) / split->chunks;
+  rows = (m + row_target - 1) / row_target;
+  rows = (rows + mr - 1) / mr * mr;
+  split->rows_per_block = CLAMP (rows, mr, max_rows);
+  split->m_blocks = (m + split->rows_per_block - 1) / split->rows_per_block;
+  split->unit_work =
+      split->rows_per_block * split->panels_per_chunk * SF_PACKED_NR * w->kp;
 }

@@ -55,4 +55,18 @@ SfTensor *sf_linear_packed_alloc (const SfTensor *w, SfPrecision precision,
     gint64 n, gint64 k, gint64 kp, gsize panel_bytes, gboolean per_channel,
     SfPackedWeight **header);
 
+/* How a product of @m rows by a packed weight splits into units for the
+ * worker pool: column chunks of whole panels first, then, when there are
+ * too few for about two units per thread, row blocks (multiples of the
+ * kernel's @mr rows, at most @max_rows). */
+typedef struct
+{
+  gint64 chunks, panels_per_chunk;
+  gint64 m_blocks, rows_per_block;
+  gint64 unit_work; /* multiply-adds of one unit */
+} SfPackedSplit;
+
+void sf_linear_packed_split (const SfPackedWeight *w, gint64 m, gint64 mr,
+    gint64 max_rows, SfPackedSplit *split);
+
 G_END_DECLS
