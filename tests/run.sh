@@ -10,8 +10,8 @@
 #                               each (default 20000, at most 60 s each),
 #                               in build-fuzz/
 #   ./tests/run.sh --tsan       ThreadSanitizer build (clang) in build-tsan/:
-#                               the core and graphs suites and the
-#                               concurrent shared-model pipelines
+#                               the core and graphs suites, the concurrent
+#                               shared-model pipelines and batching
 # Extra arguments go to `meson test` (e.g. --suite verify).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,12 +45,13 @@ if [ "${1:-}" = "--tsan" ]; then
     exec meson test -C "$dir" --print-errorlogs --num-processes 2 "$@"
   fi
   # The rest of the plugin suite runs whole models on long media: too
-  # slow under TSan's 5-15x, and its threading is what the shared-model
-  # test covers.
+  # slow under TSan's 5-15x, and its threading is what these two cover:
+  # pipelines sharing checkpoints in one process, started and stopped
+  # together, and streams from several threads in one batching queue.
   meson test -C "$dir" --print-errorlogs --num-processes 2 \
     --suite core --suite graphs
   exec meson test -C "$dir" --print-errorlogs --num-processes 2 \
-    test-shared-model
+    test-shared-model test-batching
 fi
 
 sf_install_packages "${SF_BUILD_PACKAGES[@]}" "${SF_TEST_PACKAGES[@]}"

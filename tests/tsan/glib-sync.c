@@ -10,7 +10,9 @@
  * load it harmlessly. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <glib.h>
+#include <pthread.h>
+
+#include <gst/gst.h>
 
 void __tsan_acquire (void *addr) __attribute__ ((weak));
 void __tsan_release (void *addr) __attribute__ ((weak));
@@ -170,14 +172,145 @@ g_thread_pool_push (GThreadPool *pool, gpointer data, GError **error)
 
 /* GStreamer's refcounts are atomics inside libgstreamer: whoever drops a
  * reference publishes its accesses, and whoever may free acquires all the
- * earlier ones, as a release/acquire decrement would. */
-typedef void (*UnrefFunc) (gpointer);
+ * earlier ones, as a release/acquire decrement would. The sync object sits
+ * one byte into the object, an address no lock wrapper uses, so that the
+ * frees below acquire refcount drops and nothing else (not the last
+ * unlock of a GMutex that starts some other freed block). */
+#define REFS(obj) ((char *)(obj) + 1)
+
+typedef void (*UnrefFunc) (GstMiniObject *);
 
 void
-gst_mini_object_unref (gpointer obj)
+gst_mini_object_unref (GstMiniObject *obj)
 {
   REAL (UnrefFunc, "gst_mini_object_unref");
-  RELEASE (obj);
-  ACQUIRE (obj);
+  RELEASE (REFS (obj));
+  ACQUIRE (REFS (obj));
   real (obj);
 }
+
+/* GObject's refcount is an atomic inside libgobject, and an element's last
+ * reference is often dropped by a streaming thread (through a message
+ * that names it as its source) after the application has set it to NULL
+ * and let it go: gst_element_finalize() then destroys a state lock that
+ * the application's thread used last. Every GstObject reference goes
+ * through here from libgstreamer. */
+typedef void (*ObjectUnrefFunc) (gpointer);
+
+void
+g_object_unref (gpointer obj)
+{
+  REAL (ObjectUnrefFunc, "g_object_unref");
+  RELEASE (REFS (obj));
+  ACQUIRE (REFS (obj));
+  real (obj);
+}
+
+/* libgstreamer also drops references from inside itself, where no wrapper
+ * sees it: GstBin's post_message() keeps one on each message it forwards
+ * (an EOS it makes, say) and often drops the last one after the
+ * application has read the message in its own thread. The object's memory
+ * goes back through GLib, called through the PLT: acquire there what every
+ * wrapped unref above released. TSan forgets the sync object when the
+ * block is freed. */
+typedef void (*SliceFreeFunc) (gsize, gpointer);
+typedef void (*FreeFunc) (gpointer);
+
+void
+g_slice_free1 (gsize size, gpointer mem)
+{
+  REAL (SliceFreeFunc, "g_slice_free1");
+  if (mem != NULL)
+    ACQUIRE (REFS (mem));
+  real (size, mem);
+}
+
+void
+g_free (gpointer mem)
+{
+  REAL (FreeFunc, "g_free");
+  if (mem != NULL)
+    ACQUIRE (REFS (mem));
+  real (mem);
+}
+
+/* A message an element posts from its streaming thread reaches the
+ * application through GstBin's post_message(), which keeps a reference of
+ * its own, reads the message after the application may have had it, and
+ * drops that reference inside libgstreamer. When that drop is the last
+ * one, the message's structure is freed with no wrapper on the way. Holding
+ * a reference across the post makes the last drop either the
+ * application's or this one, both through the wrapper above. */
+typedef gboolean (*PostFunc) (GstElement *, GstMessage *);
+
+gboolean
+gst_element_post_message (GstElement *element, GstMessage *message)
+{
+  gboolean ok;
+
+  REAL (PostFunc, "gst_element_post_message");
+  if (message == NULL)
+    return real (element, message);
+  gst_mini_object_ref (GST_MINI_OBJECT_CAST (message));
+  ok = real (element, message);
+  gst_mini_object_unref (GST_MINI_OBJECT_CAST (message));
+  return ok;
+}
+
+/* GLib's quark and interned-string tables sit behind one G_LOCK inside
+ * libglib, which the lock wrappers cannot see: a new string is copied into
+ * a shared block by the thread that adds it, and compared (strcmp) by
+ * every later lookup, in any thread. A (visible) read-write lock around
+ * each call from outside libglib gives TSan that order: lookups of
+ * existing strings hold it for reading, so they do not order the many
+ * threads that only look up (which would hide their races elsewhere);
+ * only a call that may add a string holds it for writing. The real lock
+ * is always taken inside this one. */
+static pthread_rwlock_t quark_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+typedef GQuark (*QuarkFunc) (const gchar *);
+typedef const gchar *(*InternFunc) (const gchar *);
+
+static QuarkFunc
+real_quark_try_string (void)
+{
+  REAL (QuarkFunc, "g_quark_try_string");
+  return real;
+}
+
+GQuark
+g_quark_try_string (const gchar *string)
+{
+  GQuark q;
+
+  pthread_rwlock_rdlock (&quark_lock);
+  q = real_quark_try_string () (string);
+  pthread_rwlock_unlock (&quark_lock);
+  return q;
+}
+
+/* Looks @string up for reading first; adds it (writing) when missing. */
+#define ADD_WRAPPER(type, functype, name)                                      \
+  type name (const gchar *string)                                              \
+  {                                                                            \
+    gboolean known;                                                            \
+    type r = 0;                                                                \
+                                                                               \
+    REAL (functype, #name);                                                    \
+    pthread_rwlock_rdlock (&quark_lock);                                       \
+    known = string == NULL || real_quark_try_string () (string) != 0;          \
+    if (known)                                                                 \
+      r = real (string);                                                       \
+    pthread_rwlock_unlock (&quark_lock);                                       \
+    if (known)                                                                 \
+      return r;                                                                \
+    pthread_rwlock_wrlock (&quark_lock);                                       \
+    r = real (string);                                                         \
+    pthread_rwlock_unlock (&quark_lock);                                       \
+    return r;                                                                  \
+  }
+
+ADD_WRAPPER (GQuark, QuarkFunc, g_quark_from_string)
+ADD_WRAPPER (GQuark, QuarkFunc, g_quark_from_static_string)
+ADD_WRAPPER (const gchar *, InternFunc, g_intern_string)
+ADD_WRAPPER (const gchar *, InternFunc, g_intern_static_string)
