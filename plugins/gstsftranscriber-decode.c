@@ -134,15 +134,18 @@ gst_sf_transcriber_decoder_clear (GstSfTranscriberDecoder *dec)
 }
 
 gboolean
-gst_sf_transcriber_decoder_use (
-    GstSfTranscriberDecoder *dec, GstElement *element, SfModel *model)
+gst_sf_transcriber_decoder_use (GstSfTranscriberDecoder *dec,
+    GstElement *element, SfModel *model, guint batch_size, guint timeout_ms)
 {
   SfTaskOptions options = SF_TASK_OPTIONS_INIT (SF_MODALITY_AUDIO);
   GError *error = NULL;
+  GstSfBatcher *batcher;
 
   if (dec->task != NULL && sf_task_model (dec->task) == model)
     return TRUE;
+  GST_OBJECT_LOCK (element);
   gst_sf_transcriber_decoder_clear (dec);
+  GST_OBJECT_UNLOCK (element);
   dec->task = gst_sf_element_task_for_model (
       element, model, &options, "Whisper or wav2vec2 CTC checkpoints");
   if (dec->task == NULL)
@@ -162,6 +165,13 @@ gst_sf_transcriber_decoder_use (
   }
   GST_INFO_OBJECT (element, "decoding %s with %s", sf_model_name (model),
       dec->ctc != NULL ? "CTC" : "Whisper");
+  /* CTC decoding is a cheap argmax: only Whisper windows batch. */
+  if (dec->ctc == NULL && batch_size > 1) {
+    batcher = gst_sf_batcher_new_decoding (dec->task, batch_size, timeout_ms);
+    GST_OBJECT_LOCK (element);
+    dec->batcher = batcher;
+    GST_OBJECT_UNLOCK (element);
+  }
   return TRUE;
 
 failed:

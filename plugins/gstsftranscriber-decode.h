@@ -31,10 +31,12 @@ typedef struct
   gboolean flushed; /* the last window was withdrawn by a flush */
 } GstSfTranscriberDecoder;
 
-/* Sets @dec up for @model unless it already is. FALSE after posting an
- * element error on @element: the model is not CTC or Whisper. */
-gboolean gst_sf_transcriber_decoder_use (
-    GstSfTranscriberDecoder *dec, GstElement *element, SfModel *model);
+/* Sets @dec up for @model unless it already is, with a handle on the
+ * model's shared decoding queue when @batch_size > 1 (Whisper only). FALSE
+ * after posting an element error on @element: the model is not CTC or
+ * Whisper. Takes @element's object lock to change dec->batcher. */
+gboolean gst_sf_transcriber_decoder_use (GstSfTranscriberDecoder *dec,
+    GstElement *element, SfModel *model, guint batch_size, guint timeout_ms);
 void gst_sf_transcriber_decoder_clear (GstSfTranscriberDecoder *dec);
 
 /* Decodes one window, @data [1, T, inner] (CTC logits or Whisper encoder

@@ -313,24 +313,18 @@ gst_sf_transcriber_set_flushing (GstSfTranscriber *self, gboolean flushing)
   GST_OBJECT_UNLOCK (self);
 }
 
-/* Sets the decoder up for @model, with a handle on the model's shared
- * decoding queue when batch-size asks for one (Whisper only). */
+/* Sets the decoder up for @model, with the batch settings in use. */
 static gboolean
 gst_sf_transcriber_use_model (GstSfTranscriber *self, SfModel *model)
 {
+  guint batch_size, batch_timeout_ms;
+
   GST_OBJECT_LOCK (self);
-  if (self->dec.task != NULL && sf_task_model (self->dec.task) != model)
-    gst_sf_transcriber_decoder_clear (&self->dec);
+  batch_size = self->batch_size;
+  batch_timeout_ms = self->batch_timeout_ms;
   GST_OBJECT_UNLOCK (self);
-  if (!gst_sf_transcriber_decoder_use (&self->dec, GST_ELEMENT (self), model))
-    return FALSE;
-  GST_OBJECT_LOCK (self);
-  if (self->dec.batcher == NULL && self->dec.ctc == NULL
-      && self->batch_size > 1)
-    self->dec.batcher = gst_sf_batcher_new_decoding (
-        self->dec.task, self->batch_size, self->batch_timeout_ms);
-  GST_OBJECT_UNLOCK (self);
-  return TRUE;
+  return gst_sf_transcriber_decoder_use (
+      &self->dec, GST_ELEMENT (self), model, batch_size, batch_timeout_ms);
 }
 
 static GstStateChangeReturn
