@@ -1,18 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Streamformer graphs: text in, text out (see graphs/textgen.h). */
-#include "graphs/textgen.h"
+#include "graphs/textgen-private.h"
 #include "core/error.h"
 #include "graphs/model-private.h"
 
 #include <string.h>
-
-struct SfTextGenerator
-{
-  SfModel *model;
-  SfGenerationConfig defaults;
-  char *prefix;
-  gboolean enc_dec;
-};
 
 /* task_specific_params[@task] as transformers' pipeline applies it: the
  * prefix, and the generation settings it names. */
@@ -208,62 +200,102 @@ ids_tensor (const SfEncoding *enc)
   return t;
 }
 
-SfTextGeneration *
-sf_text_generator_run (SfTextGenerator *gen, const char *prompt,
-    const char *prefix, const SfGenerationConfig *cfg, SfTextPieceFunc on_piece,
-    gpointer user_data, GError **error)
+void
+sf_text_job_clear (SfTextJob *job)
+{
+  g_clear_pointer (&job->result, sf_text_generation_free);
+  g_clear_pointer (&job->source, sf_tensor_unref);
+  g_clear_pointer (&job->start, g_array_unref);
+}
+
+gboolean
+sf_text_job_init (const SfTextGenerator *gen, SfTextJob *job,
+    const char *prompt, const char *prefix, const SfGenerationConfig *cfg,
+    GError **error)
 {
   SfModel *model = gen->model;
   SfEncodeOptions opts = SF_ENCODE_OPTIONS_DEFAULT;
-  g_autofree char *text = g_strconcat (
-      prefix ? prefix : sf_text_generator_prefix (gen), prompt, NULL);
+  g_autofree char *text = NULL;
   g_autoptr (SfEncoding) enc = NULL;
-  g_autoptr (SfTensor) source = NULL;
-  g_autoptr (GArray) start = g_array_new (FALSE, FALSE, sizeof (gint64));
-  GPtrArray *seqs;
-  g_autoptr (SfTextGeneration) result = g_new0 (SfTextGeneration, 1);
-  Stream stream = { model->tokenizer, NULL, 0, on_piece, user_data };
-  SfDecoder *decoder;
-  const SfGenerated *best;
-  guint rows;
 
-  if (cfg == NULL)
-    cfg = &gen->defaults;
+  *job = (SfTextJob){ cfg ? cfg : &gen->defaults, NULL, NULL, NULL };
+  if (prompt == NULL) {
+    g_set_error (
+        error, SF_ERROR, SF_ERROR_INVALID, "%s: no prompt", model->name);
+    return FALSE;
+  }
+  text = g_strconcat (
+      prefix ? prefix : sf_text_generator_prefix (gen), prompt, NULL);
   enc = sf_tokenizer_encode (model->tokenizer, text, NULL, &opts, error);
   if (enc == NULL)
-    return NULL;
+    return FALSE;
   if (enc->n == 0) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "%s: the prompt has no tokens", model->name);
-    return NULL;
+    return FALSE;
   }
-  result->prompt_ids =
+  if (gen->enc_dec && job->cfg->decoder_start_token_id < 0) {
+    g_set_error (error, SF_ERROR, SF_ERROR_MISSING,
+        "%s: config.json: no decoder_start_token_id", model->name);
+    return FALSE;
+  }
+  job->result = g_new0 (SfTextGeneration, 1);
+  job->result->prompt_ids =
       g_array_sized_new (FALSE, FALSE, sizeof (gint32), enc->n);
-  g_array_append_vals (result->prompt_ids, enc->ids, enc->n);
+  g_array_append_vals (job->result->prompt_ids, enc->ids, enc->n);
+  job->start = g_array_new (FALSE, FALSE, sizeof (gint64));
   if (gen->enc_dec) {
-    if (cfg->decoder_start_token_id < 0) {
-      g_set_error (error, SF_ERROR, SF_ERROR_MISSING,
-          "%s: config.json: no decoder_start_token_id", model->name);
-      return NULL;
-    }
-    source = ids_tensor (enc);
-    g_array_append_val (start, cfg->decoder_start_token_id);
+    job->source = ids_tensor (enc);
+    g_array_append_val (job->start, job->cfg->decoder_start_token_id);
   } else {
     for (guint i = 0; i < enc->n; i++) {
       gint64 id = enc->ids[i];
 
-      g_array_append_val (start, id);
+      g_array_append_val (job->start, id);
     }
   }
-  rows = MAX (1u, cfg->num_beams)
+  return TRUE;
+}
+
+SfDecoder *
+sf_text_job_decoder (
+    const SfTextGenerator *gen, const SfTextJob *job, GError **error)
+{
+  const SfGenerationConfig *cfg = job->cfg;
+  guint rows = MAX (1u, cfg->num_beams)
       * MAX (1u, cfg->do_sample ? cfg->num_return_sequences : 1u);
-  decoder = sf_model_decoder_new (model, source, rows, error);
+
+  return sf_model_decoder_new (gen->model, job->source, rows, error);
+}
+
+void
+sf_text_job_finish (const SfTextGenerator *gen, SfTextJob *job, GArray *ids)
+{
+  g_autofree gint32 *ids32 = g_new (gint32, MAX (1u, ids->len));
+
+  job->result->ids = g_array_ref (ids);
+  for (guint i = 0; i < ids->len; i++)
+    ids32[i] = (gint32)g_array_index (ids, gint64, i);
+  job->result->text =
+      sf_tokenizer_decode (gen->model->tokenizer, ids32, ids->len, TRUE);
+}
+
+gboolean
+sf_text_job_run (const SfTextGenerator *gen, SfTextJob *job,
+    SfTextPieceFunc on_piece, gpointer user_data, GError **error)
+{
+  SfModel *model = gen->model;
+  Stream stream = { model->tokenizer, NULL, 0, on_piece, user_data };
+  SfDecoder *decoder;
+  GPtrArray *seqs;
+
+  decoder = sf_text_job_decoder (gen, job, error);
   if (decoder == NULL)
-    return NULL;
+    return FALSE;
   if (on_piece != NULL)
     stream.ids = g_array_new (FALSE, FALSE, sizeof (gint32));
-  seqs = sf_generate (decoder, cfg, (const gint64 *)start->data, start->len,
-      on_piece ? stream_token : NULL, &stream, error);
+  seqs = sf_generate (decoder, job->cfg, (const gint64 *)job->start->data,
+      job->start->len, on_piece ? stream_token : NULL, &stream, error);
   sf_decoder_free (decoder);
   if (seqs == NULL || seqs->len == 0) {
     if (stream.ids)
@@ -273,22 +305,34 @@ sf_text_generator_run (SfTextGenerator *gen, const char *prompt,
       g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
           "%s: generation gave no sequence", model->name);
     }
-    return NULL;
+    return FALSE;
   }
-  best = seqs->pdata[0];
-  result->ids = g_array_ref (best->ids);
-  {
-    g_autofree gint32 *ids = g_new (gint32, MAX (1u, best->ids->len));
-
-    for (guint i = 0; i < best->ids->len; i++)
-      ids[i] = (gint32)g_array_index (best->ids, gint64, i);
-    result->text =
-        sf_tokenizer_decode (model->tokenizer, ids, best->ids->len, TRUE);
-  }
+  /* the best sequence */
+  sf_text_job_finish (gen, job, ((SfGenerated *)seqs->pdata[0])->ids);
+  sf_generated_array_free (seqs);
   if (on_piece != NULL) {
     /* beam search reports nothing while it runs: the whole text now */
-    stream_emit (&stream, result->text, TRUE);
+    stream_emit (&stream, job->result->text, TRUE);
     g_array_unref (stream.ids);
   }
-  return g_steal_pointer (&result);
+  return TRUE;
+}
+
+SfTextGeneration *
+sf_text_generator_run (SfTextGenerator *gen, const char *prompt,
+    const char *prefix, const SfGenerationConfig *cfg, SfTextPieceFunc on_piece,
+    gpointer user_data, GError **error)
+{
+  SfTextJob job;
+  SfTextGeneration *result;
+
+  if (!sf_text_job_init (gen, &job, prompt, prefix, cfg, error))
+    return NULL;
+  if (!sf_text_job_run (gen, &job, on_piece, user_data, error)) {
+    sf_text_job_clear (&job);
+    return NULL;
+  }
+  result = g_steal_pointer (&job.result);
+  sf_text_job_clear (&job);
+  return result;
 }

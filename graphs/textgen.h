@@ -10,6 +10,9 @@
  * through sf_generate() and decodes the new tokens. With a piece callback
  * it reports the text as it grows, one complete piece at a time (a byte-
  * level token that ends inside a character waits for the next one).
+ * sf_text_generator_run_batch() runs several prompts, the greedy ones
+ * decoded together (graphs/textgen-batch.c). The generator is read-only
+ * once made: several threads may run prompts on it at once.
  */
 #pragma once
 
@@ -55,6 +58,24 @@ SfTextGeneration *sf_text_generator_run (SfTextGenerator *gen,
     const char *prompt, const char *prefix, const SfGenerationConfig *cfg,
     SfTextPieceFunc on_piece, gpointer user_data, GError **error);
 void sf_text_generation_free (SfTextGeneration *result); /* accepts NULL */
+
+/* One prompt of a batch. */
+typedef struct
+{
+  const char *prompt;            /* UTF-8 */
+  const char *prefix;            /* nullable: the checkpoint's */
+  const SfGenerationConfig *cfg; /* nullable: the checkpoint's */
+} SfTextPrompt;
+
+/* Generates from @n prompts together: the greedy ones (num_beams 1, no
+ * sampling) decode as one batch through sf_generate_batch(), each step one
+ * row per unfinished prompt; the others run one by one as
+ * sf_text_generator_run() runs them. @results[i] (transfer full) gets what
+ * sf_text_generator_run() gives prompt i alone (no streaming callback). On
+ * error returns FALSE and sets every @results[i] to NULL. */
+gboolean sf_text_generator_run_batch (SfTextGenerator *gen,
+    const SfTextPrompt *prompts, guint n, SfTextGeneration **results,
+    GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfTextGenerator, sf_text_generator_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfTextGeneration, sf_text_generation_free)

@@ -11,9 +11,12 @@
  * A state holds up to max_rows sequences ("rows") of equal length, their
  * self-attention keys and values in a graphs/kv-cache.h cache up to the
  * position limit; the projections of all rows run as one matrix product
- * and only the attention itself runs per row. Cross-attention keys and values are
- * computed once: for one source shared by every row (generation), or one
- * per row with its padding mask (the teacher-forced batch).
+ * and only the attention itself runs per row. Several states (decoders of
+ * different sources, one sequence each) can take a step together the same
+ * way, each row at its own position, over its own caches. Cross-attention
+ * keys and values are computed once: for one source shared by every row
+ * (generation), or one per row with its padding mask (the teacher-forced
+ * batch).
  */
 #include "graphs/families/bart-private.h"
 #include "graphs/families/bart.h"
@@ -73,31 +76,33 @@ state_new (BartGraph *g, const SfTensor *enc, SfTensor *mask, guint max_rows)
 /* The residual around one sub-block: pre-LN normalises its input (into
  * @h, which it returns for the sub-block to read), post-LN its output. */
 static const SfTensor *
-block_input (const BartState *s, SfTensor *h, SfTensor *x, const SfTensor *ln_g,
+block_input (const BartGraph *g, SfTensor *h, SfTensor *x, const SfTensor *ln_g,
     const SfTensor *ln_b)
 {
-  if (!s->g->pre_ln)
+  if (!g->pre_ln)
     return x;
   sf_op_layer_norm (h, x, ln_g, ln_b, BART_LN_EPS);
   return h;
 }
 
 static void
-block_output (const BartState *s, SfTensor *x, const SfTensor *h,
+block_output (const BartGraph *g, SfTensor *x, const SfTensor *h,
     const SfTensor *ln_g, const SfTensor *ln_b)
 {
   sf_op_add (x, x, h);
-  if (!s->g->pre_ln)
+  if (!g->pre_ln)
     sf_op_layer_norm (x, x, ln_g, ln_b, BART_LN_EPS);
 }
 
 /* Causal self-attention of the new positions of every row over the row's
- * cached and new keys. */
+ * cached and new keys; the rows of @in are those of @states in turn. */
 static void
-self_attention (BartState *s, int index, const SfTensor *in, SfTensor *ctx)
+self_attention (BartState *const *states, guint n, int index,
+    const SfTensor *in, SfTensor *ctx)
 {
-  const BartAttention *a = &s->g->dec_layers[index].self;
-  gint64 rows = in->shape[0], t = in->shape[1], d = in->shape[2];
+  const BartGraph *g = states[0]->g;
+  const BartAttention *a = &g->dec_layers[index].self;
+  gint64 rows = in->shape[0], t = in->shape[1], d = in->shape[2], row = 0;
   g_autoptr (SfTensor) q = sf_tensor_new_f32 (3, rows, t, d); /* [R, T, D] */
   g_autoptr (SfTensor) k = sf_tensor_new_f32 (3, rows, t, d);
   g_autoptr (SfTensor) v = sf_tensor_new_f32 (3, rows, t, d);
@@ -105,22 +110,29 @@ self_attention (BartState *s, int index, const SfTensor *in, SfTensor *ctx)
   sf_op_linear (q, in, a->q_w, a->q_b);
   sf_op_linear (k, in, a->k_w, a->k_b);
   sf_op_linear (v, in, a->v_w, a->v_b);
-  sf_kv_cache_append (s->cache, index, k, v);
-  sf_kv_cache_attend (s->cache, index, q, ctx, s->g->dec_heads, NULL,
-      1.0f / sqrtf ((float)(d / s->g->dec_heads)));
+  for (guint i = 0; i < n; i++) {
+    BartState *s = states[i];
+    gint64 r = sf_kv_cache_rows (s->cache);
+    g_autoptr (SfTensor) qi = sf_tensor_slice0 (q, row, r);
+    g_autoptr (SfTensor) ki = sf_tensor_slice0 (k, row, r);
+    g_autoptr (SfTensor) vi = sf_tensor_slice0 (v, row, r);
+    g_autoptr (SfTensor) ci = sf_tensor_slice0 (ctx, row, r);
+
+    sf_kv_cache_append (s->cache, index, ki, vi);
+    sf_kv_cache_attend (s->cache, index, qi, ci, g->dec_heads, NULL,
+        1.0f / sqrtf ((float)(d / g->dec_heads)));
+    row += r;
+  }
 }
 
-/* Cross-attention over the encoder output: one source shared by all rows
- * takes every row's queries as one sequence. */
+/* Cross-attention of @s's rows @q over its encoder output: one source
+ * shared by all rows takes every row's queries as one sequence. */
 static void
-cross_attention (BartState *s, int index, const SfTensor *in, SfTensor *ctx)
+cross_attend (const BartState *s, int index, SfTensor *q, SfTensor *ctx)
 {
-  const BartAttention *a = &s->g->dec_layers[index].cross;
   const SfTensor *keys = s->cross->k[index], *values = s->cross->v[index];
-  gint64 rows = in->shape[0], t = in->shape[1], d = in->shape[2];
-  g_autoptr (SfTensor) q = sf_tensor_new_f32 (3, rows, t, d); /* [R, T, D] */
+  gint64 rows = q->shape[0], t = q->shape[1], d = q->shape[2];
 
-  sf_op_linear (q, in, a->q_w, a->q_b);
   if (keys->shape[0] == 1 && rows > 1) {
     gint64 shape[3] = { 1, rows * t, d };
     g_autoptr (SfTensor) q1 = sf_tensor_reshape (q, 3, shape);
@@ -133,11 +145,39 @@ cross_attention (BartState *s, int index, const SfTensor *in, SfTensor *ctx)
   }
 }
 
-/* One BartDecoderLayer over x [R, T, D], in place. */
+/* Cross-attention over each state's own encoder output. */
 static void
-decoder_layer (BartState *s, int index, SfTensor *x)
+cross_attention (BartState *const *states, guint n, int index,
+    const SfTensor *in, SfTensor *ctx)
 {
-  const BartDecoderLayer *l = &s->g->dec_layers[index];
+  const BartAttention *a = &states[0]->g->dec_layers[index].cross;
+  gint64 rows = in->shape[0], t = in->shape[1], d = in->shape[2], row = 0;
+  g_autoptr (SfTensor) q = sf_tensor_new_f32 (3, rows, t, d); /* [R, T, D] */
+
+  sf_op_linear (q, in, a->q_w, a->q_b);
+  if (n == 1) {
+    cross_attend (states[0], index, q, ctx);
+    return;
+  }
+  for (guint i = 0; i < n; i++) {
+    gint64 r = sf_kv_cache_rows (states[i]->cache);
+    g_autoptr (SfTensor) qi = sf_tensor_slice0 (q, row, r);
+    g_autoptr (SfTensor) ci = sf_tensor_slice0 (ctx, row, r);
+
+    cross_attend (states[i], index, qi, ci);
+    row += r;
+  }
+}
+
+/* One BartDecoderLayer over x [R, T, D], in place, where the rows of x
+ * are the rows of @states [n] in turn: the projections, norms and the
+ * feed-forward run on every row at once, attention on each state's own
+ * caches. */
+static void
+decoder_layer (BartState *const *states, guint n, int index, SfTensor *x)
+{
+  const BartGraph *g = states[0]->g;
+  const BartDecoderLayer *l = &g->dec_layers[index];
   gint64 rows = x->shape[0], t = x->shape[1], d = x->shape[2];
   gint64 f = sf_tensor_dim (l->fc1_w, 0);
   g_autoptr (SfTensor) h = sf_tensor_new_f32 (3, rows, t, d); /* [R, T, D] */
@@ -145,44 +185,63 @@ decoder_layer (BartState *s, int index, SfTensor *x)
   g_autoptr (SfTensor) ffn = sf_tensor_new_f32 (3, rows, t, f); /* [R, T, F] */
   const SfTensor *in;
 
-  in = block_input (s, h, x, l->ln_self_g, l->ln_self_b);
-  self_attention (s, index, in, ctx);
+  in = block_input (g, h, x, l->ln_self_g, l->ln_self_b);
+  self_attention (states, n, index, in, ctx);
   sf_op_linear (h, ctx, l->self.o_w, l->self.o_b);
-  block_output (s, x, h, l->ln_self_g, l->ln_self_b);
+  block_output (g, x, h, l->ln_self_g, l->ln_self_b);
 
-  in = block_input (s, h, x, l->ln_cross_g, l->ln_cross_b);
-  cross_attention (s, index, in, ctx);
+  in = block_input (g, h, x, l->ln_cross_g, l->ln_cross_b);
+  cross_attention (states, n, index, in, ctx);
   sf_op_linear (h, ctx, l->cross.o_w, l->cross.o_b);
-  block_output (s, x, h, l->ln_cross_g, l->ln_cross_b);
+  block_output (g, x, h, l->ln_cross_g, l->ln_cross_b);
 
-  in = block_input (s, h, x, l->ln_ffn_g, l->ln_ffn_b);
+  in = block_input (g, h, x, l->ln_ffn_g, l->ln_ffn_b);
   sf_op_linear (ffn, in, l->fc1_w, l->fc1_b);
-  sf_op_activation (ffn, ffn, s->g->act);
+  sf_op_activation (ffn, ffn, g->act);
   sf_op_linear (h, ffn, l->fc2_w, l->fc2_b);
-  block_output (s, x, h, l->ln_ffn_g, l->ln_ffn_b);
+  block_output (g, x, h, l->ln_ffn_g, l->ln_ffn_b);
 }
 
-/* Appends @t tokens to each of @rows rows (@ids [rows, t]) and returns
- * (transfer full) the decoder's last hidden state for them [R, T, D]. */
+/* Appends @t tokens to each of the @rows rows of every one of @states [n]
+ * (of one model; @ids [n · rows, t], the states' rows in turn), each at
+ * its own position, and returns (transfer full) the decoder's last hidden
+ * state for them [n · rows, T, D]. */
+static SfTensor *
+states_run (BartState *const *states, guint n, const gint64 *ids, guint rows,
+    gint64 t, GError **error)
+{
+  BartGraph *g = states[0]->g;
+  gint64 all = (gint64)n * rows;
+  g_autoptr (SfTensor) x = NULL; /* [n · R, T, D] */
+
+  for (guint i = 0; i < n; i++)
+    if (!sf_kv_cache_begin (states[i]->cache, rows, t, error))
+      return NULL;
+  x = sf_tensor_new_f32 (3, all, t, g->sizes[BART_SZ_D]);
+  /* embeddings from where each state stands; layernorm_embedding on all */
+  for (guint i = 0; i < n; i++) {
+    g_autoptr (SfTensor) xi = sf_tensor_slice0 (x, (gint64)i * rows, rows);
+    if (!sf_bart_embed (g, xi, ids + (gsize)i * rows * t,
+            sf_kv_cache_length (states[i]->cache), g->g.dec_pos, NULL, NULL,
+            error))
+      return NULL;
+  }
+  if (g->g.dec_ln_emb_g)
+    sf_op_layer_norm (x, x, g->g.dec_ln_emb_g, g->g.dec_ln_emb_b, BART_LN_EPS);
+  for (int l = 0; l < g->n_dec; l++)
+    decoder_layer (states, n, l, x);
+  for (guint i = 0; i < n; i++)
+    sf_kv_cache_commit (states[i]->cache);
+  if (g->g.dec_ln_g)
+    sf_op_layer_norm (x, x, g->g.dec_ln_g, g->g.dec_ln_b, BART_LN_EPS);
+  return g_steal_pointer (&x);
+}
+
 static SfTensor *
 state_run (
     BartState *s, const gint64 *ids, guint rows, gint64 t, GError **error)
 {
-  BartGraph *g = s->g;
-  g_autoptr (SfTensor) x = NULL; /* [R, T, D] */
-
-  if (!sf_kv_cache_begin (s->cache, rows, t, error))
-    return NULL;
-  x = sf_tensor_new_f32 (3, (gint64)rows, t, g->sizes[BART_SZ_D]);
-  if (!sf_bart_embed (g, x, ids, sf_kv_cache_length (s->cache), g->g.dec_pos,
-          g->g.dec_ln_emb_g, g->g.dec_ln_emb_b, error))
-    return NULL;
-  for (int l = 0; l < g->n_dec; l++)
-    decoder_layer (s, l, x);
-  sf_kv_cache_commit (s->cache);
-  if (g->g.dec_ln_g)
-    sf_op_layer_norm (x, x, g->g.dec_ln_g, g->g.dec_ln_b, BART_LN_EPS);
-  return g_steal_pointer (&x);
+  return states_run (&s, 1, ids, rows, t, error);
 }
 
 /* ---- SfDecoder ---- */
@@ -214,6 +273,35 @@ static gboolean
 decoder_reorder (gpointer self, const guint *src, guint n_seqs, GError **error)
 {
   return sf_kv_cache_reorder (((BartState *)self)->cache, src, n_seqs, error);
+}
+
+/* Decoders of different sources, one sequence each, as one batch. */
+static gboolean
+decoder_step_together (gpointer const *selves, guint n, const gint64 *tokens,
+    float *logits, GError **error)
+{
+  BartState *s0 = selves[0];
+  BartGraph *g = s0->g;
+  g_autoptr (SfTensor) x = NULL;   /* [n, 1, D] */
+  g_autoptr (SfTensor) out = NULL; /* [n, 1, V] */
+
+  for (guint i = 0; i < n; i++) {
+    BartState *s = selves[i];
+    if (s->g != g || sf_kv_cache_length (s->cache) == 0
+        || sf_kv_cache_rows (s->cache) != 1) {
+      g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+          "BART decoder: a step together takes decoders of one model, "
+          "past their prompt, with one sequence each");
+      return FALSE;
+    }
+  }
+  x = states_run ((BartState *const *)selves, n, tokens, 1, 1, error);
+  if (x == NULL)
+    return FALSE;
+  out = sf_tensor_new_f32 (3, (gint64)n, (gint64)1, g->sizes[BART_SZ_VOCAB]);
+  sf_op_linear (out, x, g->head, g->bias);
+  memcpy (logits, sf_tensor_f32 (out), sf_tensor_nbytes (out));
+  return TRUE;
 }
 
 SfDecoder *
@@ -254,6 +342,7 @@ sf_bart_decoder_new (
   dec->vocab = g->sizes[BART_SZ_VOCAB];
   dec->step = decoder_step;
   dec->reorder = decoder_reorder;
+  dec->step_together = decoder_step_together;
   dec->free = state_free;
   dec->self = state_new (g, enc, NULL, max_seqs);
   return dec;

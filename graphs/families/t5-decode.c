@@ -17,6 +17,10 @@
  *   (teacher forcing of a padded batch, with its padding mask).
  * - The position bias [heads, T, L + T] depends only on positions, so one
  *   is computed per step and shared by all rows and all layers.
+ * - Several states (decoders of different sources, one sequence each) can
+ *   take a step together: their rows share the projections, each attends
+ *   over its own caches with the bias of its own cached length (one bias
+ *   per distinct length).
  */
 #include "graphs/families/t5-private.h"
 #include "graphs/cross-kv.h"
@@ -139,40 +143,58 @@ sf_t5_state_new (T5Graph *g, const SfTensor *enc, const SfTensor *mask,
   return s;
 }
 
-/* One decoder T5Block over x [rows, T, D], in place. */
+/* One decoder T5Block over x [rows, T, D], in place, where the rows of x
+ * are the @rows rows of each of @states [n] in turn, state i's self-
+ * attention biased by @biases[i]: the projections, norms and the
+ * feed-forward run on every row at once, attention on each state's own
+ * caches. */
 static void
-decoder_layer (T5State *s, int index, SfTensor *x, const SfTensor *bias)
+decoder_layer (T5State *const *states, guint n, guint rows, int index,
+    SfTensor *x, SfTensor *const *biases)
 {
-  const T5Graph *g = s->g;
+  const T5Graph *g = states[0]->g;
   const T5Layer *l = &g->dec_layers[index];
-  gint64 rows = x->shape[0], t = x->shape[1], in = g->sizes[T5_SZ_INNER];
-  g_autoptr (SfTensor) h = sf_tensor_new_f32 (3, rows, t, g->sizes[T5_SZ_D]);
-  g_autoptr (SfTensor) q =
-      sf_tensor_new_f32 (3, rows, t, in); /* [R, T, inner] */
-  g_autoptr (SfTensor) k = sf_tensor_new_f32 (3, rows, t, in);
-  g_autoptr (SfTensor) v = sf_tensor_new_f32 (3, rows, t, in);
-  g_autoptr (SfTensor) ctx = sf_tensor_new_f32 (3, rows, t, in);
+  gint64 all = x->shape[0], t = x->shape[1], in = g->sizes[T5_SZ_INNER];
+  g_autoptr (SfTensor) h = sf_tensor_new_f32 (3, all, t, g->sizes[T5_SZ_D]);
+  g_autoptr (SfTensor) q = sf_tensor_new_f32 (3, all, t, in); /* [R, T, in] */
+  g_autoptr (SfTensor) k = sf_tensor_new_f32 (3, all, t, in);
+  g_autoptr (SfTensor) v = sf_tensor_new_f32 (3, all, t, in);
+  g_autoptr (SfTensor) ctx = sf_tensor_new_f32 (3, all, t, in);
 
   /* causal self-attention over the cached and the new positions */
   sf_op_rms_norm (h, x, l->ln_self, g->eps);
   sf_op_linear (q, h, l->self.q_w, NULL);
   sf_op_linear (k, h, l->self.k_w, NULL);
   sf_op_linear (v, h, l->self.v_w, NULL);
-  sf_kv_cache_append (s->cache, index, k, v);
-  sf_kv_cache_attend (s->cache, index, q, ctx, g->heads, bias, 1.0f);
+  for (guint i = 0; i < n; i++) {
+    T5State *s = states[i];
+    g_autoptr (SfTensor) qi = sf_tensor_slice0 (q, (gint64)i * rows, rows);
+    g_autoptr (SfTensor) ki = sf_tensor_slice0 (k, (gint64)i * rows, rows);
+    g_autoptr (SfTensor) vi = sf_tensor_slice0 (v, (gint64)i * rows, rows);
+    g_autoptr (SfTensor) ci = sf_tensor_slice0 (ctx, (gint64)i * rows, rows);
+
+    sf_kv_cache_append (s->cache, index, ki, vi);
+    sf_kv_cache_attend (s->cache, index, qi, ci, g->heads, biases[i], 1.0f);
+  }
   sf_op_linear (h, ctx, l->self.o_w, NULL);
   sf_op_add (x, x, h);
 
-  /* cross-attention over the encoder output */
+  /* cross-attention over each state's encoder output */
   sf_op_rms_norm (h, x, l->ln_cross, g->eps);
   sf_op_linear (q, h, l->cross.q_w, NULL);
-  if (s->src_batch == rows) {
-    sf_op_attention_biased (ctx, q, s->cross->k[index], s->cross->v[index],
-        g->heads, s->mask, FALSE, NULL, 1.0f);
-  } else {
-    for (gint64 r = 0; r < rows; r++) {
-      g_autoptr (SfTensor) qr = sf_tensor_slice0 (q, r, 1);
-      g_autoptr (SfTensor) cr = sf_tensor_slice0 (ctx, r, 1);
+  for (guint i = 0; i < n; i++) {
+    T5State *s = states[i];
+
+    if (s->src_batch == rows) {
+      g_autoptr (SfTensor) qi = sf_tensor_slice0 (q, (gint64)i * rows, rows);
+      g_autoptr (SfTensor) ci = sf_tensor_slice0 (ctx, (gint64)i * rows, rows);
+      sf_op_attention_biased (ci, qi, s->cross->k[index], s->cross->v[index],
+          g->heads, s->mask, FALSE, NULL, 1.0f);
+      continue;
+    }
+    for (guint r = 0; r < rows; r++) {
+      g_autoptr (SfTensor) qr = sf_tensor_slice0 (q, (gint64)i * rows + r, 1);
+      g_autoptr (SfTensor) cr = sf_tensor_slice0 (ctx, (gint64)i * rows + r, 1);
       sf_op_attention_biased (cr, qr, s->cross->k[index], s->cross->v[index],
           g->heads, s->mask, FALSE, NULL, 1.0f);
     }
@@ -183,54 +205,94 @@ decoder_layer (T5State *s, int index, SfTensor *x, const SfTensor *bias)
   sf_t5_feed_forward (g, l, x);
 }
 
-SfTensor *
-sf_t5_state_step (T5State *s, const gint64 *ids, guint rows, guint t,
-    gboolean all_logits, GError **error)
+/* The self-attention bias of each of @states [n] for @t new positions:
+ * one per distinct cached length, shared by the states at that length.
+ * @biases [n] gets references. */
+static void
+position_biases (T5State *const *states, guint n, gint64 t, SfTensor **biases)
 {
-  const T5Graph *g = s->g;
-  gint64 d = g->sizes[T5_SZ_D], vocab = g->sizes[T5_SZ_VOCAB], past;
-  g_autoptr (SfTensor) x = NULL;    /* [R, T, D] */
-  g_autoptr (SfTensor) flat = NULL; /* [R·T, D] view */
-  g_autoptr (SfTensor) bias = NULL; /* [heads, T, L + T] */
-  g_autoptr (SfTensor) last = NULL; /* [R, 1, D] */
-  const SfTensor *head = g->g.lm_head ? g->g.lm_head : g->g.shared;
-  SfTensor *logits;
+  const T5Graph *g = states[0]->g;
 
-  if (s->src_batch != 1 && s->src_batch != rows) {
-    g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
-        "T5 decoder: a step for %u sequences over %" G_GINT64_FORMAT " sources",
-        rows, s->src_batch);
-    return NULL;
+  for (guint i = 0; i < n; i++) {
+    gint64 past = sf_kv_cache_length (states[i]->cache);
+
+    biases[i] = NULL;
+    for (guint j = 0; j < i && biases[i] == NULL; j++)
+      if (sf_kv_cache_length (states[j]->cache) == past)
+        biases[i] = sf_tensor_ref (biases[j]);
+    if (biases[i] == NULL)
+      biases[i] =
+          sf_t5_position_bias (g, g->g.dec_bias, past, t, past + t, FALSE);
   }
-  if (!sf_kv_cache_begin (s->cache, rows, t, error))
-    return NULL;
-  past = sf_kv_cache_length (s->cache);
+}
 
-  x = sf_tensor_new_f32 (3, (gint64)rows, (gint64)t, d);
-  flat = sf_tensor_reshape (x, 2, (gint64[]){ rows * t, d });
-  if (!sf_op_embedding (flat, g->g.shared, ids, rows * t, error))
+/* Feeds @t tokens to the @rows rows of each of @states [n] (of one model;
+ * @ids [n · rows, t], the states' rows in turn), each state from its own
+ * position, and returns (transfer full) their logits as
+ * sf_t5_state_step() does. */
+static SfTensor *
+states_step (T5State *const *states, guint n, const gint64 *ids, guint rows,
+    guint t, gboolean all_logits, GError **error)
+{
+  const T5Graph *g = states[0]->g;
+  gint64 d = g->sizes[T5_SZ_D], vocab = g->sizes[T5_SZ_VOCAB];
+  gint64 all = (gint64)n * rows;
+  g_autoptr (SfTensor) x = NULL;       /* [n · R, T, D] */
+  g_autoptr (SfTensor) flat = NULL;    /* [n · R · T, D] view */
+  g_autoptr (SfTensor) last = NULL;    /* [n · R, 1, D] */
+  g_autofree SfTensor **biases = NULL; /* n × [heads, T, L + T] */
+  const SfTensor *head = g->g.lm_head ? g->g.lm_head : g->g.shared;
+  SfTensor *logits = NULL;
+
+  for (guint i = 0; i < n; i++) {
+    T5State *s = states[i];
+    if (s->src_batch != 1 && s->src_batch != rows) {
+      g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+          "T5 decoder: a step for %u sequences over %" G_GINT64_FORMAT
+          " sources",
+          rows, s->src_batch);
+      return NULL;
+    }
+    if (!sf_kv_cache_begin (s->cache, rows, t, error))
+      return NULL;
+  }
+
+  x = sf_tensor_new_f32 (3, all, (gint64)t, d);
+  flat = sf_tensor_reshape (x, 2, (gint64[]){ all * t, d });
+  if (!sf_op_embedding (flat, g->g.shared, ids, all * t, error))
     return NULL;
-  bias = sf_t5_position_bias (g, g->g.dec_bias, past, t, past + t, FALSE);
+  biases = g_new (SfTensor *, n);
+  position_biases (states, n, t, biases);
   for (int l = 0; l < g->n_dec; l++)
-    decoder_layer (s, l, x, bias);
-  sf_kv_cache_commit (s->cache);
+    decoder_layer (states, n, rows, l, x, biases);
+  for (guint i = 0; i < n; i++) {
+    sf_kv_cache_commit (states[i]->cache);
+    sf_tensor_unref (biases[i]);
+  }
   sf_op_rms_norm (x, x, g->g.dec_ln, g->eps);
   if (g->scale_output)
     sf_op_scale (x, x, 1.0f / sqrtf ((float)d));
 
   if (all_logits || t == 1) {
-    logits = sf_tensor_new_f32 (3, (gint64)rows, (gint64)t, vocab);
+    logits = sf_tensor_new_f32 (3, all, (gint64)t, vocab);
     sf_op_linear (logits, x, head, NULL);
     return logits;
   }
   /* only the last position: copy its rows, then project */
-  last = sf_tensor_new_f32 (3, (gint64)rows, (gint64)1, d);
-  for (guint r = 0; r < rows; r++)
+  last = sf_tensor_new_f32 (3, all, (gint64)1, d);
+  for (gint64 r = 0; r < all; r++)
     memcpy (sf_tensor_f32 (last) + r * d,
         sf_tensor_f32 (x) + (r * t + t - 1) * d, d * sizeof (float));
-  logits = sf_tensor_new_f32 (3, (gint64)rows, (gint64)1, vocab);
+  logits = sf_tensor_new_f32 (3, all, (gint64)1, vocab);
   sf_op_linear (logits, last, head, NULL);
   return logits;
+}
+
+SfTensor *
+sf_t5_state_step (T5State *s, const gint64 *ids, guint rows, guint t,
+    gboolean all_logits, GError **error)
+{
+  return states_step (&s, 1, ids, rows, t, all_logits, error);
 }
 
 static gboolean
@@ -273,6 +335,34 @@ static gboolean
 decoder_reorder (gpointer self, const guint *src, guint n_seqs, GError **error)
 {
   return state_reorder (((T5Decoder *)self)->state, src, n_seqs, error);
+}
+
+/* Decoders of different sources, one sequence each, as one batch. */
+static gboolean
+decoder_step_together (gpointer const *selves, guint n, const gint64 *tokens,
+    float *logits, GError **error)
+{
+  T5Decoder *d0 = selves[0];
+  g_autofree T5State **states = g_new (T5State *, n);
+  g_autoptr (SfTensor) out = NULL; /* [n, 1, V] */
+
+  for (guint i = 0; i < n; i++) {
+    T5Decoder *d = selves[i];
+    if (d->state->g != d0->state->g || d->state->src_batch != 1
+        || sf_kv_cache_length (d->state->cache) == 0
+        || sf_kv_cache_rows (d->state->cache) != 1) {
+      g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
+          "T5 decoder: a step together takes decoders of one model, past "
+          "their prompt, with one sequence each");
+      return FALSE;
+    }
+    states[i] = d->state;
+  }
+  out = states_step (states, n, tokens, 1, 1, FALSE, error);
+  if (out == NULL)
+    return FALSE;
+  memcpy (logits, sf_tensor_f32 (out), n * d0->vocab * sizeof (float));
+  return TRUE;
 }
 
 static void
@@ -327,6 +417,7 @@ sf_t5_decoder_new (
   out->vocab = dec->vocab;
   out->step = decoder_step;
   out->reorder = decoder_reorder;
+  out->step_together = decoder_step_together;
   out->free = decoder_free;
   out->self = dec;
   return out;
