@@ -13,16 +13,25 @@
 GST_DEBUG_CATEGORY_STATIC (gst_sf_batcher_debug);
 #define GST_CAT_DEFAULT gst_sf_batcher_debug
 
+/* What a pass of the queue runs. */
+typedef enum
+{
+  QUEUE_TASK,      /* the task's forward pass over its inputs */
+  QUEUE_DECODING,  /* Whisper windows decoded together */
+  QUEUE_GENERATING /* prompts of a text generator decoded together */
+} QueueKind;
+
 typedef struct
 {
   gint refcount; /* under registry_lock */
   gchar *key;
-  SfTask *task;
+  QueueKind kind;
+  SfTask *task;         /* QUEUE_TASK and QUEUE_DECODING */
+  SfTextGenerator *gen; /* QUEUE_GENERATING */
   GMutex lock;
   GCond cond;     /* a pass ended, items arrived, or a handle flushes */
   GQueue pending; /* of Job, oldest first */
   gboolean running;
-  gboolean decoding; /* passes decode Whisper windows */
 } BatchQueue;
 
 struct GstSfBatcher
@@ -38,7 +47,7 @@ typedef struct
   const GstSfBatchInput *input;
   GstSfBatcher *owner;
   gint64 deadline; /* monotonic µs */
-  SfTensor *output;
+  gpointer output; /* freed with output_free () */
   GError *error;
   gboolean truncated, cancelled, done;
 } Job;
@@ -46,9 +55,19 @@ typedef struct
 static GMutex registry_lock;
 static GHashTable *registry; /* key → BatchQueue */
 
-/* The queue named @key (transfer full), for @task. */
+/* How a queue's outputs are freed. */
+static GDestroyNotify
+output_free (const BatchQueue *queue)
+{
+  return queue->kind == QUEUE_GENERATING
+      ? (GDestroyNotify)sf_text_generation_free
+      : (GDestroyNotify)sf_tensor_unref;
+}
+
+/* The queue named @key (transfer full) of @kind, for @task or (taking it)
+ * @gen. */
 static BatchQueue *
-queue_get (SfTask *task, gchar *key, gboolean decoding)
+queue_get (gchar *key, QueueKind kind, SfTask *task, SfTextGenerator *gen)
 {
   BatchQueue *queue;
 
@@ -62,8 +81,9 @@ queue_get (SfTask *task, gchar *key, gboolean decoding)
   if (queue == NULL) {
     queue = g_new0 (BatchQueue, 1);
     queue->key = g_steal_pointer (&key);
-    queue->task = sf_task_ref (task);
-    queue->decoding = decoding;
+    queue->kind = kind;
+    queue->task = task ? sf_task_ref (task) : NULL;
+    queue->gen = g_steal_pointer (&gen);
     g_mutex_init (&queue->lock);
     g_cond_init (&queue->cond);
     g_queue_init (&queue->pending);
@@ -72,6 +92,7 @@ queue_get (SfTask *task, gchar *key, gboolean decoding)
   queue->refcount++;
   g_mutex_unlock (&registry_lock);
   g_free (key);
+  sf_text_generator_free (gen);
   return queue;
 }
 
@@ -86,7 +107,9 @@ queue_unref (BatchQueue *queue)
   g_hash_table_remove (registry, queue->key);
   g_mutex_unlock (&registry_lock);
   /* No handle is left, so no thread waits and nothing is pending. */
-  sf_task_unref (queue->task);
+  if (queue->task != NULL)
+    sf_task_unref (queue->task);
+  sf_text_generator_free (queue->gen);
   g_mutex_clear (&queue->lock);
   g_cond_clear (&queue->cond);
   g_free (queue->key);
@@ -113,7 +136,8 @@ gst_sf_batcher_new (SfTask *task, const SfTaskOptions *options,
       sf_precision_name (sf_model_precision (model)), (int)sf_task_input (task),
       (int)options->pooling, options->normalize, options->max_length);
 
-  return batcher_new (queue_get (task, key, FALSE), batch_size, timeout_ms);
+  return batcher_new (
+      queue_get (key, QUEUE_TASK, task, NULL), batch_size, timeout_ms);
 }
 
 GstSfBatcher *
@@ -123,7 +147,25 @@ gst_sf_batcher_new_decoding (SfTask *task, guint batch_size, guint timeout_ms)
   gchar *key = g_strdup_printf ("%s|%s|decoding", sf_model_dir (model),
       sf_precision_name (sf_model_precision (model)));
 
-  return batcher_new (queue_get (task, key, TRUE), batch_size, timeout_ms);
+  return batcher_new (
+      queue_get (key, QUEUE_DECODING, task, NULL), batch_size, timeout_ms);
+}
+
+GstSfBatcher *
+gst_sf_batcher_new_generating (
+    SfModel *model, guint batch_size, guint timeout_ms, GError **error)
+{
+  /* the queue keeps the first handle's generator; it reads the model's
+   * own settings only, so every handle's would be the same */
+  SfTextGenerator *gen = sf_text_generator_new (model, error);
+  gchar *key;
+
+  if (gen == NULL)
+    return NULL;
+  key = g_strdup_printf ("%s|%s|generating", sf_model_dir (model),
+      sf_precision_name (sf_model_precision (model)));
+  return batcher_new (
+      queue_get (key, QUEUE_GENERATING, NULL, gen), batch_size, timeout_ms);
 }
 
 void
@@ -174,6 +216,24 @@ run_decoding (SfTask *task, Job **jobs, guint n, GError **error)
   return outs;
 }
 
+/* (transfer full) each prompt's SfTextGeneration, or NULL. */
+static GPtrArray *
+run_generating (SfTextGenerator *gen, Job **jobs, guint n, GError **error)
+{
+  g_autofree SfTextPrompt *prompts = g_new (SfTextPrompt, n);
+  GPtrArray *outs =
+      g_ptr_array_new_full (n, (GDestroyNotify)sf_text_generation_free);
+
+  for (guint i = 0; i < n; i++)
+    prompts[i] = (SfTextPrompt){ jobs[i]->input->text, jobs[i]->input->prefix,
+      jobs[i]->input->generation };
+  g_ptr_array_set_size (outs, n);
+  if (!sf_text_generator_run_batch (
+          gen, prompts, n, (SfTextGeneration **)outs->pdata, error))
+    g_clear_pointer (&outs, g_ptr_array_unref);
+  return outs;
+}
+
 /* (transfer full) the outputs of @jobs as one pass, or NULL. */
 static GPtrArray *
 run_pass (
@@ -181,8 +241,10 @@ run_pass (
 {
   SfTask *task = queue->task;
 
-  if (queue->decoding)
+  if (queue->kind == QUEUE_DECODING)
     return run_decoding (task, jobs, n, error);
+  if (queue->kind == QUEUE_GENERATING)
+    return run_generating (queue->gen, jobs, n, error);
   switch (sf_task_input (task)) {
     case SF_MODALITY_TEXT: {
       g_autofree const char **texts = g_new (const char *, n);
@@ -233,7 +295,7 @@ run_jobs (BatchQueue *queue, Job **jobs, guint n)
   for (guint i = 0; i < n; i++) {
     jobs[i]->truncated = truncated;
     if (outs != NULL)
-      jobs[i]->output = sf_tensor_ref (outs->pdata[i]);
+      jobs[i]->output = g_steal_pointer (&outs->pdata[i]);
     else
       jobs[i]->error = g_error_copy (error);
   }
@@ -306,11 +368,10 @@ take_and_run (BatchQueue *queue, guint batch_size)
 
 /* (transfer full) the outputs of @jobs in order, or NULL. */
 static GPtrArray *
-collect (
-    Job *jobs, guint n, gboolean *truncated, gboolean *flushing, GError **error)
+collect (BatchQueue *queue, Job *jobs, guint n, gboolean *truncated,
+    gboolean *flushing, GError **error)
 {
-  g_autoptr (GPtrArray) outs =
-      g_ptr_array_new_full (n, (GDestroyNotify)sf_tensor_unref);
+  g_autoptr (GPtrArray) outs = g_ptr_array_new_full (n, output_free (queue));
   gboolean ok = TRUE;
 
   for (guint i = 0; i < n; i++) {
@@ -375,7 +436,7 @@ gst_sf_batcher_run (GstSfBatcher *batcher, const GstSfBatchInput *inputs,
       g_cond_wait_until (&queue->cond, &queue->lock, first);
   }
   g_mutex_unlock (&queue->lock);
-  return collect (jobs, n, truncated, flushing, error);
+  return collect (queue, jobs, n, truncated, flushing, error);
 }
 
 void

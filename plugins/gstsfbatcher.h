@@ -6,6 +6,8 @@
  * one queue, so that items of many streams go through one forward pass.
  * Decoding (sftranscriber on Whisper) has its own queue per checkpoint:
  * a pass there decodes its windows together until the last one ends.
+ * Text generation (sftextgenerator) has one too: a pass decodes its
+ * prompts together, greedy ones as one batch per step.
  *
  * There is no worker thread: a submitting streaming thread waits, and the
  * thread that fills a batch (batch-size items queued) or whose wait reaches
@@ -30,6 +32,7 @@
 
 #include "graphs/families/whisper.h"
 #include "graphs/task.h"
+#include "graphs/textgen.h"
 
 G_BEGIN_DECLS
 
@@ -44,6 +47,10 @@ typedef struct
    * encoder states F32 [1, S, D] and its options (nullable) */
   const SfTensor *states;
   const SfWhisperOptions *whisper;
+  /* generating queues (gst_sf_batcher_new_generating): @text is the
+   * prompt; its prefix and settings (both nullable: the checkpoint's) */
+  const char *prefix;
+  const SfGenerationConfig *generation;
 } GstSfBatchInput;
 
 /* An element's handle on the shared queue of its task. */
@@ -61,15 +68,22 @@ GstSfBatcher *gst_sf_batcher_new (SfTask *task, const SfTaskOptions *options,
  * token ids, I64 [1, n]. Separate from the model's encoding queue. */
 GstSfBatcher *gst_sf_batcher_new_decoding (
     SfTask *task, guint batch_size, guint timeout_ms);
+/* (transfer full) a handle on the text-generation queue of @model (GPT-2,
+ * BART, T5), keyed by its folder and precision: a pass generates from its
+ * prompts together (sf_text_generator_run_batch), each output an
+ * SfTextGeneration. NULL with @error when @model does not generate text. */
+GstSfBatcher *gst_sf_batcher_new_generating (
+    SfModel *model, guint batch_size, guint timeout_ms, GError **error);
 void gst_sf_batcher_free (GstSfBatcher *batcher); /* accepts NULL */
 
 /* While flushing, queued items are withdrawn and runs return at once. */
 void gst_sf_batcher_set_flushing (GstSfBatcher *batcher, gboolean flushing);
 
 /* Runs @n inputs through the shared queue and returns (transfer full) @n
- * tensors [1, ...] in input order (F32; I64 ids for a decoding queue), or NULL with @error. A run cut
- * short by flushing sets *@flushing and no error. Sets *@truncated
- * (nullable) when a text may have been cut to max-length. */
+ * outputs in input order, or NULL with @error: tensors [1, ...] (F32; I64
+ * ids for a decoding queue), or SfTextGeneration for a generating queue.
+ * A run cut short by flushing sets *@flushing and no error. Sets
+ * *@truncated (nullable) when a text may have been cut to max-length. */
 GPtrArray *gst_sf_batcher_run (GstSfBatcher *batcher,
     const GstSfBatchInput *inputs, guint n, gboolean *truncated,
     gboolean *flushing, GError **error);
