@@ -26,6 +26,18 @@
  * are skipped. With split=lines the streams of a funnel are kept apart as
  * in sftextencoder: a line never joins the text of two streams.
  *
+ * With batch-size above 1, every sftextgenerator of the process that
+ * names the same checkpoint and precision shares one queue: the texts of
+ * all their streams (and consecutive lines of one stream) decode
+ * together, each step running the next token of every unfinished text
+ * as one row of one batch, each text with its own caches, settings and
+ * limits, leaving the batch at its end token or limit. The thread that
+ * fills a batch, or whose text has waited batch-timeout-ms, runs it; each
+ * stream then pushes its own results, in order, with its own timestamps.
+ * A batched text comes out whole (stream=true pushes pieces only with
+ * batch-size 1). Greedy decoding only: texts asking for beams or sampling
+ * decode one by one in the pass. The results equal batch-size 1's.
+ *
  * Like every result, the message also has stream-id and source (strings:
  * the stream's id and the element it comes from, through a funnel too)
  * and json (string: the whole result as the JSON object sfjsonsink
@@ -43,11 +55,8 @@
 #include "config.h"
 #endif
 
-#include "graphs/textgen.h"
-#include "gstsfelement.h"
 #include "gstsfmodel.h"
-#include "gstsftextgenerator.h"
-#include "gstsftextlines.h"
+#include "gstsftextgenerator-private.h"
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS ("text/x-raw, format=utf8"));
@@ -55,16 +64,8 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS ("text/x-raw, format=utf8"));
 
-GST_DEBUG_CATEGORY_STATIC (gst_sf_text_generator_debug);
+GST_DEBUG_CATEGORY (gst_sf_text_generator_debug);
 #define GST_CAT_DEFAULT gst_sf_text_generator_debug
-
-/* do-sample: the checkpoint's choice, or the user's */
-typedef enum
-{
-  SAMPLE_AUTO,
-  SAMPLE_FALSE,
-  SAMPLE_TRUE,
-} SampleChoice;
 
 #define GST_TYPE_SF_SAMPLE_CHOICE (sample_choice_get_type ())
 static GType
@@ -72,9 +73,10 @@ sample_choice_get_type (void)
 {
   static GType type = 0;
   static const GEnumValue values[] = {
-    { SAMPLE_AUTO, "As the checkpoint's generation config says", "auto" },
-    { SAMPLE_FALSE, "Greedy or beam search", "false" },
-    { SAMPLE_TRUE, "Sample from the distribution", "true" },
+    { GST_SF_SAMPLE_AUTO, "As the checkpoint's generation config says",
+        "auto" },
+    { GST_SF_SAMPLE_FALSE, "Greedy or beam search", "false" },
+    { GST_SF_SAMPLE_TRUE, "Sample from the distribution", "true" },
     { 0, NULL, NULL },
   };
 
@@ -102,41 +104,8 @@ enum
   PROP_NO_REPEAT_NGRAM_SIZE,
   PROP_PREFIX,
   PROP_STREAM,
-};
-
-/* What the properties ask for; 0 (-1 for top-k and the n-gram size) and
- * NULL keep the checkpoint's value. */
-typedef struct
-{
-  guint max_new_tokens, num_beams;
-  SampleChoice do_sample;
-  gdouble temperature, top_p, repetition_penalty;
-  gint top_k, no_repeat_ngram_size;
-  guint64 seed;
-  gchar *prefix;
-  gboolean stream;
-} Settings;
-
-struct _GstSfTextGenerator
-{
-  GstElement parent;
-
-  GstPad *sinkpad;
-  GstSfSrc src;
-
-  /* properties, under the object lock */
-  gchar *model_path;
-  SfPrecision precision;
-  GstSfTextSplit split;
-  Settings settings;
-
-  /* between READY and PAUSED */
-  SfTextGenerator *gen;
-  GstSfTextSplit cur_split;
-  GstSfLineSplitter lines;  /* of the current stream */
-  GstSfLineStreams streams; /* the others' (funnel) */
-  GstSfTextClock clock;
-  gboolean posted_error;
+  PROP_BATCH_SIZE,
+  PROP_BATCH_TIMEOUT_MS,
 };
 
 #define gst_sf_text_generator_parent_class parent_class
@@ -166,7 +135,7 @@ gst_sf_text_generator_set_property (
     GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   GstSfTextGenerator *self = GST_SF_TEXT_GENERATOR (object);
-  Settings *s = &self->settings;
+  GstSfGenerateSettings *s = &self->settings;
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
@@ -196,6 +165,10 @@ gst_sf_text_generator_set_property (
       s->prefix = g_value_dup_string (value);
       break;
     case PROP_STREAM: s->stream = g_value_get_boolean (value); break;
+    case PROP_BATCH_SIZE: self->batch_size = g_value_get_uint (value); break;
+    case PROP_BATCH_TIMEOUT_MS:
+      self->batch_timeout_ms = g_value_get_uint (value);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -206,7 +179,7 @@ gst_sf_text_generator_get_property (
     GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   GstSfTextGenerator *self = GST_SF_TEXT_GENERATOR (object);
-  Settings *s = &self->settings;
+  GstSfGenerateSettings *s = &self->settings;
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
@@ -230,6 +203,10 @@ gst_sf_text_generator_get_property (
       break;
     case PROP_PREFIX: g_value_set_string (value, s->prefix); break;
     case PROP_STREAM: g_value_set_boolean (value, s->stream); break;
+    case PROP_BATCH_SIZE: g_value_set_uint (value, self->batch_size); break;
+    case PROP_BATCH_TIMEOUT_MS:
+      g_value_set_uint (value, self->batch_timeout_ms);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -250,12 +227,16 @@ gst_sf_text_generator_start (GstSfTextGenerator *self)
 {
   g_autofree gchar *path = NULL;
   SfPrecision precision;
+  guint batch_size, batch_timeout_ms;
   g_autoptr (SfModel) model = NULL;
   g_autoptr (GError) error = NULL;
+  GstSfBatcher *batcher = NULL;
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
   precision = self->precision;
+  batch_size = self->batch_size;
+  batch_timeout_ms = self->batch_timeout_ms;
   self->cur_split = self->split;
   GST_OBJECT_UNLOCK (self);
 
@@ -270,8 +251,31 @@ gst_sf_text_generator_start (GstSfTextGenerator *self)
         ("sftextgenerator runs GPT-2, BART and T5 checkpoints"));
     return FALSE;
   }
+  if (batch_size > 1) {
+    /* the model generates: this cannot fail where the line above did not */
+    batcher = gst_sf_batcher_new_generating (
+        model, batch_size, batch_timeout_ms, &error);
+    if (batcher == NULL) {
+      GST_ELEMENT_ERROR (
+          self, RESOURCE, SETTINGS, ("%s", error->message), (NULL));
+      return FALSE;
+    }
+  }
+  GST_OBJECT_LOCK (self);
+  self->batcher = batcher;
+  GST_OBJECT_UNLOCK (self);
   gst_sf_text_generator_reset (self);
   return TRUE;
+}
+
+/* Withdraws (or lets in again) this element's texts in the shared queue. */
+static void
+gst_sf_text_generator_set_flushing (GstSfTextGenerator *self, gboolean flushing)
+{
+  GST_OBJECT_LOCK (self);
+  if (self->batcher != NULL)
+    gst_sf_batcher_set_flushing (self->batcher, flushing);
+  GST_OBJECT_UNLOCK (self);
 }
 
 static GstStateChangeReturn
@@ -284,157 +288,19 @@ gst_sf_text_generator_change_state (
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED
       && !gst_sf_text_generator_start (self))
     return GST_STATE_CHANGE_FAILURE;
+  /* A streaming thread waiting in the shared queue returns at once. */
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    gst_sf_text_generator_set_flushing (self, TRUE);
 
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
 
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
     gst_sf_text_generator_reset (self);
+    GST_OBJECT_LOCK (self);
+    g_clear_pointer (&self->batcher, gst_sf_batcher_free);
+    GST_OBJECT_UNLOCK (self);
     g_clear_pointer (&self->gen, sf_text_generator_free);
   }
-  return ret;
-}
-
-/* The checkpoint's decoding settings with the properties' changes; the
- * prefix (nullable: the checkpoint's) and stream flag come back too. */
-static SfGenerationConfig
-current_config (GstSfTextGenerator *self, gchar **prefix, gboolean *stream)
-{
-  SfGenerationConfig cfg = *sf_text_generator_defaults (self->gen);
-  Settings *s = &self->settings;
-
-  GST_OBJECT_LOCK (self);
-  if (s->max_new_tokens > 0)
-    cfg.max_new_tokens = s->max_new_tokens;
-  if (s->num_beams > 0)
-    cfg.num_beams = s->num_beams;
-  if (s->do_sample != SAMPLE_AUTO)
-    cfg.do_sample = s->do_sample == SAMPLE_TRUE;
-  if (s->temperature > 0)
-    cfg.temperature = s->temperature;
-  if (s->top_k >= 0)
-    cfg.top_k = s->top_k;
-  if (s->top_p > 0)
-    cfg.top_p = s->top_p;
-  if (s->repetition_penalty > 0)
-    cfg.repetition_penalty = s->repetition_penalty;
-  if (s->no_repeat_ngram_size >= 0)
-    cfg.no_repeat_ngram_size = s->no_repeat_ngram_size;
-  cfg.seed = s->seed;
-  *prefix = g_strdup (s->prefix);
-  *stream = s->stream;
-  GST_OBJECT_UNLOCK (self);
-  return cfg;
-}
-
-static gboolean
-push_caps (GstSfTextGenerator *self)
-{
-  g_autoptr (GstCaps) caps = gst_static_pad_template_get_caps (&src_template);
-
-  if (gst_sf_src_has_caps (&self->src))
-    return TRUE;
-  return gst_sf_src_push_caps (&self->src, caps);
-}
-
-/* A text buffer stamped as @item's output. */
-static GstBuffer *
-text_buffer (
-    GstSfTextGenerator *self, const GstSfTextItem *item, const gchar *text)
-{
-  gsize len = strlen (text);
-  GstBuffer *buffer = gst_buffer_new_memdup (text, len);
-
-  gst_sf_text_clock_stamp (&self->clock, item, buffer);
-  return buffer;
-}
-
-typedef struct
-{
-  GstSfTextGenerator *self;
-  const GstSfTextItem *item;
-  GstFlowReturn ret;
-} Streaming;
-
-static gboolean
-push_piece (const char *piece, gpointer data)
-{
-  Streaming *st = data;
-  GstBuffer *buffer;
-
-  if (st->ret != GST_FLOW_OK)
-    return FALSE;
-  buffer = text_buffer (st->self, st->item, piece);
-  /* pieces share the text's time: it is one result, told as it grows */
-  GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT);
-  st->ret = gst_pad_push (st->self->src.pad, buffer);
-  return st->ret == GST_FLOW_OK;
-}
-
-static GValue *
-ids_value (GValue *value, GArray *ids, gboolean wide)
-{
-  g_value_init (value, GST_TYPE_ARRAY);
-  for (guint i = 0; i < ids->len; i++) {
-    GValue v = G_VALUE_INIT;
-
-    g_value_init (&v, G_TYPE_INT);
-    g_value_set_int (&v,
-        wide ? (gint)g_array_index (ids, gint64, i)
-             : g_array_index (ids, gint32, i));
-    gst_value_array_append_and_take_value (value, &v);
-  }
-  return value;
-}
-
-static GstFlowReturn
-generate_one (GstSfTextGenerator *self, const GstSfTextItem *item)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SfTextGeneration) out = NULL;
-  g_autofree gchar *prefix = NULL;
-  gboolean stream;
-  SfGenerationConfig cfg = current_config (self, &prefix, &stream);
-  Streaming st = { self, item, GST_FLOW_OK };
-  GstStructure *result;
-  GstBuffer *buffer;
-  GValue prompt_ids = G_VALUE_INIT, ids = G_VALUE_INIT;
-
-  if (!push_caps (self))
-    return gst_sf_src_caps_failure (&self->src);
-  out = sf_text_generator_run (self->gen, item->text, prefix, &cfg,
-      stream ? push_piece : NULL, &st, &error);
-  if (st.ret != GST_FLOW_OK)
-    return st.ret;
-  if (out == NULL) {
-    GST_ELEMENT_ERROR (self, STREAM, FAILED,
-        ("Could not generate text: %s", error->message), (NULL));
-    self->posted_error = TRUE;
-    return GST_FLOW_ERROR;
-  }
-  if (stream) {
-    buffer = text_buffer (self, item, "\n");
-  } else {
-    g_autofree gchar *line = g_strconcat (out->text, "\n", NULL);
-
-    buffer = text_buffer (self, item, line);
-  }
-  result = gst_structure_new ("sftextgenerator", "text", G_TYPE_STRING,
-      item->text, "generated", G_TYPE_STRING, out->text, NULL);
-  gst_structure_take_value (
-      result, "prompt-ids", ids_value (&prompt_ids, out->prompt_ids, FALSE));
-  gst_structure_take_value (result, "ids", ids_value (&ids, out->ids, TRUE));
-  gst_sf_element_post_result (GST_ELEMENT (self), buffer, result);
-  return gst_pad_push (self->src.pad, buffer);
-}
-
-static GstFlowReturn
-gst_sf_text_generator_process (GstSfTextGenerator *self, GArray *items)
-{
-  GstFlowReturn ret = GST_FLOW_OK;
-
-  for (guint i = 0; i < items->len && ret == GST_FLOW_OK; i++)
-    ret = generate_one (self, &g_array_index (items, GstSfTextItem, i));
-  g_array_set_size (items, 0);
   return ret;
 }
 
@@ -479,7 +345,7 @@ gst_sf_text_generator_eos (GstSfTextGenerator *self, GstEvent *event)
   if (ret < GST_FLOW_EOS && ret != GST_FLOW_ERROR && ret != GST_FLOW_FLUSHING
       && !self->posted_error)
     GST_ELEMENT_FLOW_ERROR (self, ret);
-  if (!push_caps (self)) {
+  if (!gst_sf_text_generator_push_caps (self)) {
     gst_event_unref (event);
     return FALSE;
   }
@@ -493,12 +359,18 @@ gst_sf_text_generator_sink_event (
   GstSfTextGenerator *self = GST_SF_TEXT_GENERATOR (parent);
 
   switch (GST_EVENT_TYPE (event)) {
-    case GST_EVENT_CAPS: gst_event_unref (event); return push_caps (self);
+    case GST_EVENT_CAPS:
+      gst_event_unref (event);
+      return gst_sf_text_generator_push_caps (self);
     case GST_EVENT_SEGMENT: return gst_sf_src_set_segment (&self->src, event);
     case GST_EVENT_STREAM_START:
       gst_sf_line_streams_switch (&self->streams, &self->lines, event);
       break;
+    case GST_EVENT_FLUSH_START:
+      gst_sf_text_generator_set_flushing (self, TRUE);
+      break;
     case GST_EVENT_FLUSH_STOP:
+      gst_sf_text_generator_set_flushing (self, FALSE);
       gst_sf_line_splitter_reset (&self->lines);
       gst_sf_line_streams_reset (&self->streams);
       self->clock.last_pts = GST_CLOCK_TIME_NONE;
@@ -541,7 +413,7 @@ gst_sf_text_generator_class_init (GstSfTextGeneratorClass *klass)
   g_object_class_install_property (gobject_class, PROP_DO_SAMPLE,
       g_param_spec_enum ("do-sample", "Sample",
           "Sample the next token instead of taking the most likely",
-          GST_TYPE_SF_SAMPLE_CHOICE, SAMPLE_AUTO, live));
+          GST_TYPE_SF_SAMPLE_CHOICE, GST_SF_SAMPLE_AUTO, live));
   g_object_class_install_property (gobject_class, PROP_TEMPERATURE,
       g_param_spec_double ("temperature", "Temperature",
           "Sampling temperature; 0 keeps the checkpoint's", 0, 100, 0, live));
@@ -577,8 +449,11 @@ gst_sf_text_generator_class_init (GstSfTextGeneratorClass *klass)
   g_object_class_install_property (gobject_class, PROP_STREAM,
       g_param_spec_boolean ("stream", "Stream",
           "Push each new piece of text as soon as it is decoded (greedy and "
-          "sampling; beam search gives its text at the end)",
+          "sampling with batch-size 1; beam search and batched texts give "
+          "their text at the end)",
           FALSE, live));
+  gst_sf_batcher_install_properties (
+      gobject_class, PROP_BATCH_SIZE, PROP_BATCH_TIMEOUT_MS);
 
   gst_element_class_set_static_metadata (element_class,
       "Streamformer text generator", "Filter/Text",
@@ -616,6 +491,8 @@ gst_sf_text_generator_init (GstSfTextGenerator *self)
   gst_sf_src_init (&self->src, srcpad);
 
   self->split = GST_SF_TEXT_SPLIT_LINES;
+  self->batch_size = GST_SF_BATCH_SIZE_DEFAULT;
+  self->batch_timeout_ms = GST_SF_BATCH_TIMEOUT_DEFAULT;
   self->settings.top_k = -1;
   self->settings.no_repeat_ngram_size = -1;
   gst_sf_line_streams_init (&self->streams);
