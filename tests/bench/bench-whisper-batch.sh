@@ -33,7 +33,7 @@ tokens=${BENCH_TOKENS:-32}
 timeout=${BENCH_TIMEOUT:-50}
 rounds=${BENCH_ROUNDS:-3}
 
-bench="$build/tests/bench/transcribe-throughput"
+bench="$build/tests/bench/decode-throughput"
 if [ ! -x "$bench" ]; then
   echo "bench-whisper-batch: $bench is missing; build first (ninja -C $build)" >&2
   exit 1
@@ -70,18 +70,4 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 echo
 echo "load average before: $load_before, after: $load_after"
-"$python" - "$work/results.jsonl" <<'PY'
-import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1])]
-base = {r["streams"]: r for r in rows if r["batch"] == 1}
-print("| streams | batch-size | windows/s | ratio | windows/CPU-s | ratio "
-      "| ms per token step | ratio |")
-print("|---|---|---|---|---|---|---|---|")
-for r in rows:
-    b = base[r["streams"]]
-    print("| %d | %d | %.2f | %.2f× | %.2f | %.2f× | %.1f | %.2f× |" % (
-        r["streams"], r["batch"], r["items_per_s"],
-        r["items_per_s"] / b["items_per_s"], r["items_per_cpu_s"],
-        r["items_per_cpu_s"] / b["items_per_cpu_s"], r["ms_per_step"],
-        b["ms_per_step"] / r["ms_per_step"]))
-PY
+"$python" "$here/batch-table.py" "$work/results.jsonl" windows

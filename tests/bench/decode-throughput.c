@@ -1,28 +1,32 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Whisper decoding throughput through sftranscriber elements that share
- * one checkpoint: N streams, each a GstHarness pushed from its own thread
- * (as N pipelines' streaming threads would), batch-size N against 1, all
- * in one process and one run.
+/* Decoding throughput through elements that share one checkpoint:
+ * sftranscriber (Whisper) or sftextgenerator (GPT-2, BART, T5). N
+ * streams, each a GstHarness pushed from its own thread (as N pipelines'
+ * streaming threads would), batch-size N against 1, all in one process
+ * and one run.
  *
- *   transcribe-throughput MODEL [--streams 1,2,4,8] [--windows K]
+ *   decode-throughput MODEL [--generate] [--streams 1,2,4,8] [--windows K]
  *       [--tokens M] [--timeout-ms T] [--rounds R]
  *
- * The encoder runs once, untimed: sfaudioencoder turns 8 windows of 30 s
- * noise into encoder states; every configuration then replays those
- * buffers (stream s, window k gets window (s + k) mod 8) into
- * "sftranscriber max-new-tokens=M timestamps=false", so only decoding is
- * timed. For each N in --streams: batch-size 1, then batch-size N (with
- * batch-timeout-ms T), K windows per stream; R rounds run every
- * configuration once each, and each configuration's fastest round
- * counts. The checkpoint should never end a window
- * early (the bench script suppresses its end token), so every window
- * decodes exactly M tokens.
+ * Whisper (the default): the encoder runs once, untimed: sfaudioencoder
+ * turns 8 windows of 30 s noise into encoder states; every configuration
+ * then replays those buffers (stream s, window k gets window (s + k) mod
+ * 8) into "sftranscriber max-new-tokens=M timestamps=false", so only
+ * decoding is timed. --generate: the items are 8 short prompts, one line
+ * a buffer, into "sftextgenerator max-new-tokens=M", greedy.
  *
- * Prints one JSON object per configuration: streams, batch, windows,
- * tokens, seconds, items_per_s (windows per second of wall time),
- * items_per_cpu_s (per second of this process's CPU time) and
- * ms_per_step (wall time over the M·K token steps each stream waits
- * through: the time of one decoder step when the batch is full). */
+ * For each N in --streams: batch-size 1, then batch-size N (with
+ * batch-timeout-ms T), K items per stream; R rounds run every
+ * configuration once each, and each configuration's fastest round
+ * counts. The checkpoint should never end an item early (the bench
+ * scripts keep its end token away), so every item decodes exactly M
+ * tokens.
+ *
+ * Prints one JSON object per configuration: streams, batch, windows
+ * (items), tokens, seconds, items_per_s (per second of wall time),
+ * items_per_cpu_s (per second of this process's CPU time) and ms_per_step
+ * (wall time over the M·K token steps each stream waits through: the
+ * time of one decoder step when the batch is full). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +38,12 @@
 #define N_WINDOWS 8
 #define RATE 16000
 #define WINDOW_SECONDS 30
+
+static const char *const prompts[N_WINDOWS] = { "The weather today is",
+  "Once upon a time there was", "The market opened higher after",
+  "In the beginning the committee", "My favourite colour is",
+  "The train to the city leaves", "Scientists have found that the",
+  "After the long winter the village" };
 
 typedef struct
 {
@@ -67,7 +77,7 @@ encode_windows (const gchar *model, GstCaps **caps)
     gst_buffer_unmap (b, &map);
     GST_BUFFER_PTS (b) = (GstClockTime)w * WINDOW_SECONDS * GST_SECOND;
     if (gst_harness_push (h, b) != GST_FLOW_OK)
-      g_error ("transcribe-throughput: the encoder failed");
+      g_error ("decode-throughput: the encoder failed");
   }
   gst_harness_push_event (h, gst_event_new_eos ());
   for (guint w = 0; w < N_WINDOWS; w++)
@@ -75,6 +85,21 @@ encode_windows (const gchar *model, GstCaps **caps)
   *caps = gst_pad_get_current_caps (h->sinkpad);
   g_rand_free (rand);
   gst_harness_teardown (h);
+  return out;
+}
+
+/* N_WINDOWS prompts, a line each, and their caps. */
+static GstBuffer **
+prompt_buffers (GstCaps **caps)
+{
+  GstBuffer **out = g_new0 (GstBuffer *, N_WINDOWS);
+
+  for (guint w = 0; w < N_WINDOWS; w++) {
+    g_autofree gchar *line = g_strconcat (prompts[w], "\n", NULL);
+
+    out[w] = gst_buffer_new_memdup (line, strlen (line));
+  }
+  *caps = gst_caps_from_string ("text/x-raw, format=(string)utf8");
   return out;
 }
 
@@ -109,8 +134,8 @@ cpu_seconds (void)
 /* One configuration: @n streams of @windows windows each; returns the
  * wall seconds and sets *@cpu to the CPU seconds. */
 static double
-run_config (GstBuffer **encoded, GstCaps *caps, guint n, guint batch,
-    guint timeout, guint windows, guint tokens, double *cpu)
+run_config (GstBuffer **encoded, GstCaps *caps, const gchar *model, guint n,
+    guint batch, guint timeout, guint windows, guint tokens, double *cpu)
 {
   Stream *streams = g_new0 (Stream, n);
   GThread **threads = g_new (GThread *, n);
@@ -118,10 +143,14 @@ run_config (GstBuffer **encoded, GstCaps *caps, guint n, guint batch,
   double elapsed, cpu0;
 
   for (guint s = 0; s < n; s++) {
-    g_autofree gchar *launch = g_strdup_printf (
-        "sftranscriber timestamps=false max-new-tokens=%u batch-size=%u "
-        "batch-timeout-ms=%u",
-        tokens, batch, timeout);
+    g_autofree gchar *launch = model
+        ? g_strdup_printf ("sftextgenerator model=\"%s\" num-beams=1 "
+                           "do-sample=false max-new-tokens=%u batch-size=%u "
+                           "batch-timeout-ms=%u",
+            model, tokens, batch, timeout)
+        : g_strdup_printf ("sftranscriber timestamps=false max-new-tokens=%u "
+                           "batch-size=%u batch-timeout-ms=%u",
+            tokens, batch, timeout);
 
     streams[s].h = gst_harness_new_parse (launch);
     gst_harness_set_src_caps (streams[s].h, gst_caps_ref (caps));
@@ -139,7 +168,7 @@ run_config (GstBuffer **encoded, GstCaps *caps, guint n, guint batch,
   *cpu = cpu_seconds () - cpu0;
   for (guint s = 0; s < n; s++) {
     if (streams[s].failed)
-      g_error ("transcribe-throughput: stream %u failed", s);
+      g_error ("decode-throughput: stream %u failed", s);
     gst_harness_teardown (streams[s].h);
   }
   g_free (threads);
@@ -152,7 +181,10 @@ main (int argc, char **argv)
 {
   gchar *streams_list = NULL;
   gint windows = 2, tokens = 32, timeout = 50, rounds = 1;
+  gboolean generate = FALSE;
   GOptionEntry entries[] = {
+    { "generate", 0, 0, G_OPTION_ARG_NONE, &generate,
+        "text generation (sftextgenerator) instead of Whisper", NULL },
     { "streams", 0, 0, G_OPTION_ARG_STRING, &streams_list,
         "stream counts, comma-separated (default 1,2,4,8)", NULL },
     { "windows", 0, 0, G_OPTION_ARG_INT, &windows, "windows per stream", NULL },
@@ -168,6 +200,7 @@ main (int argc, char **argv)
   g_auto (GStrv) counts = NULL;
   GstBuffer **encoded;
   GstCaps *caps;
+  const gchar *model = NULL; /* text generation's checkpoint */
   double cpu, *best, *best_cpu;
   guint n_counts;
 
@@ -176,15 +209,17 @@ main (int argc, char **argv)
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc != 2
       || windows < 1 || tokens < 1 || rounds < 1 || timeout < 0) {
     fprintf (stderr,
-        "usage: transcribe-throughput MODEL [--streams "
+        "usage: decode-throughput MODEL [--generate] [--streams "
         "1,2,4,8] [--windows K] [--tokens M] ...\n");
     return 2;
   }
   counts = g_strsplit (streams_list ? streams_list : "1,2,4,8", ",", -1);
-  encoded = encode_windows (argv[1], &caps);
+  encoded = generate ? prompt_buffers (&caps) : encode_windows (argv[1], &caps);
+  if (generate)
+    model = argv[1];
 
   /* untimed: the decoder's first allocations */
-  run_config (encoded, caps, 1, 1, 0, 1, tokens, &cpu);
+  run_config (encoded, caps, model, 1, 1, 0, 1, tokens, &cpu);
 
   /* every configuration once per round, so that a burst of other load
    * hits batched and unbatched runs alike; the fastest round counts */
@@ -198,8 +233,8 @@ main (int argc, char **argv)
       guint n = (guint)atoi (counts[i]);
 
       for (guint j = 0; j < (n > 1 ? 2u : 1u); j++) {
-        double t = run_config (encoded, caps, n, j == 0 ? 1 : n, (guint)timeout,
-            (guint)windows, (guint)tokens, &cpu);
+        double t = run_config (encoded, caps, model, n, j == 0 ? 1 : n,
+            (guint)timeout, (guint)windows, (guint)tokens, &cpu);
 
         if (t < best[2 * i + j]) {
           best[2 * i + j] = t;
