@@ -5,7 +5,7 @@
 # small (random full-size weights), short prompts, greedy, 32 new tokens
 # a prompt.
 #
-#   tests/bench/bench-generate-batch.sh [CHECKPOINT_DIR]
+#   tests/bench/bench-generator-streams.sh [CHECKPOINT_DIR]
 #
 # CHECKPOINT_DIR caches the generated checkpoint (gpt2/, about 500 MB);
 # without it a temporary folder is used and removed afterwards. It gets
@@ -35,7 +35,7 @@ rounds=${BENCH_ROUNDS:-3}
 
 bench="$build/tests/bench/decode-throughput"
 if [ ! -x "$bench" ]; then
-  echo "bench-generate-batch: $bench is missing; build first (ninja -C $build)" >&2
+  echo "bench-generator-streams: $bench is missing; build first (ninja -C $build)" >&2
   exit 1
 fi
 GST_PLUGIN_PATH=$(cd "$build/plugins" && pwd)
