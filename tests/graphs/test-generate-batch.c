@@ -9,7 +9,8 @@
  * sf_text_generator_run() gives it alone, ids and text: prompts of
  * different token lengths and limits, some reaching their end token while
  * others go on, in two orders; beam search mixed in; an empty prompt
- * failing the whole batch. */
+ * failing the whole batch; batches from several threads on one
+ * generator. */
 #include "graphs/generate.h"
 #include "graphs/textgen.h"
 #include "core/error.h"
@@ -303,6 +304,61 @@ test_batch_empty_prompt (void)
     g_assert_null (results[i]);
 }
 
+/* One thread's batches: the prompts of a case, greedy, starting from the
+ * @first-th, against each alone. */
+typedef struct
+{
+  SfTextGenerator *gen;
+  const Case *c;
+  const SfGenerationConfig *cfg;
+  SfTextGeneration **alone; /* N_PROMPTS */
+  guint first;
+} Worker;
+
+static gpointer
+worker_run (gpointer data)
+{
+  Worker *w = data;
+  SfTextPrompt prompts[N_PROMPTS];
+  SfTextGeneration *want[N_PROMPTS];
+
+  for (guint round = 0; round < 3; round++) {
+    for (guint i = 0; i < N_PROMPTS; i++) {
+      guint from = (w->first + i) % N_PROMPTS;
+      prompts[i] = (SfTextPrompt){ w->c->prompts[from].text, NULL, w->cfg };
+      want[i] = w->alone[from];
+    }
+    check_batch (w->gen, prompts, N_PROMPTS, want);
+  }
+  return NULL;
+}
+
+/* Batches run from several threads at once on one generator. */
+static void
+test_batch_threads (void)
+{
+  const Case *c = &cases[0];
+  g_autoptr (SfModel) model = sf_test_load_case (c->fixture);
+  g_autoptr (SfTextGenerator) gen = sf_text_generator_new (model, NULL);
+  SfTextGeneration *alone[N_PROMPTS];
+  SfGenerationConfig cfg = *sf_text_generator_defaults (gen);
+  Worker workers[4];
+  GThread *threads[4];
+
+  cfg.max_new_tokens = 8;
+  cfg.repetition_penalty = 2.0f;
+  for (guint i = 0; i < N_PROMPTS; i++)
+    alone[i] = run_alone (gen, c->prompts[i].text, NULL, &cfg);
+  for (guint t = 0; t < 4; t++) {
+    workers[t] = (Worker){ gen, c, &cfg, alone, t };
+    threads[t] = g_thread_new ("batch", worker_run, &workers[t]);
+  }
+  for (guint t = 0; t < 4; t++)
+    g_thread_join (threads[t]);
+  for (guint i = 0; i < N_PROMPTS; i++)
+    sf_text_generation_free (alone[i]);
+}
+
 /* ---- step_together against step ---- */
 
 #define N_DECODERS 4
@@ -463,5 +519,6 @@ main (int argc, char **argv)
   }
   g_test_add_func (
       "/graphs/generate-batch/empty-prompt", test_batch_empty_prompt);
+  g_test_add_func ("/graphs/generate-batch/threads", test_batch_threads);
   return g_test_run ();
 }
