@@ -102,3 +102,14 @@ sf_test_remove_dir (const char *dir)
   }
   g_rmdir (dir);
 }
+
+char *
+sf_test_ids_string (const GArray *ids)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < ids->len; i++)
+    g_string_append_printf (
+        s, "%s%" G_GINT64_FORMAT, i ? " " : "", g_array_index (ids, gint64, i));
+  return g_string_free (s, FALSE);
+}

@@ -24,5 +24,7 @@ void sf_test_write_file (
     const char *dir, const char *file, const char *contents);
 /* Removes a temp folder made by sf_test_copy_fixture (recursively). */
 void sf_test_remove_dir (const char *dir);
+/* (transfer full) gint64 token ids as "1 2 3", for comparing runs. */
+char *sf_test_ids_string (const GArray *ids);
 
 G_END_DECLS

@@ -41,6 +41,20 @@ typedef struct
   Prompt prompts[N_PROMPTS];
 } Case;
 
+/* BART and mBART take the same prompts. */
+#define BART_PROMPTS                                                           \
+  {                                                                            \
+    { "The city council met on Tuesday.", 12, 3, 1.0f, 0 },                    \
+        { "Scientists found water on a distant planet, raising hopes of "      \
+          "finding life.",                                                     \
+          8, 0, 1.0f, 0 },                                                     \
+        { "Rain", 15, 1, 2.0f, 6 },                                            \
+        { "The team won the final after extra time and a long wait.", 10, 1,   \
+          2.0f, 0 },                                                           \
+        { "Prices rose again this month", 5, 2, 1.0f, 0 },                     \
+        { "A new bridge opens", 14, 1, 2.0f, 3 },                              \
+  }
+
 /* Token lengths differ within each case. The repetition penalty makes
  * the tiny models' outputs differ from prompt to prompt, so that a row
  * given another row's state would show. */
@@ -55,30 +69,8 @@ static const Case cases[] = {
               4 },
           { "Streams", 20, 2, 1.0f, 0 },
       } },
-  { "bart-tiny-sum",
-      {
-          { "The city council met on Tuesday.", 12, 3, 1.0f, 0 },
-          { "Scientists found water on a distant planet, raising hopes of "
-            "finding life.",
-              8, 0, 1.0f, 0 },
-          { "Rain", 15, 1, 2.0f, 6 },
-          { "The team won the final after extra time and a long wait.", 10, 1,
-              2.0f, 0 },
-          { "Prices rose again this month", 5, 2, 1.0f, 0 },
-          { "A new bridge opens", 14, 1, 2.0f, 3 },
-      } },
-  { "mbart-tiny-sum",
-      {
-          { "The city council met on Tuesday.", 12, 3, 1.0f, 0 },
-          { "Scientists found water on a distant planet, raising hopes of "
-            "finding life.",
-              8, 0, 1.0f, 0 },
-          { "Rain", 15, 1, 2.0f, 6 },
-          { "The team won the final after extra time and a long wait.", 10, 1,
-              2.0f, 0 },
-          { "Prices rose again this month", 5, 2, 1.0f, 0 },
-          { "A new bridge opens", 14, 1, 2.0f, 3 },
-      } },
+  { "bart-tiny-sum", BART_PROMPTS },
+  { "mbart-tiny-sum", BART_PROMPTS },
   { "t5-tiny-gen",
       {
           { "The city council met on Tuesday to discuss the new budget.", 12, 0,
@@ -90,17 +82,6 @@ static const Case cases[] = {
           { "A new bridge opens", 14, 0, 2.0f, 7 },
       } },
 };
-
-static char *
-ids_string (const GArray *ids)
-{
-  GString *s = g_string_new (NULL);
-
-  for (guint i = 0; i < ids->len; i++)
-    g_string_append_printf (
-        s, "%s%" G_GINT64_FORMAT, i ? " " : "", g_array_index (ids, gint64, i));
-  return g_string_free (s, FALSE);
-}
 
 static gboolean
 is_eos (const SfGenerationConfig *cfg, gint64 token)
@@ -114,8 +95,8 @@ is_eos (const SfGenerationConfig *cfg, gint64 token)
 static void
 assert_same (const SfTextGeneration *got, const SfTextGeneration *want)
 {
-  g_autofree char *got_ids = ids_string (got->ids);
-  g_autofree char *want_ids = ids_string (want->ids);
+  g_autofree char *got_ids = sf_test_ids_string (got->ids);
+  g_autofree char *want_ids = sf_test_ids_string (want->ids);
 
   g_assert_cmpstr (got_ids, ==, want_ids);
   g_assert_cmpstr (got->text, ==, want->text);
@@ -203,7 +184,7 @@ test_batch_equals_alone (gconstpointer data)
     prompt_config (gen, &c->prompts[i], &cfgs[i], &eos[i]);
     prompts[i] = (SfTextPrompt){ c->prompts[i].text, NULL, &cfgs[i] };
     alone[i] = run_alone (gen, c->prompts[i].text, NULL, &cfgs[i]);
-    ids = ids_string (alone[i]->ids);
+    ids = sf_test_ids_string (alone[i]->ids);
     g_test_message ("%s prompt %u (%u tokens): %s", c->fixture, i,
         alone[i]->prompt_ids->len, ids);
     g_hash_table_add (lengths, GUINT_TO_POINTER (alone[i]->prompt_ids->len));

@@ -54,17 +54,6 @@ windows_clear (Windows *w)
     sf_tensor_unref (w->enc[i]);
 }
 
-static char *
-ids_string (const GArray *ids)
-{
-  GString *s = g_string_new (NULL);
-
-  for (guint i = 0; i < ids->len; i++)
-    g_string_append_printf (
-        s, "%s%" G_GINT64_FORMAT, i ? " " : "", g_array_index (ids, gint64, i));
-  return g_string_free (s, FALSE);
-}
-
 /* Decodes windows @order [n] of @w alone and together; asserts the same
  * ids and returns (transfer full) each window's ids, indexed by window. */
 static GPtrArray *
@@ -94,8 +83,8 @@ check_batch (SfModel *model, Windows *w, const guint *order, guint n)
       sf_whisper_generate_batch (model, encs, opts, n, together, &error));
   g_assert_no_error (error);
   for (guint j = 0; j < n; j++) {
-    g_autofree char *want = ids_string (alone->pdata[order[j]]);
-    g_autofree char *got = ids_string (together[j]);
+    g_autofree char *want = sf_test_ids_string (alone->pdata[order[j]]);
+    g_autofree char *got = sf_test_ids_string (together[j]);
 
     g_test_message ("window %u: %s", order[j], want);
     g_assert_cmpstr (got, ==, want);
@@ -113,7 +102,7 @@ assert_distinct (GPtrArray *ids, guint want_distinct)
       g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   for (guint i = 0; i < ids->len; i++)
-    g_hash_table_add (seen, ids_string (ids->pdata[i]));
+    g_hash_table_add (seen, sf_test_ids_string (ids->pdata[i]));
   g_assert_cmpuint (g_hash_table_size (seen), >=, want_distinct);
 }
 

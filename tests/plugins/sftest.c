@@ -152,3 +152,41 @@ sftest_count_errors (const gchar *desc, const gchar *name, gchar **first)
   gst_object_unref (pipeline);
   return n;
 }
+
+gchar *
+sftest_pull_stamped (GstHarness *h, guint *n_buffers)
+{
+  GString *out = g_string_new (NULL);
+  GstBuffer *b;
+
+  while ((b = gst_harness_try_pull (h)) != NULL) {
+    GstMapInfo map;
+
+    g_assert_true (gst_buffer_map (b, &map, GST_MAP_READ));
+    g_string_append_printf (out,
+        "%" G_GUINT64_FORMAT "+%" G_GUINT64_FORMAT ":%.*s", GST_BUFFER_PTS (b),
+        GST_BUFFER_DURATION (b), (int)map.size, (const char *)map.data);
+    gst_buffer_unmap (b, &map);
+    gst_buffer_unref (b);
+    if (n_buffers != NULL)
+      (*n_buffers)++;
+  }
+  return g_string_free (out, FALSE);
+}
+
+void
+sftest_check_batch_properties (const gchar *factory)
+{
+  GstElement *e = gst_element_factory_make (factory, NULL);
+  guint size, timeout;
+
+  g_assert_nonnull (e);
+  g_object_get (e, "batch-size", &size, "batch-timeout-ms", &timeout, NULL);
+  g_assert_cmpuint (size, ==, 1);
+  g_assert_cmpuint (timeout, ==, 0);
+  g_object_set (e, "batch-size", 8, "batch-timeout-ms", 25, NULL);
+  g_object_get (e, "batch-size", &size, "batch-timeout-ms", &timeout, NULL);
+  g_assert_cmpuint (size, ==, 8);
+  g_assert_cmpuint (timeout, ==, 25);
+  gst_object_unref (e);
+}

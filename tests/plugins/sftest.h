@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <glib.h>
+#include <gst/check/gstharness.h>
 #include <gst/gst.h>
 
 #include "core/io/safetensors.h"
@@ -42,5 +43,13 @@ void sftest_assert_close (const float *got, const float *want, gsize n,
  * many errors the element named @name posted; the first one's text in
  * @first (transfer full). */
 guint sftest_count_errors (const gchar *desc, const gchar *name, gchar **first);
+
+/* Every buffer waiting at @h's sink as "pts+duration:text" lines
+ * (transfer full); how many in *@n_buffers (nullable). */
+gchar *sftest_pull_stamped (GstHarness *h, guint *n_buffers);
+
+/* Checks the batch-size and batch-timeout-ms properties of a new
+ * @factory element: defaults 1 and 0, and that they take 8 and 25. */
+void sftest_check_batch_properties (const gchar *factory);
 
 G_END_DECLS

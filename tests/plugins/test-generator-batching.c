@@ -66,29 +66,6 @@ push_lines (gpointer data)
   return NULL;
 }
 
-/* Every output buffer of @h as "pts+duration:text" lines; their count in
- * *@n_buffers (nullable). */
-static gchar *
-pull_all (GstHarness *h, guint *n_buffers)
-{
-  GString *out = g_string_new (NULL);
-  GstBuffer *b;
-
-  while ((b = gst_harness_try_pull (h)) != NULL) {
-    GstMapInfo map;
-
-    g_assert_true (gst_buffer_map (b, &map, GST_MAP_READ));
-    g_string_append_printf (out,
-        "%" G_GUINT64_FORMAT "+%" G_GUINT64_FORMAT ":%.*s", GST_BUFFER_PTS (b),
-        GST_BUFFER_DURATION (b), (int)map.size, (const char *)map.data);
-    gst_buffer_unmap (b, &map);
-    gst_buffer_unref (b);
-    if (n_buffers != NULL)
-      (*n_buffers)++;
-  }
-  return g_string_free (out, FALSE);
-}
-
 /* Runs the streams, all at once from their own threads, through
  * batch-size @batch_size; returns each stream's output. Each gives one
  * buffer per line. */
@@ -109,7 +86,7 @@ run_streams (const gchar *model, guint batch_size, guint timeout_ms)
 
     g_thread_join (threads[s]);
     g_assert_cmpint (streams[s].ret, ==, GST_FLOW_OK);
-    g_ptr_array_add (outs, pull_all (streams[s].h, &n_buffers));
+    g_ptr_array_add (outs, sftest_pull_stamped (streams[s].h, &n_buffers));
     g_assert_cmpuint (n_buffers, ==, s + 2);
     gst_harness_teardown (streams[s].h);
   }
@@ -170,7 +147,7 @@ test_null_while_waiting (void)
   st.ret = GST_FLOW_ERROR;
   push_one_line (&st);
   g_assert_cmpint (st.ret, ==, GST_FLOW_OK);
-  out = pull_all (st.h, NULL);
+  out = sftest_pull_stamped (st.h, NULL);
   g_assert_nonnull (strchr (out, '\n'));
   gst_harness_teardown (st.h);
 }
@@ -178,17 +155,7 @@ test_null_while_waiting (void)
 static void
 test_properties (void)
 {
-  GstElement *e = gst_element_factory_make ("sftextgenerator", NULL);
-  guint size, timeout;
-
-  g_object_get (e, "batch-size", &size, "batch-timeout-ms", &timeout, NULL);
-  g_assert_cmpuint (size, ==, 1);
-  g_assert_cmpuint (timeout, ==, 0);
-  g_object_set (e, "batch-size", 8, "batch-timeout-ms", 25, NULL);
-  g_object_get (e, "batch-size", &size, "batch-timeout-ms", &timeout, NULL);
-  g_assert_cmpuint (size, ==, 8);
-  g_assert_cmpuint (timeout, ==, 25);
-  gst_object_unref (e);
+  sftest_check_batch_properties ("sftextgenerator");
 }
 
 int

@@ -61,26 +61,6 @@ push_audio (gpointer data)
   return NULL;
 }
 
-/* Every output buffer of @h as "pts+duration:text" lines. */
-static gchar *
-pull_all (GstHarness *h)
-{
-  GString *out = g_string_new (NULL);
-  GstBuffer *b;
-
-  while ((b = gst_harness_try_pull (h)) != NULL) {
-    GstMapInfo map;
-
-    g_assert_true (gst_buffer_map (b, &map, GST_MAP_READ));
-    g_string_append_printf (out,
-        "%" G_GUINT64_FORMAT "+%" G_GUINT64_FORMAT ":%.*s", GST_BUFFER_PTS (b),
-        GST_BUFFER_DURATION (b), (int)map.size, (const char *)map.data);
-    gst_buffer_unmap (b, &map);
-    gst_buffer_unref (b);
-  }
-  return g_string_free (out, FALSE);
-}
-
 /* Stream @s's audio: the case's clips in turn, each cut to a different
  * length, so streams have different windows. */
 static SfTensor *
@@ -119,7 +99,7 @@ run_streams (SfTestCase *tc, guint batch_size, guint timeout_ms)
   for (guint s = 0; s < N_STREAMS; s++) {
     g_thread_join (threads[s]);
     g_assert_cmpint (streams[s].ret, ==, GST_FLOW_OK);
-    g_ptr_array_add (outs, pull_all (streams[s].h));
+    g_ptr_array_add (outs, sftest_pull_stamped (streams[s].h, NULL));
     gst_harness_teardown (streams[s].h);
     sf_tensor_unref (audio[s]);
   }
@@ -184,7 +164,7 @@ test_null_while_waiting (void)
   st.ret = GST_FLOW_ERROR;
   push_one_window (&st);
   g_assert_cmpint (st.ret, ==, GST_FLOW_OK);
-  out = pull_all (st.h);
+  out = sftest_pull_stamped (st.h, NULL);
   g_assert_cmpuint (strlen (out), >, 0);
   gst_harness_teardown (st.h);
   sftest_case_free (tc);
@@ -193,17 +173,7 @@ test_null_while_waiting (void)
 static void
 test_properties (void)
 {
-  GstElement *e = gst_element_factory_make ("sftranscriber", NULL);
-  guint size, timeout;
-
-  g_object_get (e, "batch-size", &size, "batch-timeout-ms", &timeout, NULL);
-  g_assert_cmpuint (size, ==, 1);
-  g_assert_cmpuint (timeout, ==, 0);
-  g_object_set (e, "batch-size", 8, "batch-timeout-ms", 25, NULL);
-  g_object_get (e, "batch-size", &size, "batch-timeout-ms", &timeout, NULL);
-  g_assert_cmpuint (size, ==, 8);
-  g_assert_cmpuint (timeout, ==, 25);
-  gst_object_unref (e);
+  sftest_check_batch_properties ("sftranscriber");
 }
 
 int
