@@ -15,10 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include <gst/check/gstharness.h>
 #include <gst/gst.h>
+
+#include "bench-clock.h"
 
 typedef struct
 {
@@ -85,16 +86,6 @@ timed (gpointer data)
 
   push_items (st, 1, st->items);
   return NULL;
-}
-
-static double
-cpu_seconds (void)
-{
-  struct rusage ru;
-
-  getrusage (RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec
-      + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static void
@@ -184,10 +175,10 @@ main (int argc, char **argv)
 
   run_all (streams, streams_n, warm);
   began = g_get_monotonic_time ();
-  cpu = cpu_seconds ();
+  cpu = bench_cpu_seconds ();
   run_all (streams, streams_n, timed);
   elapsed = g_get_monotonic_time () - began;
-  cpu = cpu_seconds () - cpu;
+  cpu = bench_cpu_seconds () - cpu;
 
   for (gint s = 0; s < streams_n; s++) {
     failed = failed || streams[s].failed;

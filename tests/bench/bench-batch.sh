@@ -28,24 +28,12 @@
 #   PYTHON         a Python with numpy (default /usr/bin/python3)
 set -eu
 
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=${SF_BUILD_DIR:-./build}
-python=${PYTHON:-/usr/bin/python3}
+program=batch-throughput
+. "$(dirname "$0")/stream-bench.sh"
 texts=${BENCH_TEXTS:-128}
 frames=${BENCH_FRAMES:-16}
 timeout=${BENCH_TIMEOUT:-20}
 
-bench="$build/tests/bench/batch-throughput"
-if [ ! -x "$bench" ]; then
-  echo "bench-batch: $bench is missing; build first (ninja -C $build)" >&2
-  exit 1
-fi
-GST_PLUGIN_PATH=$(cd "$build/plugins" && pwd)
-export GST_PLUGIN_PATH
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT INT TERM
 cache=${1:-$work}
 
 bert="$cache/bert-base"

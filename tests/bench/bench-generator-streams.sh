@@ -24,25 +24,13 @@
 #   PYTHON          a Python with numpy (default /usr/bin/python3)
 set -eu
 
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=${SF_BUILD_DIR:-./build}
-python=${PYTHON:-/usr/bin/python3}
+program=decode-throughput
+. "$(dirname "$0")/stream-bench.sh"
 prompts=${BENCH_PROMPTS:-4}
 tokens=${BENCH_TOKENS:-32}
 timeout=${BENCH_TIMEOUT:-50}
 rounds=${BENCH_ROUNDS:-3}
 
-bench="$build/tests/bench/decode-throughput"
-if [ ! -x "$bench" ]; then
-  echo "bench-generator-streams: $bench is missing; build first (ninja -C $build)" >&2
-  exit 1
-fi
-GST_PLUGIN_PATH=$(cd "$build/plugins" && pwd)
-export GST_PLUGIN_PATH
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT INT TERM
 cache=${1:-$work}
 
 model="$cache/gpt2"

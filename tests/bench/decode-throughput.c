@@ -30,10 +30,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include <gst/check/gstharness.h>
 #include <gst/gst.h>
+
+#include "bench-clock.h"
 
 #define N_WINDOWS 8
 #define RATE 16000
@@ -121,16 +122,6 @@ push_windows (gpointer data)
   return NULL;
 }
 
-static double
-cpu_seconds (void)
-{
-  struct rusage ru;
-
-  getrusage (RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec
-      + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 /* One configuration: @n streams of @windows windows each; returns the
  * wall seconds and sets *@cpu to the CPU seconds. */
 static double
@@ -159,13 +150,13 @@ run_config (GstBuffer **encoded, GstCaps *caps, const gchar *model, guint n,
     streams[s].count = windows;
   }
   began = g_get_monotonic_time ();
-  cpu0 = cpu_seconds ();
+  cpu0 = bench_cpu_seconds ();
   for (guint s = 0; s < n; s++)
     threads[s] = g_thread_new ("sf-stream", push_windows, &streams[s]);
   for (guint s = 0; s < n; s++)
     g_thread_join (threads[s]);
   elapsed = (g_get_monotonic_time () - began) / 1e6;
-  *cpu = cpu_seconds () - cpu0;
+  *cpu = bench_cpu_seconds () - cpu0;
   for (guint s = 0; s < n; s++) {
     if (streams[s].failed)
       g_error ("decode-throughput: stream %u failed", s);
