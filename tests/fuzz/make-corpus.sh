@@ -89,6 +89,23 @@ EOF
   nul; printf '\xef\xac\x81nd \xef\xbc\xa1 cafe\xcc\x81\t\xe2\x84\xa2\r\n\x01x'; } \
   > "$out/tokenizer/precompiled-tiny"
 
+# small copies of the same tokenizers (tests/fuzz/shrink-tokenizer.py):
+# the same pipelines over a few hundred entries, so that the harness runs
+# several times as many inputs a second as on the full files
+shrink=tests/fuzz/shrink-tokenizer.py
+for t in bert-tiny-cls clip-tiny whisper-tiny-asr tok-bytelevel-bpe \
+    tok-unigram-metaspace; do
+  { python3 $shrink json $fx/$t/tokenizer.json; nul;
+    printf 'Hello, World! unaffable  café 東京 🙂'; } > "$out/tokenizer/small-$t"
+done
+small=$(mktemp -d)
+trap 'rm -rf "$small"' EXIT
+head -c -1 "$out/tokenizer/precompiled-tiny" | tr '\0' '\n' | head -1 \
+  > "$small/precompiled.json"
+{ python3 $shrink json "$small/precompiled.json"; nul;
+  printf '\xef\xac\x81nd \xef\xbc\xa1 cafe\xcc\x81\t\xe2\x84\xa2\r\n\x01x'; } \
+  > "$out/tokenizer/small-precompiled"
+
 # ---- vocab: selector, then the files of fuzz-vocab.c
 { printf '\x00'; cat $fx/bert-tiny-cls/vocab.txt; nul;
   cat $fx/bert-tiny-cls/tokenizer_config.json; nul; printf 'Hello unaffable World'; } \
@@ -98,6 +115,19 @@ for t in clip-tiny whisper-tiny-asr tok-bytelevel-bpe; do
     cat $fx/$t/tokenizer_config.json; nul;
     [ -f $fx/$t/added_tokens.json ] && cat $fx/$t/added_tokens.json; nul;
     printf 'Hello world <|endoftext|> café'; } > "$out/vocab/$t"
+done
+
+# and small copies, as for tokenizer.json
+{ printf '\x00'; python3 $shrink vocab-txt $fx/bert-tiny-cls/vocab.txt; nul;
+  cat $fx/bert-tiny-cls/tokenizer_config.json; nul; printf 'Hello unaffable World'; } \
+  > "$out/vocab/small-wordpiece"
+for t in clip-tiny whisper-tiny-asr tok-bytelevel-bpe; do
+  python3 $shrink vocab-json $fx/$t/vocab.json $fx/$t/merges.txt \
+    "$small/vocab.json" "$small/merges.txt"
+  { printf '\x01'; cat "$small/vocab.json"; nul; cat "$small/merges.txt"; nul;
+    cat $fx/$t/tokenizer_config.json; nul;
+    [ -f $fx/$t/added_tokens.json ] && cat $fx/$t/added_tokens.json; nul;
+    printf 'Hello world <|endoftext|> café'; } > "$out/vocab/small-$t"
 done
 
 # ---- preprocessor_config.json: selector (image, log-mel, fbank, waveform)
