@@ -75,3 +75,24 @@ sf_cpu_features (void)
   }
   return features;
 }
+
+guint
+sf_cpu_kernel_features (void)
+{
+  const char *disable = g_getenv ("SF_CPU_DISABLE");
+  guint features = sf_cpu_features ();
+
+  if (disable != NULL && *disable != '\0') {
+    g_auto (GStrv) parts = g_strsplit (disable, ",", -1);
+    for (char **p = parts; *p != NULL; p++) {
+      const char *f = g_strstrip (*p);
+      if (g_ascii_strcasecmp (f, "avx512") == 0)
+        features &= ~(SF_CPU_AVX512 | SF_CPU_AVX512_BF16 | SF_CPU_AVX512_VNNI);
+      else if (g_ascii_strcasecmp (f, "avx512_bf16") == 0)
+        features &= ~SF_CPU_AVX512_BF16;
+      else if (g_ascii_strcasecmp (f, "avx512_vnni") == 0)
+        features &= ~SF_CPU_AVX512_VNNI;
+    }
+  }
+  return features;
+}

@@ -22,5 +22,10 @@ typedef enum
 /* The features of this CPU (SfCpuFeature bits), detected once. 0 on
  * other architectures. */
 guint sf_cpu_features (void);
+/* The features Streamformer's own kernels may use: sf_cpu_features ()
+ * less those the environment variable SF_CPU_DISABLE hides (a comma-
+ * separated list of "avx512", "avx512_bf16" and "avx512_vnni"), so that
+ * every fallback can be tried on any machine. Read at every call. */
+guint sf_cpu_kernel_features (void);
 
 G_END_DECLS

@@ -16,8 +16,6 @@
 
 #include <string.h>
 
-#define SF_CPU_DISABLE_ENV "SF_CPU_DISABLE"
-
 static const char *const precision_names[] = { "f32", "bf16", "int8" };
 
 const char *
@@ -45,27 +43,6 @@ sf_precision_from_name (
   return FALSE;
 }
 
-static guint
-cpu_features (void)
-{
-  const char *disable = g_getenv (SF_CPU_DISABLE_ENV);
-  guint features = sf_cpu_features ();
-
-  if (disable != NULL && *disable != '\0') {
-    g_auto (GStrv) parts = g_strsplit (disable, ",", -1);
-    for (char **p = parts; *p != NULL; p++) {
-      const char *f = g_strstrip (*p);
-      if (g_ascii_strcasecmp (f, "avx512") == 0)
-        features = 0;
-      else if (g_ascii_strcasecmp (f, "avx512_bf16") == 0)
-        features &= ~SF_CPU_AVX512_BF16;
-      else if (g_ascii_strcasecmp (f, "avx512_vnni") == 0)
-        features &= ~SF_CPU_AVX512_VNNI;
-    }
-  }
-  return features;
-}
-
 const char *
 sf_precision_missing (SfPrecision precision)
 {
@@ -73,7 +50,7 @@ sf_precision_missing (SfPrecision precision)
 
   if (precision == SF_PRECISION_F32)
     return NULL;
-  f = cpu_features ();
+  f = sf_cpu_kernel_features ();
   switch (precision) {
     case SF_PRECISION_BF16:
       if (!(f & SF_CPU_AVX512))

@@ -20,6 +20,7 @@ struct SfStorage
   gsize size;
   gpointer owner;        /* wrapped storage: who owns data */
   GDestroyNotify notify; /* NULL: data is our aligned heap block */
+  gconstpointer layout;  /* sf_storage_set_layout (); NULL: plain */
 };
 
 static const struct
@@ -187,6 +188,18 @@ gsize
 sf_storage_size (SfStorage *storage)
 {
   return storage->size;
+}
+
+void
+sf_storage_set_layout (SfStorage *storage, gconstpointer layout)
+{
+  storage->layout = layout;
+}
+
+gconstpointer
+sf_storage_layout (SfStorage *storage)
+{
+  return storage->layout;
 }
 
 /* ---- tensors ---- */

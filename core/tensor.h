@@ -51,6 +51,13 @@ SfStorage *sf_storage_ref (SfStorage *storage);
 void sf_storage_unref (SfStorage *storage);
 gpointer sf_storage_data (SfStorage *storage);
 gsize sf_storage_size (SfStorage *storage);
+/* A storage whose bytes are not a plain array of its tensors' dtype (a
+ * weight packed into kernel panels) carries a marker of that layout: the
+ * address of a static object of the module that wrote it. Data read from
+ * a file never gets one, so a marker cannot be forged by external input.
+ * NULL for plain storage. */
+void sf_storage_set_layout (SfStorage *storage, gconstpointer layout);
+gconstpointer sf_storage_layout (SfStorage *storage);
 
 typedef struct
 {

@@ -105,8 +105,7 @@ load_one (SfCheckpoint *ckpt, const SfWeightSpec *spec,
     sf_tensor_unref (f32);
     return;
   }
-  if (target->precision != SF_PRECISION_F32
-      && (spec->flags & (SF_WEIGHT_LINEAR | SF_WEIGHT_LINEAR_IN_OUT))) {
+  if (spec->flags & (SF_WEIGHT_LINEAR | SF_WEIGHT_LINEAR_IN_OUT)) {
     SfTensor *packed = sf_linear_pack (
         f32, (spec->flags & SF_WEIGHT_LINEAR) != 0, target->precision);
     /* the f32 weight in the mapped file is not read again: its pages

@@ -53,7 +53,8 @@ typedef struct
   gsize layer_stride; /* sizeof one layer struct */
   /* this checkpoint variant's table, built with sf_weight_target_add () */
   GArray *specs; /* SfWeightSpec, NULL until the first add */
-  /* the linear entries' precision; f32 (0) leaves every tensor F32 */
+  /* the linear entries' precision (f32 is 0); they are packed for it
+   * (core/ops/linear-packed.h) */
   SfPrecision precision;
 } SfWeightTarget;
 

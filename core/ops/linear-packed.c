@@ -2,11 +2,16 @@
 /* Streamformer core: packed linear weights (header and dispatch). */
 #include "core/ops/linear-packed.h"
 #include "core/ops/linear-bf16.h"
+#include "core/ops/linear-f32.h"
 #include "core/ops/linear-int8.h"
+#include "core/cpu.h"
 #include "core/threads.h"
 
 #define SF_PACKED_MAGIC 0x53465057u /* "SFPW" */
 #define SF_PACKED_ALIGN 64
+
+/* the storage layout marker of packed weights (core/tensor.h) */
+static const char packed_layout;
 
 static gsize
 align_up (gsize v)
@@ -43,9 +48,12 @@ sf_linear_packed_alloc (const SfTensor *w, SfPrecision precision, gint64 n,
     h->colsum = (const gint32 *)(base + head + panels
         + align_up ((gsize)n * sizeof (float)));
   }
+  sf_storage_set_layout (storage, &packed_layout);
   t = sf_tensor_new_view (storage, 0,
-      precision == SF_PRECISION_BF16 ? SF_DTYPE_BF16 : SF_DTYPE_I8, w->ndim,
-      w->shape);
+      precision == SF_PRECISION_BF16       ? SF_DTYPE_BF16
+          : precision == SF_PRECISION_INT8 ? SF_DTYPE_I8
+                                           : SF_DTYPE_F32,
+      w->ndim, w->shape);
   sf_storage_unref (storage);
   *header = h;
   return t;
@@ -56,11 +64,10 @@ sf_linear_packed (const SfTensor *w)
 {
   const SfPackedWeight *h;
 
-  if (w == NULL || w->dtype == SF_DTYPE_F32 || w->data == NULL)
+  if (w == NULL || w->data == NULL || w->storage == NULL)
     return NULL;
-  if (w->dtype != SF_DTYPE_BF16 && w->dtype != SF_DTYPE_I8)
-    return NULL;
-  if (sf_storage_size (w->storage) < sizeof (SfPackedWeight)
+  if (sf_storage_layout (w->storage) != &packed_layout
+      || sf_storage_size (w->storage) < sizeof (SfPackedWeight)
       || w->data != sf_storage_data (w->storage))
     return NULL;
   h = w->data;
@@ -79,8 +86,13 @@ SfTensor *
 sf_linear_pack (SfTensor *w, gboolean trans_w, SfPrecision precision)
 {
   g_return_val_if_fail (w != NULL, NULL);
-  if (precision == SF_PRECISION_F32 || w->dtype != SF_DTYPE_F32 || w->ndim != 2
-      || sf_precision_missing (precision) != NULL)
+  if (w->dtype != SF_DTYPE_F32 || w->ndim != 2 || sf_linear_packed (w) != NULL)
+    return sf_tensor_ref (w);
+  if (precision == SF_PRECISION_F32)
+    return (sf_cpu_kernel_features () & SF_CPU_AVX512)
+        ? sf_linear_f32_pack (w, trans_w)
+        : sf_tensor_ref (w);
+  if (sf_precision_missing (precision) != NULL)
     return sf_tensor_ref (w);
   if (precision == SF_PRECISION_BF16)
     return sf_linear_bf16_pack (w, trans_w);

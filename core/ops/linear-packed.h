@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Streamformer core: linear weights packed for a reduced precision.
+/* Streamformer core: linear weights packed at load for the kernels.
  *
  * sf_linear_pack() turns an f32 linear weight into a tensor that
- * sf_op_linear() and sf_op_linear_in_out() (core/ops/linear.h) run at that
- * precision. The packed tensor keeps the weight's shape, so graph code that
- * reads a layer's sizes from its weights is unchanged; its dtype (BF16 or
- * I8) says the precision and its data is an SfPackedWeight header followed
- * by the panels the kernels read. Nothing but the linear ops may read the
- * data of a packed tensor.
+ * sf_op_linear() and sf_op_linear_in_out() (core/ops/linear.h) run at a
+ * precision: f32 panels on AVX-512 CPUs (core/ops/linear-f32.c), bf16 or
+ * int8. The packed tensor keeps the weight's shape, so graph code that
+ * reads a layer's sizes from its weights is unchanged; its dtype (F32, BF16
+ * or I8) follows the precision, and its storage carries the packed layout
+ * marker (sf_storage_layout (), core/tensor.h): its data is an
+ * SfPackedWeight header followed by the panels the kernels read. Nothing
+ * but the linear ops may read the data of a packed tensor.
  *
  * Panels: the output columns (N) in groups of SF_PACKED_NR; within a panel,
- * for each group of K (2 for bf16, 4 for int8), the group's values of every
- * column in turn, zero-padded past N and K. One panel row is then exactly
- * the 64-byte vectors the AVX-512 dot-product instructions multiply.
+ * for each group of K (1 for f32, 2 for bf16, 4 for int8), the group's
+ * values of every column in turn, zero-padded past N and K. One panel row
+ * is then exactly the 64-byte vectors the AVX-512 FMA and dot-product
+ * instructions multiply.
  */
 #pragma once
 
@@ -39,8 +42,10 @@ typedef struct
 
 /* (transfer full) @w (F32, [N, K] when @trans_w as nn.Linear stores it,
  * else [K, N] as HF's Conv1D does) packed for @precision. A new ref on @w
- * for f32, or when the CPU lacks the instructions @precision needs
- * (core/precision.h): the caller resolves the precision and warns first. */
+ * when it is packed already, for f32 on a CPU without AVX-512 (OpenBLAS
+ * runs it), or when the CPU lacks the instructions @precision needs
+ * (core/precision.h): the caller resolves the precision and warns first.
+ * SF_CPU_DISABLE (core/cpu.h) hides the instructions here as well. */
 SfTensor *sf_linear_pack (SfTensor *w, gboolean trans_w, SfPrecision precision);
 /* The header of a packed weight, or NULL when @w is not one (F32). */
 const SfPackedWeight *sf_linear_packed (const SfTensor *w);

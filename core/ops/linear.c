@@ -19,11 +19,12 @@
  * - Weights follow nn.Linear: w [N, K], hence op(B) = wᵀ (core/tensor.h).
  *   HF's Conv1D (GPT-2) stores them [K, N]; sf_op_linear_in_out reads
  *   those in place, with op(B) = w, rather than copying a transpose.
- * - A weight packed for bf16 or int8 (core/ops/linear-packed.h) goes to
- *   its own kernels; the f32 path never sees one.
+ * - A weight packed at load (core/ops/linear-packed.h: f32 panels on
+ *   AVX-512, bf16, int8) goes to its own kernels; OpenBLAS never sees one.
  */
 #include "core/ops/linear.h"
 #include "core/ops/linear-bf16.h"
+#include "core/ops/linear-f32.h"
 #include "core/ops/linear-int8.h"
 #include "core/profile.h"
 #include "core/blas.h"
@@ -285,7 +286,10 @@ linear_packed (SfTensor *out, const SfTensor *x, const SfPackedWeight *w,
       || (b->dtype == SF_DTYPE_F32 && b->ndim == 1 && b->shape[0] == w->n));
   g_return_if_fail (!ranges_overlap (out, x));
 
-  if (w->precision == SF_PRECISION_BF16)
+  if (w->precision == SF_PRECISION_F32)
+    sf_linear_f32_run (sf_tensor_f32 (out), sf_tensor_f32 (x), m, w,
+        b ? sf_tensor_f32 (b) : NULL);
+  else if (w->precision == SF_PRECISION_BF16)
     sf_linear_bf16_run (sf_tensor_f32 (out), sf_tensor_f32 (x), m, w,
         b ? sf_tensor_f32 (b) : NULL);
   else
@@ -302,11 +306,12 @@ linear (SfTensor *out, const SfTensor *x, const SfTensor *w, const SfTensor *b,
   int d;
 
   g_return_if_fail (out != NULL && x != NULL && w != NULL);
-  if (w->dtype != SF_DTYPE_F32) {
+  {
     const SfPackedWeight *packed = sf_linear_packed (w);
-    g_return_if_fail (packed != NULL);
-    linear_packed (out, x, packed, b);
-    return;
+    if (packed != NULL) {
+      linear_packed (out, x, packed, b);
+      return;
+    }
   }
   g_return_if_fail (out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32);
   g_return_if_fail (x->ndim >= 1 && w->ndim == 2 && out->ndim == x->ndim);

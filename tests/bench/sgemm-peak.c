@@ -6,12 +6,15 @@
  * Goes through core/blas.h, so it loads OpenBLAS and chooses its kernels
  * exactly as `streamformer` does. Times one square product (the machine's
  * practical sgemm peak) and the products one BERT-base block makes for a
- * 128-token sequence, all in the linear-layer layout (row-major, the weight
- * [N, K] transposed), two ways per thread count:
+ * 128-token sequence (and a 16-token one), all in the linear-layer layout
+ * (row-major, the weight [N, K] transposed), three ways per thread count:
  *   openblas      one sgemm call, threaded by OpenBLAS itself: the peak;
  *   sf_op_linear  the same product through core/ops/linear.h, threaded
- *                 by Streamformer's pool over single-threaded BLAS calls, as
- *                 the model graphs run it.
+ *                 by Streamformer's pool over single-threaded BLAS calls;
+ *   packed        sf_op_linear on the weight packed once by
+ *                 sf_linear_pack () at f32, as the model graphs load it
+ *                 (Streamformer's own AVX-512 kernel; the same as
+ *                 sf_op_linear where the CPU has no AVX-512).
  * It prints the best GFLOP/s of each (not the median: this is a ceiling).
  */
 
@@ -35,15 +38,20 @@ static const GemmShape shapes[] = {
   { "ffn-down", 128, 768, 3072 },
   /* x [128, 768] · W [768, 768]ᵀ: query, key, value, attention output */
   { "attn-proj", 128, 768, 768 },
+  /* the same for a 16-token line */
+  { "ffn-up-16", 16, 3072, 768 },
+  { "ffn-down-16", 16, 768, 3072 },
 };
 
 typedef enum
 {
   PATH_OPENBLAS,
   PATH_OP_LINEAR,
+  PATH_PACKED,
 } GemmPath;
 
-static const char *const path_names[] = { "openblas", "sf_op_linear" };
+static const char *const path_names[] = { "openblas", "sf_op_linear",
+  "packed" };
 
 static void
 fill_random (SfTensor *t, GRand *rand)
@@ -68,6 +76,11 @@ time_shape (const GemmShape *shape, GemmPath path, int iters, GRand *rand)
 
   fill_random (x, rand);
   fill_random (w, rand);
+  if (path == PATH_PACKED) {
+    SfTensor *packed = sf_linear_pack (w, TRUE, SF_PRECISION_F32);
+    sf_tensor_unref (w);
+    w = packed;
+  }
   for (i = 0; i <= iters; i++) {
     gint64 start = g_get_monotonic_time ();
     double seconds;
@@ -133,8 +146,8 @@ main (int argc, char **argv)
   if (!json) {
     g_print ("blas kernel %s (chosen by %s); best GFLOP/s\n",
         sf_blas_corename (), sf_blas_core_source ());
-    g_print ("%-10s %-14s %-3s %9s  %12s\n", "shape", "MxNxK", "thr",
-        "openblas", "sf_op_linear");
+    g_print ("%-11s %-14s %-3s %9s  %12s  %9s\n", "shape", "MxNxK", "thr",
+        "openblas", "sf_op_linear", "packed");
   }
   for (t = 0; counts[t] != NULL; t++) {
     char *end;
@@ -148,10 +161,10 @@ main (int argc, char **argv)
       return 2;
     }
     for (s = 0; s < G_N_ELEMENTS (shapes); s++) {
-      double gflops[2];
+      double gflops[3];
       int p;
 
-      for (p = PATH_OPENBLAS; p <= PATH_OP_LINEAR; p++) {
+      for (p = PATH_OPENBLAS; p <= PATH_PACKED; p++) {
         /* the pool first, then BLAS's own threads, so neither setting
          * undoes the other */
         sf_threads_set (p == PATH_OPENBLAS ? 1 : (int)n_threads);
@@ -165,9 +178,10 @@ main (int argc, char **argv)
               path_names[p], (int)n_threads, sf_blas_corename (), gflops[p]);
       }
       if (!json)
-        g_print ("%-10s %4dx%4dx%4d %2d  %9.1f  %12.1f\n", shapes[s].name,
-            shapes[s].m, shapes[s].n, shapes[s].k, (int)n_threads,
-            gflops[PATH_OPENBLAS], gflops[PATH_OP_LINEAR]);
+        g_print ("%-11s %4dx%4dx%4d %2d  %9.1f  %12.1f  %9.1f\n",
+            shapes[s].name, shapes[s].m, shapes[s].n, shapes[s].k,
+            (int)n_threads, gflops[PATH_OPENBLAS], gflops[PATH_OP_LINEAR],
+            gflops[PATH_PACKED]);
     }
   }
   g_strfreev (counts);
