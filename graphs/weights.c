@@ -106,8 +106,10 @@ load_one (SfCheckpoint *ckpt, const SfWeightSpec *spec,
     return;
   }
   if (spec->flags & (SF_WEIGHT_LINEAR | SF_WEIGHT_LINEAR_IN_OUT)) {
-    SfTensor *packed = sf_linear_pack (
-        f32, (spec->flags & SF_WEIGHT_LINEAR) != 0, target->precision);
+    SfTensor *packed =
+        sf_linear_pack (f32, (spec->flags & SF_WEIGHT_LINEAR) != 0,
+            (spec->flags & SF_WEIGHT_F32_ONLY) ? SF_PRECISION_F32
+                                               : target->precision);
     /* the f32 weight in the mapped file is not read again: its pages
      * need not count against the process, which holds the packed copy */
     if (packed != f32 && f32 == stored)

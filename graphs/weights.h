@@ -30,6 +30,9 @@ typedef enum
   SF_WEIGHT_LINEAR = 1 << 3,
   /* read by sf_op_linear_in_out () alone, stored [in, out] (HF's Conv1D) */
   SF_WEIGHT_LINEAR_IN_OUT = 1 << 4,
+  /* with one of the two above: packed for f32 only, kept f32 at bf16 and
+   * int8 (where the family's exactness checks need f32 products) */
+  SF_WEIGHT_F32_ONLY = 1 << 5,
 } SfWeightFlags;
 
 typedef struct

@@ -44,7 +44,8 @@ enum
 
 /* clang-format off */
 #define LINEAR(name, rows, cols, w, b) \
-  {name ".weight", {rows, cols, -1}, PL, w}, \
+  {name ".weight", {rows, cols, -1}, \
+   PL | SF_WEIGHT_LINEAR | SF_WEIGHT_F32_ONLY, w}, \
   {name ".bias", {rows, -1}, PL, b}
 #define DEC_ATTENTION(mod, f) \
   LINEAR ("decoder.layers.{L}." mod ".q_proj", D, D, DL (f.q_w), DL (f.q_b)), \

@@ -28,6 +28,8 @@
 #define G(field) offsetof (T5Globals, field)
 #define L(field) offsetof (T5Layer, field)
 #define PL (SF_WEIGHT_PER_LAYER)
+/* linear layers: packed for f32 products only */
+#define PLX (PL | SF_WEIGHT_LINEAR | SF_WEIGHT_F32_ONLY)
 
 enum
 {
@@ -41,21 +43,21 @@ enum
 
 /* clang-format off */
 #define ATTENTION(sub, mod, f) \
-  {"block.{L}.layer." sub "." mod ".q.weight", {IN, D, -1}, PL, L (f.q_w)}, \
-  {"block.{L}.layer." sub "." mod ".k.weight", {IN, D, -1}, PL, L (f.k_w)}, \
-  {"block.{L}.layer." sub "." mod ".v.weight", {IN, D, -1}, PL, L (f.v_w)}, \
-  {"block.{L}.layer." sub "." mod ".o.weight", {D, IN, -1}, PL, L (f.o_w)}, \
+  {"block.{L}.layer." sub "." mod ".q.weight", {IN, D, -1}, PLX, L (f.q_w)}, \
+  {"block.{L}.layer." sub "." mod ".k.weight", {IN, D, -1}, PLX, L (f.k_w)}, \
+  {"block.{L}.layer." sub "." mod ".v.weight", {IN, D, -1}, PLX, L (f.v_w)}, \
+  {"block.{L}.layer." sub "." mod ".o.weight", {D, IN, -1}, PLX, L (f.o_w)}, \
   {"block.{L}.layer." sub ".layer_norm.weight", {D, -1}, PL, L (ln_ ## f)}
 
 #define FF_PLAIN(sub) \
-  {"block.{L}.layer." sub ".DenseReluDense.wi.weight", {FF, D, -1}, PL, L (wi)}, \
-  {"block.{L}.layer." sub ".DenseReluDense.wo.weight", {D, FF, -1}, PL, L (wo)}, \
+  {"block.{L}.layer." sub ".DenseReluDense.wi.weight", {FF, D, -1}, PLX, L (wi)}, \
+  {"block.{L}.layer." sub ".DenseReluDense.wo.weight", {D, FF, -1}, PLX, L (wo)}, \
   {"block.{L}.layer." sub ".layer_norm.weight", {D, -1}, PL, L (ln_ff)}
 
 #define FF_GATED(sub) \
-  {"block.{L}.layer." sub ".DenseReluDense.wi_0.weight", {FF, D, -1}, PL, L (wi_0)}, \
-  {"block.{L}.layer." sub ".DenseReluDense.wi_1.weight", {FF, D, -1}, PL, L (wi_1)}, \
-  {"block.{L}.layer." sub ".DenseReluDense.wo.weight", {D, FF, -1}, PL, L (wo)}, \
+  {"block.{L}.layer." sub ".DenseReluDense.wi_0.weight", {FF, D, -1}, PLX, L (wi_0)}, \
+  {"block.{L}.layer." sub ".DenseReluDense.wi_1.weight", {FF, D, -1}, PLX, L (wi_1)}, \
+  {"block.{L}.layer." sub ".DenseReluDense.wo.weight", {D, FF, -1}, PLX, L (wo)}, \
   {"block.{L}.layer." sub ".layer_norm.weight", {D, -1}, PL, L (ln_ff)}
 /* clang-format on */
 

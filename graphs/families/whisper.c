@@ -25,6 +25,8 @@
 #define G(field) offsetof (WhisperGlobals, field)
 #define L(field) offsetof (WhisperLayer, field)
 #define PL (SF_WEIGHT_PER_LAYER)
+/* attention projections: packed for f32 products only */
+#define PLX (PL | SF_WEIGHT_LINEAR | SF_WEIGHT_F32_ONLY)
 
 enum
 {
@@ -40,12 +42,12 @@ enum
 
 /* clang-format off */
 #define ATTENTION(mod, f) \
-  {"layers.{L}." mod ".q_proj.weight", {D, D, -1}, PL, L (f.q_w)}, \
+  {"layers.{L}." mod ".q_proj.weight", {D, D, -1}, PLX, L (f.q_w)}, \
   {"layers.{L}." mod ".q_proj.bias", {D, -1}, PL, L (f.q_b)}, \
-  {"layers.{L}." mod ".k_proj.weight", {D, D, -1}, PL, L (f.k_w)}, \
-  {"layers.{L}." mod ".v_proj.weight", {D, D, -1}, PL, L (f.v_w)}, \
+  {"layers.{L}." mod ".k_proj.weight", {D, D, -1}, PLX, L (f.k_w)}, \
+  {"layers.{L}." mod ".v_proj.weight", {D, D, -1}, PLX, L (f.v_w)}, \
   {"layers.{L}." mod ".v_proj.bias", {D, -1}, PL, L (f.v_b)}, \
-  {"layers.{L}." mod ".out_proj.weight", {D, D, -1}, PL, L (f.o_w)}, \
+  {"layers.{L}." mod ".out_proj.weight", {D, D, -1}, PLX, L (f.o_w)}, \
   {"layers.{L}." mod ".out_proj.bias", {D, -1}, PL, L (f.o_b)}
 
 #define NORM(mod, f) \
