@@ -122,6 +122,21 @@ load_one (SfCheckpoint *ckpt, const SfWeightSpec *spec,
     *n_params += sf_tensor_numel (stored);
 }
 
+SfTensor *
+sf_weights_pack_head (SfTensor *head, SfPrecision precision)
+{
+  SfTensor *packed;
+
+  if (head == NULL || precision == SF_PRECISION_F32)
+    return NULL;
+  packed = sf_linear_pack (head, TRUE, precision);
+  if (packed == head) {
+    sf_tensor_unref (packed);
+    return NULL;
+  }
+  return packed;
+}
+
 gboolean
 sf_weights_load (SfCheckpoint *ckpt, const SfWeightSpec *specs, guint n_specs,
     const SfWeightTarget *target, gint64 *n_params, GError **error)

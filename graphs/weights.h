@@ -81,6 +81,14 @@ gboolean sf_weights_load (SfCheckpoint *ckpt, const SfWeightSpec *specs,
 void sf_weights_clear (
     const SfWeightSpec *specs, guint n_specs, const SfWeightTarget *target);
 
+/* (transfer full) (nullable) a decoder's LM head [V, D] packed for
+ * @precision, when that is bf16 or int8 and the CPU runs it: a separate
+ * copy, since a tied head is also the token embedding, which lookups read
+ * as f32. NULL otherwise: the f32 head runs as it is (one row per token
+ * gains nothing from panels, and a copy would double its memory). Each
+ * decoding step reads the whole head, most of a small decoder's bytes. */
+SfTensor *sf_weights_pack_head (SfTensor *head, SfPrecision precision);
+
 /* The first of @prefixes (NULL-terminated) under which @probe exists, or
  * NULL when none does. */
 const char *sf_weights_find_prefix (

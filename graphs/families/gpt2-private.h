@@ -53,6 +53,7 @@ typedef struct
   gint64 sizes[GPT2_SZ_COUNT];
   gint64 bos_token_id, eos_token_id; /* -1 when unset */
   SfWeightTarget target;
+  SfTensor *head; /* the LM head packed for bf16/int8, else NULL */
   SfModel *model; /* not owned: the model owning this graph */
 } Gpt2Graph;
 

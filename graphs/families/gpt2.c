@@ -67,6 +67,7 @@ gpt2_free (gpointer data)
   if (g == NULL)
     return;
   sf_weight_target_clear (&g->target);
+  sf_tensor_unref (g->head);
   g_free (g->layers);
   g_free (g->q_factor);
   g_free (g);
@@ -202,6 +203,8 @@ gpt2_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
         &g->target, gpt2_head_weights, G_N_ELEMENTS (gpt2_head_weights));
   if (!sf_weight_target_load (&g->target, ckpt, &model->n_params, error))
     goto fail;
+  g->head = sf_weights_pack_head (
+      g->g.lm_head ? g->g.lm_head : g->g.wte, model->precision);
   return g;
 
 fail:
@@ -212,6 +215,8 @@ fail:
 const SfTensor *
 sf_gpt2_lm_head (const Gpt2Graph *g)
 {
+  if (g->head != NULL)
+    return g->head;
   return g->g.lm_head ? g->g.lm_head : g->g.wte;
 }
 

@@ -247,7 +247,7 @@ states_step (SfWhisperState *const *states, guint n, const gint64 *ids,
   if (hidden_states)
     g_ptr_array_add (hidden_states, sf_tensor_copy (x));
 
-  proj = g->g.proj_out ? g->g.proj_out : g->g.tok_emb;
+  proj = g->head ? g->head : g->g.proj_out ? g->g.proj_out : g->g.tok_emb;
   if (all_logits || t == 1) {
     logits = sf_tensor_new_f32 (3, b, t, vocab);
     sf_op_linear (logits, x, proj, NULL);

@@ -88,6 +88,7 @@ typedef struct
   SfActivation act;
   gint64 sizes[WHISPER_SZ_COUNT];
   SfWeightTarget enc_target, dec_target;
+  SfTensor *head; /* proj_out packed for bf16/int8, else NULL */
   char *enc_prefix, *dec_prefix;
   WhisperGeneration gen;
   SfModel *model; /* not owned: the model owning this graph */

@@ -116,6 +116,7 @@ whisper_free (gpointer data)
         G_N_ELEMENTS (whisper_proj_out_weights), &g->dec_target);
   }
   sf_whisper_generation_clear (&g->gen);
+  sf_tensor_unref (g->head);
   g_free (g->enc_layers);
   g_free (g->dec_layers);
   g_free (g->enc_prefix);
@@ -241,6 +242,8 @@ whisper_load_weights (
           G_N_ELEMENTS (whisper_proj_out_weights), &g->dec_target,
           &model->n_params, error))
     return FALSE;
+  g->head = sf_weights_pack_head (
+      g->g.proj_out ? g->g.proj_out : g->g.tok_emb, model->precision);
   return TRUE;
 }
 
