@@ -26,11 +26,22 @@
  *   padding and no [T, T] work over pads. The units are the same, with
  *   block counts from the longest sequence; blocks past a shorter
  *   sequence's end are skipped.
+ * - On AVX-512 CPUs, with at least SF_ATTENTION_PANEL_MIN_ROWS queries,
+ *   the two products run on the f32 panels of core/ops/linear-f32.h
+ *   instead of OpenBLAS: a thread packs one head's keys and values into
+ *   panels once for all its blocks of that head, where every sgemm call
+ *   would pack them again. The scale goes into a copy of the block's
+ *   queries, so the scores come out scaled. Decoding steps (a query or a
+ *   few) keep sgemm, whose packing there costs nothing.
  */
 #include "core/ops/attention.h"
+#include "core/ops/linear-f32.h"
 #include "core/profile.h"
 #include "core/blas.h"
+#include "core/cpu.h"
 #include "core/threads.h"
+
+#include <string.h>
 
 #include <math.h>
 
@@ -49,6 +60,8 @@ extern __m512 sf_vec16_expf (__m512 x) __asm__("_ZGVeN16v_expf")
  * rows per unit. */
 #define SF_ATTENTION_BLOCK_SCORES 262144
 #define SF_ATTENTION_MIN_ROWS 16
+/* Query rows (of one sequence) from which the panels pay for packing. */
+#define SF_ATTENTION_PANEL_MIN_ROWS 16
 
 typedef struct
 {
@@ -66,7 +79,17 @@ typedef struct
   gint64 block_rows;
   gint64 n_blocks; /* query-row blocks per (batch, head) */
   float scale;
+  gboolean panels; /* the products on f32 panels (see above) */
 } AttnArgs;
+
+/* One thread's buffers for the panel products. */
+typedef struct
+{
+  float *k_panels; /* keys as the N side of q · kᵀ: [S / 32][D][32] */
+  float *v_panels; /* values as the N side of p · v: [D / 32][S][32] */
+  float *q;        /* the block's queries times the scale, [rows, D] */
+  gint64 packed;   /* the (batch, head) packed, -1 for none */
+} PanelScratch;
 
 /* x[i] = exp (x[i] - shift), in place; returns the sum of the results. */
 static float
@@ -186,10 +209,10 @@ mask_row_softmax (
 
 /* One unit: query rows [t0, t0 + rows) of head h in batch b (packed:
  * sequence b) whose keys are @s_len long. @scores holds at least
- * rows · S floats. */
+ * rows · S floats. With @ps, the products run on f32 panels. */
 static void
 attend_block (const AttnArgs *args, gint64 b, int h, gint64 t0, gint64 rows,
-    gint64 s_len, float *scores)
+    gint64 s_len, float *scores, PanelScratch *ps)
 {
   gint64 hid = args->hidden, d = args->head_dim;
   /* first query and first key row of this item */
@@ -206,9 +229,25 @@ attend_block (const AttnArgs *args, gint64 b, int h, gint64 t0, gint64 rows,
     n_cols = CLAMP (t0 + rows + args->causal_offset, 0, s_len);
 
   /* scores [rows, n_cols] = q · kᵀ · scale (1/√D unless biased) */
-  if (n_cols > 0)
+  if (ps != NULL) {
+    gint64 item = b * args->n_heads + h;
+    if (ps->packed != item) {
+      sf_f32_panels_pack (ps->k_panels, k, hid, TRUE, s_len, d, 0,
+          (s_len + SF_PACKED_NR - 1) / SF_PACKED_NR);
+      sf_f32_panels_pack (ps->v_panels, v, hid, FALSE, d, s_len, 0,
+          (d + SF_PACKED_NR - 1) / SF_PACKED_NR);
+      ps->packed = item;
+    }
+    for (r = 0; r < rows; r++)
+      for (gint64 j = 0; j < d; j++)
+        ps->q[r * d + j] = q[r * hid + j] * args->scale;
+    if (n_cols > 0)
+      sf_f32_panels_gemm (
+          scores, n_cols, ps->q, d, rows, ps->k_panels, d, n_cols, d, NULL);
+  } else if (n_cols > 0) {
     sf_blas_sgemm (FALSE, TRUE, (int)rows, (int)n_cols, (int)d, args->scale, q,
         (int)hid, k, (int)hid, 0.0f, scores, (int)n_cols);
+  }
 
   for (r = 0; r < rows; r++) {
     float *row = scores + r * n_cols;
@@ -222,8 +261,12 @@ attend_block (const AttnArgs *args, gint64 b, int h, gint64 t0, gint64 rows,
   }
 
   /* out [rows, D] = p [rows, n_cols] · v [n_cols, D] */
-  sf_blas_sgemm (FALSE, FALSE, (int)rows, (int)d, (int)n_cols, 1.0f, scores,
-      (int)MAX (n_cols, 1), v, (int)hid, 0.0f, out, (int)hid);
+  if (ps != NULL)
+    sf_f32_panels_gemm (out, hid, scores, MAX (n_cols, 1), rows, ps->v_panels,
+        s_len, d, n_cols, NULL);
+  else
+    sf_blas_sgemm (FALSE, FALSE, (int)rows, (int)d, (int)n_cols, 1.0f, scores,
+        (int)MAX (n_cols, 1), v, (int)hid, 0.0f, out, (int)hid);
 }
 
 /* Units [start, end) in (batch, head, block) order, on one thread. */
@@ -232,8 +275,21 @@ attend_units (gint64 start, gint64 end, gpointer user_data)
 {
   const AttnArgs *args = user_data;
   float *scores = g_new (float, args->block_rows * args->s_len);
+  PanelScratch panels = { NULL, NULL, NULL, -1 }, *ps = NULL;
   gint64 u;
 
+  if (args->panels) {
+    gint64 s_round =
+        (args->s_len + SF_PACKED_NR - 1) / SF_PACKED_NR * SF_PACKED_NR;
+    gint64 d_round =
+        (args->head_dim + SF_PACKED_NR - 1) / SF_PACKED_NR * SF_PACKED_NR;
+    panels.k_panels =
+        g_aligned_alloc (s_round * args->head_dim, sizeof (float), 64);
+    panels.v_panels =
+        g_aligned_alloc (d_round * args->s_len, sizeof (float), 64);
+    panels.q = g_new (float, args->block_rows * args->head_dim);
+    ps = &panels;
+  }
   for (u = start; u < end; u++) {
     gint64 blk = u % args->n_blocks;
     gint64 bh = u / args->n_blocks;
@@ -246,9 +302,19 @@ attend_units (gint64 start, gint64 end, gpointer user_data)
       continue;
     attend_block (args, b, (int)(bh % args->n_heads), t0,
         MIN (args->block_rows, len - t0), args->offsets ? len : args->s_len,
-        scores);
+        scores, ps);
   }
+  g_aligned_free (panels.k_panels);
+  g_aligned_free (panels.v_panels);
+  g_free (panels.q);
   g_free (scores);
+}
+
+static gboolean
+use_panels (gint64 t_len)
+{
+  return t_len >= SF_ATTENTION_PANEL_MIN_ROWS
+      && (sf_cpu_kernel_features () & SF_CPU_AVX512) != 0;
 }
 
 /* Query rows per unit for @units_per_block units of up to @t_len rows:
@@ -361,6 +427,7 @@ op_attention_biased (SfTensor *out, const SfTensor *q, const SfTensor *k,
     args.allowed = allowed;
   }
 
+  args.panels = use_panels (args.t_len);
   args.block_rows = block_rows (args.t_len, args.s_len, batch * n_heads);
   args.n_blocks = (args.t_len + args.block_rows - 1) / args.block_rows;
   sf_parallel_for (batch * n_heads * args.n_blocks, 1, attend_units, &args);
@@ -435,6 +502,7 @@ op_attention_packed (SfTensor *out, const SfTensor *q, const SfTensor *k,
   args.scale = 1.0f / sqrtf ((float)args.head_dim);
   args.causal = causal;
   args.t_len = args.s_len = longest; /* the budget of each unit's scores */
+  args.panels = use_panels (longest);
   args.block_rows = block_rows (longest, longest, n_seqs * n_heads);
   args.n_blocks = (longest + args.block_rows - 1) / args.block_rows;
   sf_parallel_for (n_seqs * n_heads * args.n_blocks, 1, attend_units, &args);

@@ -39,6 +39,30 @@
 #define SF_F32_BLOCK_BYTES (256 * 1024)
 #define SF_F32_MIN_UNIT_WORK (1 << 18)
 
+void
+sf_f32_panels_pack (float *dst, const float *src, gint64 ld, gboolean trans,
+    gint64 n, gint64 k, gint64 p0, gint64 p1)
+{
+  for (gint64 p = p0; p < p1; p++) {
+    float *panel = dst + p * k * SF_PACKED_NR;
+    gint64 cols = MIN (SF_PACKED_NR, n - p * SF_PACKED_NR);
+
+    if (cols < SF_PACKED_NR) /* zero columns past n */
+      memset (panel, 0, (gsize)k * SF_PACKED_NR * sizeof (float));
+    if (trans) {
+      for (gint64 c = 0; c < cols; c++) {
+        const float *row = src + (p * SF_PACKED_NR + c) * ld;
+        for (gint64 kk = 0; kk < k; kk++)
+          panel[kk * SF_PACKED_NR + c] = row[kk];
+      }
+    } else {
+      for (gint64 kk = 0; kk < k; kk++)
+        memcpy (panel + kk * SF_PACKED_NR, src + kk * ld + p * SF_PACKED_NR,
+            (gsize)cols * sizeof (float));
+    }
+  }
+}
+
 typedef struct
 {
   const SfTensor *w;
@@ -51,26 +75,9 @@ pack_panels (gint64 start, gint64 end, gpointer user_data)
 {
   const PackArgs *args = user_data;
   const SfPackedWeight *h = args->h;
-  const float *src = sf_tensor_f32 (args->w);
-  gint64 n = h->n, k = h->k;
 
-  for (gint64 p = start; p < end; p++) {
-    float *dst = (float *)(h->panels + p * h->panel_bytes);
-    gint64 cols = MIN (SF_PACKED_NR, n - p * SF_PACKED_NR);
-
-    /* the panels come zero-filled, which is the padding */
-    if (args->trans_w) {
-      for (gint64 c = 0; c < cols; c++) {
-        const float *row = src + (p * SF_PACKED_NR + c) * k;
-        for (gint64 kk = 0; kk < k; kk++)
-          dst[kk * SF_PACKED_NR + c] = row[kk];
-      }
-    } else {
-      for (gint64 kk = 0; kk < k; kk++)
-        memcpy (dst + kk * SF_PACKED_NR, src + kk * n + p * SF_PACKED_NR,
-            (gsize)cols * sizeof (float));
-    }
-  }
+  sf_f32_panels_pack ((float *)h->panels, sf_tensor_f32 (args->w),
+      args->trans_w ? h->k : h->n, args->trans_w, h->n, h->k, start, end);
 }
 
 SfTensor *
@@ -186,6 +193,27 @@ typedef struct
   gint64 rows_per_block, m_blocks, panels_per_chunk;
 } F32Args;
 
+void
+sf_f32_panels_gemm (float *c, gint64 ldc, const float *a, gint64 lda, gint64 m,
+    const float *panels, gint64 panel_k, gint64 n, gint64 k, const float *bias)
+{
+  gint64 n_panels = (n + SF_PACKED_NR - 1) / SF_PACKED_NR;
+
+  for (gint64 p = 0; p < n_panels; p++) {
+    gint64 col = p * SF_PACKED_NR;
+    int nr = (int)MIN (SF_PACKED_NR, n - col);
+    const float *b = panels + p * panel_k * SF_PACKED_NR;
+    /* the first tile fetches the next panel */
+    const char *next =
+        p + 1 < n_panels ? (const char *)(b + panel_k * SF_PACKED_NR) : NULL;
+    for (gint64 i = 0; i < m; i += SF_F32_MR) {
+      int mr = (int)MIN (SF_F32_MR, m - i);
+      f32_tiles[mr](k, a + i * lda, lda, b, bias ? bias + col : NULL,
+          c + i * ldc + col, ldc, nr, i == 0 ? next : NULL);
+    }
+  }
+}
+
 static void
 run_units (gint64 start, gint64 end, gpointer user_data)
 {
@@ -197,22 +225,12 @@ run_units (gint64 start, gint64 end, gpointer user_data)
     gint64 m1 = MIN (g->m, m0 + g->rows_per_block);
     gint64 p0 = (u / g->m_blocks) * g->panels_per_chunk;
     gint64 p1 = MIN (w->n_panels, p0 + g->panels_per_chunk);
+    gint64 col = p0 * SF_PACKED_NR;
 
-    for (gint64 p = p0; p < p1; p++) {
-      gint64 col = p * SF_PACKED_NR;
-      int nr = (int)MIN (SF_PACKED_NR, w->n - col);
-      const float *b = (const float *)(w->panels + p * w->panel_bytes);
-      /* the first tile fetches the chunk's next panel */
-      const char *next = p + 1 < p1
-          ? (const char *)(w->panels + (p + 1) * w->panel_bytes)
-          : NULL;
-      for (gint64 i = m0; i < m1; i += SF_F32_MR) {
-        int mr = (int)MIN (SF_F32_MR, m1 - i);
-        f32_tiles[mr](w->k, g->x + i * w->k, w->k, b,
-            g->bias ? g->bias + col : NULL, g->c + i * w->n + col, w->n, nr,
-            i == m0 ? next : NULL);
-      }
-    }
+    sf_f32_panels_gemm (g->c + m0 * w->n + col, w->n, g->x + m0 * w->k, w->k,
+        m1 - m0, (const float *)(w->panels + p0 * w->panel_bytes), w->k,
+        MIN (w->n, p1 * SF_PACKED_NR) - col, w->k,
+        g->bias ? g->bias + col : NULL);
   }
 }
 
@@ -237,6 +255,14 @@ sf_linear_f32_run (float *out, const float *x, gint64 m,
 }
 
 #else /* !SF_F32_X86 */
+
+void
+sf_f32_panels_gemm (float *c, gint64 ldc, const float *a, gint64 lda, gint64 m,
+    const float *panels, gint64 panel_k, gint64 n, gint64 k, const float *bias)
+{
+  /* callers check for AVX-512 first */
+  g_return_if_reached ();
+}
 
 void
 sf_linear_f32_run (float *out, const float *x, gint64 m,

@@ -17,4 +17,21 @@ SfTensor *sf_linear_f32_pack (const SfTensor *w, gboolean trans_w);
 void sf_linear_f32_run (float *out, const float *x, gint64 m,
     const SfPackedWeight *w, const float *bias);
 
+/* The f32 panels themselves, for other ops (attention) that multiply by
+ * operands they pack on the fly.
+ *
+ * sf_f32_panels_pack (): panels [p0, p1) of an operand with N columns and
+ * K steps, element (j, kk) at src[j · ld + kk] when @trans (rows of
+ * nn.Linear's [N, K]) else src[kk · ld + j]; panel p starts at
+ * dst + p · K · SF_PACKED_NR, and columns past N are zeroed. dst must be
+ * 64-byte aligned. */
+void sf_f32_panels_pack (float *dst, const float *src, gint64 ld,
+    gboolean trans, gint64 n, gint64 k, gint64 p0, gint64 p1);
+/* c[M, N] (row stride @ldc) = a[M, K] (row stride @lda) · panels + bias
+ * (nullable), on the calling thread, over the first @k ≤ @panel_k steps
+ * of panels packed with @panel_k steps. Only on a CPU with AVX-512. */
+void sf_f32_panels_gemm (float *c, gint64 ldc, const float *a, gint64 lda,
+    gint64 m, const float *panels, gint64 panel_k, gint64 n, gint64 k,
+    const float *bias);
+
 G_END_DECLS
