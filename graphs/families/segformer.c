@@ -13,13 +13,15 @@
  * The all-MLP decode head projects every stage to decoder_hidden_size,
  * upsamples them bilinearly to the first stage's size, concatenates them
  * last stage first, fuses them with a 1x1 conv (no bias), BatchNorm (eval)
- * and ReLU, and classifies each pixel with a 1x1 conv.
+ * and ReLU, and classifies each pixel with a 1x1 conv; the fusing conv is
+ * folded into the projections at load (graphs/families/segformer-head.h).
  * Every LayerNorm and the BatchNorm use PyTorch's default eps (1e-5), as
  * the HF modules do (config.layer_norm_eps is not read by them).
  * Weight names nest stage and layer ("encoder.block.{S}.{L}."), so each
  * stage is loaded as its own weight table with {S} filled in.
  */
 #include "graphs/families/image-family.h"
+#include "graphs/families/segformer-head.h"
 #include "graphs/weights.h"
 #include "core/error.h"
 #include "core/ops/ops.h"
@@ -28,7 +30,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#define SEG_MAX_STAGES 8
+#define SEG_MAX_STAGES SF_SEG_HEAD_MAX_STAGES
 #define SEG_EPS 1e-5f
 
 enum
@@ -88,6 +90,7 @@ typedef struct
   SegStage stages[SEG_MAX_STAGES];
   int n_stages;
   SegHead head;
+  SfSegHead folded; /* linear_c with linear_fuse folded in */
   gint64 head_sizes[SZ_COUNT];
   SfWeightTarget head_target;
   gint64 channels;
@@ -207,6 +210,7 @@ seg_free (gpointer data)
   if (g->head_target.globals)
     sf_weights_clear (
         seg_head_weights, G_N_ELEMENTS (seg_head_weights), &g->head_target);
+  sf_seg_head_clear (&g->folded);
   if (g->names)
     g_ptr_array_unref (g->names);
   g_free (g);
@@ -358,6 +362,14 @@ seg_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
           G_N_ELEMENTS (seg_head_weights), &g->head_target, &model->n_params,
           error))
     goto fail;
+  if (g->classifier) {
+    SfTensor *mlp_w[SEG_MAX_STAGES], *mlp_b[SEG_MAX_STAGES];
+    for (int s = 0; s < g->n_stages; s++) {
+      mlp_w[s] = g->stages[s].g.mlp_w;
+      mlp_b[s] = g->stages[s].g.mlp_b;
+    }
+    sf_seg_head_fold (&g->folded, g->n_stages, mlp_w, mlp_b, g->head.fuse_w);
+  }
   model->hidden_size = g->stages[g->n_stages - 1].sizes[SZ_HIDDEN];
   model->has_classifier = g->classifier;
   return g;
@@ -367,18 +379,7 @@ fail:
   return NULL;
 }
 
-/* tokens [B, N, C] ↔ maps [B, C, h, w] */
-static SfTensor *
-to_map (const SfTensor *tokens, gint64 h, gint64 w)
-{
-  gint64 b = tokens->shape[0], c = tokens->shape[2];
-  SfTensor *map = sf_tensor_new_f32 (4, b, c, h, w);
-  g_autoptr (SfTensor) map3 =
-      sf_tensor_reshape (map, 3, (gint64[]){ b, c, h * w });
-  sf_op_transpose_last2 (map3, tokens);
-  return map;
-}
-
+/* maps [B, C, h, w] → tokens [B, N, C] (sf_seg_tokens_to_map the other way) */
 static SfTensor *
 to_tokens (const SfTensor *map)
 {
@@ -414,7 +415,7 @@ seg_layer (const SegStage *st, const SegLayer *l, SfActivation act,
   sf_op_linear (q, normed, l->q_w, l->q_b);
   if (st->sr > 1) { /* sequence reduction: strided conv + LN */
     SfConv2dParams sr = { .stride = { st->sr, st->sr }, .groups = 1 };
-    g_autoptr (SfTensor) map = to_map (normed, h, w);
+    g_autoptr (SfTensor) map = sf_seg_tokens_to_map (normed, h, w);
     g_autoptr (SfTensor) small =
         sf_tensor_new_f32 (4, b, c, h / st->sr, w / st->sr);
     sf_op_conv2d (small, map, l->sr_w, l->sr_b, &sr);
@@ -438,7 +439,7 @@ seg_layer (const SegStage *st, const SegLayer *l, SfActivation act,
     };
     sf_op_layer_norm (normed, attn, l->ln2_g, l->ln2_b, SEG_EPS);
     sf_op_linear (ffn, normed, l->ffn1_w, l->ffn1_b);
-    ffn_map = to_map (ffn, h, w);
+    ffn_map = sf_seg_tokens_to_map (ffn, h, w);
     conv_map = sf_tensor_new_f32 (4, b, inter, h, w);
     sf_op_conv2d (conv_map, ffn_map, l->dw_w, l->dw_b, &dw);
     conv_tokens = to_tokens (conv_map);
@@ -493,28 +494,11 @@ seg_decode (
 {
   gint64 b = tokens[0]->shape[0], dec = g->head_sizes[SZ_DEC];
   gint64 h0 = hs[0], w0 = ws[0];
-  SfTensor *up[SEG_MAX_STAGES] = { NULL };
   SfConv2dParams one = { .stride = { 1, 1 }, .groups = 1 };
-  g_autoptr (SfTensor) cat =
-      sf_tensor_new_f32 (4, b, g->head_sizes[SZ_CAT], h0, w0);
   g_autoptr (SfTensor) fused = sf_tensor_new_f32 (4, b, dec, h0, w0);
   SfTensor *logits = sf_tensor_new_f32 (4, b, g->head_sizes[SZ_LABELS], h0, w0);
 
-  for (int s = 0; s < g->n_stages; s++) {
-    const SegStage *st = &g->stages[s];
-    gint64 n = tokens[s]->shape[1];
-    g_autoptr (SfTensor) proj = sf_tensor_new_f32 (3, b, n, dec);
-    g_autoptr (SfTensor) map = NULL;
-    sf_op_linear (proj, tokens[s], st->g.mlp_w, st->g.mlp_b);
-    map = to_map (proj, hs[s], ws[s]);
-    /* concatenated last stage first */
-    up[g->n_stages - 1 - s] = sf_tensor_new_f32 (4, b, dec, h0, w0);
-    sf_op_resize_bilinear (up[g->n_stages - 1 - s], map);
-  }
-  sf_op_concat (cat, up, g->n_stages, 1);
-  for (int s = 0; s < g->n_stages; s++)
-    sf_tensor_unref (up[s]);
-  sf_op_conv2d (fused, cat, g->head.fuse_w, NULL, &one);
+  sf_seg_head_fuse (&g->folded, fused, tokens, hs, ws);
   sf_op_batch_norm (fused, fused, g->head.bn_mean, g->head.bn_var, g->head.bn_g,
       g->head.bn_b, SEG_EPS);
   sf_op_activation (fused, fused, SF_ACTIVATION_RELU);
@@ -543,7 +527,7 @@ seg_forward_image (gpointer data, const SfImageInput *in, gboolean want_hidden,
     tokens[s] = seg_stage (g, &g->stages[s], x, &hs[s], &ws[s], error);
     if (tokens[s] == NULL)
       goto out;
-    next_map = to_map (tokens[s], hs[s], ws[s]);
+    next_map = sf_seg_tokens_to_map (tokens[s], hs[s], ws[s]);
     g_clear_pointer (&map, sf_tensor_unref);
     map = next_map;
     x = map;
