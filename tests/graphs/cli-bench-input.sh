@@ -12,9 +12,10 @@ fixtures=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# case FIXTURE INPUT_NAME INPUT_TENSOR REFERENCE [ROW]: writes the
-# fixture's INPUT_TENSOR as INPUT_NAME (a 1-D clip as a batch of one), runs bench on it and compares the output with REFERENCE (its row
-# ROW when given).
+# case_run FIXTURE INPUT_NAME INPUT_TENSOR REFERENCE [ROW]: writes the
+# fixture's INPUT_TENSOR as INPUT_NAME (a 1-D clip as a batch of one),
+# runs bench on it and compares the output with REFERENCE (its row ROW
+# when given).
 case_run() {
   python3 - "$cli" "$fixtures/$1" "$tmp/$1" "$@" <<'PY'
 import json, math, struct, subprocess, sys
