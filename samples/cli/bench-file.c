@@ -5,11 +5,13 @@
  * and saves; reading the same file here means all sides time the same
  * batch, and writing the output lets the script check Streamformer's
  * result against the others' before it trusts any timing. Only the model
- * is timed: no tokenizer, image preprocessing or audio front-end.
+ * is timed (no tokenizer or image preprocessing), except that an audio
+ * model given raw samples (input_values) runs its front-end in each pass.
  */
 #include "samples/cli/bench-file.h"
 #include "samples/cli/bench-profile.h"
 
+#include "core/audio/audio.h"
 #include "core/blas.h"
 #include "core/error.h"
 #include "core/io/safetensors.h"
@@ -52,6 +54,7 @@ typedef struct
   SfTextInput text;
   SfImageInput image;
   SfAudioInput audio;
+  SfTensor *waveform; /* [B, samples] raw audio, or NULL for features */
 } FileInputs;
 
 static void
@@ -60,6 +63,7 @@ file_inputs_clear (FileInputs *in)
   sf_text_input_clear (&in->text);
   sf_tensor_unref (in->image.pixel_values);
   sf_tensor_unref (in->audio.features);
+  sf_tensor_unref (in->waveform);
 }
 
 static gboolean
@@ -93,6 +97,18 @@ file_inputs_load (
           file_tensor (st, "pixel_values", SF_DTYPE_F32, TRUE, error);
       return in->image.pixel_values != NULL;
     case SF_MODALITY_AUDIO:
+      if (sf_safetensors_contains (st, "input_values")) {
+        if (sf_model_audio_frontend (model) == NULL) {
+          g_set_error (error, SF_ERROR, SF_ERROR_MISSING,
+              "%s: input_values needs the model's audio front-end (no "
+              "preprocessor_config.json in %s)",
+              sf_safetensors_path (st), sf_model_dir (model));
+          return FALSE;
+        }
+        in->waveform =
+            file_tensor (st, "input_values", SF_DTYPE_F32, TRUE, error);
+        return in->waveform != NULL;
+      }
       in->audio.features =
           file_tensor (st, "input_features", SF_DTYPE_F32, TRUE, error);
       return in->audio.features != NULL;
@@ -102,6 +118,30 @@ file_inputs_load (
           sf_model_dir (model));
       return FALSE;
   }
+}
+
+/* The front-end's features of each row of @wave [B, samples], stacked:
+ * [B, …]. (transfer full) */
+static SfTensor *
+file_frontend (SfModel *model, SfTensor *wave, GError **error)
+{
+  const SfAudioFrontend *fe = sf_model_audio_frontend (model);
+  gint64 b = sf_tensor_dim (wave, 0), n = sf_tensor_numel (wave) / b;
+  gint64 shape[3] = { b, 1, 1 };
+  int ndim = sf_audio_frontend_feature_shape (fe, n, shape + 1);
+  g_autoptr (SfTensor) feats = sf_tensor_new (SF_DTYPE_F32, ndim + 1, shape);
+
+  for (gint64 i = 0; i < b; i++) {
+    g_autoptr (SfTensor) f =
+        sf_audio_frontend_apply (fe, sf_tensor_f32 (wave) + i * n, n, error);
+    g_autoptr (SfTensor) row = sf_tensor_slice0 (feats, i, 1);
+
+    if (f == NULL)
+      return NULL;
+    memcpy (sf_tensor_f32 (row), sf_tensor_f32 (f),
+        sf_tensor_numel (f) * sizeof (float));
+  }
+  return g_steal_pointer (&feats);
 }
 
 /* One pass; *@out gets the main output (transfer full). */
@@ -120,11 +160,21 @@ file_forward (
     SfImageOutput o = { 0 };
     if (!sf_model_forward_image (model, &in->image, FALSE, &o, error))
       return FALSE;
-    *out = sf_tensor_ref (o.logits ? o.logits : o.last_hidden_state);
+    *out = sf_tensor_ref (o.image_embeds ? o.image_embeds
+            : o.logits                   ? o.logits
+                                         : o.last_hidden_state);
     sf_image_output_clear (&o);
   } else {
     SfAudioOutput o = { 0 };
-    if (!sf_model_forward_audio (model, &in->audio, FALSE, &o, error))
+    SfAudioInput audio = in->audio;
+    g_autoptr (SfTensor) feats = NULL;
+    if (in->waveform != NULL) {
+      feats = file_frontend (model, in->waveform, error);
+      if (feats == NULL)
+        return FALSE;
+      audio.features = feats;
+    }
+    if (!sf_model_forward_audio (model, &audio, FALSE, &o, error))
       return FALSE;
     *out = sf_tensor_ref (o.logits ? o.logits : o.last_hidden_state);
     sf_audio_output_clear (&o);

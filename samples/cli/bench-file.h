@@ -20,10 +20,12 @@ typedef struct
 /* Reads the inputs the model takes from opts->input (text: input_ids
  * [B, L] I64 and optionally attention_mask, token_type_ids; image:
  * pixel_values [B, C, H, W] F32; audio: input_features, the front-end's
- * output [B, …] F32), times the forward pass alone on them and, with
- * opts->output, writes the main output of the last pass under "output"
- * (logits when the model has a head, else last_hidden_state). Returns the
- * exit code: 0 success, 1 a load or run error. */
+ * output [B, …] F32, or input_values, raw samples [B, N] F32 at the
+ * front-end's rate, which each pass then runs through the front-end),
+ * times the forward pass on them and, with opts->output, writes the main
+ * output of the last pass under "output" (CLIP's image_embeds, logits when
+ * the model has a head, else last_hidden_state). Returns the exit code:
+ * 0 success, 1 a load or run error. */
 int sf_bench_file (SfModel *model, const SfBenchFileOptions *opts);
 
 /* The process's peak resident set in MiB since it started this program

@@ -465,7 +465,9 @@ sf_cmd_bench (int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &opts.json, "Print one JSON object",
         NULL },
     { "input", 0, 0, G_OPTION_ARG_FILENAME, &opts.input,
-        "Time on the inputs in this safetensors file instead", "FILE" },
+        "Time on the inputs in this safetensors file instead (raw audio "
+        "as input_values goes through the front-end)",
+        "FILE" },
     { "output", 0, 0, G_OPTION_ARG_FILENAME, &opts.output,
         "With --input: write the last pass's output here", "FILE" },
     { "precision", 0, 0, G_OPTION_ARG_STRING, &precision_arg,

@@ -598,6 +598,7 @@ class AstRunner:
         self.fft = 1 << (self.frame - 1).bit_length()
         self.window = torch.hann_window(self.frame, periodic=False)
         self.banks = kaldi_mel_banks(cfg["num_mel_bins"], self.fft, self.rate).t()
+        self.dft = None  # see exportable()
         self.default_seconds = ((self.max_length - 1) * self.shift
                                 + self.frame) / self.rate
         labels = weights["classifier.dense.weight"].shape[0]
@@ -633,12 +634,32 @@ class AstRunner:
                 state["%s.%s" % (x, w)] = weights["%s.%s" % (y, w)]
         assign(self.model, state)
 
+    def exportable(self):
+        """Makes frontend() traceable to ONNX at opset 14, which has no
+        FFT: frames are gathered by index and the zero-padded real DFT is
+        a product with its cosine and sine bases (the same values as
+        rfft's, to float rounding)."""
+        n = torch.arange(self.frame, dtype=torch.float64)[:, None]
+        k = torch.arange(self.fft // 2 + 1, dtype=torch.float64)[None]
+        angle = 2 * math.pi * n * k / self.fft
+        self.dft = torch.cat([torch.cos(angle), torch.sin(angle)], 1).float()
+
     def frontend(self, audio):
-        frames = audio.unfold(0, self.frame, self.shift)  # snip_edges
+        if self.dft is None:
+            frames = audio.unfold(0, self.frame, self.shift)  # snip_edges
+        else:
+            count = (audio.shape[0] - self.frame) // self.shift + 1
+            frames = audio[torch.arange(count)[:, None] * self.shift
+                           + torch.arange(self.frame)[None]]
         frames = frames - frames.mean(dim=1, keepdim=True)
         prev = torch.cat([frames[:, :1], frames[:, :-1]], dim=1)
         frames = (frames - 0.97 * prev) * self.window
-        power = torch.fft.rfft(frames, n=self.fft).abs() ** 2
+        if self.dft is None:
+            power = torch.fft.rfft(frames, n=self.fft).abs() ** 2
+        else:
+            spec = frames @ self.dft
+            bins = self.fft // 2 + 1
+            power = spec[:, :bins] ** 2 + spec[:, bins:] ** 2
         eps = torch.finfo(torch.float32).eps
         fbank = torch.clamp(power @ self.banks, min=eps).log()
         n = fbank.shape[0]
