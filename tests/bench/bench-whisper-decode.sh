@@ -14,7 +14,7 @@
 # choice (argmax) is reported apart for Streamformer and PyTorch.
 #
 # CHECKPOINT_DIR caches the generated checkpoints and their whisper.cpp
-# files (about 1.3 GB); without it a temporary folder is used and removed.
+# files (about 1.1 GB); without it a temporary folder is used and removed.
 #
 # Environment:
 #   SF_BUILD_DIR       meson build folder (default ./build)
