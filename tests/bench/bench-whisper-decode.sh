@@ -83,7 +83,9 @@ for m in $models; do
   if [ -n "$wcpp" ]; then
     for ft in f16 f32; do
       g="$root/$m-ggml-$ft.bin"
-      if [ -f "$g" ] && [ "$g" -nt "$root/$m/model.safetensors" ]; then
+      # reused only when written after the checkpoint it comes from
+      if [ -n "$(find "$g" -newer "$root/$m/model.safetensors" 2>/dev/null)" ]
+      then
         echo "reusing $g"
       else
         "$python" "$here/make-random-whisper-ggml.py" "$root/$m" "$g" \
