@@ -18,8 +18,9 @@
  *   state is made, untimed, as whisper.cpp computes them in its encoder.
  * - One untimed pass first (paging in the weights, warming the pool), then
  *   --iters timed passes; the median pass counts.
- * - The LM head alone is timed as its own product: [1, D] · [V, D]ᵀ in
- *   f32, the layout of the tied token embedding at f32 precision.
+ * - The LM head alone is timed as its own product, [1, D] · [V, D]ᵀ in
+ *   f32 (the tied token embedding, which no precision packs): on the
+ *   checkpoint's own mapped tensor and on a private copy, the mean of 64.
  * - --profile adds core/profile.h's per-group time per step.
  */
 #include "core/blas.h"
