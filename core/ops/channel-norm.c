@@ -167,6 +167,93 @@ sf_op_group_norm (SfTensor *out, const SfTensor *x, int groups,
   sf_profile_end (SF_PROFILE_NORMS, prof, 0);
 }
 
+typedef struct
+{
+  const float *x; /* [B, T, C] */
+  float *out;
+  const float *gamma, *beta;
+  gint64 frames, channels, chunk;
+  float eps;
+} FrameNormArgs;
+
+/* Units: (batch, chunk of channels); each walks its columns of every
+ * frame, in double like group_norm_range. */
+static void
+frame_norm_range (gint64 start, gint64 end, gpointer data)
+{
+  const FrameNormArgs *a = data;
+  gint64 n_chunks = (a->channels + a->chunk - 1) / a->chunk;
+  double *mean = g_new (double, a->chunk), *var = g_new (double, a->chunk);
+  float *inv = g_new (float, a->chunk);
+
+  for (gint64 u = start; u < end; u++) {
+    gint64 b = u / n_chunks, c0 = (u % n_chunks) * a->chunk;
+    gint64 nc = MIN (a->chunk, a->channels - c0);
+    const float *x = a->x + b * a->frames * a->channels + c0;
+    float *y = a->out + b * a->frames * a->channels + c0;
+
+    for (gint64 c = 0; c < nc; c++)
+      mean[c] = var[c] = 0.0;
+    for (gint64 t = 0; t < a->frames; t++)
+      for (gint64 c = 0; c < nc; c++)
+        mean[c] += x[t * a->channels + c];
+    for (gint64 c = 0; c < nc; c++)
+      mean[c] /= a->frames;
+    for (gint64 t = 0; t < a->frames; t++)
+      for (gint64 c = 0; c < nc; c++) {
+        double d = x[t * a->channels + c] - mean[c];
+        var[c] += d * d;
+      }
+    for (gint64 c = 0; c < nc; c++)
+      inv[c] = (float)(1.0 / sqrt (var[c] / a->frames + a->eps));
+    for (gint64 t = 0; t < a->frames; t++)
+      for (gint64 c = 0; c < nc; c++) {
+        float g = a->gamma ? a->gamma[c0 + c] : 1.0f;
+        float bt = a->beta ? a->beta[c0 + c] : 0.0f;
+        y[t * a->channels + c] =
+            ((float)(x[t * a->channels + c] - mean[c]) * inv[c]) * g + bt;
+      }
+  }
+  g_free (mean);
+  g_free (var);
+  g_free (inv);
+}
+
+static void
+op_channel_norm_frames (SfTensor *out, const SfTensor *x, const SfTensor *gamma,
+    const SfTensor *beta, float eps)
+{
+  FrameNormArgs a;
+
+  g_return_if_fail (out && x && x->dtype == SF_DTYPE_F32 && x->ndim == 3);
+  g_return_if_fail (
+      out->dtype == SF_DTYPE_F32 && sf_tensor_same_shape (out, x));
+  g_return_if_fail (gamma == NULL || sf_tensor_numel (gamma) == x->shape[2]);
+  g_return_if_fail (beta == NULL || sf_tensor_numel (beta) == x->shape[2]);
+  if (sf_tensor_numel (x) == 0)
+    return;
+  a = (FrameNormArgs){ .x = sf_tensor_f32 (x),
+    .out = sf_tensor_f32 (out),
+    .gamma = gamma ? sf_tensor_f32 (gamma) : NULL,
+    .beta = beta ? sf_tensor_f32 (beta) : NULL,
+    .frames = x->shape[1],
+    .channels = x->shape[2],
+    .chunk = 64,
+    .eps = eps };
+  sf_parallel_for (x->shape[0] * ((a.channels + a.chunk - 1) / a.chunk), 1,
+      frame_norm_range, &a);
+}
+
+void
+sf_op_channel_norm_frames (SfTensor *out, const SfTensor *x,
+    const SfTensor *gamma, const SfTensor *beta, float eps)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_channel_norm_frames (out, x, gamma, beta, eps);
+  sf_profile_end (SF_PROFILE_NORMS, prof, 0);
+}
+
 static void
 op_weight_norm (SfTensor *out, const SfTensor *g, const SfTensor *v, int dim)
 {

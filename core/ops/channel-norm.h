@@ -23,6 +23,11 @@ void sf_op_group_norm (SfTensor *out, const SfTensor *x, int groups,
 /* torch weight_norm: out = g · v / ‖v‖, the norm taken over every
  * dimension but @dim, separately for each index along @dim. v and out
  * share a shape; g has v's size along @dim and 1 elsewhere. */
+/* GroupNorm with one group per channel (wav2vec2's first conv layer) on
+ * channels-last frames: x [B, T, C], each channel normalised over T,
+ * then gamma, beta [C] (nullable). out may be x. */
+void sf_op_channel_norm_frames (SfTensor *out, const SfTensor *x,
+    const SfTensor *gamma, const SfTensor *beta, float eps);
 void sf_op_weight_norm (
     SfTensor *out, const SfTensor *g, const SfTensor *v, int dim);
 

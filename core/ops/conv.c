@@ -16,6 +16,8 @@
  *   [Cout, Cin/g, 1, K] kernel view: one im2col + sgemm path for both.
  */
 #include "core/ops/conv.h"
+#include "core/ops/linear.h"
+#include "core/ops/linear-packed.h"
 #include "core/profile.h"
 #include "core/blas.h"
 #include "core/threads.h"
@@ -312,4 +314,46 @@ sf_op_conv1d (SfTensor *out, const SfTensor *x, const SfTensor *w,
 
   op_conv1d (out, x, w, b, stride, padding, groups);
   sf_profile_end (SF_PROFILE_PRODUCTS, prof, conv_flops (out, w));
+}
+
+SfTensor *
+sf_conv1d_frames_weight (const SfTensor *w)
+{
+  gint64 co, ci, k;
+  g_autoptr (SfTensor) flat = NULL;
+
+  g_return_val_if_fail (
+      w != NULL && w->dtype == SF_DTYPE_F32 && w->ndim == 3, NULL);
+  co = w->shape[0];
+  ci = w->shape[1];
+  k = w->shape[2];
+  flat = sf_tensor_new_f32 (2, co, k * ci);
+  for (gint64 o = 0; o < co; o++)
+    for (gint64 c = 0; c < ci; c++)
+      for (gint64 j = 0; j < k; j++)
+        sf_tensor_f32 (flat)[(o * k + j) * ci + c] =
+            sf_tensor_f32 (w)[(o * ci + c) * k + j];
+  return sf_linear_pack (flat, TRUE, SF_PRECISION_F32);
+}
+
+void
+sf_op_conv1d_frames (SfTensor *out, const SfTensor *x, const SfTensor *w,
+    const SfTensor *b, int kernel, int stride)
+{
+  gint64 batch, t_in, ci, t_out, co;
+
+  g_return_if_fail (out && x && w && kernel >= 1 && stride >= 1);
+  g_return_if_fail (x->dtype == SF_DTYPE_F32 && x->ndim == 3);
+  g_return_if_fail (out->dtype == SF_DTYPE_F32 && out->ndim == 3);
+  batch = x->shape[0];
+  t_in = x->shape[1];
+  ci = x->shape[2];
+  co = w->shape[0];
+  t_out = sf_conv1d_out_size (t_in, kernel, stride, 0);
+  g_return_if_fail (w->ndim == 2 && w->shape[1] == kernel * ci);
+  g_return_if_fail (
+      out->shape[0] == batch && out->shape[1] == t_out && out->shape[2] == co);
+  for (gint64 i = 0; i < batch && t_out > 0; i++)
+    sf_op_linear_rows (sf_tensor_f32 (out) + i * t_out * co,
+        sf_tensor_f32 (x) + i * t_in * ci, t_out, (gint64)stride * ci, w, b);
 }

@@ -186,7 +186,8 @@ static const F32TileFunc f32_tiles[SF_F32_MR + 1] = { NULL, f32_tile_1,
 typedef struct
 {
   const SfPackedWeight *w;
-  const float *x; /* [M, K] */
+  const float *x; /* [M, K], rows lda apart */
+  gint64 lda;
   const float *bias;
   float *c; /* [M, N] */
   gint64 m;
@@ -227,19 +228,19 @@ run_units (gint64 start, gint64 end, gpointer user_data)
     gint64 p1 = MIN (w->n_panels, p0 + g->panels_per_chunk);
     gint64 col = p0 * SF_PACKED_NR;
 
-    sf_f32_panels_gemm (g->c + m0 * w->n + col, w->n, g->x + m0 * w->k, w->k,
-        m1 - m0, (const float *)(w->panels + p0 * w->panel_bytes), w->k,
+    sf_f32_panels_gemm (g->c + m0 * w->n + col, w->n, g->x + m0 * g->lda,
+        g->lda, m1 - m0, (const float *)(w->panels + p0 * w->panel_bytes), w->k,
         MIN (w->n, p1 * SF_PACKED_NR) - col, w->k,
         g->bias ? g->bias + col : NULL);
   }
 }
 
 void
-sf_linear_f32_run (float *out, const float *x, gint64 m,
+sf_linear_f32_run (float *out, const float *x, gint64 lda, gint64 m,
     const SfPackedWeight *w, const float *bias)
 {
   SfPackedSplit split;
-  F32Args g = { w, x, bias, out, m, 0, 0, 0 };
+  F32Args g = { w, x, lda, bias, out, m, 0, 0, 0 };
   gint64 max_rows = (gint64)SF_F32_BLOCK_BYTES
       / (MAX (w->k, 1) * (gint64)sizeof (float)) / SF_F32_MR * SF_F32_MR;
 
@@ -265,7 +266,7 @@ sf_f32_panels_gemm (float *c, gint64 ldc, const float *a, gint64 lda, gint64 m,
 }
 
 void
-sf_linear_f32_run (float *out, const float *x, gint64 m,
+sf_linear_f32_run (float *out, const float *x, gint64 lda, gint64 m,
     const SfPackedWeight *w, const float *bias)
 {
   /* sf_linear_pack () packs nothing for f32 on a CPU without AVX-512 */

@@ -11,10 +11,11 @@ G_BEGIN_DECLS
 /* (transfer full) @w (F32 [N, K], or [K, N] unless @trans_w) packed into
  * f32 panels. Only on a CPU with AVX-512. */
 SfTensor *sf_linear_f32_pack (const SfTensor *w, gboolean trans_w);
-/* out[M, N] = x[M, K] · wᵀ + bias[N] (nullable), over the pool. Each
- * output is one f32 sum over K in order, so a row's results depend on
- * nothing but that row. Shapes checked by the caller. */
-void sf_linear_f32_run (float *out, const float *x, gint64 m,
+/* out[M, N] = x[M, K] · wᵀ + bias[N] (nullable), over the pool, row i of
+ * x at x + i · @lda (rows may overlap). Each output is one f32 sum over K
+ * in order, so a row's results depend on nothing but that row. Shapes
+ * checked by the caller. */
+void sf_linear_f32_run (float *out, const float *x, gint64 lda, gint64 m,
     const SfPackedWeight *w, const float *bias);
 
 /* The f32 panels themselves, for other ops (attention) that multiply by

@@ -57,6 +57,9 @@ typedef struct
   gboolean split_n;
 } GemmArgs;
 
+/* Floats of overlapping rows copied at a time for BLAS (1 MiB). */
+#define SF_ROWS_COPY_FLOATS (256 * 1024)
+
 /* Rows a skinny product takes at most (accumulators in registers). */
 #define SF_SKINNY_MAX_ROWS 8
 
@@ -287,7 +290,7 @@ linear_packed (SfTensor *out, const SfTensor *x, const SfPackedWeight *w,
   g_return_if_fail (!ranges_overlap (out, x));
 
   if (w->precision == SF_PRECISION_F32)
-    sf_linear_f32_run (sf_tensor_f32 (out), sf_tensor_f32 (x), m, w,
+    sf_linear_f32_run (sf_tensor_f32 (out), sf_tensor_f32 (x), w->k, m, w,
         b ? sf_tensor_f32 (b) : NULL);
   else if (w->precision == SF_PRECISION_BF16)
     sf_linear_bf16_run (sf_tensor_f32 (out), sf_tensor_f32 (x), m, w,
@@ -413,4 +416,59 @@ sf_op_matmul (
   op_matmul (out, a, b, trans_b);
   sf_profile_end (SF_PROFILE_PRODUCTS, prof,
       2.0 * sf_tensor_numel (out) * sf_tensor_dim (a, -1));
+}
+
+static void
+op_linear_rows (float *out, const float *x, gint64 m, gint64 lda,
+    const SfTensor *w, const SfTensor *b)
+{
+  const SfPackedWeight *packed = sf_linear_packed (w);
+  gint64 n = w->shape[0], k = w->shape[1];
+
+  g_return_if_fail (w->ndim == 2 && lda >= 1);
+  g_return_if_fail (b == NULL
+      || (b->dtype == SF_DTYPE_F32 && b->ndim == 1 && b->shape[0] == n));
+  if (m == 0 || n == 0)
+    return;
+  if (packed != NULL) {
+    /* the reduced-precision kernels read contiguous rows */
+    g_return_if_fail (packed->precision == SF_PRECISION_F32);
+    sf_linear_f32_run (out, x, lda, m, packed, b ? sf_tensor_f32 (b) : NULL);
+    return;
+  }
+  g_return_if_fail (w->dtype == SF_DTYPE_F32);
+  g_return_if_fail (m <= G_MAXINT && n <= G_MAXINT && k <= G_MAXINT);
+  if (lda >= k) {
+    GemmArgs g = { TRUE, m, n, k, x, lda, sf_tensor_f32 (w), MAX (k, 1),
+      b ? sf_tensor_f32 (b) : NULL, out, n, FALSE };
+    gemm_parallel (&g);
+    return;
+  }
+  {
+    /* BLAS takes no overlapping rows: copy them a block at a time */
+    gint64 block = MAX (1, SF_ROWS_COPY_FLOATS / k);
+    float *rows = g_new (float, MIN (block, m) * k);
+
+    for (gint64 i0 = 0; i0 < m; i0 += block) {
+      gint64 nr = MIN (block, m - i0);
+      GemmArgs g = { TRUE, nr, n, k, rows, k, sf_tensor_f32 (w), k,
+        b ? sf_tensor_f32 (b) : NULL, out + i0 * n, n, FALSE };
+      for (gint64 i = 0; i < nr; i++)
+        memcpy (rows + i * k, x + (i0 + i) * lda, k * sizeof (float));
+      gemm_parallel (&g);
+    }
+    g_free (rows);
+  }
+}
+
+void
+sf_op_linear_rows (float *out, const float *x, gint64 m, gint64 lda,
+    const SfTensor *w, const SfTensor *b)
+{
+  gint64 prof = sf_profile_begin ();
+
+  g_return_if_fail (out != NULL && x != NULL && w != NULL);
+  op_linear_rows (out, x, m, lda, w, b);
+  sf_profile_end (
+      SF_PROFILE_PRODUCTS, prof, 2.0 * m * w->shape[0] * w->shape[1]);
 }

@@ -18,4 +18,11 @@ void sf_op_linear_in_out (
 void sf_op_matmul (
     SfTensor *out, const SfTensor *a, const SfTensor *b, gboolean trans_b);
 
+/* out[M, N] = rows of x · wᵀ + b (nullable), row i of x starting at
+ * x + i · @lda and holding K floats (rows may overlap, as the frames of a
+ * strided 1-D convolution over [T, C] data do). w is [N, K] as
+ * sf_op_linear takes it, f32 or packed for f32. out must not overlap x. */
+void sf_op_linear_rows (float *out, const float *x, gint64 m, gint64 lda,
+    const SfTensor *w, const SfTensor *b);
+
 G_END_DECLS

@@ -76,6 +76,8 @@ typedef struct
 {
   W2vGlobals g;
   SfTensor *pos_w; /* [H, H/groups, K]: g·v/‖v‖, owned */
+  /* conv_w as [out, kernel · in] for channels-last frames, owned */
+  SfTensor *frames_w[W2V_MAX_CONV];
   SfEncoderLayer *layers;
   int n_layers;
   SfEncoderParams params;
@@ -174,6 +176,8 @@ w2v_free (gpointer data)
   if (g->names)
     g_ptr_array_unref (g->names);
   sf_tensor_unref (g->pos_w);
+  for (int i = 0; i < W2V_MAX_CONV; i++)
+    sf_tensor_unref (g->frames_w[i]);
   g_free (g->layers);
   g_free (g);
 }
@@ -408,6 +412,8 @@ w2v_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
   /* weight_norm (dim=2): one norm per kernel tap, over (out, in) */
   g->pos_w = sf_tensor_new (SF_DTYPE_F32, 3, g->g.pos_v->shape);
   sf_op_weight_norm (g->pos_w, g->g.pos_g, g->g.pos_v, 2);
+  for (int i = 0; i < g->n_conv; i++)
+    g->frames_w[i] = sf_conv1d_frames_weight (g->g.conv_w[i]);
 
   pp = sf_checkpoint_file (ckpt, "preprocessor_config.json");
   if (pp != NULL) {
@@ -440,7 +446,9 @@ sf_wav2vec2_is_ctc (const SfModel *model)
   return g != NULL && g->ctc;
 }
 
-/* Wav2Vec2FeatureEncoder: waveform [B, N] → (transfer full) [B, C, T]. */
+/* Wav2Vec2FeatureEncoder: waveform [B, N] → (transfer full) [B, T, C].
+ * Channels-last: each conv layer is then one product over overlapping
+ * frames (sf_op_conv1d_frames), with no im2col copy of its input. */
 static SfTensor *
 w2v_feature_encoder (W2vGraph *g, const SfTensor *wave, GError **error)
 {
@@ -461,25 +469,22 @@ w2v_feature_encoder (W2vGraph *g, const SfTensor *wave, GError **error)
     }
   }
 
-  x = sf_tensor_reshape ((SfTensor *)wave, 3, (gint64[]){ b, 1, n });
+  x = sf_tensor_reshape ((SfTensor *)wave, 3, (gint64[]){ b, n, 1 });
   for (int i = 0; i < g->n_conv; i++) {
     gint64 c = g->sizes[SZ_CONV_OUT (i)];
-    gint64 t = sf_conv1d_out_size (sf_tensor_dim (x, 2),
-        (int)g->sizes[SZ_CONV_K (i)], g->conv_stride[i], 0);
-    SfTensor *y = sf_tensor_new_f32 (3, b, c, t); /* [B, C, T] */
+    int k = (int)g->sizes[SZ_CONV_K (i)];
+    gint64 t =
+        sf_conv1d_out_size (sf_tensor_dim (x, 1), k, g->conv_stride[i], 0);
+    SfTensor *y = sf_tensor_new_f32 (3, b, t, c); /* [B, T, C] */
 
-    sf_op_conv1d (
-        y, x, g->g.conv_w[i], g->g.conv_b[i], g->conv_stride[i], 0, 1);
-    if (g->feat_norm == W2V_NORM_GROUP && i == 0) {
-      sf_op_group_norm (y, y, (int)c, g->g.conv_ln_g[i], g->g.conv_ln_b[i],
-          W2V_CONV_NORM_EPS);
-    } else if (g->feat_norm == W2V_NORM_LAYER) {
-      g_autoptr (SfTensor) yt = sf_tensor_new_f32 (3, b, t, c); /* [B, T, C] */
-      sf_op_transpose_last2 (yt, y);
+    sf_op_conv1d_frames (
+        y, x, g->frames_w[i], g->g.conv_b[i], k, g->conv_stride[i]);
+    if (g->feat_norm == W2V_NORM_GROUP && i == 0)
+      sf_op_channel_norm_frames (
+          y, y, g->g.conv_ln_g[i], g->g.conv_ln_b[i], W2V_CONV_NORM_EPS);
+    else if (g->feat_norm == W2V_NORM_LAYER)
       sf_op_layer_norm (
-          yt, yt, g->g.conv_ln_g[i], g->g.conv_ln_b[i], W2V_CONV_NORM_EPS);
-      sf_op_transpose_last2 (y, yt);
-    }
+          y, y, g->g.conv_ln_g[i], g->g.conv_ln_b[i], W2V_CONV_NORM_EPS);
     sf_op_activation (y, y, g->feat_act);
     sf_tensor_unref (x);
     x = y;
@@ -500,7 +505,17 @@ sf_wav2vec2_conv_features (
         "wav2vec2 takes an F32 waveform [B, samples]");
     return NULL;
   }
-  return w2v_feature_encoder (g, waveform, error);
+  {
+    g_autoptr (SfTensor) frames = w2v_feature_encoder (g, waveform, error);
+    SfTensor *conv;
+
+    if (frames == NULL)
+      return NULL;
+    conv = sf_tensor_new_f32 (
+        3, frames->shape[0], frames->shape[2], frames->shape[1]);
+    sf_op_transpose_last2 (conv, frames);
+    return conv;
+  }
 }
 
 /* Wav2Vec2PositionalConvEmbedding added to x [B, T, H] in place. */
@@ -534,7 +549,7 @@ w2v_forward_audio (gpointer data, const SfAudioInput *in, gboolean want_hidden,
     SfAudioOutput *out, GError **error)
 {
   W2vGraph *g = data;
-  g_autoptr (SfTensor) conv = NULL, feats = NULL, normed = NULL;
+  g_autoptr (SfTensor) feats = NULL, normed = NULL;
   gint64 b, t, c = g->sizes[SZ_FEAT], h = g->sizes[SZ_HIDDEN];
   SfTensor *x;
 
@@ -543,16 +558,14 @@ w2v_forward_audio (gpointer data, const SfAudioInput *in, gboolean want_hidden,
         "wav2vec2 takes a waveform [B, samples]");
     return FALSE;
   }
-  conv = w2v_feature_encoder (g, in->features, error);
-  if (conv == NULL)
+  feats = w2v_feature_encoder (g, in->features, error); /* [B, T, C] */
+  if (feats == NULL)
     return FALSE;
-  b = sf_tensor_dim (conv, 0);
-  t = sf_tensor_dim (conv, 2);
+  b = sf_tensor_dim (feats, 0);
+  t = sf_tensor_dim (feats, 1);
 
   /* Wav2Vec2FeatureProjection */
-  feats = sf_tensor_new_f32 (3, b, t, c); /* [B, T, C] */
   normed = sf_tensor_new_f32 (3, b, t, c);
-  sf_op_transpose_last2 (feats, conv);
   sf_op_layer_norm (normed, feats, g->g.fp_ln_g, g->g.fp_ln_b, g->params.eps);
   x = sf_tensor_new_f32 (3, b, t, h); /* [B, T, H] */
   sf_op_linear (x, normed, g->g.fp_w, g->g.fp_b);

@@ -3,6 +3,7 @@
  * double-precision reference written here, on random inputs from fixed
  * seeds. */
 #include "core/ops/channel-norm.h"
+#include "core/ops/layout.h"
 #include "tests/common/test-ops-util.h"
 
 #include <math.h>
@@ -93,6 +94,18 @@ run_group_norm_case (int ndim, const gint64 *shape, int groups, gboolean affine,
       affine ? " affine" : "", in_place ? " in place" : "");
   SfTensor *dst = in_place ? x : out;
 
+  if (ndim == 3 && groups == shape[1]) {
+    /* the same per-channel norm on channels-last frames */
+    g_autoptr (SfTensor) xf =
+        sf_tensor_new_f32 (3, shape[0], shape[2], shape[1]);
+    g_autoptr (SfTensor) back = sf_tensor_new (SF_DTYPE_F32, ndim, shape);
+    g_autofree char *fwhat = g_strdup_printf ("%s frames", what);
+    sf_op_transpose_last2 (xf, x);
+    sf_op_channel_norm_frames (xf, xf, gamma, beta, 1e-5f);
+    sf_op_transpose_last2 (back, xf);
+    sf_test_check_close (
+        fwhat, sf_tensor_f32 (back), ref, sf_tensor_numel (x), 1e-5, 1e-10);
+  }
   sf_op_group_norm (dst, x, groups, gamma, beta, 1e-5f);
   sf_test_check_close (
       what, sf_tensor_f32 (dst), ref, sf_tensor_numel (x), 1e-5, 1e-10);
@@ -106,6 +119,7 @@ test_group_norm (void)
   run_group_norm_case (4, (gint64[]){ 2, 4, 3, 5 }, 2, TRUE, 0.0, FALSE);
   /* one group per channel (wav2vec2's first feature layer), no affine */
   run_group_norm_case (3, (gint64[]){ 1, 5, 400 }, 5, FALSE, 0.0, FALSE);
+  run_group_norm_case (3, (gint64[]){ 2, 70, 90 }, 70, TRUE, 100.0, FALSE);
   /* one group for all channels */
   run_group_norm_case (3, (gint64[]){ 3, 4, 9 }, 1, TRUE, 0.0, FALSE);
   /* far from zero: the variance must not cancel */

@@ -3,6 +3,7 @@
  * double-precision reference written here, on random inputs from fixed
  * seeds. */
 #include "core/ops/conv.h"
+#include "core/ops/layout.h"
 #include "tests/common/test-ops-util.h"
 
 #include <math.h>
@@ -139,6 +140,38 @@ conv1d_reference (const SfTensor *x, const SfTensor *w, const SfTensor *b,
   return out;
 }
 
+/* sf_op_conv1d_frames on the same case in channels-last layout, with the
+ * weight prepared on both kernel paths: Streamformer's f32 panels, and
+ * OpenBLAS (AVX-512 hidden), which needs the overlapping rows copied. */
+static void
+check_conv1d_frames (const SfTensor *x, const SfTensor *w, const SfTensor *b,
+    int stride, gint64 to, const double *ref, const char *what)
+{
+  gint64 batch = x->shape[0], cin = x->shape[1], t = x->shape[2];
+  gint64 cout = w->shape[0], k = w->shape[2];
+  g_autoptr (SfTensor) xf = sf_tensor_new_f32 (3, batch, t, cin);
+
+  sf_op_transpose_last2 (xf, x);
+  for (int path = 0; path < 2; path++) {
+    g_autoptr (SfTensor) wf = NULL;
+    g_autoptr (SfTensor) of = sf_tensor_new_f32 (3, batch, to, cout);
+    g_autoptr (SfTensor) back = sf_tensor_new_f32 (3, batch, cout, to);
+    g_autofree char *name =
+        g_strdup_printf ("%s frames%s", what, path ? " (OpenBLAS)" : "");
+
+    if (path)
+      g_setenv ("SF_CPU_DISABLE", "avx512", TRUE);
+    wf = sf_conv1d_frames_weight (w);
+    g_unsetenv ("SF_CPU_DISABLE");
+    for (gint64 i = 0; i < sf_tensor_numel (of); i++)
+      sf_tensor_f32 (of)[i] = NAN;
+    sf_op_conv1d_frames (of, xf, wf, b, (int)k, stride);
+    sf_op_transpose_last2 (back, of);
+    sf_test_check_close (name, sf_tensor_f32 (back), ref,
+        sf_tensor_numel (back), 1e-5 * cin * k, 1e-10);
+  }
+}
+
 static void
 run_conv1d_case (gint64 batch, gint64 cin, gint64 t, gint64 cout, gint64 k,
     int stride, int padding, int groups, gboolean bias)
@@ -165,6 +198,8 @@ run_conv1d_case (gint64 batch, gint64 cin, gint64 t, gint64 cout, gint64 k,
   sf_op_conv1d (out, x, w, b, stride, padding, groups);
   sf_test_check_close (what, sf_tensor_f32 (out), ref, sf_tensor_numel (out),
       1e-5 * (cin / groups) * k, 1e-10);
+  if (padding == 0 && groups == 1)
+    check_conv1d_frames (x, w, b, stride, to, ref, what);
 }
 
 static void
@@ -177,6 +212,9 @@ test_conv1d_dense (void)
   run_conv1d_case (2, 1, 403, 8, 10, 5, 0, 1, FALSE);
   /* pointwise */
   run_conv1d_case (1, 16, 9, 4, 1, 1, 0, 1, TRUE);
+  /* later wav2vec2 layers: kernel 3 and 2, stride 2, several tiles */
+  run_conv1d_case (2, 40, 203, 70, 3, 2, 0, 1, TRUE);
+  run_conv1d_case (1, 33, 64, 45, 2, 2, 0, 1, FALSE);
 }
 
 static void
