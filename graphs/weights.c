@@ -51,6 +51,17 @@ shape_matches (const SfTensor *t, const SfWeightSpec *spec, const gint64 *sizes)
 
 /* Loads one tensor into its slot, or appends what is wrong to @problems
  * (shape and dtype) or @bad_values (NaN or Inf). */
+/* the precision a linear entry is packed for */
+static SfPrecision
+linear_precision (const SfWeightSpec *spec, SfPrecision precision)
+{
+  if (spec->flags & SF_WEIGHT_F32_ONLY)
+    return SF_PRECISION_F32;
+  if ((spec->flags & SF_WEIGHT_NO_INT8) && precision == SF_PRECISION_INT8)
+    return SF_PRECISION_F32;
+  return precision;
+}
+
 static void
 load_one (SfCheckpoint *ckpt, const SfWeightSpec *spec,
     const SfWeightTarget *target, int layer, gint64 *n_params,
@@ -108,8 +119,7 @@ load_one (SfCheckpoint *ckpt, const SfWeightSpec *spec,
   if (spec->flags & (SF_WEIGHT_LINEAR | SF_WEIGHT_LINEAR_IN_OUT)) {
     SfTensor *packed =
         sf_linear_pack (f32, (spec->flags & SF_WEIGHT_LINEAR) != 0,
-            (spec->flags & SF_WEIGHT_F32_ONLY) ? SF_PRECISION_F32
-                                               : target->precision);
+            linear_precision (spec, target->precision));
     /* the f32 weight in the mapped file is not read again: its pages
      * need not count against the process, which holds the packed copy */
     if (packed != f32 && f32 == stored)

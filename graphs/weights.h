@@ -33,6 +33,9 @@ typedef enum
   /* with one of the two above: packed for f32 only, kept f32 at bf16 and
    * int8 (where the family's exactness checks need f32 products) */
   SF_WEIGHT_F32_ONLY = 1 << 5,
+  /* with one of the linear flags: kept f32 at int8, where its rounding
+   * changes the family's chosen tokens */
+  SF_WEIGHT_NO_INT8 = 1 << 6,
 } SfWeightFlags;
 
 typedef struct

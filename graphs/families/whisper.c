@@ -25,8 +25,8 @@
 #define G(field) offsetof (WhisperGlobals, field)
 #define L(field) offsetof (WhisperLayer, field)
 #define PL (SF_WEIGHT_PER_LAYER)
-/* attention projections: packed for f32 products only */
-#define PLX (PL | SF_WEIGHT_LINEAR | SF_WEIGHT_F32_ONLY)
+/* attention projections: int8 changes the chosen tokens, bf16 does not */
+#define PLX (PL | SF_WEIGHT_LINEAR | SF_WEIGHT_NO_INT8)
 
 enum
 {
