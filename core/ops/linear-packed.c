@@ -59,6 +59,16 @@ sf_linear_packed_alloc (const SfTensor *w, SfPrecision precision, gint64 n,
   return t;
 }
 
+const char *
+sf_linear_f32_kernel (void)
+{
+  if (sf_cpu_kernel_features () & SF_CPU_AVX512)
+    return "AVX-512 f32 panels (chosen by cpuid)";
+  if (sf_cpu_features () & SF_CPU_AVX512)
+    return "OpenBLAS sgemm (AVX-512 hidden by SF_CPU_DISABLE)";
+  return "OpenBLAS sgemm (no AVX-512 on this CPU)";
+}
+
 const SfPackedWeight *
 sf_linear_packed (const SfTensor *w)
 {

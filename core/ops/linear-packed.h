@@ -47,6 +47,9 @@ typedef struct
  * (core/precision.h): the caller resolves the precision and warns first.
  * SF_CPU_DISABLE (core/cpu.h) hides the instructions here as well. */
 SfTensor *sf_linear_pack (SfTensor *w, gboolean trans_w, SfPrecision precision);
+/* What runs f32 linear layers on this machine, for reports: "AVX-512
+ * f32 panels" chosen from cpuid, or OpenBLAS sgemm with the reason. */
+const char *sf_linear_f32_kernel (void);
 /* The header of a packed weight, or NULL when @w is not one (F32). */
 const SfPackedWeight *sf_linear_packed (const SfTensor *w);
 /* The precision @w runs at: f32 unless it was packed. */

@@ -264,8 +264,7 @@ print_text (SfModel *model, const SfBenchAudioOptions *opts, double seconds,
   g_print ("model         %s\n", sf_model_name (model));
   g_print ("architecture  %s (%s)\n", sf_model_architecture (model),
       sf_model_family (model));
-  g_print ("blas kernel   %s (chosen by %s)\n", sf_blas_corename (),
-      sf_blas_core_source ());
+  sf_bench_print_kernels ();
   g_print ("threads       %d\n", sf_threads_get ());
   g_print ("audio         %.2f s synthetic chirp + noise, features %s\n",
       seconds, shape);
@@ -308,8 +307,7 @@ print_json (SfModel *model, const SfBenchAudioOptions *opts, double seconds,
   cJSON_AddStringToObject (root, "family", sf_model_family (model));
   cJSON_AddStringToObject (
       root, "precision", sf_precision_name (sf_model_precision (model)));
-  cJSON_AddStringToObject (root, "blas_core", sf_blas_corename ());
-  cJSON_AddStringToObject (root, "blas_core_source", sf_blas_core_source ());
+  sf_bench_json_kernels (root);
   cJSON_AddNumberToObject (root, "threads", sf_threads_get ());
   cJSON_AddNumberToObject (root, "seconds", seconds);
   cJSON_AddStringToObject (root, "features", shape);

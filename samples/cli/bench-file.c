@@ -219,8 +219,7 @@ file_report (SfModel *model, const SfBenchFileOptions *opts,
     cJSON_AddStringToObject (root, "family", sf_model_family (model));
     cJSON_AddStringToObject (
         root, "precision", sf_precision_name (sf_model_precision (model)));
-    cJSON_AddStringToObject (root, "blas_core", sf_blas_corename ());
-    cJSON_AddStringToObject (root, "blas_core_source", sf_blas_core_source ());
+    sf_bench_json_kernels (root);
     cJSON_AddNumberToObject (root, "threads", sf_threads_get ());
     cJSON_AddStringToObject (root, "input", opts->input);
     cJSON_AddStringToObject (root, "output_shape", shape);
@@ -242,8 +241,7 @@ file_report (SfModel *model, const SfBenchFileOptions *opts,
     g_print ("model         %s\n", sf_model_name (model));
     g_print ("architecture  %s (%s)\n", sf_model_architecture (model),
         sf_model_family (model));
-    g_print ("blas kernel   %s (chosen by %s)\n", sf_blas_corename (),
-        sf_blas_core_source ());
+    sf_bench_print_kernels ();
     g_print ("threads       %d\n", sf_threads_get ());
     g_print ("input         %s -> output %s\n", opts->input, shape);
     g_print ("iterations    %d (after %d warm-up)\n", n, opts->warmup);

@@ -10,6 +10,7 @@
  */
 #include "samples/cli/bench-profile.h"
 
+#include "core/blas.h"
 #include "core/ops/ops.h"
 #include "core/profile.h"
 #include "core/threads.h"
@@ -123,4 +124,20 @@ sf_bench_profile_json (int passes, double mean_ms)
     }
   }
   return root;
+}
+
+void
+sf_bench_print_kernels (void)
+{
+  g_print ("blas kernel   %s (chosen by %s)\n", sf_blas_corename (),
+      sf_blas_core_source ());
+  g_print ("linear kernel %s\n", sf_linear_f32_kernel ());
+}
+
+void
+sf_bench_json_kernels (cJSON *root)
+{
+  cJSON_AddStringToObject (root, "blas_core", sf_blas_corename ());
+  cJSON_AddStringToObject (root, "blas_core_source", sf_blas_core_source ());
+  cJSON_AddStringToObject (root, "linear_kernel", sf_linear_f32_kernel ());
 }

@@ -19,4 +19,9 @@ void sf_bench_profile_print (int passes, double mean_ms);
 /* The same as a JSON object. (transfer full) */
 cJSON *sf_bench_profile_json (int passes, double mean_ms);
 
+/* The kernels a pass runs on: the OpenBLAS core and the f32 linear
+ * kernel, as text lines or as fields of @root. */
+void sf_bench_print_kernels (void);
+void sf_bench_json_kernels (cJSON *root);
+
 G_END_DECLS

@@ -240,8 +240,7 @@ bench_print_text (
   g_print ("model         %s\n", sf_model_name (model));
   g_print ("architecture  %s (%s)\n", sf_model_architecture (model),
       sf_model_family (model));
-  g_print ("blas kernel   %s (chosen by %s)\n", sf_blas_corename (),
-      sf_blas_core_source ());
+  sf_bench_print_kernels ();
   g_print ("threads       %d\n", sf_threads_get ());
   g_print (
       "precision     %s\n", sf_precision_name (sf_model_precision (model)));
@@ -273,8 +272,7 @@ bench_print_json (
   cJSON_AddStringToObject (root, "family", sf_model_family (model));
   cJSON_AddStringToObject (
       root, "precision", sf_precision_name (sf_model_precision (model)));
-  cJSON_AddStringToObject (root, "blas_core", sf_blas_corename ());
-  cJSON_AddStringToObject (root, "blas_core_source", sf_blas_core_source ());
+  sf_bench_json_kernels (root);
   cJSON_AddNumberToObject (root, "threads", sf_threads_get ());
   cJSON_AddNumberToObject (root, "seq", opts->seq);
   cJSON_AddNumberToObject (root, "batch", opts->batch);
@@ -378,8 +376,7 @@ bench_image (SfModel *model, const BenchOptions *opts, int height, int width,
     cJSON_AddStringToObject (root, "family", sf_model_family (model));
     cJSON_AddStringToObject (
         root, "precision", sf_precision_name (sf_model_precision (model)));
-    cJSON_AddStringToObject (root, "blas_core", sf_blas_corename ());
-    cJSON_AddStringToObject (root, "blas_core_source", sf_blas_core_source ());
+    sf_bench_json_kernels (root);
     cJSON_AddNumberToObject (root, "threads", sf_threads_get ());
     cJSON_AddNumberToObject (root, "height", height);
     cJSON_AddNumberToObject (root, "width", width);
@@ -405,8 +402,7 @@ bench_image (SfModel *model, const BenchOptions *opts, int height, int width,
     g_print ("model         %s\n", sf_model_name (model));
     g_print ("architecture  %s (%s)\n", sf_model_architecture (model),
         sf_model_family (model));
-    g_print ("blas kernel   %s (chosen by %s)\n", sf_blas_corename (),
-        sf_blas_core_source ());
+    sf_bench_print_kernels ();
     g_print ("threads       %d\n", sf_threads_get ());
     g_print (
         "precision     %s\n", sf_precision_name (sf_model_precision (model)));

@@ -3,6 +3,7 @@
 #include "samples/cli/commands.h"
 #include "graphs/model.h"
 #include "core/blas.h"
+#include "core/ops/linear-packed.h"
 
 #include <stdio.h>
 
@@ -126,6 +127,7 @@ sf_cmd_inspect (int argc, char **argv)
   } else {
     printf ("blas:         OpenBLAS %s kernels (chosen by %s)\n",
         sf_blas_corename (), sf_blas_core_source ());
+    printf ("linear f32:   %s\n", sf_linear_f32_kernel ());
   }
   return 0;
 }

@@ -26,6 +26,19 @@ done
 grep -q "sgemm peak [0-9.]* GFLOP/s" "$tmp/text" \
   || { echo "FAIL: no sgemm peak in the text report"; fail=1; }
 
+# The kernels the pass ran on are named, and the f32 linear kernel follows
+# SF_CPU_DISABLE: with AVX-512 hidden, OpenBLAS runs the linear layers.
+grep -q "^linear kernel " "$tmp/text" \
+  || { echo "FAIL: the report names no linear kernel"; fail=1; }
+SF_CPU_DISABLE=avx512 "$cli" bench "$fixtures/vit-tiny-cls" --iters 1 \
+  --warmup 0 --threads 1 --json >"$tmp/hidden.json"
+python3 - "$tmp/hidden.json" <<'PY' || fail=1
+import json, sys
+k = json.load(open(sys.argv[1])).get("linear_kernel", "")
+if not k.startswith("OpenBLAS"):
+    sys.exit("FAIL: with AVX-512 hidden the linear kernel is %r" % k)
+PY
+
 # check NAME JSON_FILE MIN_SHARE: the JSON profile's structure
 check() {
   python3 - "$@" <<'PY' || fail=1
