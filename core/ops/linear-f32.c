@@ -35,8 +35,10 @@
 
 #define SF_F32_MR 12
 /* Rows of one pool unit, a multiple of the tile: the unit's activations,
- * rows · K floats, stay in L2 while each panel of the chunk passes. */
-#define SF_F32_BLOCK_BYTES (256 * 1024)
+ * rows · K floats, stay in a 1 MiB L2 beside the panel in use while each
+ * panel of the chunk passes, and each panel is read again from L3 once
+ * per unit: for K = 3072, 36 rows rather than 12. */
+#define SF_F32_BLOCK_BYTES (512 * 1024)
 #define SF_F32_MIN_UNIT_WORK (1 << 18)
 
 void
