@@ -65,17 +65,10 @@ sf_f32_panels_pack (float *dst, const float *src, gint64 ld, gboolean trans,
   }
 }
 
-typedef struct
-{
-  const SfTensor *w;
-  const SfPackedWeight *h;
-  gboolean trans_w;
-} PackArgs;
-
 static void
 pack_panels (gint64 start, gint64 end, gpointer user_data)
 {
-  const PackArgs *args = user_data;
+  const SfPackJob *args = user_data;
   const SfPackedWeight *h = args->h;
 
   sf_f32_panels_pack ((float *)h->panels, sf_tensor_f32 (args->w),
@@ -87,7 +80,7 @@ sf_linear_f32_pack (const SfTensor *w, gboolean trans_w)
 {
   SfPackedWeight *h;
   SfTensor *t;
-  PackArgs args;
+  SfPackJob args;
   gint64 n, k;
 
   g_return_val_if_fail (w != NULL && w->dtype == SF_DTYPE_F32, NULL);

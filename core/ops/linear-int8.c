@@ -33,17 +33,10 @@
 #define SF_INT8_ROWS_PER_BLOCK (8 * SF_INT8_MR)
 #define SF_INT8_MIN_UNIT_WORK (1 << 18)
 
-typedef struct
-{
-  const SfTensor *w;
-  const SfPackedWeight *h;
-  gboolean trans_w;
-} PackArgs;
-
 static void
 pack_panels (gint64 start, gint64 end, gpointer user_data)
 {
-  const PackArgs *args = user_data;
+  const SfPackJob *args = user_data;
   const SfPackedWeight *h = args->h;
   const float *src = sf_tensor_f32 (args->w);
   float *scale = (float *)h->scale;
@@ -81,7 +74,7 @@ sf_linear_int8_pack (SfTensor *w, gboolean trans_w)
   gint64 n, k, kp;
   SfPackedWeight *h;
   SfTensor *t;
-  PackArgs args;
+  SfPackJob args;
 
   g_return_val_if_fail (w != NULL && w->dtype == SF_DTYPE_F32, NULL);
   g_return_val_if_fail (w->ndim == 2, NULL);

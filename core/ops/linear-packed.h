@@ -63,6 +63,15 @@ SfTensor *sf_linear_packed_alloc (const SfTensor *w, SfPrecision precision,
     gint64 n, gint64 k, gint64 kp, gsize panel_bytes, gboolean per_channel,
     SfPackedWeight **header);
 
+/* What the packers' pool units share: the f32 weight @w ([N, K] when
+ * @trans_w, else [K, N]) and the header @h of its packed copy. */
+typedef struct
+{
+  const SfTensor *w;
+  const SfPackedWeight *h;
+  gboolean trans_w;
+} SfPackJob;
+
 /* How a product of @m rows by a packed weight splits into units for the
  * worker pool: column chunks of whole panels first, then, when there are
  * too few for about two units per thread, row blocks (multiples of the
