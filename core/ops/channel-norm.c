@@ -7,6 +7,9 @@
  *   channel as PyTorch does.
  * - Group norm sums in double per group: a group of a speech feature
  *   encoder spans a whole clip (up to millions of values).
+ * - The channels-last frame norm splits the clip into fixed blocks of
+ *   frames: one pass of shifted double sums per block, added in block
+ *   order, then one pass that normalises, both on every thread.
  * - Weight norm runs once, at load time; it is written for clarity.
  */
 #include "core/ops/channel-norm.h"
@@ -14,6 +17,7 @@
 #include "core/threads.h"
 
 #include <math.h>
+#include <string.h>
 
 typedef struct
 {
@@ -167,56 +171,73 @@ sf_op_group_norm (SfTensor *out, const SfTensor *x, int groups,
   sf_profile_end (SF_PROFILE_NORMS, prof, 0);
 }
 
+/* Frames per unit of the frame norm: fixed, so the partial sums and their
+ * order of addition do not depend on the number of threads. */
+#define SF_FRAME_BLOCK 128
+
 typedef struct
 {
   const float *x; /* [B, T, C] */
   float *out;
   const float *gamma, *beta;
-  gint64 frames, channels, chunk;
+  gint64 frames, channels, blocks;
+  /* per (batch, block): channel sums of x − shift and of its square */
+  double *sum, *sq;
+  /* per (batch, channel): the first frame (the shift), the mean about
+   * it, 1/σ */
+  float *shift, *mean, *inv;
   float eps;
 } FrameNormArgs;
 
-/* Units: (batch, chunk of channels); each walks its columns of every
- * frame, in double like group_norm_range. */
+/* Units: (batch, block of frames). The sums are taken about the first
+ * frame's value, so a large mean does not cancel the variance away; each
+ * unit reads its frames once, whole rows at a time. */
 static void
-frame_norm_range (gint64 start, gint64 end, gpointer data)
+frame_sums_range (gint64 start, gint64 end, gpointer data)
 {
   const FrameNormArgs *a = data;
-  gint64 n_chunks = (a->channels + a->chunk - 1) / a->chunk;
-  double *mean = g_new (double, a->chunk), *var = g_new (double, a->chunk);
-  float *inv = g_new (float, a->chunk);
+  gint64 c_n = a->channels;
 
   for (gint64 u = start; u < end; u++) {
-    gint64 b = u / n_chunks, c0 = (u % n_chunks) * a->chunk;
-    gint64 nc = MIN (a->chunk, a->channels - c0);
-    const float *x = a->x + b * a->frames * a->channels + c0;
-    float *y = a->out + b * a->frames * a->channels + c0;
+    gint64 b = u / a->blocks, t0 = (u % a->blocks) * SF_FRAME_BLOCK;
+    gint64 t1 = MIN (a->frames, t0 + SF_FRAME_BLOCK);
+    const float *x = a->x + b * a->frames * c_n;
+    const float *shift = a->shift + b * c_n;
+    double *sum = a->sum + u * c_n, *sq = a->sq + u * c_n;
 
-    for (gint64 c = 0; c < nc; c++)
-      mean[c] = var[c] = 0.0;
-    for (gint64 t = 0; t < a->frames; t++)
-      for (gint64 c = 0; c < nc; c++)
-        mean[c] += x[t * a->channels + c];
-    for (gint64 c = 0; c < nc; c++)
-      mean[c] /= a->frames;
-    for (gint64 t = 0; t < a->frames; t++)
-      for (gint64 c = 0; c < nc; c++) {
-        double d = x[t * a->channels + c] - mean[c];
-        var[c] += d * d;
-      }
-    for (gint64 c = 0; c < nc; c++)
-      inv[c] = (float)(1.0 / sqrt (var[c] / a->frames + a->eps));
-    for (gint64 t = 0; t < a->frames; t++)
-      for (gint64 c = 0; c < nc; c++) {
-        float g = a->gamma ? a->gamma[c0 + c] : 1.0f;
-        float bt = a->beta ? a->beta[c0 + c] : 0.0f;
-        y[t * a->channels + c] =
-            ((float)(x[t * a->channels + c] - mean[c]) * inv[c]) * g + bt;
+    for (gint64 c = 0; c < c_n; c++)
+      sum[c] = sq[c] = 0.0;
+    for (gint64 t = t0; t < t1; t++)
+      for (gint64 c = 0; c < c_n; c++) {
+        double d = (double)x[t * c_n + c] - shift[c];
+        sum[c] += d;
+        sq[c] += d * d;
       }
   }
-  g_free (mean);
-  g_free (var);
-  g_free (inv);
+}
+
+static void
+frame_apply_range (gint64 start, gint64 end, gpointer data)
+{
+  const FrameNormArgs *a = data;
+  gint64 c_n = a->channels;
+
+  for (gint64 u = start; u < end; u++) {
+    gint64 b = u / a->blocks, t0 = (u % a->blocks) * SF_FRAME_BLOCK;
+    gint64 t1 = MIN (a->frames, t0 + SF_FRAME_BLOCK);
+    const float *shift = a->shift + b * c_n, *mean = a->mean + b * c_n;
+    const float *inv = a->inv + b * c_n;
+
+    for (gint64 t = t0; t < t1; t++) {
+      const float *x = a->x + (b * a->frames + t) * c_n;
+      float *y = a->out + (b * a->frames + t) * c_n;
+      for (gint64 c = 0; c < c_n; c++) {
+        float g = a->gamma ? a->gamma[c] : 1.0f;
+        float bt = a->beta ? a->beta[c] : 0.0f;
+        y[c] = (((x[c] - shift[c]) - mean[c]) * inv[c]) * g + bt;
+      }
+    }
+  }
 }
 
 static void
@@ -224,6 +245,7 @@ op_channel_norm_frames (SfTensor *out, const SfTensor *x, const SfTensor *gamma,
     const SfTensor *beta, float eps)
 {
   FrameNormArgs a;
+  gint64 batch, units;
 
   g_return_if_fail (out && x && x->dtype == SF_DTYPE_F32 && x->ndim == 3);
   g_return_if_fail (
@@ -232,16 +254,42 @@ op_channel_norm_frames (SfTensor *out, const SfTensor *x, const SfTensor *gamma,
   g_return_if_fail (beta == NULL || sf_tensor_numel (beta) == x->shape[2]);
   if (sf_tensor_numel (x) == 0)
     return;
+  batch = x->shape[0];
   a = (FrameNormArgs){ .x = sf_tensor_f32 (x),
     .out = sf_tensor_f32 (out),
     .gamma = gamma ? sf_tensor_f32 (gamma) : NULL,
     .beta = beta ? sf_tensor_f32 (beta) : NULL,
     .frames = x->shape[1],
     .channels = x->shape[2],
-    .chunk = 64,
+    .blocks = (x->shape[1] + SF_FRAME_BLOCK - 1) / SF_FRAME_BLOCK,
     .eps = eps };
-  sf_parallel_for (x->shape[0] * ((a.channels + a.chunk - 1) / a.chunk), 1,
-      frame_norm_range, &a);
+  units = batch * a.blocks;
+  a.sum = g_new (double, units * a.channels);
+  a.sq = g_new (double, units * a.channels);
+  a.shift = g_new (float, batch * a.channels * 3);
+  a.mean = a.shift + batch * a.channels;
+  a.inv = a.mean + batch * a.channels;
+  for (gint64 b = 0; b < batch; b++)
+    memcpy (a.shift + b * a.channels, a.x + b * a.frames * a.channels,
+        (gsize)a.channels * sizeof (float));
+  sf_parallel_for (units, 1, frame_sums_range, &a);
+  for (gint64 b = 0; b < batch; b++)
+    for (gint64 c = 0; c < a.channels; c++) {
+      double s = 0.0, q = 0.0, m, var;
+      for (gint64 k = 0; k < a.blocks; k++) {
+        s += a.sum[(b * a.blocks + k) * a.channels + c];
+        q += a.sq[(b * a.blocks + k) * a.channels + c];
+      }
+      m = s / a.frames;
+      var = MAX (q / a.frames - m * m, 0.0);
+      a.mean[b * a.channels + c] = (float)m;
+      a.inv[b * a.channels + c] = (float)(1.0 / sqrt (var + a.eps));
+    }
+  /* the output may be the input: every sum is taken before any write */
+  sf_parallel_for (units, 1, frame_apply_range, &a);
+  g_free (a.sum);
+  g_free (a.sq);
+  g_free (a.shift);
 }
 
 void

@@ -4,6 +4,7 @@
  * seeds. */
 #include "core/ops/channel-norm.h"
 #include "core/ops/layout.h"
+#include "core/threads.h"
 #include "tests/common/test-ops-util.h"
 
 #include <math.h>
@@ -100,8 +101,18 @@ run_group_norm_case (int ndim, const gint64 *shape, int groups, gboolean affine,
         sf_tensor_new_f32 (3, shape[0], shape[2], shape[1]);
     g_autoptr (SfTensor) back = sf_tensor_new (SF_DTYPE_F32, ndim, shape);
     g_autofree char *fwhat = g_strdup_printf ("%s frames", what);
+    g_autoptr (SfTensor) one_thread =
+        sf_tensor_new_f32 (3, shape[0], shape[2], shape[1]);
     sf_op_transpose_last2 (xf, x);
+    /* the blocks' sums add in one order: the same bits on any pool */
+    sf_threads_set (1);
+    sf_op_channel_norm_frames (one_thread, xf, gamma, beta, 1e-5f);
+    sf_threads_set (2);
     sf_op_channel_norm_frames (xf, xf, gamma, beta, 1e-5f);
+    sf_threads_set (0);
+    g_assert_cmpmem (sf_tensor_f32 (one_thread),
+        sf_tensor_numel (x) * sizeof (float), sf_tensor_f32 (xf),
+        sf_tensor_numel (x) * sizeof (float));
     sf_op_transpose_last2 (back, xf);
     sf_test_check_close (
         fwhat, sf_tensor_f32 (back), ref, sf_tensor_numel (x), 1e-5, 1e-10);
@@ -120,6 +131,8 @@ test_group_norm (void)
   /* one group per channel (wav2vec2's first feature layer), no affine */
   run_group_norm_case (3, (gint64[]){ 1, 5, 400 }, 5, FALSE, 0.0, FALSE);
   run_group_norm_case (3, (gint64[]){ 2, 70, 90 }, 70, TRUE, 100.0, FALSE);
+  /* frames in several blocks of the channels-last norm, far from zero */
+  run_group_norm_case (3, (gint64[]){ 2, 24, 1000 }, 24, TRUE, 100.0, FALSE);
   /* one group for all channels */
   run_group_norm_case (3, (gint64[]){ 3, 4, 9 }, 1, TRUE, 0.0, FALSE);
   /* far from zero: the variance must not cancel */
