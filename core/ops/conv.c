@@ -357,3 +357,52 @@ sf_op_conv1d_frames (SfTensor *out, const SfTensor *x, const SfTensor *w,
     sf_op_linear_rows (sf_tensor_f32 (out) + i * t_out * co,
         sf_tensor_f32 (x) + i * t_in * ci, t_out, (gint64)stride * ci, w, b);
 }
+
+void
+sf_op_conv1d_frames_grouped (SfTensor *out, const SfTensor *x,
+    SfTensor *const *w, const SfTensor *b, int groups, int kernel, int padding)
+{
+  gint64 batch, t_in, ci, cg, t_out, co, cog, t_pad;
+
+  g_return_if_fail (out && x && w && groups >= 1 && kernel >= 1);
+  g_return_if_fail (padding >= 0);
+  g_return_if_fail (x->dtype == SF_DTYPE_F32 && x->ndim == 3);
+  g_return_if_fail (out->dtype == SF_DTYPE_F32 && out->ndim == 3);
+  batch = x->shape[0];
+  t_in = x->shape[1];
+  ci = x->shape[2];
+  co = out->shape[2];
+  g_return_if_fail (ci % groups == 0 && co % groups == 0);
+  cg = ci / groups;
+  cog = co / groups;
+  t_pad = t_in + 2 * (gint64)padding;
+  t_out = sf_conv1d_out_size (t_in, kernel, 1, padding);
+  g_return_if_fail (out->shape[0] == batch && out->shape[1] == t_out);
+  for (int g = 0; g < groups; g++)
+    g_return_if_fail (w[g] != NULL && w[g]->ndim == 2
+        && w[g]->shape[0] == cog && w[g]->shape[1] == kernel * cg);
+  g_return_if_fail (b == NULL || sf_tensor_numel (b) == co);
+  if (t_out <= 0)
+    return;
+  {
+    /* one group's channels, padded with zero frames: [T + 2p, C/G] */
+    g_autoptr (SfTensor) frames = sf_tensor_new_f32 (2, t_pad, cg);
+    g_autoptr (SfTensor) part = sf_tensor_new_f32 (2, t_out, cog);
+    float *fd = sf_tensor_f32 (frames), *pd = sf_tensor_f32 (part);
+
+    for (gint64 i = 0; i < batch; i++)
+      for (int g = 0; g < groups; g++) {
+        const float *xi = sf_tensor_f32 (x) + i * t_in * ci + g * cg;
+        float *oi = sf_tensor_f32 (out) + i * t_out * co + g * cog;
+        g_autoptr (SfTensor) bias =
+            b ? sf_tensor_slice0 ((SfTensor *)b, g * cog, cog) : NULL;
+
+        for (gint64 t = 0; t < t_in; t++)
+          memcpy (fd + (t + padding) * cg, xi + t * ci,
+              (gsize)cg * sizeof (float));
+        sf_op_linear_rows (pd, fd, t_out, cg, w[g], bias);
+        for (gint64 t = 0; t < t_out; t++)
+          memcpy (oi + t * co, pd + t * cog, (gsize)cog * sizeof (float));
+      }
+  }
+}

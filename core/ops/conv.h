@@ -41,5 +41,13 @@ void sf_op_conv1d_frames (SfTensor *out, const SfTensor *x, const SfTensor *w,
 /* (transfer full) nn.Conv1d's w [Cout, Cin, K] as [Cout, K · Cin], packed
  * for f32 (core/ops/linear-packed.h). */
 SfTensor *sf_conv1d_frames_weight (const SfTensor *w);
+/* The same with @groups groups, stride 1 and @padding zero frames on each
+ * side (wav2vec2's positional conv): x [B, T, Cin] → out [B, To, Cout].
+ * Each group's channels are copied to a padded [T + 2p, Cin/G] block, so
+ * its frames lie next to each other again. w[g] is
+ * sf_conv1d_frames_weight () of group g's [Cout/G, Cin/G, K] slice. */
+void sf_op_conv1d_frames_grouped (SfTensor *out, const SfTensor *x,
+    SfTensor *const *w, const SfTensor *b, int groups, int kernel,
+    int padding);
 
 G_END_DECLS

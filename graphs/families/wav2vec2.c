@@ -75,7 +75,8 @@ typedef struct
 typedef struct
 {
   W2vGlobals g;
-  SfTensor *pos_w; /* [H, H/groups, K]: g·v/‖v‖, owned */
+  /* per group, g·v/‖v‖ as sf_conv1d_frames_weight () lays it out, owned */
+  SfTensor **pos_frames_w;
   /* conv_w as [out, kernel · in] for channels-last frames, owned */
   SfTensor *frames_w[W2V_MAX_CONV];
   SfEncoderLayer *layers;
@@ -175,7 +176,9 @@ w2v_free (gpointer data)
   sf_weight_target_clear (&g->target);
   if (g->names)
     g_ptr_array_unref (g->names);
-  sf_tensor_unref (g->pos_w);
+  for (int i = 0; g->pos_frames_w && i < g->pos_groups; i++)
+    sf_tensor_unref (g->pos_frames_w[i]);
+  g_free (g->pos_frames_w);
   for (int i = 0; i < W2V_MAX_CONV; i++)
     sf_tensor_unref (g->frames_w[i]);
   g_free (g->layers);
@@ -410,8 +413,19 @@ w2v_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
     return NULL;
 
   /* weight_norm (dim=2): one norm per kernel tap, over (out, in) */
-  g->pos_w = sf_tensor_new (SF_DTYPE_F32, 3, g->g.pos_v->shape);
-  sf_op_weight_norm (g->pos_w, g->g.pos_g, g->g.pos_v, 2);
+  {
+    g_autoptr (SfTensor) pos_w =
+        sf_tensor_new (SF_DTYPE_F32, 3, g->g.pos_v->shape);
+    gint64 per_group = g->sizes[SZ_HIDDEN] / g->pos_groups;
+
+    sf_op_weight_norm (pos_w, g->g.pos_g, g->g.pos_v, 2);
+    g->pos_frames_w = g_new0 (SfTensor *, g->pos_groups);
+    for (int i = 0; i < g->pos_groups; i++) {
+      g_autoptr (SfTensor) slice =
+          sf_tensor_slice0 (pos_w, i * per_group, per_group);
+      g->pos_frames_w[i] = sf_conv1d_frames_weight (slice);
+    }
+  }
   for (int i = 0; i < g->n_conv; i++)
     g->frames_w[i] = sf_conv1d_frames_weight (g->g.conv_w[i]);
 
@@ -518,25 +532,23 @@ sf_wav2vec2_conv_features (
   }
 }
 
-/* Wav2Vec2PositionalConvEmbedding added to x [B, T, H] in place. */
+/* Wav2Vec2PositionalConvEmbedding added to x [B, T, H] in place, on the
+ * channels-last frames as they are. */
 static void
 w2v_add_positions (W2vGraph *g, SfTensor *x)
 {
   gint64 b = sf_tensor_dim (x, 0), t = sf_tensor_dim (x, 1);
   gint64 h = g->sizes[SZ_HIDDEN], k = g->sizes[SZ_POS_K];
   gint64 tp = sf_conv1d_out_size (t, (int)k, 1, (int)(k / 2));
-  g_autoptr (SfTensor) xt = sf_tensor_new_f32 (3, b, h, t);     /* [B, H, T] */
-  g_autoptr (SfTensor) pos = sf_tensor_new_f32 (3, b, h, tp);   /* (B, H, T') */
-  g_autoptr (SfTensor) pos_t = sf_tensor_new_f32 (3, b, tp, h); /* (B, T', H) */
+  g_autoptr (SfTensor) pos = sf_tensor_new_f32 (3, b, tp, h); /* (B, T', H) */
 
-  sf_op_transpose_last2 (xt, x);
-  sf_op_conv1d (pos, xt, g->pos_w, g->g.pos_b, 1, (int)(k / 2), g->pos_groups);
+  sf_op_conv1d_frames_grouped (
+      pos, x, g->pos_frames_w, g->g.pos_b, g->pos_groups, (int)k, (int)(k / 2));
   sf_op_activation (pos, pos, g->feat_act);
-  sf_op_transpose_last2 (pos_t, pos);
   /* T' is T + 1 for an even kernel: the extra last frame is dropped */
   for (gint64 i = 0; i < b; i++) {
     g_autoptr (SfTensor) xi = sf_tensor_slice0 (x, i, 1);
-    g_autoptr (SfTensor) pi = sf_tensor_slice0 (pos_t, i, 1);
+    g_autoptr (SfTensor) pi = sf_tensor_slice0 (pos, i, 1);
     g_autoptr (SfTensor) pi2 = sf_tensor_reshape (pi, 2, (gint64[]){ tp, h });
     g_autoptr (SfTensor) pi_t = sf_tensor_slice0 (pi2, 0, t);
     g_autoptr (SfTensor) xi2 = sf_tensor_reshape (xi, 2, (gint64[]){ t, h });

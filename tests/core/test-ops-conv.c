@@ -140,12 +140,14 @@ conv1d_reference (const SfTensor *x, const SfTensor *w, const SfTensor *b,
   return out;
 }
 
-/* sf_op_conv1d_frames on the same case in channels-last layout, with the
- * weight prepared on both kernel paths: Streamformer's f32 panels, and
- * OpenBLAS (AVX-512 hidden), which needs the overlapping rows copied. */
+/* sf_op_conv1d_frames (or, with groups or padding, the grouped op) on the
+ * same case in channels-last layout, with the weight prepared on both
+ * kernel paths: Streamformer's f32 panels, and OpenBLAS (AVX-512 hidden),
+ * which needs the overlapping rows copied. */
 static void
 check_conv1d_frames (const SfTensor *x, const SfTensor *w, const SfTensor *b,
-    int stride, gint64 to, const double *ref, const char *what)
+    int stride, int padding, int groups, gint64 to, const double *ref,
+    const char *what)
 {
   gint64 batch = x->shape[0], cin = x->shape[1], t = x->shape[2];
   gint64 cout = w->shape[0], k = w->shape[2];
@@ -154,6 +156,8 @@ check_conv1d_frames (const SfTensor *x, const SfTensor *w, const SfTensor *b,
   sf_op_transpose_last2 (xf, x);
   for (int path = 0; path < 2; path++) {
     g_autoptr (SfTensor) wf = NULL;
+    g_autoptr (GPtrArray) wg =
+        g_ptr_array_new_with_free_func ((GDestroyNotify)sf_tensor_unref);
     g_autoptr (SfTensor) of = sf_tensor_new_f32 (3, batch, to, cout);
     g_autoptr (SfTensor) back = sf_tensor_new_f32 (3, batch, cout, to);
     g_autofree char *name =
@@ -162,13 +166,22 @@ check_conv1d_frames (const SfTensor *x, const SfTensor *w, const SfTensor *b,
     if (path)
       g_setenv ("SF_CPU_DISABLE", "avx512", TRUE);
     wf = sf_conv1d_frames_weight (w);
+    for (int g = 0; g < groups; g++) {
+      g_autoptr (SfTensor) slice = sf_tensor_slice0 (
+          (SfTensor *)w, g * (cout / groups), cout / groups);
+      g_ptr_array_add (wg, sf_conv1d_frames_weight (slice));
+    }
     g_unsetenv ("SF_CPU_DISABLE");
     for (gint64 i = 0; i < sf_tensor_numel (of); i++)
       sf_tensor_f32 (of)[i] = NAN;
-    sf_op_conv1d_frames (of, xf, wf, b, (int)k, stride);
+    if (groups == 1 && padding == 0)
+      sf_op_conv1d_frames (of, xf, wf, b, (int)k, stride);
+    else
+      sf_op_conv1d_frames_grouped (of, xf, (SfTensor *const *)wg->pdata, b,
+          groups, (int)k, padding);
     sf_op_transpose_last2 (back, of);
     sf_test_check_close (name, sf_tensor_f32 (back), ref,
-        sf_tensor_numel (back), 1e-5 * cin * k, 1e-10);
+        sf_tensor_numel (back), 1e-5 * (cin / groups) * k, 1e-10);
   }
 }
 
@@ -198,8 +211,8 @@ run_conv1d_case (gint64 batch, gint64 cin, gint64 t, gint64 cout, gint64 k,
   sf_op_conv1d (out, x, w, b, stride, padding, groups);
   sf_test_check_close (what, sf_tensor_f32 (out), ref, sf_tensor_numel (out),
       1e-5 * (cin / groups) * k, 1e-10);
-  if (padding == 0 && groups == 1)
-    check_conv1d_frames (x, w, b, stride, to, ref, what);
+  if ((padding == 0 && groups == 1) || stride == 1)
+    check_conv1d_frames (x, w, b, stride, padding, groups, to, ref, what);
 }
 
 static void
@@ -222,6 +235,7 @@ test_conv1d_grouped (void)
 {
   /* wav2vec2's positional conv: groups, an even kernel, padding k/2 */
   run_conv1d_case (2, 8, 30, 8, 6, 1, 3, 4, TRUE);
+  run_conv1d_case (2, 48, 130, 96, 16, 1, 8, 3, TRUE);
   run_conv1d_case (1, 12, 17, 6, 3, 2, 1, 3, FALSE);
   /* depthwise */
   run_conv1d_case (2, 6, 25, 6, 5, 2, 2, 6, TRUE);
