@@ -14,6 +14,9 @@
  *   exactly zero, like HF's large negative additive mask. A query row with
  *   no visible key at all averages its visible range uniformly, as HF's
  *   additive mask effectively does, so no NaN can appear.
+ * - The softmax leaves each row's exponentials unscaled; the factor
+ *   1 / sum goes onto the row's D outputs after the product with v, a
+ *   pass over D values instead of S.
  * - An additive bias [heads, T, S] (T5's relative positions) is shared by
  *   the batch and added to the scores before masking; T5 also asks for no
  *   1/√D scaling, so the scale is a parameter of the biased variant.
@@ -120,15 +123,15 @@ exp_shifted_sum (float *x, gint64 n, float shift)
 }
 
 #ifdef SF_HAVE_LIBMVEC
-/* Softmax of x[0, n) in place with 16 lanes: the max, exp (x - max) and
- * its sum, then the scaling, each one pass over the row; the tail goes
- * through masked loads (masked lanes read -inf, whose exp is 0). Returns
- * FALSE, leaving x as it was, when every element is -inf. */
-__attribute__ ((target ("avx512f"))) static gboolean
-softmax_row_avx512 (float *x, gint64 n)
+/* exp (x - max (x)) of x[0, n) in place with 16 lanes, the max and the
+ * exponentials each one pass over the row; the tail goes through masked
+ * loads (masked lanes read -inf, whose exp is 0). Returns the sum of the
+ * exponentials, or 0, leaving x as it was, when every element is -inf. */
+__attribute__ ((target ("avx512f"))) static float
+exp_row_avx512 (float *x, gint64 n)
 {
   const __m512 neg_inf = _mm512_set1_ps (-INFINITY);
-  __m512 vmax = neg_inf, vsum = _mm512_setzero_ps (), shift, scale;
+  __m512 vmax = neg_inf, vsum = _mm512_setzero_ps (), shift;
   __mmask16 tail = (__mmask16)((1u << (n % 16)) - 1);
   gint64 body = n - n % 16, i;
   float m;
@@ -139,7 +142,7 @@ softmax_row_avx512 (float *x, gint64 n)
     vmax = _mm512_max_ps (vmax, _mm512_mask_loadu_ps (neg_inf, tail, x + i));
   m = _mm512_reduce_max_ps (vmax);
   if (m == -INFINITY)
-    return FALSE;
+    return 0.0f;
   shift = _mm512_set1_ps (m);
   for (i = 0; i < body; i += 16) {
     __m512 e = sf_vec16_expf (_mm512_sub_ps (_mm512_loadu_ps (x + i), shift));
@@ -152,24 +155,21 @@ softmax_row_avx512 (float *x, gint64 n)
     _mm512_mask_storeu_ps (x + i, tail, e);
     vsum = _mm512_add_ps (vsum, e);
   }
-  scale = _mm512_set1_ps (1.0f / _mm512_reduce_add_ps (vsum));
-  for (i = 0; i < body; i += 16)
-    _mm512_storeu_ps (x + i, _mm512_mul_ps (_mm512_loadu_ps (x + i), scale));
-  if (tail)
-    _mm512_mask_storeu_ps (x + i, tail,
-        _mm512_mul_ps (_mm512_maskz_loadu_ps (tail, x + i), scale));
-  return TRUE;
+  return _mm512_reduce_add_ps (vsum);
 }
 #endif
 
-static void
+/* The row's softmax weights up to a factor: exp (x - max) over the visible
+ * keys, 0 elsewhere. Returns the factor (1 / the sum), which the caller
+ * applies to the row's D outputs rather than to its S weights. */
+static float
 mask_row_softmax (
     const AttnArgs *args, float *row, gint64 n_cols, gint64 b, gint64 t)
 {
   const guint8 *allowed =
       args->allowed ? args->allowed + b * args->s_len : NULL;
   gint64 limit = n_cols, s;
-  float m = -INFINITY, inv;
+  float m = -INFINITY, sum;
 
   if (args->causal)
     limit = CLAMP (t + args->causal_offset + 1, 0, n_cols);
@@ -179,40 +179,36 @@ mask_row_softmax (
       if (!allowed[s])
         row[s] = -INFINITY;
   }
+  for (s = limit; s < n_cols; s++)
+    row[s] = 0.0f;
 #ifdef SF_HAVE_LIBMVEC
   if (__builtin_cpu_supports ("avx512f")) {
-    if (!softmax_row_avx512 (row, limit)) {
-      /* No visible key: a uniform average over the visible range. */
-      for (s = 0; s < limit; s++)
-        row[s] = 1.0f / (float)limit;
-    }
-    for (s = limit; s < n_cols; s++)
-      row[s] = 0.0f;
-    return;
+    sum = exp_row_avx512 (row, limit);
+    goto done;
   }
 #endif
   for (s = 0; s < limit; s++)
     m = row[s] > m ? row[s] : m;
-
-  if (m == -INFINITY) {
+  sum = m == -INFINITY ? 0.0f : exp_shifted_sum (row, limit, m);
+#ifdef SF_HAVE_LIBMVEC
+done:
+#endif
+  if (sum == 0.0f) {
     /* No visible key: a uniform average over the visible range. */
     for (s = 0; s < limit; s++)
-      row[s] = 1.0f / (float)limit;
-  } else {
-    inv = 1.0f / exp_shifted_sum (row, limit, m);
-    for (s = 0; s < limit; s++)
-      row[s] *= inv;
+      row[s] = 1.0f;
+    return limit > 0 ? 1.0f / (float)limit : 0.0f;
   }
-  for (s = limit; s < n_cols; s++)
-    row[s] = 0.0f;
+  return 1.0f / sum;
 }
 
 /* One unit: query rows [t0, t0 + rows) of head h in batch b (packed:
  * sequence b) whose keys are @s_len long. @scores holds at least
- * rows · S floats. With @ps, the products run on f32 panels. */
+ * rows · S floats, @factors rows. With @ps, the products run on f32
+ * panels. */
 static void
 attend_block (const AttnArgs *args, gint64 b, int h, gint64 t0, gint64 rows,
-    gint64 s_len, float *scores, PanelScratch *ps)
+    gint64 s_len, float *scores, float *factors, PanelScratch *ps)
 {
   gint64 hid = args->hidden, d = args->head_dim;
   /* first query and first key row of this item */
@@ -257,7 +253,7 @@ attend_block (const AttnArgs *args, gint64 b, int h, gint64 t0, gint64 rows,
       for (gint64 s = 0; s < n_cols; s++)
         row[s] += add[s];
     }
-    mask_row_softmax (args, row, n_cols, b, t0 + r);
+    factors[r] = mask_row_softmax (args, row, n_cols, b, t0 + r);
   }
 
   /* out [rows, D] = p [rows, n_cols] · v [n_cols, D] */
@@ -267,6 +263,9 @@ attend_block (const AttnArgs *args, gint64 b, int h, gint64 t0, gint64 rows,
   else
     sf_blas_sgemm (FALSE, FALSE, (int)rows, (int)d, (int)n_cols, 1.0f, scores,
         (int)MAX (n_cols, 1), v, (int)hid, 0.0f, out, (int)hid);
+  for (r = 0; r < rows; r++)
+    for (gint64 j = 0; j < d; j++)
+      out[r * hid + j] *= factors[r];
 }
 
 /* Units [start, end) in (batch, head, block) order, on one thread. */
@@ -275,6 +274,7 @@ attend_units (gint64 start, gint64 end, gpointer user_data)
 {
   const AttnArgs *args = user_data;
   float *scores = g_new (float, args->block_rows * args->s_len);
+  float *factors = g_new (float, args->block_rows);
   PanelScratch panels = { NULL, NULL, NULL, -1 }, *ps = NULL;
   gint64 u;
 
@@ -302,12 +302,13 @@ attend_units (gint64 start, gint64 end, gpointer user_data)
       continue;
     attend_block (args, b, (int)(bh % args->n_heads), t0,
         MIN (args->block_rows, len - t0), args->offsets ? len : args->s_len,
-        scores, ps);
+        scores, factors, ps);
   }
   g_aligned_free (panels.k_panels);
   g_aligned_free (panels.v_panels);
   g_free (panels.q);
   g_free (scores);
+  g_free (factors);
 }
 
 static gboolean
