@@ -30,9 +30,12 @@
 #endif
 
 #define SF_BF16_MR 12
-/* rows per unit of pool work: a multiple of the tile, small enough that
- * the block of activations stays in L2 */
-#define SF_BF16_ROWS_PER_BLOCK (8 * SF_BF16_MR)
+/* The most rows of one unit of pool work, a multiple of the tile. Large:
+ * each unit streams its weight panels once past all its rows, and the
+ * weights, not the activations, are the traffic that counts; a 197-token
+ * ViT in one block rather than 96 + 96 + 5 rows ran 7 % faster on 2
+ * threads */
+#define SF_BF16_ROWS_PER_BLOCK (32 * SF_BF16_MR)
 #define SF_BF16_MIN_UNIT_WORK (1 << 18)
 
 static void

@@ -30,7 +30,8 @@
 #endif
 
 #define SF_INT8_MR 12
-#define SF_INT8_ROWS_PER_BLOCK (8 * SF_INT8_MR)
+/* as SF_BF16_ROWS_PER_BLOCK */
+#define SF_INT8_ROWS_PER_BLOCK (32 * SF_INT8_MR)
 #define SF_INT8_MIN_UNIT_WORK (1 << 18)
 
 static void
