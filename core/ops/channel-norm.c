@@ -264,9 +264,9 @@ op_channel_norm_frames (SfTensor *out, const SfTensor *x, const SfTensor *gamma,
     .blocks = (x->shape[1] + SF_FRAME_BLOCK - 1) / SF_FRAME_BLOCK,
     .eps = eps };
   units = batch * a.blocks;
-  a.sum = g_new (double, units * a.channels);
-  a.sq = g_new (double, units * a.channels);
-  a.shift = g_new (float, batch * a.channels * 3);
+  a.sum = g_new (double, units *a.channels);
+  a.sq = g_new (double, units *a.channels);
+  a.shift = g_new (float, batch *a.channels * 3);
   a.mean = a.shift + batch * a.channels;
   a.inv = a.mean + batch * a.channels;
   for (gint64 b = 0; b < batch; b++)

@@ -379,8 +379,8 @@ sf_op_conv1d_frames_grouped (SfTensor *out, const SfTensor *x,
   t_out = sf_conv1d_out_size (t_in, kernel, 1, padding);
   g_return_if_fail (out->shape[0] == batch && out->shape[1] == t_out);
   for (int g = 0; g < groups; g++)
-    g_return_if_fail (w[g] != NULL && w[g]->ndim == 2
-        && w[g]->shape[0] == cog && w[g]->shape[1] == kernel * cg);
+    g_return_if_fail (w[g] != NULL && w[g]->ndim == 2 && w[g]->shape[0] == cog
+        && w[g]->shape[1] == kernel * cg);
   g_return_if_fail (b == NULL || sf_tensor_numel (b) == co);
   if (t_out <= 0)
     return;
@@ -398,8 +398,8 @@ sf_op_conv1d_frames_grouped (SfTensor *out, const SfTensor *x,
             b ? sf_tensor_slice0 ((SfTensor *)b, g * cog, cog) : NULL;
 
         for (gint64 t = 0; t < t_in; t++)
-          memcpy (fd + (t + padding) * cg, xi + t * ci,
-              (gsize)cg * sizeof (float));
+          memcpy (
+              fd + (t + padding) * cg, xi + t * ci, (gsize)cg * sizeof (float));
         sf_op_linear_rows (pd, fd, t_out, cg, w[g], bias);
         for (gint64 t = 0; t < t_out; t++)
           memcpy (oi + t * co, pd + t * cog, (gsize)cog * sizeof (float));

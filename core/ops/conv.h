@@ -47,7 +47,6 @@ SfTensor *sf_conv1d_frames_weight (const SfTensor *w);
  * its frames lie next to each other again. w[g] is
  * sf_conv1d_frames_weight () of group g's [Cout/G, Cin/G, K] slice. */
 void sf_op_conv1d_frames_grouped (SfTensor *out, const SfTensor *x,
-    SfTensor *const *w, const SfTensor *b, int groups, int kernel,
-    int padding);
+    SfTensor *const *w, const SfTensor *b, int groups, int kernel, int padding);
 
 G_END_DECLS

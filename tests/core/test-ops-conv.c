@@ -167,8 +167,8 @@ check_conv1d_frames (const SfTensor *x, const SfTensor *w, const SfTensor *b,
       g_setenv ("SF_CPU_DISABLE", "avx512", TRUE);
     wf = sf_conv1d_frames_weight (w);
     for (int g = 0; g < groups; g++) {
-      g_autoptr (SfTensor) slice = sf_tensor_slice0 (
-          (SfTensor *)w, g * (cout / groups), cout / groups);
+      g_autoptr (SfTensor) slice =
+          sf_tensor_slice0 ((SfTensor *)w, g * (cout / groups), cout / groups);
       g_ptr_array_add (wg, sf_conv1d_frames_weight (slice));
     }
     g_unsetenv ("SF_CPU_DISABLE");
@@ -177,8 +177,8 @@ check_conv1d_frames (const SfTensor *x, const SfTensor *w, const SfTensor *b,
     if (groups == 1 && padding == 0)
       sf_op_conv1d_frames (of, xf, wf, b, (int)k, stride);
     else
-      sf_op_conv1d_frames_grouped (of, xf, (SfTensor *const *)wg->pdata, b,
-          groups, (int)k, padding);
+      sf_op_conv1d_frames_grouped (
+          of, xf, (SfTensor *const *)wg->pdata, b, groups, (int)k, padding);
     sf_op_transpose_last2 (back, of);
     sf_test_check_close (name, sf_tensor_f32 (back), ref,
         sf_tensor_numel (back), 1e-5 * (cin / groups) * k, 1e-10);
