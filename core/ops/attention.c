@@ -34,8 +34,12 @@
  *   instead of OpenBLAS: a thread packs one head's keys and values into
  *   panels once for all its blocks of that head, where every sgemm call
  *   would pack them again. The scale goes into a copy of the block's
- *   queries, so the scores come out scaled. Decoding steps (a query or a
- *   few) keep sgemm, whose packing there costs nothing.
+ *   queries, so the scores come out scaled.
+ * - Decoding steps (a query or a few) read each key and value row where
+ *   it lies, once per query, with AVX-512 dot products and axpys: sgemm
+ *   would copy the whole cache into its packing buffer first, which was
+ *   most of a Whisper step's cross-attention. Without AVX-512 they keep
+ *   sgemm.
  */
 #include "core/ops/attention.h"
 #include "core/ops/linear-f32.h"
@@ -83,6 +87,7 @@ typedef struct
   gint64 n_blocks; /* query-row blocks per (batch, head) */
   float scale;
   gboolean panels; /* the products on f32 panels (see above) */
+  gboolean direct; /* a few queries: the products read k and v directly */
 } AttnArgs;
 
 /* One thread's buffers for the panel products. */
@@ -202,6 +207,70 @@ done:
   return 1.0f / sum;
 }
 
+#ifdef SF_HAVE_LIBMVEC
+/* Head dimensions the direct products take: 16 vectors of 16 lanes. */
+#define SF_ATTENTION_DIRECT_MAX_D 256
+
+/* scores[r, s] = (scale · q_r) · k_s for a few query rows, each key row
+ * read where it lies (ld apart). A decoding step's sgemm would first copy
+ * every key into its packing buffer, one more pass over the cache than
+ * the product itself. */
+__attribute__ ((target ("avx512f"))) static void
+scores_direct (float *scores, const float *q, const float *k, gint64 ld,
+    gint64 rows, gint64 n_cols, gint64 d, float scale)
+{
+  int nv = (int)((d + 15) / 16);
+  __mmask16 last = (__mmask16)(d % 16 ? (1u << (d % 16)) - 1 : 0xffff);
+
+  for (gint64 r = 0; r < rows; r++) {
+    __m512 qv[SF_ATTENTION_DIRECT_MAX_D / 16];
+
+    for (int v = 0; v < nv; v++)
+      qv[v] = _mm512_mul_ps (_mm512_maskz_loadu_ps (v + 1 < nv ? 0xffff : last,
+                                 q + r * ld + 16 * v),
+          _mm512_set1_ps (scale));
+    for (gint64 s = 0; s < n_cols; s++) {
+      const float *ks = k + s * ld;
+      __m512 acc = _mm512_setzero_ps ();
+
+      for (int v = 0; v < nv; v++)
+        acc = _mm512_fmadd_ps (qv[v],
+            _mm512_maskz_loadu_ps (v + 1 < nv ? 0xffff : last, ks + 16 * v),
+            acc);
+      scores[r * n_cols + s] = _mm512_reduce_add_ps (acc);
+    }
+  }
+}
+
+/* out[r, :] = Σ_s p[r, s] · v_s for a few rows, v read where it lies. */
+__attribute__ ((target ("avx512f"))) static void
+values_direct (float *out, gint64 ld, const float *p, gint64 n_cols,
+    const float *v, gint64 rows, gint64 d)
+{
+  int nv = (int)((d + 15) / 16);
+  __mmask16 last = (__mmask16)(d % 16 ? (1u << (d % 16)) - 1 : 0xffff);
+
+  for (gint64 r = 0; r < rows; r++) {
+    __m512 acc[SF_ATTENTION_DIRECT_MAX_D / 16];
+
+    for (int j = 0; j < nv; j++)
+      acc[j] = _mm512_setzero_ps ();
+    for (gint64 s = 0; s < n_cols; s++) {
+      __m512 w = _mm512_set1_ps (p[r * n_cols + s]);
+      const float *vs = v + s * ld;
+
+      for (int j = 0; j < nv; j++)
+        acc[j] = _mm512_fmadd_ps (w,
+            _mm512_maskz_loadu_ps (j + 1 < nv ? 0xffff : last, vs + 16 * j),
+            acc[j]);
+    }
+    for (int j = 0; j < nv; j++)
+      _mm512_mask_storeu_ps (
+          out + r * ld + 16 * j, j + 1 < nv ? 0xffff : last, acc[j]);
+  }
+}
+#endif
+
 /* One unit: query rows [t0, t0 + rows) of head h in batch b (packed:
  * sequence b) whose keys are @s_len long. @scores holds at least
  * rows · S floats, @factors rows. With @ps, the products run on f32
@@ -240,6 +309,10 @@ attend_block (const AttnArgs *args, gint64 b, int h, gint64 t0, gint64 rows,
     if (n_cols > 0)
       sf_f32_panels_gemm (
           scores, n_cols, ps->q, d, rows, ps->k_panels, d, n_cols, d, NULL);
+  } else if (args->direct) {
+#ifdef SF_HAVE_LIBMVEC
+    scores_direct (scores, q, k, hid, rows, n_cols, d, args->scale);
+#endif
   } else if (n_cols > 0) {
     sf_blas_sgemm (FALSE, TRUE, (int)rows, (int)n_cols, (int)d, args->scale, q,
         (int)hid, k, (int)hid, 0.0f, scores, (int)n_cols);
@@ -260,7 +333,11 @@ attend_block (const AttnArgs *args, gint64 b, int h, gint64 t0, gint64 rows,
   if (ps != NULL)
     sf_f32_panels_gemm (out, hid, scores, MAX (n_cols, 1), rows, ps->v_panels,
         s_len, d, n_cols, NULL);
-  else
+  else if (args->direct) {
+#ifdef SF_HAVE_LIBMVEC
+    values_direct (out, hid, scores, n_cols, v, rows, d);
+#endif
+  } else
     sf_blas_sgemm (FALSE, FALSE, (int)rows, (int)d, (int)n_cols, 1.0f, scores,
         (int)MAX (n_cols, 1), v, (int)hid, 0.0f, out, (int)hid);
   for (r = 0; r < rows; r++)
@@ -316,6 +393,19 @@ use_panels (gint64 t_len)
 {
   return t_len >= SF_ATTENTION_PANEL_MIN_ROWS
       && (sf_cpu_kernel_features () & SF_CPU_AVX512) != 0;
+}
+
+/* Fewer queries than the panels want: the direct products, where the CPU
+ * has AVX-512 and the head fits in registers. */
+static gboolean
+use_direct (gint64 t_len, gint64 head_dim)
+{
+#ifdef SF_HAVE_LIBMVEC
+  return !use_panels (t_len) && head_dim <= SF_ATTENTION_DIRECT_MAX_D
+      && (sf_cpu_kernel_features () & SF_CPU_AVX512) != 0;
+#else
+  return FALSE;
+#endif
 }
 
 /* Query rows per unit for @units_per_block units of up to @t_len rows:
@@ -429,6 +519,7 @@ op_attention_biased (SfTensor *out, const SfTensor *q, const SfTensor *k,
   }
 
   args.panels = use_panels (args.t_len);
+  args.direct = use_direct (args.t_len, args.head_dim);
   args.block_rows = block_rows (args.t_len, args.s_len, batch * n_heads);
   args.n_blocks = (args.t_len + args.block_rows - 1) / args.block_rows;
   sf_parallel_for (batch * n_heads * args.n_blocks, 1, attend_units, &args);
@@ -504,6 +595,7 @@ op_attention_packed (SfTensor *out, const SfTensor *q, const SfTensor *k,
   args.causal = causal;
   args.t_len = args.s_len = longest; /* the budget of each unit's scores */
   args.panels = use_panels (longest);
+  args.direct = use_direct (longest, args.head_dim);
   args.block_rows = block_rows (longest, longest, n_seqs * n_heads);
   args.n_blocks = (longest + args.block_rows - 1) / args.block_rows;
   sf_parallel_for (n_seqs * n_heads * args.n_blocks, 1, attend_units, &args);
