@@ -137,7 +137,7 @@ sf_weights_pack_head (SfTensor *head, SfPrecision precision)
 {
   SfTensor *packed;
 
-  if (head == NULL || precision == SF_PRECISION_F32)
+  if (head == NULL)
     return NULL;
   packed = sf_linear_pack (head, TRUE, precision);
   if (packed == head) {

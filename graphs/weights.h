@@ -85,11 +85,13 @@ void sf_weights_clear (
     const SfWeightSpec *specs, guint n_specs, const SfWeightTarget *target);
 
 /* (transfer full) (nullable) a decoder's LM head [V, D] packed for
- * @precision, when that is bf16 or int8 and the CPU runs it: a separate
- * copy, since a tied head is also the token embedding, which lookups read
- * as f32. NULL otherwise: the f32 head runs as it is (one row per token
- * gains nothing from panels, and a copy would double its memory). Each
- * decoding step reads the whole head, most of a small decoder's bytes. */
+ * @precision where the CPU runs that kernel (f32 too: the panels stream
+ * whisper-base's 106 MB head in 2.2 ms where sgemv takes 3.0, and 1.25
+ * against 2.05 on two threads); NULL otherwise, and the head runs as it
+ * is. A separate copy, since a tied head is also the token embedding,
+ * which lookups read as f32; a mapped f32 checkpoint then keeps only the
+ * looked-up rows of it in memory. Each decoding step reads the whole
+ * head, most of a small decoder's bytes. */
 SfTensor *sf_weights_pack_head (SfTensor *head, SfPrecision precision);
 
 /* The first of @prefixes (NULL-terminated) under which @probe exists, or
