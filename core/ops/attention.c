@@ -210,6 +210,10 @@ done:
 #ifdef SF_HAVE_LIBMVEC
 /* Head dimensions the direct products take: 16 vectors of 16 lanes. */
 #define SF_ATTENTION_DIRECT_MAX_D 256
+/* Rows ahead whose lines the direct products request: each head's rows lie
+ * H floats apart, a page holds only a few of them, and the hardware's
+ * stream prefetch stops at page ends. */
+#define SF_ATTENTION_DIRECT_AHEAD 24
 
 /* scores[r, s] = (scale · q_r) · k_s for a few query rows, each key row
  * read where it lies (ld apart). A decoding step's sgemm would first copy
@@ -232,6 +236,12 @@ scores_direct (float *scores, const float *q, const float *k, gint64 ld,
     for (gint64 s = 0; s < n_cols; s++) {
       const float *ks = k + s * ld;
       __m512 acc = _mm512_setzero_ps ();
+
+      if (s + SF_ATTENTION_DIRECT_AHEAD < n_cols)
+        for (int v = 0; v < nv; v++)
+          _mm_prefetch (
+              (const char *)(ks + SF_ATTENTION_DIRECT_AHEAD * ld + 16 * v),
+              _MM_HINT_T0);
 
       for (int v = 0; v < nv; v++)
         acc = _mm512_fmadd_ps (qv[v],
@@ -258,6 +268,12 @@ values_direct (float *out, gint64 ld, const float *p, gint64 n_cols,
     for (gint64 s = 0; s < n_cols; s++) {
       __m512 w = _mm512_set1_ps (p[r * n_cols + s]);
       const float *vs = v + s * ld;
+
+      if (s + SF_ATTENTION_DIRECT_AHEAD < n_cols)
+        for (int j = 0; j < nv; j++)
+          _mm_prefetch (
+              (const char *)(vs + SF_ATTENTION_DIRECT_AHEAD * ld + 16 * j),
+              _MM_HINT_T0);
 
       for (int j = 0; j < nv; j++)
         acc[j] = _mm512_fmadd_ps (w,
