@@ -71,12 +71,7 @@
 
 #include <string.h>
 
-#include "gstsfbatcher.h"
-#include "gstsfelement.h"
-#include "gstsflatency.h"
-#include "gstsfmodel.h"
-#include "gstsftextencoder.h"
-#include "gstsftextlines.h"
+#include "gstsftextencoder-private.h"
 
 static GstStaticPadTemplate sink_template =
     GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
@@ -89,15 +84,11 @@ static GstStaticPadTemplate src_template =
             "num_tensors = (int) 1, types = (string) float32, "
             "framerate = (fraction) [ 0/1, 2147483647/1 ]"));
 
-GST_DEBUG_CATEGORY_STATIC (gst_sf_text_encoder_debug);
+GST_DEBUG_CATEGORY (gst_sf_text_encoder_debug);
 #define GST_CAT_DEFAULT gst_sf_text_encoder_debug
 
 #define DEFAULT_SPLIT GST_SF_TEXT_SPLIT_LINES
 #define DEFAULT_NORMALIZE FALSE
-
-/* Texts encoded together in one pass when the element runs on its own
- * (batch-size 1). */
-#define MAX_BATCH 16
 
 enum
 {
@@ -111,32 +102,6 @@ enum
   PROP_LATENCY_MS,
   PROP_BATCH_SIZE,
   PROP_BATCH_TIMEOUT_MS,
-};
-
-struct _GstSfTextEncoder
-{
-  GstElement parent;
-
-  /* properties, under the object lock */
-  gchar *model_path;
-  SfPrecision precision;
-  GstSfTextSplit split;
-  SfTaskOptions options; /* normalize -1 until set */
-  guint batch_size, batch_timeout_ms;
-
-  SfTask *task; /* set in start() under the object lock: caps queries */
-  /* streaming state */
-  GstSfTextSplit cur_split;
-  guint cur_max_length;
-  guint batch;
-  GstSfBatcher *batcher;    /* batch-size > 1: the model's shared queue */
-  GstSfLineSplitter lines;  /* of the current stream */
-  GstSfLineStreams streams; /* the others' (funnel) */
-  GstSfTextClock clock;
-  gboolean warned_utf8, warned_cut;
-  gboolean posted_error; /* an element error already says what failed */
-  GstSfSrc src;
-  GstSfLatency latency; /* encoding time per batch */
 };
 
 #define gst_sf_text_encoder_parent_class parent_class
@@ -303,143 +268,6 @@ gst_sf_text_encoder_change_state (
   return ret;
 }
 
-/* (transfer full) the output caps unless they depend on the text. */
-static GstCaps *
-fixed_caps (GstSfTextEncoder *self)
-{
-  g_autoptr (SfTask) task =
-      gst_sf_element_get_task (GST_ELEMENT (self), &self->task);
-  g_autoptr (GError) error = NULL;
-  GstSfTensorsInfo info;
-  SfShape shape;
-
-  if (task == NULL || sf_task_shape_varies (task))
-    return NULL;
-  if (!sf_task_text_shape (task, 1, &shape, &error)
-      || !gst_sf_tensors_info_set_f32 (&info, &shape))
-    return NULL; /* the first text will fail with a clear error */
-  return gst_sf_tensors_info_to_caps (&info);
-}
-
-/* Pushes @tensor [1, ...] as the output of @item, with caps of its shape. */
-static GstFlowReturn
-gst_sf_text_encoder_push (
-    GstSfTextEncoder *self, SfTensor *tensor, const GstSfTextItem *item)
-{
-  SfShape shape = { tensor->ndim };
-  GstSfTensorsInfo info;
-  GstBuffer *buffer;
-
-  memcpy (shape.dims, tensor->shape, tensor->ndim * sizeof (gint64));
-  if (!gst_sf_tensors_info_set_f32 (&info, &shape)) {
-    GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
-        ("model output has %d dimensions", tensor->ndim));
-    self->posted_error = TRUE;
-    return GST_FLOW_ERROR;
-  }
-  if (!gst_sf_src_push_tensors (&self->src, &info)) {
-    if (gst_sf_src_caps_failure (&self->src) == GST_FLOW_FLUSHING)
-      return GST_FLOW_FLUSHING;
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
-        ("downstream did not accept the tensor caps"));
-    self->posted_error = TRUE;
-    return GST_FLOW_NOT_NEGOTIATED;
-  }
-
-  buffer = gst_buffer_new ();
-  gst_buffer_append_memory (buffer, gst_sf_memory_new_from_tensor (tensor));
-  gst_sf_text_clock_stamp (&self->clock, item, buffer);
-  gst_sf_buffer_add_model_meta (
-      buffer, sf_task_model (self->task), item->text, NULL);
-  return gst_pad_push (self->src.pad, buffer);
-}
-
-/* (transfer full) the outputs of @n texts, through the shared queue when
- * there is one; NULL and *@flushing when a flush withdrew them. */
-static GPtrArray *
-gst_sf_text_encoder_run (GstSfTextEncoder *self, const GstSfTextItem *items,
-    guint n, gboolean *truncated, gboolean *flushing, GError **error)
-{
-  g_autofree const gchar **texts = g_new (const gchar *, n);
-  g_autofree GstSfBatchInput *inputs = NULL;
-
-  *flushing = FALSE;
-  for (guint i = 0; i < n; i++)
-    texts[i] = items[i].text;
-  if (self->batcher == NULL)
-    return sf_task_run_texts (self->task, texts, n, truncated, error);
-  inputs = g_new0 (GstSfBatchInput, n);
-  for (guint i = 0; i < n; i++)
-    inputs[i].text = texts[i];
-  return gst_sf_batcher_run (
-      self->batcher, inputs, n, truncated, flushing, error);
-}
-
-/* Runs @n texts as one batch and pushes one buffer per text. */
-static GstFlowReturn
-gst_sf_text_encoder_encode (
-    GstSfTextEncoder *self, const GstSfTextItem *items, guint n)
-{
-  g_autoptr (GPtrArray) outputs = NULL;
-  g_autoptr (GError) error = NULL;
-  GstFlowReturn ret = GST_FLOW_OK;
-  gboolean truncated = FALSE, flushing;
-  GstClockTime began;
-
-  began = gst_util_get_timestamp ();
-  outputs =
-      gst_sf_text_encoder_run (self, items, n, &truncated, &flushing, &error);
-  gst_sf_latency_record (
-      &self->latency, GST_ELEMENT (self), gst_util_get_timestamp () - began);
-  if (flushing)
-    return GST_FLOW_FLUSHING;
-  if (outputs == NULL) {
-    GST_ELEMENT_ERROR (self, STREAM, FAILED,
-        ("Could not encode text with model \"%s\": %s",
-            sf_model_name (sf_task_model (self->task)), error->message),
-        (NULL));
-    self->posted_error = TRUE;
-    return GST_FLOW_ERROR;
-  }
-  if (truncated)
-    GST_WARNING_OBJECT (self, "text truncated to %s",
-        self->cur_max_length ? "max-length" : "the model's position limit");
-  for (guint i = 0; i < n && ret == GST_FLOW_OK; i++)
-    ret = gst_sf_text_encoder_push (self, outputs->pdata[i], &items[i]);
-  return ret;
-}
-
-/* Encodes and pushes @items in batches, then empties the array. */
-static GstFlowReturn
-gst_sf_text_encoder_process (GstSfTextEncoder *self, GArray *items)
-{
-  GstFlowReturn ret = GST_FLOW_OK;
-  guint step;
-
-  if (self->lines.replaced && !self->warned_utf8) {
-    GST_ELEMENT_WARNING (self, STREAM, DECODE,
-        ("Input text is not valid UTF-8."),
-        ("invalid bytes were replaced by U+FFFD"));
-    self->warned_utf8 = TRUE;
-  }
-  if (self->lines.n_cut > 0 && !self->warned_cut) {
-    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("A line is longer than %u bytes; it was cut into several texts.",
-            (guint)GST_SF_TEXT_MAX_LINE_BYTES),
-        ("is the input text with line breaks? split=buffer takes each "
-         "buffer as one text"));
-    self->warned_cut = TRUE;
-  }
-  /* The shared queue cuts the batches itself. */
-  step = self->batcher ? MAX (items->len, 1) : self->batch;
-  for (guint i = 0; i < items->len && ret == GST_FLOW_OK; i += step) {
-    ret = gst_sf_text_encoder_encode (self,
-        &g_array_index (items, GstSfTextItem, i), MIN (step, items->len - i));
-  }
-  g_array_set_size (items, 0);
-  return ret;
-}
-
 static GstFlowReturn
 gst_sf_text_encoder_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
 {
@@ -461,25 +289,11 @@ gst_sf_text_encoder_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   return gst_sf_text_encoder_process (self, items);
 }
 
-/* At EOS, the last lines of the other streams, each after its
- * stream-start, then the current stream's stream-start again. */
+/* gst_sf_text_encoder_process as the line streams call it */
 static GstFlowReturn
-gst_sf_text_encoder_finish_parked (GstSfTextEncoder *self, GArray *items)
+process_lines (gpointer element, GArray *items)
 {
-  GstFlowReturn ret = GST_FLOW_OK;
-  gboolean any = FALSE;
-  GstEvent *start;
-
-  while (ret == GST_FLOW_OK
-      && gst_sf_line_streams_finish_next (&self->streams, items, &start)) {
-    if (start != NULL)
-      gst_pad_push_event (self->src.pad, start);
-    ret = gst_sf_text_encoder_process (self, items);
-    any = TRUE;
-  }
-  if (any && self->streams.start != NULL)
-    gst_pad_push_event (self->src.pad, gst_event_ref (self->streams.start));
-  return ret;
+  return gst_sf_text_encoder_process (element, items);
 }
 
 /* EOS: encodes what is left. Events carry no flow return, so a failure is
@@ -492,7 +306,8 @@ gst_sf_text_encoder_eos (GstSfTextEncoder *self, GstEvent *event)
   if (self->task != NULL) {
     g_autoptr (GArray) items = gst_sf_text_items_new ();
 
-    ret = gst_sf_text_encoder_finish_parked (self, items);
+    ret = gst_sf_line_streams_finish_all (
+        &self->streams, items, self->src.pad, process_lines, self);
     if (ret == GST_FLOW_OK) {
       gst_sf_line_splitter_finish (&self->lines, items);
       ret = gst_sf_text_encoder_process (self, items);
@@ -512,7 +327,7 @@ gst_sf_text_encoder_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
 
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_CAPS: {
-      g_autoptr (GstCaps) caps = fixed_caps (self);
+      g_autoptr (GstCaps) caps = gst_sf_text_encoder_fixed_caps (self);
 
       /* The output caps follow from the model, not from the text caps. */
       gst_event_unref (event);
@@ -553,7 +368,7 @@ gst_sf_text_encoder_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
   }
   if (GST_QUERY_TYPE (query) != GST_QUERY_CAPS)
     return gst_pad_query_default (pad, parent, query);
-  caps = fixed_caps (self);
+  caps = gst_sf_text_encoder_fixed_caps (self);
   return gst_sf_src_query_caps (&self->src, query, caps);
 }
 

@@ -319,25 +319,23 @@ gst_sf_text_generator_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   return gst_sf_text_generator_process (self, items);
 }
 
+/* gst_sf_text_generator_process as the line streams call it */
+static GstFlowReturn
+process_lines (gpointer element, GArray *items)
+{
+  return gst_sf_text_generator_process (element, items);
+}
+
 /* EOS: generates from what is left, then forwards EOS. */
 static gboolean
 gst_sf_text_generator_eos (GstSfTextGenerator *self, GstEvent *event)
 {
   g_autoptr (GArray) items = gst_sf_text_items_new ();
-  GstFlowReturn ret = GST_FLOW_OK;
-  gboolean any = FALSE;
-  GstEvent *start;
+  GstFlowReturn ret;
 
   /* the other streams' last lines, each after its stream-start */
-  while (ret == GST_FLOW_OK
-      && gst_sf_line_streams_finish_next (&self->streams, items, &start)) {
-    if (start != NULL)
-      gst_pad_push_event (self->src.pad, start);
-    ret = gst_sf_text_generator_process (self, items);
-    any = TRUE;
-  }
-  if (any && self->streams.start != NULL)
-    gst_pad_push_event (self->src.pad, gst_event_ref (self->streams.start));
+  ret = gst_sf_line_streams_finish_all (
+      &self->streams, items, self->src.pad, process_lines, self);
   if (ret == GST_FLOW_OK) {
     gst_sf_line_splitter_finish (&self->lines, items);
     ret = gst_sf_text_generator_process (self, items);

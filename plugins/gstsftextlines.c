@@ -327,3 +327,23 @@ gst_sf_line_streams_finish_next (
   g_hash_table_iter_remove (&iter);
   return TRUE;
 }
+
+GstFlowReturn
+gst_sf_line_streams_finish_all (GstSfLineStreams *streams, GArray *items,
+    GstPad *srcpad, GstSfLinesProcess process, gpointer element)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+  gboolean any = FALSE;
+  GstEvent *start;
+
+  while (ret == GST_FLOW_OK
+      && gst_sf_line_streams_finish_next (streams, items, &start)) {
+    if (start != NULL)
+      gst_pad_push_event (srcpad, start);
+    ret = process (element, items);
+    any = TRUE;
+  }
+  if (any && streams->start != NULL)
+    gst_pad_push_event (srcpad, gst_event_ref (streams->start));
+  return ret;
+}

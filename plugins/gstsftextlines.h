@@ -95,6 +95,13 @@ void gst_sf_line_streams_switch (
  * before its output; FALSE when none is left. */
 gboolean gst_sf_line_streams_finish_next (
     GstSfLineStreams *streams, GArray *items, GstEvent **start);
+/* Runs @process on the items of a batch; empties the array. */
+typedef GstFlowReturn (*GstSfLinesProcess) (gpointer element, GArray *items);
+/* At EOS: the last line of every parked stream through @process, each
+ * after its stream-start pushed on @srcpad, then the current stream's
+ * stream-start again; stops at the first flow return other than OK. */
+GstFlowReturn gst_sf_line_streams_finish_all (GstSfLineStreams *streams,
+    GArray *items, GstPad *srcpad, GstSfLinesProcess process, gpointer element);
 
 /* Output timestamps (see sftextencoder's documentation). */
 typedef struct
