@@ -71,6 +71,14 @@ void gst_sf_audio_encoder_switch_stream (
  * and tail, after its stream-start; then the current stream-start again. */
 GstFlowReturn gst_sf_audio_encoder_finish_parked (GstSfAudioEncoder *self);
 
+/* The sink pad's caps (gstsfaudioencoder-caps.c): accepts F32LE or S16LE
+ * mono at the model's rate and sends the output caps; a caps or
+ * accept-caps query answers with the model's rate. FALSE after an element
+ * error that says what the model needs. */
+gboolean gst_sf_audio_encoder_set_caps (GstSfAudioEncoder *self, GstCaps *caps);
+gboolean gst_sf_audio_encoder_sink_query (
+    GstPad *pad, GstObject *parent, GstQuery *query);
+
 /* Runs and pushes every complete window; with @eos, then the tail. */
 GstFlowReturn gst_sf_audio_encoder_process (
     GstSfAudioEncoder *self, gboolean eos);
