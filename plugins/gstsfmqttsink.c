@@ -39,19 +39,14 @@
 #include "config.h"
 #endif
 
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "gstsfelement.h"
-#include "gstsfjson.h"
-#include "gstsfmqttclient.h"
-#include "gstsfmqttsink.h"
+#include "gstsfmqttsink-private.h"
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE (
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
 
-GST_DEBUG_CATEGORY_STATIC (gst_sf_mqtt_sink_debug);
+GST_DEBUG_CATEGORY (gst_sf_mqtt_sink_debug);
 #define GST_CAT_DEFAULT gst_sf_mqtt_sink_debug
 
 #define DEFAULT_HOST "localhost"
@@ -82,33 +77,6 @@ enum
   PROP_CONNECT_ASYNC,
 };
 
-struct _GstSfMqttSink
-{
-  GstBaseSink parent;
-
-  /* properties, under the object lock */
-  gchar *host;
-  gint port;
-  gchar *topic;
-  gint qos;
-  gchar *client_id;
-  gchar *username;
-  gchar *password;
-  gchar *tls_ca_file;
-  guint max_queued;
-  guint flush_timeout_ms;
-  gboolean connect_async;
-
-  /* between start() and stop(): the settings in use */
-  gchar *uri;
-  guint cur_flush_timeout_ms;
-  GstSfJsonFormat format;
-  GstSfMqttClient *client;
-  /* drop warnings, from the streaming thread only */
-  guint64 dropped, dropped_reported;
-  gint64 last_drop_warning;
-};
-
 #define gst_sf_mqtt_sink_parent_class parent_class
 G_DEFINE_TYPE_WITH_CODE (GstSfMqttSink, gst_sf_mqtt_sink, GST_TYPE_BASE_SINK,
     GST_DEBUG_CATEGORY_INIT (
@@ -121,7 +89,6 @@ static void gst_sf_mqtt_sink_set_property (
     GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec);
 static void gst_sf_mqtt_sink_get_property (
     GObject *object, guint prop_id, GValue *value, GParamSpec *pspec);
-static gboolean gst_sf_mqtt_sink_start (GstBaseSink *sink);
 static gboolean gst_sf_mqtt_sink_stop (GstBaseSink *sink);
 static gboolean gst_sf_mqtt_sink_unlock (GstBaseSink *sink);
 static gboolean gst_sf_mqtt_sink_unlock_stop (GstBaseSink *sink);
@@ -237,12 +204,6 @@ gst_sf_mqtt_sink_init (GstSfMqttSink *self)
 }
 
 static void
-clear_settings (GstSfMqttSink *self)
-{
-  g_clear_pointer (&self->uri, g_free);
-}
-
-static void
 gst_sf_mqtt_sink_finalize (GObject *object)
 {
   GstSfMqttSink *self = GST_SF_MQTT_SINK (object);
@@ -253,7 +214,7 @@ gst_sf_mqtt_sink_finalize (GObject *object)
   g_free (self->username);
   g_free (self->password);
   g_free (self->tls_ca_file);
-  clear_settings (self);
+  gst_sf_mqtt_sink_clear_settings (self);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -331,138 +292,6 @@ gst_sf_mqtt_sink_get_property (
   GST_OBJECT_UNLOCK (self);
 }
 
-static gchar *
-default_client_id (GstSfMqttSink *self)
-{
-  gchar *name = gst_object_get_name (GST_OBJECT (self));
-  gchar *id = g_strdup_printf (
-      "streamformer-%s-%d-%08x", name, (int)getpid (), g_random_int ());
-
-  g_free (name);
-  return id;
-}
-
-static gboolean
-ca_file_readable (const gchar *path)
-{
-  FILE *f = fopen (path, "r");
-
-  if (f == NULL)
-    return FALSE;
-  fclose (f);
-  return TRUE;
-}
-
-static gboolean
-gst_sf_mqtt_sink_start (GstBaseSink *sink)
-{
-  GstSfMqttSink *self = GST_SF_MQTT_SINK (sink);
-  g_autofree gchar *host = NULL, *topic = NULL, *client_id = NULL;
-  g_autofree gchar *username = NULL, *password = NULL, *ca_file = NULL;
-  GstSfMqttClientSettings settings;
-  gboolean refused = FALSE;
-  gchar *reason = NULL;
-  gint port;
-
-  clear_settings (self);
-  GST_OBJECT_LOCK (self);
-  host = g_strdup (self->host ? self->host : "");
-  port = self->port;
-  topic = g_strdup (self->topic);
-  client_id = g_strdup (self->client_id);
-  username = g_strdup (self->username);
-  password = g_strdup (self->password);
-  ca_file = g_strdup (self->tls_ca_file);
-  settings.qos = self->qos;
-  settings.max_queued = self->max_queued;
-  settings.connect_async = self->connect_async;
-  self->cur_flush_timeout_ms = self->flush_timeout_ms;
-  GST_OBJECT_UNLOCK (self);
-
-  if (topic == NULL || *topic == '\0') {
-    gchar *name = gst_object_get_name (GST_OBJECT (self));
-
-    g_free (topic);
-    topic = g_strdup_printf ("streamformer/%s", name);
-    g_free (name);
-  }
-  if (client_id == NULL || *client_id == '\0') {
-    g_free (client_id);
-    client_id = default_client_id (self);
-  }
-  if (ca_file != NULL && *ca_file == '\0')
-    g_clear_pointer (&ca_file, g_free);
-  self->uri =
-      g_strdup_printf ("%s://%s:%d", ca_file ? "ssl" : "tcp", host, port);
-
-  if (settings.qos < 0 || settings.qos > 2)
-    goto bad_qos;
-  if (ca_file != NULL && !ca_file_readable (ca_file))
-    goto bad_ca_file;
-
-  gst_sf_json_format_init (&self->format);
-  self->dropped = self->dropped_reported = 0;
-  self->last_drop_warning = 0;
-
-  settings.uri = self->uri;
-  settings.topic = topic;
-  settings.client_id = client_id;
-  settings.username = username;
-  settings.password = password;
-  settings.ca_file = ca_file;
-  self->client =
-      gst_sf_mqtt_client_new (GST_ELEMENT (self), &settings, &reason);
-  if (self->client == NULL)
-    goto create_failed;
-  if (settings.connect_async)
-    return TRUE;
-  if (!gst_sf_mqtt_client_wait_connected (self->client, &refused, &reason))
-    goto connect_failed;
-  return TRUE;
-
-bad_qos : {
-  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-      ("Invalid qos %d: the qos property must be 0, 1 or 2.", settings.qos),
-      (NULL));
-  clear_settings (self);
-  return FALSE;
-}
-bad_ca_file : {
-  GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-      ("Could not read the TLS CA file \"%s\" (property tls-ca-file).",
-          ca_file),
-      GST_ERROR_SYSTEM);
-  clear_settings (self);
-  return FALSE;
-}
-create_failed : {
-  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-      ("Invalid MQTT broker address %s (properties host and port).", self->uri),
-      ("%s", reason));
-  g_free (reason);
-  clear_settings (self);
-  return FALSE;
-}
-connect_failed : {
-  if (refused)
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
-        ("The MQTT broker at %s refused the connection (properties username "
-         "and password).",
-            self->uri),
-        ("%s", reason));
-  else
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
-        ("Could not connect to the MQTT broker at %s (properties host, port "
-         "and tls-ca-file; set connect-async to retry in the background).",
-            self->uri),
-        ("%s", reason));
-  g_free (reason);
-  g_clear_pointer (&self->client, gst_sf_mqtt_client_free);
-  clear_settings (self);
-  return FALSE;
-}
-}
-
 static gboolean
 gst_sf_mqtt_sink_stop (GstBaseSink *sink)
 {
@@ -476,7 +305,7 @@ gst_sf_mqtt_sink_stop (GstBaseSink *sink)
       GST_INFO_OBJECT (self, "%u unacknowledged results discarded", left);
   }
   g_clear_pointer (&self->client, gst_sf_mqtt_client_free);
-  clear_settings (self);
+  gst_sf_mqtt_sink_clear_settings (self);
   return TRUE;
 }
 
