@@ -126,8 +126,8 @@ block_keep (gpointer block, gsize padded)
   return kept;
 }
 
-SfStorage *
-sf_storage_new (gsize size)
+static SfStorage *
+storage_new (gsize size, gboolean zero)
 {
   SfStorage *s = g_new0 (SfStorage, 1);
   gsize padded = (MAX (size, 1) + SF_STORAGE_ALIGN - 1) / SF_STORAGE_ALIGN
@@ -137,11 +137,22 @@ sf_storage_new (gsize size)
   s->size = size;
   s->alloc_size = padded;
   s->data = block_take (padded);
-  if (s->data)
-    memset (s->data, 0, padded);
-  else /* like every GLib allocation, this aborts only on memory exhaustion */
+  if (s->data) {
+    if (zero)
+      memset (s->data, 0, padded);
+  } else if (zero) {
+    /* like every GLib allocation, this aborts only on memory exhaustion */
     s->data = g_aligned_alloc0 (1, padded, SF_STORAGE_ALIGN);
+  } else {
+    s->data = g_aligned_alloc (1, padded, SF_STORAGE_ALIGN);
+  }
   return s;
+}
+
+SfStorage *
+sf_storage_new (gsize size)
+{
+  return storage_new (size, TRUE);
 }
 
 SfStorage *
@@ -246,6 +257,18 @@ sf_tensor_new (SfDtype dtype, int ndim, const gint64 *shape)
   for (int i = 0; i < ndim; i++)
     g_return_val_if_fail (shape[i] >= 0, NULL);
   s = sf_storage_new (shape_numel (ndim, shape) * sf_dtype_size (dtype));
+  return sf_tensor_new_view (s, 0, dtype, ndim, shape);
+}
+
+SfTensor *
+sf_tensor_new_uninit (SfDtype dtype, int ndim, const gint64 *shape)
+{
+  g_autoptr (SfStorage) s = NULL;
+
+  g_return_val_if_fail (ndim >= 0 && ndim <= SF_TENSOR_MAX_DIMS, NULL);
+  for (int i = 0; i < ndim; i++)
+    g_return_val_if_fail (shape[i] >= 0, NULL);
+  s = storage_new (shape_numel (ndim, shape) * sf_dtype_size (dtype), FALSE);
   return sf_tensor_new_view (s, 0, dtype, ndim, shape);
 }
 

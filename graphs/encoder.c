@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+/* A layer's activations: each is the output of a linear layer or of
+ * attention, which write every element, so none is zero-filled first. */
 static SfTensor *
 new_like (const SfTensor *x, gint64 last)
 {
@@ -17,7 +19,7 @@ new_like (const SfTensor *x, gint64 last)
   for (int i = 0; i < x->ndim; i++)
     shape[i] = x->shape[i];
   shape[x->ndim - 1] = last;
-  return sf_tensor_new (SF_DTYPE_F32, x->ndim, shape);
+  return sf_tensor_new_uninit (SF_DTYPE_F32, x->ndim, shape);
 }
 
 /* Which tokens attend to which: a padded batch's mask, or packed

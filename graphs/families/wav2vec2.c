@@ -489,7 +489,8 @@ w2v_feature_encoder (W2vGraph *g, const SfTensor *wave, GError **error)
     int k = (int)g->sizes[SZ_CONV_K (i)];
     gint64 t =
         sf_conv1d_out_size (sf_tensor_dim (x, 1), k, g->conv_stride[i], 0);
-    SfTensor *y = sf_tensor_new_f32 (3, b, t, c); /* [B, T, C] */
+    /* [B, T, C], every frame written by the conv */
+    SfTensor *y = sf_tensor_new_uninit (SF_DTYPE_F32, 3, (gint64[]){ b, t, c });
 
     sf_op_conv1d_frames (
         y, x, g->frames_w[i], g->g.conv_b[i], k, g->conv_stride[i]);

@@ -32,6 +32,30 @@ test_new_and_views (void)
   }
 }
 
+/* Large blocks are recycled: sf_tensor_new () still hands them out
+ * zero-filled, sf_tensor_new_uninit () as they are, aligned and sized. */
+static void
+test_recycled_blocks (void)
+{
+  const gint64 n = 256 * 1024; /* 1 MiB, above the recycling threshold */
+
+  for (int round = 0; round < 2; round++) {
+    g_autoptr (SfTensor) u = sf_tensor_new_uninit (SF_DTYPE_F32, 1, &n);
+
+    g_assert_cmpint (sf_tensor_numel (u), ==, n);
+    g_assert_cmpint (u->dtype, ==, SF_DTYPE_F32);
+    g_assert_cmpuint ((guintptr)u->data % 64, ==, 0);
+    for (gint64 i = 0; i < n; i++)
+      sf_tensor_f32 (u)[i] = 7.0f;
+  }
+  {
+    g_autoptr (SfTensor) z = sf_tensor_new (SF_DTYPE_F32, 1, &n);
+
+    for (gint64 i = 0; i < n; i++)
+      g_assert_cmpfloat (sf_tensor_f32 (z)[i], ==, 0.0f);
+  }
+}
+
 static int wrapped_freed;
 
 static void
@@ -175,6 +199,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/core/tensor/new-and-views", test_new_and_views);
+  g_test_add_func ("/core/tensor/recycled-blocks", test_recycled_blocks);
   g_test_add_func ("/core/tensor/wrapped-storage", test_wrapped_storage);
   g_test_add_func ("/core/tensor/half-conversion", test_half_conversion);
   g_test_add_func ("/core/tensor/to-f32", test_to_f32);
