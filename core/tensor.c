@@ -248,28 +248,28 @@ sf_tensor_new_view (SfStorage *storage, gsize offset, SfDtype dtype, int ndim,
   return t;
 }
 
-SfTensor *
-sf_tensor_new (SfDtype dtype, int ndim, const gint64 *shape)
+static SfTensor *
+tensor_new (SfDtype dtype, int ndim, const gint64 *shape, gboolean zero)
 {
   g_autoptr (SfStorage) s = NULL;
 
   g_return_val_if_fail (ndim >= 0 && ndim <= SF_TENSOR_MAX_DIMS, NULL);
   for (int i = 0; i < ndim; i++)
     g_return_val_if_fail (shape[i] >= 0, NULL);
-  s = sf_storage_new (shape_numel (ndim, shape) * sf_dtype_size (dtype));
+  s = storage_new (shape_numel (ndim, shape) * sf_dtype_size (dtype), zero);
   return sf_tensor_new_view (s, 0, dtype, ndim, shape);
+}
+
+SfTensor *
+sf_tensor_new (SfDtype dtype, int ndim, const gint64 *shape)
+{
+  return tensor_new (dtype, ndim, shape, TRUE);
 }
 
 SfTensor *
 sf_tensor_new_uninit (SfDtype dtype, int ndim, const gint64 *shape)
 {
-  g_autoptr (SfStorage) s = NULL;
-
-  g_return_val_if_fail (ndim >= 0 && ndim <= SF_TENSOR_MAX_DIMS, NULL);
-  for (int i = 0; i < ndim; i++)
-    g_return_val_if_fail (shape[i] >= 0, NULL);
-  s = storage_new (shape_numel (ndim, shape) * sf_dtype_size (dtype), FALSE);
-  return sf_tensor_new_view (s, 0, dtype, ndim, shape);
+  return tensor_new (dtype, ndim, shape, FALSE);
 }
 
 SfTensor *
