@@ -55,12 +55,7 @@
 #endif
 
 #include "core/error.h"
-#include "gstsfbatcher.h"
-#include "gstsfelement.h"
-#include "gstsfimageencoder.h"
-#include "gstsflatency.h"
-#include "gstsfmodel.h"
-#include "gstsfvideo.h"
+#include "gstsfimageencoder-private.h"
 
 static GstStaticPadTemplate sink_template =
     GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
@@ -72,7 +67,7 @@ static GstStaticPadTemplate src_template =
                                              "num_tensors = (int) 1, "
                                              "types = (string) float32"));
 
-GST_DEBUG_CATEGORY_STATIC (gst_sf_image_encoder_debug);
+GST_DEBUG_CATEGORY (gst_sf_image_encoder_debug);
 #define GST_CAT_DEFAULT gst_sf_image_encoder_debug
 
 #define DEFAULT_INFERENCE_INTERVAL 1
@@ -86,29 +81,6 @@ enum
   PROP_LATENCY_MS,
   PROP_BATCH_SIZE,
   PROP_BATCH_TIMEOUT_MS,
-};
-
-struct _GstSfImageEncoder
-{
-  GstBaseTransform parent;
-
-  /* properties, under the object lock */
-  gchar *model_path;
-  SfPrecision precision;
-  guint interval;
-  guint batch_size, batch_timeout_ms;
-
-  /* between start() and stop(), under the object lock: caps queries run
-   * in other threads and hold their own reference */
-  SfTask *task;
-  GstSfBatcher *batcher; /* batch-size > 1: the model's shared queue */
-
-  /* streaming state */
-  GstVideoInfo vinfo; /* negotiated input */
-  gsize out_bytes;    /* of the negotiated output tensor */
-  SfTensor *last;     /* last output [1, ...], reused between inferences */
-  guint64 n_frames;   /* frames since the last (re)negotiation */
-  GstSfLatency latency;
 };
 
 #define gst_sf_image_encoder_parent_class parent_class
@@ -227,91 +199,6 @@ gst_sf_image_encoder_stop (GstBaseTransform *trans)
   gst_sf_latency_reset (&self->latency);
   /* A caps query still running keeps its own reference. */
   gst_sf_element_set_task (GST_ELEMENT (self), &self->task, NULL);
-  return TRUE;
-}
-
-/* (transfer full) tensor caps for frames of @vinfo, or NULL after posting
- * an error when the model cannot take them. */
-static GstCaps *
-output_caps (GstSfImageEncoder *self, SfTask *task, const GstVideoInfo *vinfo)
-{
-  g_autoptr (GError) error = NULL;
-  GstSfTensorsInfo info;
-  SfShape shape;
-
-  if (!sf_task_image_shape (task, GST_VIDEO_INFO_WIDTH (vinfo),
-          GST_VIDEO_INFO_HEIGHT (vinfo), &shape, &error)
-      || !gst_sf_tensors_info_set_f32 (&info, &shape)) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-        ("Model \"%s\" cannot take %dx%d frames: %s",
-            sf_model_dir (sf_task_model (task)), GST_VIDEO_INFO_WIDTH (vinfo),
-            GST_VIDEO_INFO_HEIGHT (vinfo),
-            error ? error->message : "too many dimensions"),
-        (NULL));
-    return NULL;
-  }
-  info.rate_n = GST_VIDEO_INFO_FPS_N (vinfo);
-  info.rate_d = GST_VIDEO_INFO_FPS_D (vinfo);
-  return gst_sf_tensors_info_to_caps (&info);
-}
-
-static GstCaps *
-gst_sf_image_encoder_transform_caps (GstBaseTransform *trans,
-    GstPadDirection direction, GstCaps *caps, GstCaps *filter)
-{
-  GstSfImageEncoder *self = GST_SF_IMAGE_ENCODER (trans);
-  g_autoptr (SfTask) task =
-      gst_sf_element_get_task (GST_ELEMENT (self), &self->task);
-  GstCaps *result = NULL;
-  GstVideoInfo vinfo;
-
-  if (direction == GST_PAD_SRC) {
-    result = gst_static_pad_template_get_caps (&sink_template);
-  } else if (task != NULL && gst_caps_is_fixed (caps)
-      && gst_video_info_from_caps (&vinfo, caps)) {
-    result = output_caps (self, task, &vinfo);
-    if (result == NULL)
-      result = gst_caps_new_empty ();
-  } else {
-    result = gst_static_pad_template_get_caps (&src_template);
-  }
-
-  if (filter != NULL) {
-    GstCaps *tmp =
-        gst_caps_intersect_full (filter, result, GST_CAPS_INTERSECT_FIRST);
-
-    gst_caps_unref (result);
-    result = tmp;
-  }
-  GST_DEBUG_OBJECT (self, "%s caps %" GST_PTR_FORMAT " -> %" GST_PTR_FORMAT,
-      direction == GST_PAD_SINK ? "sink" : "src", caps, result);
-  return result;
-}
-
-static gboolean
-gst_sf_image_encoder_set_caps (
-    GstBaseTransform *trans, GstCaps *incaps, GstCaps *outcaps)
-{
-  GstSfImageEncoder *self = GST_SF_IMAGE_ENCODER (trans);
-  GstSfTensorsInfo info;
-  GstVideoInfo vinfo;
-
-  if (!gst_video_info_from_caps (&vinfo, incaps)
-      || !gst_sf_tensors_info_from_caps (&info, outcaps)) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
-        ("could not parse caps %" GST_PTR_FORMAT " -> %" GST_PTR_FORMAT, incaps,
-            outcaps));
-    return FALSE;
-  }
-
-  /* A new resolution may change the output shape: start afresh. */
-  self->vinfo = vinfo;
-  self->out_bytes = gst_sf_tensor_info_nbytes (&info.tensors[0]);
-  self->n_frames = 0;
-  g_clear_pointer (&self->last, sf_tensor_unref);
-  GST_DEBUG_OBJECT (self, "frames %dx%d %s, output %" GST_PTR_FORMAT,
-      GST_VIDEO_INFO_WIDTH (&vinfo), GST_VIDEO_INFO_HEIGHT (&vinfo),
-      GST_VIDEO_INFO_NAME (&vinfo), outcaps);
   return TRUE;
 }
 
