@@ -1006,6 +1006,11 @@ test_attention_no_mask (void)
       83, 1, 128, 128, 12, 64, NULL, NULL, FALSE, "attention bert-base");
   /* Cross-attention: fewer queries than keys. */
   check_attention (84, 2, 5, 19, 2, 8, NULL, NULL, FALSE, "attention cross");
+  /* A decoding step's few queries over a long cache, a head of several
+   * vectors with a partial last one (the direct products, prefetching
+   * rows ahead, on AVX-512) */
+  check_attention (
+      85, 2, 3, 70, 2, 40, NULL, NULL, FALSE, "attention few queries");
 }
 
 static void
