@@ -164,6 +164,22 @@ exp_row_avx512 (float *x, gint64 n)
 }
 #endif
 
+/* exp (x - max (x)) of x[0, n) in place; returns the sum of the
+ * exponentials, or 0 when every element is -inf. */
+static float
+exp_row (float *x, gint64 n)
+{
+  float m = -INFINITY;
+
+#ifdef SF_HAVE_LIBMVEC
+  if (__builtin_cpu_supports ("avx512f"))
+    return exp_row_avx512 (x, n);
+#endif
+  for (gint64 i = 0; i < n; i++)
+    m = x[i] > m ? x[i] : m;
+  return m == -INFINITY ? 0.0f : exp_shifted_sum (x, n, m);
+}
+
 /* The row's softmax weights up to a factor: exp (x - max) over the visible
  * keys, 0 elsewhere. Returns the factor (1 / the sum), which the caller
  * applies to the row's D outputs rather than to its S weights. */
@@ -174,7 +190,7 @@ mask_row_softmax (
   const guint8 *allowed =
       args->allowed ? args->allowed + b * args->s_len : NULL;
   gint64 limit = n_cols, s;
-  float m = -INFINITY, sum;
+  float sum;
 
   if (args->causal)
     limit = CLAMP (t + args->causal_offset + 1, 0, n_cols);
@@ -186,18 +202,7 @@ mask_row_softmax (
   }
   for (s = limit; s < n_cols; s++)
     row[s] = 0.0f;
-#ifdef SF_HAVE_LIBMVEC
-  if (__builtin_cpu_supports ("avx512f")) {
-    sum = exp_row_avx512 (row, limit);
-    goto done;
-  }
-#endif
-  for (s = 0; s < limit; s++)
-    m = row[s] > m ? row[s] : m;
-  sum = m == -INFINITY ? 0.0f : exp_shifted_sum (row, limit, m);
-#ifdef SF_HAVE_LIBMVEC
-done:
-#endif
+  sum = exp_row (row, limit);
   if (sum == 0.0f) {
     /* No visible key: a uniform average over the visible range. */
     for (s = 0; s < limit; s++)
@@ -215,6 +220,25 @@ done:
  * stream prefetch stops at page ends. */
 #define SF_ATTENTION_DIRECT_AHEAD 24
 
+/* The lanes of a head's last vector of 16 */
+__attribute__ ((target ("avx512f"), always_inline)) static inline __mmask16
+head_tail_mask (gint64 d)
+{
+  return (__mmask16)(d % 16 ? (1u << (d % 16)) - 1 : 0xffff);
+}
+
+/* Asks for row @s + SF_ATTENTION_DIRECT_AHEAD of a head's @n rows, @ld
+ * floats apart from @row (row @s), @nv vectors wide. */
+__attribute__ ((target ("avx512f"), always_inline)) static inline void
+prefetch_ahead (const float *row, gint64 ld, gint64 s, gint64 n, int nv)
+{
+  if (s + SF_ATTENTION_DIRECT_AHEAD < n)
+    for (int v = 0; v < nv; v++)
+      _mm_prefetch (
+          (const char *)(row + SF_ATTENTION_DIRECT_AHEAD * ld + 16 * v),
+          _MM_HINT_T0);
+}
+
 /* scores[r, s] = (scale · q_r) · k_s for a few query rows, each key row
  * read where it lies (ld apart). A decoding step's sgemm would first copy
  * every key into its packing buffer, one more pass over the cache than
@@ -224,7 +248,7 @@ scores_direct (float *scores, const float *q, const float *k, gint64 ld,
     gint64 rows, gint64 n_cols, gint64 d, float scale)
 {
   int nv = (int)((d + 15) / 16);
-  __mmask16 last = (__mmask16)(d % 16 ? (1u << (d % 16)) - 1 : 0xffff);
+  __mmask16 last = head_tail_mask (d);
 
   for (gint64 r = 0; r < rows; r++) {
     __m512 qv[SF_ATTENTION_DIRECT_MAX_D / 16];
@@ -237,12 +261,7 @@ scores_direct (float *scores, const float *q, const float *k, gint64 ld,
       const float *ks = k + s * ld;
       __m512 acc = _mm512_setzero_ps ();
 
-      if (s + SF_ATTENTION_DIRECT_AHEAD < n_cols)
-        for (int v = 0; v < nv; v++)
-          _mm_prefetch (
-              (const char *)(ks + SF_ATTENTION_DIRECT_AHEAD * ld + 16 * v),
-              _MM_HINT_T0);
-
+      prefetch_ahead (ks, ld, s, n_cols, nv);
       for (int v = 0; v < nv; v++)
         acc = _mm512_fmadd_ps (qv[v],
             _mm512_maskz_loadu_ps (v + 1 < nv ? 0xffff : last, ks + 16 * v),
@@ -258,7 +277,7 @@ values_direct (float *out, gint64 ld, const float *p, gint64 n_cols,
     const float *v, gint64 rows, gint64 d)
 {
   int nv = (int)((d + 15) / 16);
-  __mmask16 last = (__mmask16)(d % 16 ? (1u << (d % 16)) - 1 : 0xffff);
+  __mmask16 last = head_tail_mask (d);
 
   for (gint64 r = 0; r < rows; r++) {
     __m512 acc[SF_ATTENTION_DIRECT_MAX_D / 16];
@@ -269,12 +288,7 @@ values_direct (float *out, gint64 ld, const float *p, gint64 n_cols,
       __m512 w = _mm512_set1_ps (p[r * n_cols + s]);
       const float *vs = v + s * ld;
 
-      if (s + SF_ATTENTION_DIRECT_AHEAD < n_cols)
-        for (int j = 0; j < nv; j++)
-          _mm_prefetch (
-              (const char *)(vs + SF_ATTENTION_DIRECT_AHEAD * ld + 16 * j),
-              _MM_HINT_T0);
-
+      prefetch_ahead (vs, ld, s, n_cols, nv);
       for (int j = 0; j < nv; j++)
         acc[j] = _mm512_fmadd_ps (w,
             _mm512_maskz_loadu_ps (j + 1 < nv ? 0xffff : last, vs + 16 * j),

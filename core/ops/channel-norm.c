@@ -189,6 +189,16 @@ typedef struct
   float eps;
 } FrameNormArgs;
 
+/* Unit @u's batch item and frames [t0, t1). */
+static void
+frame_block (
+    const FrameNormArgs *a, gint64 u, gint64 *b, gint64 *t0, gint64 *t1)
+{
+  *b = u / a->blocks;
+  *t0 = (u % a->blocks) * SF_FRAME_BLOCK;
+  *t1 = MIN (a->frames, *t0 + SF_FRAME_BLOCK);
+}
+
 /* Units: (batch, block of frames). The sums are taken about the first
  * frame's value, so a large mean does not cancel the variance away; each
  * unit reads its frames once, whole rows at a time. */
@@ -199,8 +209,9 @@ frame_sums_range (gint64 start, gint64 end, gpointer data)
   gint64 c_n = a->channels;
 
   for (gint64 u = start; u < end; u++) {
-    gint64 b = u / a->blocks, t0 = (u % a->blocks) * SF_FRAME_BLOCK;
-    gint64 t1 = MIN (a->frames, t0 + SF_FRAME_BLOCK);
+    gint64 b, t0, t1;
+
+    frame_block (a, u, &b, &t0, &t1);
     const float *x = a->x + b * a->frames * c_n;
     const float *shift = a->shift + b * c_n;
     double *sum = a->sum + u * c_n, *sq = a->sq + u * c_n;
@@ -223,8 +234,9 @@ frame_apply_range (gint64 start, gint64 end, gpointer data)
   gint64 c_n = a->channels;
 
   for (gint64 u = start; u < end; u++) {
-    gint64 b = u / a->blocks, t0 = (u % a->blocks) * SF_FRAME_BLOCK;
-    gint64 t1 = MIN (a->frames, t0 + SF_FRAME_BLOCK);
+    gint64 b, t0, t1;
+
+    frame_block (a, u, &b, &t0, &t1);
     const float *shift = a->shift + b * c_n, *mean = a->mean + b * c_n;
     const float *inv = a->inv + b * c_n;
 
