@@ -184,7 +184,10 @@ sf_storage_unref (SfStorage *storage)
     return;
   if (storage->notify)
     storage->notify (storage->owner);
-  else if (!block_keep (storage->data, storage->alloc_size))
+  /* a packed weight (one with a layout) is long-lived and of a size no
+   * activation shares: kept, it would only hold memory */
+  else if (storage->layout != NULL
+      || !block_keep (storage->data, storage->alloc_size))
     g_aligned_free (storage->data);
   g_free (storage);
 }

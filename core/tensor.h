@@ -55,7 +55,8 @@ gsize sf_storage_size (SfStorage *storage);
  * weight packed into kernel panels) carries a marker of that layout: the
  * address of a static object of the module that wrote it. Data read from
  * a file never gets one, so a marker cannot be forged by external input.
- * NULL for plain storage. */
+ * NULL for plain storage. Such a storage's block goes back to the heap
+ * when freed, not to the cache of activation blocks. */
 void sf_storage_set_layout (SfStorage *storage, gconstpointer layout);
 gconstpointer sf_storage_layout (SfStorage *storage);
 

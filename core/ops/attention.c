@@ -44,6 +44,7 @@
 #include "core/ops/attention.h"
 #include "core/ops/linear-f32.h"
 #include "core/profile.h"
+#include "core/scratch.h"
 #include "core/blas.h"
 #include "core/cpu.h"
 #include "core/threads.h"
@@ -80,6 +81,8 @@ typedef struct
   const float *bias;     /* [heads, T, S] added to the scores, or NULL */
   const gint64 *offsets; /* packed: [B + 1] first rows, or NULL */
   gint64 t_len, s_len, hidden, head_dim; /* packed: the longest length */
+  gint64 ld; /* floats from one row of q, k or v to the next: H, or 3H for
+              * the rows of a fused product (q | k | v) */
   int n_heads;
   gboolean causal;
   gint64 causal_offset; /* S - T */
@@ -271,10 +274,11 @@ scores_direct (float *scores, const float *q, const float *k, gint64 ld,
   }
 }
 
-/* out[r, :] = Σ_s p[r, s] · v_s for a few rows, v read where it lies. */
+/* out[r, :] = Σ_s p[r, s] · v_s for a few rows, v read where it lies
+ * (@ld_v apart); out's rows lie @ld_out apart. */
 __attribute__ ((target ("avx512f"))) static void
-values_direct (float *out, gint64 ld, const float *p, gint64 n_cols,
-    const float *v, gint64 rows, gint64 d)
+values_direct (float *out, gint64 ld_out, const float *p, gint64 n_cols,
+    const float *v, gint64 ld_v, gint64 rows, gint64 d)
 {
   int nv = (int)((d + 15) / 16);
   __mmask16 last = head_tail_mask (d);
@@ -286,9 +290,9 @@ values_direct (float *out, gint64 ld, const float *p, gint64 n_cols,
       acc[j] = _mm512_setzero_ps ();
     for (gint64 s = 0; s < n_cols; s++) {
       __m512 w = _mm512_set1_ps (p[r * n_cols + s]);
-      const float *vs = v + s * ld;
+      const float *vs = v + s * ld_v;
 
-      prefetch_ahead (vs, ld, s, n_cols, nv);
+      prefetch_ahead (vs, ld_v, s, n_cols, nv);
       for (int j = 0; j < nv; j++)
         acc[j] = _mm512_fmadd_ps (w,
             _mm512_maskz_loadu_ps (j + 1 < nv ? 0xffff : last, vs + 16 * j),
@@ -296,7 +300,7 @@ values_direct (float *out, gint64 ld, const float *p, gint64 n_cols,
     }
     for (int j = 0; j < nv; j++)
       _mm512_mask_storeu_ps (
-          out + r * ld + 16 * j, j + 1 < nv ? 0xffff : last, acc[j]);
+          out + r * ld_out + 16 * j, j + 1 < nv ? 0xffff : last, acc[j]);
   }
 }
 #endif
@@ -309,14 +313,14 @@ static void
 attend_block (const AttnArgs *args, gint64 b, int h, gint64 t0, gint64 rows,
     gint64 s_len, float *scores, float *factors, PanelScratch *ps)
 {
-  gint64 hid = args->hidden, d = args->head_dim;
+  gint64 hid = args->hidden, ld = args->ld, d = args->head_dim;
   /* first query and first key row of this item */
   gint64 q0 = args->offsets ? args->offsets[b] : b * args->t_len;
   gint64 k0 = args->offsets ? args->offsets[b] : b * args->s_len;
-  const float *q = args->q + (q0 + t0) * hid + h * d; /* [rows, D], ld H */
-  const float *k = args->k + k0 * hid + h * d;        /* [S, D], ld H */
-  const float *v = args->v + k0 * hid + h * d;        /* [S, D], ld H */
-  float *out = args->out + (q0 + t0) * hid + h * d;   /* [rows, D], ld H */
+  const float *q = args->q + (q0 + t0) * ld + h * d; /* [rows, D], ld */
+  const float *k = args->k + k0 * ld + h * d;        /* [S, D], ld */
+  const float *v = args->v + k0 * ld + h * d;        /* [S, D], ld */
+  float *out = args->out + (q0 + t0) * hid + h * d;  /* [rows, D], ld H */
   gint64 n_cols = s_len, r;
 
   /* Under causal masking no row of this block sees past its last row. */
@@ -327,25 +331,25 @@ attend_block (const AttnArgs *args, gint64 b, int h, gint64 t0, gint64 rows,
   if (ps != NULL) {
     gint64 item = b * args->n_heads + h;
     if (ps->packed != item) {
-      sf_f32_panels_pack (ps->k_panels, k, hid, TRUE, s_len, d, 0,
+      sf_f32_panels_pack (ps->k_panels, k, ld, TRUE, s_len, d, 0,
           (s_len + SF_PACKED_NR - 1) / SF_PACKED_NR);
-      sf_f32_panels_pack (ps->v_panels, v, hid, FALSE, d, s_len, 0,
+      sf_f32_panels_pack (ps->v_panels, v, ld, FALSE, d, s_len, 0,
           (d + SF_PACKED_NR - 1) / SF_PACKED_NR);
       ps->packed = item;
     }
     for (r = 0; r < rows; r++)
       for (gint64 j = 0; j < d; j++)
-        ps->q[r * d + j] = q[r * hid + j] * args->scale;
+        ps->q[r * d + j] = q[r * ld + j] * args->scale;
     if (n_cols > 0)
       sf_f32_panels_gemm (
           scores, n_cols, ps->q, d, rows, ps->k_panels, d, n_cols, d, NULL);
   } else if (args->direct) {
 #ifdef SF_HAVE_LIBMVEC
-    scores_direct (scores, q, k, hid, rows, n_cols, d, args->scale);
+    scores_direct (scores, q, k, ld, rows, n_cols, d, args->scale);
 #endif
   } else if (n_cols > 0) {
     sf_blas_sgemm (FALSE, TRUE, (int)rows, (int)n_cols, (int)d, args->scale, q,
-        (int)hid, k, (int)hid, 0.0f, scores, (int)n_cols);
+        (int)ld, k, (int)ld, 0.0f, scores, (int)n_cols);
   }
 
   for (r = 0; r < rows; r++) {
@@ -365,11 +369,11 @@ attend_block (const AttnArgs *args, gint64 b, int h, gint64 t0, gint64 rows,
         s_len, d, n_cols, NULL);
   else if (args->direct) {
 #ifdef SF_HAVE_LIBMVEC
-    values_direct (out, hid, scores, n_cols, v, rows, d);
+    values_direct (out, hid, scores, n_cols, v, ld, rows, d);
 #endif
   } else
     sf_blas_sgemm (FALSE, FALSE, (int)rows, (int)d, (int)n_cols, 1.0f, scores,
-        (int)MAX (n_cols, 1), v, (int)hid, 0.0f, out, (int)hid);
+        (int)MAX (n_cols, 1), v, (int)ld, 0.0f, out, (int)hid);
   for (r = 0; r < rows; r++)
     for (gint64 j = 0; j < d; j++)
       out[r * hid + j] *= factors[r];
@@ -380,21 +384,32 @@ static void
 attend_units (gint64 start, gint64 end, gpointer user_data)
 {
   const AttnArgs *args = user_data;
-  float *scores = g_new (float, args->block_rows * args->s_len);
-  float *factors = g_new (float, args->block_rows);
+  gint64 s_round =
+      (args->s_len + SF_PACKED_NR - 1) / SF_PACKED_NR * SF_PACKED_NR;
+  gint64 d_round =
+      (args->head_dim + SF_PACKED_NR - 1) / SF_PACKED_NR * SF_PACKED_NR;
+  /* scores, factors and, with panels, keys, values and queries */
+  gsize sizes[5] = { args->block_rows * args->s_len, args->block_rows,
+    args->panels ? s_round * args->head_dim : 0,
+    args->panels ? d_round * args->s_len : 0,
+    args->panels ? args->block_rows * args->head_dim : 0 };
+  gsize offsets[5], total = 0;
+  guint8 *base;
+  float *scores, *factors;
   PanelScratch panels = { NULL, NULL, NULL, -1 }, *ps = NULL;
   gint64 u;
 
+  for (int i = 0; i < 5; i++) {
+    offsets[i] = total;
+    total += sf_scratch_align (sizes[i] * sizeof (float));
+  }
+  base = sf_scratch_get (SF_SCRATCH_ATTENTION, total);
+  scores = (float *)(base + offsets[0]);
+  factors = (float *)(base + offsets[1]);
   if (args->panels) {
-    gint64 s_round =
-        (args->s_len + SF_PACKED_NR - 1) / SF_PACKED_NR * SF_PACKED_NR;
-    gint64 d_round =
-        (args->head_dim + SF_PACKED_NR - 1) / SF_PACKED_NR * SF_PACKED_NR;
-    panels.k_panels =
-        g_aligned_alloc (s_round * args->head_dim, sizeof (float), 64);
-    panels.v_panels =
-        g_aligned_alloc (d_round * args->s_len, sizeof (float), 64);
-    panels.q = g_new (float, args->block_rows * args->head_dim);
+    panels.k_panels = (float *)(base + offsets[2]);
+    panels.v_panels = (float *)(base + offsets[3]);
+    panels.q = (float *)(base + offsets[4]);
     ps = &panels;
   }
   for (u = start; u < end; u++) {
@@ -411,11 +426,6 @@ attend_units (gint64 start, gint64 end, gpointer user_data)
         MIN (args->block_rows, len - t0), args->offsets ? len : args->s_len,
         scores, factors, ps);
   }
-  g_aligned_free (panels.k_panels);
-  g_aligned_free (panels.v_panels);
-  g_free (panels.q);
-  g_free (scores);
-  g_free (factors);
 }
 
 static gboolean
@@ -470,6 +480,91 @@ overlaps (const SfTensor *a, const SfTensor *b)
   return a0 < b0 + sf_tensor_nbytes (b) && b0 < a0 + sf_tensor_nbytes (a);
 }
 
+/* Runs the units of a padded batch: @args has its operands, sizes, scale
+ * and causal set; @mask (nullable) [B, S] excludes padding keys. */
+static void
+run_padded (AttnArgs *args, gint64 batch, const SfTensor *mask)
+{
+  guint8 *allowed = NULL;
+
+  args->causal_offset = args->s_len - args->t_len;
+  if (mask != NULL) {
+    SfTensor *m = sf_tensor_to_f32 ((SfTensor *)mask);
+    const float *mv = sf_tensor_f32 (m);
+    gint64 n = batch * args->s_len;
+
+    allowed = g_new (guint8, MAX (n, 1));
+    for (gint64 i = 0; i < n; i++)
+      allowed[i] = mv[i] != 0.0f;
+    sf_tensor_unref (m);
+    args->allowed = allowed;
+  }
+  args->panels = use_panels (args->t_len);
+  args->direct = use_direct (args->t_len, args->head_dim);
+  args->block_rows =
+      block_rows (args->t_len, args->s_len, batch * args->n_heads);
+  args->n_blocks = (args->t_len + args->block_rows - 1) / args->block_rows;
+  sf_parallel_for (
+      batch * args->n_heads * args->n_blocks, 1, attend_units, args);
+  g_free (allowed);
+}
+
+/* Runs the units of @n_seqs packed sequences (args->offsets set), the
+ * longest @longest rows. */
+static void
+run_packed (AttnArgs *args, gint64 n_seqs, gint64 longest)
+{
+  args->t_len = args->s_len = longest; /* the budget of each unit's scores */
+  args->panels = use_panels (longest);
+  args->direct = use_direct (longest, args->head_dim);
+  args->block_rows = block_rows (longest, longest, n_seqs * args->n_heads);
+  args->n_blocks = (longest + args->block_rows - 1) / args->block_rows;
+  sf_parallel_for (
+      n_seqs * args->n_heads * args->n_blocks, 1, attend_units, args);
+}
+
+static gboolean
+check_mask (const SfTensor *mask, gint64 batch, gint64 s_len)
+{
+  g_return_val_if_fail (mask == NULL
+          || (mask->ndim == 2 && mask->shape[0] == batch
+              && mask->shape[1] == s_len),
+      FALSE);
+  return TRUE;
+}
+
+/* The longest of @n_seqs sequences at @offsets over @rows rows, or -1 when
+ * the offsets do not split [0, rows). */
+static gint64
+check_offsets (const gint64 *offsets, gint64 n_seqs, gint64 rows)
+{
+  gint64 longest = 0;
+
+  g_return_val_if_fail (offsets != NULL && n_seqs >= 0, -1);
+  g_return_val_if_fail (offsets[0] == 0 && offsets[n_seqs] == rows, -1);
+  for (gint64 b = 0; b < n_seqs; b++) {
+    g_return_val_if_fail (offsets[b + 1] >= offsets[b], -1);
+    longest = MAX (longest, offsets[b + 1] - offsets[b]);
+  }
+  g_return_val_if_fail (longest <= G_MAXINT, -1);
+  return longest;
+}
+
+/* The operands' heads: H = n_heads · D, with q, k and v rows @ld apart. */
+static void
+set_heads (AttnArgs *args, SfTensor *out, const float *q, const float *k,
+    const float *v, gint64 hidden, gint64 ld, int n_heads)
+{
+  args->out = sf_tensor_f32 (out);
+  args->q = q;
+  args->k = k;
+  args->v = v;
+  args->hidden = hidden;
+  args->ld = ld;
+  args->n_heads = n_heads;
+  args->head_dim = hidden / n_heads;
+}
+
 void
 sf_op_attention (SfTensor *out, const SfTensor *q, const SfTensor *k,
     const SfTensor *v, int n_heads, const SfTensor *mask, gboolean causal)
@@ -479,14 +574,12 @@ sf_op_attention (SfTensor *out, const SfTensor *q, const SfTensor *k,
       1.0f / sqrtf ((float)(q->shape[2] / n_heads)));
 }
 
-/* Flops of QKᵀ and P·V over all heads: 2 · 2 · B·T·S·H (causal counted full). */
+/* Flops of QKᵀ and P·V over all heads: 2 · 2 · B·T·S·H (causal counted
+ * full). */
 static double
-attention_flops (const SfTensor *q, const SfTensor *k)
+attention_flops (gint64 batch, gint64 t_len, gint64 s_len, gint64 hidden)
 {
-  if (q == NULL || k == NULL || q->ndim != 3 || k->ndim != 3)
-    return 0;
-  return 4.0 * (double)q->shape[0] * (double)q->shape[1] * (double)k->shape[1]
-      * (double)q->shape[2];
+  return 4.0 * (double)batch * (double)t_len * (double)s_len * (double)hidden;
 }
 
 static void
@@ -495,66 +588,38 @@ op_attention_biased (SfTensor *out, const SfTensor *q, const SfTensor *k,
     const SfTensor *bias, float scale)
 {
   AttnArgs args = { 0 };
-  guint8 *allowed = NULL;
-  gint64 batch;
+  gint64 batch, hidden;
 
   g_return_if_fail (q != NULL && q->ndim == 3);
   batch = q->shape[0];
   args.t_len = q->shape[1];
-  args.hidden = q->shape[2];
-  g_return_if_fail (check_operand (q, batch, args.hidden));
+  hidden = q->shape[2];
+  g_return_if_fail (check_operand (q, batch, hidden));
   g_return_if_fail (
-      check_operand (out, batch, args.hidden) && out->shape[1] == args.t_len);
-  g_return_if_fail (check_operand (k, batch, args.hidden));
+      check_operand (out, batch, hidden) && out->shape[1] == args.t_len);
+  g_return_if_fail (check_operand (k, batch, hidden));
   args.s_len = k->shape[1];
   g_return_if_fail (
-      check_operand (v, batch, args.hidden) && v->shape[1] == args.s_len);
-  g_return_if_fail (n_heads > 0 && args.hidden % n_heads == 0);
-  g_return_if_fail (mask == NULL
-      || (mask->ndim == 2 && mask->shape[0] == batch
-          && mask->shape[1] == args.s_len));
+      check_operand (v, batch, hidden) && v->shape[1] == args.s_len);
+  g_return_if_fail (n_heads > 0 && hidden % n_heads == 0);
+  g_return_if_fail (check_mask (mask, batch, args.s_len));
   g_return_if_fail (bias == NULL
       || (bias->dtype == SF_DTYPE_F32 && bias->ndim == 3
           && bias->shape[0] == n_heads && bias->shape[1] == args.t_len
           && bias->shape[2] == args.s_len));
   g_return_if_fail (
       !overlaps (out, q) && !overlaps (out, k) && !overlaps (out, v));
-  g_return_if_fail (args.hidden <= G_MAXINT && args.s_len <= G_MAXINT
-      && args.t_len <= G_MAXINT);
+  g_return_if_fail (
+      hidden <= G_MAXINT && args.s_len <= G_MAXINT && args.t_len <= G_MAXINT);
 
-  if (batch == 0 || args.t_len == 0 || args.hidden == 0)
+  if (batch == 0 || args.t_len == 0 || hidden == 0)
     return;
-
-  args.out = sf_tensor_f32 (out);
-  args.q = sf_tensor_f32 (q);
-  args.k = sf_tensor_f32 (k);
-  args.v = sf_tensor_f32 (v);
-  args.n_heads = n_heads;
-  args.head_dim = args.hidden / n_heads;
+  set_heads (&args, out, sf_tensor_f32 (q), sf_tensor_f32 (k),
+      sf_tensor_f32 (v), hidden, hidden, n_heads);
   args.scale = scale;
   args.bias = bias ? sf_tensor_f32 (bias) : NULL;
   args.causal = causal;
-  args.causal_offset = args.s_len - args.t_len;
-
-  if (mask != NULL) {
-    SfTensor *m = sf_tensor_to_f32 ((SfTensor *)mask);
-    const float *mv = sf_tensor_f32 (m);
-    gint64 i, n = batch * args.s_len;
-
-    allowed = g_new (guint8, MAX (n, 1));
-    for (i = 0; i < n; i++)
-      allowed[i] = mv[i] != 0.0f;
-    sf_tensor_unref (m);
-    args.allowed = allowed;
-  }
-
-  args.panels = use_panels (args.t_len);
-  args.direct = use_direct (args.t_len, args.head_dim);
-  args.block_rows = block_rows (args.t_len, args.s_len, batch * n_heads);
-  args.n_blocks = (args.t_len + args.block_rows - 1) / args.block_rows;
-  sf_parallel_for (batch * n_heads * args.n_blocks, 1, attend_units, &args);
-
-  g_free (allowed);
+  run_padded (&args, batch, mask);
 }
 
 void
@@ -565,22 +630,69 @@ sf_op_attention_biased (SfTensor *out, const SfTensor *q, const SfTensor *k,
   gint64 prof = sf_profile_begin ();
 
   op_attention_biased (out, q, k, v, n_heads, mask, causal, bias, scale);
-  sf_profile_end (SF_PROFILE_ATTENTION, prof, attention_flops (q, k));
+  sf_profile_end (SF_PROFILE_ATTENTION, prof,
+      q != NULL && k != NULL && q->ndim == 3 && k->ndim == 3
+          ? attention_flops (q->shape[0], q->shape[1], k->shape[1], q->shape[2])
+          : 0);
 }
 
-/* Flops of QKᵀ and P·V over all heads of packed sequences: 2 · 2 · Σ L²·H. */
+static void
+op_attention_qkv (SfTensor *out, const SfTensor *qkv, int n_heads,
+    const SfTensor *mask, gboolean causal)
+{
+  AttnArgs args = { 0 };
+  gint64 batch, hidden;
+  const float *base;
+
+  g_return_if_fail (qkv != NULL && qkv->dtype == SF_DTYPE_F32 && qkv->ndim == 3
+      && qkv->shape[2] % 3 == 0);
+  batch = qkv->shape[0];
+  args.t_len = args.s_len = qkv->shape[1];
+  hidden = qkv->shape[2] / 3;
+  g_return_if_fail (
+      check_operand (out, batch, hidden) && out->shape[1] == args.t_len);
+  g_return_if_fail (n_heads > 0 && hidden % n_heads == 0);
+  g_return_if_fail (check_mask (mask, batch, args.s_len));
+  g_return_if_fail (!overlaps (out, qkv));
+  g_return_if_fail (qkv->shape[2] <= G_MAXINT && args.t_len <= G_MAXINT);
+
+  if (batch == 0 || args.t_len == 0 || hidden == 0)
+    return;
+  base = sf_tensor_f32 (qkv);
+  set_heads (&args, out, base, base + hidden, base + 2 * hidden, hidden,
+      3 * hidden, n_heads);
+  args.scale = 1.0f / sqrtf ((float)args.head_dim);
+  args.causal = causal;
+  run_padded (&args, batch, mask);
+}
+
+void
+sf_op_attention_qkv (SfTensor *out, const SfTensor *qkv, int n_heads,
+    const SfTensor *mask, gboolean causal)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_attention_qkv (out, qkv, n_heads, mask, causal);
+  sf_profile_end (SF_PROFILE_ATTENTION, prof,
+      qkv != NULL && qkv->ndim == 3 ? attention_flops (
+          qkv->shape[0], qkv->shape[1], qkv->shape[1], qkv->shape[2] / 3)
+                                    : 0);
+}
+
+/* Flops of QKᵀ and P·V over all heads of packed sequences, H wide:
+ * 2 · 2 · Σ L²·H. */
 static double
-attention_packed_flops (const SfTensor *q, const gint64 *offsets, gint64 n)
+attention_packed_flops (const gint64 *offsets, gint64 n, gint64 hidden)
 {
   double sum = 0;
 
-  if (q == NULL || q->ndim != 2 || offsets == NULL)
+  if (offsets == NULL)
     return 0;
   for (gint64 b = 0; b < n; b++) {
     double len = (double)(offsets[b + 1] - offsets[b]);
     sum += len * len;
   }
-  return 4.0 * sum * (double)q->shape[1];
+  return 4.0 * sum * (double)hidden;
 }
 
 static void
@@ -589,46 +701,31 @@ op_attention_packed (SfTensor *out, const SfTensor *q, const SfTensor *k,
     gboolean causal)
 {
   AttnArgs args = { 0 };
-  gint64 rows, longest = 0;
+  gint64 hidden, longest;
 
   g_return_if_fail (q != NULL && q->ndim == 2 && q->dtype == SF_DTYPE_F32);
-  rows = q->shape[0];
-  args.hidden = q->shape[1];
+  hidden = q->shape[1];
   g_return_if_fail (out != NULL && out->dtype == SF_DTYPE_F32
       && sf_tensor_same_shape (out, q));
   g_return_if_fail (
       k != NULL && k->dtype == SF_DTYPE_F32 && sf_tensor_same_shape (k, q));
   g_return_if_fail (
       v != NULL && v->dtype == SF_DTYPE_F32 && sf_tensor_same_shape (v, q));
-  g_return_if_fail (n_heads > 0 && args.hidden % n_heads == 0);
-  g_return_if_fail (offsets != NULL && n_seqs >= 0);
-  g_return_if_fail (offsets[0] == 0 && offsets[n_seqs] == rows);
-  for (gint64 b = 0; b < n_seqs; b++) {
-    g_return_if_fail (offsets[b + 1] >= offsets[b]);
-    longest = MAX (longest, offsets[b + 1] - offsets[b]);
-  }
+  g_return_if_fail (n_heads > 0 && hidden % n_heads == 0);
+  longest = check_offsets (offsets, n_seqs, q->shape[0]);
+  g_return_if_fail (longest >= 0);
   g_return_if_fail (
       !overlaps (out, q) && !overlaps (out, k) && !overlaps (out, v));
-  g_return_if_fail (args.hidden <= G_MAXINT && longest <= G_MAXINT);
+  g_return_if_fail (hidden <= G_MAXINT);
 
-  if (n_seqs == 0 || longest == 0 || args.hidden == 0)
+  if (n_seqs == 0 || longest == 0 || hidden == 0)
     return;
-
-  args.out = sf_tensor_f32 (out);
-  args.q = sf_tensor_f32 (q);
-  args.k = sf_tensor_f32 (k);
-  args.v = sf_tensor_f32 (v);
+  set_heads (&args, out, sf_tensor_f32 (q), sf_tensor_f32 (k),
+      sf_tensor_f32 (v), hidden, hidden, n_heads);
   args.offsets = offsets;
-  args.n_heads = n_heads;
-  args.head_dim = args.hidden / n_heads;
   args.scale = 1.0f / sqrtf ((float)args.head_dim);
   args.causal = causal;
-  args.t_len = args.s_len = longest; /* the budget of each unit's scores */
-  args.panels = use_panels (longest);
-  args.direct = use_direct (longest, args.head_dim);
-  args.block_rows = block_rows (longest, longest, n_seqs * n_heads);
-  args.n_blocks = (longest + args.block_rows - 1) / args.block_rows;
-  sf_parallel_for (n_seqs * n_heads * args.n_blocks, 1, attend_units, &args);
+  run_packed (&args, n_seqs, longest);
 }
 
 void
@@ -639,6 +736,51 @@ sf_op_attention_packed (SfTensor *out, const SfTensor *q, const SfTensor *k,
   gint64 prof = sf_profile_begin ();
 
   op_attention_packed (out, q, k, v, n_heads, offsets, n_seqs, causal);
-  sf_profile_end (
-      SF_PROFILE_ATTENTION, prof, attention_packed_flops (q, offsets, n_seqs));
+  sf_profile_end (SF_PROFILE_ATTENTION, prof,
+      q != NULL && q->ndim == 2
+          ? attention_packed_flops (offsets, n_seqs, q->shape[1])
+          : 0);
+}
+
+static void
+op_attention_qkv_packed (SfTensor *out, const SfTensor *qkv, int n_heads,
+    const gint64 *offsets, gint64 n_seqs, gboolean causal)
+{
+  AttnArgs args = { 0 };
+  gint64 hidden, longest;
+  const float *base;
+
+  g_return_if_fail (qkv != NULL && qkv->ndim == 2 && qkv->dtype == SF_DTYPE_F32
+      && qkv->shape[1] % 3 == 0);
+  hidden = qkv->shape[1] / 3;
+  g_return_if_fail (out != NULL && out->dtype == SF_DTYPE_F32 && out->ndim == 2
+      && out->shape[0] == qkv->shape[0] && out->shape[1] == hidden);
+  g_return_if_fail (n_heads > 0 && hidden % n_heads == 0);
+  longest = check_offsets (offsets, n_seqs, qkv->shape[0]);
+  g_return_if_fail (longest >= 0);
+  g_return_if_fail (!overlaps (out, qkv));
+  g_return_if_fail (qkv->shape[1] <= G_MAXINT);
+
+  if (n_seqs == 0 || longest == 0 || hidden == 0)
+    return;
+  base = sf_tensor_f32 (qkv);
+  set_heads (&args, out, base, base + hidden, base + 2 * hidden, hidden,
+      3 * hidden, n_heads);
+  args.offsets = offsets;
+  args.scale = 1.0f / sqrtf ((float)args.head_dim);
+  args.causal = causal;
+  run_packed (&args, n_seqs, longest);
+}
+
+void
+sf_op_attention_qkv_packed (SfTensor *out, const SfTensor *qkv, int n_heads,
+    const gint64 *offsets, gint64 n_seqs, gboolean causal)
+{
+  gint64 prof = sf_profile_begin ();
+
+  op_attention_qkv_packed (out, qkv, n_heads, offsets, n_seqs, causal);
+  sf_profile_end (SF_PROFILE_ATTENTION, prof,
+      qkv != NULL && qkv->ndim == 2
+          ? attention_packed_flops (offsets, n_seqs, qkv->shape[1] / 3)
+          : 0);
 }

@@ -34,4 +34,16 @@ void sf_op_attention_packed (SfTensor *out, const SfTensor *q,
     const SfTensor *k, const SfTensor *v, int n_heads, const gint64 *offsets,
     gint64 n_seqs, gboolean causal);
 
+/* sf_op_attention on the output of one fused product (a layer's q, k and
+ * v weights concatenated, core/ops/linear-packed.h): qkv [B, T, 3H] holds
+ * each token's q, k and v one after another; the keys are the queries'
+ * own tokens (S = T). out [B, T, H] must not alias qkv. */
+void sf_op_attention_qkv (SfTensor *out, const SfTensor *qkv, int n_heads,
+    const SfTensor *mask, gboolean causal);
+
+/* sf_op_attention_packed on a fused product's output: qkv [N, 3H], out
+ * [N, H]. */
+void sf_op_attention_qkv_packed (SfTensor *out, const SfTensor *qkv,
+    int n_heads, const gint64 *offsets, gint64 n_seqs, gboolean causal);
+
 G_END_DECLS

@@ -18,6 +18,7 @@
  *   instructions (sf_linear_pack () packs nothing otherwise).
  */
 #include "core/ops/linear-bf16.h"
+#include "core/scratch.h"
 #include "core/threads.h"
 
 #include <string.h>
@@ -74,7 +75,7 @@ sf_linear_bf16_pack (const SfTensor *w, gboolean trans_w)
   n = trans_w ? w->shape[0] : w->shape[1];
   k = trans_w ? w->shape[1] : w->shape[0];
   kp = (k + 1) / 2 * 2;
-  t = sf_linear_packed_alloc (w, SF_PRECISION_BF16, n, k, kp,
+  t = sf_linear_packed_alloc (w->shape, SF_PRECISION_BF16, n, k, kp,
       (gsize)kp * SF_PACKED_NR * sizeof (guint16), FALSE, &h);
   args[0] = (gpointer)w;
   args[1] = h;
@@ -238,7 +239,7 @@ sf_linear_bf16_run (float *out, const float *x, gint64 m,
 
   if (m == 0 || w->n == 0)
     return;
-  g.a = g_malloc ((gsize)m * w->kp * sizeof (guint16));
+  g.a = sf_scratch_get (SF_SCRATCH_LINEAR, (gsize)m * w->kp * sizeof (guint16));
   sf_parallel_for (m, MAX (1, 65536 / MAX (w->k, 1)), round_rows, &g);
 
   sf_linear_packed_split (w, m, SF_BF16_MR, SF_BF16_ROWS_PER_BLOCK, &split);
@@ -247,7 +248,6 @@ sf_linear_bf16_run (float *out, const float *x, gint64 m,
   g.m_blocks = split.m_blocks;
   sf_parallel_for (split.chunks * split.m_blocks,
       MAX (1, SF_BF16_MIN_UNIT_WORK / MAX (split.unit_work, 1)), run_units, &g);
-  g_free (g.a);
 }
 
 #else /* !SF_BF16_X86 */

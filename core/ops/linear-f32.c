@@ -87,7 +87,7 @@ sf_linear_f32_pack (const SfTensor *w, gboolean trans_w)
   g_return_val_if_fail (w->ndim == 2, NULL);
   n = trans_w ? w->shape[0] : w->shape[1];
   k = trans_w ? w->shape[1] : w->shape[0];
-  t = sf_linear_packed_alloc (w, SF_PRECISION_F32, n, k, k,
+  t = sf_linear_packed_alloc (w->shape, SF_PRECISION_F32, n, k, k,
       (gsize)k * SF_PACKED_NR * sizeof (float), FALSE, &h);
   args.w = w;
   args.h = h;

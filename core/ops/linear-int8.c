@@ -17,6 +17,7 @@
  *   as the f32 product would.
  */
 #include "core/ops/linear-int8.h"
+#include "core/scratch.h"
 #include "core/threads.h"
 
 #include <math.h>
@@ -85,8 +86,8 @@ sf_linear_int8_pack (SfTensor *w, gboolean trans_w)
     return sf_tensor_ref (w);
   kp = (k + 3) / 4 * 4;
   /* the panels come zero-filled, which is the padding */
-  t = sf_linear_packed_alloc (
-      w, SF_PRECISION_INT8, n, k, kp, (gsize)kp * SF_PACKED_NR, TRUE, &h);
+  t = sf_linear_packed_alloc (w->shape, SF_PRECISION_INT8, n, k, kp,
+      (gsize)kp * SF_PACKED_NR, TRUE, &h);
   args.w = w;
   args.h = h;
   args.trans_w = trans_w;
@@ -302,9 +303,17 @@ sf_linear_int8_run (float *out, const float *x, gint64 m,
 
   if (m == 0 || w->n == 0)
     return;
-  g.a = g_malloc ((gsize)m * w->kp);
-  g.row_scale = g_new (float, m);
-  g.row_zp = g_new (gint32, m);
+  {
+    /* the quantised rows, then their scales and zero points */
+    gsize a_bytes = sf_scratch_align ((gsize)m * w->kp);
+    gsize scale_bytes = sf_scratch_align ((gsize)m * sizeof (float));
+    guint8 *base = sf_scratch_get (
+        SF_SCRATCH_LINEAR, a_bytes + scale_bytes + m * sizeof (gint32));
+
+    g.a = base;
+    g.row_scale = (float *)(base + a_bytes);
+    g.row_zp = (gint32 *)(base + a_bytes + scale_bytes);
+  }
   sf_parallel_for (m, MAX (1, 65536 / MAX (w->k, 1)), quantise_rows, &g);
 
   sf_linear_packed_split (w, m, SF_INT8_MR, SF_INT8_ROWS_PER_BLOCK, &split);
@@ -313,9 +322,6 @@ sf_linear_int8_run (float *out, const float *x, gint64 m,
   g.m_blocks = split.m_blocks;
   sf_parallel_for (split.chunks * split.m_blocks,
       MAX (1, SF_INT8_MIN_UNIT_WORK / MAX (split.unit_work, 1)), run_units, &g);
-  g_free (g.a);
-  g_free (g.row_scale);
-  g_free (g.row_zp);
 }
 
 #else /* !SF_INT8_X86 */

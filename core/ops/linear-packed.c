@@ -7,6 +7,8 @@
 #include "core/cpu.h"
 #include "core/threads.h"
 
+#include <string.h>
+
 #define SF_PACKED_MAGIC 0x53465057u /* "SFPW" */
 #define SF_PACKED_ALIGN 64
 
@@ -20,7 +22,7 @@ align_up (gsize v)
 }
 
 SfTensor *
-sf_linear_packed_alloc (const SfTensor *w, SfPrecision precision, gint64 n,
+sf_linear_packed_alloc (const gint64 *shape, SfPrecision precision, gint64 n,
     gint64 k, gint64 kp, gsize panel_bytes, gboolean per_channel,
     SfPackedWeight **header)
 {
@@ -53,9 +55,48 @@ sf_linear_packed_alloc (const SfTensor *w, SfPrecision precision, gint64 n,
       precision == SF_PRECISION_BF16       ? SF_DTYPE_BF16
           : precision == SF_PRECISION_INT8 ? SF_DTYPE_I8
                                            : SF_DTYPE_F32,
-      w->ndim, w->shape);
+      2, shape);
   sf_storage_unref (storage);
   *header = h;
+  return t;
+}
+
+SfTensor *
+sf_linear_packed_concat (SfTensor *const *parts, int n_parts)
+{
+  const SfPackedWeight *first =
+      n_parts > 0 ? sf_linear_packed (parts[0]) : NULL;
+  SfPackedWeight *h;
+  gint64 n = 0, col = 0, shape[2];
+  gsize offset = 0;
+  SfTensor *t;
+
+  if (first == NULL)
+    return NULL;
+  for (int i = 0; i < n_parts; i++) {
+    const SfPackedWeight *p = sf_linear_packed (parts[i]);
+    if (p == NULL || p->precision != first->precision || p->k != first->k
+        || p->panel_bytes != first->panel_bytes || parts[i]->shape[0] != p->n
+        || (i + 1 < n_parts && p->n % SF_PACKED_NR != 0))
+      return NULL;
+    n += p->n;
+  }
+  shape[0] = n;
+  shape[1] = first->k;
+  t = sf_linear_packed_alloc (shape, first->precision, n, first->k, first->kp,
+      first->panel_bytes, first->scale != NULL, &h);
+  for (int i = 0; i < n_parts; i++) {
+    const SfPackedWeight *p = sf_linear_packed (parts[i]);
+    gsize bytes = (gsize)p->n_panels * p->panel_bytes;
+
+    memcpy ((guint8 *)h->panels + offset, p->panels, bytes);
+    if (p->scale != NULL) {
+      memcpy ((float *)h->scale + col, p->scale, p->n * sizeof (float));
+      memcpy ((gint32 *)h->colsum + col, p->colsum, p->n * sizeof (gint32));
+    }
+    offset += bytes;
+    col += p->n;
+  }
   return t;
 }
 

@@ -55,11 +55,19 @@ const SfPackedWeight *sf_linear_packed (const SfTensor *w);
 /* The precision @w runs at: f32 unless it was packed. */
 SfPrecision sf_linear_weight_precision (const SfTensor *w);
 
-/* (transfer full) an empty packed tensor with @w's shape, for the packers
- * of core/ops/linear-bf16.c and linear-int8.c: room for the header, the
- * panels and, with @per_channel, the scale and colsum arrays. *@header
- * points into it. */
-SfTensor *sf_linear_packed_alloc (const SfTensor *w, SfPrecision precision,
+/* (transfer full) (nullable) one packed weight [N₀ + N₁ + …, K] whose
+ * outputs are those of @parts[0], @parts[1], … in turn: several products
+ * over the same input (a layer's q, k and v) run as one, with one pass of
+ * the input's rounding and one hand-off to the pool. NULL unless every
+ * part is an nn.Linear weight packed alike (same precision and K) and
+ * every part but the last fills whole panels. */
+SfTensor *sf_linear_packed_concat (SfTensor *const *parts, int n_parts);
+
+/* (transfer full) an empty packed tensor of shape @shape (two dims), for
+ * the packers of core/ops/linear-*.c: room for the header, the panels and,
+ * with @per_channel, the scale and colsum arrays. *@header points into
+ * it. */
+SfTensor *sf_linear_packed_alloc (const gint64 *shape, SfPrecision precision,
     gint64 n, gint64 k, gint64 kp, gsize panel_bytes, gboolean per_channel,
     SfPackedWeight **header);
 

@@ -455,6 +455,94 @@ test_fallback (void)
   }
 }
 
+/* Three weights concatenated give, column for column, the bits of the
+ * three products run apart, at every precision this CPU runs; parts that
+ * do not fill whole panels, or are packed unlike each other, are not
+ * concatenated. */
+static void
+test_concat (void)
+{
+  const gint64 m = 13, k = 70, n[3] = { 64, 32, 45 };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (21);
+  g_autoptr (SfTensor) x = random_tensor2 (rand, m, k);
+  SfTensor *w[3], *b[3];
+  SfPrecision precisions[] = { SF_PRECISION_F32, SF_PRECISION_BF16,
+    SF_PRECISION_INT8 };
+  guint tested = 0;
+
+  for (int i = 0; i < 3; i++) {
+    w[i] = random_tensor2 (rand, n[i], k);
+    b[i] = sf_test_random_tensor (rand, -1, 1, 1, &n[i]);
+  }
+  for (guint p = 0; p < G_N_ELEMENTS (precisions); p++) {
+    g_autoptr (SfTensor) fused = NULL;
+    g_autoptr (SfTensor) bias = sf_tensor_new_f32 (1, (gint64)141);
+    g_autoptr (SfTensor) out = sf_tensor_new_f32 (2, m, (gint64)141);
+    SfTensor *packed[3], *swapped[3];
+    gint64 col = 0;
+
+    if (precisions[p] == SF_PRECISION_F32
+            ? !have_f32_panels ()
+            : sf_precision_missing (precisions[p]) != NULL)
+      continue;
+    for (int i = 0; i < 3; i++)
+      packed[i] = sf_linear_pack (w[i], TRUE, precisions[p]);
+    fused = sf_linear_packed_concat (packed, 3);
+    g_assert_nonnull (fused);
+    g_assert_cmpint (fused->shape[0], ==, 141);
+    g_assert_cmpint (fused->shape[1], ==, k);
+    g_assert_cmpint (
+        sf_linear_weight_precision (fused), ==, (gint)precisions[p]);
+    for (int i = 0; i < 3; i++) {
+      memcpy (sf_tensor_f32 (bias) + col, sf_tensor_f32 (b[i]),
+          n[i] * sizeof (float));
+      col += n[i];
+    }
+    sf_op_linear (out, x, fused, bias);
+    col = 0;
+    for (int i = 0; i < 3; i++) {
+      g_autoptr (SfTensor) part = sf_tensor_new_f32 (2, m, n[i]);
+      sf_op_linear (part, x, packed[i], b[i]);
+      for (gint64 r = 0; r < m; r++)
+        g_assert_cmpmem (sf_tensor_f32 (out) + r * 141 + col,
+            n[i] * sizeof (float), sf_tensor_f32 (part) + r * n[i],
+            n[i] * sizeof (float));
+      col += n[i];
+    }
+    /* a 45-column part first would leave a partial panel inside */
+    swapped[0] = packed[2];
+    swapped[1] = packed[0];
+    swapped[2] = packed[1];
+    g_assert_null (sf_linear_packed_concat (swapped, 3));
+    /* an unpacked part */
+    swapped[0] = packed[0];
+    swapped[1] = w[1];
+    swapped[2] = packed[2];
+    g_assert_null (sf_linear_packed_concat (swapped, 3));
+    for (int i = 0; i < 3; i++)
+      sf_tensor_unref (packed[i]);
+    tested++;
+  }
+  if (tested >= 2) {
+    /* parts packed at different precisions */
+    SfTensor *mixed[2];
+    mixed[0] = sf_linear_pack (
+        w[0], TRUE, have_f32_panels () ? SF_PRECISION_F32 : SF_PRECISION_BF16);
+    mixed[1] = sf_linear_pack (w[1], TRUE,
+        sf_precision_missing (SF_PRECISION_INT8) ? SF_PRECISION_BF16
+                                                 : SF_PRECISION_INT8);
+    g_assert_null (sf_linear_packed_concat (mixed, 2));
+    sf_tensor_unref (mixed[0]);
+    sf_tensor_unref (mixed[1]);
+  }
+  if (tested == 0)
+    g_test_skip ("no packed kernel on this CPU");
+  for (int i = 0; i < 3; i++) {
+    sf_tensor_unref (w[i]);
+    sf_tensor_unref (b[i]);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -472,5 +560,6 @@ main (int argc, char **argv)
       "/core/ops/linear-packed/int8/nonfinite", test_int8_nonfinite);
   g_test_add_func ("/core/ops/linear-packed/close-to-f32", test_close_to_f32);
   g_test_add_func ("/core/ops/linear-packed/fallback", test_fallback);
+  g_test_add_func ("/core/ops/linear-packed/concat", test_concat);
   return g_test_run ();
 }

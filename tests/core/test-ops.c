@@ -1110,6 +1110,92 @@ test_attention_packed (void)
   check_attention_packed (133, one, 1, 12, 64, FALSE, "packed, one sequence");
 }
 
+/* q, k and v [rows, H] of a fused product's output [rows, 3H]. */
+static void
+split_qkv (const SfTensor *qkv, gint64 rows, gint64 hid, SfTensor **parts)
+{
+  for (int p = 0; p < 3; p++) {
+    parts[p] = sf_tensor_new_f32 (2, rows, hid);
+    for (gint64 r = 0; r < rows; r++)
+      memcpy (F32 (parts[p]) + r * hid, F32 (qkv) + r * 3 * hid + p * hid,
+          hid * sizeof (float));
+  }
+}
+
+/* The fused forms read q, k and v from one [.., 3H] tensor and give the
+ * bits of the separate forms on the split operands. */
+static void
+check_attention_qkv (guint seed, gint64 batch, gint64 tl, int n_heads,
+    gint64 head_dim, const SfTensor *mask, gboolean causal, const char *what)
+{
+  GRand *rand = g_rand_new_with_seed (seed);
+  gint64 hid = n_heads * head_dim, shape[3] = { batch, tl, hid };
+  g_autoptr (SfTensor) qkv = random_tensor (rand, -2, 2, 3, batch, tl, 3 * hid);
+  g_autoptr (SfTensor) out = sf_tensor_new_f32 (3, batch, tl, hid);
+  g_autoptr (SfTensor) want = sf_tensor_new_f32 (3, batch, tl, hid);
+  SfTensor *parts[3], *split[3];
+
+  split_qkv (qkv, batch * tl, hid, parts);
+  for (int p = 0; p < 3; p++)
+    split[p] = sf_tensor_reshape (parts[p], 3, shape);
+  sf_op_attention (want, split[0], split[1], split[2], n_heads, mask, causal);
+  for (gint64 i = 0; i < batch * tl * hid; i++)
+    F32 (out)[i] = NAN;
+  sf_op_attention_qkv (out, qkv, n_heads, mask, causal);
+  if (memcmp (F32 (out), F32 (want), batch * tl * hid * sizeof (float)) != 0)
+    g_error ("%s: the fused form differs from the separate one", what);
+  for (int p = 0; p < 3; p++) {
+    sf_tensor_unref (parts[p]);
+    sf_tensor_unref (split[p]);
+  }
+  g_rand_free (rand);
+}
+
+static void
+check_attention_qkv_packed (guint seed, const gint64 *lens, gint64 n_seqs,
+    int n_heads, gint64 head_dim, gboolean causal, const char *what)
+{
+  GRand *rand = g_rand_new_with_seed (seed);
+  gint64 hid = n_heads * head_dim, n = 0;
+  g_autofree gint64 *offsets = g_new (gint64, n_seqs + 1);
+  g_autoptr (SfTensor) qkv = NULL, out = NULL, want = NULL;
+  SfTensor *parts[3];
+
+  offsets[0] = 0;
+  for (gint64 b = 0; b < n_seqs; b++)
+    offsets[b + 1] = n += lens[b];
+  qkv = random_tensor (rand, -2, 2, 2, n, 3 * hid);
+  out = sf_tensor_new_f32 (2, n, hid);
+  want = sf_tensor_new_f32 (2, n, hid);
+  split_qkv (qkv, n, hid, parts);
+  sf_op_attention_packed (
+      want, parts[0], parts[1], parts[2], n_heads, offsets, n_seqs, causal);
+  for (gint64 i = 0; i < n * hid; i++)
+    F32 (out)[i] = NAN;
+  sf_op_attention_qkv_packed (out, qkv, n_heads, offsets, n_seqs, causal);
+  if (memcmp (F32 (out), F32 (want), n * hid * sizeof (float)) != 0)
+    g_error ("%s: the fused form differs from the separate one", what);
+  for (int p = 0; p < 3; p++)
+    sf_tensor_unref (parts[p]);
+  g_rand_free (rand);
+}
+
+static void
+test_attention_qkv (void)
+{
+  const gint64 lens[3] = { 40, 25, 3 };
+  const gint64 packed[4] = { 5, 40, 1, 17 };
+  g_autoptr (SfTensor) mask = make_mask (SF_DTYPE_I64, 3, 40, lens);
+
+  check_attention_qkv (151, 3, 40, 4, 16, mask, FALSE, "qkv, padded");
+  check_attention_qkv (152, 2, 33, 2, 32, NULL, TRUE, "qkv, causal");
+  check_attention_qkv (153, 2, 3, 2, 40, NULL, FALSE, "qkv, few tokens");
+  check_attention_qkv (154, 1, 128, 12, 64, NULL, FALSE, "qkv, bert-base");
+  check_attention_qkv_packed (155, packed, 4, 3, 8, FALSE, "qkv, packed");
+  check_attention_qkv_packed (
+      156, packed, 4, 2, 16, TRUE, "qkv, packed causal");
+}
+
 static void
 test_attention_long (void)
 {
@@ -1287,6 +1373,7 @@ main (int argc, char **argv)
   g_test_add_func ("/core/ops/attention/long", test_attention_long);
   g_test_add_func ("/core/ops/attention/biased", test_attention_biased);
   g_test_add_func ("/core/ops/attention/packed", test_attention_packed);
+  g_test_add_func ("/core/ops/attention/qkv", test_attention_qkv);
   g_test_add_func ("/core/ops/attention/threads", test_attention_threads);
 
   g_test_add_func ("/core/threads/parallel-for/cover", test_threads_cover);
