@@ -9,6 +9,7 @@
 #include "graphs/encoder.h"
 
 #include <stddef.h>
+#include <string.h>
 
 /* A layer's activations: each is the output of a linear layer or of
  * attention, which write every element, so none is zero-filled first. */
@@ -42,25 +43,49 @@ attend (SfTensor *ctx, const SfTensor *q, const SfTensor *k, const SfTensor *v,
     sf_op_attention (ctx, q, k, v, params->n_heads, seqs->mask, params->causal);
 }
 
+/* ctx [.., H] = self-attention over x's tokens, before the output
+ * projection: one fused product for q, k and v where the layer has one. */
+static void
+self_attend (SfTensor *ctx, const SfEncoderLayer *layer,
+    const SfEncoderParams *params, const SfTensor *x, const Seqs *seqs)
+{
+  gint64 hidden = sf_tensor_dim (x, -1);
+
+  if (layer->k_w == NULL) {
+    g_autoptr (SfTensor) qkv = new_like (x, 3 * hidden); /* [.., 3H] */
+
+    sf_op_linear (qkv, x, layer->q_w, layer->q_b);
+    if (seqs->offsets != NULL)
+      sf_op_attention_qkv_packed (ctx, qkv, params->n_heads, seqs->offsets,
+          seqs->n_seqs, params->causal);
+    else
+      sf_op_attention_qkv (
+          ctx, qkv, params->n_heads, seqs->mask, params->causal);
+  } else {
+    g_autoptr (SfTensor) q = new_like (x, hidden); /* [.., H] */
+    g_autoptr (SfTensor) k = new_like (x, hidden);
+    g_autoptr (SfTensor) v = new_like (x, hidden);
+
+    sf_op_linear (q, x, layer->q_w, layer->q_b);
+    sf_op_linear (k, x, layer->k_w, layer->k_b);
+    sf_op_linear (v, x, layer->v_w, layer->v_b);
+    attend (ctx, q, k, v, params, seqs);
+  }
+}
+
 static SfTensor *
 layer_post_ln (const SfEncoderLayer *layer, const SfEncoderParams *params,
     SfTensor *x, const Seqs *seqs)
 {
   gint64 hidden = sf_tensor_dim (x, -1);
   gint64 inter = sf_tensor_dim (layer->ffn_in_w, 0);
-  g_autoptr (SfTensor) q = new_like (x, hidden); /* [B, T, H] */
-  g_autoptr (SfTensor) k = new_like (x, hidden);
-  g_autoptr (SfTensor) v = new_like (x, hidden);
-  g_autoptr (SfTensor) ctx = new_like (x, hidden);
+  g_autoptr (SfTensor) ctx = new_like (x, hidden); /* [B, T, H] */
   g_autoptr (SfTensor) attn = new_like (x, hidden);
   g_autoptr (SfTensor) ffn = new_like (x, inter); /* [B, T, I] */
   SfTensor *out = new_like (x, hidden);
 
   /* self-attention block */
-  sf_op_linear (q, x, layer->q_w, layer->q_b);
-  sf_op_linear (k, x, layer->k_w, layer->k_b);
-  sf_op_linear (v, x, layer->v_w, layer->v_b);
-  attend (ctx, q, k, v, params, seqs);
+  self_attend (ctx, layer, params, x, seqs);
   sf_op_linear (attn, ctx, layer->o_w, layer->o_b);
   sf_op_add (attn, attn, x);
   sf_op_layer_norm (attn, attn, layer->ln1_g, layer->ln1_b, params->eps);
@@ -129,9 +154,6 @@ layer_pre_ln (const SfEncoderLayer *layer, const SfEncoderParams *params,
   gint64 hidden = sf_tensor_dim (x, -1);
   gint64 inter = sf_tensor_dim (layer->ffn_in_w, 0);
   g_autoptr (SfTensor) normed = new_like (x, hidden); /* [B, T, H] */
-  g_autoptr (SfTensor) q = new_like (x, hidden);
-  g_autoptr (SfTensor) k = new_like (x, hidden);
-  g_autoptr (SfTensor) v = new_like (x, hidden);
   g_autoptr (SfTensor) ctx = new_like (x, hidden);
   g_autoptr (SfTensor) ffn = new_like (x, inter); /* [B, T, I] */
   SfTensor *attn = new_like (x, hidden);
@@ -139,10 +161,7 @@ layer_pre_ln (const SfEncoderLayer *layer, const SfEncoderParams *params,
 
   /* self-attention block on the normalised input, plus the residual */
   sf_op_layer_norm (normed, x, layer->ln1_g, layer->ln1_b, params->eps);
-  sf_op_linear (q, normed, layer->q_w, layer->q_b);
-  sf_op_linear (k, normed, layer->k_w, layer->k_b);
-  sf_op_linear (v, normed, layer->v_w, layer->v_b);
-  attend (ctx, q, k, v, params, seqs);
+  self_attend (ctx, layer, params, normed, seqs);
   sf_op_linear (attn, ctx, layer->o_w, layer->o_b);
   sf_op_add (attn, attn, x);
 
@@ -227,6 +246,59 @@ const SfWeightSpec sf_encoder_vit_layer_weights[] = {
 };
 const guint sf_encoder_vit_layer_weights_len =
     G_N_ELEMENTS (sf_encoder_vit_layer_weights);
+
+/* (transfer full) (nullable) the biases @b[0..n) of products @n_out[i]
+ * wide, one after another; zeros for a missing one, NULL when all are. */
+static SfTensor *
+concat_biases (SfTensor *const *b, const gint64 *n_out, int n)
+{
+  gint64 total = 0, col = 0;
+  gboolean any = FALSE;
+  SfTensor *out;
+
+  for (int i = 0; i < n; i++) {
+    total += n_out[i];
+    any = any || b[i] != NULL;
+  }
+  if (!any)
+    return NULL;
+  out = sf_tensor_new (SF_DTYPE_F32, 1, &total);
+  for (int i = 0; i < n; i++) {
+    if (b[i] != NULL)
+      memcpy (sf_tensor_f32 (out) + col, sf_tensor_f32 (b[i]),
+          n_out[i] * sizeof (float));
+    col += n_out[i];
+  }
+  return out;
+}
+
+void
+sf_encoder_layers_fuse_qkv (SfEncoderLayer *layers, int n_layers)
+{
+  for (int l = 0; l < n_layers; l++) {
+    SfEncoderLayer *layer = &layers[l];
+    SfTensor *w[3] = { layer->q_w, layer->k_w, layer->v_w };
+    SfTensor *b[3] = { layer->q_b, layer->k_b, layer->v_b };
+    gint64 n_out[3];
+    SfTensor *fused;
+
+    if (layer->k_w == NULL) /* fused already */
+      continue;
+    fused = sf_linear_packed_concat (w, 3);
+    if (fused == NULL)
+      return;
+    for (int i = 0; i < 3; i++)
+      n_out[i] = w[i]->shape[0];
+    sf_tensor_unref (layer->q_w);
+    layer->q_w = fused;
+    layer->q_b = concat_biases (b, n_out, 3);
+    for (int i = 0; i < 3; i++)
+      sf_tensor_unref (b[i]);
+    g_clear_pointer (&layer->k_w, sf_tensor_unref);
+    g_clear_pointer (&layer->v_w, sf_tensor_unref);
+    layer->k_b = layer->v_b = NULL;
+  }
+}
 
 const SfWeightSpec sf_encoder_vit_qkv_bias_weights[] = {
   { "encoder.layer.{L}.attention.attention.query.bias", { H, -1 }, PL, L (q_b) },

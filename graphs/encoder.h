@@ -11,6 +11,9 @@
 
 G_BEGIN_DECLS
 
+/* After sf_encoder_layers_fuse_qkv (), q_w [3H, H] and q_b [3H] (nullable)
+ * hold the query, key and value weights and biases one after another, and
+ * the k_* and v_* slots are NULL. */
 typedef struct
 {
   SfTensor *q_w, *q_b; /* [H, H], [H] */
@@ -66,6 +69,14 @@ SfTensor *sf_encoder_stack_pre_ln (const SfEncoderLayer *layers, int n_layers,
 SfTensor *sf_encoder_stack_pre_ln_packed (const SfEncoderLayer *layers,
     int n_layers, const SfEncoderParams *params, SfTensor *x,
     const gint64 *offsets, gint64 n_seqs, GPtrArray *hidden_states);
+
+/* Fuses each layer's query, key and value weights into one product where
+ * they were packed alike at load (core/ops/linear-packed.h): one pass of
+ * the input's rounding and one hand-off to the pool instead of three, and
+ * attention reads the heads from the fused rows. Layers whose weights
+ * stay unpacked (OpenBLAS) are left as they are; their results are the
+ * same either way. */
+void sf_encoder_layers_fuse_qkv (SfEncoderLayer *layers, int n_layers);
 
 /* Slots of a family's size table that the shared layer tables below
  * read: families keep the hidden size at index 0 and the intermediate

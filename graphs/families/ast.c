@@ -247,6 +247,7 @@ ast_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
   if (!sf_weight_target_load (&g->target, ckpt, &model->n_params, error)
       || !ast_load_frontend (g, model, ckpt, error))
     goto fail;
+  sf_encoder_layers_fuse_qkv (g->layers, g->n_layers);
   model->has_classifier = g->classifier;
   return g;
 

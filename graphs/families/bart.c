@@ -340,6 +340,7 @@ bart_load_weights (
           G_N_ELEMENTS (bart_encoder_layer_weights), &enc, &model->n_params,
           error))
     return FALSE;
+  sf_encoder_layers_fuse_qkv (g->enc_layers, g->n_enc);
   if (!sf_weights_load (ckpt, bart_decoder_layer_weights,
           G_N_ELEMENTS (bart_decoder_layer_weights), &dec, &model->n_params,
           error))

@@ -325,6 +325,7 @@ bert_load_variant (SfModel *model, SfCheckpoint *ckpt,
   bert_add_specs (g);
   if (!sf_weight_target_load (&g->target, ckpt, &model->n_params, error))
     goto fail;
+  sf_encoder_layers_fuse_qkv (g->layers, g->n_layers);
   model->has_classifier = g->classifier;
   return g;
 

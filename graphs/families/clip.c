@@ -301,7 +301,11 @@ clip_tower_load (ClipTower *tower, SfCheckpoint *ckpt, SfPrecision precision,
   if (with_layers)
     sf_weight_target_add (
         &tower->target, clip_layer_weights, G_N_ELEMENTS (clip_layer_weights));
-  return sf_weight_target_load (&tower->target, ckpt, n_params, error);
+  if (!sf_weight_target_load (&tower->target, ckpt, n_params, error))
+    return FALSE;
+  if (with_layers)
+    sf_encoder_layers_fuse_qkv (tower->layers, tower->n_layers);
+  return TRUE;
 }
 
 static gpointer

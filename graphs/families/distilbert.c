@@ -190,6 +190,7 @@ distilbert_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
         G_N_ELEMENTS (distilbert_classifier_weights));
   if (!sf_weight_target_load (&g->target, ckpt, &model->n_params, error))
     goto fail;
+  sf_encoder_layers_fuse_qkv (g->layers, g->n_layers);
   if (g->g.pos_emb == NULL) {
     if (!sinusoidal) {
       g_set_error (error, SF_ERROR, SF_ERROR_SHAPE,

@@ -220,6 +220,7 @@ vit_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
         &g->target, vit_pooler_weights, G_N_ELEMENTS (vit_pooler_weights));
   if (!sf_weight_target_load (&g->target, ckpt, &model->n_params, error))
     goto fail;
+  sf_encoder_layers_fuse_qkv (g->layers, g->n_layers);
   model->has_classifier = g->classifier;
   return g;
 

@@ -411,6 +411,7 @@ w2v_load (SfModel *model, SfCheckpoint *ckpt, GError **error)
   w2v_build_specs (g, legacy != NULL);
   if (!sf_weight_target_load (&g->target, ckpt, &model->n_params, error))
     return NULL;
+  sf_encoder_layers_fuse_qkv (g->layers, g->n_layers);
 
   /* weight_norm (dim=2): one norm per kernel tap, over (out, in) */
   {
