@@ -7,7 +7,8 @@
  * int8 quantises each linear weight per output channel (symmetric, s8) and
  * the activations per row at run time (u8 with a zero point), accumulating
  * in s32 (AVX512_VNNI), as PyTorch's and ONNX Runtime's quantize_dynamic
- * do. Only linear layers change; everything else stays f32.
+ * do. Only linear layers change, and at bf16 the two products of encoder
+ * self-attention (core/ops/attention.h); everything else stays f32.
  */
 #pragma once
 

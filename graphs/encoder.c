@@ -54,13 +54,16 @@ self_attend (SfTensor *ctx, const SfEncoderLayer *layer,
   if (layer->k_w == NULL) {
     g_autoptr (SfTensor) qkv = new_like (x, 3 * hidden); /* [.., 3H] */
 
+    /* attention's products at the precision of the layer's */
+    SfPrecision precision = sf_linear_weight_precision (layer->q_w);
+
     sf_op_linear (qkv, x, layer->q_w, layer->q_b);
     if (seqs->offsets != NULL)
       sf_op_attention_qkv_packed (ctx, qkv, params->n_heads, seqs->offsets,
-          seqs->n_seqs, params->causal);
+          seqs->n_seqs, params->causal, precision);
     else
       sf_op_attention_qkv (
-          ctx, qkv, params->n_heads, seqs->mask, params->causal);
+          ctx, qkv, params->n_heads, seqs->mask, params->causal, precision);
   } else {
     g_autoptr (SfTensor) q = new_like (x, hidden); /* [.., H] */
     g_autoptr (SfTensor) k = new_like (x, hidden);

@@ -42,8 +42,10 @@
  *   sgemm.
  */
 #include "core/ops/attention.h"
+#include "core/ops/linear-bf16.h"
 #include "core/ops/linear-f32.h"
 #include "core/profile.h"
+#include "core/precision.h"
 #include "core/scratch.h"
 #include "core/blas.h"
 #include "core/cpu.h"
@@ -63,6 +65,9 @@ extern __m128 sf_vec4_expf (__m128 x) __asm__("_ZGVbN4v_expf");
 extern __m512 sf_vec16_expf (__m512 x) __asm__("_ZGVeN16v_expf")
     __attribute__ ((target ("avx512f")));
 #endif
+
+/* @n rounded up to even: the steps of a bf16 operand */
+#define EVEN(n) (((n) + 1) / 2 * 2)
 
 /* Score floats per unit (1 MiB, within a core's L2), and the fewest query
  * rows per unit. */
@@ -90,6 +95,7 @@ typedef struct
   gint64 n_blocks; /* query-row blocks per (batch, head) */
   float scale;
   gboolean panels; /* the products on f32 panels (see above) */
+  gboolean bf16;   /* ... on bf16 panels, with bf16 operands */
   gboolean direct; /* a few queries: the products read k and v directly */
 } AttnArgs;
 
@@ -99,7 +105,10 @@ typedef struct
   float *k_panels; /* keys as the N side of q · kᵀ: [S / 32][D][32] */
   float *v_panels; /* values as the N side of p · v: [D / 32][S][32] */
   float *q;        /* the block's queries times the scale, [rows, D] */
-  gint64 packed;   /* the (batch, head) packed, -1 for none */
+  /* at bf16: keys [S / 32][D / 2][32][2], values [D / 32][S / 2][32][2],
+   * the block's scaled queries [rows, D] and weights [rows, S] */
+  guint16 *k16, *v16, *q16, *p16;
+  gint64 packed; /* the (batch, head) packed, -1 for none */
 } PanelScratch;
 
 /* x[i] = exp (x[i] - shift), in place; returns the sum of the results. */
@@ -328,7 +337,16 @@ attend_block (const AttnArgs *args, gint64 b, int h, gint64 t0, gint64 rows,
     n_cols = CLAMP (t0 + rows + args->causal_offset, 0, s_len);
 
   /* scores [rows, n_cols] = q · kᵀ · scale (1/√D unless biased) */
-  if (ps != NULL) {
+  if (ps != NULL && args->bf16) {
+    if (ps->packed != b * args->n_heads + h) {
+      sf_bf16_panels_pack_rows (ps->k16, k, ld, s_len, d);
+      sf_bf16_panels_pack_cols (ps->v16, v, ld, d, s_len);
+      ps->packed = b * args->n_heads + h;
+    }
+    sf_bf16_round_rows (ps->q16, EVEN (d), q, ld, rows, d, args->scale);
+    sf_bf16_panels_gemm (
+        scores, n_cols, ps->q16, EVEN (d), rows, ps->k16, EVEN (d), n_cols);
+  } else if (ps != NULL) {
     gint64 item = b * args->n_heads + h;
     if (ps->packed != item) {
       sf_f32_panels_pack (ps->k_panels, k, ld, TRUE, s_len, d, 0,
@@ -364,7 +382,13 @@ attend_block (const AttnArgs *args, gint64 b, int h, gint64 t0, gint64 rows,
   }
 
   /* out [rows, D] = p [rows, n_cols] · v [n_cols, D] */
-  if (ps != NULL)
+  if (ps != NULL && args->bf16) {
+    /* not causal: n_cols = s_len, the values' steps */
+    sf_bf16_round_rows (
+        ps->p16, EVEN (n_cols), scores, n_cols, rows, n_cols, 1.0f);
+    sf_bf16_panels_gemm (
+        out, hid, ps->p16, EVEN (n_cols), rows, ps->v16, EVEN (n_cols), d);
+  } else if (ps != NULL)
     sf_f32_panels_gemm (out, hid, scores, MAX (n_cols, 1), rows, ps->v_panels,
         s_len, d, n_cols, NULL);
   else if (args->direct) {
@@ -388,28 +412,43 @@ attend_units (gint64 start, gint64 end, gpointer user_data)
       (args->s_len + SF_PACKED_NR - 1) / SF_PACKED_NR * SF_PACKED_NR;
   gint64 d_round =
       (args->head_dim + SF_PACKED_NR - 1) / SF_PACKED_NR * SF_PACKED_NR;
-  /* scores, factors and, with panels, keys, values and queries */
-  gsize sizes[5] = { args->block_rows * args->s_len, args->block_rows,
-    args->panels ? s_round * args->head_dim : 0,
-    args->panels ? d_round * args->s_len : 0,
-    args->panels ? args->block_rows * args->head_dim : 0 };
-  gsize offsets[5], total = 0;
+  /* scores, factors and, with panels, keys, values and queries: f32, or
+   * bf16 with the weights as well */
+  gboolean f32 = args->panels && !args->bf16;
+  gsize sizes[8] = { args->block_rows * args->s_len * sizeof (float),
+    args->block_rows * sizeof (float),
+    f32 ? s_round * args->head_dim * sizeof (float) : 0,
+    f32 ? d_round * args->s_len * sizeof (float) : 0,
+    f32 ? args->block_rows * args->head_dim * sizeof (float) : 0,
+    args->bf16 ? s_round * EVEN (args->head_dim) * sizeof (guint16) : 0,
+    args->bf16 ? d_round * EVEN (args->s_len) * sizeof (guint16) : 0,
+    args->bf16 ? args->block_rows * (EVEN (args->head_dim) + EVEN (args->s_len))
+            * sizeof (guint16)
+               : 0 };
+  gsize offsets[8], total = 0;
   guint8 *base;
   float *scores, *factors;
-  PanelScratch panels = { NULL, NULL, NULL, -1 }, *ps = NULL;
+  PanelScratch panels = { 0 }, *ps = NULL;
   gint64 u;
 
-  for (int i = 0; i < 5; i++) {
+  for (int i = 0; i < 8; i++) {
     offsets[i] = total;
-    total += sf_scratch_align (sizes[i] * sizeof (float));
+    total += sf_scratch_align (sizes[i]);
   }
   base = sf_scratch_get (SF_SCRATCH_ATTENTION, total);
   scores = (float *)(base + offsets[0]);
   factors = (float *)(base + offsets[1]);
-  if (args->panels) {
+  panels.packed = -1;
+  if (f32) {
     panels.k_panels = (float *)(base + offsets[2]);
     panels.v_panels = (float *)(base + offsets[3]);
     panels.q = (float *)(base + offsets[4]);
+    ps = &panels;
+  } else if (args->bf16) {
+    panels.k16 = (guint16 *)(base + offsets[5]);
+    panels.v16 = (guint16 *)(base + offsets[6]);
+    panels.q16 = (guint16 *)(base + offsets[7]);
+    panels.p16 = panels.q16 + args->block_rows * EVEN (args->head_dim);
     ps = &panels;
   }
   for (u = start; u < end; u++) {
@@ -500,6 +539,7 @@ run_padded (AttnArgs *args, gint64 batch, const SfTensor *mask)
     args->allowed = allowed;
   }
   args->panels = use_panels (args->t_len);
+  args->bf16 = args->bf16 && args->panels;
   args->direct = use_direct (args->t_len, args->head_dim);
   args->block_rows =
       block_rows (args->t_len, args->s_len, batch * args->n_heads);
@@ -516,11 +556,23 @@ run_packed (AttnArgs *args, gint64 n_seqs, gint64 longest)
 {
   args->t_len = args->s_len = longest; /* the budget of each unit's scores */
   args->panels = use_panels (longest);
+  args->bf16 = args->bf16 && args->panels;
   args->direct = use_direct (longest, args->head_dim);
   args->block_rows = block_rows (longest, longest, n_seqs * args->n_heads);
   args->n_blocks = (longest + args->block_rows - 1) / args->block_rows;
   sf_parallel_for (
       n_seqs * args->n_heads * args->n_blocks, 1, attend_units, args);
+}
+
+/* The products with bf16 operands for @precision where the CPU has them;
+ * never under a causal mask, whose rows see fewer keys than the values'
+ * panels hold. */
+static gboolean
+use_bf16 (SfPrecision precision, gboolean causal, gint64 head_dim)
+{
+  return precision == SF_PRECISION_BF16 && !causal
+      && head_dim <= SF_BF16_PACK_MAX_K
+      && sf_precision_missing (SF_PRECISION_BF16) == NULL;
 }
 
 static gboolean
@@ -638,7 +690,7 @@ sf_op_attention_biased (SfTensor *out, const SfTensor *q, const SfTensor *k,
 
 static void
 op_attention_qkv (SfTensor *out, const SfTensor *qkv, int n_heads,
-    const SfTensor *mask, gboolean causal)
+    const SfTensor *mask, gboolean causal, SfPrecision precision)
 {
   AttnArgs args = { 0 };
   gint64 batch, hidden;
@@ -663,16 +715,17 @@ op_attention_qkv (SfTensor *out, const SfTensor *qkv, int n_heads,
       3 * hidden, n_heads);
   args.scale = 1.0f / sqrtf ((float)args.head_dim);
   args.causal = causal;
+  args.bf16 = use_bf16 (precision, causal, args.head_dim);
   run_padded (&args, batch, mask);
 }
 
 void
 sf_op_attention_qkv (SfTensor *out, const SfTensor *qkv, int n_heads,
-    const SfTensor *mask, gboolean causal)
+    const SfTensor *mask, gboolean causal, SfPrecision precision)
 {
   gint64 prof = sf_profile_begin ();
 
-  op_attention_qkv (out, qkv, n_heads, mask, causal);
+  op_attention_qkv (out, qkv, n_heads, mask, causal, precision);
   sf_profile_end (SF_PROFILE_ATTENTION, prof,
       qkv != NULL && qkv->ndim == 3 ? attention_flops (
           qkv->shape[0], qkv->shape[1], qkv->shape[1], qkv->shape[2] / 3)
@@ -744,7 +797,8 @@ sf_op_attention_packed (SfTensor *out, const SfTensor *q, const SfTensor *k,
 
 static void
 op_attention_qkv_packed (SfTensor *out, const SfTensor *qkv, int n_heads,
-    const gint64 *offsets, gint64 n_seqs, gboolean causal)
+    const gint64 *offsets, gint64 n_seqs, gboolean causal,
+    SfPrecision precision)
 {
   AttnArgs args = { 0 };
   gint64 hidden, longest;
@@ -769,16 +823,19 @@ op_attention_qkv_packed (SfTensor *out, const SfTensor *qkv, int n_heads,
   args.offsets = offsets;
   args.scale = 1.0f / sqrtf ((float)args.head_dim);
   args.causal = causal;
+  args.bf16 = use_bf16 (precision, causal, args.head_dim);
   run_packed (&args, n_seqs, longest);
 }
 
 void
 sf_op_attention_qkv_packed (SfTensor *out, const SfTensor *qkv, int n_heads,
-    const gint64 *offsets, gint64 n_seqs, gboolean causal)
+    const gint64 *offsets, gint64 n_seqs, gboolean causal,
+    SfPrecision precision)
 {
   gint64 prof = sf_profile_begin ();
 
-  op_attention_qkv_packed (out, qkv, n_heads, offsets, n_seqs, causal);
+  op_attention_qkv_packed (
+      out, qkv, n_heads, offsets, n_seqs, causal, precision);
   sf_profile_end (SF_PROFILE_ATTENTION, prof,
       qkv != NULL && qkv->ndim == 2
           ? attention_packed_flops (offsets, n_seqs, qkv->shape[1] / 3)

@@ -3,6 +3,7 @@
  * in core/ops/ops.h). */
 #pragma once
 
+#include "core/precision.h"
 #include "core/tensor.h"
 
 G_BEGIN_DECLS
@@ -37,13 +38,18 @@ void sf_op_attention_packed (SfTensor *out, const SfTensor *q,
 /* sf_op_attention on the output of one fused product (a layer's q, k and
  * v weights concatenated, core/ops/linear-packed.h): qkv [B, T, 3H] holds
  * each token's q, k and v one after another; the keys are the queries'
- * own tokens (S = T). out [B, T, H] must not alias qkv. */
+ * own tokens (S = T). out [B, T, H] must not alias qkv. At
+ * SF_PRECISION_BF16, on a CPU with AVX512_BF16 and without a causal
+ * mask, the two products (q · kᵀ and the softmax weights times v) take
+ * bf16 operands with f32 sums, as the layer's linear products do; the
+ * softmax stays f32. Otherwise, and at int8, everything is f32. */
 void sf_op_attention_qkv (SfTensor *out, const SfTensor *qkv, int n_heads,
-    const SfTensor *mask, gboolean causal);
+    const SfTensor *mask, gboolean causal, SfPrecision precision);
 
 /* sf_op_attention_packed on a fused product's output: qkv [N, 3H], out
- * [N, H]. */
+ * [N, H]; @precision as above. */
 void sf_op_attention_qkv_packed (SfTensor *out, const SfTensor *qkv,
-    int n_heads, const gint64 *offsets, gint64 n_seqs, gboolean causal);
+    int n_heads, const gint64 *offsets, gint64 n_seqs, gboolean causal,
+    SfPrecision precision);
 
 G_END_DECLS

@@ -160,29 +160,123 @@ static const Bf16TileFunc bf16_tiles[SF_BF16_MR + 1] = { NULL, bf16_tile_1,
   bf16_tile_2, bf16_tile_3, bf16_tile_4, bf16_tile_5, bf16_tile_6, bf16_tile_7,
   bf16_tile_8, bf16_tile_9, bf16_tile_10, bf16_tile_11, bf16_tile_12 };
 
-/* a[kp] = bf16 (x[k]), zero past k; sf_f32_to_bf16 () sixteen at a time */
-BF16_TARGET static void
-round_row (const float *x, guint16 *a, gint64 k, gint64 kp)
+/* The bf16 bits of 16 floats (in the low halves of 32-bit lanes):
+ * sf_f32_to_bf16 () sixteen at a time. */
+BF16_TARGET static inline __attribute__ ((always_inline)) __m512i
+round16 (__m512 v)
 {
   const __m512i round = _mm512_set1_epi32 (0x7fff);
   const __m512i one = _mm512_set1_epi32 (1);
   const __m512i quiet = _mm512_set1_epi32 (0x40);
+  __m512i u = _mm512_castps_si512 (v);
+  __m512i lsb = _mm512_and_si512 (_mm512_srli_epi32 (u, 16), one);
+  __m512i r = _mm512_srli_epi32 (
+      _mm512_add_epi32 (u, _mm512_add_epi32 (round, lsb)), 16);
+  __mmask16 nan = _mm512_cmp_ps_mask (v, v, _CMP_UNORD_Q);
+
+  return _mm512_mask_or_epi32 (r, nan, _mm512_srli_epi32 (u, 16), quiet);
+}
+
+/* a[kp] = bf16 (scale · x[k]), zero past k */
+BF16_TARGET static void
+round_row (const float *x, guint16 *a, gint64 k, gint64 kp, float scale)
+{
+  const __m512 s = _mm512_set1_ps (scale);
   gint64 i = 0;
 
-  for (; i + 16 <= k; i += 16) {
-    __m512 v = _mm512_loadu_ps (x + i);
-    __m512i u = _mm512_castps_si512 (v);
-    __m512i lsb = _mm512_and_si512 (_mm512_srli_epi32 (u, 16), one);
-    __m512i r = _mm512_srli_epi32 (
-        _mm512_add_epi32 (u, _mm512_add_epi32 (round, lsb)), 16);
-    __mmask16 nan = _mm512_cmp_ps_mask (v, v, _CMP_UNORD_Q);
-    r = _mm512_mask_or_epi32 (r, nan, _mm512_srli_epi32 (u, 16), quiet);
-    _mm256_storeu_si256 ((__m256i *)(a + i), _mm512_cvtepi32_epi16 (r));
-  }
+  for (; i + 16 <= k; i += 16)
+    _mm256_storeu_si256 ((__m256i *)(a + i),
+        _mm512_cvtepi32_epi16 (
+            round16 (_mm512_mul_ps (_mm512_loadu_ps (x + i), s))));
   for (; i < k; i++)
-    a[i] = sf_f32_to_bf16 (x[i]);
+    a[i] = sf_f32_to_bf16 (x[i] * scale);
   for (; i < kp; i++)
     a[i] = 0;
+}
+
+void
+sf_bf16_round_rows (guint16 *a, gint64 lda, const float *x, gint64 ldx,
+    gint64 m, gint64 k, float scale)
+{
+  for (gint64 i = 0; i < m; i++)
+    round_row (x + i * ldx, a + i * lda, k, (k + 1) / 2 * 2, scale);
+}
+
+/* The bf16 pairs (columns 2q, 2q + 1) of each of @n rows of src, row j
+ * as the panels' column j: each row is rounded in one pass, then its
+ * 32-bit pairs go to their steps of the panel. */
+void
+sf_bf16_panels_pack_rows (
+    guint16 *dst, const float *src, gint64 ld, gint64 n, gint64 k)
+{
+  gint64 kp = (k + 1) / 2 * 2, kq = kp / 2;
+  gint64 n_panels = (n + SF_PACKED_NR - 1) / SF_PACKED_NR;
+  guint32 *words = (guint32 *)dst;
+  guint16 row[SF_BF16_PACK_MAX_K];
+
+  g_return_if_fail (kp <= SF_BF16_PACK_MAX_K);
+  if (n % SF_PACKED_NR != 0) /* zero the last panel's missing columns */
+    memset (dst + (n_panels - 1) * kp * SF_PACKED_NR, 0,
+        (gsize)kp * SF_PACKED_NR * sizeof (guint16));
+  for (gint64 j = 0; j < n; j++) {
+    guint32 *panel = words + (j / SF_PACKED_NR) * kq * SF_PACKED_NR;
+
+    round_row (src + j * ld, row, k, kp, 1.0f);
+    for (gint64 q = 0; q < kq; q++) {
+      guint32 pair;
+      memcpy (&pair, row + 2 * q, sizeof pair);
+      panel[q * SF_PACKED_NR + j % SF_PACKED_NR] = pair;
+    }
+  }
+}
+
+/* Panels of src [k, n] (rows @ld apart) read along its rows: steps 2q and
+ * 2q + 1 of sixteen columns at a time make sixteen 32-bit pairs. */
+BF16_TARGET void
+sf_bf16_panels_pack_cols (
+    guint16 *dst, const float *src, gint64 ld, gint64 n, gint64 k)
+{
+  gint64 kq = (k + 1) / 2;
+  gint64 n_panels = (n + SF_PACKED_NR - 1) / SF_PACKED_NR;
+
+  for (gint64 p = 0; p < n_panels; p++) {
+    guint16 *panel = dst + p * kq * 2 * SF_PACKED_NR;
+
+    for (int half = 0; half < 2; half++) {
+      gint64 col = p * SF_PACKED_NR + 16 * half;
+      gint64 cols = CLAMP (n - col, 0, 16);
+      __mmask16 mask = (__mmask16)((1u << cols) - 1);
+
+      for (gint64 q = 0; q < kq; q++) {
+        __m512 lo = _mm512_maskz_loadu_ps (mask, src + 2 * q * ld + col);
+        __m512 hi = 2 * q + 1 < k
+            ? _mm512_maskz_loadu_ps (mask, src + (2 * q + 1) * ld + col)
+            : _mm512_setzero_ps ();
+        __m512i pairs = _mm512_or_si512 (
+            round16 (lo), _mm512_slli_epi32 (round16 (hi), 16));
+        _mm512_store_si512 (panel + (q * SF_PACKED_NR + 16 * half) * 2, pairs);
+      }
+    }
+  }
+}
+
+void
+sf_bf16_panels_gemm (float *c, gint64 ldc, const guint16 *a, gint64 lda,
+    gint64 m, const guint16 *panels, gint64 kp, gint64 n)
+{
+  gint64 n_panels = (n + SF_PACKED_NR - 1) / SF_PACKED_NR;
+
+  for (gint64 p = 0; p < n_panels; p++) {
+    gint64 col = p * SF_PACKED_NR;
+    int nr = (int)MIN (SF_PACKED_NR, n - col);
+    const guint16 *b = panels + p * kp * SF_PACKED_NR;
+
+    for (gint64 i = 0; i < m; i += SF_BF16_MR) {
+      int mr = (int)MIN (SF_BF16_MR, m - i);
+      bf16_tiles[mr](
+          kp / 2, a + i * lda, lda, b, NULL, c + i * ldc + col, ldc, nr);
+    }
+  }
 }
 
 typedef struct
@@ -202,7 +296,8 @@ round_rows (gint64 start, gint64 end, gpointer user_data)
   const Bf16Args *g = user_data;
 
   for (gint64 i = start; i < end; i++)
-    round_row (g->x + i * g->w->k, g->a + i * g->w->kp, g->w->k, g->w->kp);
+    round_row (
+        g->x + i * g->w->k, g->a + i * g->w->kp, g->w->k, g->w->kp, 1.0f);
 }
 
 static void
@@ -257,6 +352,35 @@ sf_linear_bf16_run (float *out, const float *x, gint64 m,
     const SfPackedWeight *w, const float *bias)
 {
   /* sf_linear_pack () packs nothing on a CPU without AVX512_BF16 */
+  g_return_if_reached ();
+}
+
+/* callers check for AVX512_BF16 first */
+void
+sf_bf16_round_rows (guint16 *a, gint64 lda, const float *x, gint64 ldx,
+    gint64 m, gint64 k, float scale)
+{
+  g_return_if_reached ();
+}
+
+void
+sf_bf16_panels_pack_rows (
+    guint16 *dst, const float *src, gint64 ld, gint64 n, gint64 k)
+{
+  g_return_if_reached ();
+}
+
+void
+sf_bf16_panels_pack_cols (
+    guint16 *dst, const float *src, gint64 ld, gint64 n, gint64 k)
+{
+  g_return_if_reached ();
+}
+
+void
+sf_bf16_panels_gemm (float *c, gint64 ldc, const guint16 *a, gint64 lda,
+    gint64 m, const guint16 *panels, gint64 kp, gint64 n)
+{
   g_return_if_reached ();
 }
 

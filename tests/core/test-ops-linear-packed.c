@@ -543,6 +543,107 @@ test_concat (void)
   }
 }
 
+/* Attention over one sequence's fused rows qkv [len, 3H] as the bf16
+ * products compute it: the scaled queries, keys, unnormalised softmax
+ * weights and values rounded to bf16, the rest in double. A weight whose
+ * f32 exponential lies on a bf16 rounding boundary may round the other
+ * way, one bf16 step of one term: the tolerance is 2⁻⁸ of Σ |terms|. */
+static void
+check_bf16_attention_rows (const float *qkv, gint64 len, gint64 keys,
+    int n_heads, gint64 d, const float *got, const char *what)
+{
+  gint64 hid = n_heads * d;
+  float scale = 1.0f / sqrtf ((float)d);
+  double *s = g_new (double, keys);
+
+  for (int h = 0; h < n_heads; h++) {
+    for (gint64 t = 0; t < len; t++) {
+      const float *q = qkv + t * 3 * hid + h * d;
+      double m = -INFINITY, sum = 0;
+
+      for (gint64 j = 0; j < keys; j++) {
+        const float *k = qkv + j * 3 * hid + hid + h * d;
+        s[j] = 0;
+        for (gint64 i = 0; i < d; i++)
+          s[j] += (double)round_bf16 (q[i] * scale) * round_bf16 (k[i]);
+        m = MAX (m, s[j]);
+      }
+      for (gint64 j = 0; j < keys; j++) {
+        s[j] = exp (s[j] - m);
+        sum += s[j];
+      }
+      for (gint64 i = 0; i < d; i++) {
+        double ref = 0, mag = 0, diff;
+        for (gint64 j = 0; j < keys; j++) {
+          double term = round_bf16 ((float)s[j])
+              * (double)round_bf16 (qkv[j * 3 * hid + 2 * hid + h * d + i]);
+          ref += term;
+          mag += fabs (term);
+        }
+        diff = fabs (got[t * hid + h * d + i] - ref / sum);
+        if (!(diff <= 4e-3 * mag / sum + 1e-6))
+          g_error ("%s: row %" G_GINT64_FORMAT
+                   ", head %d, column %" G_GINT64_FORMAT
+                   ": got %.7g, want %.7g",
+              what, t, h, i, got[t * hid + h * d + i], ref / sum);
+      }
+    }
+  }
+  g_free (s);
+}
+
+/* Attention at bf16 (sf_op_attention_qkv[_packed], core/ops/attention.h)
+ * against operands rounded as the panels see them, with a padding mask,
+ * an odd head size and packed sequences; without AVX512_BF16, the same
+ * bits as f32. */
+static void
+test_bf16_attention (void)
+{
+  const gint64 t_len = 40, lens[2] = { 40, 23 }, packed_lens[2] = { 17, 33 };
+  const gint64 offsets[3] = { 0, 17, 50 };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (27);
+  gint64 qkv_shape[3] = { 2, t_len, 3 * 34 }, mask_shape[2] = { 2, t_len };
+  gint64 packed_shape[2] = { 50, 3 * 48 };
+  g_autoptr (SfTensor) qkv = sf_test_random_tensor (rand, -2, 2, 3, qkv_shape);
+  g_autoptr (SfTensor) mask = sf_tensor_new (SF_DTYPE_I64, 2, mask_shape);
+  g_autoptr (SfTensor) out =
+      sf_tensor_new_f32 (3, (gint64)2, t_len, (gint64)34);
+  g_autoptr (SfTensor) f32 =
+      sf_tensor_new_f32 (3, (gint64)2, t_len, (gint64)34);
+  g_autoptr (SfTensor) pqkv =
+      sf_test_random_tensor (rand, -2, 2, 2, packed_shape);
+  g_autoptr (SfTensor) pout = sf_tensor_new_f32 (2, (gint64)50, (gint64)48);
+  gboolean bf16 = sf_precision_missing (SF_PRECISION_BF16) == NULL;
+
+  for (gint64 b = 0; b < 2; b++)
+    for (gint64 t = 0; t < t_len; t++)
+      sf_tensor_i64 (mask)[b * t_len + t] = t < lens[b];
+  /* two heads of 17 */
+  sf_op_attention_qkv (out, qkv, 2, mask, FALSE, SF_PRECISION_BF16);
+  sf_op_attention_qkv (f32, qkv, 2, mask, FALSE, SF_PRECISION_F32);
+  if (!bf16) {
+    g_assert_cmpmem (sf_tensor_f32 (out), sf_tensor_nbytes (out),
+        sf_tensor_f32 (f32), sf_tensor_nbytes (f32));
+    g_test_skip ("no AVX512_BF16 on this CPU: f32 ran, as it should");
+    return;
+  }
+  /* the bf16 products ran: they round, so the bits differ from f32's */
+  g_assert_true (
+      memcmp (sf_tensor_f32 (out), sf_tensor_f32 (f32), sf_tensor_nbytes (out))
+      != 0);
+  for (gint64 b = 0; b < 2; b++)
+    check_bf16_attention_rows (sf_tensor_f32 (qkv) + b * t_len * 3 * 34, t_len,
+        lens[b], 2, 17, sf_tensor_f32 (out) + b * t_len * 34,
+        b == 0 ? "bf16 attention" : "bf16 attention, padded");
+  /* three heads of 16 over two packed sequences */
+  sf_op_attention_qkv_packed (
+      pout, pqkv, 3, offsets, 2, FALSE, SF_PRECISION_BF16);
+  for (gint64 b = 0; b < 2; b++)
+    check_bf16_attention_rows (sf_tensor_f32 (pqkv) + offsets[b] * 3 * 48,
+        packed_lens[b], packed_lens[b], 3, 16,
+        sf_tensor_f32 (pout) + offsets[b] * 48, "bf16 attention, packed");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -561,5 +662,7 @@ main (int argc, char **argv)
   g_test_add_func ("/core/ops/linear-packed/close-to-f32", test_close_to_f32);
   g_test_add_func ("/core/ops/linear-packed/fallback", test_fallback);
   g_test_add_func ("/core/ops/linear-packed/concat", test_concat);
+  g_test_add_func (
+      "/core/ops/linear-packed/bf16/attention", test_bf16_attention);
   return g_test_run ();
 }

@@ -1141,7 +1141,7 @@ check_attention_qkv (guint seed, gint64 batch, gint64 tl, int n_heads,
   sf_op_attention (want, split[0], split[1], split[2], n_heads, mask, causal);
   for (gint64 i = 0; i < batch * tl * hid; i++)
     F32 (out)[i] = NAN;
-  sf_op_attention_qkv (out, qkv, n_heads, mask, causal);
+  sf_op_attention_qkv (out, qkv, n_heads, mask, causal, SF_PRECISION_F32);
   if (memcmp (F32 (out), F32 (want), batch * tl * hid * sizeof (float)) != 0)
     g_error ("%s: the fused form differs from the separate one", what);
   for (int p = 0; p < 3; p++) {
@@ -1172,7 +1172,8 @@ check_attention_qkv_packed (guint seed, const gint64 *lens, gint64 n_seqs,
       want, parts[0], parts[1], parts[2], n_heads, offsets, n_seqs, causal);
   for (gint64 i = 0; i < n * hid; i++)
     F32 (out)[i] = NAN;
-  sf_op_attention_qkv_packed (out, qkv, n_heads, offsets, n_seqs, causal);
+  sf_op_attention_qkv_packed (
+      out, qkv, n_heads, offsets, n_seqs, causal, SF_PRECISION_F32);
   if (memcmp (F32 (out), F32 (want), n * hid * sizeof (float)) != 0)
     g_error ("%s: the fused form differs from the separate one", what);
   for (int p = 0; p < 3; p++)
