@@ -38,6 +38,12 @@
  * threads */
 #define SF_BF16_ROWS_PER_BLOCK (32 * SF_BF16_MR)
 #define SF_BF16_MIN_UNIT_WORK (1 << 18)
+/* Panels a row tile runs through before the next row tile: a group stays
+ * in L2 while the tile's rows stay in L1, and consecutive tiles store to
+ * different columns. Panel after panel down all rows, a [M, 3072] f32
+ * output put every stored row in the same cache sets (rows 12 KiB apart)
+ * and cost BERT's and ViT's first feed-forward product 11 %. */
+#define SF_BF16_GROUP_BYTES (256 * 1024)
 
 static void
 pack_panels (gint64 start, gint64 end, gpointer user_data)
@@ -312,14 +318,18 @@ run_units (gint64 start, gint64 end, gpointer user_data)
     gint64 p0 = (u / g->m_blocks) * g->panels_per_chunk;
     gint64 p1 = MIN (w->n_panels, p0 + g->panels_per_chunk);
 
-    for (gint64 p = p0; p < p1; p++) {
-      gint64 col = p * SF_PACKED_NR;
-      int nr = (int)MIN (SF_PACKED_NR, w->n - col);
-      const guint16 *b = (const guint16 *)(w->panels + p * w->panel_bytes);
+    gint64 group = MAX (1, SF_BF16_GROUP_BYTES / (gint64)w->panel_bytes);
+    for (gint64 g0 = p0; g0 < p1; g0 += group) {
+      gint64 g1 = MIN (p1, g0 + group);
       for (gint64 i = m0; i < m1; i += SF_BF16_MR) {
         int mr = (int)MIN (SF_BF16_MR, m1 - i);
-        bf16_tiles[mr](w->kp / 2, g->a + i * w->kp, w->kp, b,
-            g->bias ? g->bias + col : NULL, g->c + i * w->n + col, w->n, nr);
+        for (gint64 p = g0; p < g1; p++) {
+          gint64 col = p * SF_PACKED_NR;
+          int nr = (int)MIN (SF_PACKED_NR, w->n - col);
+          const guint16 *b = (const guint16 *)(w->panels + p * w->panel_bytes);
+          bf16_tiles[mr](w->kp / 2, g->a + i * w->kp, w->kp, b,
+              g->bias ? g->bias + col : NULL, g->c + i * w->n + col, w->n, nr);
+        }
       }
     }
   }
