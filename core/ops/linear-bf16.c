@@ -194,8 +194,12 @@ round_row (const float *x, guint16 *a, gint64 k, gint64 kp, float scale)
     _mm256_storeu_si256 ((__m256i *)(a + i),
         _mm512_cvtepi32_epi16 (
             round16 (_mm512_mul_ps (_mm512_loadu_ps (x + i), s))));
-  for (; i < k; i++)
-    a[i] = sf_f32_to_bf16 (x[i] * scale);
+  if (i < k) {
+    __mmask16 tail = (__mmask16)((1u << (k - i)) - 1);
+    __m512 v = _mm512_mul_ps (_mm512_maskz_loadu_ps (tail, x + i), s);
+    _mm256_mask_storeu_epi16 (a + i, tail, _mm512_cvtepi32_epi16 (round16 (v)));
+    i = k;
+  }
   for (; i < kp; i++)
     a[i] = 0;
 }
