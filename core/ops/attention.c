@@ -617,6 +617,21 @@ set_heads (AttnArgs *args, SfTensor *out, const float *q, const float *k,
   args->head_dim = hidden / n_heads;
 }
 
+/* The heads of a fused product's rows qkv [.., 3H] (q | k | v), scaled
+ * by 1/√D, the products at @precision where use_bf16 () allows. */
+static void
+set_fused_heads (AttnArgs *args, SfTensor *out, const SfTensor *qkv,
+    gint64 hidden, int n_heads, gboolean causal, SfPrecision precision)
+{
+  const float *base = sf_tensor_f32 (qkv);
+
+  set_heads (args, out, base, base + hidden, base + 2 * hidden, hidden,
+      3 * hidden, n_heads);
+  args->scale = 1.0f / sqrtf ((float)args->head_dim);
+  args->causal = causal;
+  args->bf16 = use_bf16 (precision, causal, args->head_dim);
+}
+
 void
 sf_op_attention (SfTensor *out, const SfTensor *q, const SfTensor *k,
     const SfTensor *v, int n_heads, const SfTensor *mask, gboolean causal)
@@ -694,7 +709,6 @@ op_attention_qkv (SfTensor *out, const SfTensor *qkv, int n_heads,
 {
   AttnArgs args = { 0 };
   gint64 batch, hidden;
-  const float *base;
 
   g_return_if_fail (qkv != NULL && qkv->dtype == SF_DTYPE_F32 && qkv->ndim == 3
       && qkv->shape[2] % 3 == 0);
@@ -710,12 +724,7 @@ op_attention_qkv (SfTensor *out, const SfTensor *qkv, int n_heads,
 
   if (batch == 0 || args.t_len == 0 || hidden == 0)
     return;
-  base = sf_tensor_f32 (qkv);
-  set_heads (&args, out, base, base + hidden, base + 2 * hidden, hidden,
-      3 * hidden, n_heads);
-  args.scale = 1.0f / sqrtf ((float)args.head_dim);
-  args.causal = causal;
-  args.bf16 = use_bf16 (precision, causal, args.head_dim);
+  set_fused_heads (&args, out, qkv, hidden, n_heads, causal, precision);
   run_padded (&args, batch, mask);
 }
 
@@ -802,7 +811,6 @@ op_attention_qkv_packed (SfTensor *out, const SfTensor *qkv, int n_heads,
 {
   AttnArgs args = { 0 };
   gint64 hidden, longest;
-  const float *base;
 
   g_return_if_fail (qkv != NULL && qkv->ndim == 2 && qkv->dtype == SF_DTYPE_F32
       && qkv->shape[1] % 3 == 0);
@@ -817,13 +825,8 @@ op_attention_qkv_packed (SfTensor *out, const SfTensor *qkv, int n_heads,
 
   if (n_seqs == 0 || longest == 0 || hidden == 0)
     return;
-  base = sf_tensor_f32 (qkv);
-  set_heads (&args, out, base, base + hidden, base + 2 * hidden, hidden,
-      3 * hidden, n_heads);
+  set_fused_heads (&args, out, qkv, hidden, n_heads, causal, precision);
   args.offsets = offsets;
-  args.scale = 1.0f / sqrtf ((float)args.head_dim);
-  args.causal = causal;
-  args.bf16 = use_bf16 (precision, causal, args.head_dim);
   run_packed (&args, n_seqs, longest);
 }
 
