@@ -40,6 +40,15 @@
  *   would copy the whole cache into its packing buffer first, which was
  *   most of a Whisper step's cross-attention. Without AVX-512 they keep
  *   sgemm.
+ * - q, k and v rows lie ld floats apart: H for separate tensors, 3H for
+ *   the output of an encoder layer's fused q/k/v product, which the
+ *   sf_op_attention_qkv forms read in place.
+ * - At bf16 (the fused forms, no causal mask, AVX512_BF16) the panels
+ *   are bf16 (core/ops/linear-bf16.h): keys, values, the scaled queries
+ *   and the softmax weights are rounded, the sums and the softmax stay
+ *   f32, as in the layer's linear products.
+ * - Each thread's buffers come from its scratch slot (core/scratch.h),
+ *   not from malloc on every call.
  */
 #include "core/ops/attention.h"
 #include "core/ops/linear-bf16.h"
@@ -323,6 +332,7 @@ attend_block (const AttnArgs *args, gint64 b, int h, gint64 t0, gint64 rows,
     gint64 s_len, float *scores, float *factors, PanelScratch *ps)
 {
   gint64 hid = args->hidden, ld = args->ld, d = args->head_dim;
+  gint64 item = b * args->n_heads + h; /* what the panels hold */
   /* first query and first key row of this item */
   gint64 q0 = args->offsets ? args->offsets[b] : b * args->t_len;
   gint64 k0 = args->offsets ? args->offsets[b] : b * args->s_len;
@@ -338,16 +348,15 @@ attend_block (const AttnArgs *args, gint64 b, int h, gint64 t0, gint64 rows,
 
   /* scores [rows, n_cols] = q · kᵀ · scale (1/√D unless biased) */
   if (ps != NULL && args->bf16) {
-    if (ps->packed != b * args->n_heads + h) {
+    if (ps->packed != item) {
       sf_bf16_panels_pack_rows (ps->k16, k, ld, s_len, d);
       sf_bf16_panels_pack_cols (ps->v16, v, ld, d, s_len);
-      ps->packed = b * args->n_heads + h;
+      ps->packed = item;
     }
     sf_bf16_round_rows (ps->q16, EVEN (d), q, ld, rows, d, args->scale);
     sf_bf16_panels_gemm (
         scores, n_cols, ps->q16, EVEN (d), rows, ps->k16, EVEN (d), n_cols);
   } else if (ps != NULL) {
-    gint64 item = b * args->n_heads + h;
     if (ps->packed != item) {
       sf_f32_panels_pack (ps->k_panels, k, ld, TRUE, s_len, d, 0,
           (s_len + SF_PACKED_NR - 1) / SF_PACKED_NR);
@@ -415,23 +424,23 @@ attend_units (gint64 start, gint64 end, gpointer user_data)
   /* scores, factors and, with panels, keys, values and queries: f32, or
    * bf16 with the weights as well */
   gboolean f32 = args->panels && !args->bf16;
-  gsize sizes[8] = { args->block_rows * args->s_len * sizeof (float),
+  gsize sizes[9] = { args->block_rows * args->s_len * sizeof (float),
     args->block_rows * sizeof (float),
     f32 ? s_round * args->head_dim * sizeof (float) : 0,
     f32 ? d_round * args->s_len * sizeof (float) : 0,
     f32 ? args->block_rows * args->head_dim * sizeof (float) : 0,
     args->bf16 ? s_round * EVEN (args->head_dim) * sizeof (guint16) : 0,
     args->bf16 ? d_round * EVEN (args->s_len) * sizeof (guint16) : 0,
-    args->bf16 ? args->block_rows * (EVEN (args->head_dim) + EVEN (args->s_len))
-            * sizeof (guint16)
-               : 0 };
-  gsize offsets[8], total = 0;
+    args->bf16 ? args->block_rows * EVEN (args->head_dim) * sizeof (guint16)
+               : 0,
+    args->bf16 ? args->block_rows * EVEN (args->s_len) * sizeof (guint16) : 0 };
+  gsize offsets[G_N_ELEMENTS (sizes)], total = 0;
   guint8 *base;
   float *scores, *factors;
   PanelScratch panels = { 0 }, *ps = NULL;
   gint64 u;
 
-  for (int i = 0; i < 8; i++) {
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++) {
     offsets[i] = total;
     total += sf_scratch_align (sizes[i]);
   }
@@ -448,7 +457,7 @@ attend_units (gint64 start, gint64 end, gpointer user_data)
     panels.k16 = (guint16 *)(base + offsets[5]);
     panels.v16 = (guint16 *)(base + offsets[6]);
     panels.q16 = (guint16 *)(base + offsets[7]);
-    panels.p16 = panels.q16 + args->block_rows * EVEN (args->head_dim);
+    panels.p16 = (guint16 *)(base + offsets[8]);
     ps = &panels;
   }
   for (u = start; u < end; u++) {
