@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Streamformer core: JSON numbers with a fixed number of significant
- * digits (json-number.h). */
+/* Streamformer core: JSON numbers written with a fixed number of
+ * significant digits, and read as range-checked integers (json-number.h). */
 #include "core/io/json-number.h"
 
 #include <math.h>
@@ -19,4 +19,20 @@ sf_json_number (double value)
   g_ascii_formatd (
       text, sizeof text, "%." G_STRINGIFY (SF_JSON_DIGITS) "g", value);
   return cJSON_CreateNumber (g_ascii_strtod (text, NULL));
+}
+
+gboolean
+sf_json_integer (const cJSON *item, gint64 min, gint64 max, gint64 *out)
+{
+  double v;
+
+  if (!cJSON_IsNumber (item))
+    return FALSE;
+  v = item->valuedouble;
+  /* written so that NaN fails too */
+  if (!(v >= (double)min && v <= (double)max) || v != floor (v)
+      || fabs (v) >= 0x1p63)
+    return FALSE;
+  *out = (gint64)v;
+  return TRUE;
 }

@@ -12,6 +12,7 @@
 #include "core/tokenizer/tokenizer-private.h"
 
 #include "core/error.h"
+#include "core/io/json-number.h"
 
 typedef struct
 {
@@ -262,18 +263,21 @@ read_template (TemplateProcessor *self, const cJSON *node, const char *key,
     const cJSON *body = seq ? seq : special;
     const cJSON *id = cJSON_GetObjectItemCaseSensitive (body, "id");
     const cJSON *type_id = cJSON_GetObjectItemCaseSensitive (body, "type_id");
-    gint32 type = 0;
+    gint64 type = 0;
 
-    if (body == NULL || !cJSON_IsString (id)
-        || (type_id && !cJSON_IsNumber (type_id)))
+    if (body == NULL || !cJSON_IsString (id))
       goto invalid;
-    if (type_id)
-      type = (gint32)type_id->valuedouble;
+    if (type_id && !sf_json_integer (type_id, 0, G_MAXINT32, &type)) {
+      sf_tok_set_error (error, SF_ERROR_INVALID, ctx,
+          "%s.%s[%u].type_id must be an integer in [0, %d]", field, key, i,
+          G_MAXINT32);
+      return FALSE;
+    }
     if (seq) {
       if (g_strcmp0 (id->valuestring, "A") == 0)
-        push_piece (pieces, 0, type, NULL);
+        push_piece (pieces, 0, (gint32)type, NULL);
       else if (g_strcmp0 (id->valuestring, "B") == 0)
-        push_piece (pieces, 1, type, NULL);
+        push_piece (pieces, 1, (gint32)type, NULL);
       else
         goto invalid;
     } else {
@@ -287,7 +291,7 @@ read_template (TemplateProcessor *self, const cJSON *node, const char *key,
             field, key, i, id->valuestring, field);
         return FALSE;
       }
-      push_piece (pieces, -1, type, s);
+      push_piece (pieces, -1, (gint32)type, s);
     }
     i++;
   }

@@ -21,6 +21,7 @@
 #include "graphs/families/whisper.h"
 #include "graphs/families/whisper-private.h"
 #include "core/error.h"
+#include "core/io/json-number.h"
 
 #include <math.h>
 #include <string.h>
@@ -50,14 +51,12 @@ read_id (const SfConfig *cfg, const char *key, gint64 vocab, gint64 *out,
     return TRUE;
   if (cJSON_IsArray (item))
     item = cJSON_GetArrayItem (item, 0);
-  if (!cJSON_IsNumber (item) || item->valuedouble < 0
-      || item->valuedouble >= vocab) {
+  if (!sf_json_integer (item, 0, vocab - 1, out)) {
     g_set_error (error, SF_ERROR, SF_ERROR_INVALID,
         "%s: field '%s' must be a token id in [0, %" G_GINT64_FORMAT ")",
         sf_config_origin (cfg), key, vocab);
     return FALSE;
   }
-  *out = (gint64)item->valuedouble;
   return TRUE;
 }
 
@@ -86,8 +85,7 @@ read_id_list (const SfConfig *cfg, const char *key, gint64 vocab, GArray *out,
           key);
       return FALSE;
     }
-    id = (gint64)item->valuedouble;
-    if (id >= 0 && id < vocab)
+    if (sf_json_integer (item, 0, vocab - 1, &id))
       g_array_append_val (out, id);
   }
   return TRUE;
@@ -109,17 +107,16 @@ read_forced (const SfConfig *cfg, gint64 vocab, GArray *out, GError **error)
   cJSON_ArrayForEach (pair, list) {
     const cJSON *p = cJSON_GetArrayItem (pair, 0);
     const cJSON *id = cJSON_GetArrayItem (pair, 1);
-    gint64 v = -1;
+    gint64 v = -1, at;
     if (!cJSON_IsArray (pair) || cJSON_GetArraySize (pair) != 2
         || !cJSON_IsNumber (p))
       goto bad;
-    if ((gint64)p->valuedouble != pos)
+    if (!sf_json_integer (p, pos, pos, &at))
       break; /* only the leading run forms the prompt */
-    if (cJSON_IsNumber (id))
-      v = (gint64)id->valuedouble;
-    else if (!cJSON_IsNull (id))
-      goto bad;
-    if (v < -1 || v >= vocab)
+    if (cJSON_IsNumber (id)) {
+      if (!sf_json_integer (id, -1, vocab - 1, &v))
+        goto bad;
+    } else if (!cJSON_IsNull (id))
       goto bad;
     g_array_append_val (out, v);
     pos++;
@@ -145,10 +142,8 @@ read_token_map (const SfConfig *cfg, const char *key, gint64 vocab,
     goto bad;
   cJSON_ArrayForEach (item, map) {
     gint64 id;
-    if (!cJSON_IsNumber (item) || item->valuedouble < 0
-        || item->valuedouble >= vocab)
+    if (!sf_json_integer (item, 0, vocab - 1, &id))
       goto bad;
-    id = (gint64)item->valuedouble;
     g_array_append_val (ids, id);
     if (names)
       g_ptr_array_add (names, g_strdup (item->string));

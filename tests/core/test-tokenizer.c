@@ -564,6 +564,17 @@ test_error_bad_fields (void)
         "{\"type\": \"Unigram\", "
         "\"unk_id\": 0, \"vocab\": [[\"a\", \"high\"]]}",
         "model.vocab[0]" },
+    /* past G_MAXINT32: a plain cast to int was undefined */
+    { "tok-bytelevel-bpe", "post_processor",
+        "{\"type\": \"TemplateProcessing\", \"special_tokens\": {}, "
+        "\"single\": [{\"Sequence\": {\"id\": \"A\", "
+        "\"type_id\": 2147483648}}]}",
+        "post_processor.single[0].type_id" },
+    { "tok-bytelevel-bpe", "post_processor",
+        "{\"type\": \"TemplateProcessing\", \"special_tokens\": {}, "
+        "\"single\": [{\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}], "
+        "\"pair\": [{\"Sequence\": {\"id\": \"B\", \"type_id\": 0.5}}]}",
+        "post_processor.pair[0].type_id" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
