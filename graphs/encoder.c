@@ -94,8 +94,7 @@ layer_post_ln (const SfEncoderLayer *layer, const SfEncoderParams *params,
   sf_op_layer_norm (attn, attn, layer->ln1_g, layer->ln1_b, params->eps);
 
   /* feed-forward block */
-  sf_op_linear (ffn, attn, layer->ffn_in_w, layer->ffn_in_b);
-  sf_op_activation (ffn, ffn, params->act);
+  sf_op_linear_act (ffn, attn, layer->ffn_in_w, layer->ffn_in_b, params->act);
   sf_op_linear (out, ffn, layer->ffn_out_w, layer->ffn_out_b);
   sf_op_add (out, out, attn);
   sf_op_layer_norm (out, out, layer->ln2_g, layer->ln2_b, params->eps);
@@ -170,8 +169,7 @@ layer_pre_ln (const SfEncoderLayer *layer, const SfEncoderParams *params,
 
   /* feed-forward block, likewise */
   sf_op_layer_norm (normed, attn, layer->ln2_g, layer->ln2_b, params->eps);
-  sf_op_linear (ffn, normed, layer->ffn_in_w, layer->ffn_in_b);
-  sf_op_activation (ffn, ffn, params->act);
+  sf_op_linear_act (ffn, normed, layer->ffn_in_w, layer->ffn_in_b, params->act);
   sf_op_linear (out, ffn, layer->ffn_out_w, layer->ffn_out_b);
   sf_op_add (out, out, attn);
   sf_tensor_unref (attn);

@@ -15,6 +15,10 @@
  *   within a few ulp, so activations go through small array helpers that
  *   use it where it exists and the scalar functions elsewhere. Where the
  *   CPU has AVX-512F, libmvec's 16-lane versions take whole groups of 16.
+ * - GELU, quick GELU and SiLU run all in registers on AVX-512F, the tail in
+ *   masked lanes, so an element's bits do not depend on its position and
+ *   a product can apply them to each block of its output while it is in
+ *   cache (sf_activation_rows (), sf_op_linear_act ()).
  */
 #include "core/ops/activation.h"
 #include "core/profile.h"
@@ -165,39 +169,62 @@ typedef struct
 } ElemwiseArgs;
 
 #ifdef SF_HAVE_LIBMVEC
-/* gelu_range () over the whole groups of 16 from the start, in registers
- * rather than through a scratch block (the same operations in the same
- * order, so the same bits); returns how many elements it did. */
-__attribute__ ((target ("avx512f"))) static gint64
-gelu16 (float *out, const float *x, gint64 n)
+/* The mask of the first @n (< 16) lanes. */
+static inline __mmask16
+tail_mask (gint64 n)
+{
+  return (__mmask16)((1u << n) - 1);
+}
+
+/* gelu_range () in registers, 16 lanes at a time and the tail in masked
+ * lanes: every element takes the same path wherever it sits, so a block
+ * of rows (sf_activation_rows ()) gets the bits of the whole tensor. */
+__attribute__ ((target ("avx512f"))) static inline __m512
+gelu_vec16 (__m512 v)
 {
   const __m512 c = _mm512_set1_ps ((float)M_SQRT1_2);
   const __m512 half = _mm512_set1_ps (0.5f), one = _mm512_set1_ps (1.0f);
-  gint64 i = 0;
+  __m512 t = sf_vec16_erff (_mm512_mul_ps (v, c));
 
-  for (; i + 16 <= n; i += 16) {
-    __m512 v = _mm512_loadu_ps (x + i);
-    __m512 t = sf_vec16_erff (_mm512_mul_ps (v, c));
-    _mm512_storeu_ps (out + i,
-        _mm512_mul_ps (_mm512_mul_ps (half, v), _mm512_add_ps (one, t)));
-  }
-  return i;
+  return _mm512_mul_ps (_mm512_mul_ps (half, v), _mm512_add_ps (one, t));
 }
 
-/* sigmoid_range () with @times_x over the whole groups of 16, likewise. */
-__attribute__ ((target ("avx512f"))) static gint64
-sigmoid_times_x16 (float *out, const float *x, gint64 n, float alpha)
+__attribute__ ((target ("avx512f"))) static void
+gelu16 (float *out, const float *x, gint64 n)
 {
-  const __m512 minus_alpha = _mm512_set1_ps (-alpha);
-  const __m512 one = _mm512_set1_ps (1.0f);
   gint64 i = 0;
 
-  for (; i + 16 <= n; i += 16) {
-    __m512 v = _mm512_loadu_ps (x + i);
-    __m512 t = sf_vec16_expf (_mm512_mul_ps (minus_alpha, v));
-    _mm512_storeu_ps (out + i, _mm512_div_ps (v, _mm512_add_ps (one, t)));
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps (out + i, gelu_vec16 (_mm512_loadu_ps (x + i)));
+  if (i < n) {
+    __mmask16 m = tail_mask (n - i);
+    _mm512_mask_storeu_ps (
+        out + i, m, gelu_vec16 (_mm512_maskz_loadu_ps (m, x + i)));
   }
-  return i;
+}
+
+/* sigmoid_range () with @times_x, likewise. */
+__attribute__ ((target ("avx512f"))) static inline __m512
+sigmoid_times_x_vec16 (__m512 v, float alpha)
+{
+  __m512 t = sf_vec16_expf (_mm512_mul_ps (_mm512_set1_ps (-alpha), v));
+
+  return _mm512_div_ps (v, _mm512_add_ps (_mm512_set1_ps (1.0f), t));
+}
+
+__attribute__ ((target ("avx512f"))) static void
+sigmoid_times_x16 (float *out, const float *x, gint64 n, float alpha)
+{
+  gint64 i = 0;
+
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps (
+        out + i, sigmoid_times_x_vec16 (_mm512_loadu_ps (x + i), alpha));
+  if (i < n) {
+    __mmask16 m = tail_mask (n - i);
+    _mm512_mask_storeu_ps (out + i, m,
+        sigmoid_times_x_vec16 (_mm512_maskz_loadu_ps (m, x + i), alpha));
+  }
 }
 #endif
 
@@ -205,14 +232,12 @@ static void
 gelu_range (float *out, const float *x, gint64 n)
 {
   float t[SF_BLOCK];
-  gint64 i0 = 0, i;
+  gint64 i0, i;
 
 #ifdef SF_HAVE_LIBMVEC
   if (__builtin_cpu_supports ("avx512f")) {
-    i0 = gelu16 (out, x, n);
-    out += i0;
-    x += i0;
-    n -= i0;
+    gelu16 (out, x, n);
+    return;
   }
 #endif
   for (i0 = 0; i0 < n; i0 += SF_BLOCK) {
@@ -255,14 +280,12 @@ sigmoid_range (
     float *out, const float *x, gint64 n, float alpha, gboolean times_x)
 {
   float t[SF_BLOCK];
-  gint64 i0 = 0, i;
+  gint64 i0, i;
 
 #ifdef SF_HAVE_LIBMVEC
   if (times_x && __builtin_cpu_supports ("avx512f")) {
-    i0 = sigmoid_times_x16 (out, x, n, alpha);
-    out += i0;
-    x += i0;
-    n -= i0;
+    sigmoid_times_x16 (out, x, n, alpha);
+    return;
   }
 #endif
   for (i0 = 0; i0 < n; i0 += SF_BLOCK) {
@@ -320,6 +343,37 @@ activation_chunk (gint64 start, gint64 end, gpointer user_data)
       if (out != x)
         memmove (out, x, (gsize)n * sizeof (float));
       break;
+  }
+}
+
+gboolean
+sf_activation_fusable (SfActivation act)
+{
+  if (act == SF_ACTIVATION_RELU || act == SF_ACTIVATION_IDENTITY)
+    return TRUE;
+  if (act != SF_ACTIVATION_GELU && act != SF_ACTIVATION_QUICK_GELU
+      && act != SF_ACTIVATION_SILU)
+    return FALSE; /* tanh's and the sigmoid's blocks take several paths */
+#ifdef SF_HAVE_LIBMVEC
+  /* libmvec's 4-lane groups and the scalar tail differ in the last bit */
+  return __builtin_cpu_supports ("avx512f");
+#else
+  return TRUE; /* scalar libm for every element */
+#endif
+}
+
+void
+sf_activation_rows (
+    float *c, gint64 ldc, gint64 rows, gint64 cols, SfActivation act)
+{
+  ElemwiseArgs args = { NULL, NULL, act };
+
+  if (act == SF_ACTIVATION_IDENTITY)
+    return;
+  for (gint64 i = 0; i < rows; i++) {
+    args.out = c + i * ldc;
+    args.a = args.out;
+    activation_chunk (0, cols, &args);
   }
 }
 

@@ -26,4 +26,15 @@ const char *sf_activation_name (SfActivation act);
 void sf_op_activation (SfTensor *out, const SfTensor *x, SfActivation act);
 void sf_op_sigmoid (SfTensor *out, const SfTensor *x);
 
+/* TRUE for the activations whose value of an element does not depend on
+ * where it sits in the tensor, so sf_activation_rows () over any block of
+ * rows and columns gives the bits of sf_op_activation () over the whole:
+ * GELU (exact), quick GELU, SiLU, ReLU and the identity. */
+gboolean sf_activation_fusable (SfActivation act);
+/* c[i, j] = act (c[i, j]) in place for a block of @rows rows of @cols
+ * floats, rows @ldc apart, on the calling thread: a product's kernels
+ * apply a fusable activation to each output block while it is in cache. */
+void sf_activation_rows (
+    float *c, gint64 ldc, gint64 rows, gint64 cols, SfActivation act);
+
 G_END_DECLS

@@ -298,6 +298,7 @@ typedef struct
   float *c; /* [M, N] */
   gint64 m;
   gint64 rows_per_block, m_blocks, panels_per_chunk;
+  SfActivation act; /* applied to each tile row's block of a group */
 } Bf16Args;
 
 static void
@@ -334,6 +335,9 @@ run_units (gint64 start, gint64 end, gpointer user_data)
           bf16_tiles[mr](w->kp / 2, g->a + i * w->kp, w->kp, b,
               g->bias ? g->bias + col : NULL, g->c + i * w->n + col, w->n, nr);
         }
+        /* the rows just stored are still in L1 */
+        sf_activation_rows (g->c + i * w->n + g0 * SF_PACKED_NR, w->n, mr,
+            MIN (w->n, g1 * SF_PACKED_NR) - g0 * SF_PACKED_NR, g->act);
       }
     }
   }
@@ -341,10 +345,10 @@ run_units (gint64 start, gint64 end, gpointer user_data)
 
 void
 sf_linear_bf16_run (float *out, const float *x, gint64 m,
-    const SfPackedWeight *w, const float *bias)
+    const SfPackedWeight *w, const float *bias, SfActivation act)
 {
   SfPackedSplit split;
-  Bf16Args g = { w, x, NULL, bias, out, m, 0, 0, 0 };
+  Bf16Args g = { w, x, NULL, bias, out, m, 0, 0, 0, act };
 
   if (m == 0 || w->n == 0)
     return;
@@ -363,7 +367,7 @@ sf_linear_bf16_run (float *out, const float *x, gint64 m,
 
 void
 sf_linear_bf16_run (float *out, const float *x, gint64 m,
-    const SfPackedWeight *w, const float *bias)
+    const SfPackedWeight *w, const float *bias, SfActivation act)
 {
   /* sf_linear_pack () packs nothing on a CPU without AVX512_BF16 */
   g_return_if_reached ();

@@ -13,7 +13,7 @@ SfTensor *sf_linear_bf16_pack (const SfTensor *w, gboolean trans_w);
 /* out[M, N] = bf16 (x[M, K]) · wᵀ + bias[N] (nullable), f32 sums, over the
  * pool. Shapes checked by the caller. */
 void sf_linear_bf16_run (float *out, const float *x, gint64 m,
-    const SfPackedWeight *w, const float *bias);
+    const SfPackedWeight *w, const float *bias, SfActivation act);
 
 /* bf16 operands packed on the fly, for other ops (attention), on the
  * calling thread. Only on a CPU with AVX512_BF16; kp is K rounded up to

@@ -187,6 +187,7 @@ typedef struct
   float *c; /* [M, N] */
   gint64 m;
   gint64 rows_per_block, m_blocks, panels_per_chunk;
+  SfActivation act; /* applied to each unit's block */
 } F32Args;
 
 void
@@ -223,19 +224,21 @@ run_units (gint64 start, gint64 end, gpointer user_data)
     gint64 p1 = MIN (w->n_panels, p0 + g->panels_per_chunk);
     gint64 col = p0 * SF_PACKED_NR;
 
+    gint64 cols = MIN (w->n, p1 * SF_PACKED_NR) - col;
+
     sf_f32_panels_gemm (g->c + m0 * w->n + col, w->n, g->x + m0 * g->lda,
         g->lda, m1 - m0, (const float *)(w->panels + p0 * w->panel_bytes), w->k,
-        MIN (w->n, p1 * SF_PACKED_NR) - col, w->k,
-        g->bias ? g->bias + col : NULL);
+        cols, w->k, g->bias ? g->bias + col : NULL);
+    sf_activation_rows (g->c + m0 * w->n + col, w->n, m1 - m0, cols, g->act);
   }
 }
 
 void
 sf_linear_f32_run (float *out, const float *x, gint64 lda, gint64 m,
-    const SfPackedWeight *w, const float *bias)
+    const SfPackedWeight *w, const float *bias, SfActivation act)
 {
   SfPackedSplit split;
-  F32Args g = { w, x, lda, bias, out, m, 0, 0, 0 };
+  F32Args g = { w, x, lda, bias, out, m, 0, 0, 0, act };
   gint64 max_rows = (gint64)SF_F32_BLOCK_BYTES
       / (MAX (w->k, 1) * (gint64)sizeof (float)) / SF_F32_MR * SF_F32_MR;
 
@@ -262,7 +265,7 @@ sf_f32_panels_gemm (float *c, gint64 ldc, const float *a, gint64 lda, gint64 m,
 
 void
 sf_linear_f32_run (float *out, const float *x, gint64 lda, gint64 m,
-    const SfPackedWeight *w, const float *bias)
+    const SfPackedWeight *w, const float *bias, SfActivation act)
 {
   /* sf_linear_pack () packs nothing for f32 on a CPU without AVX-512 */
   g_return_if_reached ();

@@ -16,7 +16,7 @@ SfTensor *sf_linear_f32_pack (const SfTensor *w, gboolean trans_w);
  * in order, so a row's results depend on nothing but that row. Shapes
  * checked by the caller. */
 void sf_linear_f32_run (float *out, const float *x, gint64 lda, gint64 m,
-    const SfPackedWeight *w, const float *bias);
+    const SfPackedWeight *w, const float *bias, SfActivation act);
 
 /* The f32 panels themselves, for other ops (attention) that multiply by
  * operands they pack on the fly.

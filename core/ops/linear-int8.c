@@ -108,6 +108,7 @@ typedef struct
   float *c; /* [M, N] */
   gint64 m;
   gint64 rows_per_block, m_blocks, panels_per_chunk;
+  SfActivation act; /* applied to each unit's block */
 } Int8Args;
 
 typedef void (*Int8TileFunc) (const Int8Args *g, gint64 row, gint64 panel);
@@ -288,18 +289,22 @@ run_units (gint64 start, gint64 end, gpointer user_data)
     gint64 p0 = (u / g->m_blocks) * g->panels_per_chunk;
     gint64 p1 = MIN (g->w->n_panels, p0 + g->panels_per_chunk);
 
+    gint64 col = p0 * SF_PACKED_NR;
+
     for (gint64 p = p0; p < p1; p++)
       for (gint64 i = m0; i < m1; i += SF_INT8_MR)
         int8_tiles[MIN (SF_INT8_MR, m1 - i)](g, i, p);
+    sf_activation_rows (g->c + m0 * g->w->n + col, g->w->n, m1 - m0,
+        MIN (g->w->n, p1 * SF_PACKED_NR) - col, g->act);
   }
 }
 
 void
 sf_linear_int8_run (float *out, const float *x, gint64 m,
-    const SfPackedWeight *w, const float *bias)
+    const SfPackedWeight *w, const float *bias, SfActivation act)
 {
   SfPackedSplit split;
-  Int8Args g = { w, x, NULL, NULL, NULL, bias, out, m, 0, 0, 0 };
+  Int8Args g = { w, x, NULL, NULL, NULL, bias, out, m, 0, 0, 0, act };
 
   if (m == 0 || w->n == 0)
     return;
@@ -328,7 +333,7 @@ sf_linear_int8_run (float *out, const float *x, gint64 m,
 
 void
 sf_linear_int8_run (float *out, const float *x, gint64 m,
-    const SfPackedWeight *w, const float *bias)
+    const SfPackedWeight *w, const float *bias, SfActivation act)
 {
   /* sf_linear_pack () packs nothing on a CPU without AVX512_VNNI */
   g_return_if_reached ();

@@ -25,6 +25,6 @@ SfTensor *sf_linear_int8_pack (SfTensor *w, gboolean trans_w);
 /* out[M, N] = dequantised (quant (x[M, K]) · wᵀ) + bias[N] (nullable),
  * over the pool. Shapes checked by the caller. */
 void sf_linear_int8_run (float *out, const float *x, gint64 m,
-    const SfPackedWeight *w, const float *bias);
+    const SfPackedWeight *w, const float *bias, SfActivation act);
 
 G_END_DECLS

@@ -19,6 +19,7 @@
  */
 #pragma once
 
+#include "core/ops/activation.h"
 #include "core/precision.h"
 #include "core/tensor.h"
 

@@ -21,8 +21,12 @@
  *   those in place, with op(B) = w, rather than copying a transpose.
  * - A weight packed at load (core/ops/linear-packed.h: f32 panels on
  *   AVX-512, bf16, int8) goes to its own kernels; OpenBLAS never sees one.
+ *   Those kernels apply a following activation to each block of output
+ *   they finish, while it is in cache (sf_op_linear_act): the same bits as
+ *   a separate pass, without reading and writing the whole output again.
  */
 #include "core/ops/linear.h"
+#include "core/ops/activation.h"
 #include "core/ops/linear-bf16.h"
 #include "core/ops/linear-f32.h"
 #include "core/ops/linear-int8.h"
@@ -269,10 +273,11 @@ ranges_overlap (const SfTensor *a, const SfTensor *b)
   return a0 < b0 + sf_tensor_nbytes (b) && b0 < a0 + sf_tensor_nbytes (a);
 }
 
-/* sf_op_linear with a weight packed by sf_linear_pack (). */
+/* sf_op_linear with a weight packed by sf_linear_pack (), then @act on
+ * each block of the output as the kernel finishes it (a fusable one). */
 static void
 linear_packed (SfTensor *out, const SfTensor *x, const SfPackedWeight *w,
-    const SfTensor *b)
+    const SfTensor *b, SfActivation act)
 {
   gint64 m = 1;
   int d;
@@ -291,13 +296,13 @@ linear_packed (SfTensor *out, const SfTensor *x, const SfPackedWeight *w,
 
   if (w->precision == SF_PRECISION_F32)
     sf_linear_f32_run (sf_tensor_f32 (out), sf_tensor_f32 (x), w->k, m, w,
-        b ? sf_tensor_f32 (b) : NULL);
+        b ? sf_tensor_f32 (b) : NULL, act);
   else if (w->precision == SF_PRECISION_BF16)
     sf_linear_bf16_run (sf_tensor_f32 (out), sf_tensor_f32 (x), m, w,
-        b ? sf_tensor_f32 (b) : NULL);
+        b ? sf_tensor_f32 (b) : NULL, act);
   else
     sf_linear_int8_run (sf_tensor_f32 (out), sf_tensor_f32 (x), m, w,
-        b ? sf_tensor_f32 (b) : NULL);
+        b ? sf_tensor_f32 (b) : NULL, act);
 }
 
 /* sf_op_linear with w [N, K] (@trans_w) or [K, N]. */
@@ -312,7 +317,7 @@ linear (SfTensor *out, const SfTensor *x, const SfTensor *w, const SfTensor *b,
   {
     const SfPackedWeight *packed = sf_linear_packed (w);
     if (packed != NULL) {
-      linear_packed (out, x, packed, b);
+      linear_packed (out, x, packed, b, SF_ACTIVATION_IDENTITY);
       return;
     }
   }
@@ -358,6 +363,25 @@ sf_op_linear (
   gint64 prof = sf_profile_begin ();
 
   op_linear (out, x, w, b);
+  sf_profile_end (SF_PROFILE_PRODUCTS, prof,
+      2.0 * sf_tensor_numel (out) * sf_tensor_dim (x, -1));
+}
+
+void
+sf_op_linear_act (SfTensor *out, const SfTensor *x, const SfTensor *w,
+    const SfTensor *b, SfActivation act)
+{
+  const SfPackedWeight *packed = sf_linear_packed (w);
+  gint64 prof;
+
+  g_return_if_fail (out != NULL && x != NULL && w != NULL);
+  if (packed == NULL || !sf_activation_fusable (act)) {
+    sf_op_linear (out, x, w, b);
+    sf_op_activation (out, out, act);
+    return;
+  }
+  prof = sf_profile_begin ();
+  linear_packed (out, x, packed, b, act);
   sf_profile_end (SF_PROFILE_PRODUCTS, prof,
       2.0 * sf_tensor_numel (out) * sf_tensor_dim (x, -1));
 }
@@ -433,7 +457,8 @@ op_linear_rows (float *out, const float *x, gint64 m, gint64 lda,
   if (packed != NULL) {
     /* the reduced-precision kernels read contiguous rows */
     g_return_if_fail (packed->precision == SF_PRECISION_F32);
-    sf_linear_f32_run (out, x, lda, m, packed, b ? sf_tensor_f32 (b) : NULL);
+    sf_linear_f32_run (out, x, lda, m, packed, b ? sf_tensor_f32 (b) : NULL,
+        SF_ACTIVATION_IDENTITY);
     return;
   }
   g_return_if_fail (w->dtype == SF_DTYPE_F32);

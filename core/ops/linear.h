@@ -3,6 +3,7 @@
  * in core/ops/ops.h). */
 #pragma once
 
+#include "core/ops/activation.h"
 #include "core/tensor.h"
 
 G_BEGIN_DECLS
@@ -10,6 +11,12 @@ G_BEGIN_DECLS
 /* out[..., N] = x[..., K] · w[N, K]ᵀ + b[N]   (b may be NULL). out must not alias x. */
 void sf_op_linear (
     SfTensor *out, const SfTensor *x, const SfTensor *w, const SfTensor *b);
+/* out = act (x · wᵀ + b): sf_op_linear then sf_op_activation, the same
+ * bits, but a packed weight's kernel applies a fusable activation
+ * (sf_activation_fusable ()) to each block of output it has just written,
+ * and the time counts as the product's. */
+void sf_op_linear_act (SfTensor *out, const SfTensor *x, const SfTensor *w,
+    const SfTensor *b, SfActivation act);
 /* out[..., N] = x[..., K] · w[K, N] + b[N]   (b may be NULL): the weight
  * stored [in, out], as HF's Conv1D (GPT-2) keeps it. out must not alias x. */
 void sf_op_linear_in_out (

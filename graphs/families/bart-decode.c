@@ -196,8 +196,7 @@ decoder_layer (BartState *const *states, guint n, int index, SfTensor *x)
   block_output (g, x, h, l->ln_cross_g, l->ln_cross_b);
 
   in = block_input (g, h, x, l->ln_ffn_g, l->ln_ffn_b);
-  sf_op_linear (ffn, in, l->fc1_w, l->fc1_b);
-  sf_op_activation (ffn, ffn, g->act);
+  sf_op_linear_act (ffn, in, l->fc1_w, l->fc1_b, g->act);
   sf_op_linear (h, ffn, l->fc2_w, l->fc2_b);
   block_output (g, x, h, l->ln_ffn_g, l->ln_ffn_b);
 }

@@ -369,13 +369,11 @@ sf_t5_feed_forward (const T5Graph *g, const T5Layer *l, SfTensor *x)
   sf_op_rms_norm (h, flat, l->ln_ff, g->eps);
   if (g->gated) {
     g_autoptr (SfTensor) lin = sf_tensor_new_f32 (2, rows, f); /* [N, F] */
-    sf_op_linear (act, h, l->wi_0, NULL);
-    sf_op_activation (act, act, g->act);
+    sf_op_linear_act (act, h, l->wi_0, NULL, g->act);
     sf_op_linear (lin, h, l->wi_1, NULL);
     sf_op_mul (act, act, lin);
   } else {
-    sf_op_linear (act, h, l->wi, NULL);
-    sf_op_activation (act, act, g->act);
+    sf_op_linear_act (act, h, l->wi, NULL, g->act);
   }
   sf_op_linear (h, act, l->wo, NULL);
   sf_op_add (flat, flat, h);

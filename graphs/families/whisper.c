@@ -294,8 +294,7 @@ encoder_layer (const WhisperGraph *g, const WhisperLayer *l, SfTensor *x)
   sf_op_add (x, x, h);
 
   sf_op_layer_norm (h, x, l->ln_ffn_g, l->ln_ffn_b, WHISPER_LN_EPS);
-  sf_op_linear (ffn, h, l->fc1_w, l->fc1_b);
-  sf_op_activation (ffn, ffn, g->act);
+  sf_op_linear_act (ffn, h, l->fc1_w, l->fc1_b, g->act);
   sf_op_linear (h, ffn, l->fc2_w, l->fc2_b);
   sf_op_add (x, x, h);
 }

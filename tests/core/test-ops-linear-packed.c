@@ -644,6 +644,48 @@ test_bf16_attention (void)
         sf_tensor_f32 (pout) + offsets[b] * 48, "bf16 attention, packed");
 }
 
+/* A product with its activation applied by the kernel, block by block,
+ * gives the bits of the product followed by the activation over the whole
+ * output, at every precision this CPU runs: 1000 columns end in a partial
+ * panel and a masked group of 8, 520-long rows make bf16 run several
+ * panel groups, and gelu_new (not fusable) takes the separate pass. */
+static void
+test_linear_act (void)
+{
+  const gint64 m = 150, k = 520, n = 1000;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (33);
+  g_autoptr (SfTensor) x = random_tensor2 (rand, m, k);
+  g_autoptr (SfTensor) w = random_tensor2 (rand, n, k);
+  g_autoptr (SfTensor) b = sf_test_random_tensor (rand, -1, 1, 1, &n);
+  const SfActivation acts[] = { SF_ACTIVATION_GELU, SF_ACTIVATION_QUICK_GELU,
+    SF_ACTIVATION_SILU, SF_ACTIVATION_RELU, SF_ACTIVATION_GELU_NEW };
+  const SfPrecision precisions[] = { SF_PRECISION_F32, SF_PRECISION_BF16,
+    SF_PRECISION_INT8 };
+
+  for (guint p = 0; p < G_N_ELEMENTS (precisions); p++) {
+    g_autoptr (SfTensor) packed = NULL;
+
+    if (precisions[p] == SF_PRECISION_F32
+            ? !have_f32_panels ()
+            : sf_precision_missing (precisions[p]) != NULL)
+      continue;
+    packed = sf_linear_pack (w, TRUE, precisions[p]);
+    for (guint a = 0; a < G_N_ELEMENTS (acts); a++) {
+      g_autoptr (SfTensor) want = sf_tensor_new_f32 (2, m, n);
+      g_autoptr (SfTensor) got = sf_tensor_new_f32 (2, m, n);
+
+      sf_op_linear (want, x, packed, b);
+      sf_op_activation (want, want, acts[a]);
+      sf_op_linear_act (got, x, packed, b, acts[a]);
+      if (memcmp (sf_tensor_f32 (got), sf_tensor_f32 (want),
+              sf_tensor_nbytes (want))
+          != 0)
+        g_error ("%s, %s: fused activation differs from the separate pass",
+            sf_precision_name (precisions[p]), sf_activation_name (acts[a]));
+    }
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -662,6 +704,7 @@ main (int argc, char **argv)
   g_test_add_func ("/core/ops/linear-packed/close-to-f32", test_close_to_f32);
   g_test_add_func ("/core/ops/linear-packed/fallback", test_fallback);
   g_test_add_func ("/core/ops/linear-packed/concat", test_concat);
+  g_test_add_func ("/core/ops/linear-packed/act", test_linear_act);
   g_test_add_func (
       "/core/ops/linear-packed/bf16/attention", test_bf16_attention);
   return g_test_run ();
