@@ -22,6 +22,7 @@ typedef enum
 {
   SF_SCRATCH_ATTENTION, /* attention's work units */
   SF_SCRATCH_LINEAR,    /* a product's rounded or quantised input */
+  SF_SCRATCH_TILE,      /* a product's f32 output block, rounded to bf16 */
   SF_SCRATCH_N_SLOTS,
 } SfScratchSlot;
 

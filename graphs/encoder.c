@@ -81,10 +81,8 @@ layer_post_ln (const SfEncoderLayer *layer, const SfEncoderParams *params,
     SfTensor *x, const Seqs *seqs)
 {
   gint64 hidden = sf_tensor_dim (x, -1);
-  gint64 inter = sf_tensor_dim (layer->ffn_in_w, 0);
   g_autoptr (SfTensor) ctx = new_like (x, hidden); /* [B, T, H] */
   g_autoptr (SfTensor) attn = new_like (x, hidden);
-  g_autoptr (SfTensor) ffn = new_like (x, inter); /* [B, T, I] */
   SfTensor *out = new_like (x, hidden);
 
   /* self-attention block */
@@ -94,8 +92,8 @@ layer_post_ln (const SfEncoderLayer *layer, const SfEncoderParams *params,
   sf_op_layer_norm (attn, attn, layer->ln1_g, layer->ln1_b, params->eps);
 
   /* feed-forward block */
-  sf_op_linear_act (ffn, attn, layer->ffn_in_w, layer->ffn_in_b, params->act);
-  sf_op_linear (out, ffn, layer->ffn_out_w, layer->ffn_out_b);
+  sf_op_feed_forward (out, attn, layer->ffn_in_w, layer->ffn_in_b, params->act,
+      layer->ffn_out_w, layer->ffn_out_b);
   sf_op_add (out, out, attn);
   sf_op_layer_norm (out, out, layer->ln2_g, layer->ln2_b, params->eps);
   return out;
@@ -154,10 +152,8 @@ layer_pre_ln (const SfEncoderLayer *layer, const SfEncoderParams *params,
     SfTensor *x, const Seqs *seqs)
 {
   gint64 hidden = sf_tensor_dim (x, -1);
-  gint64 inter = sf_tensor_dim (layer->ffn_in_w, 0);
   g_autoptr (SfTensor) normed = new_like (x, hidden); /* [B, T, H] */
   g_autoptr (SfTensor) ctx = new_like (x, hidden);
-  g_autoptr (SfTensor) ffn = new_like (x, inter); /* [B, T, I] */
   SfTensor *attn = new_like (x, hidden);
   SfTensor *out = new_like (x, hidden);
 
@@ -169,8 +165,8 @@ layer_pre_ln (const SfEncoderLayer *layer, const SfEncoderParams *params,
 
   /* feed-forward block, likewise */
   sf_op_layer_norm (normed, attn, layer->ln2_g, layer->ln2_b, params->eps);
-  sf_op_linear_act (ffn, normed, layer->ffn_in_w, layer->ffn_in_b, params->act);
-  sf_op_linear (out, ffn, layer->ffn_out_w, layer->ffn_out_b);
+  sf_op_feed_forward (out, normed, layer->ffn_in_w, layer->ffn_in_b,
+      params->act, layer->ffn_out_w, layer->ffn_out_b);
   sf_op_add (out, out, attn);
   sf_tensor_unref (attn);
   return out;

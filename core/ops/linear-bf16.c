@@ -14,6 +14,12 @@
  *   in L2 while the rows stream past) and row blocks.
  * - Rounding to bf16 is round-to-nearest-even with NaN kept, bit for bit
  *   sf_f32_to_bf16 (), so a test can build the exact operands.
+ * - A product whose output only feeds another bf16 product (a feed-forward
+ *   block's first) can write bf16 rows: each tile row's block goes through
+ *   an f32 block in L1, is activated and rounded there, and the second
+ *   product reads the rows as they are. The f32 output is never written
+ *   or read again, and the second product's rounding pass is gone; the
+ *   bits are those of the two products apart.
  * - Kernels carry target attributes and run only when cpuid reports the
  *   instructions (sf_linear_pack () packs nothing otherwise).
  */
@@ -292,10 +298,11 @@ sf_bf16_panels_gemm (float *c, gint64 ldc, const guint16 *a, gint64 lda,
 typedef struct
 {
   const SfPackedWeight *w;
-  const float *x; /* [M, K] */
-  guint16 *a;     /* [M, kp] */
+  const float *x;   /* [M, K] */
+  const guint16 *a; /* [M, kp] */
   const float *bias;
-  float *c; /* [M, N] */
+  float *c;        /* [M, N], or NULL */
+  guint16 *c_bf16; /* [M, N] when c is NULL */
   gint64 m;
   gint64 rows_per_block, m_blocks, panels_per_chunk;
   SfActivation act; /* applied to each tile row's block of a group */
@@ -305,10 +312,37 @@ static void
 round_rows (gint64 start, gint64 end, gpointer user_data)
 {
   const Bf16Args *g = user_data;
+  guint16 *a = (guint16 *)g->a;
 
   for (gint64 i = start; i < end; i++)
-    round_row (
-        g->x + i * g->w->k, g->a + i * g->w->kp, g->w->k, g->w->kp, 1.0f);
+    round_row (g->x + i * g->w->k, a + i * g->w->kp, g->w->k, g->w->kp, 1.0f);
+}
+
+/* A tile row's output block through a group of panels, columns c0 to c1:
+ * straight into the f32 output, or (bf16 output) through an f32 block in
+ * L1 that is then activated and rounded. */
+static void
+run_group (
+    const Bf16Args *g, gint64 i, int mr, gint64 g0, gint64 g1, float *block)
+{
+  const SfPackedWeight *w = g->w;
+  gint64 c0 = g0 * SF_PACKED_NR, c1 = MIN (w->n, g1 * SF_PACKED_NR);
+  float *c = g->c ? g->c + i * w->n + c0 : block;
+  gint64 ldc = g->c ? w->n : c1 - c0;
+
+  for (gint64 p = g0; p < g1; p++) {
+    gint64 col = p * SF_PACKED_NR;
+    int nr = (int)MIN (SF_PACKED_NR, w->n - col);
+    const guint16 *b = (const guint16 *)(w->panels + p * w->panel_bytes);
+    bf16_tiles[mr](w->kp / 2, g->a + i * w->kp, w->kp, b,
+        g->bias ? g->bias + col : NULL, c + (col - c0), ldc, nr);
+  }
+  /* the rows just stored are still in L1 */
+  sf_activation_rows (c, ldc, mr, c1 - c0, g->act);
+  if (g->c_bf16 != NULL)
+    for (int r = 0; r < mr; r++)
+      round_row (
+          c + r * ldc, g->c_bf16 + (i + r) * w->n + c0, c1 - c0, c1 - c0, 1.0f);
 }
 
 static void
@@ -324,36 +358,37 @@ run_units (gint64 start, gint64 end, gpointer user_data)
     gint64 p1 = MIN (w->n_panels, p0 + g->panels_per_chunk);
 
     gint64 group = MAX (1, SF_BF16_GROUP_BYTES / (gint64)w->panel_bytes);
+    float *block = g->c
+        ? NULL
+        : sf_scratch_get (SF_SCRATCH_TILE,
+            (gsize)SF_BF16_MR * group * SF_PACKED_NR * sizeof (float));
+
     for (gint64 g0 = p0; g0 < p1; g0 += group) {
       gint64 g1 = MIN (p1, g0 + group);
-      for (gint64 i = m0; i < m1; i += SF_BF16_MR) {
-        int mr = (int)MIN (SF_BF16_MR, m1 - i);
-        for (gint64 p = g0; p < g1; p++) {
-          gint64 col = p * SF_PACKED_NR;
-          int nr = (int)MIN (SF_PACKED_NR, w->n - col);
-          const guint16 *b = (const guint16 *)(w->panels + p * w->panel_bytes);
-          bf16_tiles[mr](w->kp / 2, g->a + i * w->kp, w->kp, b,
-              g->bias ? g->bias + col : NULL, g->c + i * w->n + col, w->n, nr);
-        }
-        /* the rows just stored are still in L1 */
-        sf_activation_rows (g->c + i * w->n + g0 * SF_PACKED_NR, w->n, mr,
-            MIN (w->n, g1 * SF_PACKED_NR) - g0 * SF_PACKED_NR, g->act);
-      }
+      for (gint64 i = m0; i < m1; i += SF_BF16_MR)
+        run_group (g, i, (int)MIN (SF_BF16_MR, m1 - i), g0, g1, block);
     }
   }
 }
 
 void
-sf_linear_bf16_run (float *out, const float *x, gint64 m,
-    const SfPackedWeight *w, const float *bias, SfActivation act)
+sf_linear_bf16_run (const SfBf16Operands *io, gint64 m, const SfPackedWeight *w,
+    const float *bias, SfActivation act)
 {
   SfPackedSplit split;
-  Bf16Args g = { w, x, NULL, bias, out, m, 0, 0, 0, act };
+  Bf16Args g = { w, io->x, io->x_bf16, bias, io->out, io->out_bf16, m, 0, 0, 0,
+    act };
 
+  g_return_if_fail ((io->x == NULL) != (io->x_bf16 == NULL));
+  g_return_if_fail ((io->out == NULL) != (io->out_bf16 == NULL));
+  g_return_if_fail (io->out_bf16 == NULL || w->n % 2 == 0);
   if (m == 0 || w->n == 0)
     return;
-  g.a = sf_scratch_get (SF_SCRATCH_LINEAR, (gsize)m * w->kp * sizeof (guint16));
-  sf_parallel_for (m, MAX (1, 65536 / MAX (w->k, 1)), round_rows, &g);
+  if (g.a == NULL) {
+    g.a =
+        sf_scratch_get (SF_SCRATCH_LINEAR, (gsize)m * w->kp * sizeof (guint16));
+    sf_parallel_for (m, MAX (1, 65536 / MAX (w->k, 1)), round_rows, &g);
+  }
 
   sf_linear_packed_split (w, m, SF_BF16_MR, SF_BF16_ROWS_PER_BLOCK, &split);
   g.panels_per_chunk = split.panels_per_chunk;
@@ -366,8 +401,8 @@ sf_linear_bf16_run (float *out, const float *x, gint64 m,
 #else /* !SF_BF16_X86 */
 
 void
-sf_linear_bf16_run (float *out, const float *x, gint64 m,
-    const SfPackedWeight *w, const float *bias, SfActivation act)
+sf_linear_bf16_run (const SfBf16Operands *io, gint64 m, const SfPackedWeight *w,
+    const float *bias, SfActivation act)
 {
   /* sf_linear_pack () packs nothing on a CPU without AVX512_BF16 */
   g_return_if_reached ();

@@ -12,7 +12,19 @@ G_BEGIN_DECLS
 SfTensor *sf_linear_bf16_pack (const SfTensor *w, gboolean trans_w);
 /* out[M, N] = bf16 (x[M, K]) · wᵀ + bias[N] (nullable), f32 sums, over the
  * pool. Shapes checked by the caller. */
-void sf_linear_bf16_run (float *out, const float *x, gint64 m,
+/* A bf16 product's operands: the input as f32 rows (rounded to bf16 here)
+ * or as bf16 rows already rounded, K padded to even (@x_bf16, from an
+ * earlier product's @out_bf16); the output as f32 rows or as bf16 rows
+ * (N even). One of each pair is set. */
+typedef struct
+{
+  const float *x;        /* [M, K] */
+  const guint16 *x_bf16; /* [M, kp] */
+  float *out;            /* [M, N] */
+  guint16 *out_bf16;     /* [M, N] */
+} SfBf16Operands;
+
+void sf_linear_bf16_run (const SfBf16Operands *io, gint64 m,
     const SfPackedWeight *w, const float *bias, SfActivation act);
 
 /* bf16 operands packed on the fly, for other ops (attention), on the

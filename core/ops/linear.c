@@ -282,7 +282,13 @@ linear_packed (SfTensor *out, const SfTensor *x, const SfPackedWeight *w,
   gint64 m = 1;
   int d;
 
-  g_return_if_fail (out->dtype == SF_DTYPE_F32 && x->dtype == SF_DTYPE_F32);
+  /* bf16 rows in or out only for bf16 weights, K and N even */
+  g_return_if_fail (x->dtype == SF_DTYPE_F32
+      || (x->dtype == SF_DTYPE_BF16 && w->precision == SF_PRECISION_BF16
+          && w->kp == w->k));
+  g_return_if_fail (out->dtype == SF_DTYPE_F32
+      || (out->dtype == SF_DTYPE_BF16 && w->precision == SF_PRECISION_BF16
+          && w->n % 2 == 0));
   g_return_if_fail (x->ndim >= 1 && out->ndim == x->ndim);
   g_return_if_fail (sf_tensor_dim (x, -1) == w->k);
   g_return_if_fail (sf_tensor_dim (out, -1) == w->n);
@@ -297,10 +303,19 @@ linear_packed (SfTensor *out, const SfTensor *x, const SfPackedWeight *w,
   if (w->precision == SF_PRECISION_F32)
     sf_linear_f32_run (sf_tensor_f32 (out), sf_tensor_f32 (x), w->k, m, w,
         b ? sf_tensor_f32 (b) : NULL, act);
-  else if (w->precision == SF_PRECISION_BF16)
-    sf_linear_bf16_run (sf_tensor_f32 (out), sf_tensor_f32 (x), m, w,
-        b ? sf_tensor_f32 (b) : NULL, act);
-  else
+  else if (w->precision == SF_PRECISION_BF16) {
+    SfBf16Operands io = { NULL, NULL, NULL, NULL };
+
+    if (x->dtype == SF_DTYPE_BF16)
+      io.x_bf16 = x->data;
+    else
+      io.x = sf_tensor_f32 (x);
+    if (out->dtype == SF_DTYPE_BF16)
+      io.out_bf16 = out->data;
+    else
+      io.out = sf_tensor_f32 (out);
+    sf_linear_bf16_run (&io, m, w, b ? sf_tensor_f32 (b) : NULL, act);
+  } else
     sf_linear_int8_run (sf_tensor_f32 (out), sf_tensor_f32 (x), m, w,
         b ? sf_tensor_f32 (b) : NULL, act);
 }
@@ -384,6 +399,39 @@ sf_op_linear_act (SfTensor *out, const SfTensor *x, const SfTensor *w,
   linear_packed (out, x, packed, b, act);
   sf_profile_end (SF_PROFILE_PRODUCTS, prof,
       2.0 * sf_tensor_numel (out) * sf_tensor_dim (x, -1));
+}
+
+gboolean
+sf_linear_hands_off_bf16 (
+    const SfTensor *w1, SfActivation act, const SfTensor *w2)
+{
+  const SfPackedWeight *p1 = sf_linear_packed (w1);
+  const SfPackedWeight *p2 = sf_linear_packed (w2);
+
+  return p1 != NULL && p2 != NULL && p1->precision == SF_PRECISION_BF16
+      && p2->precision == SF_PRECISION_BF16 && p1->n == p2->k && p1->n % 2 == 0
+      && sf_activation_fusable (act);
+}
+
+void
+sf_op_feed_forward (SfTensor *out, const SfTensor *x, const SfTensor *w1,
+    const SfTensor *b1, SfActivation act, const SfTensor *w2,
+    const SfTensor *b2)
+{
+  gint64 shape[SF_TENSOR_MAX_DIMS];
+  g_autoptr (SfTensor) hidden = NULL;
+
+  g_return_if_fail (out != NULL && x != NULL && w1 != NULL && w2 != NULL);
+  g_return_if_fail (x->ndim >= 1 && w1->ndim == 2);
+  for (int d = 0; d < x->ndim; d++)
+    shape[d] = x->shape[d];
+  shape[x->ndim - 1] = w1->shape[0];
+  /* every element is written by the first product */
+  hidden = sf_tensor_new_uninit (
+      sf_linear_hands_off_bf16 (w1, act, w2) ? SF_DTYPE_BF16 : SF_DTYPE_F32,
+      x->ndim, shape);
+  sf_op_linear_act (hidden, x, w1, b1, act);
+  sf_op_linear (out, hidden, w2, b2);
 }
 
 static void

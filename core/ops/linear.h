@@ -17,6 +17,18 @@ void sf_op_linear (
  * and the time counts as the product's. */
 void sf_op_linear_act (SfTensor *out, const SfTensor *x, const SfTensor *w,
     const SfTensor *b, SfActivation act);
+/* out = act (x · w1ᵀ + b1) · w2ᵀ + b2 (biases nullable): a feed-forward
+ * block's two products. Where both weights are packed for bf16, the
+ * activation is fusable and the hidden width even, the first product
+ * writes its rows as bf16 and the second reads them as they are: the
+ * bits of the two products apart, without the f32 rows in between. out
+ * may be x. */
+/* TRUE when sf_op_feed_forward () passes the hidden rows as bf16. */
+gboolean sf_linear_hands_off_bf16 (
+    const SfTensor *w1, SfActivation act, const SfTensor *w2);
+void sf_op_feed_forward (SfTensor *out, const SfTensor *x, const SfTensor *w1,
+    const SfTensor *b1, SfActivation act, const SfTensor *w2,
+    const SfTensor *b2);
 /* out[..., N] = x[..., K] · w[K, N] + b[N]   (b may be NULL): the weight
  * stored [in, out], as HF's Conv1D (GPT-2) keeps it. out must not alias x. */
 void sf_op_linear_in_out (

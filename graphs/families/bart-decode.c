@@ -179,10 +179,8 @@ decoder_layer (BartState *const *states, guint n, int index, SfTensor *x)
   const BartGraph *g = states[0]->g;
   const BartDecoderLayer *l = &g->dec_layers[index];
   gint64 rows = x->shape[0], t = x->shape[1], d = x->shape[2];
-  gint64 f = sf_tensor_dim (l->fc1_w, 0);
   g_autoptr (SfTensor) h = sf_tensor_new_f32 (3, rows, t, d); /* [R, T, D] */
   g_autoptr (SfTensor) ctx = sf_tensor_new_f32 (3, rows, t, d);
-  g_autoptr (SfTensor) ffn = sf_tensor_new_f32 (3, rows, t, f); /* [R, T, F] */
   const SfTensor *in;
 
   in = block_input (g, h, x, l->ln_self_g, l->ln_self_b);
@@ -196,8 +194,7 @@ decoder_layer (BartState *const *states, guint n, int index, SfTensor *x)
   block_output (g, x, h, l->ln_cross_g, l->ln_cross_b);
 
   in = block_input (g, h, x, l->ln_ffn_g, l->ln_ffn_b);
-  sf_op_linear_act (ffn, in, l->fc1_w, l->fc1_b, g->act);
-  sf_op_linear (h, ffn, l->fc2_w, l->fc2_b);
+  sf_op_feed_forward (h, in, l->fc1_w, l->fc1_b, g->act, l->fc2_w, l->fc2_b);
   block_output (g, x, h, l->ln_ffn_g, l->ln_ffn_b);
 }
 

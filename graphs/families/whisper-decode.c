@@ -140,13 +140,11 @@ decoder_layer (SfWhisperState *const *states, guint n, int index, SfTensor *x)
   const WhisperGraph *g = states[0]->g;
   const WhisperLayer *l = &g->dec_layers[index];
   gint64 b = x->shape[0], t = x->shape[1], d = x->shape[2], row = 0;
-  gint64 f = sf_tensor_dim (l->fc1_w, 0);
   g_autoptr (SfTensor) h = sf_tensor_new_f32 (3, b, t, d); /* [B, T, D] */
   g_autoptr (SfTensor) q = sf_tensor_new_f32 (3, b, t, d);
   g_autoptr (SfTensor) k = sf_tensor_new_f32 (3, b, t, d);
   g_autoptr (SfTensor) v = sf_tensor_new_f32 (3, b, t, d);
   g_autoptr (SfTensor) ctx = sf_tensor_new_f32 (3, b, t, d);
-  g_autoptr (SfTensor) ffn = sf_tensor_new_f32 (3, b, t, f); /* [B, T, F] */
 
   /* causal self-attention over the cached and the new positions */
   sf_op_layer_norm (h, x, l->ln_self_g, l->ln_self_b, WHISPER_LN_EPS);
@@ -184,8 +182,7 @@ decoder_layer (SfWhisperState *const *states, guint n, int index, SfTensor *x)
 
   /* feed-forward */
   sf_op_layer_norm (h, x, l->ln_ffn_g, l->ln_ffn_b, WHISPER_LN_EPS);
-  sf_op_linear_act (ffn, h, l->fc1_w, l->fc1_b, g->act);
-  sf_op_linear (h, ffn, l->fc2_w, l->fc2_b);
+  sf_op_feed_forward (h, h, l->fc1_w, l->fc1_b, g->act, l->fc2_w, l->fc2_b);
   sf_op_add (x, x, h);
 }
 
