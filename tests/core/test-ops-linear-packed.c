@@ -686,6 +686,30 @@ test_linear_act (void)
   }
 }
 
+/* sf_op_feed_forward (x · w1, GELU, · w2) against the two products and
+ * the activation apart, with f32 rows in between; @in_place passes the
+ * output as the input (w2 with as many rows as w1 has columns). */
+static void
+check_feed_forward (const SfTensor *x, const SfTensor *w1, const SfTensor *b1,
+    const SfTensor *w2, const SfTensor *b2, gboolean in_place)
+{
+  gint64 m = x->shape[0], n = w2->shape[0];
+  g_autoptr (SfTensor) mid = sf_tensor_new_f32 (2, m, w1->shape[0]);
+  g_autoptr (SfTensor) want = sf_tensor_new_f32 (2, m, n);
+  g_autoptr (SfTensor) got = sf_tensor_new_f32 (2, m, n);
+
+  sf_op_linear (mid, x, w1, b1);
+  sf_op_activation (mid, mid, SF_ACTIVATION_GELU);
+  sf_op_linear (want, mid, w2, b2);
+  if (in_place) {
+    memcpy (sf_tensor_f32 (got), sf_tensor_f32 (x), sf_tensor_nbytes (x));
+    sf_op_feed_forward (got, got, w1, b1, SF_ACTIVATION_GELU, w2, b2);
+  } else
+    sf_op_feed_forward (got, x, w1, b1, SF_ACTIVATION_GELU, w2, b2);
+  g_assert_cmpmem (sf_tensor_f32 (got), sf_tensor_nbytes (got),
+      sf_tensor_f32 (want), sf_tensor_nbytes (want));
+}
+
 /* A feed-forward block at bf16 passes its hidden rows as bf16 and gives
  * the bits of the two products apart with f32 rows in between; an odd
  * hidden width, or an activation that is not fusable, keeps f32 rows. */
@@ -697,13 +721,11 @@ test_feed_forward_bf16 (void)
   g_autoptr (SfTensor) x = random_tensor2 (rand, m, k);
   g_autoptr (SfTensor) w1 = random_tensor2 (rand, hidden, k);
   g_autoptr (SfTensor) w2 = random_tensor2 (rand, n, hidden);
+  g_autoptr (SfTensor) w3 = random_tensor2 (rand, k, hidden);
   g_autoptr (SfTensor) w_odd = random_tensor2 (rand, hidden - 1, k);
   g_autoptr (SfTensor) b1 = sf_test_random_tensor (rand, -1, 1, 1, &hidden);
   g_autoptr (SfTensor) b2 = sf_test_random_tensor (rand, -1, 1, 1, &n);
-  g_autoptr (SfTensor) p1 = NULL, p2 = NULL, p_odd = NULL;
-  g_autoptr (SfTensor) mid = sf_tensor_new_f32 (2, m, hidden);
-  g_autoptr (SfTensor) want = sf_tensor_new_f32 (2, m, n);
-  g_autoptr (SfTensor) got = sf_tensor_new_f32 (2, m, n);
+  g_autoptr (SfTensor) p1 = NULL, p2 = NULL, p3 = NULL, p_odd = NULL;
 
   if (sf_precision_missing (SF_PRECISION_BF16) != NULL) {
     g_test_skip ("no AVX512_BF16 on this CPU");
@@ -711,33 +733,15 @@ test_feed_forward_bf16 (void)
   }
   p1 = sf_linear_pack (w1, TRUE, SF_PRECISION_BF16);
   p2 = sf_linear_pack (w2, TRUE, SF_PRECISION_BF16);
+  p3 = sf_linear_pack (w3, TRUE, SF_PRECISION_BF16);
   p_odd = sf_linear_pack (w_odd, TRUE, SF_PRECISION_BF16);
   g_assert_true (sf_linear_hands_off_bf16 (p1, SF_ACTIVATION_GELU, p2));
   g_assert_false (sf_linear_hands_off_bf16 (p1, SF_ACTIVATION_GELU_NEW, p2));
   g_assert_false (sf_linear_hands_off_bf16 (w1, SF_ACTIVATION_GELU, w2));
   g_assert_false (sf_linear_hands_off_bf16 (p_odd, SF_ACTIVATION_GELU, p2));
 
-  sf_op_linear (mid, x, p1, b1);
-  sf_op_activation (mid, mid, SF_ACTIVATION_GELU);
-  sf_op_linear (want, mid, p2, b2);
-  sf_op_feed_forward (got, x, p1, b1, SF_ACTIVATION_GELU, p2, b2);
-  g_assert_cmpmem (sf_tensor_f32 (got), sf_tensor_nbytes (got),
-      sf_tensor_f32 (want), sf_tensor_nbytes (want));
-  /* in place, as the graphs call it */
-  {
-    g_autoptr (SfTensor) io = sf_tensor_new_f32 (2, m, k);
-    g_autoptr (SfTensor) w3 = random_tensor2 (rand, k, hidden);
-    g_autoptr (SfTensor) p3 = sf_linear_pack (w3, TRUE, SF_PRECISION_BF16);
-    g_autoptr (SfTensor) ref = sf_tensor_new_f32 (2, m, k);
-
-    memcpy (sf_tensor_f32 (io), sf_tensor_f32 (x), sf_tensor_nbytes (x));
-    sf_op_linear (mid, x, p1, b1);
-    sf_op_activation (mid, mid, SF_ACTIVATION_GELU);
-    sf_op_linear (ref, mid, p3, NULL);
-    sf_op_feed_forward (io, io, p1, b1, SF_ACTIVATION_GELU, p3, NULL);
-    g_assert_cmpmem (sf_tensor_f32 (io), sf_tensor_nbytes (io),
-        sf_tensor_f32 (ref), sf_tensor_nbytes (ref));
-  }
+  check_feed_forward (x, p1, b1, p2, b2, FALSE);
+  check_feed_forward (x, p1, b1, p3, NULL, TRUE); /* as the graphs call it */
 }
 
 int
