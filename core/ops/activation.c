@@ -23,26 +23,12 @@
 #include "core/ops/activation.h"
 #include "core/profile.h"
 #include "core/threads.h"
+#include "core/vecmath.h"
 
 #include <math.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GLIBC__)                                  \
-    && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
-#define SF_HAVE_LIBMVEC 1
-#include <immintrin.h>
-/* libmvec's 4-lane SSE entry points, under the x86-64 vector ABI names. */
-extern __m128 sf_vec4_erff (__m128 x) __asm__("_ZGVbN4v_erff");
-extern __m128 sf_vec4_expf (__m128 x) __asm__("_ZGVbN4v_expf");
-extern __m128 sf_vec4_tanhf (__m128 x) __asm__("_ZGVbN4v_tanhf");
-/* Their 16-lane AVX-512 versions, used where cpuid reports AVX-512F. */
-extern __m512 sf_vec16_erff (__m512 x) __asm__("_ZGVeN16v_erff")
-    __attribute__ ((target ("avx512f")));
-extern __m512 sf_vec16_expf (__m512 x) __asm__("_ZGVeN16v_expf")
-    __attribute__ ((target ("avx512f")));
-extern __m512 sf_vec16_tanhf (__m512 x) __asm__("_ZGVeN16v_tanhf")
-    __attribute__ ((target ("avx512f")));
-
+#ifdef SF_HAVE_LIBMVEC
 /* name (x, n): x[i] = fn (x[i]) for whole groups of 16 from the start;
  * returns how many elements it did. */
 #define SF_DEFINE_ARRAY16(name, fn)                                            \
@@ -207,7 +193,7 @@ gelu16 (float *out, const float *x, gint64 n)
 __attribute__ ((target ("avx512f"))) static inline __m512
 sigmoid_times_x_vec16 (__m512 v, float alpha)
 {
-  __m512 t = sf_vec16_expf (_mm512_mul_ps (_mm512_set1_ps (-alpha), v));
+  __m512 t = sf_vec16_exp_low0 (_mm512_mul_ps (_mm512_set1_ps (-alpha), v));
 
   return _mm512_div_ps (v, _mm512_add_ps (_mm512_set1_ps (1.0f), t));
 }

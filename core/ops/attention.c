@@ -59,21 +59,10 @@
 #include "core/blas.h"
 #include "core/cpu.h"
 #include "core/threads.h"
-
-#include <string.h>
+#include "core/vecmath.h"
 
 #include <math.h>
-
-#if defined(__x86_64__) && defined(__GLIBC__)                                  \
-    && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
-#define SF_HAVE_LIBMVEC 1
-#include <immintrin.h>
-/* libmvec's 4-lane SSE expf (see core/ops/activation.c), and its 16-lane
- * AVX-512 one, called only where cpuid reports AVX-512F. */
-extern __m128 sf_vec4_expf (__m128 x) __asm__("_ZGVbN4v_expf");
-extern __m512 sf_vec16_expf (__m512 x) __asm__("_ZGVeN16v_expf")
-    __attribute__ ((target ("avx512f")));
-#endif
+#include <string.h>
 
 /* @n rounded up to even: the steps of a bf16 operand */
 #define EVEN(n) (((n) + 1) / 2 * 2)
@@ -120,34 +109,6 @@ typedef struct
   gint64 packed; /* the (batch, head) packed, -1 for none */
 } PanelScratch;
 
-/* x[i] = exp (x[i] - shift), in place; returns the sum of the results. */
-static float
-exp_shifted_sum (float *x, gint64 n, float shift)
-{
-  float acc[4] = { 0 };
-  float total = 0.0f;
-  gint64 i = 0;
-
-#ifdef SF_HAVE_LIBMVEC
-  {
-    const __m128 s = _mm_set1_ps (shift);
-    __m128 sum = _mm_setzero_ps ();
-
-    for (; i + 4 <= n; i += 4) {
-      __m128 e = sf_vec4_expf (_mm_sub_ps (_mm_loadu_ps (x + i), s));
-      _mm_storeu_ps (x + i, e);
-      sum = _mm_add_ps (sum, e);
-    }
-    _mm_storeu_ps (acc, sum);
-  }
-#endif
-  for (; i < n; i++) {
-    x[i] = expf (x[i] - shift);
-    total += x[i];
-  }
-  return total + ((acc[0] + acc[2]) + (acc[1] + acc[3]));
-}
-
 #ifdef SF_HAVE_LIBMVEC
 /* exp (x - max (x)) of x[0, n) in place with 16 lanes, the max and the
  * exponentials each one pass over the row; the tail goes through masked
@@ -171,12 +132,13 @@ exp_row_avx512 (float *x, gint64 n)
     return 0.0f;
   shift = _mm512_set1_ps (m);
   for (i = 0; i < body; i += 16) {
-    __m512 e = sf_vec16_expf (_mm512_sub_ps (_mm512_loadu_ps (x + i), shift));
+    __m512 e =
+        sf_vec16_exp_low0 (_mm512_sub_ps (_mm512_loadu_ps (x + i), shift));
     _mm512_storeu_ps (x + i, e);
     vsum = _mm512_add_ps (vsum, e);
   }
   if (tail) {
-    __m512 e = sf_vec16_expf (
+    __m512 e = sf_vec16_exp_low0 (
         _mm512_sub_ps (_mm512_mask_loadu_ps (neg_inf, tail, x + i), shift));
     _mm512_mask_storeu_ps (x + i, tail, e);
     vsum = _mm512_add_ps (vsum, e);
@@ -198,7 +160,7 @@ exp_row (float *x, gint64 n)
 #endif
   for (gint64 i = 0; i < n; i++)
     m = x[i] > m ? x[i] : m;
-  return m == -INFINITY ? 0.0f : exp_shifted_sum (x, n, m);
+  return m == -INFINITY ? 0.0f : sf_exp_shifted_sum (x, n, m);
 }
 
 /* The row's softmax weights up to a factor: exp (x - max) over the visible

@@ -14,17 +14,10 @@
 #include "core/ops/norm.h"
 #include "core/profile.h"
 #include "core/threads.h"
+#include "core/vecmath.h"
 
 #include <math.h>
 #include <string.h>
-
-#if defined(__x86_64__) && defined(__GLIBC__)                                  \
-    && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
-#define SF_HAVE_LIBMVEC 1
-#include <immintrin.h>
-/* libmvec's 4-lane SSE expf (see core/ops/activation.c). */
-extern __m128 sf_vec4_expf (__m128 x) __asm__("_ZGVbN4v_expf");
-#endif
 
 /* Elements per worker range; a range always holds whole rows. */
 #define SF_ROWS_CHUNK_ELEMS 16384
@@ -97,34 +90,6 @@ row_max (const float *x, gint64 n)
   for (j = 0; j < 8; j++)
     m = acc[j] > m ? acc[j] : m;
   return m;
-}
-
-/* x[i] = exp (x[i] - shift), in place; returns the sum of the results. */
-static float
-exp_shifted_sum (float *x, gint64 n, float shift)
-{
-  float acc[4] = { 0 };
-  float total = 0.0f;
-  gint64 i = 0;
-
-#ifdef SF_HAVE_LIBMVEC
-  {
-    const __m128 s = _mm_set1_ps (shift);
-    __m128 sum = _mm_setzero_ps ();
-
-    for (; i + 4 <= n; i += 4) {
-      __m128 e = sf_vec4_expf (_mm_sub_ps (_mm_loadu_ps (x + i), s));
-      _mm_storeu_ps (x + i, e);
-      sum = _mm_add_ps (sum, e);
-    }
-    _mm_storeu_ps (acc, sum);
-  }
-#endif
-  for (; i < n; i++) {
-    x[i] = expf (x[i] - shift);
-    total += x[i];
-  }
-  return total + ((acc[0] + acc[2]) + (acc[1] + acc[3]));
 }
 
 static void
@@ -257,7 +222,7 @@ softmax_rows (gint64 start, gint64 end, gpointer user_data)
     }
     if (out != x)
       memcpy (out, x, n * sizeof (float));
-    inv = 1.0f / exp_shifted_sum (out, n, m);
+    inv = 1.0f / sf_exp_shifted_sum (out, n, m);
     for (i = 0; i < n; i++)
       out[i] *= inv;
   }

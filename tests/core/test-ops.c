@@ -962,10 +962,11 @@ check_attention (guint seed, gint64 batch, gint64 tl, gint64 sl, int n_heads,
 }
 
 /* T5's form: an additive bias [heads, T, S] and no 1/√d scaling. */
+/* T5's form, the bias drawn from [-@spread, @spread]. */
 static void
-check_attention_biased (guint seed, gint64 batch, gint64 tl, gint64 sl,
+check_attention_spread (guint seed, gint64 batch, gint64 tl, gint64 sl,
     int n_heads, gint64 head_dim, const SfTensor *mask, const gint64 *lens,
-    gboolean causal, float scale, const char *what)
+    gboolean causal, float scale, float spread, const char *what)
 {
   GRand *rand = g_rand_new_with_seed (seed);
   gint64 hid = n_heads * head_dim;
@@ -973,7 +974,7 @@ check_attention_biased (guint seed, gint64 batch, gint64 tl, gint64 sl,
   g_autoptr (SfTensor) k = random_tensor (rand, -1, 1, 3, batch, sl, hid);
   g_autoptr (SfTensor) v = random_tensor (rand, -1, 1, 3, batch, sl, hid);
   g_autoptr (SfTensor) bias =
-      random_tensor (rand, -3, 3, 3, (gint64)n_heads, tl, sl);
+      random_tensor (rand, -spread, spread, 3, (gint64)n_heads, tl, sl);
   g_autoptr (SfTensor) out = sf_tensor_new_f32 (3, batch, tl, hid);
   double *ref = ref_attention (q, k, v, n_heads, lens, causal, bias, scale);
 
@@ -981,6 +982,30 @@ check_attention_biased (guint seed, gint64 batch, gint64 tl, gint64 sl,
   sf_test_check_close (what, F32 (out), ref, batch * tl * hid, 2e-5, 1e-10);
   g_free (ref);
   g_rand_free (rand);
+}
+
+static void
+check_attention_biased (guint seed, gint64 batch, gint64 tl, gint64 sl,
+    int n_heads, gint64 head_dim, const SfTensor *mask, const gint64 *lens,
+    gboolean causal, float scale, const char *what)
+{
+  check_attention_spread (seed, batch, tl, sl, n_heads, head_dim, mask, lens,
+      causal, scale, 3.0f, what);
+}
+
+/* Scores 100s apart: most weights are below exp (-87), which the vector
+ * exp gives as 0 rather than through its slow path, and the rows' tails
+ * (masked lanes) likewise. */
+static void
+test_attention_far_scores (void)
+{
+  const gint64 lens[2] = { 37, 20 };
+  g_autoptr (SfTensor) mask = make_mask (SF_DTYPE_I64, 2, 37, lens);
+
+  check_attention_spread (
+      144, 2, 37, 37, 2, 16, mask, lens, FALSE, 1.0f, 100.0f, "far, padded");
+  check_attention_spread (
+      145, 1, 50, 50, 2, 16, NULL, NULL, TRUE, 1.0f, 100.0f, "far, causal");
 }
 
 static void
@@ -1373,6 +1398,7 @@ main (int argc, char **argv)
   g_test_add_func ("/core/ops/attention/all-masked", test_attention_all_masked);
   g_test_add_func ("/core/ops/attention/long", test_attention_long);
   g_test_add_func ("/core/ops/attention/biased", test_attention_biased);
+  g_test_add_func ("/core/ops/attention/far-scores", test_attention_far_scores);
   g_test_add_func ("/core/ops/attention/packed", test_attention_packed);
   g_test_add_func ("/core/ops/attention/qkv", test_attention_qkv);
   g_test_add_func ("/core/ops/attention/threads", test_attention_threads);
