@@ -11,6 +11,7 @@
 #include "core/blas.h"
 #include "core/error.h"
 #include "core/threads.h"
+#include "core/vecmath.h"
 #include "tests/common/test-ops-util.h"
 
 #include <float.h>
@@ -499,6 +500,48 @@ test_gelu_tanh (void)
 {
   check_activation (SF_ACTIVATION_GELU_NEW, 7, FALSE);
   check_activation (SF_ACTIVATION_GELU_NEW, 50000, FALSE);
+}
+
+#ifdef SF_HAVE_LIBMVEC
+/* erf over [-6, 6] and at the edges through the 16-lane fit (4e-7 from
+ * erf); called only where the CPU has AVX-512F. */
+__attribute__ ((target ("avx512f"))) static void
+check_erf_bf16 (void)
+{
+  const float edges[16] = { 0.0f, -0.0f, 3.92f, -3.92f, 4.0f, 100.0f, -100.0f,
+    INFINITY, -INFINITY, NAN, 1e-30f, -1e-30f, 0.5f, -0.5f, 3.9f, 1e-8f };
+  float x[16], y[16];
+  double worst = 0.0;
+
+  for (int i = 0; i < 120000; i += 16) {
+    for (int j = 0; j < 16; j++)
+      x[j] = -6.0f + 12.0f * (float)(i + j) / 120000.0f;
+    _mm512_storeu_ps (y, sf_vec16_erf_bf16 (_mm512_loadu_ps (x)));
+    for (int j = 0; j < 16; j++)
+      worst = MAX (worst, fabs (y[j] - erf ((double)x[j])));
+  }
+  g_assert_cmpfloat (worst, <=, 4e-7);
+  _mm512_storeu_ps (y, sf_vec16_erf_bf16 (_mm512_loadu_ps (edges)));
+  for (int j = 0; j < 16; j++) {
+    if (isnan (edges[j]))
+      g_assert_true (isnan (y[j]));
+    else
+      g_assert_cmpfloat (fabs (y[j] - erf ((double)edges[j])), <=, 4e-7);
+    g_assert_true (signbit (y[j]) == signbit (edges[j]) || isnan (edges[j]));
+  }
+}
+#endif
+
+static void
+test_erf_bf16 (void)
+{
+#ifdef SF_HAVE_LIBMVEC
+  if (__builtin_cpu_supports ("avx512f")) {
+    check_erf_bf16 ();
+    return;
+  }
+#endif
+  g_test_skip ("no AVX-512F or libmvec");
 }
 
 static void
@@ -1374,6 +1417,7 @@ main (int argc, char **argv)
   g_test_add_func ("/core/ops/gelu/exact", test_gelu_exact);
   g_test_add_func ("/core/ops/gelu/tanh", test_gelu_tanh);
   g_test_add_func ("/core/ops/activation/others", test_activation_others);
+  g_test_add_func ("/core/ops/activation/erf-bf16", test_erf_bf16);
   g_test_add_func ("/core/ops/activation/in-place", test_activation_in_place);
   g_test_add_func ("/core/ops/activation/names", test_activation_names);
   g_test_add_func ("/core/ops/sigmoid", test_sigmoid);
