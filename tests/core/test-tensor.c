@@ -3,6 +3,7 @@
 #include "core/tensor.h"
 
 #include <math.h>
+#include <sys/mman.h>
 
 static void
 test_new_and_views (void)
@@ -53,6 +54,27 @@ test_recycled_blocks (void)
 
     for (gint64 i = 0; i < n; i++)
       g_assert_cmpfloat (sf_tensor_f32 (z)[i], ==, 0.0f);
+  }
+}
+
+/* Blocks of 4 MiB or more start on a 2 MiB boundary (for huge pages), and
+ * come back zeroed whether fresh or recycled. */
+static void
+test_huge_blocks (void)
+{
+  const gint64 sizes[] = { 5 * 256 * 1024, 5 * 256 * 1024, 6 * 256 * 1024 };
+
+  for (guint k = 0; k < G_N_ELEMENTS (sizes); k++) {
+    const gint64 n = sizes[k];
+    g_autoptr (SfTensor) z = sf_tensor_new (SF_DTYPE_F32, 1, &n);
+
+#ifdef MADV_HUGEPAGE
+    g_assert_cmpuint ((guintptr)z->data % (2 * 1024 * 1024), ==, 0);
+#endif
+    for (gint64 i = 0; i < n; i++)
+      g_assert_cmpfloat (sf_tensor_f32 (z)[i], ==, 0.0f);
+    for (gint64 i = 0; i < n; i++)
+      sf_tensor_f32 (z)[i] = 7.0f; /* the next, recycled, must not see it */
   }
 }
 
@@ -200,6 +222,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/core/tensor/new-and-views", test_new_and_views);
   g_test_add_func ("/core/tensor/recycled-blocks", test_recycled_blocks);
+  g_test_add_func ("/core/tensor/huge-blocks", test_huge_blocks);
   g_test_add_func ("/core/tensor/wrapped-storage", test_wrapped_storage);
   g_test_add_func ("/core/tensor/half-conversion", test_half_conversion);
   g_test_add_func ("/core/tensor/to-f32", test_to_f32);
