@@ -126,15 +126,16 @@ block_keep (gpointer block, gsize padded)
   return kept;
 }
 
-/* Blocks of SF_HUGE_MIN_BLOCK bytes or more (packed weight matrices, the
- * largest activations) start on a 2 MiB boundary and ask for transparent
- * huge pages before their first touch. On 4 KiB pages a product that
- * streams a packed weight pays a TLB miss every few panels, and how badly
- * depends on where the pages fall: BERT-base f32 on one thread varied from
- * 115 to 280 ms per pass between processes, and ran at 115–124 ms with the
- * advice. The advice is only that: a kernel without huge pages, or one that
- * ignores madvise, leaves the block on small pages. */
-#define SF_HUGE_MIN_BLOCK ((gsize)4 * 1024 * 1024)
+/* Blocks of SF_HUGE_MIN_BLOCK bytes or more (packed weight matrices,
+ * Whisper's cross-attention keys and values, the larger activations) start
+ * on a 2 MiB boundary and ask for transparent huge pages before their
+ * first touch. On 4 KiB pages a product that streams a packed weight pays
+ * a TLB miss every few panels, and how badly depends on where the pages
+ * fall: BERT-base f32 on one thread varied from 115 to 300 ms per pass
+ * between processes, and ran at 113–122 ms with the advice. The advice is
+ * only that: a kernel without huge pages, or one that ignores madvise,
+ * leaves the block on small pages. */
+#define SF_HUGE_MIN_BLOCK ((gsize)2 * 1024 * 1024)
 #define SF_HUGE_PAGE ((gsize)2 * 1024 * 1024)
 
 static gpointer

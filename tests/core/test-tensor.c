@@ -57,12 +57,12 @@ test_recycled_blocks (void)
   }
 }
 
-/* Blocks of 4 MiB or more start on a 2 MiB boundary (for huge pages), and
+/* Blocks of 2 MiB or more start on a 2 MiB boundary (for huge pages), and
  * come back zeroed whether fresh or recycled. */
 static void
 test_huge_blocks (void)
 {
-  const gint64 sizes[] = { 5 * 256 * 1024, 5 * 256 * 1024, 6 * 256 * 1024 };
+  const gint64 sizes[] = { 3 * 256 * 1024, 3 * 256 * 1024, 5 * 256 * 1024 };
 
   for (guint k = 0; k < G_N_ELEMENTS (sizes); k++) {
     const gint64 n = sizes[k];
