@@ -8,10 +8,13 @@
  *  - keep each buffer's latency at the sink (running time of arrival minus
  *    the buffer's running time) bounded;
  *  - keep every queue within its limits;
- *  - keep memory flat over the second half of the run (less than two
+ *  - keep the live heap flat over the second half of the run (less than two
  *    frames of growth). */
 #include <stdio.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <gst/gst.h>
 
@@ -39,14 +42,20 @@
 extern size_t __sanitizer_get_current_allocated_bytes (void);
 #endif
 
-/* Memory this process holds, in kB: VmRSS, or under AddressSanitizer the
- * live heap, since ASan keeps freed blocks in a quarantine that grows
- * RSS by up to 256 MB without any leak. */
+/* Memory this process holds, in kB: the live heap where the allocator
+ * reports it, else VmRSS. RSS alone swings by a few frames without any
+ * leak: glibc raises its mmap threshold after the first large free, so
+ * later frames come from arenas it trims only at their top, and ASan
+ * keeps freed blocks in a quarantine of up to 256 MB. */
 static guint64
 mem_kb (void)
 {
 #ifdef SF_TEST_ASAN
   return __sanitizer_get_current_allocated_bytes () / 1024;
+#elif defined(__GLIBC__) && __GLIBC_PREREQ(2, 33)
+  struct mallinfo2 mi = mallinfo2 ();
+
+  return (guint64)(mi.uordblks + mi.hblkhd) / 1024;
 #else
   gchar *status = NULL, *line;
   guint64 kb = 0;
