@@ -5,16 +5,20 @@
  *
  * Goes through core/blas.h, so it loads OpenBLAS and chooses its kernels
  * exactly as `streamformer` does. Times one square product (the machine's
- * practical sgemm peak) and the products one BERT-base block makes for a
- * 128-token sequence (and a 16-token one), all in the linear-layer layout
- * (row-major, the weight [N, K] transposed), three ways per thread count:
+ * practical sgemm peak), the products one BERT-base block makes for a
+ * 128-token sequence (and a 16-token one) and those of a ViT-base block
+ * (197 tokens), all in the linear-layer layout (row-major, the weight
+ * [N, K] transposed), four ways per thread count:
  *   openblas      one sgemm call, threaded by OpenBLAS itself: the peak;
  *   sf_op_linear  the same product through core/ops/linear.h, threaded
  *                 by Streamformer's pool over single-threaded BLAS calls;
  *   packed        sf_op_linear on the weight packed once by
  *                 sf_linear_pack () at f32, as the model graphs load it
  *                 (Streamformer's own AVX-512 kernel; the same as
- *                 sf_op_linear where the CPU has no AVX-512).
+ *                 sf_op_linear where the CPU has no AVX-512);
+ *   packed-cold   the same, each product on another of enough packed
+ *                 copies that its weight comes from memory, as in a
+ *                 model's pass (the others find theirs in cache).
  * It prints the best GFLOP/s of each (not the median: this is a ceiling).
  */
 
@@ -41,6 +45,10 @@ static const GemmShape shapes[] = {
   /* the same for a 16-token line */
   { "ffn-up-16", 16, 3072, 768 },
   { "ffn-down-16", 16, 768, 3072 },
+  /* ViT-base/16 at 224: 197 tokens, q/k/v as one product */
+  { "vit-qkv", 197, 2304, 768 },
+  { "vit-ffn-up", 197, 3072, 768 },
+  { "vit-ffn-down", 197, 768, 3072 },
 };
 
 typedef enum
@@ -48,10 +56,16 @@ typedef enum
   PATH_OPENBLAS,
   PATH_OP_LINEAR,
   PATH_PACKED,
+  PATH_PACKED_COLD,
 } GemmPath;
 
-static const char *const path_names[] = { "openblas", "sf_op_linear",
-  "packed" };
+static const char *const path_names[] = { "openblas", "sf_op_linear", "packed",
+  "packed-cold" };
+
+/* The cold path cycles through copies of the weight that together pass
+ * this size, so each product reads its weight from memory, as each layer
+ * of a model's pass does. */
+#define COLD_BYTES (96 << 20)
 
 static void
 fill_random (SfTensor *t, GRand *rand)
@@ -68,36 +82,45 @@ static double
 time_shape (const GemmShape *shape, GemmPath path, int iters, GRand *rand)
 {
   SfTensor *x = sf_tensor_new_f32 (2, (gint64)shape->m, (gint64)shape->k);
-  SfTensor *w = sf_tensor_new_f32 (2, (gint64)shape->n, (gint64)shape->k);
   SfTensor *y = sf_tensor_new_f32 (2, (gint64)shape->m, (gint64)shape->n);
+  gsize weight_bytes = (gsize)shape->n * shape->k * sizeof (float);
+  int n_weights =
+      path == PATH_PACKED_COLD ? (int)(COLD_BYTES / weight_bytes) + 2 : 1;
+  SfTensor **w = g_new0 (SfTensor *, n_weights);
   double flops = 2.0 * shape->m * shape->n * shape->k;
   double best = 0;
   int i;
 
   fill_random (x, rand);
-  fill_random (w, rand);
-  if (path == PATH_PACKED) {
-    SfTensor *packed = sf_linear_pack (w, TRUE, SF_PRECISION_F32);
-    sf_tensor_unref (w);
-    w = packed;
+  for (i = 0; i < n_weights; i++) {
+    w[i] = sf_tensor_new_f32 (2, (gint64)shape->n, (gint64)shape->k);
+    fill_random (w[i], rand);
+    if (path >= PATH_PACKED) {
+      SfTensor *packed = sf_linear_pack (w[i], TRUE, SF_PRECISION_F32);
+      sf_tensor_unref (w[i]);
+      w[i] = packed;
+    }
   }
   for (i = 0; i <= iters; i++) {
+    SfTensor *wi = w[i % n_weights];
     gint64 start = g_get_monotonic_time ();
     double seconds;
 
     /* y [M, N] = x [M, K] · w [N, K]ᵀ */
     if (path == PATH_OPENBLAS)
       sf_blas_sgemm (FALSE, TRUE, shape->m, shape->n, shape->k, 1.0f,
-          sf_tensor_f32 (x), shape->k, sf_tensor_f32 (w), shape->k, 0.0f,
+          sf_tensor_f32 (x), shape->k, sf_tensor_f32 (wi), shape->k, 0.0f,
           sf_tensor_f32 (y), shape->n);
     else
-      sf_op_linear (y, x, w, NULL);
+      sf_op_linear (y, x, wi, NULL);
     seconds = (g_get_monotonic_time () - start) / 1e6;
     if (i > 0 && seconds > 0 && flops / seconds / 1e9 > best)
       best = flops / seconds / 1e9;
   }
   sf_tensor_unref (x);
-  sf_tensor_unref (w);
+  for (i = 0; i < n_weights; i++)
+    sf_tensor_unref (w[i]);
+  g_free (w);
   sf_tensor_unref (y);
   return best;
 }
@@ -146,8 +169,8 @@ main (int argc, char **argv)
   if (!json) {
     g_print ("blas kernel %s (chosen by %s); best GFLOP/s\n",
         sf_blas_corename (), sf_blas_core_source ());
-    g_print ("%-11s %-14s %-3s %9s  %12s  %9s\n", "shape", "MxNxK", "thr",
-        "openblas", "sf_op_linear", "packed");
+    g_print ("%-11s %-14s %-3s %9s  %12s  %9s  %11s\n", "shape", "MxNxK", "thr",
+        "openblas", "sf_op_linear", "packed", "packed-cold");
   }
   for (t = 0; counts[t] != NULL; t++) {
     char *end;
@@ -161,10 +184,10 @@ main (int argc, char **argv)
       return 2;
     }
     for (s = 0; s < G_N_ELEMENTS (shapes); s++) {
-      double gflops[3];
+      double gflops[4];
       int p;
 
-      for (p = PATH_OPENBLAS; p <= PATH_PACKED; p++) {
+      for (p = PATH_OPENBLAS; p <= PATH_PACKED_COLD; p++) {
         /* the pool first, then BLAS's own threads, so neither setting
          * undoes the other */
         sf_threads_set (p == PATH_OPENBLAS ? 1 : (int)n_threads);
@@ -178,10 +201,10 @@ main (int argc, char **argv)
               path_names[p], (int)n_threads, sf_blas_corename (), gflops[p]);
       }
       if (!json)
-        g_print ("%-11s %4dx%4dx%4d %2d  %9.1f  %12.1f  %9.1f\n",
+        g_print ("%-11s %4dx%4dx%4d %2d  %9.1f  %12.1f  %9.1f  %11.1f\n",
             shapes[s].name, shapes[s].m, shapes[s].n, shapes[s].k,
             (int)n_threads, gflops[PATH_OPENBLAS], gflops[PATH_OP_LINEAR],
-            gflops[PATH_PACKED]);
+            gflops[PATH_PACKED], gflops[PATH_PACKED_COLD]);
     }
   }
   g_strfreev (counts);
