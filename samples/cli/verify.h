@@ -32,6 +32,9 @@ typedef struct
   GPtrArray *dump_tensors; /* SfTensor* */
 } SfVerify;
 
+/* What a float output may differ by beyond atol + rtol·|ref| at the
+ * model's precision: scale_tol · max |@ref| below f32, else 0. */
+double sf_verify_reduced_allowance (const SfVerify *v, const SfTensor *ref);
 /* Compares @computed (F32 or integer) with io.safetensors' @name, prints
  * the line and keeps @computed for the dump. */
 void sf_verify_tensor (SfVerify *v, const char *name, const SfTensor *computed);
