@@ -87,9 +87,10 @@ typedef struct
   gboolean ln_embedding; /* layernorm_embedding (normalize_embedding) */
   gboolean classifier;   /* BartForSequenceClassification */
   const SfTensor
-      *tok_embed;       /* [V, D]: shared, or whichever tied copy is stored */
-  const SfTensor *head; /* [V, D]: lm_head or tok_embed */
-  SfTensor *bias;       /* [V] view of final_logits_bias, or NULL */
+      *tok_embed;        /* [V, D]: shared, or whichever tied copy is stored */
+  const SfTensor *head;  /* [V, D]: lm_head or tok_embed, or head_packed */
+  SfTensor *head_packed; /* that head packed for the kernels, or NULL */
+  SfTensor *bias;        /* [V] view of final_logits_bias, or NULL */
   BartTokens tokens;
   gint64 sizes[BART_SZ_COUNT];
   SfWeightTarget target;

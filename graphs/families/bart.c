@@ -45,7 +45,7 @@ enum
 /* clang-format off */
 #define LINEAR(name, rows, cols, w, b) \
   {name ".weight", {rows, cols, -1}, \
-   PL | SF_WEIGHT_LINEAR | SF_WEIGHT_F32_ONLY, w}, \
+   PL | SF_WEIGHT_LINEAR, w}, \
   {name ".bias", {rows, -1}, PL, b}
 #define DEC_ATTENTION(mod, f) \
   LINEAR ("decoder.layers.{L}." mod ".q_proj", D, D, DL (f.q_w), DL (f.q_b)), \
@@ -147,6 +147,7 @@ bart_free (gpointer data)
     return;
   bart_clear_layers (g);
   sf_weight_target_clear (&g->target);
+  g_clear_pointer (&g->head_packed, sf_tensor_unref);
   g_clear_pointer (&g->bias, sf_tensor_unref);
   g_free (g->enc_layers);
   g_free (g->dec_layers);
@@ -293,6 +294,13 @@ bart_resolve_tied (BartGraph *g, const SfConfig *cfg, gboolean tie,
         sf_config_origin (cfg));
     return FALSE;
   }
+  /* each decoding step reads the whole head: a packed copy, while the
+   * token table stays f32 for the lookups */
+  if (!g->classifier)
+    g->head_packed =
+        sf_weights_pack_head ((SfTensor *)g->head, g->model->precision);
+  if (g->head_packed != NULL)
+    g->head = g->head_packed;
   if (w->logits_bias)
     g->bias = sf_tensor_reshape (w->logits_bias, 1, (gint64[]){ g->sizes[V] });
   return TRUE;
@@ -318,6 +326,7 @@ bart_load_weights (
     .prefix = prefix,
     .sizes = g->sizes,
     .globals = &g->g,
+    .precision = model->precision,
   };
 #define APPEND(table)                                                          \
   sf_weight_target_add (&g->target, table, G_N_ELEMENTS (table))
@@ -333,9 +342,9 @@ bart_load_weights (
     return FALSE;
   /* the layer tables load into their own arrays; the same globals */
   enc = (SfWeightTarget){ prefix, g->sizes, g->n_enc, &g->g, g->enc_layers,
-    sizeof (SfEncoderLayer) };
+    sizeof (SfEncoderLayer), NULL, model->precision };
   dec = (SfWeightTarget){ prefix, g->sizes, g->n_dec, &g->g, g->dec_layers,
-    sizeof (BartDecoderLayer) };
+    sizeof (BartDecoderLayer), NULL, model->precision };
   if (!sf_weights_load (ckpt, bart_encoder_layer_weights,
           G_N_ELEMENTS (bart_encoder_layer_weights), &enc, &model->n_params,
           error))

@@ -241,7 +241,9 @@ states_step (T5State *const *states, guint n, const gint64 *ids, guint rows,
   g_autoptr (SfTensor) flat = NULL;    /* [n · R · T, D] view */
   g_autoptr (SfTensor) last = NULL;    /* [n · R, 1, D] */
   g_autofree SfTensor **biases = NULL; /* n × [heads, T, L + T] */
-  const SfTensor *head = g->g.lm_head ? g->g.lm_head : g->g.shared;
+  const SfTensor *head = g->head_packed ? g->head_packed
+      : g->g.lm_head                    ? g->g.lm_head
+                                        : g->g.shared;
   SfTensor *logits = NULL;
 
   for (guint i = 0; i < n; i++) {

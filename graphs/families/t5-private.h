@@ -69,6 +69,9 @@ typedef struct
   GHashTable *prefixes;  /* task_specific_params: task → prefix */
   gint64 sizes[T5_SZ_COUNT];
   SfWeightTarget enc_target, dec_target; /* "encoder." and "decoder." */
+  /* the LM head (lm_head, or the shared table when tied) packed for the
+   * kernels, or NULL where it runs as stored */
+  SfTensor *head_packed;
   SfModel *model; /* not owned: the model owning this graph */
 } T5Graph;
 

@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests for models loaded below f32 (graphs/model.h, graphs/weights.h):
- * the cache keeps one model per folder and precision, a bf16 or int8 BERT
- * stays close to the f32 one, and a precision
- * the CPU cannot run loads (and shares) the f32 model. */
+ * the cache keeps one model per folder and precision, a bf16 or int8
+ * BERT, BART or T5 stays close to the f32 one, and a precision the CPU
+ * cannot run loads (and shares) the f32 model. */
 #include "graphs/model.h"
 #include "tests/common/test-graphs.h"
 #include "tests/common/test-util.h"
 
 #include <math.h>
 
-/* (transfer full) bert-tiny-cls's logits for two texts. */
+/* (transfer full) a text model's logits for two texts, or its last hidden
+ * state where it has no classifier (T5's encoder). */
 static SfTensor *
-bert_logits (SfModel *model)
+text_output (SfModel *model)
 {
   const char *texts[] = { "the cat sat on the mat", "a dull, slow film" };
   SfTextInput in = { 0 };
@@ -23,7 +24,7 @@ bert_logits (SfModel *model)
       sf_model_encode_texts (model, texts, NULL, 2, 0, &in, NULL, &error));
   g_assert_true (sf_model_forward_text (model, &in, FALSE, &out, &error));
   g_assert_no_error (error);
-  logits = sf_tensor_ref (out.logits);
+  logits = sf_tensor_ref (out.logits ? out.logits : out.last_hidden_state);
   sf_text_output_clear (&out);
   sf_text_input_clear (&in);
   return logits;
@@ -59,15 +60,15 @@ test_cache_keys (void)
   sf_model_unref (f32a);
 }
 
-/* Logits within the README's verify tolerance of the f32 model's (0.03 or
- * 0.06 of the largest magnitude), and not equal to f32's bit for bit,
+/* Outputs within the README's verify tolerance of the f32 model's (0.03
+ * or 0.06 of the largest magnitude), and not equal to f32's bit for bit,
  * which would mean the precision was not applied. */
 static void
-test_close_to_reference (void)
+test_close_to_reference (gconstpointer fixture)
 {
-  g_autofree char *dir = sf_test_fixture ("bert-tiny-cls");
+  g_autofree char *dir = sf_test_fixture (fixture);
   g_autoptr (SfModel) f32 = sf_test_load_model (dir);
-  g_autoptr (SfTensor) want = bert_logits (f32);
+  g_autoptr (SfTensor) want = text_output (f32);
   const SfPrecision precisions[] = { SF_PRECISION_BF16, SF_PRECISION_INT8 };
   const double scale_tol[] = { 0.03, 0.06 };
 
@@ -81,7 +82,8 @@ test_close_to_reference (void)
       continue;
     model = sf_model_load_with_precision (dir, precisions[i], &error);
     g_assert_no_error (error);
-    got = bert_logits (model);
+    got = text_output (model);
+    g_assert_true (sf_tensor_same_shape (got, want));
     for (gint64 j = 0; j < sf_tensor_numel (want); j++) {
       max_ref = MAX (max_ref, fabs (sf_tensor_f32 (want)[j]));
       max_err = MAX (
@@ -115,8 +117,12 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/graphs/precision/cache-keys", test_cache_keys);
-  g_test_add_func (
-      "/graphs/precision/close-to-reference", test_close_to_reference);
+  g_test_add_data_func ("/graphs/precision/close-to-reference/bert",
+      "bert-tiny-cls", test_close_to_reference);
+  g_test_add_data_func ("/graphs/precision/close-to-reference/bart",
+      "bart-tiny-cls", test_close_to_reference);
+  g_test_add_data_func ("/graphs/precision/close-to-reference/t5",
+      "t5-tiny-gen", test_close_to_reference);
   g_test_add_func (
       "/graphs/precision/fallback-shares-f32", test_fallback_shares_f32);
   return g_test_run ();
