@@ -4,7 +4,7 @@
  * torch_gpt2.py.
  *
  *   decode-bench MODEL [--threads T] [--prompt P] [--new N] [--source S]
- *                [--beams B] [--json]
+ *                [--beams B] [--precision f32|bf16|int8] [--json]
  *
  * Decoder-only models (S = 0): a synthetic P-token prompt, then N greedy
  * tokens; the prompt time is the time to the first chosen token, and each
@@ -91,6 +91,8 @@ main (int argc, char **argv)
 {
   gint threads = 0, prompt = 32, n_new = 64, source = 0, beams = 1;
   gboolean json = FALSE;
+  g_autofree char *precision_name = NULL;
+  SfPrecision precision = SF_PRECISION_F32;
   GOptionEntry entries[] = {
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "worker threads", "T" },
     { "prompt", 0, 0, G_OPTION_ARG_INT, &prompt, "prompt tokens", "P" },
@@ -98,6 +100,8 @@ main (int argc, char **argv)
     { "source", 0, 0, G_OPTION_ARG_INT, &source,
         "encoder input tokens (encoder-decoders)", "S" },
     { "beams", 0, 0, G_OPTION_ARG_INT, &beams, "beams", "B" },
+    { "precision", 0, 0, G_OPTION_ARG_STRING, &precision_name,
+        "linear layers' precision (default f32)", "f32|bf16|int8" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "one JSON line", NULL },
     { NULL },
   };
@@ -118,12 +122,15 @@ main (int argc, char **argv)
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc != 2
       || prompt < 1 || n_new < 2 || source < 0 || beams < 1
-      || (source == 0 && beams != 1)) {
+      || (source == 0 && beams != 1)
+      || (precision_name
+          && !sf_precision_from_name (precision_name, &precision, &error))) {
     fprintf (stderr, "%s\n",
         error ? error->message : "usage: decode-bench MODEL [options]");
     return 2;
   }
-  if (!sf_blas_init (&error) || !(model = sf_model_load (argv[1], &error)))
+  if (!sf_blas_init (&error)
+      || !(model = sf_model_load_with_precision (argv[1], precision, &error)))
     goto fail;
   if (threads > 0)
     sf_threads_set (threads);
