@@ -119,15 +119,19 @@ test_gpt2_greedy (void)
 }
 
 /* Encoder-decoders: the texts (with their task prefixes) summarised or
- * translated greedily give the reference ids after the decoder start. */
+ * translated greedily give the reference ids after the decoder start, at
+ * @precision too (the tiny cases keep their choices at bf16 and int8;
+ * README, "Precision"). */
 static void
-check_seq2seq (const gchar *name, const gchar *max_new_tokens)
+check_seq2seq (
+    const gchar *name, const gchar *max_new_tokens, const gchar *precision)
 {
   SfTestCase *tc = sftest_case_open (name);
   const cJSON *texts = cJSON_GetObjectItem (tc->json, "texts");
   const cJSON *greedy = cJSON_GetObjectItem (tc->json, "greedy_ids");
   GstHarness *h = generator_harness (name, "max-new-tokens", max_new_tokens,
-      "num-beams", "1", "do-sample", "false", "prefix", "", NULL);
+      "num-beams", "1", "do-sample", "false", "prefix", "", "precision",
+      precision, NULL);
 
   for (guint i = 0; i < (guint)cJSON_GetArraySize (texts); i++) {
     g_autofree gchar *line = g_strdup_printf (
@@ -144,15 +148,15 @@ check_seq2seq (const gchar *name, const gchar *max_new_tokens)
 }
 
 static void
-test_t5_greedy (void)
+test_t5_greedy (gconstpointer precision)
 {
-  check_seq2seq ("t5-tiny-gen", "16");
+  check_seq2seq ("t5-tiny-gen", "16", precision);
 }
 
 static void
-test_bart_greedy (void)
+test_bart_greedy (gconstpointer precision)
 {
-  check_seq2seq ("bart-tiny-sum", "16");
+  check_seq2seq ("bart-tiny-sum", "16", precision);
 }
 
 /* stream=true: the pieces, in order, are the text stream=false gives;
@@ -252,8 +256,18 @@ main (int argc, char **argv)
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/plugins/sftextgenerator/gpt2/greedy", test_gpt2_greedy);
-  g_test_add_func ("/plugins/sftextgenerator/t5/greedy", test_t5_greedy);
-  g_test_add_func ("/plugins/sftextgenerator/bart/greedy", test_bart_greedy);
+  g_test_add_data_func (
+      "/plugins/sftextgenerator/t5/greedy", "f32", test_t5_greedy);
+  g_test_add_data_func (
+      "/plugins/sftextgenerator/t5/greedy-bf16", "bf16", test_t5_greedy);
+  g_test_add_data_func (
+      "/plugins/sftextgenerator/t5/greedy-int8", "int8", test_t5_greedy);
+  g_test_add_data_func (
+      "/plugins/sftextgenerator/bart/greedy", "f32", test_bart_greedy);
+  g_test_add_data_func (
+      "/plugins/sftextgenerator/bart/greedy-bf16", "bf16", test_bart_greedy);
+  g_test_add_data_func (
+      "/plugins/sftextgenerator/bart/greedy-int8", "int8", test_bart_greedy);
   g_test_add_func ("/plugins/sftextgenerator/stream", test_stream);
   g_test_add_func ("/plugins/sftextgenerator/sample/seed", test_sample_seed);
   g_test_add_func (
