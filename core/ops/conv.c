@@ -336,26 +336,51 @@ sf_conv1d_frames_weight (const SfTensor *w)
   return sf_linear_pack (flat, TRUE, SF_PRECISION_F32);
 }
 
+/* Frames [T, C] of @src (rows @ld floats apart) into @dst [T + 2p, C]
+ * with @padding zero frames on each side: the frames of a padded 1-D
+ * convolution then lie next to each other. */
+static void
+pad_frames (
+    float *dst, const float *src, gint64 t, gint64 c, gint64 ld, int padding)
+{
+  memset (dst, 0, (gsize)padding * c * sizeof (float));
+  memset (dst + (t + padding) * c, 0, (gsize)padding * c * sizeof (float));
+  for (gint64 i = 0; i < t; i++)
+    memcpy (dst + (i + padding) * c, src + i * ld, (gsize)c * sizeof (float));
+}
+
 void
 sf_op_conv1d_frames (SfTensor *out, const SfTensor *x, const SfTensor *w,
-    const SfTensor *b, int kernel, int stride)
+    const SfTensor *b, int kernel, int stride, int padding)
 {
   gint64 batch, t_in, ci, t_out, co;
+  g_autoptr (SfTensor) padded = NULL; /* [T + 2p, Cin], with padding */
 
   g_return_if_fail (out && x && w && kernel >= 1 && stride >= 1);
+  g_return_if_fail (padding >= 0);
   g_return_if_fail (x->dtype == SF_DTYPE_F32 && x->ndim == 3);
   g_return_if_fail (out->dtype == SF_DTYPE_F32 && out->ndim == 3);
   batch = x->shape[0];
   t_in = x->shape[1];
   ci = x->shape[2];
   co = w->shape[0];
-  t_out = sf_conv1d_out_size (t_in, kernel, stride, 0);
+  t_out = sf_conv1d_out_size (t_in, kernel, stride, padding);
   g_return_if_fail (w->ndim == 2 && w->shape[1] == kernel * ci);
   g_return_if_fail (
       out->shape[0] == batch && out->shape[1] == t_out && out->shape[2] == co);
-  for (gint64 i = 0; i < batch && t_out > 0; i++)
-    sf_op_linear_rows (sf_tensor_f32 (out) + i * t_out * co,
-        sf_tensor_f32 (x) + i * t_in * ci, t_out, (gint64)stride * ci, w, b);
+  if (padding > 0 && t_out > 0)
+    padded = sf_tensor_new_uninit (
+        SF_DTYPE_F32, 2, (gint64[]){ t_in + 2 * (gint64)padding, ci });
+  for (gint64 i = 0; i < batch && t_out > 0; i++) {
+    const float *xi = sf_tensor_f32 (x) + i * t_in * ci;
+
+    if (padded != NULL) {
+      pad_frames (sf_tensor_f32 (padded), xi, t_in, ci, ci, padding);
+      xi = sf_tensor_f32 (padded);
+    }
+    sf_op_linear_rows (sf_tensor_f32 (out) + i * t_out * co, xi, t_out,
+        (gint64)stride * ci, w, b);
+  }
 }
 
 void
@@ -397,9 +422,7 @@ sf_op_conv1d_frames_grouped (SfTensor *out, const SfTensor *x,
         g_autoptr (SfTensor) bias =
             b ? sf_tensor_slice0 ((SfTensor *)b, g * cog, cog) : NULL;
 
-        for (gint64 t = 0; t < t_in; t++)
-          memcpy (
-              fd + (t + padding) * cg, xi + t * ci, (gsize)cg * sizeof (float));
+        pad_frames (fd, xi, t_in, cg, ci, padding);
         sf_op_linear_rows (pd, fd, t_out, cg, w[g], bias);
         for (gint64 t = 0; t < t_out; t++)
           memcpy (oi + t * co, pd + t * cog, (gsize)cog * sizeof (float));

@@ -31,13 +31,15 @@ gint64 sf_conv1d_out_size (gint64 in, int kernel, int stride, int padding);
 void sf_op_conv1d (SfTensor *out, const SfTensor *x, const SfTensor *w,
     const SfTensor *b, int stride, int padding, int groups);
 
-/* A 1-D convolution over channels-last frames, without padding, groups or
- * copies: frame t of x [B, T, Cin] starts K frames that lie next to each
- * other in memory, so the output [B, To, Cout] is one product of
- * overlapping rows (sf_op_linear_rows) with the weight reordered once by
- * sf_conv1d_frames_weight (). @kernel and @stride as nn.Conv1d's. */
+/* A 1-D convolution over channels-last frames, without groups: frame t
+ * of x [B, T, Cin] starts K frames that lie next to each other in memory,
+ * so the output [B, To, Cout] is one product of overlapping rows
+ * (sf_op_linear_rows) with the weight reordered once by
+ * sf_conv1d_frames_weight (). With @padding, each batch item's frames are
+ * first copied between that many zero frames on each side. @kernel,
+ * @stride and @padding as nn.Conv1d's. */
 void sf_op_conv1d_frames (SfTensor *out, const SfTensor *x, const SfTensor *w,
-    const SfTensor *b, int kernel, int stride);
+    const SfTensor *b, int kernel, int stride, int padding);
 /* (transfer full) nn.Conv1d's w [Cout, Cin, K] as [Cout, K · Cin], packed
  * for f32 (core/ops/linear-packed.h). */
 SfTensor *sf_conv1d_frames_weight (const SfTensor *w);

@@ -494,7 +494,7 @@ w2v_feature_encoder (W2vGraph *g, const SfTensor *wave, GError **error)
     SfTensor *y = sf_tensor_new_uninit (SF_DTYPE_F32, 3, (gint64[]){ b, t, c });
 
     sf_op_conv1d_frames (
-        y, x, g->frames_w[i], g->g.conv_b[i], k, g->conv_stride[i]);
+        y, x, g->frames_w[i], g->g.conv_b[i], k, g->conv_stride[i], 0);
     if (g->feat_norm == W2V_NORM_GROUP && i == 0)
       sf_op_channel_norm_frames (
           y, y, g->g.conv_ln_g[i], g->g.conv_ln_b[i], W2V_CONV_NORM_EPS);

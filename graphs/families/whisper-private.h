@@ -89,6 +89,8 @@ typedef struct
   gint64 sizes[WHISPER_SZ_COUNT];
   SfWeightTarget enc_target, dec_target;
   SfTensor *head; /* proj_out packed for bf16/int8, else NULL */
+  /* the conv stem's weights as sf_op_conv1d_frames takes them */
+  SfTensor *conv1_frames, *conv2_frames;
   char *enc_prefix, *dec_prefix;
   WhisperGeneration gen;
   SfModel *model; /* not owned: the model owning this graph */

@@ -117,6 +117,8 @@ whisper_free (gpointer data)
   }
   sf_whisper_generation_clear (&g->gen);
   sf_tensor_unref (g->head);
+  sf_tensor_unref (g->conv1_frames);
+  sf_tensor_unref (g->conv2_frames);
   g_free (g->enc_layers);
   g_free (g->dec_layers);
   g_free (g->enc_prefix);
@@ -244,6 +246,8 @@ whisper_load_weights (
     return FALSE;
   g->head = sf_weights_pack_head (
       g->g.proj_out ? g->g.proj_out : g->g.tok_emb, model->precision);
+  g->conv1_frames = sf_conv1d_frames_weight (g->g.conv1_w);
+  g->conv2_frames = sf_conv1d_frames_weight (g->g.conv2_w);
   return TRUE;
 }
 
@@ -304,10 +308,10 @@ whisper_forward_audio (gpointer data, const SfAudioInput *in,
   WhisperGraph *g = data;
   const SfTensor *feat = in->features;
   gint64 b, frames, t1, t2, d = g->sizes[D];
-  g_autoptr (SfTensor) c1 = NULL;  /* [B, D, frames] */
-  g_autoptr (SfTensor) c2 = NULL;  /* [B, D, T] */
-  g_autoptr (SfTensor) pos = NULL; /* [1, T, D] */
-  SfTensor *x;                     /* [B, T, D] */
+  g_autoptr (SfTensor) mels = NULL; /* [B, frames, mels] */
+  g_autoptr (SfTensor) c1 = NULL;   /* [B, frames, D] */
+  g_autoptr (SfTensor) pos = NULL;  /* [1, T, D] */
+  SfTensor *x;                      /* [B, T, D] */
 
   if (feat == NULL || feat->dtype != SF_DTYPE_F32 || feat->ndim != 3
       || feat->shape[1] != g->sizes[MELS]) {
@@ -330,16 +334,16 @@ whisper_forward_audio (gpointer data, const SfAudioInput *in,
     return FALSE;
   }
 
-  /* conv stem: GELU (conv1 (x)), GELU (conv2 (·)) with stride 2, then
-   * time-major */
-  c1 = sf_tensor_new_f32 (3, b, d, t1);
-  sf_op_conv1d (c1, feat, g->g.conv1_w, g->g.conv1_b, 1, 1, 1);
+  /* conv stem: GELU (conv1 (x)), GELU (conv2 (·)) with stride 2, over
+   * time-major frames: each conv is one product of overlapping rows */
+  mels = sf_tensor_new_f32 (3, b, frames, g->sizes[MELS]);
+  sf_op_transpose_last2 (mels, feat);
+  c1 = sf_tensor_new_uninit (SF_DTYPE_F32, 3, (gint64[]){ b, t1, d });
+  sf_op_conv1d_frames (c1, mels, g->conv1_frames, g->g.conv1_b, 3, 1, 1);
   sf_op_activation (c1, c1, SF_ACTIVATION_GELU);
-  c2 = sf_tensor_new_f32 (3, b, d, t2);
-  sf_op_conv1d (c2, c1, g->g.conv2_w, g->g.conv2_b, 2, 1, 1);
-  sf_op_activation (c2, c2, SF_ACTIVATION_GELU);
-  x = sf_tensor_new_f32 (3, b, t2, d);
-  sf_op_transpose_last2 (x, c2);
+  x = sf_tensor_new_uninit (SF_DTYPE_F32, 3, (gint64[]){ b, t2, d });
+  sf_op_conv1d_frames (x, c1, g->conv2_frames, g->g.conv2_b, 3, 2, 1);
+  sf_op_activation (x, x, SF_ACTIVATION_GELU);
 
   /* + embed_positions[0:T], for each batch item */
   {
