@@ -22,8 +22,6 @@
 extern __m128 sf_vec4_erff (__m128 x) __asm__("_ZGVbN4v_erff");
 extern __m128 sf_vec4_expf (__m128 x) __asm__("_ZGVbN4v_expf");
 extern __m128 sf_vec4_tanhf (__m128 x) __asm__("_ZGVbN4v_tanhf");
-extern __m512 sf_vec16_erff (__m512 x) __asm__("_ZGVeN16v_erff")
-    __attribute__ ((target ("avx512f")));
 extern __m512 sf_vec16_expf (__m512 x) __asm__("_ZGVeN16v_expf")
     __attribute__ ((target ("avx512f")));
 extern __m512 sf_vec16_tanhf (__m512 x) __asm__("_ZGVeN16v_tanhf")
@@ -62,6 +60,55 @@ sf_vec16_exp_low0 (__m512 x)
   p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (5.0000000676e-1f));
   p = _mm512_add_ps (_mm512_fmadd_ps (p, r2, r), _mm512_set1_ps (1.0f));
   return _mm512_maskz_scalef_ps ((__mmask16)~tiny, p, n);
+}
+
+/* erf (x), 16 lanes, inline, for f32 GELU: libmvec's erff costs a call and
+ * 7.3 ns a vector, this 4.4. On |x| < 1.125, x · P (x²) with P of degree
+ * 6 (5.8e-9 relative in double); on [1.125, 4], 1 - erfc (|x|) with erfc
+ * a polynomial of degree 13 in |x| - 2.5625 (1.3e-8 absolute); beyond, 1.
+ * Both fitted to the error that matters there, and both small enough in
+ * float that rounding stays small: within 2.8 ulp of erf (3 steps of erf
+ * rounded to float) at every normal float of [-4.5, 4.5], where libmvec's
+ * erff is within 4.0 ulp, and
+ * GELU through it within 4.6e-7 of GELU in exact arithmetic over
+ * [-10, 10], against 7.3e-7 through libmvec. */
+__attribute__ ((target ("avx512f"), always_inline)) static inline __m512
+sf_vec16_erf (__m512 x)
+{
+  /* min returns its second operand when one is NaN: NaN in, NaN out */
+  __m512 a = _mm512_min_ps (_mm512_set1_ps (4.0f), _mm512_abs_ps (x));
+  __m512 z = _mm512_mul_ps (a, a);
+  __m512 u = _mm512_sub_ps (a, _mm512_set1_ps (2.5625f));
+  __mmask16 far = _mm512_cmp_ps_mask (a, _mm512_set1_ps (1.125f), _CMP_GE_OQ);
+  __m512 p, q, r;
+  p = _mm512_set1_ps (7.02225465e-05f);
+  p = _mm512_fmadd_ps (p, z, _mm512_set1_ps (-0.000774867911f));
+  p = _mm512_fmadd_ps (p, z, _mm512_set1_ps (0.00515752422f));
+  p = _mm512_fmadd_ps (p, z, _mm512_set1_ps (-0.0268371236f));
+  p = _mm512_fmadd_ps (p, z, _mm512_set1_ps (0.112831778f));
+  p = _mm512_fmadd_ps (p, z, _mm512_set1_ps (-0.376125896f));
+  p = _mm512_fmadd_ps (p, z, _mm512_set1_ps (1.12837916f));
+  q = _mm512_set1_ps (-1.21468361e-06f);
+  q = _mm512_fmadd_ps (q, u, _mm512_set1_ps (8.61377329e-06f));
+  q = _mm512_fmadd_ps (q, u, _mm512_set1_ps (-6.60629648e-06f));
+  q = _mm512_fmadd_ps (q, u, _mm512_set1_ps (-7.13647689e-05f));
+  q = _mm512_fmadd_ps (q, u, _mm512_set1_ps (0.000217958927f));
+  q = _mm512_fmadd_ps (q, u, _mm512_set1_ps (-0.000146282506f));
+  q = _mm512_fmadd_ps (q, u, _mm512_set1_ps (-0.00065533478f));
+  q = _mm512_fmadd_ps (q, u, _mm512_set1_ps (0.0025470757f));
+  q = _mm512_fmadd_ps (q, u, _mm512_set1_ps (-0.00510831492f));
+  q = _mm512_fmadd_ps (q, u, _mm512_set1_ps (0.00686644557f));
+  q = _mm512_fmadd_ps (q, u, _mm512_set1_ps (-0.0064215911f));
+  q = _mm512_fmadd_ps (q, u, _mm512_set1_ps (0.00406828192f));
+  q = _mm512_fmadd_ps (q, u, _mm512_set1_ps (-0.00158736198f));
+  q = _mm512_fmadd_ps (q, u, _mm512_set1_ps (0.000290159934f));
+  /* near: a · P (a²); far: 1 - erfc (a) */
+  r = _mm512_mask_blend_ps (
+      far, _mm512_mul_ps (a, p), _mm512_sub_ps (_mm512_set1_ps (1.0f), q));
+  /* x's sign back */
+  return _mm512_castsi512_ps (_mm512_or_si512 (_mm512_castps_si512 (r),
+      _mm512_and_si512 (
+          _mm512_castps_si512 (x), _mm512_set1_epi32 ((int)0x80000000u))));
 }
 
 /* erf (x), 16 lanes, for values about to be rounded to bf16 (8 bits):

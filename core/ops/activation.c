@@ -39,7 +39,7 @@
       _mm512_storeu_ps (x + i, fn (_mm512_loadu_ps (x + i)));                  \
     return i;                                                                  \
   }
-SF_DEFINE_ARRAY16 (erf_array16, sf_vec16_erff)
+SF_DEFINE_ARRAY16 (erf_array16, sf_vec16_erf)
 SF_DEFINE_ARRAY16 (exp_array16, sf_vec16_expf)
 SF_DEFINE_ARRAY16 (tanh_array16, sf_vec16_tanhf)
 #endif
@@ -170,7 +170,7 @@ gelu_vec16 (__m512 v)
 {
   const __m512 c = _mm512_set1_ps ((float)M_SQRT1_2);
   const __m512 half = _mm512_set1_ps (0.5f), one = _mm512_set1_ps (1.0f);
-  __m512 t = sf_vec16_erff (_mm512_mul_ps (v, c));
+  __m512 t = sf_vec16_erf (_mm512_mul_ps (v, c));
 
   return _mm512_mul_ps (_mm512_mul_ps (half, v), _mm512_add_ps (one, t));
 }
